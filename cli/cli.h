@@ -1,0 +1,97 @@
+/*
+ * The towlion command: shared declarations. The CLI is a thin layer over
+ * the public API (towlion/towlion.h); it never talks to a service itself.
+ *
+ * Commands are "groups" of "verbs" (towlion GROUP VERB ARGS), declared in
+ * one table (commands.c) from which --help, the man page and the bash
+ * completion are all generated.
+ */
+#ifndef TL_CLI_H
+#define TL_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "towlion/towlion.h"
+
+/* Exit codes (docs/cli.md). */
+enum {
+	EXIT_OK_ = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_NOTFOUND = 3,
+	EXIT_CONFLICT = 4, /* conflict or locked */
+	EXIT_UNAVAILABLE = 5,
+	EXIT_UNHEALTHY = 6,
+	EXIT_AUTH = 7
+};
+
+typedef struct cli {
+	const char *config_path;
+	bool json, dry_run, quiet, verbose, tty, color;
+	tl_ctx *ctx;     /* created on first use by cli_ctx() */
+	json_t *result;  /* --json: the document to print */
+	int argc;        /* the verb's arguments (after GROUP VERB) */
+	char **argv;
+	const struct cli_verb *verb;
+	const struct cli_group *group;
+} cli;
+
+typedef struct cli_verb {
+	const char *name;    /* "" for a group that is itself the command */
+	const char *args;    /* synopsis of the arguments: "APP [--tail N]" */
+	const char *summary; /* one line */
+	const char *example; /* a full example command line */
+	bool mutating;       /* honours --dry-run */
+	int (*run)(cli *c);
+} cli_verb;
+
+typedef struct cli_group {
+	const char *name;
+	const char *summary;
+	const cli_verb *verbs;
+	size_t nverbs;
+} cli_group;
+
+extern const cli_group *const cli_groups[];
+extern const size_t cli_ngroups;
+
+/* The context, created on first use with --config; NULL after printing an
+ * error (the caller returns cli_fail()). */
+tl_ctx *cli_ctx(cli *c);
+
+/* Report the library's last error on stderr (or in --json) and map its
+ * code to an exit code. */
+int cli_fail(cli *c, int rc);
+/* A usage error about the current verb: message + synopsis, exit 2. */
+int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cli_exit_code(int tl_rc);
+
+/* Human output goes to stdout unless --json (then it is dropped); the
+ * --json document is c->result, printed by main. */
+void cli_print(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Set the --json document (steals the reference). */
+void cli_set_result(cli *c, json_t *doc);
+
+/* Argument helpers for verbs: option parsing over c->argc/argv. */
+typedef struct {
+	const char *name;   /* "--tail" */
+	bool takes_value;
+	const char **value; /* where a value (or "1" for flags) is stored */
+} cli_opt;
+/* Parse options; positional arguments are collected into pos (up to
+ * maxpos). Returns 0, or an exit code after printing the usage error. */
+int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
+              size_t minpos, size_t maxpos, size_t *npos);
+
+/* Events: render steps/progress/logs on stderr (cli_events.c). */
+int cli_on_event(const tl_event *ev, void *payload);
+
+/* help.c */
+void cli_help_main(FILE *out);
+void cli_help_group(FILE *out, const cli_group *g);
+void cli_help_verb(FILE *out, const cli_group *g, const cli_verb *v);
+const char *cli_suggest(const char *word, const char *const *candidates, size_t n);
+
+#endif

@@ -1,0 +1,49 @@
+/* towlion config: show the effective configuration and where it came from. */
+#include "cli.h"
+
+#include <string.h>
+
+static const char *source_name(int s)
+{
+	switch (s) {
+	case TL_CONFIG_FROM_FILE: return "file";
+	case TL_CONFIG_FROM_ENV: return "env";
+	case TL_CONFIG_FROM_API: return "api";
+	default: return "default";
+	}
+}
+
+static int run_show(cli *c)
+{
+	const char *reveal = NULL;
+	cli_opt opts[] = {{"--reveal", false, &reveal}};
+	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	json_t *keys = json_object();
+	const char *path = tl_ctx_config_path(ctx);
+	cli_print(c, "# config file: %s\n", path ? path : "(none read)");
+	for (size_t i = 0; i < tl_config_key_count(); i++) {
+		const char *k, *v, *d;
+		int src;
+		tl_ctx_config_at(ctx, i, reveal != NULL, &k, &v, &d, &src);
+		json_object_set_new(keys, k,
+		                    json_pack("{s:s, s:s}", "value", v, "source", source_name(src)));
+		cli_print(c, "%s=%s%s%s\n", k, v, src ? "    # from " : "",
+		          src ? source_name(src) : "");
+	}
+	cli_set_result(c, json_pack("{s:s?, s:o}", "file", path, "keys", keys));
+	return 0;
+}
+
+static const cli_verb verbs[] = {
+	{"show", "[--reveal]",
+	 "print every configuration key, its value and where it came from (secrets "
+	 "masked unless --reveal)",
+	 "towlion config show --json", false, run_show},
+};
+
+const cli_group cli_group_config = {"config", "inspect the configuration", verbs, 1};

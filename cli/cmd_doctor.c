@@ -1,0 +1,44 @@
+/* towlion doctor: is every service reachable, and if not, why. */
+#include "cli.h"
+
+static int run_doctor(cli *c)
+{
+	size_t npos;
+	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, &npos);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_doctor_report *r = NULL;
+	if ((rc = tl_doctor_run(&r, ctx)) != TL_OK)
+		return cli_fail(c, rc);
+	json_t *checks = json_array();
+	for (size_t i = 0; i < tl_doctor_report_count(r); i++) {
+		const tl_check *k = tl_doctor_report_at(r, i);
+		const char *st = tl_check_status_name(k->status);
+		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s, s:f}", "name", k->name,
+		                                        "status", st, "detail", k->detail, "hint",
+		                                        k->hint, "elapsed_ms", k->elapsed_ms));
+		const char *color = !c->color ? "" : k->status == TL_CHECK_OK ? "\033[32m"
+		                                  : k->status == TL_CHECK_FAIL ? "\033[31m"
+		                                                                : "\033[33m";
+		cli_print(c, "%s%-4s%s  %-11s %s\n", color, st, c->color ? "\033[0m" : "", k->name,
+		          k->detail);
+		if (k->status != TL_CHECK_OK && k->hint[0])
+			cli_print(c, "      %-11s hint: %s\n", "", k->hint);
+	}
+	int worst = tl_doctor_report_worst(r);
+	cli_set_result(c, json_pack("{s:s, s:o}", "status", tl_check_status_name(worst),
+	                            "checks", checks));
+	tl_doctor_report_free(r);
+	/* A failed check is a service that cannot be reached. */
+	return worst == TL_CHECK_FAIL ? EXIT_UNAVAILABLE : 0;
+}
+
+static const cli_verb verbs[] = {
+	{"", "", "check that every service the platform needs is reachable",
+	 "towlion doctor --json", false, run_doctor},
+};
+
+const cli_group cli_group_doctor = {"doctor", "check the platform's services", verbs, 1};

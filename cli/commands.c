@@ -1,0 +1,13 @@
+/* The command table: every group the CLI knows, in --help order. Each
+ * group lives in its own cmd_<group>.c. */
+#include "cli.h"
+
+extern const cli_group cli_group_config;
+extern const cli_group cli_group_doctor;
+
+const cli_group *const cli_groups[] = {
+	&cli_group_config,
+	&cli_group_doctor,
+};
+
+const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);

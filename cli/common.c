@@ -1,0 +1,127 @@
+/* Helpers every command uses: the context, errors, output, options. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+tl_ctx *cli_ctx(cli *c)
+{
+	if (c->ctx)
+		return c->ctx;
+	tl_ctx_options o = TL_CTX_OPTIONS_INIT;
+	o.config_path = c->config_path;
+	o.event_cb = cli_on_event;
+	o.event_payload = c;
+	if (tl_ctx_new(&c->ctx, &o) != TL_OK) {
+		c->ctx = NULL;
+		return NULL;
+	}
+	return c->ctx;
+}
+
+int cli_exit_code(int rc)
+{
+	switch (rc) {
+	case TL_OK: return EXIT_OK_;
+	case TL_ENOTFOUND: return EXIT_NOTFOUND;
+	case TL_ECONFLICT:
+	case TL_EEXISTS:
+	case TL_ELOCKED: return EXIT_CONFLICT;
+	case TL_EUNAVAILABLE:
+	case TL_ETIMEOUT: return EXIT_UNAVAILABLE;
+	case TL_EUNHEALTHY: return EXIT_UNHEALTHY;
+	case TL_EAUTH: return EXIT_AUTH;
+	default: return EXIT_FAILED;
+	}
+}
+
+int cli_fail(cli *c, int rc)
+{
+	const tl_error *e = tl_error_last();
+	if (c->json) {
+		json_decref(c->result);
+		c->result = json_pack("{s:{s:s, s:s, s:s, s:s, s:I}}", "error", "code",
+		                      tl_strerror(rc), "class", tl_errclass_name(e->klass),
+		                      "message", e->message, "upstream", e->upstream,
+		                      "upstream_code", (json_int_t)e->upstream_code);
+	}
+	fprintf(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", e->message,
+	        c->color ? "\033[0m" : "");
+	return cli_exit_code(rc);
+}
+
+int cli_usage(cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "towlion %s%s%s: ", c->group->name, c->verb->name[0] ? " " : "",
+	        c->verb->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: towlion %s%s%s %s\nSee 'towlion %s%s%s --help'.\n",
+	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name, c->verb->args,
+	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name);
+	return EXIT_USAGE;
+}
+
+void cli_print(cli *c, const char *fmt, ...)
+{
+	if (c->json)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+}
+
+void cli_set_result(cli *c, json_t *doc)
+{
+	json_decref(c->result);
+	c->result = doc;
+}
+
+int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_t minpos,
+              size_t maxpos, size_t *npos)
+{
+	size_t n = 0;
+	bool rest = false;
+	for (int i = 0; i < c->argc; i++) {
+		const char *a = c->argv[i];
+		if (!rest && !strcmp(a, "--")) {
+			rest = true;
+			continue;
+		}
+		if (rest || a[0] != '-' || !strcmp(a, "-")) {
+			if (n >= maxpos)
+				return cli_usage(c, "unexpected argument '%s'", a);
+			pos[n++] = a;
+			continue;
+		}
+		const cli_opt *o = NULL;
+		const char *inline_val = NULL;
+		for (size_t k = 0; k < nopts && !o; k++) {
+			size_t l = strlen(opts[k].name);
+			if (!strcmp(a, opts[k].name))
+				o = &opts[k];
+			else if (opts[k].takes_value && !strncmp(a, opts[k].name, l) && a[l] == '=') {
+				o = &opts[k];
+				inline_val = a + l + 1;
+			}
+		}
+		if (!o)
+			return cli_usage(c, "unknown option '%s'", a);
+		if (!o->takes_value)
+			*o->value = "1";
+		else if (inline_val)
+			*o->value = inline_val;
+		else if (i + 1 < c->argc)
+			*o->value = c->argv[++i];
+		else
+			return cli_usage(c, "%s needs a value", o->name);
+	}
+	if (n < minpos)
+		return cli_usage(c, "missing argument");
+	if (npos)
+		*npos = n;
+	return 0;
+}

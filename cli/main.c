@@ -1,0 +1,174 @@
+/*
+ * towlion - the reference command line of libtowlion.
+ *
+ * towlion [--config F] [--json] [--dry-run] [-q|-v] GROUP VERB [ARGS]
+ */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const global_usage =
+	"usage: towlion [--config FILE] [--json] [--dry-run] [-q|-v] GROUP VERB [ARGS]\n"
+	"       towlion --help | --version | help [GROUP [VERB]]\n";
+
+/* Take the global flags out of argv wherever they stand (before "--"), so
+ * `towlion docker ps --json` works as well as `towlion --json docker ps`. */
+static int take_global_flags(cli *c, int *argc, char **argv, bool *help, bool *version)
+{
+	int w = 1;
+	bool rest = false;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		if (rest || a[0] != '-' || !strcmp(a, "-")) {
+			argv[w++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			rest = true;
+			argv[w++] = argv[i];
+		} else if (!strcmp(a, "--json")) {
+			c->json = true;
+		} else if (!strcmp(a, "--dry-run")) {
+			c->dry_run = true;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			c->quiet = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			c->verbose = true;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			*help = true;
+		} else if (!strcmp(a, "--version") && w == 1) {
+			*version = true;
+		} else if (!strcmp(a, "--config")) {
+			if (i + 1 >= *argc) {
+				fprintf(stderr, "towlion: --config needs a file\n%s", global_usage);
+				return EXIT_USAGE;
+			}
+			c->config_path = argv[++i];
+		} else if (!strncmp(a, "--config=", 9)) {
+			c->config_path = a + 9;
+		} else {
+			argv[w++] = argv[i]; /* a verb's own option */
+		}
+	}
+	argv[w] = NULL;
+	*argc = w;
+	if (c->quiet && c->verbose) {
+		fprintf(stderr, "towlion: -q and -v cannot be used together\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static const cli_group *find_group(const char *name)
+{
+	for (size_t i = 0; i < cli_ngroups; i++)
+		if (!strcmp(cli_groups[i]->name, name))
+			return cli_groups[i];
+	return NULL;
+}
+
+static const cli_verb *find_verb(const cli_group *g, const char *name)
+{
+	for (size_t i = 0; i < g->nverbs; i++)
+		if (!strcmp(g->verbs[i].name, name))
+			return &g->verbs[i];
+	return NULL;
+}
+
+static int unknown(const char *what, const char *word, const char *const *names,
+                   size_t n, const char *help_cmd)
+{
+	const char *near = cli_suggest(word, names, n);
+	fprintf(stderr, "towlion: unknown %s '%s'", what, word);
+	if (near)
+		fprintf(stderr, "; did you mean '%s'?", near);
+	fprintf(stderr, "\nSee '%s'.\n", help_cmd);
+	return EXIT_USAGE;
+}
+
+static int print_version(cli *c)
+{
+	if (c->json) {
+		json_t *doc = json_pack("{s:s, s:i, s:i, s:i}", "version", tl_version(), "major",
+		                        TL_VERSION_MAJOR, "minor", TL_VERSION_MINOR, "patch",
+		                        TL_VERSION_PATCH);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		printf("towlion %s (libtowlion %s)\n", TL_VERSION, tl_version());
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli c = {0};
+	bool help = false, version = false;
+	int rc = take_global_flags(&c, &argc, argv, &help, &version);
+	if (rc)
+		return rc;
+	c.tty = isatty(STDERR_FILENO);
+	c.color = c.tty && !getenv("NO_COLOR");
+	if (version)
+		return print_version(&c);
+
+	int at = 1;
+	if (at < argc && !strcmp(argv[at], "help")) {
+		help = true;
+		at++;
+	}
+	if (at >= argc) {
+		cli_help_main(help ? stdout : stderr);
+		return help ? 0 : EXIT_USAGE;
+	}
+	const char *names[64];
+	for (size_t i = 0; i < cli_ngroups && i < 64; i++)
+		names[i] = cli_groups[i]->name;
+	const cli_group *g = find_group(argv[at]);
+	if (!g)
+		return unknown("command", argv[at], names, cli_ngroups, "towlion --help");
+	at++;
+
+	/* A group whose only verb is "" is a command by itself (doctor). */
+	const cli_verb *v = NULL;
+	if (g->nverbs == 1 && g->verbs[0].name[0] == '\0') {
+		v = &g->verbs[0];
+	} else if (at >= argc) {
+		cli_help_group(help ? stdout : stderr, g);
+		return help ? 0 : EXIT_USAGE;
+	} else if (!(v = find_verb(g, argv[at]))) {
+		const char *vn[64];
+		for (size_t i = 0; i < g->nverbs && i < 64; i++)
+			vn[i] = g->verbs[i].name;
+		char hc[128];
+		snprintf(hc, sizeof(hc), "towlion %s --help", g->name);
+		return unknown("verb", argv[at], vn, g->nverbs, hc);
+	} else {
+		at++;
+	}
+	if (help) {
+		cli_help_verb(stdout, g, v);
+		return 0;
+	}
+	if (c.dry_run && !v->mutating) {
+		/* Reading commands change nothing anyway; say so, do not refuse. */
+		if (c.verbose)
+			fprintf(stderr, "towlion: --dry-run has no effect on a read-only command\n");
+	}
+	c.group = g;
+	c.verb = v;
+	c.argc = argc - at;
+	c.argv = argv + at;
+	rc = v->run(&c);
+	if (c.json && c.result) {
+		json_dumpf(c.result, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	}
+	json_decref(c.result);
+	tl_ctx_free(c.ctx);
+	return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * libtowlion - env files (KEY=VALUE), the syntax of the platform's config
+ * file and of apps' .env files.
+ *
+ * Syntax: one KEY=VALUE per line; an optional `export ` prefix; `#`
+ * comments (whole line, or after whitespace following an unquoted value);
+ * values unquoted (trimmed), 'single quoted' (literal) or "double quoted"
+ * (escapes \n \r \t \" \\ \$, may span lines); empty values; CRLF line
+ * ends. No variable expansion. A key given twice: the last one wins and a
+ * warning is recorded.
+ *
+ * Editing keeps comments, blank lines and the order of keys; saving is
+ * atomic (temporary file, fsync, rename) with the given mode.
+ */
+#ifndef TOWLION_ENVFILE_H
+#define TOWLION_ENVFILE_H
+
+#include "towlion/common.h"
+
+TL_BEGIN_DECL
+
+typedef struct tl_envfile tl_envfile;
+
+/** Flags for tl_envfile_open(). */
+#define TL_ENVFILE_CREATE (1u << 0) /* a missing file opens as empty */
+
+/**
+ * Read and parse the file at `path`. A syntax error is TL_EINVALID with
+ * "path:line: ..." in the message; a missing file is TL_ENOTFOUND unless
+ * TL_ENVFILE_CREATE is given.
+ */
+TL_EXTERN(int) tl_envfile_open(tl_envfile **out, const char *path, unsigned int flags);
+
+/** Parse `len` bytes of `data`; `name` labels messages (may be NULL). */
+TL_EXTERN(int) tl_envfile_parse(tl_envfile **out, const char *data, size_t len,
+                                const char *name);
+
+/** Free the file. NULL is fine. */
+TL_EXTERN(void) tl_envfile_free(tl_envfile *env);
+
+/** Value of `key`, or NULL when absent. Owned by `env`. */
+TL_EXTERN(const char *) tl_envfile_get(const tl_envfile *env, const char *key);
+
+/** Number of distinct keys. */
+TL_EXTERN(size_t) tl_envfile_count(const tl_envfile *env);
+
+/** The i-th distinct key in file order and its value (either may be NULL). */
+TL_EXTERN(int) tl_envfile_at(const tl_envfile *env, size_t i, const char **key,
+                             const char **value);
+
+/** The line (1-based) where `key` is defined, or 0. */
+TL_EXTERN(unsigned int) tl_envfile_line(const tl_envfile *env, const char *key);
+
+/**
+ * Set `key` (in place when present, appended otherwise). The key must
+ * match [A-Za-z_][A-Za-z0-9_]*; TL_EINVALID otherwise. Any value is
+ * accepted and quoted as needed when saved.
+ */
+TL_EXTERN(int) tl_envfile_set(tl_envfile *env, const char *key, const char *value);
+
+/** Remove `key`; TL_ENOTFOUND when absent. */
+TL_EXTERN(int) tl_envfile_unset(tl_envfile *env, const char *key);
+
+/** Render the file as text into `out`. */
+TL_EXTERN(int) tl_envfile_render(tl_buf *out, const tl_envfile *env);
+
+/**
+ * Write the file atomically to `path` (NULL: the path it was opened from)
+ * with permission bits `mode` (e.g. 0600), set before any content lands.
+ */
+TL_EXTERN(int) tl_envfile_save(tl_envfile *env, const char *path, unsigned int mode);
+
+/** Number of warnings recorded while parsing, and the i-th one. */
+TL_EXTERN(size_t) tl_envfile_warning_count(const tl_envfile *env);
+TL_EXTERN(const char *) tl_envfile_warning(const tl_envfile *env, size_t i);
+
+TL_END_DECL
+
+#endif

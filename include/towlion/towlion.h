@@ -1,0 +1,15 @@
+/*
+ * libtowlion - the umbrella header: includes the whole public API.
+ * See docs/ for guides and docs/abi.md for what stays stable.
+ */
+#ifndef TOWLION_H
+#define TOWLION_H
+
+#include "towlion/common.h"
+#include "towlion/version.h"
+#include "towlion/context.h"
+#include "towlion/envfile.h"
+#include "towlion/validate.h"
+#include "towlion/platform.h"
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * libtowlion internals shared by every module (not API).
+ *
+ * Naming: tl__<thing>_<verb>. Functions that can fail return a tl_result
+ * and, on failure, have already set the thread's last error.
+ */
+#ifndef TL_CORE_H
+#define TL_CORE_H
+
+#include "towlion/common.h"
+#include "towlion/context.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#if defined(__GNUC__)
+#define TL__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define TL__UNUSED __attribute__((unused))
+#else
+#define TL__PRINTF(a, b)
+#define TL__UNUSED
+#endif
+
+#define TL__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Argument checks at the top of public functions. */
+#define TL__CHECK_ARG(cond)                                                  \
+	do {                                                                     \
+		if (!(cond))                                                         \
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,             \
+			                     "%s: invalid argument (%s)", __func__, #cond); \
+	} while (0)
+
+/* ---- errors (error.c) ---- */
+
+/* Set the thread's last error; returns `code` so callers can
+ * `return tl__error_set(...)`. */
+int tl__error_set(int code, int klass, const char *fmt, ...) TL__PRINTF(3, 4);
+int tl__error_vset(int code, int klass, const char *fmt, va_list ap);
+/* Same, with the upstream code (text and number). */
+int tl__error_set_upstream(int code, int klass, const char *upstream,
+                           long upstream_code, const char *fmt, ...)
+	TL__PRINTF(5, 6);
+/* An OS error: message + ": " + strerror(err), class OS, upstream errno. */
+int tl__error_os(int code, int err, const char *fmt, ...) TL__PRINTF(3, 4);
+/* Out of memory. */
+int tl__error_oom(void);
+/* Map an errno to the closest tl_result. */
+int tl__errno_to_result(int err);
+/* Prefix the current error message with "<prefix>: ". */
+void tl__error_prefix(const char *fmt, ...) TL__PRINTF(1, 2);
+
+/* ---- memory and strings (buf.c) ---- */
+
+void *tl__malloc(size_t n);          /* sets TL_ENOMEM on failure */
+void *tl__calloc(size_t n, size_t m);
+void *tl__realloc(void *p, size_t n);
+char *tl__strdup(const char *s);
+char *tl__strndup(const char *s, size_t n);
+char *tl__sprintf(const char *fmt, ...) TL__PRINTF(1, 2);
+bool tl__str_startswith(const char *s, const char *prefix);
+bool tl__str_endswith(const char *s, const char *suffix);
+/* Overwrite a secret before freeing it. NULL is fine. */
+void tl__free_secret(char *s);
+
+int tl__buf_grow(tl_buf *b, size_t need);
+int tl__buf_put(tl_buf *b, const void *data, size_t len);
+int tl__buf_puts(tl_buf *b, const char *s);
+int tl__buf_putc(tl_buf *b, char c);
+int tl__buf_printf(tl_buf *b, const char *fmt, ...) TL__PRINTF(2, 3);
+int tl__buf_vprintf(tl_buf *b, const char *fmt, va_list ap);
+int tl__buf_set(tl_buf *b, const void *data, size_t len);
+void tl__buf_clear(tl_buf *b);
+/* Take ownership of the buffer's string (never NULL on success). */
+char *tl__buf_detach(tl_buf *b);
+/* Wipe and free a buffer that held a secret. */
+void tl__buf_dispose_secret(tl_buf *b);
+
+/* ---- events (event.c) ---- */
+
+/* Emit an event; returns TL_OK, or TL_EUSER (error set) when the callback
+ * asked to cancel. Once cancelled, a context stays cancelled until
+ * tl__ctx_reset_cancel(). ctx may be NULL (then nothing happens). */
+int tl__log(tl_ctx *ctx, int level, const char *fmt, ...) TL__PRINTF(3, 4);
+int tl__step(tl_ctx *ctx, const char *step, const char *subject, const char *fmt,
+             ...) TL__PRINTF(4, 5);
+int tl__progress(tl_ctx *ctx, const char *step, uint64_t done, uint64_t total);
+int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
+/* TL_EUSER (error set) when the caller cancelled, TL_OK otherwise. */
+int tl__cancelled(tl_ctx *ctx);
+void tl__ctx_reset_cancel(tl_ctx *ctx);
+
+/* Shorthand for a config value that is known to exist. */
+const char *tl__cfg(const tl_ctx *ctx, const char *key);
+
+/* ---- files (file.c) ---- */
+
+/* Read a whole file; TL_ENOTFOUND when it does not exist. */
+int tl__file_read(tl_buf *out, const char *path);
+/* Create a directory and its parents with `mode` (existing is fine). */
+int tl__mkdir_p(const char *path, mode_t mode);
+/* fsync a directory (after a rename into it). */
+int tl__fsync_dir(const char *dir);
+/* Join two path parts with one '/'. */
+char *tl__path_join(const char *a, const char *b);
+
+/* A file that appears at `path` complete or not at all. */
+typedef struct tl__atomic_file {
+	int fd;
+	char *path;
+	char *tmp_path;
+} tl__atomic_file;
+
+/* Open a temporary file next to `path` with `mode` (set before any byte
+ * is written). */
+int tl__atomic_open(tl__atomic_file *af, const char *path, mode_t mode);
+int tl__atomic_write(tl__atomic_file *af, const void *data, size_t len);
+/* fsync, rename over `path`, fsync the directory. Always closes `af`. */
+int tl__atomic_commit(tl__atomic_file *af);
+/* Remove the temporary file. NULL-safe, idempotent. */
+void tl__atomic_abort(tl__atomic_file *af);
+/* The whole cycle for a buffer in memory. */
+int tl__file_write_atomic(const char *path, const void *data, size_t len,
+                          mode_t mode);
+
+/* ---- secrets (secret.c) ---- */
+
+/* `len` random characters from the URL-safe alphabet [A-Za-z0-9_-],
+ * from getrandom(). `out` must hold len + 1 bytes. */
+int tl__secret_generate(char *out, size_t len);
+
+/* ---- locks (lock.c) ---- */
+
+typedef struct tl__lock tl__lock;
+
+/* Take the lock `name` (a file `<dir>/<name>.lock`), waiting up to
+ * `timeout_ms` (0: do not wait, <0: forever). When it stays held:
+ * TL_ELOCKED naming the holder (pid, command, since). Cancellable through
+ * ctx (may be NULL). The kernel frees the lock if the process dies. */
+int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir,
+                     const char *name, int timeout_ms);
+/* Release and free. NULL is fine. */
+void tl__lock_release(tl__lock *lock);
+/* Describe the current holder of a lock, if any ("pid 12 (towlion deploy)
+ * since ..."); TL_ENOTFOUND when nobody holds it. */
+int tl__lock_holder(tl_buf *out, const char *dir, const char *name);
+
+/* ---- processes (spawn.c) ---- */
+
+typedef enum {
+	TL__STDIO_NULL = 0,    /* /dev/null */
+	TL__STDIO_INHERIT = 1, /* the parent's */
+	TL__STDIO_BUFFER = 2,  /* stdin: from `in`; stdout/err: into buffers */
+	TL__STDIO_FILE = 3,    /* a file path */
+	TL__STDIO_FD = 4,      /* a descriptor given by the caller */
+	TL__STDIO_EVENTS = 5   /* stdout/err: each line as an OUTPUT event */
+} tl__stdio_mode;
+
+typedef struct {
+	const char *const *argv; /* argv[0] is looked up in PATH if no '/' */
+	const char *const *env;  /* extra NAME=value entries, or NULL */
+	bool clean_env;          /* start from an empty environment */
+	const char *cwd;         /* NULL: inherit */
+	int stdin_mode;
+	const void *in;          /* BUFFER stdin data */
+	size_t in_len;
+	const char *in_path;     /* FILE stdin */
+	int in_fd;               /* FD stdin */
+	int stdout_mode;
+	const char *out_path;    /* FILE stdout (created 0600, truncated) */
+	int out_fd;              /* FD stdout */
+	int stderr_mode;
+	const char *err_path;
+	int err_fd;
+	int timeout_ms;          /* <= 0: none; on expiry the process group is
+	                            sent SIGTERM, then SIGKILL after 2 s */
+	const char *subject;     /* for OUTPUT events */
+} tl__spawn_opts;
+
+typedef struct {
+	int exited;      /* 1 if it exited normally */
+	int exit_status; /* exit code when exited */
+	int signal;      /* terminating signal otherwise */
+	int timed_out;   /* 1 if killed for the timeout */
+	tl_buf out;      /* captured stdout (BUFFER mode) */
+	tl_buf err;      /* captured stderr (BUFFER mode) */
+} tl__spawn_result;
+
+/* Run a program with an argv, never through a shell, in a new process
+ * group, and wait for it. TL_OK means it ran (look at the result for how
+ * it ended); a failure to start is TL_ENOTFOUND/TL_EIO; a timeout is
+ * TL_ETIMEOUT; cancellation through ctx kills the group and is TL_EUSER.
+ * The caller disposes res->out and res->err. */
+int tl__spawn(tl__spawn_result *res, tl_ctx *ctx, const tl__spawn_opts *opts);
+void tl__spawn_result_dispose(tl__spawn_result *res);
+/* "exit status 3" / "killed by signal 9" */
+const char *tl__spawn_describe(const tl__spawn_result *res, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,320 @@
+/* The context: configuration from defaults, file, environment and API. */
+#include "config.h"
+#include "towlion/envfile.h"
+#include "towlion/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int tl__config_index(const char *key)
+{
+	if (!key)
+		return -1;
+	for (size_t i = 0; i < tl__config_key_n; i++)
+		if (strcmp(tl__config_keys[i].name, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+size_t tl_config_key_count(void)
+{
+	return tl__config_key_n;
+}
+
+/* "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db" */
+static char *mask_url(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *start = scheme ? scheme + 3 : url;
+	const char *at = strchr(start, '@');
+	const char *slash = strchr(start, '/');
+	if (!at || (slash && slash < at))
+		return tl__strdup(url);
+	const char *colon = memchr(start, ':', (size_t)(at - start));
+	if (!colon)
+		return tl__strdup(url);
+	return tl__sprintf("%.*s***%s", (int)(colon + 1 - url), url, at);
+}
+
+/* Recompute the effective and display value of every key. */
+static int recompute(tl_ctx *ctx)
+{
+	for (size_t i = 0; i < tl__config_key_n; i++) {
+		const tl__config_key *k = &tl__config_keys[i];
+		tl__config_slot *s = &ctx->slots[i];
+		char *shown;
+		if (s->value) {
+			shown = tl__strdup(s->value);
+		} else if (k->base) {
+			/* Bases come earlier in the table, so they are computed. */
+			int b = tl__config_index(k->base);
+			const char *bv = ctx->slots[b].shown;
+			shown = (*bv || *k->def) ? tl__sprintf("%s%s", bv, bv[0] ? k->def : "")
+			                         : tl__strdup("");
+		} else {
+			shown = tl__strdup(k->def);
+		}
+		if (!shown)
+			return TL_ENOMEM;
+		char *masked;
+		if (k->kind == TL__KEY_SECRET)
+			masked = tl__strdup(*shown ? "(set)" : "");
+		else if (k->kind == TL__KEY_URL)
+			masked = mask_url(shown);
+		else
+			masked = tl__strdup(shown);
+		if (!masked) {
+			free(shown);
+			return TL_ENOMEM;
+		}
+		tl__free_secret(s->shown);
+		free(s->masked);
+		s->shown = shown;
+		s->masked = masked;
+	}
+	return TL_OK;
+}
+
+static bool is_port(const char *v)
+{
+	char *end;
+	if (!*v || *v == '0' || *v == '+' || *v == '-')
+		return false;
+	long n = strtol(v, &end, 10);
+	return *end == '\0' && n >= 1 && n <= 65535;
+}
+
+static bool is_count(const char *v)
+{
+	char *end;
+	if (!*v || *v == '+' || *v == '-')
+		return false;
+	long n = strtol(v, &end, 10);
+	return *end == '\0' && n >= 0 && n <= 100000;
+}
+
+/* Check a value for a key; `where` says where it came from. */
+static int check_value(const char *key, const char *v, const char *where)
+{
+	const char *why = NULL;
+	if (strchr(v, '\n'))
+		why = "a value cannot contain a newline";
+	else if (!strcmp(key, "TOWLION_TLS") && strcmp(v, "auto") &&
+	         strcmp(v, "internal") && strcmp(v, "off"))
+		why = "must be auto, internal or off";
+	else if (!strcmp(key, "TOWLION_UPSTREAM_MODE") && strcmp(v, "network") &&
+	         strcmp(v, "loopback"))
+		why = "must be network or loopback";
+	else if ((!strcmp(key, "TOWLION_HTTP_PORT") || !strcmp(key, "TOWLION_HTTPS_PORT")) &&
+	         !is_port(v))
+		why = "must be a port number 1..65535";
+	else if ((!strcmp(key, "TOWLION_BACKUP_KEEP_DAYS") ||
+	          !strcmp(key, "TOWLION_BACKUP_KEEP_LAST")) &&
+	         !is_count(v))
+		why = "must be a whole number >= 0";
+	else if ((!strcmp(key, "TOWLION_DOMAIN") || !strcmp(key, "TOWLION_PREVIEW_DOMAIN")) &&
+	         *v && tl_validate_domain(v) != TL_OK)
+		why = tl_error_last()->message;
+	else if ((!strcmp(key, "TOWLION_DATA_DIR") || !strcmp(key, "TOWLION_APPS_DIR") ||
+	          !strcmp(key, "TOWLION_STATE_DIR") || !strcmp(key, "TOWLION_CADDY_DIR") ||
+	          !strcmp(key, "TOWLION_BACKUP_DIR")) &&
+	         *v != '/')
+		why = "must be an absolute path";
+	if (!why)
+		return TL_OK;
+	char reason[512];
+	snprintf(reason, sizeof(reason), "%s", why);
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s: %s=\"%s\": %s", where,
+	                     key, v, reason);
+}
+
+static int slot_set(tl_ctx *ctx, int idx, const char *value, int source)
+{
+	char *copy = tl__strdup(value);
+	if (!copy)
+		return TL_ENOMEM;
+	tl__free_secret(ctx->slots[idx].value);
+	ctx->slots[idx].value = copy;
+	ctx->slots[idx].source = source;
+	return TL_OK;
+}
+
+static int load_file(tl_ctx *ctx, const char *path, bool must_exist)
+{
+	tl_envfile *env = NULL;
+	int rc = tl_envfile_open(&env, path, 0);
+	if (rc == TL_ENOTFOUND && !must_exist)
+		return TL_OK;
+	if (rc == TL_ENOTFOUND)
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CONFIG,
+		                     "config file %s does not exist; create it or pass "
+		                     "another with --config",
+		                     path);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < tl_envfile_count(env) && rc == TL_OK; i++) {
+		const char *key, *value;
+		tl_envfile_at(env, i, &key, &value);
+		char where[600];
+		snprintf(where, sizeof(where), "%s:%u", path, tl_envfile_line(env, key));
+		int idx = tl__config_index(key);
+		if (idx < 0)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                   "%s: unknown key %s (see docs/configuration.md "
+			                   "for the keys)",
+			                   where, key);
+		else if ((rc = check_value(key, value, where)) == TL_OK)
+			rc = slot_set(ctx, idx, value, TL_CONFIG_FROM_FILE);
+	}
+	if (rc == TL_OK) {
+		ctx->config_path = tl__strdup(path);
+		if (!ctx->config_path)
+			rc = TL_ENOMEM;
+	}
+	tl_envfile_free(env);
+	return rc;
+}
+
+static int load_env(tl_ctx *ctx)
+{
+	for (size_t i = 0; i < tl__config_key_n; i++) {
+		const char *v = getenv(tl__config_keys[i].name);
+		if (!v)
+			continue;
+		char where[128];
+		snprintf(where, sizeof(where), "environment variable %s",
+		         tl__config_keys[i].name);
+		int rc = check_value(tl__config_keys[i].name, v, where);
+		if (rc == TL_OK)
+			rc = slot_set(ctx, (int)i, v, TL_CONFIG_FROM_ENV);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+int tl_ctx_options_init(tl_ctx_options *opts, unsigned int version)
+{
+	TL__CHECK_ARG(opts);
+	TL__CHECK_ARG(version == TL_CTX_OPTIONS_VERSION);
+	tl_ctx_options def = TL_CTX_OPTIONS_INIT;
+	*opts = def;
+	return TL_OK;
+}
+
+int tl_ctx_new(tl_ctx **out, const tl_ctx_options *opts)
+{
+	tl_ctx_options def = TL_CTX_OPTIONS_INIT;
+	TL__CHECK_ARG(out);
+	if (!opts)
+		opts = &def;
+	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_CTX_OPTIONS_VERSION);
+
+	int rc = tl_init();
+	if (rc < 0)
+		return rc;
+	tl_ctx *ctx = tl__calloc(1, sizeof(*ctx));
+	if (ctx)
+		ctx->slots = tl__calloc(tl__config_key_n, sizeof(*ctx->slots));
+	if (!ctx || !ctx->slots) {
+		free(ctx);
+		tl_shutdown();
+		return TL_ENOMEM;
+	}
+	ctx->event_cb = opts->event_cb;
+	ctx->event_payload = opts->event_payload;
+
+	rc = TL_OK;
+	if (!(opts->flags & TL_CTX_NO_CONFIG_FILE)) {
+		const char *path = opts->config_path ? opts->config_path
+		                                     : TL_CONFIG_DEFAULT_PATH;
+		rc = load_file(ctx, path, opts->config_path != NULL);
+	}
+	if (rc == TL_OK && !(opts->flags & TL_CTX_NO_ENV))
+		rc = load_env(ctx);
+	if (rc == TL_OK)
+		rc = recompute(ctx);
+	if (rc) {
+		tl_ctx_free(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return TL_OK;
+}
+
+void tl_ctx_free(tl_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	for (size_t i = 0; i < tl__config_key_n; i++) {
+		tl__free_secret(ctx->slots[i].value);
+		tl__free_secret(ctx->slots[i].shown);
+		free(ctx->slots[i].masked);
+	}
+	free(ctx->slots);
+	free(ctx->config_path);
+	free(ctx);
+	tl_shutdown();
+}
+
+const char *tl_ctx_config_get(const tl_ctx *ctx, const char *key)
+{
+	int idx = tl__config_index(key);
+	if (!ctx || idx < 0)
+		return NULL;
+	return ctx->slots[idx].shown;
+}
+
+const char *tl__cfg(const tl_ctx *ctx, const char *key)
+{
+	const char *v = tl_ctx_config_get(ctx, key);
+	return v ? v : "";
+}
+
+int tl_ctx_config_set(tl_ctx *ctx, const char *key, const char *value)
+{
+	TL__CHECK_ARG(ctx);
+	TL__CHECK_ARG(key);
+	TL__CHECK_ARG(value);
+	int idx = tl__config_index(key);
+	if (idx < 0)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "unknown configuration key %s", key);
+	int rc = check_value(key, value, "tl_ctx_config_set");
+	if (rc == TL_OK)
+		rc = slot_set(ctx, idx, value, TL_CONFIG_FROM_API);
+	if (rc == TL_OK)
+		rc = recompute(ctx);
+	return rc;
+}
+
+int tl_ctx_config_at(const tl_ctx *ctx, size_t i, int reveal, const char **key,
+                     const char **value, const char **description, int *source)
+{
+	TL__CHECK_ARG(ctx);
+	if (i >= tl__config_key_n)
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT,
+		                     "configuration key index %zu out of range", i);
+	if (key)
+		*key = tl__config_keys[i].name;
+	if (value)
+		*value = reveal ? ctx->slots[i].shown : ctx->slots[i].masked;
+	if (description)
+		*description = tl__config_keys[i].description;
+	if (source)
+		*source = ctx->slots[i].value ? ctx->slots[i].source : TL_CONFIG_FROM_DEFAULT;
+	return TL_OK;
+}
+
+const char *tl_ctx_config_path(const tl_ctx *ctx)
+{
+	return ctx ? ctx->config_path : NULL;
+}
+
+void tl_ctx_set_event_cb(tl_ctx *ctx, tl_event_cb cb, void *payload)
+{
+	if (!ctx)
+		return;
+	ctx->event_cb = cb;
+	ctx->event_payload = payload;
+}

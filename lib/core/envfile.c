@@ -1,0 +1,541 @@
+/*
+ * The env-file parser and editor (KEY=VALUE). The file is kept as a list
+ * of items in order: entries, and "raw" items (comments, blank lines) that
+ * are written back exactly. Unchanged entries are written back exactly
+ * too, so editing one key never reformats the rest of a user's file.
+ */
+#include "core.h"
+#include "towlion/envfile.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char *key;      /* NULL for a raw item */
+	char *value;
+	char *raw;      /* text as read (without the final newline), or NULL
+	                   once the entry was changed */
+	unsigned line;  /* first line, 1-based; 0 for added entries */
+	bool exported;  /* had an `export ` prefix */
+	bool shadowed;  /* a later entry has the same key */
+} env_item;
+
+struct tl_envfile {
+	env_item *items;
+	size_t n, cap;
+	char *path;
+	char **warnings;
+	size_t nwarn;
+};
+
+static bool key_start(int c) { return isalpha(c) || c == '_'; }
+static bool key_char(int c) { return isalnum(c) || c == '_'; }
+static bool blank(int c) { return c == ' ' || c == '\t'; }
+
+static bool valid_key(const char *k)
+{
+	if (!k || !key_start((unsigned char)*k))
+		return false;
+	for (k++; *k; k++)
+		if (!key_char((unsigned char)*k))
+			return false;
+	return true;
+}
+
+static void item_dispose(env_item *it)
+{
+	free(it->key);
+	tl__free_secret(it->value);
+	tl__free_secret(it->raw);
+}
+
+void tl_envfile_free(tl_envfile *env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; i < env->n; i++)
+		item_dispose(&env->items[i]);
+	for (size_t i = 0; i < env->nwarn; i++)
+		free(env->warnings[i]);
+	free(env->warnings);
+	free(env->items);
+	free(env->path);
+	free(env);
+}
+
+static env_item *push_item(tl_envfile *env)
+{
+	if (env->n == env->cap) {
+		size_t cap = env->cap ? env->cap * 2 : 16;
+		env_item *p = tl__realloc(env->items, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		env->items = p;
+		env->cap = cap;
+	}
+	env_item *it = &env->items[env->n++];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+static int add_warning(tl_envfile *env, char *msg)
+{
+	if (!msg)
+		return TL_ENOMEM;
+	char **w = tl__realloc(env->warnings, (env->nwarn + 1) * sizeof(*w));
+	if (!w) {
+		free(msg);
+		return TL_ENOMEM;
+	}
+	env->warnings = w;
+	env->warnings[env->nwarn++] = msg;
+	return TL_OK;
+}
+
+/* Parser state over the whole input. */
+typedef struct {
+	const char *p, *end;
+	unsigned line;
+	const char *name;
+} parser;
+
+static int perr(const parser *ps, unsigned line, const char *what)
+{
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s:%u: %s", ps->name, line,
+	                     what);
+}
+
+/* Append the bytes of a quoted value, turning CRLF into LF. */
+static int put_char(tl_buf *v, parser *ps, char c)
+{
+	if (c == '\n')
+		ps->line++;
+	if (c == '\r' && ps->p < ps->end && *ps->p == '\n')
+		return TL_OK; /* the \n that follows is added next */
+	return tl__buf_putc(v, c);
+}
+
+static int parse_single(parser *ps, tl_buf *v, unsigned start_line)
+{
+	while (ps->p < ps->end && *ps->p != '\'') {
+		char c = *ps->p++;
+		int rc = put_char(v, ps, c);
+		if (rc)
+			return rc;
+	}
+	if (ps->p >= ps->end)
+		return perr(ps, start_line, "unterminated single-quoted value");
+	ps->p++;
+	return TL_OK;
+}
+
+static int parse_double(parser *ps, tl_buf *v, unsigned start_line)
+{
+	while (ps->p < ps->end && *ps->p != '"') {
+		char c = *ps->p++;
+		int rc;
+		if (c == '\\' && ps->p < ps->end) {
+			char e = *ps->p++;
+			switch (e) {
+			case 'n': rc = tl__buf_putc(v, '\n'); break;
+			case 'r': rc = tl__buf_putc(v, '\r'); break;
+			case 't': rc = tl__buf_putc(v, '\t'); break;
+			case '"': case '\\': case '$': case '\'': rc = tl__buf_putc(v, e); break;
+			default:
+				/* Unknown escapes stay as written, like most dotenv readers. */
+				rc = tl__buf_putc(v, '\\');
+				if (rc == TL_OK)
+					rc = put_char(v, ps, e);
+			}
+		} else {
+			rc = put_char(v, ps, c);
+		}
+		if (rc)
+			return rc;
+	}
+	if (ps->p >= ps->end)
+		return perr(ps, start_line, "unterminated double-quoted value");
+	ps->p++;
+	return TL_OK;
+}
+
+/* After a closing quote only blanks and a comment may follow. */
+static int parse_after_quote(parser *ps)
+{
+	while (ps->p < ps->end && blank(*ps->p))
+		ps->p++;
+	if (ps->p < ps->end && *ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')
+		ps->p++;
+	if (ps->p >= ps->end || *ps->p == '\n')
+		return TL_OK;
+	if (*ps->p == '#') {
+		while (ps->p < ps->end && *ps->p != '\n')
+			ps->p++;
+		return TL_OK;
+	}
+	return perr(ps, ps->line, "unexpected text after the closing quote");
+}
+
+static int parse_unquoted(parser *ps, tl_buf *v)
+{
+	const char *s = ps->p;
+	const char *e = s;
+	while (e < ps->end && *e != '\n') {
+		if (*e == '#' && (e == s || blank(e[-1])))
+			break;
+		e++;
+	}
+	const char *stop = e;
+	while (stop < ps->end && *stop != '\n')
+		stop++;
+	ps->p = stop;
+	while (e > s && (blank(e[-1]) || e[-1] == '\r'))
+		e--;
+	return tl__buf_put(v, s, (size_t)(e - s));
+}
+
+/* The raw text of an item: from `s` to the end of the current physical
+ * line, without CRs before line ends. */
+static char *raw_text(const char *s, const char *e)
+{
+	tl_buf b = TL_BUF_INIT;
+	for (const char *q = s; q < e; q++) {
+		if (*q == '\r' && (q + 1 == e || q[1] == '\n'))
+			continue;
+		if (tl__buf_putc(&b, *q) < 0) {
+			tl_buf_dispose(&b);
+			return NULL;
+		}
+	}
+	return tl__buf_detach(&b);
+}
+
+static env_item *find_live(const tl_envfile *env, const char *key)
+{
+	for (size_t i = env->n; i > 0; i--) {
+		env_item *it = &env->items[i - 1];
+		if (it->key && !it->shadowed && strcmp(it->key, key) == 0)
+			return it;
+	}
+	return NULL;
+}
+
+static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
+{
+	unsigned start_line = ps->line;
+	bool exported = false;
+	if (ps->end - ps->p > 7 && memcmp(ps->p, "export", 6) == 0 && blank(ps->p[6])) {
+		exported = true;
+		ps->p += 6;
+		while (ps->p < ps->end && blank(*ps->p))
+			ps->p++;
+	}
+	const char *k = ps->p;
+	if (ps->p >= ps->end || !key_start((unsigned char)*ps->p))
+		return perr(ps, start_line,
+		            "expected KEY=VALUE (a key starts with a letter or '_')");
+	while (ps->p < ps->end && key_char((unsigned char)*ps->p))
+		ps->p++;
+	size_t klen = (size_t)(ps->p - k);
+	while (ps->p < ps->end && blank(*ps->p))
+		ps->p++;
+	if (ps->p >= ps->end || *ps->p != '=') {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "expected '=' after the key %.*s", (int)(klen > 64 ? 64 : klen), k);
+		return perr(ps, start_line, msg);
+	}
+	ps->p++;
+	while (ps->p < ps->end && blank(*ps->p))
+		ps->p++;
+
+	tl_buf v = TL_BUF_INIT;
+	int rc;
+	if (ps->p < ps->end && (*ps->p == '\'' || *ps->p == '"')) {
+		char q = *ps->p++;
+		rc = q == '\'' ? parse_single(ps, &v, start_line)
+		               : parse_double(ps, &v, start_line);
+		if (rc == TL_OK)
+			rc = parse_after_quote(ps);
+	} else {
+		rc = parse_unquoted(ps, &v);
+	}
+	if (rc == TL_OK && !v.ptr)
+		rc = tl__buf_grow(&v, 0);
+	if (rc) {
+		tl__buf_dispose_secret(&v);
+		return rc;
+	}
+
+	char *key = tl__strndup(k, klen);
+	char *raw = raw_text(line_start, ps->p);
+	env_item *prev = key ? find_live(env, key) : NULL;
+	env_item *it = (key && raw) ? push_item(env) : NULL;
+	if (!it) {
+		free(key);
+		tl__free_secret(raw);
+		tl__buf_dispose_secret(&v);
+		return TL_ENOMEM;
+	}
+	/* push_item may move the array: look the previous one up again. */
+	prev = find_live(env, key);
+	it->key = key;
+	it->value = tl__buf_detach(&v);
+	it->raw = raw;
+	it->line = start_line;
+	it->exported = exported;
+	if (prev && prev != it) {
+		prev->shadowed = true;
+		return add_warning(env, tl__sprintf("%s:%u: %s is set again (first at line "
+		                                    "%u); the last value wins",
+		                                    ps->name, start_line, key, prev->line));
+	}
+	return TL_OK;
+}
+
+int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char *name)
+{
+	TL__CHECK_ARG(out);
+	TL__CHECK_ARG(data || len == 0);
+	if (data && memchr(data, '\0', len))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "%s: contains a NUL byte; not a text file",
+		                     name ? name : "(env)");
+	tl_envfile *env = tl__calloc(1, sizeof(*env));
+	if (!env)
+		return TL_ENOMEM;
+	parser ps = {data ? data : "", (data ? data : "") + len, 1, name ? name : "(env)"};
+	int rc = TL_OK;
+	while (ps.p < ps.end && rc == TL_OK) {
+		const char *line_start = ps.p;
+		const char *q = ps.p;
+		while (q < ps.end && blank(*q))
+			q++;
+		if (q >= ps.end || *q == '\n' || *q == '#' ||
+		    (*q == '\r' && (q + 1 >= ps.end || q[1] == '\n'))) {
+			while (q < ps.end && *q != '\n')
+				q++;
+			env_item *it = push_item(env);
+			if (!it || !(it->raw = raw_text(line_start, q)))
+				rc = TL_ENOMEM;
+			else
+				it->line = ps.line;
+			ps.p = q;
+		} else {
+			ps.p = q;
+			rc = parse_entry(env, &ps, line_start);
+		}
+		if (rc == TL_OK && ps.p < ps.end && *ps.p == '\n') {
+			ps.p++;
+			ps.line++;
+		}
+	}
+	if (rc) {
+		tl_envfile_free(env);
+		return rc;
+	}
+	*out = env;
+	return TL_OK;
+}
+
+int tl_envfile_open(tl_envfile **out, const char *path, unsigned int flags)
+{
+	TL__CHECK_ARG(out);
+	TL__CHECK_ARG(path && *path);
+	tl_buf data = TL_BUF_INIT;
+	int rc = tl__file_read(&data, path);
+	if (rc == TL_ENOTFOUND && (flags & TL_ENVFILE_CREATE))
+		rc = TL_OK;
+	tl_envfile *env = NULL;
+	if (rc == TL_OK)
+		rc = tl_envfile_parse(&env, data.ptr, data.size, path);
+	tl__buf_dispose_secret(&data);
+	if (rc)
+		return rc;
+	if (!(env->path = tl__strdup(path))) {
+		tl_envfile_free(env);
+		return TL_ENOMEM;
+	}
+	*out = env;
+	return TL_OK;
+}
+
+const char *tl_envfile_get(const tl_envfile *env, const char *key)
+{
+	if (!env || !key)
+		return NULL;
+	env_item *it = find_live(env, key);
+	return it ? it->value : NULL;
+}
+
+unsigned int tl_envfile_line(const tl_envfile *env, const char *key)
+{
+	if (!env || !key)
+		return 0;
+	env_item *it = find_live(env, key);
+	return it ? it->line : 0;
+}
+
+size_t tl_envfile_count(const tl_envfile *env)
+{
+	size_t n = 0;
+	for (size_t i = 0; env && i < env->n; i++)
+		if (env->items[i].key && !env->items[i].shadowed)
+			n++;
+	return n;
+}
+
+int tl_envfile_at(const tl_envfile *env, size_t idx, const char **key,
+                  const char **value)
+{
+	TL__CHECK_ARG(env);
+	for (size_t i = 0; i < env->n; i++) {
+		const env_item *it = &env->items[i];
+		if (!it->key || it->shadowed)
+			continue;
+		if (idx-- == 0) {
+			if (key)
+				*key = it->key;
+			if (value)
+				*value = it->value;
+			return TL_OK;
+		}
+	}
+	return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT, "env entry index out of range");
+}
+
+int tl_envfile_set(tl_envfile *env, const char *key, const char *value)
+{
+	TL__CHECK_ARG(env);
+	TL__CHECK_ARG(value);
+	if (!valid_key(key))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "invalid env key \"%s\": use letters, digits and '_', "
+		                     "not starting with a digit",
+		                     key ? key : "(null)");
+	char *v = tl__strdup(value);
+	if (!v)
+		return TL_ENOMEM;
+	env_item *it = find_live(env, key);
+	if (!it) {
+		char *k = tl__strdup(key);
+		if (!k || !(it = push_item(env))) {
+			free(k);
+			tl__free_secret(v);
+			return TL_ENOMEM;
+		}
+		it->key = k;
+	}
+	tl__free_secret(it->value);
+	tl__free_secret(it->raw);
+	it->raw = NULL;
+	it->value = v;
+	return TL_OK;
+}
+
+int tl_envfile_unset(tl_envfile *env, const char *key)
+{
+	TL__CHECK_ARG(env);
+	TL__CHECK_ARG(key);
+	size_t w = 0;
+	bool found = false;
+	for (size_t i = 0; i < env->n; i++) {
+		if (env->items[i].key && strcmp(env->items[i].key, key) == 0) {
+			found = true;
+			item_dispose(&env->items[i]);
+			continue;
+		}
+		env->items[w++] = env->items[i];
+	}
+	env->n = w;
+	if (!found)
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT, "%s is not set", key);
+	return TL_OK;
+}
+
+/* Characters that never need quotes. */
+static bool plain_char(unsigned char c)
+{
+	return isalnum(c) || strchr("_./:@%+,=~^-", c) != NULL;
+}
+
+static int render_value(tl_buf *out, const char *v)
+{
+	bool plain = true, has_single = false, has_ctl = false;
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (!plain_char(*p))
+			plain = false;
+		if (*p == '\'')
+			has_single = true;
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			has_ctl = true;
+	}
+	if (plain)
+		return tl__buf_puts(out, v);
+	if (!has_single && !has_ctl)
+		return tl__buf_printf(out, "'%s'", v);
+	int rc = tl__buf_putc(out, '"');
+	for (const char *p = v; *p && rc == TL_OK; p++) {
+		switch (*p) {
+		case '\n': rc = tl__buf_puts(out, "\\n"); break;
+		case '\r': rc = tl__buf_puts(out, "\\r"); break;
+		case '\t': rc = tl__buf_puts(out, "\\t"); break;
+		case '"': rc = tl__buf_puts(out, "\\\""); break;
+		case '\\': rc = tl__buf_puts(out, "\\\\"); break;
+		case '$': rc = tl__buf_puts(out, "\\$"); break;
+		default: rc = tl__buf_putc(out, *p);
+		}
+	}
+	return rc ? rc : tl__buf_putc(out, '"');
+}
+
+int tl_envfile_render(tl_buf *out, const tl_envfile *env)
+{
+	TL__CHECK_ARG(out);
+	TL__CHECK_ARG(env);
+	tl_buf b = TL_BUF_INIT;
+	int rc = tl__buf_grow(&b, 0);
+	for (size_t i = 0; i < env->n && rc == TL_OK; i++) {
+		const env_item *it = &env->items[i];
+		if (it->raw) {
+			rc = tl__buf_puts(&b, it->raw);
+		} else {
+			rc = tl__buf_printf(&b, "%s%s=", it->exported ? "export " : "", it->key);
+			if (rc == TL_OK)
+				rc = render_value(&b, it->value);
+		}
+		if (rc == TL_OK)
+			rc = tl__buf_putc(&b, '\n');
+	}
+	if (rc) {
+		tl__buf_dispose_secret(&b);
+		return rc;
+	}
+	tl__buf_dispose_secret(out);
+	*out = b;
+	return TL_OK;
+}
+
+int tl_envfile_save(tl_envfile *env, const char *path, unsigned int mode)
+{
+	TL__CHECK_ARG(env);
+	TL__CHECK_ARG(path || env->path);
+	TL__CHECK_ARG(mode <= 07777);
+	tl_buf text = TL_BUF_INIT;
+	int rc = tl_envfile_render(&text, env);
+	if (rc == TL_OK)
+		rc = tl__file_write_atomic(path ? path : env->path, text.ptr, text.size,
+		                           (mode_t)mode);
+	tl__buf_dispose_secret(&text);
+	return rc;
+}
+
+size_t tl_envfile_warning_count(const tl_envfile *env)
+{
+	return env ? env->nwarn : 0;
+}
+
+const char *tl_envfile_warning(const tl_envfile *env, size_t i)
+{
+	return (env && i < env->nwarn) ? env->warnings[i] : NULL;
+}

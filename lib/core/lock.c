@@ -1,0 +1,201 @@
+/*
+ * Named locks: flock() on <dir>/<name>.lock. The kernel drops the lock
+ * when the holder dies, so a crash never leaves an app locked. The holder
+ * writes who it is into the file so a waiter can name it. Lock files are
+ * never deleted: unlinking a flock()ed file lets two processes "hold" it.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+struct tl__lock {
+	int fd;
+	char *path;
+};
+
+static int valid_lock_name(const char *name)
+{
+	if (!name || !*name || strlen(name) > 200 || strstr(name, ".."))
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+static char *lock_path(const char *dir, const char *name)
+{
+	char *file = tl__sprintf("%s.lock", name);
+	char *path = file ? tl__path_join(dir, file) : NULL;
+	free(file);
+	return path;
+}
+
+/* "towlion deploy shop" from /proc/self/cmdline, bounded. */
+static void own_command(char *out, size_t len)
+{
+	out[0] = '\0';
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, len - 1);
+	close(fd);
+	if (n <= 0) {
+		out[0] = '\0';
+		return;
+	}
+	out[n] = '\0';
+	for (ssize_t i = 0; i < n - 1; i++)
+		if (out[i] == '\0' || out[i] == '\n')
+			out[i] = ' ';
+}
+
+static void write_holder(int fd)
+{
+	char cmd[256], since[32], text[400];
+	own_command(cmd, sizeof(cmd));
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int n = snprintf(text, sizeof(text), "pid=%ld\ncommand=%s\nsince=%s\n",
+	                 (long)getpid(), cmd, since);
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)!pwrite(fd, text, (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1, 0);
+}
+
+/* Read the holder description from an open lock file. */
+static void describe_holder(tl_buf *out, int fd)
+{
+	char text[400] = "";
+	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+	text[n > 0 ? n : 0] = '\0';
+	char pid[32] = "?", cmd[256] = "", since[64] = "";
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strncmp(line, "pid=", 4))
+			snprintf(pid, sizeof(pid), "%s", line + 4);
+		else if (!strncmp(line, "command=", 8))
+			snprintf(cmd, sizeof(cmd), "%s", line + 8);
+		else if (!strncmp(line, "since=", 6))
+			snprintf(since, sizeof(since), "%s", line + 6);
+	}
+	tl__buf_clear(out);
+	tl__buf_printf(out, "pid %s", pid);
+	if (*cmd)
+		tl__buf_printf(out, " (%s)", cmd);
+	if (*since)
+		tl__buf_printf(out, " since %s", since);
+}
+
+int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *name,
+                     int timeout_ms)
+{
+	TL__CHECK_ARG(out && dir);
+	if (!valid_lock_name(name))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_LOCK, "invalid lock name \"%s\"",
+		                     name ? name : "(null)");
+	int rc = tl__mkdir_p(dir, 0700);
+	if (rc)
+		return rc;
+	tl__lock *lk = tl__calloc(1, sizeof(*lk));
+	if (!lk || !(lk->path = lock_path(dir, name))) {
+		free(lk);
+		return TL_ENOMEM;
+	}
+	lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lk->fd < 0) {
+		rc = tl__error_os(0, errno, "cannot open lock file %s", lk->path);
+		goto fail;
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	bool told = false;
+	for (;;) {
+		if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			rc = tl__error_os(TL_EIO, errno, "cannot lock %s", lk->path);
+			goto fail;
+		}
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long waited = (now.tv_sec - start.tv_sec) * 1000 +
+		              (now.tv_nsec - start.tv_nsec) / 1000000;
+		tl_buf who = TL_BUF_INIT;
+		if (!told || (timeout_ms >= 0 && waited >= timeout_ms))
+			describe_holder(&who, lk->fd);
+		if (timeout_ms >= 0 && waited >= timeout_ms) {
+			rc = tl__error_set(TL_ELOCKED, TL_ERRCLASS_LOCK,
+			                   "%s is locked by %s; wait for it to finish, or stop it "
+			                   "if it is stuck",
+			                   name, who.ptr ? who.ptr : "another process");
+			tl_buf_dispose(&who);
+			goto fail;
+		}
+		if (!told) {
+			rc = tl__log(ctx, TL_LOG_INFO, "waiting for the lock %s, held by %s", name,
+			             who.ptr ? who.ptr : "another process");
+			told = true;
+		} else {
+			rc = tl__cancelled(ctx);
+		}
+		tl_buf_dispose(&who);
+		if (rc)
+			goto fail;
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+	write_holder(lk->fd);
+	*out = lk;
+	return TL_OK;
+fail:
+	if (lk->fd >= 0)
+		close(lk->fd);
+	free(lk->path);
+	free(lk);
+	return rc;
+}
+
+void tl__lock_release(tl__lock *lk)
+{
+	if (!lk)
+		return;
+	if (ftruncate(lk->fd, 0) != 0) {
+		/* Only the holder note is lost; the lock itself is released. */
+	}
+	flock(lk->fd, LOCK_UN);
+	close(lk->fd);
+	free(lk->path);
+	free(lk);
+}
+
+int tl__lock_holder(tl_buf *out, const char *dir, const char *name)
+{
+	TL__CHECK_ARG(out && dir);
+	if (!valid_lock_name(name))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_LOCK, "invalid lock name \"%s\"",
+		                     name ? name : "(null)");
+	char *path = lock_path(dir, name);
+	if (!path)
+		return TL_ENOMEM;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_LOCK, "%s is not locked", name);
+	int rc = TL_OK;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_LOCK, "%s is not locked", name);
+	} else {
+		describe_holder(out, fd);
+	}
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,23 @@
+/* Parsing service URLs (postgresql://, redis://, http://) (internal). */
+#ifndef TL_CORE_URL_H
+#define TL_CORE_URL_H
+
+#include "core.h"
+
+typedef struct {
+	char *scheme;   /* lowercase */
+	char *user;     /* percent-decoded, or NULL */
+	char *password; /* percent-decoded, or NULL */
+	char *host;     /* without brackets for IPv6 */
+	int port;       /* 0 when absent */
+	char *path;     /* from the first '/', or "" */
+} tl__url;
+
+/* Parse `text`; TL_EINVALID naming `what` (the config key) on failure.
+ * The password never appears in messages. */
+int tl__url_parse(tl__url *out, const char *text, const char *what);
+void tl__url_dispose(tl__url *url);
+/* Percent-encode everything outside RFC 3986's unreserved set. */
+int tl__url_encode(tl_buf *out, const char *s);
+
+#endif

@@ -1,0 +1,149 @@
+# shellcheck shell=bash
+# dockerd (Debian docker.io) with all its state inside DIR/docker.
+#
+# Only one dockerd per machine can own the docker0 bridge and the DOCKER
+# iptables chains, so two harness instances cannot both start one: the second
+# passes --reuse-docker SOCK (or TL_HARNESS_REUSE_DOCKER=SOCK) and we only
+# check that the given daemon answers.  A reused daemon is never stopped and
+# its containers are never touched by `stop`.
+
+_docker_ping() { curl -fsS --max-time 2 --unix-socket "$1" http://docker/_ping; }
+
+# The bridge gateway containers use to reach services on the host.
+_docker_gateway() {
+  local sock=$1 gw
+  gw=$(ip -4 -o addr show dev docker0 2>/dev/null | awk '{split($4, a, "/"); print a[1]; exit}')
+  if [[ -z $gw ]]; then
+    # A reused daemon may use another bridge: ask it.
+    gw=$(curl -fsS --max-time 5 --unix-socket "$sock" http://docker/networks/bridge 2>/dev/null |
+         jq -r '.IPAM.Config[0].Gateway // empty' 2>/dev/null) || true
+  fi
+  printf '%s\n' "$gw"
+}
+
+svc_docker_start() {
+  local d=$HARNESS_DIR/docker sock pid logf=$HARNESS_DIR/docker/dockerd.log
+  mkdir -p "$d/cli"
+  local reuse=${HARNESS_REUSE_DOCKER:-${TL_HARNESS_REUSE_DOCKER:-}}
+
+  if [[ -n $reuse ]]; then
+    sock=${reuse#unix://}
+    log "docker: reusing the daemon at $sock"
+    _docker_ping "$sock" > /dev/null || die "docker: the daemon at $sock does not answer /_ping"
+    : > "$d/reused"
+  else
+    sock=$d/docker.sock
+    # dockerd 20.10 uses a system containerd when /run/containerd/containerd.sock
+    # exists and otherwise starts its own under --exec-root, which is what we want.
+    [[ -S /run/containerd/containerd.sock ]] &&
+      warn "docker: a system containerd is running; dockerd will use it"
+    if ip link show docker0 > /dev/null 2>&1 && pgrep -x dockerd > /dev/null; then
+      warn "docker: another dockerd is running and owns docker0; pass --reuse-docker SOCK to share it"
+    fi
+    mkdir -p "$d/root" "$d/exec"
+    log "docker: starting dockerd"
+    pid=$(spawn "$logf" dockerd \
+            --data-root "$d/root" \
+            --exec-root "$d/exec" \
+            -H "unix://$sock" \
+            --pidfile "$d/dockerd.pid" \
+            --log-level warn)
+    echo "$pid" > "$(pidfile docker)"
+    wait_until "docker" "$logf" "$pid" _docker_ping "$sock" || return 1
+  fi
+
+  env_export TOWLION_DOCKER_HOST "unix://$sock"
+
+  local gw; gw=$(_docker_gateway "$sock")
+  [[ -n $gw ]] || { warn "docker: could not find the bridge gateway address"; return 1; }
+  env_export TL_TEST_DOCKER_GATEWAY "$gw"
+  log "docker: up at unix://$sock, bridge gateway $gw"
+
+  _docker_build_busybox
+}
+
+# towlion-test/busybox:latest: the base image for tests, made from Debian's
+# busybox-static because there is no registry to pull from.
+_docker_build_busybox() {
+  if docker_cli image inspect "$TL_HARNESS_BUSYBOX_IMAGE" > /dev/null 2>&1; then
+    log "docker: image $TL_HARNESS_BUSYBOX_IMAGE already exists"
+    return 0
+  fi
+  local bb=/bin/busybox rootfs=$HARNESS_DIR/docker/busybox-rootfs applet
+  [[ -x $bb ]] || { warn "docker: $bb missing (apt-get install busybox-static)"; return 1; }
+  # Debian's /bin/busybox comes from busybox-static only when that package is
+  # installed; a dynamically linked one would not run in an empty image.
+  if command -v file > /dev/null && ! LC_ALL=C file -L "$bb" | grep -q 'statically linked'; then
+    warn "docker: $bb is not statically linked (apt-get install busybox-static)"
+    return 1
+  fi
+  log "docker: building $TL_HARNESS_BUSYBOX_IMAGE from $bb"
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"/{bin,etc,tmp,root,proc,sys,dev,var/tmp,usr/bin,usr/sbin,sbin,home}
+  chmod 1777 "$rootfs/tmp" "$rootfs/var/tmp"
+  chmod 0700 "$rootfs/root"
+  cp "$bb" "$rootfs/bin/busybox"
+  for applet in $("$bb" --list); do
+    [[ $applet == busybox ]] && continue
+    ln -sf busybox "$rootfs/bin/$applet"
+  done
+  cat > "$rootfs/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+  cat > "$rootfs/etc/group" <<'EOF'
+root:x:0:
+nogroup:x:65534:
+EOF
+  tar -C "$rootfs" --numeric-owner --owner=0 --group=0 -c . |
+    docker_cli import \
+      -c 'CMD ["/bin/sh"]' \
+      -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      - "$TL_HARNESS_BUSYBOX_IMAGE" > /dev/null || { warn "docker: docker import failed"; return 1; }
+  rm -rf "$rootfs"
+}
+
+svc_docker_check() {
+  local sock=${TOWLION_DOCKER_HOST#unix://}
+  _docker_ping "$sock" > /dev/null || { echo "no answer on $sock"; return 1; }
+  docker_cli image inspect "$TL_HARNESS_BUSYBOX_IMAGE" > /dev/null 2>&1 ||
+    { echo "image $TL_HARNESS_BUSYBOX_IMAGE missing"; return 1; }
+  echo "unix://$sock, gateway ${TL_TEST_DOCKER_GATEWAY:-?}"
+}
+
+svc_docker_stop() {
+  local d=$HARNESS_DIR/docker pid sock ids
+  [[ -d $d ]] || return 0
+  if [[ -e $d/reused ]]; then
+    log "docker: daemon was reused, leaving it and its containers alone"
+    return 0
+  fi
+  pid=$(pid_of docker) || true
+  [[ -z $pid && -s $d/dockerd.pid ]] && pid=$(tr -cd '0-9' < "$d/dockerd.pid")
+  sock=$d/docker.sock
+  if pid_alive "$pid" && _docker_ping "$sock" > /dev/null 2>&1; then
+    # Remove every container first: dockerd would otherwise stop them one by
+    # one with a 10 s grace each, and leftovers keep mounts and veths alive.
+    ids=$(TOWLION_DOCKER_HOST=unix://$sock docker_cli ps -aq 2>/dev/null) || true
+    if [[ -n $ids ]]; then
+      log "docker: removing $(wc -w <<< "$ids") container(s)"
+      # shellcheck disable=SC2086
+      TOWLION_DOCKER_HOST=unix://$sock docker_cli rm -f -v $ids > /dev/null 2>&1 || true
+    fi
+  fi
+  # dockerd stops its own containerd on TERM; wait for it so that docker0,
+  # iptables rules and its mounts are released before DIR is removed.  It can
+  # take a while with many containers, hence a longer wait than stop_pid's.
+  if pid_alive "$pid"; then
+    log "docker: stopping dockerd (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$(( SECONDS + 30 ))
+    while pid_alive "$pid" && (( SECONDS < deadline )); do sleep 0.1; done
+    pid_alive "$pid" && stop_pid dockerd "$pid" KILL
+  fi
+  rm -f "$(pidfile docker)"
+  # containerd started by dockerd (and its shims, if a crash left any).
+  local f=$d/exec/containerd/containerd.pid
+  [[ -s $f ]] && stop_pid containerd "$(tr -cd '0-9' < "$f")" TERM
+  return 0
+}

@@ -1,0 +1,213 @@
+'use strict';
+// S3 server for the libtowlion test harness.
+//
+// It runs the npm package @20minutes/s3rver (a maintained fork of s3rver that,
+// unlike s3rver 3.x on npm, really verifies AWS Signature V4: it recomputes
+// the canonical request and string to sign from the request and compares the
+// HMAC with the one sent).  scripts/setup installs it under
+// /opt/towlion-test/s3 from tests/harness/s3/package-lock.json.
+//
+// s3rver alone would still let a careless client through, so a gate in front
+// of it makes the server behave like a real S3 for what a client library can
+// get wrong:
+//   - one access key, ours (s3rver's built-in S3RVER/S3RVER key is revoked);
+//   - anonymous (unsigned) requests are refused with 403 AccessDenied;
+//   - only SigV4 is accepted (SigV2 gets 400 InvalidRequest);
+//   - the credential scope must be <date>/<our region>/s3/aws4_request and its
+//     date must match X-Amz-Date;
+//   - `host` and every x-amz-* header sent must be signed;
+//   - a hex x-amz-content-sha256 must equal the SHA-256 of the body
+//     (400 XAmzContentSHA256Mismatch).  UNSIGNED-PAYLOAD is accepted; the
+//     chunk signatures of STREAMING-AWS4-HMAC-SHA256-PAYLOAD are not checked.
+//
+// Configuration comes from the environment:
+//   TL_S3_MODULE      directory of the @20minutes/s3rver package
+//   TL_S3_ADDRESS     listen address (127.0.0.1)
+//   TL_S3_PORT        listen port
+//   TL_S3_DIR         data directory
+//   TL_S3_REGION      region clients must sign for (us-east-1)
+//   TL_S3_ACCESS_KEY, TL_S3_SECRET_KEY
+//   TL_S3_PIDFILE     written once the server listens
+
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { Readable } = require('node:stream');
+
+function need(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`s3-server: ${name} is not set`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const moduleDir = need('TL_S3_MODULE');
+const address = process.env.TL_S3_ADDRESS || '127.0.0.1';
+const port = Number(need('TL_S3_PORT'));
+const directory = need('TL_S3_DIR');
+const region = process.env.TL_S3_REGION || 'us-east-1';
+const accessKey = need('TL_S3_ACCESS_KEY');
+const secretKey = need('TL_S3_SECRET_KEY');
+const pidfile = process.env.TL_S3_PIDFILE;
+
+// Files inside the package are required by path: the package's entry point
+// does not export its models.
+const S3rver = require(path.join(moduleDir, 'lib', 's3rver.js'));
+const AWSAccount = require(path.join(moduleDir, 'lib', 'models', 'account.js'));
+const S3Error = require(path.join(moduleDir, 'lib', 'models', 'error.js'));
+
+// s3rver builds the SigV4 canonical query string with encodeURIComponent,
+// which leaves !'()* unencoded where AWS (RFC 3986) encodes them, so a
+// correctly signed ListObjects with Prefix=a*( would be refused.  Make the
+// global function RFC 3986-strict in this process; every other use of it
+// (koa, content-disposition) is fine with the stricter encoding.
+const jsEncodeURIComponent = globalThis.encodeURIComponent;
+globalThis.encodeURIComponent = (s) =>
+  jsEncodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const account = AWSAccount.DUMMY_ACCOUNT;
+account.revokeAccessKey('S3RVER');
+account.createKeyPair(accessKey, secretKey);
+
+function s3error(status, code, message, detail) {
+  const err = new S3Error(code, message, detail || {});
+  err.status = status;
+  err.expose = true;
+  return err;
+}
+
+// Parse "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..."
+function parseAuthHeader(value) {
+  const rest = value.slice(value.indexOf(' ') + 1);
+  const parts = {};
+  for (const piece of rest.split(',')) {
+    const eq = piece.indexOf('=');
+    if (eq > 0) parts[piece.slice(0, eq).trim()] = piece.slice(eq + 1).trim();
+  }
+  return parts;
+}
+
+function checkScope(credential, amzDate) {
+  const [key, date, reg, service, term] = (credential || '').split('/');
+  if (!key || !date || !reg || !service || term !== 'aws4_request') {
+    throw s3error(400, 'AuthorizationHeaderMalformed',
+      'The authorization header is malformed; the Credential is mal-formed; ' +
+      'expecting <YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request.');
+  }
+  if (reg !== region) {
+    throw s3error(400, 'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the region ${reg} is wrong; expecting ${region}`,
+      { Region: region });
+  }
+  if (service !== 's3') {
+    throw s3error(400, 'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; incorrect service ${service}. This endpoint belongs to s3.`);
+  }
+  if (amzDate && String(amzDate).slice(0, 8) !== date) {
+    throw s3error(400, 'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; Invalid credential date ${date}. ` +
+      `This date is not the same as X-Amz-Date: ${String(amzDate).slice(0, 8)}.`);
+  }
+}
+
+function checkSignedHeaders(ctx, signedHeaders) {
+  const signed = new Set((signedHeaders || '').split(';').filter(Boolean));
+  if (!signed.has('host')) {
+    throw s3error(403, 'AccessDenied', 'The host header must be signed (SignedHeaders lacks host).');
+  }
+  const unsigned = Object.keys(ctx.req.headers)
+    .filter((h) => h.startsWith('x-amz-') && !signed.has(h));
+  if (unsigned.length) {
+    throw s3error(403, 'AccessDenied',
+      'There were headers present in the request which were not signed',
+      { HeadersNotSigned: unsigned.join(', ') });
+  }
+}
+
+async function verifyPayload(ctx, expected) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  const actual = crypto.createHash('sha256').update(body).digest('hex');
+  if (actual !== expected.toLowerCase()) {
+    throw s3error(400, 'XAmzContentSHA256Mismatch',
+      'The provided x-amz-content-sha256 header does not match what was computed.',
+      { ClientComputedContentSHA256: expected, S3ComputedContentSHA256: actual });
+  }
+  // Hand s3rver a fresh stream with the same bytes.  Koa's ctx.headers,
+  // ctx.method etc. read ctx.request.req, which stays the original request.
+  const replay = Readable.from(body.length ? [body] : []);
+  replay.headers = ctx.req.headers;
+  replay.method = ctx.req.method;
+  replay.url = ctx.req.url;
+  ctx.req = replay;
+}
+
+async function gate(ctx, next) {
+  if (ctx.method === 'OPTIONS') return next(); // CORS preflight is never signed
+  const h = ctx.req.headers;
+  const q = ctx.query;
+  const auth = h.authorization;
+  if ('Signature' in q || (auth && /^AWS\s/i.test(auth))) {
+    throw s3error(400, 'InvalidRequest',
+      'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+  }
+  if (auth) {
+    if (!/^AWS4-HMAC-SHA256\s/.test(auth)) {
+      throw s3error(400, 'InvalidArgument', 'Unsupported Authorization Type',
+        { ArgumentName: 'Authorization', ArgumentValue: auth });
+    }
+    const parts = parseAuthHeader(auth);
+    checkScope(parts.Credential, h['x-amz-date']);
+    checkSignedHeaders(ctx, parts.SignedHeaders);
+    const sha = h['x-amz-content-sha256'];
+    if (sha && /^[0-9a-fA-F]{64}$/.test(sha)) await verifyPayload(ctx, sha);
+  } else if ('X-Amz-Algorithm' in q) {
+    // Presigned URL.
+    checkScope(q['X-Amz-Credential'], q['X-Amz-Date']);
+    checkSignedHeaders(ctx, q['X-Amz-SignedHeaders']);
+  } else {
+    throw s3error(403, 'AccessDenied', 'Access Denied (the harness S3 server refuses unsigned requests)');
+  }
+  return next();
+}
+
+const server = new S3rver({
+  address,
+  port,
+  directory,
+  silent: false,
+  allowMismatchedSignatures: false,
+  // Path-style only: the endpoint is an IP address.
+  vhostBuckets: false,
+});
+// Run the gate before everything else, s3rver's own middleware included (the
+// composed middleware chain is built when the server starts listening).
+server.middleware.unshift(async (ctx, next) => {
+  try {
+    await gate(ctx, next);
+  } catch (err) {
+    if (err instanceof S3Error && err.status < 500) {
+      console.log(`s3-server: refused ${ctx.method} ${ctx.url}: ${err.status} ${err.code}: ${err.message}`);
+    }
+    throw err;
+  }
+});
+
+fs.mkdirSync(directory, { recursive: true });
+server.run().then((addr) => {
+  if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
+  console.log(`s3-server: listening on ${addr.address}:${addr.port}, region ${region}, data in ${directory}`);
+}, (err) => {
+  console.error('s3-server: cannot start:', err);
+  process.exit(1);
+});
+
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    server.close().finally(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  });
+}
