@@ -9,6 +9,8 @@ svc_caddy_start() {
   mkdir -p "$d/sites" "$d/home" "$d/data" "$d/config"
 
   # Notes on the global options:
+  #  - default_bind 127.0.0.1: site blocks listen on loopback only (Caddy
+  #    would otherwise take the ports on every interface);
   #  - auto_https disable_redirects: tests use plain HTTP (TOWLION_TLS=off) and
   #    must not be bounced to HTTPS;
   #  - skip_install_trust: never touch the machine's trust store;
@@ -21,6 +23,7 @@ svc_caddy_start() {
 # libtowlion test harness
 {
 	admin 127.0.0.1:$admin
+	default_bind 127.0.0.1
 	http_port $http
 	https_port $https
 	auto_https disable_redirects

@@ -64,8 +64,18 @@ env_export() {
   printf 'export %s=%s\n' "$name" "$q" >> "$HARNESS_DIR/env"
 }
 
+# Forget service variables inherited from the caller (who may have sourced
+# another harness's env file), so that only this DIR's values are used.
+env_reset() {
+  local v
+  for v in $(compgen -e); do
+    case $v in TOWLION_*|TL_TEST_*|TL_HARNESS_DIR|TL_HARNESS_SERVICES) unset "$v";; esac
+  done
+}
+
 # Load DIR/env into the current shell (check, stop).
 env_load() {
+  env_reset
   [[ -f $HARNESS_DIR/env ]] || return 0
   # shellcheck disable=SC1091
   source "$HARNESS_DIR/env"

@@ -130,6 +130,10 @@ svc_docker_stop() {
       # shellcheck disable=SC2086
       TOWLION_DOCKER_HOST=unix://$sock docker_cli rm -f -v $ids > /dev/null 2>&1 || true
     fi
+    # User-defined networks (e.g. "towlion") own br-* bridges and iptables
+    # rules that dockerd keeps across restarts; with the data root deleted
+    # nobody would ever remove them, and each run would take a new subnet.
+    TOWLION_DOCKER_HOST=unix://$sock docker_cli network prune -f > /dev/null 2>&1 || true
   fi
   # dockerd stops its own containerd on TERM; wait for it so that docker0,
   # iptables rules and its mounts are released before DIR is removed.  It can
@@ -145,5 +149,17 @@ svc_docker_stop() {
   # containerd started by dockerd (and its shims, if a crash left any).
   local f=$d/exec/containerd/containerd.pid
   [[ -s $f ]] && stop_pid containerd "$(tr -cd '0-9' < "$f")" TERM
+  # If dockerd or containerd had crashed, containers may still run: killing
+  # their shims would not end them (each is pid 1 of its own namespace), so
+  # let runc, which holds their state under the exec root, kill and delete
+  # them (this also removes their cgroups).
+  local runc_root=$d/exec/runtime-runc/moby id
+  if [[ -d $runc_root ]] && command -v runc > /dev/null; then
+    for id in $(runc --root "$runc_root" list -q 2>/dev/null); do
+      log "docker: deleting orphaned container $id with runc"
+      runc --root "$runc_root" delete --force "$id" > /dev/null 2>&1 ||
+        warn "docker: runc could not delete container $id"
+    done
+  fi
   return 0
 }

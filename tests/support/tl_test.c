@@ -1,0 +1,86 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "tl_test.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *tl_test_require_env(const char *var)
+{
+	const char *v = getenv(var);
+	if (v && *v)
+		return v;
+	const char *ci = getenv("CI");
+	if (ci && (!strcmp(ci, "true") || !strcmp(ci, "1"))) {
+		print_error("%s is not set: the service this test needs is missing, and "
+		            "under CI that is a failure (run it through the harness)\n", var);
+		fail();
+	}
+	print_message("skipping: %s is not set (start tests/harness/start)\n", var);
+	skip();
+	return NULL;
+}
+
+char *tl_test_tmpdir(void)
+{
+	char tmpl[] = "/tmp/towlion-test.XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+void tl_test_rmdir(char *dir)
+{
+	if (!dir)
+		return;
+	if (strncmp(dir, "/tmp/towlion-test.", 18) == 0)
+		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
+void tl_test_write_file(const char *path, const char *content, int mode)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, (mode_t)mode), 0);
+}
+
+char *tl_test_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *s = malloc(cap);
+	size_t r;
+	while ((r = fread(s + n, 1, cap - n - 1, f)) > 0) {
+		n += r;
+		if (cap - n < 2)
+			s = realloc(s, cap *= 2);
+	}
+	s[n] = '\0';
+	fclose(f);
+	return s;
+}
+
+tl_ctx *tl_test_ctx(int with_env)
+{
+	tl_ctx_options o = TL_CTX_OPTIONS_INIT;
+	o.flags = TL_CTX_NO_CONFIG_FILE | (with_env ? 0 : TL_CTX_NO_ENV);
+	tl_ctx *ctx = NULL;
+	tl_assert_ok(tl_ctx_new(&ctx, &o));
+	return ctx;
+}

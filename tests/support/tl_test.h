@@ -1,0 +1,53 @@
+/* Shared helpers for libtowlion's cmocka tests. */
+#ifndef TL_TEST_H
+#define TL_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "towlion/towlion.h"
+
+/* Assert a tl_result, printing the library's last error when it differs. */
+#define tl_assert_rc(expected, expr)                                               \
+	do {                                                                           \
+		int tl__rc_ = (expr);                                                      \
+		if (tl__rc_ != (expected))                                                 \
+			print_error("%s returned %d (%s), expected %d: %s\n", #expr, tl__rc_,  \
+			            tl_strerror(tl__rc_), (expected), tl_error_last()->message); \
+		assert_int_equal(tl__rc_, (expected));                                     \
+	} while (0)
+
+#define tl_assert_ok(expr) tl_assert_rc(TL_OK, expr)
+
+/* The last error's message contains `needle`. */
+#define tl_assert_error_contains(needle)                                           \
+	do {                                                                           \
+		const char *tl__m_ = tl_error_last()->message;                             \
+		if (!strstr(tl__m_, (needle)))                                             \
+			print_error("error message \"%s\" lacks \"%s\"\n", tl__m_, (needle));  \
+		assert_non_null(strstr(tl__m_, (needle)));                                 \
+	} while (0)
+
+/* For a test that needs a service: returns the value of env variable
+ * `var`. When it is unset the test is skipped on a developer's machine
+ * and FAILS under CI=true (a CI run must not pass by skipping). */
+const char *tl_test_require_env(const char *var);
+#define TL_TEST_REQUIRE(var) tl_test_require_env(var)
+
+/* A fresh temporary directory (removed by tl_test_rmdir). */
+char *tl_test_tmpdir(void);
+void tl_test_rmdir(char *dir);
+
+/* Write a file with content (asserts on failure). */
+void tl_test_write_file(const char *path, const char *content, int mode);
+/* Read a whole file into a malloc'd string, NULL when missing. */
+char *tl_test_read_file(const char *path);
+
+/* A context that ignores /etc/towlion and the environment, except for
+ * TOWLION_* variables when `with_env` is set (harness tests). */
+tl_ctx *tl_test_ctx(int with_env);
+
+#endif
