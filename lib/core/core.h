@@ -38,7 +38,7 @@
 /* Set the thread's last error; returns `code` so callers can
  * `return tl__error_set(...)`. */
 int tl__error_set(int code, int klass, const char *fmt, ...) TL__PRINTF(3, 4);
-int tl__error_vset(int code, int klass, const char *fmt, va_list ap);
+int tl__error_vset(int code, int klass, const char *fmt, va_list ap) TL__PRINTF(3, 0);
 /* Same, with the upstream code (text and number). */
 int tl__error_set_upstream(int code, int klass, const char *upstream,
                            long upstream_code, const char *fmt, ...)
@@ -70,7 +70,7 @@ int tl__buf_put(tl_buf *b, const void *data, size_t len);
 int tl__buf_puts(tl_buf *b, const char *s);
 int tl__buf_putc(tl_buf *b, char c);
 int tl__buf_printf(tl_buf *b, const char *fmt, ...) TL__PRINTF(2, 3);
-int tl__buf_vprintf(tl_buf *b, const char *fmt, va_list ap);
+int tl__buf_vprintf(tl_buf *b, const char *fmt, va_list ap) TL__PRINTF(2, 0);
 int tl__buf_set(tl_buf *b, const void *data, size_t len);
 void tl__buf_clear(tl_buf *b);
 /* Take ownership of the buffer's string (never NULL on success). */
