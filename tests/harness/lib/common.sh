@@ -103,7 +103,7 @@ stop_pid() {
   for (( i = 0; i < 100; i++ )); do
     pid_alive "$pid" || return 0
     # A zombie child of ours counts as gone.
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && return 0
+    [[ $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) == Z ]] && return 0
     sleep 0.1
   done
   warn "$name (pid $pid) did not exit after 10 s, sending SIGKILL"
@@ -176,6 +176,8 @@ docker_cli() {
 harness_dir_abs() {
   local d
   d=$(realpath -m -- "$1")
+  # sshd_config, postgresql.conf and the env file take paths unquoted.
+  [[ $d =~ [[:space:]\'\"\\] ]] && die "the harness directory may not contain spaces or quotes: $d"
   case "$d" in
     /|/bin|/boot|/dev|/etc|/home|/lib|/lib64|/opt|/proc|/root|/run|/sbin|/srv|/sys|/tmp|/usr|/var|/work)
       die "refusing to use $d as the harness directory";;

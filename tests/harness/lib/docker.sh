@@ -37,8 +37,13 @@ svc_docker_start() {
     # exists and otherwise starts its own under --exec-root, which is what we want.
     [[ -S /run/containerd/containerd.sock ]] &&
       warn "docker: a system containerd is running; dockerd will use it"
-    if ip link show docker0 > /dev/null 2>&1 && pgrep -x dockerd > /dev/null; then
-      warn "docker: another dockerd is running and owns docker0; pass --reuse-docker SOCK to share it"
+    # A second dockerd would fight the first over docker0 and iptables.
+    local other
+    other=$(pgrep -x dockerd | head -n1) || true
+    if [[ -n $other ]]; then
+      warn "docker: another dockerd (pid $other) is running: pass --reuse-docker SOCK with its socket"
+      warn "docker: (for another harness: \$DIR/docker/docker.sock; for the system one: /var/run/docker.sock)"
+      return 1
     fi
     mkdir -p "$d/root" "$d/exec"
     log "docker: starting dockerd"
@@ -122,8 +127,8 @@ svc_docker_stop() {
   [[ -z $pid && -s $d/dockerd.pid ]] && pid=$(tr -cd '0-9' < "$d/dockerd.pid")
   sock=$d/docker.sock
   if pid_alive "$pid" && _docker_ping "$sock" > /dev/null 2>&1; then
-    # Remove every container first: dockerd would otherwise stop them one by
-    # one with a 10 s grace each, and leftovers keep mounts and veths alive.
+    # Remove every container first, at once: dockerd would otherwise give each
+    # one its stop timeout on shutdown, and leftovers keep mounts and veths.
     ids=$(TOWLION_DOCKER_HOST=unix://$sock docker_cli ps -aq 2>/dev/null) || true
     if [[ -n $ids ]]; then
       log "docker: removing $(wc -w <<< "$ids") container(s)"

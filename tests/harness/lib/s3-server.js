@@ -1,11 +1,12 @@
 'use strict';
 // S3 server for the libtowlion test harness.
 //
-// It runs the npm package @20minutes/s3rver (a maintained fork of s3rver that,
-// unlike s3rver 3.x on npm, really verifies AWS Signature V4: it recomputes
-// the canonical request and string to sign from the request and compares the
-// HMAC with the one sent).  scripts/setup installs it under
-// /opt/towlion-test/s3 from tests/harness/s3/package-lock.json.
+// It runs the npm package @20minutes/s3rver (a fork of s3rver that, unlike
+// s3rver 3.x on npm, really verifies AWS Signature V4: it recomputes the
+// canonical request and string to sign from the request and compares the HMAC
+// with the one sent, for the Authorization header and for presigned URLs).
+// scripts/setup installs it under /opt/towlion-test/s3 from
+// tests/harness/s3/package-lock.json.
 //
 // s3rver alone would still let a careless client through, so a gate in front
 // of it makes the server behave like a real S3 for what a client library can
@@ -15,10 +16,19 @@
 //   - only SigV4 is accepted (SigV2 gets 400 InvalidRequest);
 //   - the credential scope must be <date>/<our region>/s3/aws4_request and its
 //     date must match X-Amz-Date;
+//   - the request time must be within 15 minutes of the server's clock;
 //   - `host` and every x-amz-* header sent must be signed;
 //   - a hex x-amz-content-sha256 must equal the SHA-256 of the body
 //     (400 XAmzContentSHA256Mismatch).  UNSIGNED-PAYLOAD is accepted; the
 //     chunk signatures of STREAMING-AWS4-HMAC-SHA256-PAYLOAD are not checked.
+//
+// Edge cases where s3rver's canonical request still differs from AWS's (so a
+// client doing them the AWS way is refused here, and one doing them the
+// s3rver way is accepted here but would be refused by AWS): query parameters
+// are sorted as "name=value" strings rather than by name (differs only when a
+// name is a prefix of another followed by a character below "="); repeated
+// query parameters and inner runs of spaces in header values are not
+// normalised.
 //
 // Configuration comes from the environment:
 //   TL_S3_MODULE      directory of the @20minutes/s3rver package
@@ -112,6 +122,28 @@ function checkScope(credential, amzDate) {
   }
 }
 
+// X-Amz-Date (yyyyMMddTHHmmssZ) or an HTTP Date header, in ms since the epoch.
+function parseRequestTime(value) {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value || '');
+  if (m) return Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  return value ? Date.parse(value) : NaN;
+}
+
+// s3rver's own skew check never fires (it tests Number.isNaN on a Date
+// object, so an unparsable date slips through as NaN), so do it here: AWS
+// refuses a request signed more than 15 minutes away from its clock.
+function checkRequestTime(value) {
+  const t = parseRequestTime(value);
+  if (Number.isNaN(t)) {
+    throw s3error(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  }
+  if (Math.abs(Date.now() - t) > 15 * 60 * 1000) {
+    throw s3error(403, 'RequestTimeTooSkewed',
+      'The difference between the request time and the current time is too large.',
+      { RequestTime: value, ServerTime: new Date().toISOString().replace(/\.\d+/, '') });
+  }
+}
+
 function checkSignedHeaders(ctx, signedHeaders) {
   const signed = new Set((signedHeaders || '').split(';').filter(Boolean));
   if (!signed.has('host')) {
@@ -160,6 +192,7 @@ async function gate(ctx, next) {
         { ArgumentName: 'Authorization', ArgumentValue: auth });
     }
     const parts = parseAuthHeader(auth);
+    checkRequestTime(h['x-amz-date'] || h.date);
     checkScope(parts.Credential, h['x-amz-date']);
     checkSignedHeaders(ctx, parts.SignedHeaders);
     const sha = h['x-amz-content-sha256'];
@@ -185,6 +218,31 @@ const server = new S3rver({
 });
 // Run the gate before everything else, s3rver's own middleware included (the
 // composed middleware chain is built when the server starts listening).
+// Read and discard what is left of a refused request's body before answering:
+// a client still sending it would otherwise get EPIPE/ECONNRESET instead of
+// the error response (bounded, so a huge upload cannot hold us).
+function drain(req, limitBytes = 64 * 1024 * 1024, ms = 10000) {
+  if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.removeListener('data', onData);
+      resolve();
+    };
+    const onData = (chunk) => {
+      seen += chunk.length;
+      if (seen > limitBytes) done();
+    };
+    const timer = setTimeout(done, ms);
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('error', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
 server.middleware.unshift(async (ctx, next) => {
   try {
     await gate(ctx, next);
@@ -192,6 +250,7 @@ server.middleware.unshift(async (ctx, next) => {
     if (err instanceof S3Error && err.status < 500) {
       console.log(`s3-server: refused ${ctx.method} ${ctx.url}: ${err.status} ${err.code}: ${err.message}`);
     }
+    await drain(ctx.request.req);
     throw err;
   }
 });
