@@ -11,5 +11,6 @@
 #include "towlion/envfile.h"
 #include "towlion/validate.h"
 #include "towlion/platform.h"
+#include "towlion/s3.h"
 
 #endif
