@@ -11,6 +11,9 @@
 #include "towlion/envfile.h"
 #include "towlion/validate.h"
 #include "towlion/platform.h"
+#include "towlion/pg.h"
+#include "towlion/app.h"
+#include "towlion/caddy.h"
 #include "towlion/s3.h"
 
 #endif
