@@ -1,0 +1,156 @@
+/* Talking to Caddy's admin API: /adapt, /load and reads. */
+#include "caddy_internal.h"
+#include "core/http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ADMIN_TIMEOUT_MS 60000
+
+static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char *path,
+                const char *ctype, const char *body, size_t len)
+{
+	const char *base = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
+	size_t bl = strlen(base);
+	while (bl && base[bl - 1] == '/')
+		bl--;
+	char *url = tl__sprintf("%.*s%s", (int)bl, base, path);
+	char *ct = ctype ? tl__sprintf("Content-Type: %s", ctype) : NULL;
+	if (!url || (ctype && !ct)) {
+		free(url);
+		free(ct);
+		return TL_ENOMEM;
+	}
+	/* must-revalidate: apply even when Caddy thinks nothing changed (after
+	 * a restart its live config may differ from what it remembers). */
+	const char *hdrs[] = {ct ? ct : "Accept: application/json",
+	                      "Cache-Control: must-revalidate", NULL};
+	tl__http_req req = {.method = method, .url = url, .headers = hdrs, .body = body,
+	                    .body_len = len, .timeout_ms = ADMIN_TIMEOUT_MS,
+	                    .service = "Caddy admin API", .klass = TL_ERRCLASS_CADDY};
+	int rc = tl__http_do(ctx, resp, &req);
+	free(url);
+	free(ct);
+	return rc;
+}
+
+/* Caddy's error message from a JSON error body, or the raw body. */
+static char *error_text(const tl__http_resp *resp)
+{
+	json_t *j = json_loadb(resp->body.ptr ? resp->body.ptr : "", resp->body.size, 0, NULL);
+	const char *e = j ? json_string_value(json_object_get(j, "error")) : NULL;
+	char *s = e ? tl__strdup(e)
+	            : tl__strndup(resp->body.ptr ? resp->body.ptr : "", resp->body.size);
+	json_decref(j);
+	if (s) {
+		size_t n = strlen(s);
+		while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+			s[--n] = '\0';
+	}
+	return s;
+}
+
+/* Caddy names the text it adapted "Caddyfile:N:"; point N into `what`. */
+static char *shift_lines(const char *msg, const char *what, int offset)
+{
+	tl_buf b = TL_BUF_INIT;
+	const char *p = msg;
+	for (const char *m; (m = strstr(p, "Caddyfile:"));) {
+		char *end = NULL;
+		long line = strtol(m + 10, &end, 10);
+		if (end == m + 10 || *end != ':') {
+			tl__buf_put(&b, p, (size_t)(m + 10 - p));
+			p = m + 10;
+			continue;
+		}
+		tl__buf_put(&b, p, (size_t)(m - p));
+		if (offset >= 0 && line > offset)
+			tl__buf_printf(&b, "%s:%ld", what, line - offset);
+		else
+			tl__buf_printf(&b, "Caddyfile:%ld", line);
+		p = end;
+	}
+	tl__buf_puts(&b, p);
+	return tl__buf_detach(&b);
+}
+
+int tl__caddy_adapt(json_t **out, tl_ctx *ctx, const char *text, size_t len,
+                    const char *what, int line_offset)
+{
+	tl__http_resp resp;
+	int rc = call(ctx, &resp, "POST", "/adapt", "text/caddyfile", text, len);
+	if (rc)
+		return rc;
+	if (resp.status != 200) {
+		char *e = error_text(&resp);
+		char *shifted = e ? shift_lines(e, what, line_offset) : NULL;
+		rc = tl__error_set_upstream(TL_EINVALID, TL_ERRCLASS_CADDY, "", resp.status,
+		                            "Caddy refused %s (HTTP %ld): %s", what, resp.status,
+		                            shifted ? shifted : "(no message)");
+		free(e);
+		free(shifted);
+		tl__http_resp_dispose(&resp);
+		return rc;
+	}
+	json_error_t err;
+	json_t *j = json_loadb(resp.body.ptr, resp.body.size, 0, &err);
+	json_t *result = j ? json_object_get(j, "result") : NULL;
+	if (!json_is_object(result)) {
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+		                   "Caddy's /adapt answer for %s has no result object", what);
+	} else {
+		json_t *warnings = json_object_get(j, "warnings");
+		size_t i;
+		json_t *w;
+		json_array_foreach(warnings, i, w) {
+			const char *m = json_string_value(json_object_get(w, "message"));
+			/* The text assembled here is never read by a person. */
+			if (m && strstr(m, "is not formatted"))
+				continue;
+			tl__log(ctx, TL_LOG_WARN, "Caddy warns about %s: %s", what, m ? m : "?");
+		}
+		*out = json_incref(result);
+	}
+	json_decref(j);
+	tl__http_resp_dispose(&resp);
+	return rc;
+}
+
+int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len)
+{
+	tl__http_resp resp;
+	int rc = call(ctx, &resp, "POST", "/load", "application/json", json, len);
+	if (rc)
+		return rc;
+	if (resp.status != 200) {
+		char *e = error_text(&resp);
+		rc = tl__error_set_upstream(TL_EINVALID, TL_ERRCLASS_CADDY, "", resp.status,
+		                            "Caddy refused the new configuration (HTTP %ld), the "
+		                            "live one is unchanged: %s",
+		                            resp.status, e ? e : "(no message)");
+		free(e);
+	}
+	tl__http_resp_dispose(&resp);
+	return rc;
+}
+
+int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path)
+{
+	tl__http_resp resp;
+	int rc = call(ctx, &resp, "GET", path, NULL, NULL, 0);
+	if (rc)
+		return rc;
+	json_t *j = NULL;
+	if (resp.status != 200)
+		rc = tl__error_set_upstream(TL_EIO, TL_ERRCLASS_CADDY, "", resp.status,
+		                            "Caddy admin API answered HTTP %ld to GET %s",
+		                            resp.status, path);
+	else if (!(j = json_loadb(resp.body.ptr ? resp.body.ptr : "", resp.body.size,
+	                          JSON_DECODE_ANY, NULL)))
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+		                   "Caddy admin API answered GET %s with invalid JSON", path);
+	else
+		*out = j;
+	tl__http_resp_dispose(&resp);
+	return rc;
+}

@@ -1,0 +1,60 @@
+/* The caddy module's internals: rendering, site headers, the admin API
+ * and merging adapted JSON (not API). */
+#ifndef TL_CADDY_INTERNAL_H
+#define TL_CADDY_INTERNAL_H
+
+#include "core/core.h"
+#include "towlion/caddy.h"
+
+#include <jansson.h>
+
+/* The line of the main Caddyfile that pulls in the sites; the module
+ * replaces it with the site files' text when it assembles the config. */
+#define TL__CADDY_IMPORT_LINE "import sites/*.caddy"
+#define TL__CADDY_HEADER "# towlion: "
+
+/* A site file's header, parsed and validated. */
+typedef struct {
+	char *site;
+	char **hosts;
+	size_t nhosts;
+	char **upstreams;
+	size_t nupstreams;
+	char *redirect_to; /* or NULL */
+} tl__caddy_header;
+
+/* Parse the first line of a site file's text; `file` names it in errors
+ * (TL_EINVALID). */
+int tl__caddy_header_parse(tl__caddy_header *out, const char *text, const char *file);
+void tl__caddy_header_dispose(tl__caddy_header *h);
+
+/* Validate a site name (a DNS label: an app or preview name). */
+int tl__caddy_validate_site(const char *site);
+
+/* The admin address of TOWLION_CADDY_ADMIN as host:port, for the admin
+ * global option. */
+int tl__caddy_admin_listen(tl_buf *out, const char *admin_url);
+
+/* ---- admin API (admin.c) ---- */
+
+/* POST /adapt a Caddyfile text; *out gets the "result" object. When Caddy
+ * refuses: TL_EINVALID with its message, prefixed by `what`. Line numbers
+ * in Caddy's message are shifted back by `line_offset` so that they point
+ * into the file `what` names. */
+int tl__caddy_adapt(json_t **out, tl_ctx *ctx, const char *text, size_t len,
+                    const char *what, int line_offset);
+/* POST /load a JSON config; TL_EINVALID with Caddy's message on refusal. */
+int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len);
+/* GET a path of the admin API, parsed. */
+int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path);
+
+/* ---- merging (merge.c) ---- */
+
+/* Merge one site's adapted config `src` into `dst` (both full configs):
+ * servers are matched by their listen addresses, routes appended, TLS
+ * policies collected. `dst` must start as the globals' config. */
+int tl__caddy_merge(json_t *dst, const json_t *src);
+/* Put catch-all TLS policies after specific ones (call once at the end). */
+void tl__caddy_merge_finish(json_t *dst);
+
+#endif

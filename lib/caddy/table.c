@@ -1,0 +1,514 @@
+/*
+ * The routing table on disk and the transaction that changes it.
+ *
+ * apply(): under the "routes" lock, read the main Caddyfile and every site
+ * file, put the changed site in (or take it out), get each site's adapted
+ * JSON (from the cache in adapted/, or from Caddy's /adapt when the file
+ * or the global options changed), merge them with the globals, POST /load
+ * the result, and only then write the site file. When anything fails
+ * before Caddy accepted the config, the disk is as it was.
+ */
+#include "caddy_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LOCK_TIMEOUT_MS 60000
+
+typedef struct {
+	char *name; /* site name = file name without .caddy */
+	char *path;
+	char *text;
+	tl__caddy_header hdr;
+	json_t *adapted;
+	bool fresh; /* adapted now: write it to the cache */
+} site_entry;
+
+typedef struct {
+	char *dir, *sites_dir, *cache_dir, *main_path;
+	tl_buf main;
+	size_t prefix_len;  /* main text before the import line */
+	size_t suffix_off;  /* main text after it */
+	int prefix_lines;
+	site_entry *v;
+	size_t n;
+} table;
+
+static void entry_dispose(site_entry *e)
+{
+	free(e->name);
+	free(e->path);
+	free(e->text);
+	tl__caddy_header_dispose(&e->hdr);
+	json_decref(e->adapted);
+	memset(e, 0, sizeof(*e));
+}
+
+static void table_dispose(table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		entry_dispose(&t->v[i]);
+	free(t->v);
+	free(t->dir);
+	free(t->sites_dir);
+	free(t->cache_dir);
+	free(t->main_path);
+	tl_buf_dispose(&t->main);
+	memset(t, 0, sizeof(*t));
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const site_entry *)a)->name, ((const site_entry *)b)->name);
+}
+
+/* Find the import line of the main Caddyfile (a line of its own). */
+static int find_import(table *t)
+{
+	const char *s = t->main.ptr;
+	size_t il = strlen(TL__CADDY_IMPORT_LINE);
+	int lines = 0;
+	for (const char *p = s; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+			len--;
+		const char *q = p;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if ((size_t)(p + len - q) == il && !strncmp(q, TL__CADDY_IMPORT_LINE, il)) {
+			t->prefix_len = (size_t)(p - s);
+			t->suffix_off = nl ? (size_t)(nl + 1 - s) : t->main.size;
+			t->prefix_lines = lines;
+			return TL_OK;
+		}
+		lines++;
+		p = nl ? nl + 1 : NULL;
+	}
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CADDY,
+	                     "%s has no line \"" TL__CADDY_IMPORT_LINE "\"; rewrite it with "
+	                     "`towlion route init` or add that line",
+	                     t->main_path);
+}
+
+static int read_sites(table *t)
+{
+	DIR *d = opendir(t->sites_dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return TL_OK;
+		return tl__error_os(TL_EIO, errno, "cannot read %s", t->sites_dir);
+	}
+	int rc = TL_OK;
+	size_t cap = 0;
+	for (struct dirent *de; rc == TL_OK && (de = readdir(d));) {
+		const char *nm = de->d_name;
+		size_t len = strlen(nm);
+		/* what Caddy's import of sites/NAME.caddy would read */
+		if (len <= 6 || strcmp(nm + len - 6, ".caddy"))
+			continue;
+		if (t->n == cap) {
+			site_entry *nv = tl__realloc(t->v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
+			if (!nv) {
+				rc = TL_ENOMEM;
+				break;
+			}
+			t->v = nv;
+		}
+		site_entry *e = &t->v[t->n];
+		memset(e, 0, sizeof(*e));
+		t->n++;
+		tl_buf text = TL_BUF_INIT;
+		if (!(e->name = tl__strndup(nm, len - 6)) ||
+		    !(e->path = tl__path_join(t->sites_dir, nm))) {
+			rc = TL_ENOMEM;
+		} else if ((rc = tl__file_read(&text, e->path)) == TL_OK) {
+			e->text = text.ptr ? tl__buf_detach(&text) : tl__strdup("");
+			if (!e->text)
+				rc = TL_ENOMEM;
+		}
+		tl_buf_dispose(&text);
+	}
+	closedir(d);
+	if (rc == TL_OK && t->n)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_entry);
+	return rc;
+}
+
+/* Validate the headers; a file whose header names another site is as
+ * broken as one without a header. */
+static int parse_headers(table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		site_entry *e = &t->v[i];
+		int rc = tl__caddy_header_parse(&e->hdr, e->text, e->path);
+		if (rc)
+			return rc;
+		if (strcmp(e->hdr.site, e->name))
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_CADDY,
+			                     "%s: its header says site=%s, not %s", e->path,
+			                     e->hdr.site, e->name);
+	}
+	return TL_OK;
+}
+
+static int table_open(table *t, tl_ctx *ctx, bool need_main)
+{
+	memset(t, 0, sizeof(*t));
+	const char *dir = tl__cfg(ctx, "TOWLION_CADDY_DIR");
+	if (!*dir)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "TOWLION_CADDY_DIR is empty");
+	if (!(t->dir = tl__strdup(dir)) || !(t->sites_dir = tl__path_join(dir, "sites")) ||
+	    !(t->cache_dir = tl__path_join(dir, "adapted")) ||
+	    !(t->main_path = tl__path_join(dir, "Caddyfile")))
+		return TL_ENOMEM;
+	int rc;
+	if (need_main) {
+		rc = tl__file_read(&t->main, t->main_path);
+		if (rc == TL_ENOTFOUND) {
+			/* First use: the main Caddyfile with the defaults. */
+			if ((rc = tl_caddy_write_main(ctx, NULL)) ||
+			    (rc = tl__file_read(&t->main, t->main_path)))
+				return rc;
+		} else if (rc) {
+			return rc;
+		}
+		if ((rc = find_import(t)))
+			return rc;
+	}
+	return read_sites(t);
+}
+
+/* Caddyfile text of the globals with `site` (may be NULL) in place of the
+ * import line. */
+static int assemble(tl_buf *out, const table *t, const char *const *sites, size_t n)
+{
+	tl__buf_clear(out);
+	int rc = tl__buf_put(out, t->main.ptr, t->prefix_len);
+	for (size_t i = 0; rc == TL_OK && i < n; i++) {
+		rc = tl__buf_puts(out, sites[i]);
+		if (rc == TL_OK && *sites[i] && sites[i][strlen(sites[i]) - 1] != '\n')
+			rc = tl__buf_putc(out, '\n');
+	}
+	if (rc == TL_OK)
+		rc = tl__buf_put(out, t->main.ptr + t->suffix_off, t->main.size - t->suffix_off);
+	if (rc == TL_OK && !out->ptr)
+		rc = tl__buf_puts(out, "");
+	return rc;
+}
+
+static char *cache_path(const table *t, const char *name)
+{
+	char *file = tl__sprintf("%s.json", name);
+	char *p = file ? tl__path_join(t->cache_dir, file) : NULL;
+	free(file);
+	return p;
+}
+
+/* The adapted JSON of a site from the cache, when it was made from the
+ * same file text and the same global options. */
+static json_t *cache_lookup(const table *t, const site_entry *e, const char *globals)
+{
+	char *p = cache_path(t, e->name);
+	json_t *j = p ? json_load_file(p, 0, NULL) : NULL;
+	free(p);
+	json_t *cfg = NULL;
+	const char *src = json_string_value(json_object_get(j, "source"));
+	const char *glb = json_string_value(json_object_get(j, "globals"));
+	if (src && glb && !strcmp(src, e->text) && !strcmp(glb, globals))
+		cfg = json_incref(json_object_get(j, "config"));
+	json_decref(j);
+	return json_is_object(cfg) ? cfg : (json_decref(cfg), NULL);
+}
+
+static int adapt_entry(tl_ctx *ctx, const table *t, site_entry *e, const char *globals,
+                       bool use_cache)
+{
+	if (use_cache && (e->adapted = cache_lookup(t, e, globals)))
+		return TL_OK;
+	tl_buf text = TL_BUF_INIT;
+	const char *one[] = {e->text};
+	int rc = assemble(&text, t, one, 1);
+	if (rc == TL_OK)
+		rc = tl__caddy_adapt(&e->adapted, ctx, text.ptr, text.size, e->path,
+		                     t->prefix_lines);
+	e->fresh = rc == TL_OK;
+	tl_buf_dispose(&text);
+	return rc;
+}
+
+static void cache_store(tl_ctx *ctx, const table *t, const site_entry *e, const char *globals)
+{
+	json_t *j = json_pack("{s:s, s:s, s:O}", "globals", globals, "source", e->text, "config",
+	                      e->adapted);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *p = cache_path(t, e->name);
+	/* Only a cache: a failure costs an /adapt next time, nothing else. */
+	if (!s || !p || tl__mkdir_p(t->cache_dir, 0755) ||
+	    tl__file_write_atomic(p, s, strlen(s), 0644))
+		tl__log(ctx, TL_LOG_WARN, "cannot cache the adapted config of site %s: %s", e->name,
+		        tl_error_last()->message);
+	free(s);
+	free(p);
+	json_decref(j);
+}
+
+static int find_entry(const table *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static int lock_routes(tl__lock **lk, tl_ctx *ctx)
+{
+	char *dir = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
+	if (!dir)
+		return TL_ENOMEM;
+	int rc = tl__mkdir_p(dir, 0700);
+	if (rc == TL_OK)
+		rc = tl__lock_acquire(lk, ctx, dir, "routes", LOCK_TIMEOUT_MS);
+	free(dir);
+	return rc;
+}
+
+/*
+ * The transaction. `name`: the site changed (NULL: none, a reload);
+ * `text`: its new file text, or NULL to remove it. Called under the lock.
+ */
+static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *text)
+{
+	int rc;
+	site_entry fresh_entry = {0};
+	int idx = name ? find_entry(t, name) : -1;
+	if (name && text) {
+		if (!(fresh_entry.name = tl__strdup(name)) ||
+		    !(fresh_entry.path = tl__sprintf("%s/%s.caddy", t->sites_dir, name)) ||
+		    !(fresh_entry.text = tl__strdup(text)))
+			return (entry_dispose(&fresh_entry), TL_ENOMEM);
+		if ((rc = tl__caddy_header_parse(&fresh_entry.hdr, text, fresh_entry.path)))
+			return (entry_dispose(&fresh_entry), rc);
+		/* A hostname belongs to one site. */
+		for (size_t i = 0; i < t->n; i++) {
+			if ((int)i == idx)
+				continue;
+			for (size_t a = 0; a < fresh_entry.hdr.nhosts; a++)
+				for (size_t b = 0; b < t->v[i].hdr.nhosts; b++)
+					if (!strcmp(fresh_entry.hdr.hosts[a], t->v[i].hdr.hosts[b])) {
+						rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_CADDY,
+						                   "hostname %s is already routed by site %s "
+						                   "(%s); remove it there first",
+						                   fresh_entry.hdr.hosts[a], t->v[i].name,
+						                   t->v[i].path);
+						entry_dispose(&fresh_entry);
+						return rc;
+					}
+		}
+	}
+	tl_buf globals = TL_BUF_INIT, out = TL_BUF_INIT;
+	json_t *config = NULL;
+	char *dumped = NULL;
+	if ((rc = assemble(&globals, t, NULL, 0)) ||
+	    (rc = tl__caddy_adapt(&config, ctx, globals.ptr, globals.size, t->main_path, -1)))
+		goto out;
+	if (name && text && (rc = adapt_entry(ctx, t, &fresh_entry, globals.ptr, false)))
+		goto out;
+	for (size_t i = 0; i < t->n; i++) {
+		site_entry *e = (int)i == idx ? (text ? &fresh_entry : NULL) : &t->v[i];
+		if (!e)
+			continue;
+		if ((rc = tl__cancelled(ctx)) ||
+		    (!e->adapted && (rc = adapt_entry(ctx, t, e, globals.ptr, true))) ||
+		    (rc = tl__caddy_merge(config, e->adapted)))
+			goto out;
+	}
+	if (name && text && idx < 0 && (rc = tl__caddy_merge(config, fresh_entry.adapted)))
+		goto out;
+	tl__caddy_merge_finish(config);
+	if (!(dumped = json_dumps(config, JSON_COMPACT))) {
+		rc = tl__error_oom();
+		goto out;
+	}
+	if ((rc = tl__cancelled(ctx)) || (rc = tl__caddy_load_json(ctx, dumped, strlen(dumped))))
+		goto out;
+
+	/* Caddy runs the new config: now the disk follows. */
+	if (name && text) {
+		if ((rc = tl__mkdir_p(t->sites_dir, 0755)) ||
+		    (rc = tl__file_write_atomic(fresh_entry.path, text, strlen(text), 0644)))
+			goto out;
+		cache_store(ctx, t, &fresh_entry, globals.ptr);
+	} else if (name && idx >= 0) {
+		if (unlink(t->v[idx].path) != 0 && errno != ENOENT) {
+			rc = tl__error_os(TL_EIO, errno, "cannot remove %s", t->v[idx].path);
+			goto out;
+		}
+		tl__fsync_dir(t->sites_dir);
+		char *cp = cache_path(t, name);
+		if (cp)
+			unlink(cp);
+		free(cp);
+	}
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].fresh && (int)i != idx)
+			cache_store(ctx, t, &t->v[i], globals.ptr);
+out:
+	if (rc && name && text)
+		tl__error_prefix("route %s not applied", name);
+	free(dumped);
+	json_decref(config);
+	tl_buf_dispose(&globals);
+	tl_buf_dispose(&out);
+	entry_dispose(&fresh_entry);
+	return rc;
+}
+
+/* Lock, open the table, run the transaction. */
+static int apply(tl_ctx *ctx, const char *name, const char *text, const char *remove_by,
+                 tl_buf *removed)
+{
+	tl__lock *lk = NULL;
+	table t;
+	memset(&t, 0, sizeof(t));
+	int rc = lock_routes(&lk, ctx);
+	if (rc)
+		return rc;
+	if ((rc = table_open(&t, ctx, true)) || (rc = parse_headers(&t)))
+		goto out;
+	if (remove_by) {
+		int idx = find_entry(&t, remove_by);
+		for (size_t i = 0; idx < 0 && i < t.n; i++)
+			for (size_t k = 0; k < t.v[i].hdr.nhosts; k++)
+				if (!strcmp(t.v[i].hdr.hosts[k], remove_by))
+					idx = (int)i;
+		if (idx < 0) {
+			rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CADDY,
+			                   "no site is named %s or routes it (see `towlion route "
+			                   "list`)",
+			                   remove_by);
+			goto out;
+		}
+		name = t.v[idx].name;
+	}
+	if ((rc = apply_locked(ctx, &t, name, text)) == TL_OK && removed && remove_by) {
+		tl__buf_clear(removed);
+		rc = tl__buf_puts(removed, name);
+	}
+out:
+	table_dispose(&t);
+	tl__lock_release(lk);
+	return rc;
+}
+
+int tl_caddy_write_main(tl_ctx *ctx, const tl_caddy_main_options *opts)
+{
+	TL__CHECK_ARG(ctx);
+	tl_buf text = TL_BUF_INIT;
+	const char *dir = tl__cfg(ctx, "TOWLION_CADDY_DIR");
+	char *sites = tl__path_join(dir, "sites"), *main_path = tl__path_join(dir, "Caddyfile");
+	int rc = !sites || !main_path ? TL_ENOMEM : tl_caddy_render_main(&text, ctx, opts);
+	if (rc == TL_OK && (rc = tl__mkdir_p(sites, 0755)) == TL_OK)
+		rc = tl__file_write_atomic(main_path, text.ptr, text.size, 0644);
+	free(sites);
+	free(main_path);
+	tl_buf_dispose(&text);
+	return rc;
+}
+
+int tl_caddy_route_set(tl_ctx *ctx, const tl_caddy_route *route)
+{
+	TL__CHECK_ARG(ctx && route);
+	tl_buf text = TL_BUF_INIT;
+	int rc = tl_caddy_render_site(&text, ctx, route);
+	if (rc)
+		return rc;
+	if ((rc = tl__step(ctx, "caddy.apply", route->site, "routing %s", route->site)) == TL_OK)
+		rc = apply(ctx, route->site, text.ptr, NULL, NULL);
+	tl_buf_dispose(&text);
+	return rc;
+}
+
+int tl_caddy_route_remove(tl_buf *removed, tl_ctx *ctx, const char *name)
+{
+	TL__CHECK_ARG(ctx && name && *name);
+	int rc = tl__step(ctx, "caddy.remove", name, "removing the route of %s", name);
+	return rc ? rc : apply(ctx, NULL, NULL, name, removed);
+}
+
+int tl_caddy_reload(tl_ctx *ctx)
+{
+	TL__CHECK_ARG(ctx);
+	int rc = tl__step(ctx, "caddy.reload", NULL, "applying the routes on disk");
+	return rc ? rc : apply(ctx, NULL, NULL, NULL, NULL);
+}
+
+int tl_caddy_check(tl_ctx *ctx)
+{
+	TL__CHECK_ARG(ctx);
+	table t;
+	tl_buf text = TL_BUF_INIT, problems = TL_BUF_INIT;
+	int rc = table_open(&t, ctx, true);
+	if (rc)
+		goto out;
+	size_t bad = 0;
+	const char **all = tl__calloc(t.n + 1, sizeof(char *));
+	if (!all) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		all[i] = t.v[i].text;
+		site_entry *e = &t.v[i];
+		if (tl__caddy_header_parse(&e->hdr, e->text, e->path) == TL_OK &&
+		    strcmp(e->hdr.site, e->name))
+			tl__error_set(TL_EINVALID, TL_ERRCLASS_CADDY, "%s: its header says site=%s",
+			              e->path, e->hdr.site);
+		else if (e->hdr.site)
+			continue;
+		tl__buf_printf(&problems, "%s%s", bad++ ? "; " : "", tl_error_last()->message);
+	}
+	/* One /adapt of the whole text, as Caddy would read it at start. */
+	json_t *cfg = NULL;
+	rc = assemble(&text, &t, all, t.n);
+	if (rc == TL_OK && tl__caddy_adapt(&cfg, ctx, text.ptr, text.size, "the routing table",
+	                                   -1) != TL_OK) {
+		if (tl_error_last()->code != TL_EINVALID) {
+			rc = tl_error_last()->code;
+			free(all);
+			goto out;
+		}
+		/* Find the broken files: each one on its own. */
+		char *whole = tl__strdup(tl_error_last()->message);
+		size_t before = bad;
+		for (size_t i = 0; i < t.n; i++) {
+			json_t *one = NULL;
+			const char *txt[] = {t.v[i].text};
+			tl_buf single = TL_BUF_INIT;
+			if (assemble(&single, &t, txt, 1) == TL_OK &&
+			    tl__caddy_adapt(&one, ctx, single.ptr, single.size, t.v[i].path,
+			                    t.prefix_lines) != TL_OK)
+				tl__buf_printf(&problems, "%s%s", bad++ ? "; " : "",
+				               tl_error_last()->message);
+			json_decref(one);
+			tl_buf_dispose(&single);
+		}
+		if (bad == before) /* the main file, or the files together */
+			tl__buf_printf(&problems, "%s%s", bad++ ? "; " : "", whole ? whole : "?");
+		free(whole);
+	}
+	json_decref(cfg);
+	free(all);
+	if (rc == TL_OK && bad)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CADDY, "%zu problem%s in %s: %s", bad,
+		                   bad == 1 ? "" : "s", t.dir, problems.ptr);
+out:
+	tl_buf_dispose(&text);
+	tl_buf_dispose(&problems);
+	table_dispose(&t);
+	return rc;
+}
