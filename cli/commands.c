@@ -4,10 +4,12 @@
 
 extern const cli_group cli_group_config;
 extern const cli_group cli_group_doctor;
+extern const cli_group cli_group_route;
 
 const cli_group *const cli_groups[] = {
 	&cli_group_config,
 	&cli_group_doctor,
+	&cli_group_route,
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);
