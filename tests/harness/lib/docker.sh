@@ -65,6 +65,7 @@ svc_docker_start() {
   log "docker: up at unix://$sock, bridge gateway $gw"
 
   _docker_build_busybox
+  _docker_build_pgclient
 }
 
 # towlion-test/busybox:latest: the base image for tests, made from Debian's
@@ -167,4 +168,27 @@ svc_docker_stop() {
     done
   fi
   return 0
+}
+
+# towlion-test/pgclient:latest: busybox plus a real PostgreSQL client (psql
+# and the shared libraries it needs, copied from the host), for apps whose
+# release command migrates a database through DATABASE_URL.
+_docker_build_pgclient() {
+  local image=towlion-test/pgclient:latest
+  if docker_cli image inspect "$image" > /dev/null 2>&1; then
+    return 0
+  fi
+  local psql=/usr/lib/postgresql/15/bin/psql ctx=$HARNESS_DIR/docker/pgclient lib
+  [[ -x $psql ]] || { warn "docker: $psql missing (apt-get install postgresql-client-15)"; return 1; }
+  log "docker: building $image from $psql and its libraries"
+  rm -rf "$ctx"
+  mkdir -p "$ctx/rootfs/usr/bin"
+  cp "$psql" "$ctx/rootfs/usr/bin/psql"
+  for lib in $(ldd "$psql" | grep -oE '/[^ ]+' | sort -u); do
+    mkdir -p "$ctx/rootfs$(dirname "$lib")"
+    cp -L "$lib" "$ctx/rootfs$lib"
+  done
+  printf 'FROM %s\nCOPY rootfs/ /\n' "$TL_HARNESS_BUSYBOX_IMAGE" > "$ctx/Dockerfile"
+  docker_cli build -q -t "$image" "$ctx" > /dev/null || { warn "docker: building $image failed"; return 1; }
+  rm -rf "$ctx"
 }
