@@ -3,11 +3,13 @@
 #include "cli.h"
 
 extern const cli_group cli_group_config;
+extern const cli_group cli_group_db;
 extern const cli_group cli_group_doctor;
 extern const cli_group cli_group_route;
 
 const cli_group *const cli_groups[] = {
 	&cli_group_config,
+	&cli_group_db,
 	&cli_group_doctor,
 	&cli_group_route,
 };

@@ -201,7 +201,7 @@ int tl_pg_app_create(tl_pg_report **out, tl_pg *pg, const char *app,
 		                   o.database.ptr, db.owner, o.role.ptr);
 	if (rc == TL_OK)
 		rc = tl__pg_ensure_login_role(pg, o.report, o.role.ptr, o.database.ptr,
-		                              o.env_path.ptr);
+		                              o.env_path.ptr, 1);
 	if (rc == TL_OK)
 		rc = create_database(&o, &db);
 	return op_end(&o, rc, out);

@@ -84,12 +84,25 @@ static int connect_fail(PGconn *c, const char *where)
 	                                          strstr(msg, "does not exist"))) {
 		state = "28000", code = TL_EAUTH;
 		hint = "check the user in TOWLION_PG_URL and the server's pg_hba.conf";
+	} else if (strstr(msg, "for connection option")) {
+		/* e.g. a port that is not a number: the URL itself is wrong */
+		state = "08001", code = TL_EINVALID;
+		hint = "fix TOWLION_PG_URL";
 	} else if (strstr(msg, "database \"") && strstr(msg, "does not exist")) {
 		state = "3D000", code = TL_ENOTFOUND;
 		hint = "check the database name";
 	}
 	return tl__error_set_upstream(code, TL_ERRCLASS_PG, state, 0,
 	                              "cannot connect to PostgreSQL%s: %s; %s", where, msg, hint);
+}
+
+/* libpq prints NOTICEs on stderr by default; a library must not print,
+ * so they become debug log events. */
+static void on_notice(void *ctx, const char *message)
+{
+	char line[512];
+	one_line(line, sizeof(line), message);
+	tl__log(ctx, TL_LOG_DEBUG, "postgres: %s", line);
 }
 
 int tl__pg_open(PGconn **out, tl_ctx *ctx, const char *dbname)
@@ -119,6 +132,7 @@ int tl__pg_open(PGconn **out, tl_ctx *ctx, const char *dbname)
 		PQfinish(c);
 		return rc;
 	}
+	PQsetNoticeProcessor(c, on_notice, ctx);
 	*out = c;
 	return TL_OK;
 }

@@ -76,9 +76,12 @@ int tl__pg_env_write(const char *path, const char *url);
 int tl__pg_env_unset(const char *path, int dry_run, int *removed);
 
 /* Make sure login role `role` exists and its env file holds a working
- * DATABASE_URL for `database` (see tl_pg_app_create for the rules). */
+ * DATABASE_URL for `database` (see tl_pg_app_create for the rules).
+ * `inherit`: an app role must inherit pg_database_owner's rights (on
+ * schema public) as its database's owner; a preview role inherits
+ * nothing. */
 int tl__pg_ensure_login_role(tl_pg *pg, tl_pg_report *r, const char *role,
-                             const char *database, const char *env_path);
+                             const char *database, const char *env_path, int inherit);
 /* Give `role` a new password and write its DATABASE_URL (rotate). */
 int tl__pg_set_new_password(tl_pg *pg, tl_pg_report *r, const char *role,
                             const char *database, const char *env_path);

@@ -129,7 +129,7 @@ int tl_pg_preview_create(tl_pg_report **out, tl_pg *pg, const char *app, uint32_
 		                   "to hand it to a preview",
 		                   o.schema.ptr, o.database.ptr, owner, o.role.ptr);
 	if (rc == TL_OK)
-		rc = tl__pg_ensure_login_role(pg, r, o.role.ptr, o.database.ptr, o.env_path.ptr);
+		rc = tl__pg_ensure_login_role(pg, r, o.role.ptr, o.database.ptr, o.env_path.ptr, 0);
 	int exists = 0, ok = 0;
 	if (rc == TL_OK)
 		rc = tl__pg_role_exists(pg->conn, o.role.ptr, &exists);

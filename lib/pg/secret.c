@@ -173,7 +173,7 @@ static int sync_env(tl_pg *pg, tl_pg_report *r, const tl__pg_envstate *st, const
 }
 
 int tl__pg_ensure_login_role(tl_pg *pg, tl_pg_report *r, const char *role,
-                             const char *database, const char *env_path)
+                             const char *database, const char *env_path, int inherit)
 {
 	int exists = 0, retried = 0, rc;
 	tl__pg_envstate st;
@@ -216,8 +216,10 @@ again:
 		goto out;
 	}
 	rc = role_password_sql(&sql, pg->conn, "CREATE", role,
-	                       "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-	                       "NOBYPASSRLS NOINHERIT",
+	                       inherit ? "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+	                                 "NOREPLICATION NOBYPASSRLS INHERIT"
+	                               : "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+	                                 "NOREPLICATION NOBYPASSRLS NOINHERIT",
 	                       pw);
 	if (rc == TL_OK)
 		rc = tl__pg_run(NULL, pg->conn, "cannot start a transaction", "BEGIN", 0, NULL);
