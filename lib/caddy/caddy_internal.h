@@ -48,13 +48,16 @@ int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len);
 /* GET a path of the admin API, parsed. */
 int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path);
 
-/* ---- merging (merge.c) ---- */
+/* ---- assembling (merge.c) ---- */
 
-/* Merge one site's adapted config `src` into `dst` (both full configs):
- * servers are matched by their listen addresses, routes appended, TLS
- * policies collected. `dst` must start as the globals' config. */
-int tl__caddy_merge(json_t *dst, const json_t *src);
-/* Put catch-all TLS policies after specific ones (call once at the end). */
-void tl__caddy_merge_finish(json_t *dst);
+/* Record fields: "<tag> <len>\n<bytes>\n". next() returns TL_ENOTFOUND
+ * at the end (no error set) and TL_EIO on a corrupt record. */
+int tl__caddy_field_put(tl_buf *b, char tag, const char *v, size_t len);
+int tl__caddy_field_next(const char **p, const char *end, char *tag, const char **v,
+                         size_t *len);
+/* Split one site's adapted config (a full config) into a record. */
+int tl__caddy_split(tl_buf *out, const json_t *adapted);
+/* Join records (the globals' first) into the whole JSON config. */
+int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n);
 
 #endif

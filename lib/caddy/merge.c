@@ -1,35 +1,139 @@
 /*
- * Merging per-site adapted configs into one. Each site file is adapted by
- * Caddy on its own (with the global options) and the result cached; a
- * change then costs one small /adapt plus a JSON /load, instead of
- * adapting every site's Caddyfile text again (the slow part of `caddy
- * reload`, see docs/benchmarks.md).
+ * Assembling the whole JSON config from per-site pieces.
  *
- * Merging is sound because sites never share a hostname (the conflict
+ * Each site file is adapted by Caddy on its own (with the global options)
+ * once, and the result kept as a "record" of JSON text pieces: per server
+ * (keyed by its listen addresses) the server's fields and its route
+ * objects; the TLS automation policies; and the rest of the config. A
+ * change then costs one small /adapt plus a JSON /load: the unchanged
+ * sites are joined as text - never adapted from Caddyfile text again (the
+ * slow part of `caddy reload`, see docs/benchmarks.md), never parsed or
+ * printed as JSON.
+ *
+ * A record is a byte string of fields "<tag> <len>\n<bytes>\n" (no
+ * escaping, so reading one is a scan):
+ *   o  the config without servers and policies (JSON object)
+ *   s  a server's listen addresses (JSON); the r and t that follow are its
+ *   r  the server without its routes (JSON object)
+ *   t  its routes, comma separated JSON objects without the brackets
+ *   p  a TLS automation policy with subjects; c  one without (catch-all)
+ *
+ * Joining is sound because sites never share a hostname (the conflict
  * check) and hostnames are exact (no wildcards), so the order of the
- * sites' routes inside a server does not matter.
+ * sites' routes inside a server does not matter. Catch-all TLS policies
+ * go after the specific ones, once each.
  */
 #include "caddy_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-static int merge_value(json_t *dst, const char *key, json_t *src);
+#define ROUTES_MARK "@@towlion-routes-"
+#define POLICIES_MARK "@@towlion-policies@@"
 
-/* Append to `dst` the items of `src` it does not hold yet. Routes are
- * always appended: two sites never have equal routes. */
-static int merge_array(json_t *dst, json_t *src, bool always)
+static char *dump(const json_t *j)
 {
-	size_t i, k;
-	json_t *v, *w;
-	json_array_foreach(src, i, v) {
-		bool dup = false;
-		if (!always)
-			json_array_foreach(dst, k, w) if (json_equal(v, w)) dup = true;
-		if (!dup && json_array_append_new(dst, json_deep_copy(v)))
-			return tl__error_oom();
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!s)
+		tl__error_oom();
+	return s;
+}
+
+int tl__caddy_field_put(tl_buf *b, char tag, const char *v, size_t len)
+{
+	int rc = tl__buf_printf(b, "%c %zu\n", tag, len);
+	if (rc == TL_OK)
+		rc = tl__buf_put(b, v, len);
+	return rc ? rc : tl__buf_putc(b, '\n');
+}
+
+int tl__caddy_field_next(const char **p, const char *end, char *tag, const char **v,
+                         size_t *len)
+{
+	const char *s = *p;
+	if (s >= end)
+		return TL_ENOTFOUND;
+	char *e = NULL;
+	if (end - s < 4 || s[1] != ' ')
+		goto corrupt;
+	unsigned long long n = strtoull(s + 2, &e, 10);
+	if (!e || e >= end || *e != '\n' || n > (unsigned long long)(end - e - 1) ||
+	    (size_t)(end - e - 1) - n < 1 || e[1 + n] != '\n')
+		goto corrupt;
+	*tag = s[0];
+	*v = e + 1;
+	*len = (size_t)n;
+	*p = e + 2 + n;
+	return TL_OK;
+corrupt:
+	return tl__error_set(TL_EIO, TL_ERRCLASS_CADDY, "corrupt adapted config record");
+}
+
+/* Split one site's adapted config (a full config) into a record. */
+int tl__caddy_split(tl_buf *out, const json_t *adapted)
+{
+	json_t *c = json_deep_copy(adapted);
+	tl_buf b = TL_BUF_INIT;
+	int rc = c ? TL_OK : tl__error_oom();
+	json_t *apps = json_object_get(c, "apps");
+	json_t *http = json_object_get(apps, "http");
+	const char *name;
+	json_t *srv;
+	json_object_foreach(json_object_get(http, "servers"), name, srv) {
+		if (rc)
+			break;
+		json_t *routes = json_object_get(srv, "routes");
+		json_t *listen = json_object_get(srv, "listen");
+		char *rt = dump(routes ? routes : json_array());
+		char *ls = dump(listen ? listen : json_null());
+		json_object_del(srv, "routes");
+		char *rest = dump(srv);
+		if (!rt || !ls || !rest) {
+			rc = TL_ENOMEM;
+		} else {
+			size_t rl = strlen(rt);
+			/* "[a,b]" -> "a,b" */
+			if ((rc = tl__caddy_field_put(&b, 's', ls, strlen(ls))) == TL_OK &&
+			    (rc = tl__caddy_field_put(&b, 'r', rest, strlen(rest))) == TL_OK)
+				rc = tl__caddy_field_put(&b, 't', rt + 1, rl >= 2 ? rl - 2 : 0);
+		}
+		free(rt);
+		free(ls);
+		free(rest);
 	}
+	if (http)
+		json_object_del(http, "servers");
+	json_t *automation = json_object_get(json_object_get(apps, "tls"), "automation");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(automation, "policies"), i, p) {
+		char *s = rc ? NULL : dump(p);
+		if (!s) {
+			rc = rc ? rc : TL_ENOMEM;
+			break;
+		}
+		rc = tl__caddy_field_put(&b, json_object_get(p, "subjects") ? 'p' : 'c', s,
+		                         strlen(s));
+		free(s);
+	}
+	if (automation)
+		json_object_del(automation, "policies");
+	if (rc == TL_OK) {
+		char *other = dump(c);
+		rc = other ? tl__caddy_field_put(&b, 'o', other, strlen(other)) : TL_ENOMEM;
+		free(other);
+	}
+	json_decref(c);
+	if (rc) {
+		tl_buf_dispose(&b);
+		return rc;
+	}
+	tl_buf_dispose(out);
+	*out = b;
 	return TL_OK;
 }
+
+static int merge_value(json_t *dst, const char *key, json_t *v);
 
 static int merge_object(json_t *dst, json_t *src)
 {
@@ -43,128 +147,225 @@ static int merge_object(json_t *dst, json_t *src)
 	return TL_OK;
 }
 
-/* Merge src[key] into dst[key]: objects recursively, arrays by union,
- * scalars: the first one set wins (they come from the same globals). */
+/* Objects merge recursively, arrays by union, and for scalars the first
+ * one set wins (every site was adapted with the same global options). */
 static int merge_value(json_t *dst, const char *key, json_t *v)
 {
 	json_t *d = json_object_get(dst, key);
 	if (!d)
-		return json_object_set_new(dst, key, json_deep_copy(v)) ? tl__error_oom() : TL_OK;
+		return json_object_set(dst, key, v) ? tl__error_oom() : TL_OK;
 	if (json_is_object(d) && json_is_object(v))
 		return merge_object(d, v);
-	if (json_is_array(d) && json_is_array(v))
-		return merge_array(d, v, !strcmp(key, "routes"));
-	return TL_OK;
-}
-
-/* Servers are keyed by their listen addresses, not by the srvN names the
- * adapter made up for each site. */
-static int merge_servers(json_t *dst_http, json_t *src_servers)
-{
-	json_t *dst = json_object_get(dst_http, "servers");
-	if (!dst) {
-		dst = json_object();
-		if (!dst || json_object_set_new(dst_http, "servers", dst))
-			return tl__error_oom();
-	}
-	const char *name;
-	json_t *srv;
-	json_object_foreach(src_servers, name, srv) {
-		json_t *listen = json_object_get(srv, "listen");
-		const char *dname;
-		json_t *dsrv, *match = NULL;
-		json_object_foreach(dst, dname, dsrv) {
-			if (json_equal(json_object_get(dsrv, "listen"), listen))
-				match = dsrv;
-		}
-		int rc;
-		if (match) {
-			if ((rc = merge_object(match, srv)))
-				return rc;
-			continue;
-		}
-		char fresh[32];
-		snprintf(fresh, sizeof(fresh), "srv%zu", json_object_size(dst));
-		if (json_object_set_new(dst, fresh, json_deep_copy(srv)))
-			return tl__error_oom();
-	}
-	return TL_OK;
-}
-
-int tl__caddy_merge(json_t *dst, const json_t *src_c)
-{
-	json_t *src = (json_t *)src_c; /* jansson's iterators are not const */
-	const char *key;
-	json_t *v;
-	json_object_foreach(src, key, v) {
-		int rc;
-		if (strcmp(key, "apps")) {
-			if ((rc = merge_value(dst, key, v)))
-				return rc;
-			continue;
-		}
-		json_t *dapps = json_object_get(dst, "apps");
-		if (!dapps) {
-			dapps = json_object();
-			if (!dapps || json_object_set_new(dst, "apps", dapps))
+	if (json_is_array(d) && json_is_array(v)) {
+		size_t i, k;
+		json_t *a, *b;
+		json_array_foreach(v, i, a) {
+			bool dup = false;
+			json_array_foreach(d, k, b) if (json_equal(a, b)) dup = true;
+			if (!dup && json_array_append(d, a))
 				return tl__error_oom();
 		}
-		const char *app;
-		json_t *a;
-		json_object_foreach(v, app, a) {
-			if (strcmp(app, "http")) {
-				if ((rc = merge_value(dapps, app, a)))
-					return rc;
-				continue;
-			}
-			json_t *dhttp = json_object_get(dapps, "http");
-			if (!dhttp) {
-				dhttp = json_object();
-				if (!dhttp || json_object_set_new(dapps, "http", dhttp))
-					return tl__error_oom();
-			}
-			const char *hk;
-			json_t *hv;
-			json_object_foreach(a, hk, hv) {
-				rc = strcmp(hk, "servers") ? merge_value(dhttp, hk, hv)
-				                           : merge_servers(dhttp, hv);
-				if (rc)
-					return rc;
-			}
-		}
 	}
 	return TL_OK;
 }
 
-/* Stable partition: items for which `specific` holds come first. */
-static void catch_all_last(json_t *arr, const char *specific_key)
+static int merge_text(json_t *dst, const char *text, size_t len)
 {
-	if (!json_is_array(arr))
-		return;
-	json_t *tail = json_array();
-	size_t i = 0;
-	while (i < json_array_size(arr)) {
-		json_t *p = json_array_get(arr, i);
-		if (json_object_get(p, specific_key)) {
-			i++;
-			continue;
-		}
-		json_array_append(tail, p);
-		json_array_remove(arr, i);
+	json_t *j = json_loadb(text, len, 0, NULL);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return tl__error_set(TL_EIO, TL_ERRCLASS_CADDY, "corrupt adapted config piece");
 	}
-	json_array_extend(arr, tail);
-	json_decref(tail);
+	int rc = merge_object(dst, j);
+	json_decref(j);
+	return rc;
 }
 
-void tl__caddy_merge_finish(json_t *dst)
+/* Byte strings (not NUL terminated). */
+typedef struct {
+	const char *p;
+	size_t len;
+} span;
+
+typedef struct {
+	span *v;
+	size_t n, cap;
+} spans;
+
+static int spans_push(spans *s, const char *p, size_t len)
 {
-	json_t *apps = json_object_get(dst, "apps");
-	json_t *auto_ = json_object_get(json_object_get(json_object_get(apps, "tls"),
-	                                                "automation"),
-	                                "policies");
-	catch_all_last(auto_, "subjects");
-	const char *name;
-	json_t *srv;
-	json_object_foreach(json_object_get(json_object_get(apps, "http"), "servers"), name, srv)
-		catch_all_last(json_object_get(srv, "tls_connection_policies"), "match");
+	if (s->n == s->cap) {
+		span *nv = tl__realloc(s->v, (s->cap = s->cap ? s->cap * 2 : 16) * sizeof(*nv));
+		if (!nv)
+			return TL_ENOMEM;
+		s->v = nv;
+	}
+	s->v[s->n++] = (span){p, len};
+	return TL_OK;
+}
+
+/* Add unless present; *added says which. */
+static int spans_add(spans *s, const char *p, size_t len, bool *added)
+{
+	*added = false;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].len == len && !memcmp(s->v[i].p, p, len))
+			return TL_OK;
+	*added = true;
+	return spans_push(s, p, len);
+}
+
+typedef struct {
+	span listen;
+	json_t *obj;  /* the server without routes */
+	spans rests;  /* distinct "r" pieces already merged */
+	spans routes; /* route pieces, joined in order */
+} server_acc;
+
+static int ensure(json_t *parent, const char *key, json_t **out)
+{
+	json_t *v = json_object_get(parent, key);
+	if (!v && json_object_set_new(parent, key, v = json_object()))
+		return tl__error_oom();
+	*out = v;
+	return TL_OK;
+}
+
+int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n)
+{
+	json_t *root = json_object();
+	spans others = {0}, specific = {0}, catchall = {0};
+	server_acc *srv = NULL;
+	size_t nsrv = 0, capsrv = 0;
+	char *skel = NULL;
+	tl_buf b = TL_BUF_INIT;
+	int rc = root ? TL_OK : tl__error_oom();
+	for (size_t r = 0; rc == TL_OK && r < n; r++) {
+		const char *p = recs[r], *end = recs[r] + lens[r], *v;
+		size_t len;
+		char tag;
+		server_acc *cur = NULL;
+		bool added;
+		while (rc == TL_OK && (rc = tl__caddy_field_next(&p, end, &tag, &v, &len)) == TL_OK) {
+			switch (tag) {
+			case 'o':
+				if ((rc = spans_add(&others, v, len, &added)) == TL_OK && added)
+					rc = merge_text(root, v, len);
+				break;
+			case 's': {
+				size_t k = 0;
+				while (k < nsrv && !(srv[k].listen.len == len &&
+				                     !memcmp(srv[k].listen.p, v, len)))
+					k++;
+				if (k == nsrv) {
+					if (nsrv == capsrv) {
+						server_acc *nv = tl__realloc(
+							srv, (capsrv = capsrv ? capsrv * 2 : 4) * sizeof(*nv));
+						if (!nv) {
+							rc = TL_ENOMEM;
+							break;
+						}
+						srv = nv;
+					}
+					memset(&srv[k], 0, sizeof(srv[k]));
+					srv[k].listen = (span){v, len};
+					nsrv++;
+					if (!(srv[k].obj = json_object()))
+						rc = tl__error_oom();
+				}
+				cur = &srv[k];
+				break;
+			}
+			case 'r':
+			case 't':
+				if (!cur) {
+					rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+					                   "corrupt adapted config record (no server)");
+				} else if (tag == 't') {
+					rc = len ? spans_push(&cur->routes, v, len) : TL_OK;
+				} else if ((rc = spans_add(&cur->rests, v, len, &added)) == TL_OK && added) {
+					rc = merge_text(cur->obj, v, len);
+				}
+				break;
+			case 'p':
+				rc = spans_add(&specific, v, len, &added);
+				break;
+			case 'c':
+				rc = spans_add(&catchall, v, len, &added);
+				break;
+			default:
+				rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+				                   "corrupt adapted config record (tag %c)", tag);
+			}
+		}
+		if (rc == TL_ENOTFOUND)
+			rc = TL_OK;
+	}
+	/* The skeleton, with marks where the joined pieces go. */
+	json_t *apps = NULL, *http = NULL, *servers, *tls = NULL, *automation = NULL;
+	if (rc == TL_OK && nsrv && !(rc = ensure(root, "apps", &apps)) &&
+	    !(rc = ensure(apps, "http", &http))) {
+		servers = json_object();
+		if (!servers || json_object_set_new(http, "servers", servers))
+			rc = tl__error_oom();
+		for (size_t k = 0; k < nsrv && rc == TL_OK; k++) {
+			char name[32], mark[64];
+			snprintf(name, sizeof(name), "srv%zu", k);
+			snprintf(mark, sizeof(mark), ROUTES_MARK "%zu@@", k);
+			if (json_object_set_new(srv[k].obj, "routes", json_string(mark)) ||
+			    json_object_set(servers, name, srv[k].obj))
+				rc = tl__error_oom();
+		}
+	}
+	if (rc == TL_OK && (specific.n || catchall.n) && !(rc = ensure(root, "apps", &apps)) &&
+	    !(rc = ensure(apps, "tls", &tls)) && !(rc = ensure(tls, "automation", &automation)) &&
+	    json_object_set_new(automation, "policies", json_string(POLICIES_MARK)))
+		rc = tl__error_oom();
+	if (rc == TL_OK && !(skel = json_dumps(root, JSON_COMPACT)))
+		rc = tl__error_oom();
+	for (const char *p = skel; rc == TL_OK && p;) {
+		const char *m = strstr(p, "\"@@towlion-");
+		if (!m) {
+			rc = tl__buf_puts(&b, p);
+			break;
+		}
+		tl__buf_put(&b, p, (size_t)(m - p));
+		tl__buf_putc(&b, '[');
+		if (!strncmp(m + 1, POLICIES_MARK, strlen(POLICIES_MARK))) {
+			for (size_t i = 0; i < specific.n + catchall.n; i++) {
+				span s = i < specific.n ? specific.v[i] : catchall.v[i - specific.n];
+				if (i)
+					tl__buf_putc(&b, ',');
+				tl__buf_put(&b, s.p, s.len);
+			}
+			p = m + 2 + strlen(POLICIES_MARK);
+		} else {
+			size_t k = strtoul(m + 1 + strlen(ROUTES_MARK), NULL, 10);
+			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
+				if (i)
+					tl__buf_putc(&b, ',');
+				tl__buf_put(&b, srv[k].routes.v[i].p, srv[k].routes.v[i].len);
+			}
+			p = strchr(m + 1, '"') + 1;
+		}
+		rc = tl__buf_putc(&b, ']');
+	}
+	if (rc == TL_OK) {
+		tl_buf_dispose(out);
+		*out = b;
+	} else {
+		tl_buf_dispose(&b);
+	}
+	free(skel);
+	free(others.v);
+	free(specific.v);
+	free(catchall.v);
+	for (size_t i = 0; i < nsrv; i++) {
+		json_decref(srv[i].obj);
+		free(srv[i].rests.v);
+		free(srv[i].routes.v);
+	}
+	free(srv);
+	json_decref(root);
+	return rc;
 }

@@ -24,9 +24,16 @@ typedef struct {
 	char *path;
 	char *text;
 	tl__caddy_header hdr;
-	json_t *adapted;
-	bool fresh; /* adapted now: write it to the cache */
+	const char *rec; /* its adapted config as a record (merge.c) */
+	size_t rec_len;
+	tl_buf own;      /* holds rec when adapted now */
+	bool fresh;      /* adapted now, not from the cache */
 } site_entry;
+
+typedef struct {
+	const char *name, *source, *rec;
+	size_t name_len, source_len, rec_len;
+} cache_entry;
 
 typedef struct {
 	char *dir, *sites_dir, *cache_dir, *main_path;
@@ -36,6 +43,11 @@ typedef struct {
 	int prefix_lines;
 	site_entry *v;
 	size_t n;
+	tl_buf cache;         /* adapted/cache, when made with these globals */
+	cache_entry *cached;  /* its sites, sorted by name */
+	size_t ncached;
+	const char *base;     /* the globals' record, from the cache */
+	size_t base_len;
 } table;
 
 static void entry_dispose(site_entry *e)
@@ -44,7 +56,7 @@ static void entry_dispose(site_entry *e)
 	free(e->path);
 	free(e->text);
 	tl__caddy_header_dispose(&e->hdr);
-	json_decref(e->adapted);
+	tl_buf_dispose(&e->own);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -58,6 +70,8 @@ static void table_dispose(table *t)
 	free(t->cache_dir);
 	free(t->main_path);
 	tl_buf_dispose(&t->main);
+	tl_buf_dispose(&t->cache);
+	free(t->cached);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -183,9 +197,9 @@ static int table_open(table *t, tl_ctx *ctx, bool need_main)
 	return read_sites(t);
 }
 
-/* Caddyfile text of the globals with `site` (may be NULL) in place of the
+/* Caddyfile text: the main file with `sites` (n of them) in place of the
  * import line. */
-static int assemble(tl_buf *out, const table *t, const char *const *sites, size_t n)
+static int caddyfile_text(tl_buf *out, const table *t, const char *const *sites, size_t n)
 {
 	tl__buf_clear(out);
 	int rc = tl__buf_put(out, t->main.ptr, t->prefix_len);
@@ -201,60 +215,156 @@ static int assemble(tl_buf *out, const table *t, const char *const *sites, size_
 	return rc;
 }
 
-static char *cache_path(const table *t, const char *name)
+/*
+ * The cache, adapted/cache: records of fields as in merge.c, after a
+ * first line "towlion-caddy-cache 1": g (the Caddyfile text of the
+ * globals), b (their record), then per site n (name), f (the file's text)
+ * and e (its record). It is used only when made with the same globals,
+ * and a site's record only when made from the same file text, so a hand
+ * edit or a new main Caddyfile simply makes Caddy adapt again.
+ */
+#define CACHE_MAGIC "towlion-caddy-cache 1\n"
+
+static char *cache_file(const table *t)
 {
-	char *file = tl__sprintf("%s.json", name);
-	char *p = file ? tl__path_join(t->cache_dir, file) : NULL;
-	free(file);
-	return p;
+	return tl__path_join(t->cache_dir, "cache");
 }
 
-/* The adapted JSON of a site from the cache, when it was made from the
- * same file text and the same global options. */
-static json_t *cache_lookup(const table *t, const site_entry *e, const char *globals)
+static int cmp_cached(const void *a, const void *b)
 {
-	char *p = cache_path(t, e->name);
-	json_t *j = p ? json_load_file(p, 0, NULL) : NULL;
+	const cache_entry *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int c = memcmp(x->name, y->name, n);
+	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+/* Read the cache; any problem just means no cache. */
+static void cache_load(table *t, const char *globals, size_t globals_len)
+{
+	char *p = cache_file(t);
+	if (!p || tl__file_read(&t->cache, p) != TL_OK || !t->cache.ptr ||
+	    !tl__str_startswith(t->cache.ptr, CACHE_MAGIC)) {
+		free(p);
+		tl_buf_dispose(&t->cache);
+		return;
+	}
 	free(p);
-	json_t *cfg = NULL;
-	const char *src = json_string_value(json_object_get(j, "source"));
-	const char *glb = json_string_value(json_object_get(j, "globals"));
-	if (src && glb && !strcmp(src, e->text) && !strcmp(glb, globals))
-		cfg = json_incref(json_object_get(j, "config"));
-	json_decref(j);
-	return json_is_object(cfg) ? cfg : (json_decref(cfg), NULL);
+	const char *q = t->cache.ptr + strlen(CACHE_MAGIC), *end = t->cache.ptr + t->cache.size;
+	const char *v;
+	size_t len, cap = 0;
+	char tag;
+	bool ok = true, globals_ok = false;
+	cache_entry cur = {0};
+	while (ok && tl__caddy_field_next(&q, end, &tag, &v, &len) == TL_OK) {
+		if (tag == 'g') {
+			globals_ok = len == globals_len && !memcmp(v, globals, len);
+			ok = globals_ok;
+		} else if (tag == 'b') {
+			t->base = v;
+			t->base_len = len;
+		} else if (tag == 'n') {
+			cur = (cache_entry){v, NULL, NULL, len, 0, 0};
+		} else if (tag == 'f' && cur.name) {
+			cur.source = v;
+			cur.source_len = len;
+		} else if (tag == 'e' && cur.source) {
+			cur.rec = v;
+			cur.rec_len = len;
+			if (t->ncached == cap) {
+				cache_entry *nv = realloc(t->cached, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
+				if (!nv) {
+					ok = false;
+					break;
+				}
+				t->cached = nv;
+			}
+			t->cached[t->ncached++] = cur;
+			cur = (cache_entry){0};
+		} else {
+			ok = false;
+		}
+	}
+	if (!ok || !globals_ok || q != end) {
+		free(t->cached);
+		t->cached = NULL;
+		t->ncached = 0;
+		t->base = NULL;
+		tl_buf_dispose(&t->cache);
+		tl_error_clear();
+		return;
+	}
+	if (t->ncached)
+		qsort(t->cached, t->ncached, sizeof(*t->cached), cmp_cached);
 }
 
-static int adapt_entry(tl_ctx *ctx, const table *t, site_entry *e, const char *globals,
-                       bool use_cache)
+static bool cache_lookup(const table *t, site_entry *e)
 {
-	if (use_cache && (e->adapted = cache_lookup(t, e, globals)))
+	cache_entry key = {e->name, NULL, NULL, strlen(e->name), 0, 0};
+	const cache_entry *c =
+		t->ncached ? bsearch(&key, t->cached, t->ncached, sizeof(*t->cached), cmp_cached)
+		           : NULL;
+	if (!c || c->source_len != strlen(e->text) || memcmp(c->source, e->text, c->source_len))
+		return false;
+	e->rec = c->rec;
+	e->rec_len = c->rec_len;
+	return true;
+}
+
+static int adapt_entry(tl_ctx *ctx, const table *t, site_entry *e, bool use_cache)
+{
+	if (use_cache && cache_lookup(t, e))
 		return TL_OK;
 	tl_buf text = TL_BUF_INIT;
+	json_t *adapted = NULL;
 	const char *one[] = {e->text};
-	int rc = assemble(&text, t, one, 1);
+	int rc = caddyfile_text(&text, t, one, 1);
 	if (rc == TL_OK)
-		rc = tl__caddy_adapt(&e->adapted, ctx, text.ptr, text.size, e->path,
-		                     t->prefix_lines);
-	e->fresh = rc == TL_OK;
+		rc = tl__caddy_adapt(&adapted, ctx, text.ptr, text.size, e->path, t->prefix_lines);
+	if (rc == TL_OK && (rc = tl__caddy_split(&e->own, adapted)) == TL_OK) {
+		e->rec = e->own.ptr;
+		e->rec_len = e->own.size;
+		e->fresh = true;
+	}
+	json_decref(adapted);
 	tl_buf_dispose(&text);
 	return rc;
 }
 
-static void cache_store(tl_ctx *ctx, const table *t, const site_entry *e, const char *globals)
+/* Only a cache: written without fsync (a torn file fails to parse and
+ * costs an /adapt per site next time, nothing else). */
+static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, const char *base,
+                        size_t base_len, site_entry *const *sites, size_t n)
 {
-	json_t *j = json_pack("{s:s, s:s, s:O}", "globals", globals, "source", e->text, "config",
-	                      e->adapted);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	char *p = cache_path(t, e->name);
-	/* Only a cache: a failure costs an /adapt next time, nothing else. */
-	if (!s || !p || tl__mkdir_p(t->cache_dir, 0755) ||
-	    tl__file_write_atomic(p, s, strlen(s), 0644))
-		tl__log(ctx, TL_LOG_WARN, "cannot cache the adapted config of site %s: %s", e->name,
-		        tl_error_last()->message);
-	free(s);
+	tl_buf b = TL_BUF_INIT;
+	int rc = tl__buf_puts(&b, CACHE_MAGIC);
+	if (!rc)
+		rc = tl__caddy_field_put(&b, 'g', globals->ptr, globals->size);
+	if (!rc)
+		rc = tl__caddy_field_put(&b, 'b', base, base_len);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!(rc = tl__caddy_field_put(&b, 'n', sites[i]->name, strlen(sites[i]->name))) &&
+		    !(rc = tl__caddy_field_put(&b, 'f', sites[i]->text, strlen(sites[i]->text))))
+			rc = tl__caddy_field_put(&b, 'e', sites[i]->rec, sites[i]->rec_len);
+	}
+	char *p = cache_file(t);
+	char *tmp = p ? tl__sprintf("%s.tmp-%ld", p, (long)getpid()) : NULL;
+	bool ok = false;
+	if (!rc && tmp && tl__mkdir_p(t->cache_dir, 0755) == TL_OK) {
+		FILE *f = fopen(tmp, "we");
+		if (f) {
+			ok = fwrite(b.ptr, 1, b.size, f) == b.size;
+			ok = (fclose(f) == 0) && ok;
+			ok = ok && rename(tmp, p) == 0;
+			if (!ok)
+				unlink(tmp);
+		}
+	}
+	if (!ok)
+		tl__log(ctx, TL_LOG_WARN, "cannot write the cache %s (the next change adapts every "
+		        "site again)", p ? p : "adapted/cache");
+	tl_buf_dispose(&b);
 	free(p);
-	json_decref(j);
+	free(tmp);
 }
 
 static int find_entry(const table *t, const char *name)
@@ -310,31 +420,57 @@ static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *tex
 					}
 		}
 	}
-	tl_buf globals = TL_BUF_INIT, out = TL_BUF_INIT;
-	json_t *config = NULL;
-	char *dumped = NULL;
-	if ((rc = assemble(&globals, t, NULL, 0)) ||
-	    (rc = tl__caddy_adapt(&config, ctx, globals.ptr, globals.size, t->main_path, -1)))
+	tl_buf globals = TL_BUF_INIT, config = TL_BUF_INIT, base_own = TL_BUF_INIT;
+	json_t *base_adapted = NULL;
+	const char **recs = tl__calloc(t->n + 2, sizeof(char *));
+	size_t *lens = tl__calloc(t->n + 2, sizeof(size_t));
+	site_entry **live = tl__calloc(t->n + 1, sizeof(site_entry *));
+	size_t nlive = 0;
+	if (!recs || !lens || !live) {
+		rc = TL_ENOMEM;
 		goto out;
-	if (name && text && (rc = adapt_entry(ctx, t, &fresh_entry, globals.ptr, false)))
+	}
+	if ((rc = caddyfile_text(&globals, t, NULL, 0)))
 		goto out;
-	for (size_t i = 0; i < t->n; i++) {
-		site_entry *e = (int)i == idx ? (text ? &fresh_entry : NULL) : &t->v[i];
-		if (!e)
-			continue;
-		if ((rc = tl__cancelled(ctx)) ||
-		    (!e->adapted && (rc = adapt_entry(ctx, t, e, globals.ptr, true))) ||
-		    (rc = tl__caddy_merge(config, e->adapted)))
+	cache_load(t, globals.ptr, globals.size);
+	if (!t->base) {
+		if ((rc = tl__caddy_adapt(&base_adapted, ctx, globals.ptr, globals.size, t->main_path,
+		                          -1)) ||
+		    (rc = tl__caddy_split(&base_own, base_adapted)))
 			goto out;
+		t->base = base_own.ptr;
+		t->base_len = base_own.size;
 	}
-	if (name && text && idx < 0 && (rc = tl__caddy_merge(config, fresh_entry.adapted)))
+	if (name && text && (rc = adapt_entry(ctx, t, &fresh_entry, false)))
 		goto out;
-	tl__caddy_merge_finish(config);
-	if (!(dumped = json_dumps(config, JSON_COMPACT))) {
-		rc = tl__error_oom();
-		goto out;
+	/* The sites as they will be, sorted: the changed one in its place. */
+	bool placed = !(name && text);
+	for (size_t i = 0; i < t->n; i++) {
+		if ((int)i == idx) {
+			if (text)
+				live[nlive++] = &fresh_entry;
+			placed = true;
+			continue;
+		}
+		if (!placed && strcmp(name, t->v[i].name) < 0) {
+			live[nlive++] = &fresh_entry;
+			placed = true;
+		}
+		live[nlive++] = &t->v[i];
 	}
-	if ((rc = tl__cancelled(ctx)) || (rc = tl__caddy_load_json(ctx, dumped, strlen(dumped))))
+	if (!placed)
+		live[nlive++] = &fresh_entry;
+	recs[0] = t->base;
+	lens[0] = t->base_len;
+	for (size_t i = 0; i < nlive; i++) {
+		site_entry *e = live[i];
+		if ((rc = tl__cancelled(ctx)) || (!e->rec && (rc = adapt_entry(ctx, t, e, true))))
+			goto out;
+		recs[i + 1] = e->rec;
+		lens[i + 1] = e->rec_len;
+	}
+	if ((rc = tl__caddy_assemble(&config, recs, lens, nlive + 1)) ||
+	    (rc = tl__cancelled(ctx)) || (rc = tl__caddy_load_json(ctx, config.ptr, config.size)))
 		goto out;
 
 	/* Caddy runs the new config: now the disk follows. */
@@ -342,28 +478,28 @@ static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *tex
 		if ((rc = tl__mkdir_p(t->sites_dir, 0755)) ||
 		    (rc = tl__file_write_atomic(fresh_entry.path, text, strlen(text), 0644)))
 			goto out;
-		cache_store(ctx, t, &fresh_entry, globals.ptr);
 	} else if (name && idx >= 0) {
 		if (unlink(t->v[idx].path) != 0 && errno != ENOENT) {
 			rc = tl__error_os(TL_EIO, errno, "cannot remove %s", t->v[idx].path);
 			goto out;
 		}
 		tl__fsync_dir(t->sites_dir);
-		char *cp = cache_path(t, name);
-		if (cp)
-			unlink(cp);
-		free(cp);
 	}
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].fresh && (int)i != idx)
-			cache_store(ctx, t, &t->v[i], globals.ptr);
+	bool changed = name != NULL || base_adapted || t->ncached != nlive;
+	for (size_t i = 0; i < nlive && !changed; i++)
+		changed = live[i]->fresh;
+	if (changed)
+		cache_store(ctx, t, &globals, t->base, t->base_len, live, nlive);
 out:
 	if (rc && name && text)
 		tl__error_prefix("route %s not applied", name);
-	free(dumped);
-	json_decref(config);
+	free(recs);
+	free(lens);
+	free(live);
+	json_decref(base_adapted);
+	tl_buf_dispose(&base_own);
 	tl_buf_dispose(&globals);
-	tl_buf_dispose(&out);
+	tl_buf_dispose(&config);
 	entry_dispose(&fresh_entry);
 	return rc;
 }
@@ -474,7 +610,7 @@ int tl_caddy_check(tl_ctx *ctx)
 	}
 	/* One /adapt of the whole text, as Caddy would read it at start. */
 	json_t *cfg = NULL;
-	rc = assemble(&text, &t, all, t.n);
+	rc = caddyfile_text(&text, &t, all, t.n);
 	if (rc == TL_OK && tl__caddy_adapt(&cfg, ctx, text.ptr, text.size, "the routing table",
 	                                   -1) != TL_OK) {
 		if (tl_error_last()->code != TL_EINVALID) {
@@ -489,7 +625,7 @@ int tl_caddy_check(tl_ctx *ctx)
 			json_t *one = NULL;
 			const char *txt[] = {t.v[i].text};
 			tl_buf single = TL_BUF_INIT;
-			if (assemble(&single, &t, txt, 1) == TL_OK &&
+			if (caddyfile_text(&single, &t, txt, 1) == TL_OK &&
 			    tl__caddy_adapt(&one, ctx, single.ptr, single.size, t.v[i].path,
 			                    t.prefix_lines) != TL_OK)
 				tl__buf_printf(&problems, "%s%s", bad++ ? "; " : "",

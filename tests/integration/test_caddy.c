@@ -592,7 +592,7 @@ static void test_reload_restores_after_foreign_load(void **state)
 	assert_not_served("again.rt.towlion.test", "/");
 	/* With a cold cache too: every site is adapted again. */
 	char p[600];
-	snprintf(p, sizeof(p), "%s/adapted/again.json", f->dir);
+	snprintf(p, sizeof(p), "%s/adapted/cache", f->dir);
 	assert_int_equal(unlink(p), 0);
 	tl_assert_ok(tl_caddy_reload(f->ctx));
 	assert_serves("again.rt.towlion.test", "/", "v2");
