@@ -2,12 +2,14 @@
  * group lives in its own cmd_<group>.c. */
 #include "cli.h"
 
+extern const cli_group cli_group_app;
 extern const cli_group cli_group_config;
 extern const cli_group cli_group_db;
 extern const cli_group cli_group_doctor;
 extern const cli_group cli_group_route;
 
 const cli_group *const cli_groups[] = {
+	&cli_group_app,
 	&cli_group_config,
 	&cli_group_db,
 	&cli_group_doctor,

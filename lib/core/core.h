@@ -78,6 +78,13 @@ char *tl__buf_detach(tl_buf *b);
 /* Wipe and free a buffer that held a secret. */
 void tl__buf_dispose_secret(tl_buf *b);
 
+/* NULL-terminated string vectors (strv.c); *v may start as NULL. */
+int tl__strv_push(char ***v, const char *s);
+int tl__strv_pushf(char ***v, const char *fmt, ...) TL__PRINTF(2, 3);
+size_t tl__strv_len(char *const *v);
+bool tl__strv_contains(char *const *v, const char *s);
+void tl__strv_free(char **v);
+
 /* ---- events (event.c) ---- */
 
 /* Emit an event; returns TL_OK, or TL_EUSER (error set) when the callback
