@@ -50,7 +50,8 @@ static char *error_text(const tl__http_resp *resp)
 	return s;
 }
 
-/* Caddy names the text it adapted "Caddyfile:N:"; point N into `what`. */
+/* Caddy names the text it adapted "Caddyfile:N: ..." or "Caddyfile:N -
+ * ..."; point N into `what`. */
 static char *shift_lines(const char *msg, const char *what, int offset)
 {
 	tl_buf b = TL_BUF_INIT;
@@ -58,7 +59,7 @@ static char *shift_lines(const char *msg, const char *what, int offset)
 	for (const char *m; (m = strstr(p, "Caddyfile:"));) {
 		char *end = NULL;
 		long line = strtol(m + 10, &end, 10);
-		if (end == m + 10 || *end != ':') {
+		if (end == m + 10 || (*end != ':' && *end != ' ')) {
 			tl__buf_put(&b, p, (size_t)(m + 10 - p));
 			p = m + 10;
 			continue;

@@ -207,6 +207,11 @@ static int caddyfile_text(tl_buf *out, const table *t, const char *const *sites,
 		rc = tl__buf_puts(out, sites[i]);
 		if (rc == TL_OK && *sites[i] && sites[i][strlen(sites[i]) - 1] != '\n')
 			rc = tl__buf_putc(out, '\n');
+		/* Caddy accepts a block left open at the end of its input, but in
+		 * the real main Caddyfile it would swallow the next site file. An
+		 * (empty) snippet after each file turns that into an error. */
+		if (rc == TL_OK)
+			rc = tl__buf_printf(out, "(towlion_end_of_site_file_%zu) {\n}\n", i);
 	}
 	if (rc == TL_OK)
 		rc = tl__buf_put(out, t->main.ptr + t->suffix_off, t->main.size - t->suffix_off);

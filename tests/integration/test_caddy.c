@@ -489,6 +489,18 @@ static void test_check_reports_hand_broken_file(void **state)
 	tl_assert_error_contains("nohdr.caddy");
 	tl_assert_error_contains("broken.caddy");
 	unlink(p);
+	/* Unbalanced braces: Caddy's syntax error points into the file. */
+	snprintf(p, sizeof(p), "%s/brace.caddy", f->sites);
+	tl_test_write_file(p,
+	                   "# towlion: v=1 site=brace hosts=brace.rt.towlion.test "
+	                   "upstreams=127.0.0.1:9\n"
+	                   "http://brace.rt.towlion.test {\n"
+	                   "\treverse_proxy 127.0.0.1:9 {\n"
+	                   "}\n",
+	                   0644);
+	tl_assert_rc(TL_EINVALID, tl_caddy_check(f->ctx));
+	tl_assert_error_contains("brace.caddy");
+	unlink(p);
 	snprintf(p, sizeof(p), "%s/broken.caddy", f->sites);
 	unlink(p);
 	tl_assert_ok(tl_caddy_check(f->ctx));
