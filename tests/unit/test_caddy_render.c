@@ -244,6 +244,83 @@ static void test_header_parser_rejects(void **state)
 	tl__caddy_header_dispose(NULL);
 }
 
+/* Two sites adapted on their own (shapes as Caddy 2.6 produces them),
+ * joined: one server per listen address, routes of both, the specific TLS
+ * policy before the catch-all, which appears once. */
+static const char *site_a =
+	"{\"admin\":{\"listen\":\"127.0.0.1:2019\"},\"apps\":{\"http\":{\"http_port\":80,"
+	"\"servers\":{\"srv0\":{\"listen\":[\":443\"],\"routes\":[{\"match\":[{\"host\":[\"a."
+	"example.com\"]}],\"handle\":[{\"handler\":\"subroute\"}],\"terminal\":true}]}}},\"tls\":"
+	"{\"automation\":{\"policies\":[{\"subjects\":[\"a.example.com\"],\"issuers\":[{\"module\":"
+	"\"internal\"}]},{\"issuers\":[{\"module\":\"acme\",\"email\":\"x@example.com\"}]}]}}}}";
+static const char *site_b =
+	"{\"admin\":{\"listen\":\"127.0.0.1:2019\"},\"apps\":{\"http\":{\"http_port\":80,"
+	"\"servers\":{\"srv0\":{\"listen\":[\":80\"],\"routes\":[{\"match\":[{\"host\":[\"b."
+	"example.com\"]}],\"terminal\":true}],\"automatic_https\":{\"skip\":[\"b.example.com\"]}},"
+	"\"srv1\":{\"listen\":[\":443\"],\"routes\":[{\"match\":[{\"host\":[\"c.example.com\"]}]}]}}},"
+	"\"tls\":{\"automation\":{\"policies\":[{\"issuers\":[{\"module\":\"acme\",\"email\":"
+	"\"x@example.com\"}]}]}}}}";
+
+static void test_split_and_assemble(void **state)
+{
+	tl_buf ra = TL_BUF_INIT, rb = TL_BUF_INIT, out = TL_BUF_INIT;
+	json_t *a = json_loads(site_a, 0, NULL), *b = json_loads(site_b, 0, NULL);
+	assert_non_null(a);
+	assert_non_null(b);
+	tl_assert_ok(tl__caddy_split(&ra, a));
+	tl_assert_ok(tl__caddy_split(&rb, b));
+	const char *recs[] = {ra.ptr, rb.ptr};
+	size_t lens[] = {ra.size, rb.size};
+	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 2));
+	json_t *j = json_loads(out.ptr, 0, NULL);
+	if (!j)
+		fail_msg("assembled config is not JSON: %s", out.ptr);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "admin"), "listen")),
+	                    "127.0.0.1:2019");
+	json_t *servers = json_object_get(json_object_get(json_object_get(j, "apps"), "http"),
+	                                  "servers");
+	assert_int_equal(json_object_size(servers), 2);
+	const char *name;
+	json_t *srv;
+	int seen = 0;
+	json_object_foreach(servers, name, srv) {
+		const char *l = json_string_value(json_array_get(json_object_get(srv, "listen"), 0));
+		json_t *routes = json_object_get(srv, "routes");
+		if (!strcmp(l, ":443")) {
+			assert_int_equal(json_array_size(routes), 2); /* a and c */
+			seen |= 1;
+		} else {
+			assert_string_equal(l, ":80");
+			assert_int_equal(json_array_size(routes), 1);
+			assert_non_null(json_object_get(srv, "automatic_https"));
+			seen |= 2;
+		}
+	}
+	assert_int_equal(seen, 3);
+	json_t *pol = json_object_get(
+		json_object_get(json_object_get(json_object_get(j, "apps"), "tls"), "automation"),
+		"policies");
+	assert_int_equal(json_array_size(pol), 2);
+	assert_non_null(json_object_get(json_array_get(pol, 0), "subjects"));
+	assert_null(json_object_get(json_array_get(pol, 1), "subjects"));
+	/* A site with nothing but globals, and no sites at all. */
+	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 0));
+	assert_string_equal(out.ptr, "{}");
+	/* A corrupt record is an error, not a config. */
+	const char *bad[] = {"t 3\nabc\n"};
+	size_t bl[] = {8};
+	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, bad, bl, 1));
+	const char *trunc[] = {"o 99\n{}\n"};
+	size_t tlen[] = {8};
+	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, trunc, tlen, 1));
+	json_decref(j);
+	json_decref(a);
+	json_decref(b);
+	tl_buf_dispose(&ra);
+	tl_buf_dispose(&rb);
+	tl_buf_dispose(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_site_tls_modes_paths_redirect),
 		cmocka_unit_test(test_site_validation),
 		cmocka_unit_test(test_header_parser_rejects),
+		cmocka_unit_test(test_split_and_assemble),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
