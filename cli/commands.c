@@ -3,6 +3,7 @@
 #include "cli.h"
 
 extern const cli_group cli_group_app;
+extern const cli_group cli_group_backup;
 extern const cli_group cli_group_config;
 extern const cli_group cli_group_db;
 extern const cli_group cli_group_doctor;
@@ -10,6 +11,7 @@ extern const cli_group cli_group_route;
 
 const cli_group *const cli_groups[] = {
 	&cli_group_app,
+	&cli_group_backup,
 	&cli_group_config,
 	&cli_group_db,
 	&cli_group_doctor,

@@ -15,5 +15,6 @@
 #include "towlion/app.h"
 #include "towlion/caddy.h"
 #include "towlion/s3.h"
+#include "towlion/backup.h"
 
 #endif

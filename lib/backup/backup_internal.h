@@ -1,0 +1,227 @@
+/* The backup module's internals (not API). */
+#ifndef TL_BACKUP_INTERNAL_H
+#define TL_BACKUP_INTERNAL_H
+
+#include "core/core.h"
+#include "towlion/backup.h"
+
+#include <libpq-fe.h>
+#include <time.h>
+
+#define TL__BK_KEY_BYTES 32
+/* Plaintext bytes per encrypted record. */
+#define TL__BK_CHUNK (64 * 1024)
+/* The encrypted container starts with this magic, then an 8-byte key id,
+ * then the 24-byte secretstream header, then records of a 4-byte
+ * big-endian length and that many bytes of ciphertext; the last record
+ * carries the FINAL tag (so truncation is detected). */
+#define TL__BK_MAGIC "TLBKENC1"
+#define TL__BK_MAGIC_LEN 8
+#define TL__BK_KEYID_LEN 8
+
+/* Longest database name PostgreSQL keeps (NAMEDATALEN - 1). */
+#define TL__BK_MAX_DB 63
+
+/* ---- names.c: file names and timestamps (pure) ---- */
+
+typedef struct {
+	char *database;
+	time_t created;
+	int format;    /* tl_backup_format */
+	int encrypted;
+	int partial;   /* name ends in ".partial" */
+} tl__bk_name;
+
+/* The extension of a format: "dump.zst", "sql.gz.enc"... */
+const char *tl__bk_ext(int format, int encrypted);
+/* "20261130T044243Z" into out (17 bytes). */
+void tl__bk_ts_format(char out[17], time_t t);
+/* Parse "20261130T044243Z"; TL_EINVALID when malformed. */
+int tl__bk_ts_parse(time_t *out, const char *s);
+/* "<db>_<ts>.<ext>", to free(). */
+char *tl__bk_file_name(const char *database, time_t t, int format, int encrypted);
+/* Split a backup file name (base name); TL_EINVALID when it is not one. */
+int tl__bk_name_parse(tl__bk_name *out, const char *file);
+void tl__bk_name_dispose(tl__bk_name *n);
+/* A database name we accept for files, locks and identifiers:
+ * 1..63 of [A-Za-z0-9_-], not starting with '-'. */
+int tl__bk_validate_db(const char *database);
+/* "<db><infix><YYYYMMDDHHMMSS>" when it fits in 63 bytes, else NULL with
+ * TL_EINVALID. */
+char *tl__bk_derived_db(const char *database, const char *infix, time_t t);
+
+/* ---- manifest.c ---- */
+
+typedef struct {
+	char *database;
+	char *file;
+	int format;
+	int encrypted;
+	char *compression; /* "zstd" / "gzip" */
+	int64_t size;
+	char sha256[65];
+	char *pg_version;
+	int64_t created;      /* start */
+	int64_t duration_ms;
+	uint64_t dump_bytes;
+	int64_t tables;
+	int state;            /* verified / failed / unverified */
+	int64_t verified_at;
+	char *remote;
+} tl__bk_manifest;
+
+void tl__bk_manifest_dispose(tl__bk_manifest *m);
+/* JSON text of a manifest. */
+int tl__bk_manifest_format(tl_buf *out, const tl__bk_manifest *m);
+/* Parse; TL_EINVALID naming `what` on bad JSON or a missing field. */
+int tl__bk_manifest_parse(tl__bk_manifest *out, const char *json, const char *what);
+/* Read / atomically write `<backup path>.json`. */
+int tl__bk_manifest_load(tl__bk_manifest *out, const char *backup_path);
+int tl__bk_manifest_save(const tl__bk_manifest *m, const char *backup_path);
+
+/* ---- stream.c: compression, encryption and SHA-256 of a backup ---- */
+
+typedef enum { TL__BK_ZSTD = 0, TL__BK_GZIP = 1 } tl__bk_compression;
+
+typedef struct tl__bk_writer tl__bk_writer;
+
+/* Compress (and, with `key`, encrypt) into `fd`. `workers` > 0 lets zstd
+ * compress on that many threads of its own. */
+int tl__bk_writer_new(tl__bk_writer **out, int fd, int compression, int level, int workers,
+                      const unsigned char *key);
+int tl__bk_writer_write(tl__bk_writer *w, const void *data, size_t len);
+/* Flush everything; the hex SHA-256 and size of the bytes written. */
+int tl__bk_writer_finish(tl__bk_writer *w, char sha256[65], uint64_t *written);
+void tl__bk_writer_free(tl__bk_writer *w);
+
+typedef struct tl__bk_reader tl__bk_reader;
+
+int tl__bk_reader_new(tl__bk_reader **out, int fd, int compression,
+                      const unsigned char *key);
+/* Up to `cap` plain bytes; *n == 0 is the end, reached only when the
+ * stream was complete and intact. TL_EIO saying truncated / corrupted /
+ * wrong key otherwise. */
+int tl__bk_reader_read(tl__bk_reader *r, void *buf, size_t cap, size_t *n);
+/* Hex SHA-256 of the file bytes read so far, and their count. */
+void tl__bk_reader_sha256(tl__bk_reader *r, char sha256[65], uint64_t *read);
+void tl__bk_reader_free(tl__bk_reader *r);
+
+/* ---- key.c ---- */
+
+/* The key named by TOWLION_BACKUP_KEY into `key`; *have = 0 when the key
+ * is not configured. Refuses a file others can read or write. */
+int tl__bk_key_load(unsigned char key[TL__BK_KEY_BYTES], int *have, tl_ctx *ctx);
+/* Parse a key file's text (64 hex digits, optional newline). */
+int tl__bk_key_parse(unsigned char key[TL__BK_KEY_BYTES], const char *text, size_t len,
+                     const char *path);
+
+/* ---- retention.c (pure) ---- */
+
+typedef struct {
+	const char *database;
+	time_t created;
+	int good;        /* complete and not failed verification */
+	/* decision */
+	int keep;
+	const char *reason;
+} tl__bk_keep_item;
+
+/* Decide for every item (any order; groups by database). */
+void tl__bk_retention(tl__bk_keep_item *items, size_t n, time_t now, int keep_days,
+                      int keep_last);
+
+/* ---- pgc.c: PostgreSQL connections and client programs ---- */
+
+/* Connect to TOWLION_PG_URL, or to `dbname` on the same server. */
+int tl__bk_pg_open(PGconn **out, tl_ctx *ctx, const char *dbname);
+/* Set the error from a failed result (or the connection); returns the
+ * code. */
+int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
+	TL__PRINTF(3, 4);
+/* Run a statement with text params; *out (may be NULL) gets the result. */
+int tl__bk_pg_exec(PGresult **out, PGconn *conn, const char *what, const char *sql,
+                   int nparams, const char *const *params);
+/* A quoted identifier to free(); NULL with the error set. */
+char *tl__bk_pg_ident(PGconn *conn, const char *name);
+/* Number of user tables (not system, not temporary) in the connected db. */
+int tl__bk_pg_table_count(int64_t *out, PGconn *conn);
+
+/* What a child program needs to reach the server: a conninfo string for
+ * --dbname (no password) and "PGPASSWORD=..." (or NULL). */
+typedef struct {
+	char *conninfo;
+	char *pgpassword_env; /* secret */
+} tl__bk_client;
+
+int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname);
+void tl__bk_client_dispose(tl__bk_client *c);
+/* Path of `prog` (pg_dump, pg_restore): bin_dir, else
+ * /usr/lib/postgresql/<major>/bin, else the bare name (PATH). */
+char *tl__bk_program(const char *bin_dir, int server_version, const char *prog);
+
+/* ---- common.c ---- */
+
+typedef struct {
+	unsigned int flags;
+	int format;
+	const char *const *databases;
+	size_t ndatabases;
+	const char *pg_bin_dir;
+	int level;
+	int timeout_ms;
+	int lock_timeout_ms;
+	const char *into;
+} tl__bk_opts;
+
+/* Copy a caller's options (NULL: defaults), checking the version. */
+int tl__bk_opts_read(tl__bk_opts *out, const tl_backup_options *opts);
+/* Take the per-database lock. */
+int tl__bk_lock(tl__lock **out, tl_ctx *ctx, const char *database, int timeout_ms);
+/* Resolve a backup argument (a file name in TOWLION_BACKUP_DIR or a path)
+ * to a path and its parsed name. */
+int tl__bk_resolve(char **path, tl__bk_name *name, tl_ctx *ctx, const char *backup);
+/* Record `when` as the last success of `database` (atomic JSON file). */
+int tl__bk_record_success(tl_ctx *ctx, const char *database, time_t when,
+                          const char *file);
+/* Milliseconds on the monotonic clock. */
+int64_t tl__bk_now_ms(void);
+/* Whether a parsed key/name/flags combination can be read: loads the key
+ * when the backup is encrypted. */
+int tl__bk_key_for(unsigned char key[TL__BK_KEY_BYTES], tl_ctx *ctx, int encrypted,
+                   const char *file);
+
+/* ---- stream into a program: pg_restore fed from a backup file ---- */
+
+typedef struct {
+	uint64_t bytes;   /* plain bytes fed */
+	char sha256[65];  /* of the file */
+} tl__bk_feed_result;
+
+/* Stream the backup at `path` (decrypted, decompressed) into `argv`'s
+ * stdin (or, argv NULL, nowhere: a plain integrity check). Checks the
+ * SHA-256 against `expect_sha` when not NULL/empty. */
+int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
+                const tl__bk_name *name, const char *const *argv, const char *const *env,
+                int timeout_ms, const char *expect_sha, const char *subject);
+
+/* ---- restore.c helpers shared with verify ---- */
+
+/* Create `scratch` like `model` (or with owner `owner`) and pg_restore the
+ * backup into it; on failure drops it. */
+int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
+                           const char *owner, const char *path, const tl__bk_name *name,
+                           const tl__bk_manifest *m, const tl__bk_opts *o);
+/* Drop a database (terminating its sessions); errors are logged only. */
+void tl__bk_drop_db(tl_ctx *ctx, PGconn *admin, const char *db);
+
+/* ---- remote.c: offsite copies ---- */
+
+/* Whether TOWLION_BACKUP_REMOTE is set (and not disabled by flags). */
+int tl__bk_remote_enabled(tl_ctx *ctx, unsigned int flags);
+/* Upload a backup and its manifest, check the copy; *url gets the
+ * object's s3:// URL. */
+int tl__bk_remote_upload(char **url, tl_ctx *ctx, const char *path, const char *file);
+/* Delete the remote copy of `file` (and its manifest). */
+int tl__bk_remote_delete(tl_ctx *ctx, const char *file);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * tl_backup_restore: never into the live database. The backup goes into
+ * a scratch database first; only when pg_restore succeeded, the stream
+ * was intact (checksum, authentication, compression trailer) and the
+ * table count matches the manifest, the scratch database is swapped in by
+ * two renames in one transaction. The old database is kept, renamed.
+ */
+#include "backup_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int only_word_chars(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+/* Run one statement built with quoted identifiers (no parameters). */
+static int exec_fmt(PGconn *c, const char *what, const char *fmt, ...) TL__PRINTF(3, 4);
+static int exec_fmt(PGconn *c, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	tl_buf sql = TL_BUF_INIT;
+	int rc = tl__buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	if (rc == TL_OK)
+		rc = tl__bk_pg_exec(NULL, c, what, sql.ptr, 0, NULL);
+	tl_buf_dispose(&sql);
+	return rc;
+}
+
+void tl__bk_drop_db(tl_ctx *ctx, PGconn *admin, const char *db)
+{
+	char *q = tl__bk_pg_ident(admin, db);
+	if (!q)
+		return;
+	/* WITH (FORCE) ends sessions first (PostgreSQL 13+). */
+	if (exec_fmt(admin, "drop the scratch database", "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	             q) != TL_OK)
+		tl__log(ctx, TL_LOG_WARN, "could not drop %s: %s", db, tl_error_last()->message);
+	free(q);
+}
+
+static int db_exists(int *out, PGconn *admin, const char *db)
+{
+	PGresult *r = NULL;
+	const char *p[] = {db};
+	int rc = tl__bk_pg_exec(&r, admin, "look up the database",
+	                        "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, p);
+	if (rc == TL_OK) {
+		*out = PQntuples(r) > 0;
+		PQclear(r);
+	}
+	return rc;
+}
+
+/* CREATE DATABASE scratch like `model` (encoding, collation) when it
+ * exists, owned by `owner`. */
+static int create_scratch(PGconn *admin, const char *scratch, const char *owner,
+                          const char *model)
+{
+	PGresult *r = NULL;
+	const char *p[] = {model ? model : ""};
+	int rc = tl__bk_pg_exec(&r, admin, "read the database's encoding",
+	                        "SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, "
+	                        "datctype FROM pg_catalog.pg_database WHERE datname = $1",
+	                        1, p);
+	if (rc)
+		return rc;
+	char *qs = tl__bk_pg_ident(admin, scratch), *qo = tl__bk_pg_ident(admin, owner);
+	char *enc = NULL, *col = NULL, *ctyp = NULL;
+	if (PQntuples(r) == 1) {
+		enc = PQescapeLiteral(admin, PQgetvalue(r, 0, 0), strlen(PQgetvalue(r, 0, 0)));
+		col = PQescapeLiteral(admin, PQgetvalue(r, 0, 1), strlen(PQgetvalue(r, 0, 1)));
+		ctyp = PQescapeLiteral(admin, PQgetvalue(r, 0, 2), strlen(PQgetvalue(r, 0, 2)));
+	}
+	if (!qs || !qo)
+		rc = TL_ENOMEM;
+	else if (enc && col && ctyp)
+		rc = exec_fmt(admin, "create the scratch database",
+		              "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s "
+		              "LC_COLLATE %s LC_CTYPE %s",
+		              qs, qo, enc, col, ctyp);
+	else
+		rc = exec_fmt(admin, "create the scratch database",
+		              "CREATE DATABASE %s OWNER %s TEMPLATE template0", qs, qo);
+	PQfreemem(enc);
+	PQfreemem(col);
+	PQfreemem(ctyp);
+	free(qs);
+	free(qo);
+	PQclear(r);
+	return rc;
+}
+
+int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
+                           const char *owner, const char *path, const tl__bk_name *name,
+                           const tl__bk_manifest *m, const tl__bk_opts *o)
+{
+	if (name->format == TL_BACKUP_FORMAT_SQL && !only_word_chars(owner))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
+		                     "cannot restore a SQL backup as role \"%s\" (unusual name)", owner);
+	int rc = tl__step(ctx, "backup.restore", scratch, "restoring %s into %s", m->file, scratch);
+	if (rc == TL_OK)
+		rc = create_scratch(admin, scratch, owner, m->database);
+	if (rc)
+		return rc;
+	tl__bk_client cl = {0};
+	char *prog = NULL, *dbarg = NULL, *rolearg = NULL, *pgoptions = NULL;
+	rc = tl__bk_client_for(&cl, ctx, scratch);
+	if (rc == TL_OK) {
+		int sql = name->format == TL_BACKUP_FORMAT_SQL;
+		prog = tl__bk_program(o->pg_bin_dir, PQserverVersion(admin), sql ? "psql" : "pg_restore");
+		dbarg = tl__sprintf("--dbname=%s", cl.conninfo);
+		rolearg = tl__sprintf("--role=%s", owner);
+		/* psql has no --role: the session starts as the owner instead. */
+		pgoptions = tl__sprintf("PGOPTIONS=-c role=%s", owner);
+		if (!prog || !dbarg || !rolearg || !pgoptions)
+			rc = TL_ENOMEM;
+	}
+	if (rc == TL_OK) {
+		/* --no-owner + --role: every object is created by, so owned by,
+		 * the database's owner (the app's role), whoever owned it before. */
+		const char *restore[] = {prog, "--no-password", "--exit-on-error", "--no-owner",
+		                         rolearg, dbarg, NULL};
+		const char *psql[] = {prog, "--no-password", "--no-psqlrc", "--quiet",
+		                      "--set=ON_ERROR_STOP=1", dbarg, NULL};
+		const char *env[] = {pgoptions, cl.pgpassword_env, NULL};
+		const char *subject = name->format == TL_BACKUP_FORMAT_SQL ? "psql" : "pg_restore";
+		rc = tl__bk_feed(NULL, ctx, path, name,
+		                 name->format == TL_BACKUP_FORMAT_SQL ? psql : restore,
+		                 name->format == TL_BACKUP_FORMAT_SQL ? env : env + 1, o->timeout_ms,
+		                 m->sha256, subject);
+		if (rc)
+			tl__error_prefix("restore of %s into %s", m->file, scratch);
+	}
+	free(prog);
+	free(dbarg);
+	free(rolearg);
+	free(pgoptions);
+	tl__bk_client_dispose(&cl);
+	/* The restored database must hold as many tables as were dumped. */
+	if (rc == TL_OK && m->tables >= 0) {
+		PGconn *sc = NULL;
+		int64_t n = -1;
+		rc = tl__bk_pg_open(&sc, ctx, scratch);
+		if (rc == TL_OK)
+			rc = tl__bk_pg_table_count(&n, sc);
+		PQfinish(sc);
+		if (rc == TL_OK && n != m->tables)
+			rc = tl__error_set(TL_EIO, TL_ERRCLASS_BACKUP,
+			                   "restore of %s: %lld tables restored, the backup has %lld",
+			                   m->file, (long long)n, (long long)m->tables);
+	}
+	if (rc) {
+		tl_error saved = *tl_error_last();
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__bk_drop_db(ctx, admin, scratch);
+		tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+		                       "%s", msg);
+	}
+	return rc;
+}
+
+/* Connection limit, CONNECT/TEMP/CREATE grants and per-database
+ * settings of `from` applied to `to` (they are keyed by the database's
+ * oid, so a rename does not carry them over). */
+static int copy_db_properties(PGconn *admin, const char *from, const char *to)
+{
+	const char *p[] = {from};
+	PGresult *r = NULL;
+	char *qt = tl__bk_pg_ident(admin, to);
+	if (!qt)
+		return TL_ENOMEM;
+	int rc = tl__bk_pg_exec(&r, admin, "read the database's properties",
+	                        "SELECT datconnlimit, datacl IS NULL FROM pg_catalog.pg_database "
+	                        "WHERE datname = $1",
+	                        1, p);
+	int acl_default = 1;
+	if (rc == TL_OK) {
+		if (PQntuples(r) != 1)
+			rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_PG, "database %s disappeared", from);
+		else {
+			acl_default = PQgetvalue(r, 0, 1)[0] == 't';
+			rc = exec_fmt(admin, "set the connection limit",
+			              "ALTER DATABASE %s CONNECTION LIMIT %d", qt,
+			              atoi(PQgetvalue(r, 0, 0)));
+		}
+		PQclear(r);
+	}
+	if (rc == TL_OK && !acl_default) {
+		rc = exec_fmt(admin, "reset the grants", "REVOKE ALL ON DATABASE %s FROM PUBLIC", qt);
+		if (rc == TL_OK)
+			rc = tl__bk_pg_exec(&r, admin, "read the grants",
+			                    "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+			                    "ELSE quote_ident(g.rolname) END, a.privilege_type, "
+			                    "a.is_grantable FROM pg_catalog.pg_database d, "
+			                    "aclexplode(d.datacl) a "
+			                    "LEFT JOIN pg_catalog.pg_roles g ON g.oid = a.grantee "
+			                    "WHERE d.datname = $1",
+			                    1, p);
+		for (int i = 0; rc == TL_OK && i < PQntuples(r); i++) {
+			const char *priv = PQgetvalue(r, i, 1);
+			if (strcmp(priv, "CONNECT") && strcmp(priv, "TEMPORARY") && strcmp(priv, "CREATE"))
+				continue;
+			rc = exec_fmt(admin, "copy a grant", "GRANT %s ON DATABASE %s TO %s%s", priv, qt,
+			              PQgetvalue(r, i, 0),
+			              PQgetvalue(r, i, 2)[0] == 't' ? " WITH GRANT OPTION" : "");
+		}
+		if (rc == TL_OK)
+			PQclear(r);
+	}
+	if (rc == TL_OK)
+		rc = tl__bk_pg_exec(&r, admin, "read the database's settings",
+		                    "SELECT split_part(c, '=', 1), substr(c, strpos(c, '=') + 1) "
+		                    "FROM pg_catalog.pg_db_role_setting s "
+		                    "JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase, "
+		                    "unnest(s.setconfig) c WHERE d.datname = $1 AND s.setrole = 0",
+		                    1, p);
+	for (int i = 0; rc == TL_OK && i < PQntuples(r); i++) {
+		char *qn = tl__bk_pg_ident(admin, PQgetvalue(r, i, 0));
+		char *lit = PQescapeLiteral(admin, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)));
+		rc = qn && lit ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s", qt,
+		                          qn, lit)
+		               : TL_ENOMEM;
+		free(qn);
+		PQfreemem(lit);
+	}
+	if (rc == TL_OK)
+		PQclear(r);
+	free(qt);
+	return rc;
+}
+
+/* End every session on `db` (new ones are already refused); waits until
+ * they are gone, at most ~10 s. */
+static int empty_database(PGconn *admin, const char *db)
+{
+	const char *p[] = {db};
+	for (int i = 0; i < 100; i++) {
+		PGresult *r = NULL;
+		int rc = tl__bk_pg_exec(&r, admin, "end the database's sessions",
+		                        "SELECT count(pg_catalog.pg_terminate_backend(pid)) "
+		                        "FROM pg_catalog.pg_stat_activity "
+		                        "WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()",
+		                        1, p);
+		if (rc)
+			return rc;
+		int left = atoi(PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (left == 0)
+			return TL_OK;
+		struct timespec t = {0, 100 * 1000 * 1000};
+		nanosleep(&t, NULL);
+	}
+	return tl__error_set(TL_ECONFLICT, TL_ERRCLASS_BACKUP,
+	                     "sessions on %s did not end within 10 s", db);
+}
+
+/* The swap: `cur` becomes `pre`, `scratch` becomes `cur`. */
+static int swap_in(tl_ctx *ctx, PGconn *admin, const char *cur, const char *scratch,
+                   const char *pre)
+{
+	char *qc = tl__bk_pg_ident(admin, cur), *qs = tl__bk_pg_ident(admin, scratch),
+	     *qp = tl__bk_pg_ident(admin, pre);
+	int rc = qc && qs && qp ? TL_OK : TL_ENOMEM;
+	if (rc == TL_OK)
+		rc = copy_db_properties(admin, cur, scratch);
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "backup.swap", cur, "swapping the restored copy in as %s", cur);
+	if (rc == TL_OK)
+		rc = exec_fmt(admin, "refuse new connections", "ALTER DATABASE %s ALLOW_CONNECTIONS false",
+		              qc);
+	if (rc == TL_OK) {
+		rc = empty_database(admin, cur);
+		if (rc == TL_OK)
+			rc = tl__bk_pg_exec(NULL, admin, "begin the swap", "BEGIN", 0, NULL);
+		if (rc == TL_OK) {
+			rc = exec_fmt(admin, "rename the current database", "ALTER DATABASE %s RENAME TO %s",
+			              qc, qp);
+			if (rc == TL_OK)
+				rc = exec_fmt(admin, "rename the restored database",
+				              "ALTER DATABASE %s RENAME TO %s", qs, qc);
+			if (rc == TL_OK)
+				rc = tl__bk_pg_exec(NULL, admin, "commit the swap", "COMMIT", 0, NULL);
+			if (rc) {
+				tl_error saved = *tl_error_last();
+				char msg[1024];
+				snprintf(msg, sizeof(msg), "%s", saved.message);
+				PQclear(PQexec(admin, "ROLLBACK"));
+				tl__error_set_upstream(saved.code, saved.klass, saved.upstream,
+				                       saved.upstream_code, "%s", msg);
+			}
+		}
+		/* The database under the old name: connectable again either way
+		 * (after the swap it is the kept copy, for inspection). */
+		const char *reopen = rc == TL_OK ? qp : qc;
+		tl_error saved = *tl_error_last();
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", saved.message);
+		if (exec_fmt(admin, "allow connections again", "ALTER DATABASE %s ALLOW_CONNECTIONS true",
+		             reopen) != TL_OK)
+			tl__log(ctx, TL_LOG_ERROR, "could not re-allow connections to %s: %s; run ALTER "
+			        "DATABASE %s ALLOW_CONNECTIONS true", reopen, tl_error_last()->message,
+			        reopen);
+		if (rc)
+			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+			                       "%s", msg);
+	}
+	free(qc);
+	free(qs);
+	free(qp);
+	return rc;
+}
+
+/* The owner for a restore of `db`: its owner; for a missing database the
+ * role `<x>_user` of `<x>_db` when it exists; else the admin user. */
+static int pick_owner(char **out, PGconn *admin, const char *db)
+{
+	const char *p[] = {db};
+	PGresult *r = NULL;
+	int rc = tl__bk_pg_exec(&r, admin, "find the database's owner",
+	                        "SELECT COALESCE((SELECT o.rolname FROM pg_catalog.pg_database d "
+	                        "JOIN pg_catalog.pg_roles o ON o.oid = d.datdba "
+	                        "WHERE d.datname = $1), "
+	                        "(SELECT rolname FROM pg_catalog.pg_roles WHERE $1 LIKE '%\\_db' "
+	                        "AND rolname = left($1, -3) || '_user'), current_user)",
+	                        1, p);
+	if (rc)
+		return rc;
+	*out = tl__strdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return *out ? TL_OK : TL_ENOMEM;
+}
+
+int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
+                      const char *backup, const tl_backup_options *opts)
+{
+	TL__CHECK_ARG(ctx && database && backup);
+	tl__bk_opts o;
+	int rc = tl__bk_opts_read(&o, opts);
+	if (rc == TL_OK)
+		rc = tl__bk_validate_db(database);
+	if (rc)
+		return rc;
+	if (!(o.flags & (TL_BACKUP_CONFIRM | TL_BACKUP_DRY_RUN)))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "restoring replaces database %s: confirm it (TL_BACKUP_CONFIRM, "
+		                     "--yes)",
+		                     database);
+	char *path = NULL;
+	tl__bk_name name = {0};
+	tl__bk_manifest m = {0};
+	if ((rc = tl__bk_resolve(&path, &name, ctx, backup)))
+		return rc;
+	rc = tl__bk_manifest_load(&m, path);
+	if (rc)
+		tl__error_prefix("%s has no readable manifest, so it cannot be checked; refusing it",
+		                 backup);
+	else if (strcmp(m.database, database) != 0)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
+		                   "%s is a backup of %s, not of %s", m.file, m.database, database);
+	else if (m.state == TL_BACKUP_FAILED)
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_BACKUP,
+		                   "%s failed verification; refusing to restore it", m.file);
+	tl__lock *lk = NULL;
+	PGconn *admin = NULL;
+	char *owner = NULL, *scratch = NULL, *pre = NULL;
+	int exists = 0, into_exists = 0;
+	if (rc == TL_OK)
+		rc = tl__bk_lock(&lk, ctx, database, o.lock_timeout_ms);
+	if (rc == TL_OK)
+		rc = tl__bk_pg_open(&admin, ctx, NULL);
+	if (rc == TL_OK)
+		rc = db_exists(&exists, admin, database);
+	if (rc == TL_OK && o.into) {
+		rc = db_exists(&into_exists, admin, o.into);
+		if (rc == TL_OK && into_exists)
+			rc = tl__error_set(TL_EEXISTS, TL_ERRCLASS_BACKUP,
+			                   "database %s already exists; --into needs a new name", o.into);
+	}
+	if (rc == TL_OK && PQdb(admin) && !strcmp(PQdb(admin), database))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
+		                   "TOWLION_PG_URL connects to %s itself; point it at another "
+		                   "database (postgres) to restore %s",
+		                   database, database);
+	if (rc == TL_OK)
+		rc = pick_owner(&owner, admin, database);
+	time_t now = time(NULL);
+	if (rc == TL_OK) {
+		scratch = tl__bk_derived_db(database, "__restore_", now);
+		pre = tl__bk_derived_db(database, "__pre_restore_", now);
+		if (!scratch || !pre)
+			rc = tl_error_last()->code ? tl_error_last()->code : TL_ENOMEM;
+	}
+	if (rc == TL_OK && (o.flags & TL_BACKUP_DRY_RUN)) {
+		tl__log(ctx, TL_LOG_INFO, "would restore %s into %s (owner %s), check it, then %s", m.file,
+		        scratch, owner,
+		        o.into ? "rename it to the new database"
+		        : exists ? "swap it in, keeping the current database as the pre-restore copy"
+		                 : "name it (the database does not exist now)");
+		if (previous)
+			tl__buf_set(previous, o.into || !exists ? "" : pre, o.into || !exists ? 0 : strlen(pre));
+		goto done;
+	}
+	if (rc == TL_OK)
+		rc = tl__bk_restore_scratch(ctx, admin, scratch, owner, path, &name, &m, &o);
+	if (rc == TL_OK) {
+		const char *target = o.into ? o.into : database;
+		if (o.into || !exists) {
+			char *qs = tl__bk_pg_ident(admin, scratch), *qt = tl__bk_pg_ident(admin, target);
+			rc = qs && qt ? exec_fmt(admin, "name the restored database",
+			                         "ALTER DATABASE %s RENAME TO %s", qs, qt)
+			              : TL_ENOMEM;
+			free(qs);
+			free(qt);
+		} else {
+			rc = swap_in(ctx, admin, database, scratch, pre);
+		}
+		if (rc) {
+			tl_error saved = *tl_error_last();
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", saved.message);
+			tl__bk_drop_db(ctx, admin, scratch);
+			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+			                       "restore of %s failed, %s is unchanged: %s", database,
+			                       database, msg);
+		} else {
+			tl__log(ctx, TL_LOG_INFO, "restored %s from %s%s%s", target, m.file,
+			        !o.into && exists ? "; the previous database is kept as " : "",
+			        !o.into && exists ? pre : "");
+			if (previous) {
+				const char *kept = !o.into && exists ? pre : "";
+				rc = tl__buf_set(previous, kept, strlen(kept));
+			}
+		}
+	}
+done:
+	PQfinish(admin);
+	tl__lock_release(lk);
+	free(owner);
+	free(scratch);
+	free(pre);
+	free(path);
+	tl__bk_name_dispose(&name);
+	tl__bk_manifest_dispose(&m);
+	return rc;
+}
