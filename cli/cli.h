@@ -88,6 +88,10 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
 /* Events: render steps/progress/logs on stderr (cli_events.c). */
 int cli_on_event(const tl_event *ev, void *payload);
 
+/* remote.c: --host mode, which runs the command line on a server. */
+bool cli_remote_requested(int argc, char **argv);
+int cli_remote_run(int argc, char **argv);
+
 /* help.c */
 void cli_help_main(FILE *out);
 void cli_help_group(FILE *out, const cli_group *g);

@@ -16,7 +16,12 @@ void cli_help_main(FILE *out)
 	        "  --json         print one JSON document on stdout\n"
 	        "  --dry-run      print what a command would change, change nothing\n"
 	        "  -q, -v         quieter, or more detail on stderr\n"
-	        "  --version      print the version\n\n"
+	        "  --version      print the version\n"
+	        "  --host [USER@]SERVER[:PORT]\n"
+	        "                 run this command on SERVER over SSH (strict host keys)\n"
+	        "  --ssh-key FILE private key for --host (default: ssh-agent)\n"
+	        "  --known-hosts FILE\n"
+	        "                 host keys for --host (default: ~/.ssh/known_hosts)\n\n"
 	        "'towlion GROUP --help' lists a group's verbs.\n");
 }
 

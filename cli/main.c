@@ -2,6 +2,8 @@
  * towlion - the reference command line of libtowlion.
  *
  * towlion [--config F] [--json] [--dry-run] [-q|-v] GROUP VERB [ARGS]
+ * towlion --host [user@]server[:port] [--ssh-key F] [--known-hosts F] ...
+ *   runs the rest on the server (remote.c)
  */
 #include "cli.h"
 
@@ -12,6 +14,7 @@
 
 static const char *const global_usage =
 	"usage: towlion [--config FILE] [--json] [--dry-run] [-q|-v] GROUP VERB [ARGS]\n"
+	"       towlion --host [user@]server[:port] [--ssh-key FILE] [--known-hosts FILE] ...\n"
 	"       towlion --help | --version | help [GROUP [VERB]]\n";
 
 /* Take the global flags out of argv wherever they stand (before "--"), so
@@ -108,6 +111,8 @@ int main(int argc, char **argv)
 {
 	cli c = {0};
 	bool help = false, version = false;
+	if (cli_remote_requested(argc, argv))
+		return cli_remote_run(argc, argv);
 	int rc = take_global_flags(&c, &argc, argv, &help, &version);
 	if (rc)
 		return rc;

@@ -85,18 +85,35 @@ static int check_mode(int mode, int fd)
 	return TL_OK;
 }
 
-/* Close the channel (in blocking mode again); `quick` bounds the wait to
- * 2 s for a channel given up on, else we wait for the server's close,
- * which follows the exit status. */
-static void channel_finish(tl_ssh *ssh, LIBSSH2_CHANNEL *ch, bool quick)
+void tl__ssh_abandon(tl_ssh *ssh, LIBSSH2_CHANNEL *ch)
 {
-	libssh2_session_set_blocking(ssh->session, 1);
-	if (quick)
-		libssh2_session_set_timeout(ssh->session, 2000);
+	/* Send EOF and CLOSE without waiting for the server's CLOSE, which
+	 * comes only when the command ends (libssh2 1.10 cannot signal it). */
+	libssh2_session_set_blocking(ssh->session, 0);
 	libssh2_channel_close(ch);
-	if (!quick)
-		libssh2_channel_wait_closed(ch);
-	libssh2_session_set_timeout(ssh->session, ssh->timeout_ms);
+	if (libssh2_channel_free(ch) != LIBSSH2_ERROR_EAGAIN) {
+		libssh2_session_set_blocking(ssh->session, 1);
+		return;
+	}
+	LIBSSH2_CHANNEL **a = tl__realloc(ssh->abandoned, (ssh->nabandoned + 1) * sizeof(*a));
+	if (a) { /* else it is freed with the session */
+		ssh->abandoned = a;
+		a[ssh->nabandoned++] = ch;
+	}
+	libssh2_session_set_blocking(ssh->session, 1);
+}
+
+void tl__ssh_reap(tl_ssh *ssh)
+{
+	if (!ssh->nabandoned)
+		return;
+	libssh2_session_set_blocking(ssh->session, 0);
+	size_t w = 0;
+	for (size_t i = 0; i < ssh->nabandoned; i++)
+		if (libssh2_channel_free(ssh->abandoned[i]) == LIBSSH2_ERROR_EAGAIN)
+			ssh->abandoned[w++] = ssh->abandoned[i];
+	ssh->nabandoned = w;
+	libssh2_session_set_blocking(ssh->session, 1);
 }
 
 typedef struct {
@@ -225,6 +242,7 @@ int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
 	in_state in = {o.stdin_data, o.stdin_len, o.stdin_fd, {0}, false};
 	LIBSSH2_CHANNEL *ch = NULL;
 
+	tl__ssh_reap(ssh);
 	tl__log(ssh->ctx, TL_LOG_DEBUG, "%s: %s", ssh->label, cmd.ptr);
 	if ((rc = tl__cancelled(ssh->ctx)))
 		goto out;
@@ -247,7 +265,10 @@ int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
 		rc = sink_line(ssh, &err, o.subject);
 	if (rc)
 		goto out;
-	channel_finish(ssh, ch, false);
+	/* The exit status comes before the server's CLOSE: wait for it. */
+	libssh2_session_set_blocking(ssh->session, 1);
+	libssh2_channel_close(ch);
+	libssh2_channel_wait_closed(ch);
 	r.exit_status = libssh2_channel_get_exit_status(ch);
 	char *sig = NULL;
 	size_t siglen = 0;
@@ -266,10 +287,8 @@ int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
 	tl_buf_dispose(&cmd);
 	return TL_OK;
 out:
-	if (ch) {
-		channel_finish(ssh, ch, true);
-		libssh2_channel_free(ch);
-	}
+	if (ch)
+		tl__ssh_abandon(ssh, ch);
 	libssh2_session_set_blocking(ssh->session, 1);
 	tl_ssh_result_dispose(&r);
 	tl_buf_dispose(&out.line);

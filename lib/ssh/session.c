@@ -281,6 +281,7 @@ void tl_ssh_free(tl_ssh *ssh)
 	}
 	if (ssh->sock >= 0)
 		close(ssh->sock);
+	free(ssh->abandoned); /* the channels went with the session */
 	free(ssh->host);
 	free(ssh->user);
 	free(ssh->label);

@@ -19,6 +19,10 @@ struct tl_ssh {
 	int timeout_ms;       /* each blocking libssh2 call */
 	int keepalive_s;      /* 0: off */
 	char fingerprint[64]; /* "SHA256:..." */
+	/* Channels given up on (timeout, cancel) whose command still runs:
+	 * sshd closes them only when it ends, so they are freed later. */
+	LIBSSH2_CHANNEL **abandoned;
+	size_t nabandoned;
 };
 
 /* Milliseconds of a monotonic clock. */
@@ -46,6 +50,11 @@ int tl__ssh_authenticate(tl_ssh *ssh, const char *key_path, const char *passphra
  * on, at most `ms` milliseconds (also watching `extra_fd` for input when
  * >= 0; *extra_ready tells whether it is readable). */
 int tl__ssh_wait(tl_ssh *ssh, int ms, int extra_fd, bool *extra_ready);
+
+/* Give up on a channel without waiting for the server (exec.c). */
+void tl__ssh_abandon(tl_ssh *ssh, LIBSSH2_CHANNEL *ch);
+/* Free the abandoned channels the server has closed meanwhile. */
+void tl__ssh_reap(tl_ssh *ssh);
 
 /* Send a keepalive if one is due; returns TL_OK or an error. */
 int tl__ssh_keepalive(tl_ssh *ssh);
