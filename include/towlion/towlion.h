@@ -15,6 +15,7 @@
 #include "towlion/app.h"
 #include "towlion/caddy.h"
 #include "towlion/s3.h"
+#include "towlion/github.h"
 #include "towlion/ssh.h"
 #include "towlion/backup.h"
 

@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <string.h>
+#include <strings.h>
 
 typedef struct {
 	tl_ctx *ctx;
@@ -20,6 +21,21 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 	if (rc) {
 		t->rc = rc;
 		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+	}
+	return len;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+{
+	transfer *t = p;
+	size_t len = size * nmemb;
+	/* A status line starts a new response (after a 100 Continue, say):
+	 * only the last response's headers are kept. */
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+		tl__buf_clear(&t->resp->headers);
+	if (tl__buf_put(&t->resp->headers, data, len)) {
+		t->rc = TL_ENOMEM;
+		return 0;
 	}
 	return len;
 }
@@ -83,6 +99,10 @@ int tl__http_do(tl_ctx *ctx, tl__http_resp *resp, const tl__http_req *req)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	if (req->capture_headers) {
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+	}
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
@@ -118,6 +138,28 @@ int tl__http_do(tl_ctx *ctx, tl__http_resp *resp, const tl__http_req *req)
 
 void tl__http_resp_dispose(tl__http_resp *resp)
 {
-	if (resp)
+	if (resp) {
 		tl__buf_dispose_secret(&resp->body);
+		tl__buf_dispose_secret(&resp->headers);
+	}
+}
+
+int tl__http_resp_header(tl_buf *out, const tl__http_resp *resp, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *p = resp->headers.ptr, *end = p ? p + resp->headers.size : NULL;
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol ? eol + 1 : end;
+		if ((size_t)(next - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1, *ve = eol ? eol : end;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			return tl__buf_set(out, v, (size_t)(ve - v));
+		}
+		p = next;
+	}
+	return TL_ENOTFOUND;
 }

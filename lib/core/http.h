@@ -23,11 +23,13 @@ typedef struct {
 	void *sink_payload;
 	const char *userpwd;         /* "user:password" (basic or SigV4 keys) */
 	const char *aws_sigv4;       /* e.g. "aws:amz:us-east-1:s3" */
+	int capture_headers;         /* keep the response headers in resp->headers */
 } tl__http_req;
 
 typedef struct {
 	long status;
 	tl_buf body; /* unless streamed */
+	tl_buf headers; /* the final response's header lines, with capture_headers */
 } tl__http_resp;
 
 /* Perform a request. TL_OK means an HTTP answer arrived, whatever its
@@ -35,5 +37,9 @@ typedef struct {
  * TL_ETIMEOUT, TL_EUSER (cancelled through ctx) or TL_EIO. */
 int tl__http_do(tl_ctx *ctx, tl__http_resp *resp, const tl__http_req *req);
 void tl__http_resp_dispose(tl__http_resp *resp);
+/* The value of response header `name` (case-insensitive; the first one,
+ * trimmed) from resp->headers: TL_OK, or TL_ENOTFOUND without setting an
+ * error when the answer has no such header. */
+int tl__http_resp_header(tl_buf *out, const tl__http_resp *resp, const char *name);
 
 #endif

@@ -33,7 +33,7 @@ Admin (no token needed, not recorded):
   POST /_standin/reset                forget all state, requests and settings
   POST /_standin/repos   {"repo":"o/r"}
   POST /_standin/prs     {"repo","number","state":"open|closed|merged",
-                          "head_sha","head_ref","base_ref","title"}
+                          "head_sha","head_ref","base_ref","title","body","labels"}
   POST /_standin/comments {"repo","number","body","user"}   seed comments
   POST /_standin/config  {"max_per_page": N}
   POST /_standin/ratelimit {"count": N, "kind": "primary|secondary",
@@ -219,7 +219,9 @@ class Handler(BaseHTTPRequestHandler):
                        "merged": state == "merged",
                        "head_sha": body.get("head_sha", secrets.token_hex(20)),
                        "head_ref": body.get("head_ref", "feature-%d" % number),
-                       "base_ref": body.get("base_ref", "main"), "updated_at": now_iso()})
+                       "base_ref": body.get("base_ref", "main"), "updated_at": now_iso(),
+                       "body": body.get("body", pr["body"]),
+                       "labels": list(body.get("labels", pr["labels"]))})
             repo["items"][number] = pr
             repo["refs"].update({pr["head_sha"], pr["head_ref"], "refs/pull/%d/head" % number})
             repo["next_number"] = max(repo["next_number"], number + 1)
