@@ -18,5 +18,7 @@
 #include "towlion/github.h"
 #include "towlion/ssh.h"
 #include "towlion/backup.h"
+#include "towlion/docker.h"
+#include "towlion/compose.h"
 
 #endif

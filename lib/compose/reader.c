@@ -1,0 +1,679 @@
+/* The compose reader: YAML (libyaml's document API, which keeps each
+ * node's line) to a checked plan in JSON, then the public handle. */
+#include "reader.h"
+
+#include "towlion/validate.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_FILE (1u << 20) /* compose files are small; refuse huge input */
+#define MAX_MERGE_DEPTH 16
+
+unsigned long rd_line(const yaml_node_t *n)
+{
+	return n ? (unsigned long)n->start_mark.line + 1 : 0;
+}
+
+int rd_fail(rd *r, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE, "%s:%lu: %s", r->name, rd_line(n),
+	                     msg);
+}
+
+int rd_locate(rd *r, const yaml_node_t *n, int rc)
+{
+	if (rc == TL_EINVALID)
+		tl__error_prefix("%s:%lu", r->name, rd_line(n));
+	return rc;
+}
+
+void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	char *w = tl__sprintf("%s:%lu: %s", r->name, rd_line(n), msg);
+	if (w)
+		json_array_append_new(r->warnings, json_string(w));
+	free(w);
+}
+
+yaml_node_t *rd_node(rd *r, int index)
+{
+	return yaml_document_get_node(&r->doc, index);
+}
+
+int rd_is_null(const yaml_node_t *n)
+{
+	if (!n)
+		return 1;
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	const char *v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n,
+                     size_t *cap, int explicit_only, int depth)
+{
+	if (depth > MAX_MERGE_DEPTH)
+		return rd_fail(r, map, "%s: merge keys (<<) nest too deep", what);
+	if (map->type != YAML_MAPPING_NODE)
+		return rd_fail(r, map, "%s must be a mapping, not %s", what, type_name(map));
+	/* explicit keys first, then what `<<` merges in, so explicit ones win */
+	for (int pass = 0; pass < 2; pass++) {
+		for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+		     p < map->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = rd_node(r, p->key), *v = rd_node(r, p->value);
+			if (!k || !v)
+				return rd_fail(r, map, "%s: broken mapping", what);
+			if (k->type != YAML_SCALAR_NODE)
+				return rd_fail(r, k, "%s: keys must be plain strings", what);
+			const char *key = (const char *)k->data.scalar.value;
+			int merge = !strcmp(key, "<<") && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			if (pass == 0 && !merge) {
+				for (size_t i = 0; i < *n; i++)
+					if (!strcmp((*out)[i].key, key)) {
+						if (!explicit_only)
+							goto next; /* merged in lower down: the outer key won */
+						return rd_fail(r, k, "%s: duplicate key \"%s\" (first at line %lu)",
+						               what, key, rd_line((*out)[i].knode));
+					}
+				if (*n == *cap) {
+					size_t nc = *cap ? *cap * 2 : 16;
+					kv *nk = tl__realloc(*out, nc * sizeof(*nk));
+					if (!nk)
+						return TL_ENOMEM;
+					*out = nk;
+					*cap = nc;
+				}
+				(*out)[(*n)++] = (kv){key, k, v};
+			} else if (pass == 1 && merge) {
+				if (v->type == YAML_MAPPING_NODE) {
+					int rc = add_pairs(r, v, what, out, n, cap, 0, depth + 1);
+					if (rc)
+						return rc;
+				} else if (v->type == YAML_SEQUENCE_NODE) {
+					for (yaml_node_item_t *it = v->data.sequence.items.start;
+					     it < v->data.sequence.items.top; it++) {
+						yaml_node_t *m = rd_node(r, *it);
+						if (!m || m->type != YAML_MAPPING_NODE)
+							return rd_fail(r, v, "%s: << merges mappings only", what);
+						int rc = add_pairs(r, m, what, out, n, cap, 0, depth + 1);
+						if (rc)
+							return rc;
+					}
+				} else {
+					return rd_fail(r, v, "%s: << merges mappings only", what);
+				}
+			}
+		next:;
+		}
+	}
+	return TL_OK;
+}
+
+int rd_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n)
+{
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	int rc = add_pairs(r, map, what, out, n, &cap, 1, 0);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+const char *rd_var(const char *name, void *p)
+{
+	rd *r = p;
+	const char *v = r->vars ? tl_envfile_get(r->vars, name) : NULL;
+	if (!v && r->use_process_env)
+		v = getenv(name);
+	if (!v && r->env_file)
+		v = tl_envfile_get(r->env_file, name);
+	return v;
+}
+
+int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return rd_fail(r, n, "%s must be a string, not %s", what, type_name(n));
+	const char *raw = (const char *)n->data.scalar.value;
+	if (strlen(raw) != n->data.scalar.length)
+		return rd_fail(r, n, "%s contains a NUL byte", what);
+	tl_buf missing = TL_BUF_INIT;
+	int rc = cp_interpolate(out, raw, rd_var, r, &missing);
+	if (rc) {
+		tl_buf_dispose(&missing);
+		tl__error_prefix("%s", what);
+		return rd_locate(r, n, rc);
+	}
+	if (missing.size)
+		rd_warn(r, n, "variable %s is not set; %s uses an empty string", missing.ptr, what);
+	tl_buf_dispose(&missing);
+	return TL_OK;
+}
+
+int rd_bool(rd *r, yaml_node_t *n, const char *what, int *out)
+{
+	char *s = NULL;
+	int rc = rd_str(r, n, what, &s);
+	if (rc)
+		return rc;
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		*out = 1;
+	else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		*out = 0;
+	else
+		rc = rd_fail(r, n, "%s must be true or false, not \"%s\"", what, s);
+	free(s);
+	return rc;
+}
+
+int rd_int(rd *r, yaml_node_t *n, const char *what, long lo, long hi, long *out)
+{
+	char *s = NULL;
+	int rc = rd_str(r, n, what, &s);
+	if (rc)
+		return rc;
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi)
+		rc = rd_fail(r, n, "%s must be a whole number from %ld to %ld, not \"%s\"", what, lo,
+		             hi, s);
+	else
+		*out = v;
+	free(s);
+	return rc;
+}
+
+int rd_str_list(rd *r, yaml_node_t *n, const char *what, json_t **out)
+{
+	json_t *a = json_array();
+	int rc = TL_OK;
+	if (n->type == YAML_SCALAR_NODE) {
+		char *s = NULL;
+		if (!(rc = rd_str(r, n, what, &s)))
+			json_array_append_new(a, json_string(s));
+		free(s);
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     !rc && it < n->data.sequence.items.top; it++) {
+			char *s = NULL;
+			yaml_node_t *item = rd_node(r, *it);
+			if (!(rc = rd_str(r, item, what, &s))) {
+				json_t *js = json_string(s);
+				if (!js)
+					rc = rd_fail(r, item, "%s is not valid UTF-8", what);
+				json_array_append_new(a, js);
+			}
+			free(s);
+		}
+	} else {
+		rc = rd_fail(r, n, "%s must be a string or a list of strings, not %s", what,
+		             type_name(n));
+	}
+	if (rc) {
+		json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return TL_OK;
+}
+
+int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out)
+{
+	json_t *o = json_object();
+	int rc = TL_OK;
+	if (n->type == YAML_MAPPING_NODE) {
+		kv *p = NULL;
+		size_t np = 0;
+		rc = rd_pairs(r, n, what, &p, &np);
+		for (size_t i = 0; !rc && i < np; i++) {
+			if (!*p[i].key) {
+				rc = rd_fail(r, p[i].knode, "%s: empty key", what);
+			} else if (rd_is_null(p[i].val)) {
+				if (null_ok)
+					json_object_set_new(o, p[i].key, json_null());
+				else
+					json_object_set_new(o, p[i].key, json_string(""));
+			} else {
+				char *s = NULL;
+				if (!(rc = rd_str(r, p[i].val, what, &s)))
+					json_object_set_new(o, p[i].key, json_string(s));
+				free(s);
+			}
+		}
+		free(p);
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     !rc && it < n->data.sequence.items.top; it++) {
+			yaml_node_t *item = rd_node(r, *it);
+			char *s = NULL;
+			if ((rc = rd_str(r, item, what, &s)))
+				break;
+			char *eq = strchr(s, '=');
+			if (eq)
+				*eq = '\0';
+			if (!*s)
+				rc = rd_fail(r, item, "%s: entry \"%s\" has no key", what, eq ? eq + 1 : "");
+			else if (eq)
+				json_object_set_new(o, s, json_string(eq + 1));
+			else
+				json_object_set_new(o, s, null_ok ? json_null() : json_string(""));
+			free(s);
+		}
+	} else {
+		rc = rd_fail(r, n, "%s must be a mapping or a list of KEY=VALUE, not %s", what,
+		             type_name(n));
+	}
+	if (rc) {
+		json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return TL_OK;
+}
+
+/* ---- top level ---- */
+
+static int read_named(rd *r, yaml_node_t *n, const char *what, json_t *into)
+{
+	kv *p = NULL;
+	size_t np = 0;
+	int rc = rd_pairs(r, n, what, &p, &np);
+	for (size_t i = 0; !rc && i < np; i++) {
+		if (tl__str_startswith(p[i].key, "x-"))
+			continue;
+		json_object_set_new(into, p[i].key, json_true());
+		if (rd_is_null(p[i].val))
+			continue;
+		kv *q = NULL;
+		size_t nq = 0;
+		char ctx[160];
+		snprintf(ctx, sizeof(ctx), "%s.%s", what, p[i].key);
+		if ((rc = rd_pairs(r, p[i].val, ctx, &q, &nq)))
+			break;
+		for (size_t k = 0; !rc && k < nq; k++) {
+			const char *key = q[k].key;
+			if (!strcmp(key, "driver_opts") && r->policy == TL_COMPOSE_STRICT)
+				rc = rd_fail(r, q[k].knode,
+				             "%s: driver_opts are not allowed in an untrusted compose file "
+				             "(they can bind host paths)", ctx);
+			else if (!strcmp(key, "external") || !strcmp(key, "name") ||
+			         !strcmp(key, "labels") || !strcmp(key, "driver") ||
+			         !strcmp(key, "driver_opts") || !strcmp(key, "internal") ||
+			         !strcmp(key, "attachable") || tl__str_startswith(key, "x-"))
+				continue;
+			else
+				rd_warn(r, q[k].knode, "%s: unknown or unsupported key \"%s\" (ignored)", ctx,
+				        key);
+		}
+		free(q);
+	}
+	free(p);
+	return rc;
+}
+
+static int read_towlion(rd *r, yaml_node_t *n, json_t *xt)
+{
+	kv *p = NULL;
+	size_t np = 0;
+	int rc = rd_pairs(r, n, "x-towlion", &p, &np);
+	for (size_t i = 0; !rc && i < np; i++) {
+		const char *k = p[i].key;
+		char *s = NULL;
+		if (!strcmp(k, "port")) {
+			long v;
+			if (!(rc = rd_int(r, p[i].val, "x-towlion.port", 1, 65535, &v)))
+				json_object_set_new(xt, "port", json_integer(v));
+		} else if (!strcmp(k, "web_service") || !strcmp(k, "service") ||
+		           !strcmp(k, "health_path") || !strcmp(k, "release_command") ||
+		           !strcmp(k, "domain")) {
+			if ((rc = rd_str(r, p[i].val, "x-towlion value", &s)))
+				break;
+			const char *key = !strcmp(k, "service") ? "web_service" : k;
+			if (!strcmp(k, "health_path") && s[0] != '/')
+				rc = rd_fail(r, p[i].val, "x-towlion.health_path must start with /, not \"%s\"",
+				             s);
+			else if (!strcmp(k, "domain") && tl_validate_domain(s) != TL_OK)
+				rc = rd_locate(r, p[i].val, TL_EINVALID);
+			else if (!*s)
+				rc = rd_fail(r, p[i].val, "x-towlion.%s is empty", k);
+			else
+				json_object_set_new(xt, key, json_string(s));
+		} else {
+			rd_warn(r, p[i].knode, "x-towlion: unknown key \"%s\" (ignored)", k);
+		}
+		free(s);
+	}
+	free(p);
+	return rc;
+}
+
+static int valid_service_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		         (i > 0 && (ch == '-' || ch == '_' || ch == '.'));
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Cross-service checks once every service is read. */
+static int check_links(rd *r, json_t *services, kv *sp, size_t nsp)
+{
+	size_t i;
+	json_t *s;
+	json_array_foreach(services, i, s) {
+		size_t k;
+		json_t *dep;
+		json_array_foreach(json_object_get(s, "depends_on"), k, dep) {
+			const char *name = json_string_value(json_object_get(dep, "service"));
+			int found = 0;
+			for (size_t m = 0; m < nsp && !found; m++)
+				found = !strcmp(sp[m].key, name);
+			if (!found)
+				return rd_fail(r, sp[i].val,
+				               "service \"%s\" depends on \"%s\", which is not a service in "
+				               "this file", sp[i].key, name);
+		}
+	}
+	return TL_OK;
+}
+
+static int read_document(rd *r, json_t *plan)
+{
+	yaml_node_t *root = yaml_document_get_root_node(&r->doc);
+	if (!root)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                     "%s: the file is empty: it needs a services: section", r->name);
+	kv *top = NULL;
+	size_t nt = 0;
+	int rc = rd_pairs(r, root, "the top level", &top, &nt);
+	if (rc)
+		return rc;
+	yaml_node_t *services = NULL, *services_key = NULL;
+	json_t *xt = json_object();
+	json_object_set_new(plan, "x-towlion", xt);
+	/* declarations first: services refer to them */
+	for (size_t i = 0; !rc && i < nt; i++) {
+		const char *k = top[i].key;
+		if (!strcmp(k, "services")) {
+			services = top[i].val;
+			services_key = top[i].knode;
+		} else if (!strcmp(k, "volumes")) {
+			if (!rd_is_null(top[i].val))
+				rc = read_named(r, top[i].val, "volumes", r->volumes);
+		} else if (!strcmp(k, "networks")) {
+			if (!rd_is_null(top[i].val))
+				rc = read_named(r, top[i].val, "networks", r->networks);
+		} else if (!strcmp(k, "x-towlion")) {
+			rc = read_towlion(r, top[i].val, xt);
+		} else if (!strcmp(k, "version") || !strcmp(k, "name")) {
+			char *s = NULL;
+			rc = rd_str(r, top[i].val, k, &s);
+			if (!rc && !strcmp(k, "name"))
+				json_object_set_new(plan, "name", json_string(s));
+			free(s);
+		} else if (!tl__str_startswith(k, "x-")) {
+			rd_warn(r, top[i].knode, "unknown or unsupported top-level key \"%s\" (ignored)",
+			        k);
+		}
+	}
+	if (!rc && (!services || rd_is_null(services)))
+		rc = services_key ? rd_fail(r, services_key, "services: is empty")
+		                  : tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                                  "%s: no services: section", r->name);
+	kv *sp = NULL;
+	size_t nsp = 0;
+	if (!rc)
+		rc = rd_pairs(r, services, "services", &sp, &nsp);
+	json_t *arr = json_array();
+	json_object_set_new(plan, "services", arr);
+	for (size_t i = 0; !rc && i < nsp; i++) {
+		if (tl__str_startswith(sp[i].key, "x-"))
+			continue;
+		if (!valid_service_name(sp[i].key)) {
+			rc = rd_fail(r, sp[i].knode,
+			             "service name \"%s\" must be 1-63 letters, digits, '-', '_' or '.', "
+			             "starting with a letter or digit", sp[i].key);
+			break;
+		}
+		json_t *svc = NULL;
+		rc = rd_service(r, sp[i].key, sp[i].knode, sp[i].val, &svc);
+		if (!rc)
+			json_array_append_new(arr, svc);
+	}
+	/* drop x- entries from sp so indices match the services array */
+	size_t w = 0;
+	for (size_t i = 0; i < nsp; i++)
+		if (!tl__str_startswith(sp[i].key, "x-"))
+			sp[w++] = sp[i];
+	nsp = w;
+	if (!rc && nsp == 0)
+		rc = rd_fail(r, services, "services: has no service");
+	if (!rc)
+		rc = check_links(r, arr, sp, nsp);
+	const char *web = json_string_value(json_object_get(xt, "web_service"));
+	if (!rc && web) {
+		int found = 0;
+		for (size_t i = 0; i < nsp && !found; i++)
+			found = !strcmp(sp[i].key, web);
+		if (!found)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "%s: x-towlion.web_service \"%s\" is not a service in this file",
+			                   r->name, web);
+	}
+	free(sp);
+	free(top);
+	return rc;
+}
+
+/* ---- public ---- */
+
+int tl_compose_options_init(tl_compose_options *o, unsigned int version)
+{
+	TL__CHECK_ARG(o && version == TL_COMPOSE_OPTIONS_VERSION);
+	tl_compose_options def = TL_COMPOSE_OPTIONS_INIT;
+	*o = def;
+	return TL_OK;
+}
+
+int tl_compose_find(tl_buf *path, const char *app_dir)
+{
+	TL__CHECK_ARG(path && app_dir);
+	static const char *const names[] = {
+		"deploy/docker-compose.yml", "deploy/docker-compose.yaml", "docker-compose.yml",
+		"docker-compose.yaml", "compose.yaml", "compose.yml"};
+	for (size_t i = 0; i < TL__ARRAY_SIZE(names); i++) {
+		char *p = tl__path_join(app_dir, names[i]);
+		if (!p)
+			return TL_ENOMEM;
+		struct stat st;
+		int found = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+		int rc = found ? tl__buf_set(path, p, strlen(p)) : TL_OK;
+		free(p);
+		if (found || rc)
+			return rc;
+	}
+	return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_COMPOSE,
+	                     "no compose file in %s: looked for deploy/docker-compose.yml, "
+	                     "docker-compose.yml and compose.yaml", app_dir);
+}
+
+void cp_finish_free(tl_compose *c);
+int cp_finish(tl_compose **out, json_t *plan);
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return tl__strdup(".");
+	if (slash == path)
+		return tl__strdup("/");
+	return tl__strndup(path, (size_t)(slash - path));
+}
+
+static char *absolute(const char *p)
+{
+	if (p[0] == '/')
+		return tl__strdup(p);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	return !strcmp(p, ".") ? tl__strdup(cwd) : tl__path_join(cwd, p);
+}
+
+int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char *name,
+                     const char *base_dir, const tl_compose_options *opts)
+{
+	TL__CHECK_ARG(out && (data || !len));
+	tl_compose_options def = TL_COMPOSE_OPTIONS_INIT;
+	const tl_compose_options *o = opts ? opts : &def;
+	TL__CHECK_ARG(o->version == TL_COMPOSE_OPTIONS_VERSION &&
+	              (o->policy == TL_COMPOSE_TRUSTED || o->policy == TL_COMPOSE_STRICT));
+	if (!name)
+		name = "compose file";
+	if (len > MAX_FILE)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                     "%s: %zu bytes is too big for a compose file (limit %u)", name,
+		                     len, MAX_FILE);
+	rd r = {0};
+	r.name = name;
+	r.policy = o->policy;
+	r.vars = o->vars;
+	r.use_process_env = !(o->flags & TL_COMPOSE_NO_PROCESS_ENV);
+	r.warnings = json_array();
+	r.volumes = json_object();
+	r.networks = json_object();
+	r.base_dir = absolute(base_dir ? base_dir : ".");
+	int rc = r.base_dir ? TL_OK : tl__error_os(TL_EIO, errno, "cannot find the directory");
+	if (!rc) {
+		char *app = absolute(o->app_dir ? o->app_dir : r.base_dir);
+		r.app_dir = app ? realpath(app, NULL) : NULL;
+		if (!r.app_dir && o->policy == TL_COMPOSE_STRICT)
+			rc = tl__error_os(TL_EINVALID, errno, "app directory %s", app ? app : "?");
+		else if (!r.app_dir)
+			r.app_dir = app ? tl__strdup(app) : NULL;
+		free(app);
+	}
+	/* the env file for interpolation */
+	if (!rc && !(o->flags & TL_COMPOSE_NO_ENV_FILE)) {
+		char *ef = o->env_file ? absolute(o->env_file) : tl__path_join(r.base_dir, ".env");
+		rc = ef ? tl_envfile_open(&r.env_file, ef, 0) : TL_ENOMEM;
+		if (rc == TL_ENOTFOUND && !o->env_file) {
+			tl_error_clear();
+			rc = TL_OK;
+		}
+		free(ef);
+	}
+	json_t *plan = json_object();
+	if (!rc) {
+		yaml_parser_t p;
+		yaml_parser_initialize(&p);
+		yaml_parser_set_input_string(&p, (const unsigned char *)(data ? data : ""), len);
+		if (!yaml_parser_load(&p, &r.doc)) {
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE, "%s:%lu: YAML: %s%s%s",
+			                   name, (unsigned long)p.problem_mark.line + 1,
+			                   p.problem ? p.problem : "syntax error",
+			                   p.context ? " " : "", p.context ? p.context : "");
+			yaml_parser_delete(&p);
+		} else {
+			/* more than one document is not a compose file */
+			yaml_document_t extra;
+			int more = 0;
+			if (yaml_parser_load(&p, &extra)) {
+				more = yaml_document_get_root_node(&extra) != NULL;
+				yaml_document_delete(&extra);
+			}
+			yaml_parser_delete(&p);
+			if (more)
+				rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+				                   "%s: holds more than one YAML document", name);
+			if (!rc) {
+				json_object_set_new(plan, "file", json_string(name));
+				json_object_set_new(plan, "policy", json_string(o->policy == TL_COMPOSE_STRICT
+				                                                    ? "strict"
+				                                                    : "trusted"));
+				rc = read_document(&r, plan);
+			}
+			yaml_document_delete(&r.doc);
+		}
+	}
+	if (!rc) {
+		json_t *vols = json_array(), *nets = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach(r.volumes, k, v) json_array_append_new(vols, json_string(k));
+		json_object_foreach(r.networks, k, v) json_array_append_new(nets, json_string(k));
+		json_object_set_new(plan, "volumes", vols);
+		json_object_set_new(plan, "networks", nets);
+		json_object_set(plan, "warnings", r.warnings);
+		rc = cp_finish(out, plan);
+	}
+	json_decref(plan);
+	json_decref(r.warnings);
+	json_decref(r.volumes);
+	json_decref(r.networks);
+	tl_envfile_free(r.env_file);
+	free(r.base_dir);
+	free(r.app_dir);
+	return rc;
+}
+
+int tl_compose_load(tl_compose **out, const char *path, const tl_compose_options *opts)
+{
+	TL__CHECK_ARG(out && path);
+	tl_buf text = TL_BUF_INIT;
+	struct stat st;
+	if (stat(path, &st) == 0 && st.st_size > (off_t)MAX_FILE)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                     "%s: too big for a compose file (%lld bytes, limit %u)", path,
+		                     (long long)st.st_size, MAX_FILE);
+	int rc = tl__file_read(&text, path);
+	if (rc) {
+		if (rc == TL_ENOTFOUND)
+			tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_COMPOSE, "compose file %s does not exist",
+			              path);
+		return rc;
+	}
+	char *dir = dir_of(path);
+	rc = dir ? tl_compose_parse(out, text.ptr, text.size, path, dir, opts) : TL_ENOMEM;
+	free(dir);
+	tl_buf_dispose(&text);
+	return rc;
+}

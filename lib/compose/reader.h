@@ -1,0 +1,62 @@
+/* The YAML walking shared by the compose reader's files (not API). */
+#ifndef TL_COMPOSE_READER_H
+#define TL_COMPOSE_READER_H
+
+#include "compose_int.h"
+
+#include <yaml.h>
+
+typedef struct {
+	yaml_document_t doc;
+	const char *name;     /* file name for messages */
+	char *base_dir;       /* absolute: relative paths resolve here */
+	char *app_dir;        /* absolute, symlinks resolved: STRICT's fence */
+	int policy;
+	json_t *warnings;     /* array of strings */
+	tl_envfile *env_file; /* variables from the env file, or NULL */
+	const tl_envfile *vars;
+	int use_process_env;
+	json_t *volumes;      /* declared top-level volumes: name -> true */
+	json_t *networks;     /* declared top-level networks */
+} rd;
+
+typedef struct {
+	const char *key;
+	yaml_node_t *knode;
+	yaml_node_t *val;
+} kv;
+
+unsigned long rd_line(const yaml_node_t *n);
+/* "file:line: message" as TL_EINVALID; returns TL_EINVALID. */
+int rd_fail(rd *r, const yaml_node_t *n, const char *fmt, ...) TL__PRINTF(3, 4);
+/* Prefix the current error with "file:line: ". */
+int rd_locate(rd *r, const yaml_node_t *n, int rc);
+void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...) TL__PRINTF(3, 4);
+
+yaml_node_t *rd_node(rd *r, int index);
+int rd_is_null(const yaml_node_t *n);
+/* The pairs of a mapping, with `<<` merge keys applied (explicit keys
+ * win) and duplicate keys refused. Caller frees *out. */
+int rd_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n);
+/* A scalar's interpolated text (malloc'd); numbers and booleans as written. */
+int rd_str(rd *r, yaml_node_t *n, const char *what, char **out);
+int rd_bool(rd *r, yaml_node_t *n, const char *what, int *out);
+int rd_int(rd *r, yaml_node_t *n, const char *what, long lo, long hi, long *out);
+/* A string or a sequence of strings, as a JSON array. */
+int rd_str_list(rd *r, yaml_node_t *n, const char *what, json_t **out);
+/* A mapping {k: v} or a list ["k=v", "k"] as a JSON object; `null_ok`:
+ * a missing value (k with no =, or k: null) is kept as JSON null. */
+int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out);
+/* Variable lookup for interpolation and env entries without value. */
+const char *rd_var(const char *name, void *r);
+
+/* Paths (paths.c): absolute and lexically clean (malloc'd). */
+char *rd_abs_path(rd *r, const char *p);
+/* STRICT: is the host path inside the app directory (following the
+ * symlinks that exist)? */
+int rd_inside_app(rd *r, const char *abs);
+
+/* One service (service.c). */
+int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out);
+
+#endif

@@ -1,0 +1,985 @@
+/* One service of a compose file: every key of the supported subset, the
+ * strict policy's refusals, and warnings for the rest. */
+#include "reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	rd *r;
+	const char *name; /* service name */
+	json_t *svc;
+	char what[200];   /* "service app: ports" for messages */
+} sv;
+
+static const char *W(sv *s, const char *key)
+{
+	snprintf(s->what, sizeof(s->what), "service %s: %s", s->name, key);
+	return s->what;
+}
+
+static int set(json_t *o, const char *k, json_t *v)
+{
+	if (!v)
+		return tl__error_oom();
+	return json_object_set_new(o, k, v) ? tl__error_oom() : TL_OK;
+}
+
+static int set_str(sv *s, const kv *p, const char *as)
+{
+	char *v = NULL;
+	int rc = rd_str(s->r, p->val, W(s, p->key), &v);
+	if (!rc) {
+		json_t *j = json_string(v);
+		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", s->what);
+	}
+	free(v);
+	return rc;
+}
+
+/* An argv from a string (split like a shell) or a list. */
+static int argv_of(sv *s, const kv *p, json_t **out)
+{
+	yaml_node_t *n = p->val;
+	if (n->type == YAML_SCALAR_NODE) {
+		char *v = NULL;
+		int rc = rd_str(s->r, n, W(s, p->key), &v);
+		if (!rc)
+			rc = rd_locate(s->r, n, cp_shell_split(out, v));
+		free(v);
+		return rc;
+	}
+	if (n->type != YAML_SEQUENCE_NODE)
+		return rd_fail(s->r, n, "%s must be a string or a list", W(s, p->key));
+	return rd_str_list(s->r, n, W(s, p->key), out);
+}
+
+static int k_argv(sv *s, const kv *p)
+{
+	json_t *a = NULL;
+	int rc = argv_of(s, p, &a);
+	return rc ? rc : set(s->svc, p->key, a);
+}
+
+static int k_build(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	json_t *b = json_object();
+	char *ctx = NULL;
+	int rc = TL_OK;
+	if (p->val->type == YAML_SCALAR_NODE) {
+		rc = rd_str(r, p->val, W(s, "build"), &ctx);
+	} else {
+		kv *q = NULL;
+		size_t nq = 0;
+		rc = rd_pairs(r, p->val, W(s, "build"), &q, &nq);
+		for (size_t i = 0; !rc && i < nq; i++) {
+			const char *k = q[i].key;
+			char *v = NULL;
+			if (!strcmp(k, "context")) {
+				free(ctx);
+				ctx = NULL;
+				rc = rd_str(r, q[i].val, W(s, "build.context"), &ctx);
+			} else if (!strcmp(k, "dockerfile") || !strcmp(k, "target")) {
+				if (!(rc = rd_str(r, q[i].val, W(s, "build value"), &v))) {
+					if (!strcmp(k, "dockerfile") &&
+					    (v[0] == '/' || !strcmp(v, "..") || strstr(v, "../")))
+						rc = rd_fail(r, q[i].val,
+						             "service %s: build.dockerfile \"%s\" must be a path "
+						             "inside the build context", s->name, v);
+					else
+						rc = set(b, k, json_string(v));
+				}
+			} else if (!strcmp(k, "args")) {
+				json_t *args = NULL;
+				if (!(rc = rd_kv_map(r, q[i].val, W(s, "build.args"), 1, &args))) {
+					/* an arg without value takes the variable's value */
+					const char *ak;
+					json_t *av, *resolved = json_object();
+					json_object_foreach(args, ak, av) {
+						const char *val = json_is_null(av) ? rd_var(ak, r) : json_string_value(av);
+						if (val)
+							json_object_set_new(resolved, ak, json_string(val));
+					}
+					json_decref(args);
+					rc = set(b, "args", resolved);
+				}
+			} else if (!tl__str_startswith(k, "x-")) {
+				rd_warn(r, q[i].knode, "service %s: build: unknown or unsupported key \"%s\" "
+				                       "(ignored)", s->name, k);
+			}
+			free(v);
+		}
+		free(q);
+		if (!rc && !ctx)
+			ctx = tl__strdup(".");
+	}
+	if (!rc) {
+		char *abs = ctx ? rd_abs_path(r, ctx) : NULL;
+		if (!abs)
+			rc = TL_ENOMEM;
+		else if (r->policy == TL_COMPOSE_STRICT && !rd_inside_app(r, abs))
+			rc = rd_fail(r, p->val,
+			             "service %s: build context %s is outside the app directory %s, which "
+			             "an untrusted compose file may not use", s->name, abs, r->app_dir);
+		else
+			rc = set(b, "context", json_string(abs));
+		free(abs);
+	}
+	if (!rc && !json_object_get(b, "dockerfile"))
+		rc = set(b, "dockerfile", json_string("Dockerfile"));
+	free(ctx);
+	if (rc) {
+		json_decref(b);
+		return rc;
+	}
+	return set(s->svc, "build", b);
+}
+
+static int k_environment(sv *s, const kv *p)
+{
+	json_t *m = NULL;
+	int rc = rd_kv_map(s->r, p->val, W(s, "environment"), 1, &m);
+	if (rc)
+		return rc;
+	json_t *env = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v) {
+		/* KEY alone passes the variable through, and nothing when unset */
+		const char *val = json_is_null(v) ? rd_var(k, s->r) : json_string_value(v);
+		if (val)
+			json_object_set_new(env, k, json_string(val));
+	}
+	json_decref(m);
+	return set(s->svc, "environment", env);
+}
+
+static int k_env_file(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	json_t *files = json_array();
+	int rc = TL_OK;
+	yaml_node_t *n = p->val;
+	/* a string, a list of strings, or a list of {path, required} */
+	json_t *paths = NULL;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		paths = json_array();
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     !rc && it < n->data.sequence.items.top; it++) {
+			yaml_node_t *item = rd_node(r, *it);
+			char *v = NULL;
+			if (item->type == YAML_MAPPING_NODE) {
+				kv *q = NULL;
+				size_t nq = 0;
+				rc = rd_pairs(r, item, W(s, "env_file"), &q, &nq);
+				for (size_t i = 0; !rc && i < nq; i++)
+					if (!strcmp(q[i].key, "path"))
+						rc = rd_str(r, q[i].val, W(s, "env_file.path"), &v);
+				free(q);
+				if (!rc && !v)
+					rc = rd_fail(r, item, "service %s: env_file entry without path", s->name);
+			} else {
+				rc = rd_str(r, item, W(s, "env_file"), &v);
+			}
+			if (!rc)
+				json_array_append_new(paths, json_string(v));
+			free(v);
+		}
+	} else {
+		rc = rd_str_list(r, n, W(s, "env_file"), &paths);
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(paths, i, e) {
+		if (rc)
+			break;
+		char *abs = rd_abs_path(r, json_string_value(e));
+		if (!abs)
+			rc = TL_ENOMEM;
+		else if (r->policy == TL_COMPOSE_STRICT && !rd_inside_app(r, abs))
+			rc = rd_fail(r, n,
+			             "service %s: env_file %s is outside the app directory %s, which an "
+			             "untrusted compose file may not read", s->name, abs, r->app_dir);
+		else
+			json_array_append_new(files, json_string(abs));
+		free(abs);
+	}
+	json_decref(paths);
+	if (rc) {
+		json_decref(files);
+		return rc;
+	}
+	return set(s->svc, "env_file", files);
+}
+
+static int k_ports(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	if (p->val->type != YAML_SEQUENCE_NODE)
+		return rd_fail(r, p->val, "service %s: ports must be a list", s->name);
+	json_t *ports = json_array();
+	int rc = TL_OK;
+	for (yaml_node_item_t *it = p->val->data.sequence.items.start;
+	     !rc && it < p->val->data.sequence.items.top; it++) {
+		yaml_node_t *item = rd_node(r, *it);
+		if (item->type == YAML_SCALAR_NODE) {
+			char *v = NULL;
+			if (!(rc = rd_str(r, item, W(s, "ports"), &v)))
+				rc = rd_locate(r, item, cp_ports_short(ports, v));
+			free(v);
+			continue;
+		}
+		kv *q = NULL;
+		size_t nq = 0;
+		long target = 0, published = 0;
+		char *ip = NULL, *proto = NULL;
+		rc = rd_pairs(r, item, W(s, "ports"), &q, &nq);
+		for (size_t i = 0; !rc && i < nq; i++) {
+			const char *k = q[i].key;
+			if (!strcmp(k, "target"))
+				rc = rd_int(r, q[i].val, W(s, "ports.target"), 1, 65535, &target);
+			else if (!strcmp(k, "published"))
+				rc = rd_int(r, q[i].val, W(s, "ports.published"), 0, 65535, &published);
+			else if (!strcmp(k, "host_ip"))
+				rc = rd_str(r, q[i].val, W(s, "ports.host_ip"), &ip);
+			else if (!strcmp(k, "protocol"))
+				rc = rd_str(r, q[i].val, W(s, "ports.protocol"), &proto);
+			else if (strcmp(k, "mode") && strcmp(k, "name") && strcmp(k, "app_protocol"))
+				rd_warn(r, q[i].knode, "service %s: ports: unknown key \"%s\" (ignored)",
+				        s->name, k);
+		}
+		if (!rc && !target)
+			rc = rd_fail(r, item, "service %s: a port needs a target", s->name);
+		if (!rc && proto && strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
+			rc = rd_fail(r, item, "service %s: port protocol \"%s\" is not tcp or udp", s->name,
+			             proto);
+		if (!rc)
+			json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip",
+			                                       ip ? ip : "", "host_port", (int)published,
+			                                       "container_port", (int)target, "protocol",
+			                                       proto ? proto : "tcp"));
+		free(ip);
+		free(proto);
+		free(q);
+	}
+	if (rc) {
+		json_decref(ports);
+		return rc;
+	}
+	return set(s->svc, "ports", ports);
+}
+
+static int k_expose(sv *s, const kv *p)
+{
+	json_t *a = NULL;
+	int rc = rd_str_list(s->r, p->val, W(s, "expose"), &a);
+	if (rc)
+		return rc;
+	size_t i;
+	json_t *e;
+	json_array_foreach(a, i, e) {
+		const char *v = json_string_value(e);
+		char *end;
+		long port = strtol(v, &end, 10);
+		if (port < 1 || port > 65535 || (*end && strcmp(end, "/tcp") && strcmp(end, "/udp"))) {
+			json_decref(a);
+			return rd_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
+			               s->name, v);
+		}
+	}
+	return set(s->svc, "expose", a);
+}
+
+/* The Docker socket, wherever it is mounted from. */
+static int is_docker_socket(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return !strcmp(base, "docker.sock") || !strcmp(base, "containerd.sock") ||
+	       !strcmp(path, "/var/run") || !strcmp(path, "/run");
+}
+
+static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, const char *src,
+                     const char *target, int ro)
+{
+	rd *r = s->r;
+	if (!target || target[0] != '/')
+		return rd_fail(r, at, "service %s: mount target \"%s\" must be an absolute path",
+		               s->name, target ? target : "");
+	char *abs = NULL;
+	if (!strcmp(type, "bind")) {
+		if (r->policy == TL_COMPOSE_STRICT && src[0] == '~')
+			return rd_fail(r, at, "service %s: bind mount of %s (the home directory) is not "
+			                      "allowed in an untrusted compose file", s->name, src);
+		abs = rd_abs_path(r, src);
+		if (!abs)
+			return TL_ENOMEM;
+		if (r->policy == TL_COMPOSE_STRICT) {
+			int rc = TL_OK;
+			if (is_docker_socket(abs) || is_docker_socket(target))
+				rc = rd_fail(r, at, "service %s: mounting the Docker socket (%s) is not "
+				                    "allowed in an untrusted compose file: it would give "
+				                    "root on the server", s->name, abs);
+			else if (!rd_inside_app(r, abs))
+				rc = rd_fail(r, at, "service %s: bind mount of %s is outside the app "
+				                    "directory %s, which an untrusted compose file may not "
+				                    "use", s->name, abs, r->app_dir);
+			if (rc) {
+				free(abs);
+				return rc;
+			}
+		} else if (is_docker_socket(abs)) {
+			rd_warn(r, at, "service %s mounts the Docker socket %s: that gives it root on the "
+			               "server", s->name, abs);
+		}
+		src = abs;
+	} else if (!strcmp(type, "volume") && src && *src && !json_object_get(r->volumes, src)) {
+		return rd_fail(r, at, "service %s uses volume \"%s\", which is not declared under "
+		                      "the top-level volumes:", s->name, src);
+	}
+	json_t *m = json_pack("{s:s, s:s, s:s, s:b}", "type", type, "source", src ? src : "",
+	                      "target", target, "read_only", ro);
+	free(abs);
+	if (!m)
+		return rd_fail(r, at, "service %s: mount paths must be UTF-8", s->name);
+	json_array_append_new(vols, m);
+	return TL_OK;
+}
+
+static int volume_short(sv *s, yaml_node_t *item, json_t *vols, const char *spec)
+{
+	char *copy = tl__strdup(spec);
+	if (!copy)
+		return TL_ENOMEM;
+	char *parts[4] = {0};
+	int n = 0;
+	for (char *tok = copy, *next; tok && n < 4; tok = next) {
+		next = strchr(tok, ':');
+		if (next)
+			*next++ = '\0';
+		parts[n++] = tok;
+	}
+	int rc = TL_OK, ro = 0;
+	if (n > 3 || (n >= 2 && !*parts[0])) {
+		rc = rd_fail(s->r, item, "service %s: volume \"%s\" is not [SOURCE:]TARGET[:MODE]",
+		             s->name, spec);
+	} else if (n == 1) {
+		rc = add_mount(s, item, vols, "volume", "", parts[0], 0);
+	} else {
+		if (n == 3) {
+			char *save = NULL;
+			for (char *o = strtok_r(parts[2], ",", &save); o && !rc;
+			     o = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(o, "ro"))
+					ro = 1;
+				else if (strcmp(o, "rw") && strcmp(o, "z") && strcmp(o, "Z") &&
+				         strcmp(o, "nocopy") && strcmp(o, "cached") && strcmp(o, "delegated") &&
+				         strcmp(o, "consistent"))
+					rc = rd_fail(s->r, item, "service %s: volume mode \"%s\" is not ro or rw",
+					             s->name, o);
+			}
+		}
+		const char *src = parts[0];
+		const char *type = (src[0] == '/' || src[0] == '.' || src[0] == '~') ? "bind" : "volume";
+		if (!rc)
+			rc = add_mount(s, item, vols, type, src, parts[1], ro);
+	}
+	free(copy);
+	return rc;
+}
+
+static int k_volumes(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	if (p->val->type != YAML_SEQUENCE_NODE)
+		return rd_fail(r, p->val, "service %s: volumes must be a list", s->name);
+	json_t *vols = json_array();
+	int rc = TL_OK;
+	for (yaml_node_item_t *it = p->val->data.sequence.items.start;
+	     !rc && it < p->val->data.sequence.items.top; it++) {
+		yaml_node_t *item = rd_node(r, *it);
+		if (item->type == YAML_SCALAR_NODE) {
+			char *v = NULL;
+			if (!(rc = rd_str(r, item, W(s, "volumes"), &v)))
+				rc = volume_short(s, item, vols, v);
+			free(v);
+			continue;
+		}
+		kv *q = NULL;
+		size_t nq = 0;
+		char *type = NULL, *src = NULL, *target = NULL;
+		int ro = 0;
+		rc = rd_pairs(r, item, W(s, "volumes"), &q, &nq);
+		for (size_t i = 0; !rc && i < nq; i++) {
+			const char *k = q[i].key;
+			if (!strcmp(k, "type"))
+				rc = rd_str(r, q[i].val, W(s, "volumes.type"), &type);
+			else if (!strcmp(k, "source"))
+				rc = rd_str(r, q[i].val, W(s, "volumes.source"), &src);
+			else if (!strcmp(k, "target"))
+				rc = rd_str(r, q[i].val, W(s, "volumes.target"), &target);
+			else if (!strcmp(k, "read_only"))
+				rc = rd_bool(r, q[i].val, W(s, "volumes.read_only"), &ro);
+			else if (strcmp(k, "bind") && strcmp(k, "volume") && strcmp(k, "tmpfs") &&
+			         strcmp(k, "consistency"))
+				rd_warn(r, q[i].knode, "service %s: volumes: unknown key \"%s\" (ignored)",
+				        s->name, k);
+		}
+		if (!rc && type && strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs"))
+			rc = rd_fail(r, item, "service %s: volume type \"%s\" is not bind, volume or tmpfs",
+			             s->name, type);
+		if (!rc && type && !strcmp(type, "bind") && (!src || !*src))
+			rc = rd_fail(r, item, "service %s: a bind mount needs a source", s->name);
+		if (!rc)
+			rc = add_mount(s, item, vols, type ? type : "volume", src ? src : "", target, ro);
+		free(type);
+		free(src);
+		free(target);
+		free(q);
+	}
+	if (rc) {
+		json_decref(vols);
+		return rc;
+	}
+	return set(s->svc, "volumes", vols);
+}
+
+static int k_tmpfs(sv *s, const kv *p)
+{
+	json_t *a = NULL;
+	int rc = rd_str_list(s->r, p->val, W(s, "tmpfs"), &a);
+	if (rc)
+		return rc;
+	size_t i;
+	json_t *e;
+	json_array_foreach(a, i, e) {
+		if (json_string_value(e)[0] != '/') {
+			json_decref(a);
+			return rd_fail(s->r, p->val, "service %s: tmpfs \"%s\" must be an absolute path",
+			               s->name, json_string_value(e));
+		}
+	}
+	return set(s->svc, "tmpfs", a);
+}
+
+static int k_depends_on(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	json_t *deps = json_array();
+	int rc = TL_OK;
+	if (p->val->type == YAML_SEQUENCE_NODE) {
+		json_t *names = NULL;
+		rc = rd_str_list(r, p->val, W(s, "depends_on"), &names);
+		size_t i;
+		json_t *n;
+		json_array_foreach(names, i, n) json_array_append_new(
+			deps, json_pack("{s:O, s:s}", "service", n, "condition", "service_started"));
+		json_decref(names);
+	} else {
+		kv *q = NULL;
+		size_t nq = 0;
+		rc = rd_pairs(r, p->val, W(s, "depends_on"), &q, &nq);
+		for (size_t i = 0; !rc && i < nq; i++) {
+			char *cond = NULL;
+			if (!rd_is_null(q[i].val)) {
+				kv *c = NULL;
+				size_t nc = 0;
+				rc = rd_pairs(r, q[i].val, W(s, "depends_on entry"), &c, &nc);
+				for (size_t k = 0; !rc && k < nc; k++) {
+					if (!strcmp(c[k].key, "condition"))
+						rc = rd_str(r, c[k].val, W(s, "depends_on.condition"), &cond);
+					else if (strcmp(c[k].key, "restart") && strcmp(c[k].key, "required"))
+						rd_warn(r, c[k].knode, "service %s: depends_on: unknown key \"%s\" "
+						                       "(ignored)", s->name, c[k].key);
+				}
+				free(c);
+			}
+			if (!rc && cond && strcmp(cond, "service_started") && strcmp(cond, "service_healthy") &&
+			    strcmp(cond, "service_completed_successfully"))
+				rc = rd_fail(r, q[i].val,
+				             "service %s: depends_on condition \"%s\" is not service_started, "
+				             "service_healthy or service_completed_successfully", s->name, cond);
+			if (!rc)
+				json_array_append_new(deps, json_pack("{s:s, s:s}", "service", q[i].key,
+				                                      "condition", cond ? cond : "service_started"));
+			free(cond);
+		}
+		free(q);
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(deps, i, d) {
+		if (!rc && !strcmp(json_string_value(json_object_get(d, "service")), s->name))
+			rc = rd_fail(r, p->val, "service %s depends on itself", s->name);
+	}
+	if (rc) {
+		json_decref(deps);
+		return rc;
+	}
+	return set(s->svc, "depends_on", deps);
+}
+
+static int k_healthcheck(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	kv *q = NULL;
+	size_t nq = 0;
+	json_t *hc = json_object();
+	int rc = rd_pairs(r, p->val, W(s, "healthcheck"), &q, &nq);
+	for (size_t i = 0; !rc && i < nq; i++) {
+		const char *k = q[i].key;
+		if (!strcmp(k, "test")) {
+			json_t *t = NULL;
+			if (q[i].val->type == YAML_SCALAR_NODE) {
+				char *v = NULL;
+				if (!(rc = rd_str(r, q[i].val, W(s, "healthcheck.test"), &v)))
+					t = json_pack("[s, s]", "CMD-SHELL", v);
+				free(v);
+			} else if (!(rc = rd_str_list(r, q[i].val, W(s, "healthcheck.test"), &t))) {
+				const char *first = json_string_value(json_array_get(t, 0));
+				if (!first || (strcmp(first, "CMD") && strcmp(first, "CMD-SHELL") &&
+				               strcmp(first, "NONE")))
+					rc = rd_fail(r, q[i].val, "service %s: a healthcheck test list starts with "
+					                          "CMD, CMD-SHELL or NONE", s->name);
+				else if (strcmp(first, "NONE") && json_array_size(t) < 2)
+					rc = rd_fail(r, q[i].val, "service %s: healthcheck test %s has no command",
+					             s->name, first);
+				else if (!strcmp(first, "NONE"))
+					json_object_set_new(hc, "disabled", json_true());
+			}
+			if (!rc)
+				rc = set(hc, "test", t);
+			else
+				json_decref(t);
+		} else if (!strcmp(k, "interval") || !strcmp(k, "timeout") ||
+		           !strcmp(k, "start_period") || !strcmp(k, "start_interval")) {
+			char *v = NULL;
+			long ms = 0;
+			if (!(rc = rd_str(r, q[i].val, W(s, "healthcheck duration"), &v)))
+				rc = rd_locate(r, q[i].val, cp_duration_ms(&ms, v));
+			free(v);
+			char key[40];
+			snprintf(key, sizeof(key), "%s_ms", k);
+			if (!rc)
+				rc = set(hc, key, json_integer(ms));
+		} else if (!strcmp(k, "retries")) {
+			long n = 0;
+			if (!(rc = rd_int(r, q[i].val, W(s, "healthcheck.retries"), 0, 1000, &n)))
+				rc = set(hc, "retries", json_integer(n));
+		} else if (!strcmp(k, "disable")) {
+			int b = 0;
+			if (!(rc = rd_bool(r, q[i].val, W(s, "healthcheck.disable"), &b)) && b)
+				rc = set(hc, "disabled", json_true());
+		} else {
+			rd_warn(r, q[i].knode, "service %s: healthcheck: unknown key \"%s\" (ignored)",
+			        s->name, k);
+		}
+	}
+	free(q);
+	if (!rc && !json_object_get(hc, "test") && !json_object_get(hc, "disabled"))
+		rc = rd_fail(r, p->val, "service %s: healthcheck needs a test (or disable: true)",
+		             s->name);
+	if (rc) {
+		json_decref(hc);
+		return rc;
+	}
+	return set(s->svc, "healthcheck", hc);
+}
+
+static int k_labels(sv *s, const kv *p)
+{
+	json_t *m = NULL;
+	int rc = rd_kv_map(s->r, p->val, W(s, "labels"), 0, &m);
+	if (rc)
+		return rc;
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v) {
+		if (tl__str_startswith(k, "towlion.")) {
+			json_decref(m);
+			return rd_fail(s->r, p->val, "service %s: label \"%s\": the towlion.* labels are "
+			                             "the platform's own", s->name, k);
+		}
+	}
+	return set(s->svc, "labels", m);
+}
+
+static int k_restart(sv *s, const kv *p)
+{
+	char *v = NULL;
+	int rc = rd_str(s->r, p->val, W(s, "restart"), &v);
+	if (rc)
+		return rc;
+	int ok = !strcmp(v, "no") || !strcmp(v, "always") || !strcmp(v, "unless-stopped") ||
+	         !strcmp(v, "on-failure");
+	if (!ok && tl__str_startswith(v, "on-failure:")) {
+		char *end;
+		long n = strtol(v + 11, &end, 10);
+		ok = v[11] && !*end && n >= 0 && n < 1000000;
+	}
+	rc = ok ? set(s->svc, "restart", json_string(v))
+	        : rd_fail(s->r, p->val, "service %s: restart \"%s\" is not no, always, "
+	                                "on-failure[:N] or unless-stopped", s->name, v);
+	free(v);
+	return rc;
+}
+
+static int k_bool(sv *s, const kv *p)
+{
+	int b = 0;
+	int rc = rd_bool(s->r, p->val, W(s, p->key), &b);
+	return rc ? rc : set(s->svc, p->key, json_boolean(b));
+}
+
+static int k_stop_grace(sv *s, const kv *p)
+{
+	char *v = NULL;
+	long ms = 0;
+	int rc = rd_str(s->r, p->val, W(s, "stop_grace_period"), &v);
+	if (!rc)
+		rc = rd_locate(s->r, p->val, cp_duration_ms(&ms, v));
+	free(v);
+	return rc ? rc : set(s->svc, "stop_grace_period_ms", json_integer(ms));
+}
+
+static int cpus_of(sv *s, yaml_node_t *n, double *out)
+{
+	char *v = NULL;
+	int rc = rd_str(s->r, n, W(s, "cpus"), &v);
+	if (rc)
+		return rc;
+	char *end;
+	double d = strtod(v, &end);
+	if (end == v || *end || !(d > 0) || d > 1024)
+		rc = rd_fail(s->r, n, "service %s: cpus \"%s\" is not a number of CPUs like 0.5",
+		             s->name, v);
+	else
+		*out = d;
+	free(v);
+	return rc;
+}
+
+static int memory_of(sv *s, yaml_node_t *n, int64_t *out)
+{
+	char *v = NULL;
+	int rc = rd_str(s->r, n, W(s, "memory"), &v);
+	if (!rc)
+		rc = rd_locate(s->r, n, cp_bytes(out, v));
+	free(v);
+	return rc;
+}
+
+static int k_cpus(sv *s, const kv *p)
+{
+	double d;
+	int rc = cpus_of(s, p->val, &d);
+	if (rc || json_object_get(s->svc, "cpus_from_deploy"))
+		return rc;
+	return set(s->svc, "cpus", json_real(d));
+}
+
+static int k_mem_limit(sv *s, const kv *p)
+{
+	int64_t b;
+	int rc = memory_of(s, p->val, &b);
+	if (rc || json_object_get(s->svc, "memory_from_deploy"))
+		return rc;
+	return set(s->svc, "memory", json_integer((json_int_t)b));
+}
+
+static int k_deploy(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	kv *q = NULL;
+	size_t nq = 0;
+	int rc = rd_pairs(r, p->val, W(s, "deploy"), &q, &nq);
+	for (size_t i = 0; !rc && i < nq; i++) {
+		if (strcmp(q[i].key, "resources")) {
+			rd_warn(r, q[i].knode, "service %s: deploy: unsupported key \"%s\" (ignored)",
+			        s->name, q[i].key);
+			continue;
+		}
+		kv *res = NULL;
+		size_t nr = 0;
+		rc = rd_pairs(r, q[i].val, W(s, "deploy.resources"), &res, &nr);
+		for (size_t k = 0; !rc && k < nr; k++) {
+			if (strcmp(res[k].key, "limits")) {
+				rd_warn(r, res[k].knode, "service %s: deploy.resources: unsupported key \"%s\" "
+				                         "(ignored)", s->name, res[k].key);
+				continue;
+			}
+			kv *lim = NULL;
+			size_t nl = 0;
+			rc = rd_pairs(r, res[k].val, W(s, "deploy.resources.limits"), &lim, &nl);
+			for (size_t m = 0; !rc && m < nl; m++) {
+				if (!strcmp(lim[m].key, "cpus")) {
+					double d;
+					if (!(rc = cpus_of(s, lim[m].val, &d))) {
+						json_object_set_new(s->svc, "cpus", json_real(d));
+						json_object_set_new(s->svc, "cpus_from_deploy", json_true());
+					}
+				} else if (!strcmp(lim[m].key, "memory")) {
+					int64_t b;
+					if (!(rc = memory_of(s, lim[m].val, &b))) {
+						json_object_set_new(s->svc, "memory", json_integer((json_int_t)b));
+						json_object_set_new(s->svc, "memory_from_deploy", json_true());
+					}
+				} else {
+					rd_warn(r, lim[m].knode, "service %s: deploy.resources.limits: "
+					                         "unsupported key \"%s\" (ignored)", s->name,
+					        lim[m].key);
+				}
+			}
+			free(lim);
+		}
+		free(res);
+	}
+	free(q);
+	return rc;
+}
+
+static int k_extra_hosts(sv *s, const kv *p)
+{
+	json_t *a = NULL;
+	int rc;
+	if (p->val->type == YAML_MAPPING_NODE) {
+		json_t *m = NULL;
+		if ((rc = rd_kv_map(s->r, p->val, W(s, "extra_hosts"), 0, &m)))
+			return rc;
+		a = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach(m, k, v) {
+			char *e = tl__sprintf("%s:%s", k, json_string_value(v));
+			json_array_append_new(a, json_string(e ? e : ""));
+			free(e);
+		}
+		json_decref(m);
+	} else if ((rc = rd_str_list(s->r, p->val, W(s, "extra_hosts"), &a))) {
+		return rc;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(a, i, e) {
+		const char *v = json_string_value(e);
+		const char *c = strchr(v, ':');
+		if (!c || c == v || !c[1]) {
+			json_decref(a);
+			return rd_fail(s->r, p->val, "service %s: extra_hosts entry \"%s\" is not HOST:IP",
+			               s->name, v);
+		}
+	}
+	return set(s->svc, "extra_hosts", a);
+}
+
+static int k_networks(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	json_t *nets = json_array();
+	int rc = TL_OK;
+	if (p->val->type == YAML_SEQUENCE_NODE) {
+		json_t *names = NULL;
+		rc = rd_str_list(r, p->val, W(s, "networks"), &names);
+		size_t i;
+		json_t *n;
+		json_array_foreach(names, i, n) json_array_append_new(
+			nets, json_pack("{s:O, s:[]}", "name", n, "aliases"));
+		json_decref(names);
+	} else {
+		kv *q = NULL;
+		size_t nq = 0;
+		rc = rd_pairs(r, p->val, W(s, "networks"), &q, &nq);
+		for (size_t i = 0; !rc && i < nq; i++) {
+			json_t *aliases = json_array();
+			if (!rd_is_null(q[i].val)) {
+				kv *c = NULL;
+				size_t nc = 0;
+				rc = rd_pairs(r, q[i].val, W(s, "networks entry"), &c, &nc);
+				for (size_t k = 0; !rc && k < nc; k++) {
+					if (!strcmp(c[k].key, "aliases")) {
+						json_decref(aliases);
+						aliases = NULL;
+						rc = rd_str_list(r, c[k].val, W(s, "networks.aliases"), &aliases);
+					} else {
+						rd_warn(r, c[k].knode, "service %s: networks: unsupported key \"%s\" "
+						                       "(ignored)", s->name, c[k].key);
+					}
+				}
+				free(c);
+			}
+			if (!rc)
+				json_array_append_new(nets, json_pack("{s:s, s:o}", "name", q[i].key, "aliases",
+				                                      aliases));
+			else
+				json_decref(aliases);
+		}
+		free(q);
+	}
+	size_t i;
+	json_t *n;
+	json_array_foreach(nets, i, n) {
+		const char *name = json_string_value(json_object_get(n, "name"));
+		if (!rc && strcmp(name, "default") && !json_object_get(r->networks, name))
+			rc = rd_fail(r, p->val, "service %s uses network \"%s\", which is not declared "
+			                        "under the top-level networks:", s->name, name);
+	}
+	if (rc) {
+		json_decref(nets);
+		return rc;
+	}
+	return set(s->svc, "networks", nets);
+}
+
+static int k_list(sv *s, const kv *p)
+{
+	json_t *a = NULL;
+	int rc = rd_str_list(s->r, p->val, W(s, p->key), &a);
+	return rc ? rc : set(s->svc, p->key, a);
+}
+
+static int k_str(sv *s, const kv *p)
+{
+	return set_str(s, p, p->key);
+}
+
+/* Keys that reach into the host. STRICT refuses them; a trusted file gets
+ * a warning, because towlion does not carry them out. */
+static int k_host_access(sv *s, const kv *p)
+{
+	rd *r = s->r;
+	const char *k = p->key;
+	if (!strcmp(k, "privileged")) {
+		int b = 0;
+		int rc = rd_bool(r, p->val, W(s, k), &b);
+		if (rc || !b)
+			return rc;
+	}
+	if (!strcmp(k, "network_mode") || !strcmp(k, "pid") || !strcmp(k, "ipc") ||
+	    !strcmp(k, "uts")) {
+		char *v = NULL;
+		int rc = rd_str(r, p->val, W(s, k), &v);
+		int harmless = !rc && (!strcmp(v, "bridge") || !strcmp(v, "none") || !strcmp(v, "private") ||
+		                       !strcmp(v, "shareable") || !strcmp(v, "default"));
+		if (!rc && !harmless && r->policy == TL_COMPOSE_STRICT)
+			rc = rd_fail(r, p->knode, "service %s: %s: %s is not allowed in an untrusted "
+			                          "compose file (it shares a namespace with the %s)",
+			             s->name, k, v, tl__str_startswith(v, "host") ? "server" : "other container");
+		free(v);
+		if (rc || harmless || r->policy == TL_COMPOSE_STRICT)
+			return rc;
+		rd_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
+		return TL_OK;
+	}
+	if (r->policy == TL_COMPOSE_STRICT) {
+		static const struct {
+			const char *key, *why;
+		} why[] = {
+			{"privileged", "privileged mode gives the container root on the server"},
+			{"cap_add", "added capabilities weaken the container's isolation"},
+			{"devices", "host devices give the container direct access to the server"},
+			{"security_opt", "security options can turn off the container's confinement"},
+			{"userns_mode", "the user namespace mode can map the container's root to the server's"},
+			{"volumes_from", "it mounts other containers' volumes"},
+			{"cgroup_parent", "it moves the container out of Docker's resource control"},
+			{"sysctls", "kernel parameters are the server's business"},
+			{"device_cgroup_rules", "host devices give the container direct access to the server"},
+		};
+		for (size_t i = 0; i < TL__ARRAY_SIZE(why); i++)
+			if (!strcmp(why[i].key, k))
+				return rd_fail(r, p->knode, "service %s: %s is not allowed in an untrusted "
+				                            "compose file: %s", s->name, k, why[i].why);
+	}
+	rd_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
+	return TL_OK;
+}
+
+typedef int (*handler)(sv *, const kv *);
+static const struct {
+	const char *key;
+	handler fn;
+} keys[] = {
+	{"image", k_str},
+	{"build", k_build},
+	{"command", k_argv},
+	{"entrypoint", k_argv},
+	{"environment", k_environment},
+	{"env_file", k_env_file},
+	{"ports", k_ports},
+	{"expose", k_expose},
+	{"volumes", k_volumes},
+	{"tmpfs", k_tmpfs},
+	{"depends_on", k_depends_on},
+	{"healthcheck", k_healthcheck},
+	{"labels", k_labels},
+	{"restart", k_restart},
+	{"init", k_bool},
+	{"read_only", k_bool},
+	{"user", k_str},
+	{"working_dir", k_str},
+	{"stop_grace_period", k_stop_grace},
+	{"stop_signal", k_str},
+	{"extra_hosts", k_extra_hosts},
+	{"deploy", k_deploy},
+	{"mem_limit", k_mem_limit},
+	{"cpus", k_cpus},
+	{"networks", k_networks},
+	{"profiles", k_list},
+	{"privileged", k_host_access},
+	{"cap_add", k_host_access},
+	{"devices", k_host_access},
+	{"pid", k_host_access},
+	{"ipc", k_host_access},
+	{"uts", k_host_access},
+	{"network_mode", k_host_access},
+	{"security_opt", k_host_access},
+	{"userns_mode", k_host_access},
+	{"volumes_from", k_host_access},
+	{"cgroup_parent", k_host_access},
+	{"sysctls", k_host_access},
+	{"device_cgroup_rules", k_host_access},
+};
+
+int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out)
+{
+	sv s = {r, name, json_pack("{s:s}", "name", name), ""};
+	if (!s.svc)
+		return tl__error_oom();
+	if (rd_is_null(val)) {
+		json_decref(s.svc);
+		return rd_fail(r, knode, "service %s is empty: it needs an image or a build", name);
+	}
+	kv *p = NULL;
+	size_t np = 0;
+	char what[128];
+	snprintf(what, sizeof(what), "service %s", name);
+	int rc = rd_pairs(r, val, what, &p, &np);
+	/* deploy limits win over mem_limit/cpus whatever their order */
+	for (size_t i = 0; !rc && i < np; i++)
+		if (!strcmp(p[i].key, "deploy"))
+			rc = k_deploy(&s, &p[i]);
+	for (size_t i = 0; !rc && i < np; i++) {
+		const char *k = p[i].key;
+		if (!strcmp(k, "deploy") || tl__str_startswith(k, "x-"))
+			continue;
+		size_t j = 0;
+		while (j < TL__ARRAY_SIZE(keys) && strcmp(keys[j].key, k))
+			j++;
+		if (j < TL__ARRAY_SIZE(keys))
+			rc = keys[j].fn(&s, &p[i]);
+		else
+			rd_warn(r, p[i].knode, "service %s: unknown or unsupported key \"%s\" (ignored)",
+			        name, k);
+	}
+	free(p);
+	json_object_del(s.svc, "cpus_from_deploy");
+	json_object_del(s.svc, "memory_from_deploy");
+	if (!rc && !json_object_get(s.svc, "image") && !json_object_get(s.svc, "build"))
+		rc = rd_fail(r, knode, "service %s has neither image nor build", name);
+	if (rc) {
+		json_decref(s.svc);
+		return rc;
+	}
+	*out = s.svc;
+	return TL_OK;
+}

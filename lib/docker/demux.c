@@ -1,0 +1,124 @@
+/* Docker's multiplexed stdout/stderr stream, as a state machine that can
+ * be fed any slice of the stream, and a line splitter for events.
+ *
+ * A frame is an 8-byte header {stream, 0, 0, 0, size as big-endian u32}
+ * and `size` bytes of payload. Reads split frames anywhere, frames may be
+ * empty, and TTY containers send no frames at all (raw mode). */
+#include "docker_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void dk_demux_init(dk_demux *m, int raw)
+{
+	memset(m, 0, sizeof(*m));
+	m->raw = raw;
+}
+
+int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
+                  void *payload)
+{
+	if (m->raw)
+		return len ? emit(DK_STDOUT, data, len, payload) : TL_OK;
+	while (len > 0) {
+		if (m->remaining == 0) {
+			size_t take = 8 - m->hdr_len;
+			if (take > len)
+				take = len;
+			memcpy(m->hdr + m->hdr_len, data, take);
+			m->hdr_len += take;
+			data += take;
+			len -= take;
+			if (m->hdr_len < 8)
+				return TL_OK;
+			m->hdr_len = 0;
+			if (m->hdr[0] > DK_SYSERR || m->hdr[1] || m->hdr[2] || m->hdr[3])
+				return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+				                     "malformed Docker stream: bad frame header "
+				                     "%02x %02x %02x %02x (is the container a TTY?)",
+				                     m->hdr[0], m->hdr[1], m->hdr[2], m->hdr[3]);
+			m->stream = m->hdr[0];
+			m->remaining = (uint32_t)m->hdr[4] << 24 | (uint32_t)m->hdr[5] << 16 |
+			               (uint32_t)m->hdr[6] << 8 | (uint32_t)m->hdr[7];
+			continue; /* a zero-length frame simply ends here */
+		}
+		size_t take = m->remaining < len ? m->remaining : len;
+		int rc = emit(m->stream, data, take, payload);
+		if (rc)
+			return rc;
+		m->remaining -= (uint32_t)take;
+		data += take;
+		len -= take;
+	}
+	return TL_OK;
+}
+
+int dk_demux_finish(const dk_demux *m)
+{
+	if (!m->raw && (m->hdr_len || m->remaining))
+		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+		                     "Docker stream ended inside a frame (%zu header bytes, "
+		                     "%u payload bytes missing)", m->hdr_len, m->remaining);
+	return TL_OK;
+}
+
+/* ---- lines to events ---- */
+
+static int emit_line(dk_lines *l, int stream, const char *s, size_t n)
+{
+	if (n && s[n - 1] == '\r')
+		n--;
+	char *line = tl__strndup(s, n);
+	if (!line)
+		return TL_ENOMEM;
+	int rc = tl__output(l->ctx, stream == DK_STDOUT ? TL_LOG_INFO
+	                            : stream == DK_STDERR ? TL_LOG_WARN
+	                                                  : TL_LOG_ERROR,
+	                    l->subject, line);
+	free(line);
+	return rc;
+}
+
+int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len)
+{
+	int i = stream == DK_STDERR ? 1 : stream == DK_SYSERR ? 2 : 0;
+	tl_buf *p = &l->pending[i];
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		if (!nl)
+			return tl__buf_put(p, data, len);
+		size_t n = (size_t)(nl - data);
+		int rc;
+		if (p->size) {
+			if ((rc = tl__buf_put(p, data, n)))
+				return rc;
+			rc = emit_line(l, stream, p->ptr, p->size);
+			tl__buf_clear(p);
+		} else {
+			rc = emit_line(l, stream, data, n);
+		}
+		if (rc)
+			return rc;
+		data = nl + 1;
+		len -= n + 1;
+	}
+	return TL_OK;
+}
+
+int dk_lines_flush(dk_lines *l)
+{
+	static const int streams[3] = {DK_STDOUT, DK_STDERR, DK_SYSERR};
+	int rc = TL_OK;
+	for (int i = 0; i < 3; i++) {
+		if (l->pending[i].size && rc == TL_OK)
+			rc = emit_line(l, streams[i], l->pending[i].ptr, l->pending[i].size);
+		tl_buf_dispose(&l->pending[i]);
+	}
+	return rc;
+}
+
+void dk_lines_dispose(dk_lines *l)
+{
+	for (int i = 0; i < 3; i++)
+		tl_buf_dispose(&l->pending[i]);
+}

@@ -1,0 +1,141 @@
+/* Internals of the Docker client shared by lib/docker/ (not API). */
+#ifndef TL_DOCKER_INT_H
+#define TL_DOCKER_INT_H
+
+#include "core/core.h"
+#include "core/http.h"
+#include "towlion/docker.h"
+
+#include <jansson.h>
+
+struct tl_docker {
+	tl_ctx *ctx;
+	char *host;     /* TOWLION_DOCKER_HOST as configured */
+	char *sock;     /* unix socket path, or NULL for tcp */
+	char *tcp_host; /* tcp://host:port */
+	int tcp_port;
+	char *base;     /* "http://localhost" or "http://host:port" */
+	void *curl;     /* one CURL easy handle: keeps the connection alive */
+	char api[16];        /* version used in request paths */
+	char server_api[16]; /* what the daemon said it speaks */
+};
+
+/* Reads upload data for a streamed request body (like curl's read
+ * callback): returns bytes written to buf (0 at the end), or (size_t)-1
+ * after setting the error. */
+typedef size_t (*dk_reader)(char *buf, size_t len, void *payload);
+
+typedef struct {
+	const char *method;       /* "GET" when NULL */
+	const char *path;         /* "/containers/json?all=1", without the version */
+	const char *body;         /* JSON or other body, or NULL */
+	size_t body_len;
+	const char *content_type; /* default application/json when body is set */
+	dk_reader reader;         /* streamed upload instead of body */
+	void *reader_payload;
+	int64_t upload_len;       /* total length for reader, or -1 (chunked) */
+	tl__http_sink sink;       /* stream the response body here */
+	void *sink_payload;
+	long timeout_ms;          /* 0: none */
+	const char *what;         /* for messages: "start container x" */
+} dk_req;
+
+/* Perform a request; TL_OK when Docker answered (any status). The body is
+ * buffered into `body` (may be NULL) unless streamed; with a sink, an
+ * error answer (not 2xx) goes to `body` instead of the sink. */
+int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body);
+
+/* Map a non-2xx answer to an error: 404 TL_ENOTFOUND, 409 TL_ECONFLICT,
+ * others TL_ERROR; the message carries Docker's "message". */
+int dk_error(long status, const char *body, size_t len, const char *what);
+
+/* A request with an optional JSON body (borrowed) whose answer must be
+ * 2xx (or `ok_status`, e.g. 304, when non-zero); the parsed JSON answer
+ * goes to *out when out is not NULL (json null when empty). */
+int dk_call(tl_docker *d, const char *method, const char *path, json_t *body,
+            json_t **out, long ok_status, const char *what);
+
+/* "?filters=<urlencoded {"label":[...]}>" for label filters. */
+int dk_label_filters(tl_buf *q, const char *const *labels);
+
+/* Append the percent-encoded `s`. */
+int dk_urlenc(tl_buf *b, const char *s);
+
+/* ---- log stream demultiplexer (demux.c), pure and fuzzable ---- */
+
+/* Stream numbers in Docker's 8-byte frame header. */
+enum { DK_STDIN = 0, DK_STDOUT = 1, DK_STDERR = 2, DK_SYSERR = 3 };
+
+typedef struct {
+	int raw;                 /* TTY: no frames, everything is stdout */
+	unsigned char hdr[8];    /* a header being collected */
+	size_t hdr_len;
+	int stream;              /* stream of the current frame */
+	uint32_t remaining;      /* payload bytes left in the current frame */
+} dk_demux;
+
+/* Receives demultiplexed payload: TL_OK to go on, or an error code. */
+typedef int (*dk_demux_emit)(int stream, const char *data, size_t len, void *payload);
+
+void dk_demux_init(dk_demux *m, int raw);
+/* Feed any slice of the stream; frames may be split anywhere. A malformed
+ * header is TL_EIO. */
+int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
+                  void *payload);
+/* At the end of the stream: TL_EIO when it stopped inside a frame. */
+int dk_demux_finish(const dk_demux *m);
+
+/* Splits streamed output into lines for OUTPUT events. */
+typedef struct {
+	tl_ctx *ctx;
+	const char *subject;
+	tl_buf pending[3]; /* partial line per stream (stdout, stderr, syserr) */
+} dk_lines;
+
+int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len);
+/* Emit what is left and free the buffers. */
+int dk_lines_flush(dk_lines *l);
+void dk_lines_dispose(dk_lines *l);
+
+/* ---- tar of a build context (tar.c, ignore.c) ---- */
+
+typedef struct dk_ignore dk_ignore;
+/* Parse .dockerignore text (NULL/empty: nothing ignored). */
+int dk_ignore_parse(dk_ignore **out, const char *text, size_t len);
+void dk_ignore_free(dk_ignore *ig);
+/* 1 when the relative path (slash separated) is excluded. */
+int dk_ignore_match(const dk_ignore *ig, const char *rel);
+/* 1 when some exception (!pattern) could match below directory `rel`, so
+ * an excluded directory must still be walked. */
+int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel);
+
+typedef struct dk_tar dk_tar;
+/* Walk `dir` and plan a tar of it; `always` paths (NULL-terminated, may be
+ * NULL) are included even when ignored. */
+int dk_tar_plan(dk_tar **out, const char *dir, const dk_ignore *ig,
+                const char *const *always);
+/* Total bytes the tar will have. */
+int64_t dk_tar_size(const dk_tar *t);
+size_t dk_tar_count(const dk_tar *t);
+/* The next bytes of the archive (a dk_reader). */
+size_t dk_tar_read(char *buf, size_t len, void *tar);
+void dk_tar_free(dk_tar *t);
+
+/* Container/image objects wrap the JSON Docker answered. */
+struct tl_docker_container {
+	json_t *j;
+};
+struct tl_docker_image {
+	json_t *j;
+};
+tl_docker_container *dk_container_wrap(json_t *j); /* takes a reference */
+tl_docker_image *dk_image_wrap(json_t *j);
+/* Lists over a JSON array Docker answered (borrowed; items take refs). */
+int dk_container_list_new(tl_docker_container_list **out, json_t *arr);
+int dk_image_list_new(tl_docker_image_list **out, json_t *arr);
+
+/* Names, ids and references go into request paths as they are: refuse
+ * anything outside [A-Za-z0-9._/:@+-] (TL_EINVALID naming `what`). */
+int dk_check_ref(const char *s, const char *what);
+
+#endif

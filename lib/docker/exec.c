@@ -1,0 +1,317 @@
+/* Exec: run a command in a running container.
+ *
+ * Starting an exec hijacks the HTTP connection (101 UPGRADED): from then
+ * on the socket carries the command's stdin one way and its multiplexed
+ * output the other, and closing our writing half is its EOF on stdin.
+ * libcurl cannot half-close, so this speaks that one exchange itself over
+ * its own socket. */
+#include "docker_int.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+int tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned int version)
+{
+	TL__CHECK_ARG(o && version == TL_DOCKER_EXEC_OPTIONS_VERSION);
+	tl_docker_exec_options def = TL_DOCKER_EXEC_OPTIONS_INIT;
+	*o = def;
+	return TL_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int dial(const tl_docker *d, int *fd_out)
+{
+	int fd = -1;
+	if (d->sock) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		if (strlen(d->sock) >= sizeof(sa.sun_path))
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                     "Docker socket path %s is too long", d->sock);
+		strcpy(sa.sun_path, d->sock);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return tl__error_os(TL_EUNAVAILABLE, e, "cannot connect to Docker at %s",
+			                    d->sock);
+		}
+	} else {
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+		char port[8];
+		snprintf(port, sizeof(port), "%d", d->tcp_port);
+		if (getaddrinfo(d->tcp_host, port, &hints, &res) != 0)
+			return tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_DOCKER,
+			                     "cannot resolve Docker host %s", d->tcp_host);
+		for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+			fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+			if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+				close(fd);
+				fd = -1;
+			}
+		}
+		freeaddrinfo(res);
+		if (fd < 0)
+			return tl__error_os(TL_EUNAVAILABLE, errno, "cannot connect to Docker at %s",
+			                    d->host);
+	}
+	*fd_out = fd;
+	return TL_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return tl__error_os(TL_EIO, errno, "writing to Docker failed");
+		p += w;
+		n -= (size_t)w;
+	}
+	return TL_OK;
+}
+
+typedef struct {
+	dk_demux m;
+	tl_buf *out, *err;
+	dk_lines lines;
+	int events;
+} exec_state;
+
+static int exec_emit(int stream, const char *data, size_t len, void *p)
+{
+	exec_state *s = p;
+	if (stream == DK_SYSERR)
+		return tl__error_set(TL_ERROR, TL_ERRCLASS_DOCKER, "Docker: %.*s",
+		                     (int)(len > 500 ? 500 : len), data);
+	if (s->events)
+		return dk_lines_put(&s->lines, stream, data, len);
+	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
+	return b ? tl__buf_put(b, data, len) : TL_OK;
+}
+
+/* POST /exec/{id}/start over a fresh socket, then stream. */
+static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
+                        const tl_docker_exec_options *o, exec_state *s, const char *what)
+{
+	int fd = -1;
+	int rc = dial(d, &fd);
+	if (rc)
+		return rc;
+	char body[64];
+	snprintf(body, sizeof(body), "{\"Detach\":false,\"Tty\":%s}", tty ? "true" : "false");
+	tl_buf req = TL_BUF_INIT;
+	rc = tl__buf_printf(&req,
+	                    "POST /v%s/exec/%s/start HTTP/1.1\r\nHost: docker\r\n"
+	                    "Content-Type: application/json\r\nConnection: Upgrade\r\n"
+	                    "Upgrade: tcp\r\nContent-Length: %zu\r\n\r\n%s",
+	                    d->api, exec_id, strlen(body), body);
+	if (!rc)
+		rc = write_all(fd, req.ptr, req.size);
+	tl_buf_dispose(&req);
+
+	int64_t deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
+	tl_buf head = TL_BUF_INIT; /* response headers, then an error body */
+	int in_headers = 1, status = 0, want_stdin = o->stdin_data != NULL;
+	size_t stdin_off = 0;
+	char buf[16384];
+	while (!rc) {
+		if ((rc = tl__cancelled(d->ctx)))
+			break;
+		int wait = 200;
+		if (deadline) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0) {
+				rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DOCKER,
+				                   "%s: still running after %ld ms", what, o->timeout_ms);
+				break;
+			}
+			if (left < wait)
+				wait = (int)left;
+		}
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (!in_headers && want_stdin)
+			pfd.events |= POLLOUT;
+		int n = poll(&pfd, 1, wait);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = tl__error_os(TL_EIO, errno, "%s: poll failed", what);
+			break;
+		}
+		if (n == 0)
+			continue;
+		if (pfd.revents & POLLOUT) {
+			size_t left = o->stdin_len - stdin_off;
+			ssize_t w = left ? send(fd, (const char *)o->stdin_data + stdin_off,
+			                        left > 65536 ? 65536 : left, MSG_NOSIGNAL | MSG_DONTWAIT)
+			                 : 0;
+			if (w < 0 && errno != EAGAIN && errno != EINTR) {
+				/* the command closed its stdin early: that is its business */
+				want_stdin = 0;
+				shutdown(fd, SHUT_WR);
+			} else if (w >= 0) {
+				stdin_off += (size_t)w;
+				if (stdin_off == o->stdin_len) {
+					want_stdin = 0;
+					shutdown(fd, SHUT_WR); /* EOF on the command's stdin */
+				}
+			}
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0) {
+			rc = tl__error_os(TL_EIO, errno, "%s: reading from Docker failed", what);
+			break;
+		}
+		if (r == 0)
+			break;
+		if (!in_headers) {
+			if (status == 101 || status == 200)
+				rc = dk_demux_feed(&s->m, buf, (size_t)r, exec_emit, s);
+			else
+				rc = tl__buf_put(&head, buf, (size_t)r);
+			continue;
+		}
+		if ((rc = tl__buf_put(&head, buf, (size_t)r)))
+			break;
+		char *end = head.size ? strstr(head.ptr, "\r\n\r\n") : NULL;
+		if (!end) {
+			if (head.size > 65536)
+				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: oversized answer", what);
+			continue;
+		}
+		in_headers = 0;
+		if (sscanf(head.ptr, "HTTP/1.%*d %d", &status) != 1) {
+			rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: not an HTTP answer", what);
+			break;
+		}
+		size_t hl = (size_t)(end + 4 - head.ptr);
+		size_t rest = head.size - hl;
+		if (status == 101 || status == 200) {
+			if (rest)
+				rc = dk_demux_feed(&s->m, end + 4, rest, exec_emit, s);
+			tl__buf_clear(&head);
+		} else {
+			memmove(head.ptr, end + 4, rest);
+			head.size = rest;
+			head.ptr[rest] = '\0';
+		}
+	}
+	close(fd);
+	if (!rc && in_headers)
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker closed the connection",
+		                   what);
+	if (!rc && status != 101 && status != 200) {
+		/* the body may be chunked: find the JSON object in it */
+		char *brace = head.size ? strchr(head.ptr, '{') : NULL;
+		char *last = brace ? strrchr(brace, '}') : NULL;
+		rc = dk_error(status, brace, brace && last ? (size_t)(last - brace + 1) : 0, what);
+	}
+	if (!rc)
+		rc = dk_demux_finish(&s->m);
+	tl_buf_dispose(&head);
+	return rc;
+}
+
+int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
+                   const char *container, const char *const *argv,
+                   const tl_docker_exec_options *opts)
+{
+	TL__CHECK_ARG(d && argv && argv[0]);
+	tl_docker_exec_options def = TL_DOCKER_EXEC_OPTIONS_INIT;
+	const tl_docker_exec_options *o = opts ? opts : &def;
+	TL__CHECK_ARG(o->version == TL_DOCKER_EXEC_OPTIONS_VERSION && o->timeout_ms >= 0);
+	int rc = dk_check_ref(container, "container name");
+	if (rc)
+		return rc;
+	json_t *cmd = json_array(), *env = json_array();
+	for (const char *const *a = argv; *a; a++)
+		json_array_append_new(cmd, json_string(*a));
+	for (const char *const *e = o->env; e && *e; e++)
+		json_array_append_new(env, json_string(*e));
+	json_t *body = json_pack("{s:b, s:b, s:b, s:b, s:o, s:o}", "AttachStdin",
+	                         o->stdin_data != NULL, "AttachStdout", 1, "AttachStderr", 1, "Tty",
+	                         o->tty != 0, "Cmd", cmd, "Env", env);
+	if (body && o->user)
+		json_object_set_new(body, "User", json_string(o->user));
+	if (body && o->workdir)
+		json_object_set_new(body, "WorkingDir", json_string(o->workdir));
+	char *path = tl__sprintf("/containers/%s/exec", container);
+	char *what = tl__sprintf("run %s in container %s", argv[0], container);
+	json_t *ans = NULL;
+	rc = body && path && what ? dk_call(d, "POST", path, body, &ans, 0, what) : TL_ENOMEM;
+	json_decref(body);
+	free(path);
+	const char *id = json_string_value(json_object_get(ans, "Id"));
+	if (!rc && !id)
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker answered no exec id", what);
+	exec_state s = {0};
+	dk_demux_init(&s.m, o->tty);
+	s.out = out;
+	s.err = err;
+	s.events = !out && !err;
+	s.lines.ctx = d->ctx;
+	s.lines.subject = container;
+	if (out)
+		tl__buf_clear(out);
+	if (err)
+		tl__buf_clear(err);
+	if (!rc)
+		rc = run_hijacked(d, id, o->tty, o, &s, what);
+	if (s.events) {
+		int frc = dk_lines_flush(&s.lines);
+		if (!rc)
+			rc = frc;
+	}
+	dk_lines_dispose(&s.lines);
+	/* The stream ends when the command does; its exit code may take a
+	 * moment to be recorded. */
+	char *ipath = id ? tl__sprintf("/exec/%s/json", id) : NULL;
+	for (int tries = 0; !rc && tries < 100; tries++) {
+		json_t *info = NULL;
+		if (!ipath) {
+			rc = TL_ENOMEM;
+			break;
+		}
+		if ((rc = dk_call(d, "GET", ipath, NULL, &info, 0, what)))
+			break;
+		json_t *running = json_object_get(info, "Running");
+		json_t *ec = json_object_get(info, "ExitCode");
+		if (!json_is_true(running) && json_is_integer(ec)) {
+			if (exit_code)
+				*exit_code = (int)json_integer_value(ec);
+			json_decref(info);
+			break;
+		}
+		json_decref(info);
+		if (tries == 99)
+			rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+			                   "%s: its output ended but Docker reports it still running",
+			                   what);
+		else
+			usleep(10000);
+	}
+	free(ipath);
+	json_decref(ans);
+	free(what);
+	return rc;
+}

@@ -1,0 +1,202 @@
+/* .dockerignore: which paths of a build context stay out of the tar.
+ *
+ * Same rules as Docker's: one pattern per line, '#' comments, patterns
+ * are cleaned and relative to the context root, `*` `?` `[...]` match
+ * within one path segment, `**` matches any number of segments, a pattern
+ * also excludes everything below a directory it matches, `!pattern`
+ * re-includes, and the last matching line wins. */
+#include "docker_int.h"
+
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char **seg;
+	size_t nseg;
+	int exception;
+} pattern;
+
+struct dk_ignore {
+	pattern *p;
+	size_t n;
+};
+
+static void pattern_dispose(pattern *p)
+{
+	for (size_t i = 0; i < p->nseg; i++)
+		free(p->seg[i]);
+	free(p->seg);
+}
+
+/* Split a path on '/', dropping empty and "." segments and resolving
+ * ".." lexically (like Go's filepath.Clean); a ".." above the root is
+ * dropped, so patterns never point outside the context. */
+static int split_clean(char ***out, size_t *n, const char *s)
+{
+	char **seg = NULL;
+	size_t cnt = 0;
+	while (*s) {
+		while (*s == '/')
+			s++;
+		const char *e = strchr(s, '/');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		if (len == 0)
+			break;
+		if (len == 1 && s[0] == '.') {
+			/* skip */
+		} else if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (cnt)
+				free(seg[--cnt]);
+		} else {
+			char *dup = tl__strndup(s, len);
+			char **ns = dup ? realloc(seg, (cnt + 1) * sizeof(*seg)) : NULL;
+			if (!ns) {
+				free(dup);
+				for (size_t i = 0; i < cnt; i++)
+					free(seg[i]);
+				free(seg);
+				return tl__error_oom();
+			}
+			seg = ns;
+			seg[cnt++] = dup;
+		}
+		s += len;
+	}
+	*out = seg;
+	*n = cnt;
+	return TL_OK;
+}
+
+int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
+{
+	dk_ignore *ig = tl__calloc(1, sizeof(*ig));
+	if (!ig)
+		return TL_ENOMEM;
+	size_t i = 0;
+	while (text && i < len) {
+		size_t e = i;
+		while (e < len && text[e] != '\n')
+			e++;
+		char *line = tl__strndup(text + i, e - i);
+		i = e + 1;
+		if (!line)
+			goto oom;
+		char *s = line;
+		size_t l = strlen(s);
+		while (l && (s[l - 1] == '\r' || s[l - 1] == ' ' || s[l - 1] == '\t'))
+			s[--l] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#') {
+			free(line);
+			continue;
+		}
+		pattern p = {0};
+		if (*s == '!') {
+			p.exception = 1;
+			s++;
+			while (*s == ' ' || *s == '\t')
+				s++;
+		}
+		int rc = split_clean(&p.seg, &p.nseg, s);
+		free(line);
+		if (rc)
+			goto oom;
+		if (p.nseg == 0) { /* "." or "/" matches nothing useful */
+			pattern_dispose(&p);
+			continue;
+		}
+		pattern *np = realloc(ig->p, (ig->n + 1) * sizeof(*np));
+		if (!np) {
+			pattern_dispose(&p);
+			goto oom;
+		}
+		ig->p = np;
+		ig->p[ig->n++] = p;
+	}
+	*out = ig;
+	return TL_OK;
+oom:
+	dk_ignore_free(ig);
+	return tl__error_oom();
+}
+
+void dk_ignore_free(dk_ignore *ig)
+{
+	if (!ig)
+		return;
+	for (size_t i = 0; i < ig->n; i++)
+		pattern_dispose(&ig->p[i]);
+	free(ig->p);
+	free(ig);
+}
+
+/* Does pattern[pi..] match path[si..] or one of its parents? */
+static int match_from(const pattern *p, size_t pi, char *const *path, size_t n, size_t si)
+{
+	for (; pi < p->nseg; pi++, si++) {
+		if (strcmp(p->seg[pi], "**") == 0) {
+			for (size_t k = si; k <= n; k++)
+				if (match_from(p, pi + 1, path, n, k))
+					return 1;
+			return 0;
+		}
+		if (si >= n || fnmatch(p->seg[pi], path[si], 0) != 0)
+			return 0;
+	}
+	return 1; /* pattern used up: it matched the path or a parent */
+}
+
+static int split_path(char ***seg, size_t *n, const char *rel)
+{
+	return split_clean(seg, n, rel);
+}
+
+static void free_segs(char **seg, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(seg[i]);
+	free(seg);
+}
+
+int dk_ignore_match(const dk_ignore *ig, const char *rel)
+{
+	if (!ig || !ig->n)
+		return 0;
+	char **seg;
+	size_t n;
+	if (split_path(&seg, &n, rel))
+		return 0;
+	int excluded = 0;
+	for (size_t i = 0; i < ig->n; i++)
+		if (match_from(&ig->p[i], 0, seg, n, 0))
+			excluded = !ig->p[i].exception;
+	free_segs(seg, n);
+	return excluded;
+}
+
+int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel)
+{
+	if (!ig)
+		return 0;
+	char **seg;
+	size_t n;
+	if (split_path(&seg, &n, rel))
+		return 1;
+	int may = 0;
+	for (size_t i = 0; i < ig->n && !may; i++) {
+		const pattern *p = &ig->p[i];
+		if (!p->exception)
+			continue;
+		size_t k = 0;
+		for (; k < n && k < p->nseg; k++) {
+			if (strcmp(p->seg[k], "**") == 0 || fnmatch(p->seg[k], seg[k], 0) != 0)
+				break;
+		}
+		if (k == n || k == p->nseg || strcmp(p->seg[k], "**") == 0)
+			may = 1;
+	}
+	free_segs(seg, n);
+	return may;
+}

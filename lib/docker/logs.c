@@ -1,0 +1,105 @@
+/* Container logs: demultiplexed into buffers, or streamed as events. */
+#include "docker_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int tl_docker_logs_options_init(tl_docker_logs_options *o, unsigned int version)
+{
+	TL__CHECK_ARG(o && version == TL_DOCKER_LOGS_OPTIONS_VERSION);
+	tl_docker_logs_options def = TL_DOCKER_LOGS_OPTIONS_INIT;
+	*o = def;
+	return TL_OK;
+}
+
+typedef struct {
+	dk_demux m;
+	tl_buf *out, *err;
+	dk_lines lines;
+	int events;
+} logs_state;
+
+static int logs_emit(int stream, const char *data, size_t len, void *p)
+{
+	logs_state *s = p;
+	if (s->events)
+		return dk_lines_put(&s->lines, stream, data, len);
+	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
+	return b ? tl__buf_put(b, data, len) : TL_OK;
+}
+
+static int logs_sink(const char *data, size_t len, void *p)
+{
+	logs_state *s = p;
+	return dk_demux_feed(&s->m, data, len, logs_emit, s);
+}
+
+int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char *container,
+                             const tl_docker_logs_options *opts)
+{
+	TL__CHECK_ARG(d);
+	tl_docker_logs_options def = TL_DOCKER_LOGS_OPTIONS_INIT;
+	const tl_docker_logs_options *o = opts ? opts : &def;
+	TL__CHECK_ARG(o->version == TL_DOCKER_LOGS_OPTIONS_VERSION);
+	if (o->follow && (out || err))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "following logs streams them as events: pass NULL buffers");
+	/* The stream is framed unless the container has a TTY. */
+	tl_docker_container *c = NULL;
+	int rc = tl_docker_container_inspect(&c, d, container);
+	if (rc)
+		return rc;
+	int tty = json_is_true(json_object_get(json_object_get(c->j, "Config"), "Tty"));
+	char *name = tl__strdup(tl_docker_container_name(c));
+	tl_docker_container_free(c);
+	if (!name)
+		return TL_ENOMEM;
+
+	tl_buf q = TL_BUF_INIT;
+	rc = tl__buf_printf(&q, "/containers/%s/logs?stdout=%d&stderr=%d", container,
+	                    !o->no_stdout, !o->no_stderr);
+	if (!rc && o->tail >= 0)
+		rc = tl__buf_printf(&q, "&tail=%d", o->tail);
+	if (!rc && o->since > 0)
+		rc = tl__buf_printf(&q, "&since=%lld", (long long)o->since);
+	if (!rc && o->follow)
+		rc = tl__buf_puts(&q, "&follow=1");
+	if (!rc && o->timestamps)
+		rc = tl__buf_puts(&q, "&timestamps=1");
+	logs_state s = {0};
+	dk_demux_init(&s.m, tty);
+	s.out = out;
+	s.err = err;
+	s.events = !out && !err;
+	s.lines.ctx = d->ctx;
+	s.lines.subject = name;
+	char *what = tl__sprintf("read the logs of container %s", container);
+	tl_buf errbody = TL_BUF_INIT;
+	long status = 0;
+	if (out)
+		tl__buf_clear(out);
+	if (err)
+		tl__buf_clear(err);
+	if (!rc && what) {
+		dk_req r = {.path = q.ptr, .upload_len = -1, .sink = logs_sink, .sink_payload = &s,
+		            .timeout_ms = o->follow ? 0 : 120000, .what = what};
+		rc = dk_request(d, &r, &status, &errbody);
+	} else if (!rc) {
+		rc = TL_ENOMEM;
+	}
+	if (!rc && status != 200)
+		rc = dk_error(status, errbody.ptr, errbody.size, what);
+	if (!rc)
+		rc = dk_demux_finish(&s.m);
+	if (s.events) {
+		int frc = dk_lines_flush(&s.lines);
+		if (!rc)
+			rc = frc;
+	}
+	dk_lines_dispose(&s.lines);
+	tl_buf_dispose(&errbody);
+	tl_buf_dispose(&q);
+	free(what);
+	free(name);
+	return rc;
+}

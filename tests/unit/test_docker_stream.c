@@ -1,0 +1,281 @@
+/* The Docker client's pure parts: the log stream demultiplexer (frames
+ * split anywhere, empty frames, TTY streams, garbage), the .dockerignore
+ * matcher and the build-context tar writer (checked by reading the
+ * archive back with the system's tar). */
+#include "tl_test.h"
+
+#include "core/core.h"
+#include "docker/docker_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+	tl_buf out, err;
+	int calls;
+} sink;
+
+static int to_sink(int stream, const char *data, size_t len, void *p)
+{
+	sink *s = p;
+	s->calls++;
+	return tl__buf_put(stream == DK_STDERR ? &s->err : &s->out, data, len);
+}
+
+static size_t frame(char *dst, int stream, const char *payload)
+{
+	size_t n = strlen(payload);
+	dst[0] = (char)stream;
+	dst[1] = dst[2] = dst[3] = 0;
+	dst[4] = (char)(n >> 24);
+	dst[5] = (char)(n >> 16);
+	dst[6] = (char)(n >> 8);
+	dst[7] = (char)n;
+	memcpy(dst + 8, payload, n);
+	return n + 8;
+}
+
+static void test_demux_split_everywhere(void **state)
+{
+	char stream[256];
+	size_t n = 0;
+	n += frame(stream + n, 1, "hello ");
+	n += frame(stream + n, 2, "oops\n");
+	n += frame(stream + n, 1, ""); /* zero-length frame */
+	n += frame(stream + n, 1, "world\n");
+	/* Feed it in every possible pair of slices, and byte by byte. */
+	for (size_t cut = 0; cut <= n; cut++) {
+		sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+		dk_demux m;
+		dk_demux_init(&m, 0);
+		tl_assert_ok(dk_demux_feed(&m, stream, cut, to_sink, &s));
+		tl_assert_ok(dk_demux_feed(&m, stream + cut, n - cut, to_sink, &s));
+		tl_assert_ok(dk_demux_finish(&m));
+		assert_string_equal(s.out.ptr, "hello world\n");
+		assert_string_equal(s.err.ptr, "oops\n");
+		tl_buf_dispose(&s.out);
+		tl_buf_dispose(&s.err);
+	}
+	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+	dk_demux m;
+	dk_demux_init(&m, 0);
+	for (size_t i = 0; i < n; i++)
+		tl_assert_ok(dk_demux_feed(&m, stream + i, 1, to_sink, &s));
+	tl_assert_ok(dk_demux_finish(&m));
+	assert_string_equal(s.out.ptr, "hello world\n");
+	assert_string_equal(s.err.ptr, "oops\n");
+	tl_buf_dispose(&s.out);
+	tl_buf_dispose(&s.err);
+}
+
+static void test_demux_truncated_and_garbage(void **state)
+{
+	char stream[64];
+	size_t n = frame(stream, 1, "abcdef");
+	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+	dk_demux m;
+	dk_demux_init(&m, 0);
+	tl_assert_ok(dk_demux_feed(&m, stream, n - 2, to_sink, &s));
+	tl_assert_rc(TL_EIO, dk_demux_finish(&m));
+	tl_assert_error_contains("inside a frame");
+	/* a TTY stream fed to a framed demuxer is refused, not misread */
+	dk_demux_init(&m, 0);
+	tl_assert_rc(TL_EIO, dk_demux_feed(&m, "hello world\n", 12, to_sink, &s));
+	tl_assert_error_contains("TTY");
+	/* in raw (TTY) mode everything is stdout, as is */
+	tl_buf_dispose(&s.out);
+	dk_demux_init(&m, 1);
+	tl_assert_ok(dk_demux_feed(&m, "hello world\n", 12, to_sink, &s));
+	tl_assert_ok(dk_demux_finish(&m));
+	assert_string_equal(s.out.ptr, "hello world\n");
+	tl_buf_dispose(&s.out);
+	tl_buf_dispose(&s.err);
+}
+
+static int collect_events(const tl_event *ev, void *p)
+{
+	tl_buf *b = p;
+	if (ev->type == TL_EVENT_OUTPUT)
+		tl__buf_printf(b, "%d:%s|", ev->level, ev->message);
+	return 0;
+}
+
+static void test_lines_split_and_flush(void **state)
+{
+	tl_ctx *ctx = tl_test_ctx(0);
+	tl_buf got = TL_BUF_INIT;
+	tl_ctx_set_event_cb(ctx, collect_events, &got);
+	dk_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}};
+	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "one\r\ntw", 7));
+	tl_assert_ok(dk_lines_put(&l, DK_STDERR, "err", 3));
+	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "o\n\nthree", 8));
+	tl_assert_ok(dk_lines_flush(&l));
+	assert_string_equal(got.ptr, "1:one|1:two|1:|1:three|2:err|");
+	tl_buf_dispose(&got);
+	tl_ctx_free(ctx);
+}
+
+static void test_dockerignore_rules(void **state)
+{
+	const char *text = "# comment\n"
+	                   "*.md\n"
+	                   "!README.md\n"
+	                   "node_modules\n"
+	                   "**/*.pyc\n"
+	                   "/build/\n"
+	                   "docs/**/draft*\n"
+	                   "secret?.txt\n"
+	                   "logs\n"
+	                   "!logs/keep.log\n"
+	                   "  \n";
+	dk_ignore *ig = NULL;
+	tl_assert_ok(dk_ignore_parse(&ig, text, strlen(text)));
+	assert_true(dk_ignore_match(ig, "CHANGES.md"));
+	assert_false(dk_ignore_match(ig, "README.md"));
+	assert_false(dk_ignore_match(ig, "sub/CHANGES.md")); /* * stays in one segment */
+	assert_true(dk_ignore_match(ig, "node_modules"));
+	assert_true(dk_ignore_match(ig, "node_modules/x/y.js")); /* below an excluded dir */
+	assert_true(dk_ignore_match(ig, "a.pyc"));
+	assert_true(dk_ignore_match(ig, "app/sub/b.pyc"));
+	assert_true(dk_ignore_match(ig, "build/out.o"));
+	assert_true(dk_ignore_match(ig, "docs/x/y/draft-1.txt"));
+	assert_true(dk_ignore_match(ig, "docs/draft.txt")); /* ** matches zero dirs */
+	assert_false(dk_ignore_match(ig, "docs/final.txt"));
+	assert_true(dk_ignore_match(ig, "secret1.txt"));
+	assert_false(dk_ignore_match(ig, "secret12.txt"));
+	assert_false(dk_ignore_match(ig, "app/main.py"));
+	assert_true(dk_ignore_match(ig, "logs/a.log"));
+	assert_false(dk_ignore_match(ig, "logs/keep.log"));
+	assert_true(dk_ignore_may_reinclude(ig, "logs"));
+	assert_false(dk_ignore_may_reinclude(ig, "node_modules"));
+	dk_ignore_free(ig);
+	/* no file: nothing is ignored */
+	tl_assert_ok(dk_ignore_parse(&ig, NULL, 0));
+	assert_false(dk_ignore_match(ig, "anything"));
+	dk_ignore_free(ig);
+}
+
+static char *run_tar_list(const char *tarpath)
+{
+	const char *argv[] = {"tar", "-tvf", tarpath, NULL};
+	tl__spawn_opts o = {.argv = argv, .stdout_mode = TL__STDIO_BUFFER,
+	                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 10000};
+	tl__spawn_result r;
+	tl_assert_ok(tl__spawn(&r, NULL, &o));
+	if (r.exit_status != 0)
+		print_error("tar: %s\n", r.err.ptr ? r.err.ptr : "");
+	assert_int_equal(r.exit_status, 0);
+	char *text = strdup(r.out.ptr ? r.out.ptr : "");
+	tl__spawn_result_dispose(&r);
+	return text;
+}
+
+static void test_tar_roundtrip(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char p[1024], longdir[600];
+	snprintf(p, sizeof(p), "%s/ctx", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/ctx/Dockerfile", dir);
+	tl_test_write_file(p, "FROM scratch\n", 0644);
+	snprintf(p, sizeof(p), "%s/ctx/.dockerignore", dir);
+	tl_test_write_file(p, "*.log\nDockerfile\n", 0644);
+	snprintf(p, sizeof(p), "%s/ctx/app.log", dir);
+	tl_test_write_file(p, "ignored\n", 0644);
+	snprintf(p, sizeof(p), "%s/ctx/run.sh", dir);
+	tl_test_write_file(p, "#!/bin/sh\necho hi\n", 0755);
+	/* a 513-byte file crosses a block boundary */
+	char big[514];
+	memset(big, 'x', 513);
+	big[513] = '\0';
+	snprintf(p, sizeof(p), "%s/ctx/big.bin", dir);
+	tl_test_write_file(p, big, 0600);
+	/* a path longer than 100 bytes (ustar prefix) and one over 255 (pax) */
+	snprintf(longdir, sizeof(longdir), "%s/ctx/%0120d", dir, 0);
+	assert_int_equal(mkdir(longdir, 0755), 0);
+	snprintf(p, sizeof(p), "%s/%0110d.txt", longdir, 1);
+	tl_test_write_file(p, "deep\n", 0644);
+	snprintf(p, sizeof(p), "%s/%0200d.txt", longdir, 2);
+	tl_test_write_file(p, "deeper\n", 0644);
+	snprintf(p, sizeof(p), "%s/ctx/link", dir);
+	assert_int_equal(symlink("run.sh", p), 0);
+
+	snprintf(p, sizeof(p), "%s/ctx", dir);
+	tl_buf ig_text = TL_BUF_INIT;
+	char igp[1100];
+	snprintf(igp, sizeof(igp), "%s/.dockerignore", p);
+	tl_assert_ok(tl__file_read(&ig_text, igp));
+	dk_ignore *ig = NULL;
+	tl_assert_ok(dk_ignore_parse(&ig, ig_text.ptr, ig_text.size));
+	const char *always[] = {"Dockerfile", ".dockerignore", NULL};
+	dk_tar *t = NULL;
+	tl_assert_ok(dk_tar_plan(&t, p, ig, always));
+	dk_ignore_free(ig);
+	tl_buf_dispose(&ig_text);
+	int64_t size = dk_tar_size(t);
+	assert_int_equal(size % 512, 0);
+	/* read it in odd-sized pieces */
+	char tarpath[1024];
+	snprintf(tarpath, sizeof(tarpath), "%s/out.tar", dir);
+	FILE *f = fopen(tarpath, "wb");
+	char buf[777];
+	int64_t total = 0;
+	for (;;) {
+		size_t n = dk_tar_read(buf, sizeof(buf), t);
+		assert_true(n != (size_t)-1);
+		if (n == 0)
+			break;
+		fwrite(buf, 1, n, f);
+		total += (int64_t)n;
+	}
+	fclose(f);
+	dk_tar_free(t);
+	assert_int_equal(total, size);
+	char *list = run_tar_list(tarpath);
+	assert_non_null(strstr(list, " Dockerfile\n")); /* ignored, but always sent */
+	assert_non_null(strstr(list, " .dockerignore\n"));
+	assert_null(strstr(list, "app.log"));
+	assert_non_null(strstr(list, "-rwxr-xr-x root/root"));
+	assert_non_null(strstr(list, " 513 "));
+	assert_non_null(strstr(list, "link -> run.sh"));
+	char name[400];
+	snprintf(name, sizeof(name), "%0120d/%0110d.txt", 0, 1);
+	assert_non_null(strstr(list, name));
+	snprintf(name, sizeof(name), "%0120d/%0200d.txt", 0, 2);
+	assert_non_null(strstr(list, name));
+	free(list);
+	/* and the content survives */
+	char xdir[1024];
+	snprintf(xdir, sizeof(xdir), "%s/x", dir);
+	assert_int_equal(mkdir(xdir, 0755), 0);
+	const char *argv[] = {"tar", "-xf", tarpath, "-C", xdir, NULL};
+	tl__spawn_opts o = {.argv = argv, .timeout_ms = 10000};
+	tl__spawn_result r;
+	tl_assert_ok(tl__spawn(&r, NULL, &o));
+	assert_int_equal(r.exit_status, 0);
+	tl__spawn_result_dispose(&r);
+	snprintf(p, sizeof(p), "%s/x/%0120d/%0200d.txt", dir, 0, 2);
+	char *content = tl_test_read_file(p);
+	assert_string_equal(content, "deeper\n");
+	free(content);
+	snprintf(p, sizeof(p), "%s/x/big.bin", dir);
+	content = tl_test_read_file(p);
+	assert_string_equal(content, big);
+	free(content);
+	tl_test_rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_demux_split_everywhere),
+		cmocka_unit_test(test_demux_truncated_and_garbage),
+		cmocka_unit_test(test_lines_split_and_flush),
+		cmocka_unit_test(test_dockerignore_rules),
+		cmocka_unit_test(test_tar_roundtrip),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
