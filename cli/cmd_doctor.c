@@ -11,7 +11,7 @@ static int run_doctor(cli *c)
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
 	tl_doctor_report *r = NULL;
-	if ((rc = tl_doctor_run(&r, ctx)) != TL_OK)
+	if ((rc = tl_doctor_run_with(&r, ctx, NULL)) != TL_OK)
 		return cli_fail(c, rc);
 	json_t *checks = json_array();
 	for (size_t i = 0; i < tl_doctor_report_count(r); i++) {
@@ -23,10 +23,10 @@ static int run_doctor(cli *c)
 		const char *color = !c->color ? "" : k->status == TL_CHECK_OK ? "\033[32m"
 		                                  : k->status == TL_CHECK_FAIL ? "\033[31m"
 		                                                                : "\033[33m";
-		cli_print(c, "%s%-4s%s  %-11s %s\n", color, st, c->color ? "\033[0m" : "", k->name,
+		cli_print(c, "%s%-4s%s  %-12s %s\n", color, st, c->color ? "\033[0m" : "", k->name,
 		          k->detail);
 		if (k->status != TL_CHECK_OK && k->hint[0])
-			cli_print(c, "      %-11s hint: %s\n", "", k->hint);
+			cli_print(c, "      %-12s hint: %s\n", "", k->hint);
 	}
 	int worst = tl_doctor_report_worst(r);
 	cli_set_result(c, json_pack("{s:s, s:o}", "status", tl_check_status_name(worst),
@@ -37,7 +37,7 @@ static int run_doctor(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"", "", "check that every service the platform needs is reachable",
+	{"", "", "check the server and every service the platform needs",
 	 "towlion doctor --json", false, run_doctor},
 };
 

@@ -4,17 +4,25 @@
 
 extern const cli_group cli_group_app;
 extern const cli_group cli_group_backup;
+extern const cli_group cli_group_compose;
 extern const cli_group cli_group_config;
 extern const cli_group cli_group_db;
+extern const cli_group cli_group_docker;
 extern const cli_group cli_group_doctor;
+extern const cli_group cli_group_exec;
+extern const cli_group cli_group_logs;
 extern const cli_group cli_group_route;
 
 const cli_group *const cli_groups[] = {
 	&cli_group_app,
 	&cli_group_backup,
+	&cli_group_compose,
 	&cli_group_config,
 	&cli_group_db,
+	&cli_group_docker,
 	&cli_group_doctor,
+	&cli_group_exec,
+	&cli_group_logs,
 	&cli_group_route,
 };
 

@@ -6,7 +6,7 @@
 #include "core/core.h"
 #include "core/http.h"
 #include "core/url.h"
-#include "towlion/platform.h"
+#include "platform_int.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -36,25 +36,9 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-/* The result of one check, filled by the check functions. */
-typedef struct {
-	int status;
-	tl_buf detail;
-	const char *hint;
-} outcome;
-
-static void say(outcome *o, int status, const char *hint, const char *fmt, ...)
-	TL__PRINTF(4, 5);
-static void say(outcome *o, int status, const char *hint, const char *fmt, ...)
-{
-	va_list ap;
-	o->status = status;
-	o->hint = hint;
-	tl__buf_clear(&o->detail);
-	va_start(ap, fmt);
-	tl__buf_vprintf(&o->detail, fmt, ap);
-	va_end(ap);
-}
+/* The result of one check (platform_int.h), and its shorthand. */
+typedef tl__outcome outcome;
+#define say tl__say
 
 /* Docker: GET /_ping and /version over the configured endpoint. */
 static void check_docker(tl_ctx *ctx, outcome *o)
@@ -234,15 +218,53 @@ static void check_dirs(tl_ctx *ctx, outcome *o)
 static const struct {
 	const char *name;
 	void (*fn)(tl_ctx *, outcome *);
+	void (*server_fn)(tl_ctx *, const tl_doctor_options *, outcome *);
+	unsigned int group;
 } checks[] = {
-	{"directories", check_dirs}, {"docker", check_docker}, {"postgres", check_postgres},
-	{"redis", check_redis},      {"caddy", check_caddy},   {"s3", check_s3},
+	{"directories", check_dirs, NULL, TL_DOCTOR_SERVICES},
+	{"docker", check_docker, NULL, TL_DOCTOR_SERVICES},
+	{"postgres", check_postgres, NULL, TL_DOCTOR_SERVICES},
+	{"redis", check_redis, NULL, TL_DOCTOR_SERVICES},
+	{"caddy", check_caddy, NULL, TL_DOCTOR_SERVICES},
+	{"s3", check_s3, NULL, TL_DOCTOR_SERVICES},
+	{"os", NULL, tl__check_os, TL_DOCTOR_SERVER},
+	{"disk", NULL, tl__check_disk, TL_DOCTOR_SERVER},
+	{"ports", NULL, tl__check_ports, TL_DOCTOR_SERVER},
+	{"backups", NULL, tl__check_backups, TL_DOCTOR_SERVER},
+	{"certificates", NULL, tl__check_certs, TL_DOCTOR_SERVER},
 };
 
+int tl_doctor_options_init(tl_doctor_options *opts, unsigned int version)
+{
+	TL__CHECK_ARG(opts && version == TL_DOCTOR_OPTIONS_VERSION);
+	*opts = (tl_doctor_options)TL_DOCTOR_OPTIONS_INIT;
+	return TL_OK;
+}
+
+/* The service checks only, as this function always did. */
 int tl_doctor_run(tl_doctor_report **out, tl_ctx *ctx)
+{
+	tl_doctor_options o = TL_DOCTOR_OPTIONS_INIT;
+	o.checks = TL_DOCTOR_SERVICES;
+	return tl_doctor_run_with(out, ctx, &o);
+}
+
+int tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx, const tl_doctor_options *opts)
 {
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(ctx);
+	TL__CHECK_ARG(!opts || opts->version == TL_DOCTOR_OPTIONS_VERSION);
+	tl_doctor_options o = TL_DOCTOR_OPTIONS_INIT;
+	if (opts)
+		o = *opts;
+	if (!o.checks)
+		o.checks = TL_DOCTOR_ALL;
+	if (o.disk_warn_pct <= 0)
+		o.disk_warn_pct = 80;
+	if (o.backup_max_age_s <= 0)
+		o.backup_max_age_s = 36 * 3600;
+	if (o.cert_warn_days <= 0)
+		o.cert_warn_days = 14;
 	tl_doctor_report *r = tl__calloc(1, sizeof(*r));
 	if (!r || !(r->items = tl__calloc(TL__ARRAY_SIZE(checks), sizeof(*r->items)))) {
 		free(r);
@@ -250,20 +272,25 @@ int tl_doctor_run(tl_doctor_report **out, tl_ctx *ctx)
 	}
 	int rc = TL_OK;
 	for (size_t i = 0; i < TL__ARRAY_SIZE(checks) && rc == TL_OK; i++) {
+		if (!(checks[i].group & o.checks))
+			continue;
 		if ((rc = tl__step(ctx, "doctor.check", checks[i].name, "checking %s",
 		                   checks[i].name)))
 			break;
-		outcome o = {TL_CHECK_FAIL, TL_BUF_INIT, ""};
+		outcome oc = {TL_CHECK_FAIL, TL_BUF_INIT, ""};
 		struct timespec t0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		checks[i].fn(ctx, &o);
+		if (checks[i].fn)
+			checks[i].fn(ctx, &oc);
+		else
+			checks[i].server_fn(ctx, &o, &oc);
 		check_item *it = &r->items[r->n++];
 		it->name = tl__strdup(checks[i].name);
-		it->detail = tl__buf_detach(&o.detail);
-		it->hint = tl__strdup(o.hint ? o.hint : "");
+		it->detail = tl__buf_detach(&oc.detail);
+		it->hint = tl__strdup(oc.hint ? oc.hint : "");
 		if (!it->name || !it->detail || !it->hint)
 			rc = TL_ENOMEM;
-		it->pub = (tl_check){it->name, o.status, it->detail, it->hint, ms_since(&t0)};
+		it->pub = (tl_check){it->name, oc.status, it->detail, it->hint, ms_since(&t0)};
 		if (rc == TL_OK)
 			rc = tl__cancelled(ctx);
 	}

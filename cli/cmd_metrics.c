@@ -1,0 +1,46 @@
+/* towlion metrics: the platform's state in the Prometheus text format. */
+#include "cli.h"
+
+#include <string.h>
+
+static int run_metrics(cli *c)
+{
+	const char *out = NULL;
+	cli_opt opts[] = {{"-o", true, &out}};
+	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_buf text = TL_BUF_INIT;
+	if ((rc = tl_metrics_render(&text, ctx, NULL)))
+		return cli_fail(c, rc);
+	if (out && strcmp(out, "-")) {
+		/* For node-exporter's textfile collector: write a whole file,
+		 * never a half one (a temporary file renamed into place). */
+		char tmp[4096];
+		snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+		FILE *f = fopen(tmp, "w");
+		if (!f || fwrite(text.ptr, 1, text.size, f) != text.size || fclose(f) != 0 ||
+		    rename(tmp, out) != 0) {
+			fprintf(stderr, "towlion: cannot write %s\n", out);
+			tl_buf_dispose(&text);
+			return EXIT_FAILED;
+		}
+	} else if (c->json) {
+		cli_set_result(c, json_pack("{s:s}", "metrics", text.ptr));
+	} else {
+		fwrite(text.ptr, 1, text.size, stdout);
+	}
+	tl_buf_dispose(&text);
+	return 0;
+}
+
+static const cli_verb verbs[] = {
+	{"", "[-o FILE]", "print the platform's metrics (Prometheus text format)",
+	 "towlion metrics -o /var/lib/node-exporter/towlion.prom", false, run_metrics},
+};
+
+const cli_group cli_group_metrics = {"metrics", "the platform's metrics for Prometheus",
+                                     verbs, 1};

@@ -1,0 +1,380 @@
+/*
+ * The platform compose file, rendered from the service table (services.c).
+ * Strings are emitted double-quoted with YAML escapes, and every '$' is
+ * doubled so that compose never interpolates what we wrote.
+ */
+#include "platform_int.h"
+#include "towlion/app.h"
+#include "towlion/envfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void q(tl_buf *b, const char *s)
+{
+	tl__buf_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			tl__buf_putc(b, '\\');
+		if (*s == '$')
+			tl__buf_putc(b, '$');
+		if (*s == '\n') {
+			tl__buf_puts(b, "\\n");
+			continue;
+		}
+		tl__buf_putc(b, *s);
+	}
+	tl__buf_putc(b, '"');
+}
+
+static void qlist(tl_buf *b, const char *const *v)
+{
+	tl__buf_putc(b, '[');
+	for (size_t i = 0; v[i]; i++) {
+		if (i)
+			tl__buf_puts(b, ", ");
+		q(b, v[i]);
+	}
+	tl__buf_puts(b, "]\n");
+}
+
+/* "{http}" and "{https}" in a port mapping are the configured ports. */
+static char *port_spec(tl_ctx *ctx, const char *spec)
+{
+	tl_buf b = TL_BUF_INIT;
+	while (*spec) {
+		if (!strncmp(spec, "{http}", 6)) {
+			tl__buf_puts(&b, tl__cfg(ctx, "TOWLION_HTTP_PORT"));
+			spec += 6;
+		} else if (!strncmp(spec, "{https}", 7)) {
+			tl__buf_puts(&b, tl__cfg(ctx, "TOWLION_HTTPS_PORT"));
+			spec += 7;
+		} else {
+			tl__buf_putc(&b, *spec++);
+		}
+	}
+	return tl__buf_detach(&b);
+}
+
+char *tl__plat_mount_source(const tl__plat *p, const char *rel)
+{
+	if (rel[0] == '/')
+		return tl__strdup(rel);
+	if (!strncmp(rel, "caddy", 5) && (rel[5] == '\0' || rel[5] == '/'))
+		return rel[5] ? tl__path_join(p->caddy, rel + 6) : tl__strdup(p->caddy);
+	return tl__path_join(p->data, rel);
+}
+
+static const tl__plat_service *svc_named(const char *name)
+{
+	for (size_t i = 0; i < tl__plat_nservices; i++)
+		if (!strcmp(tl__plat_services[i].name, name))
+			return &tl__plat_services[i];
+	return NULL;
+}
+
+static void limits(tl_buf *b, double cpus, int64_t memory)
+{
+	tl__buf_printf(b,
+	               "    deploy:\n      resources:\n        limits:\n"
+	               "          cpus: \"%.2f\"\n          memory: %lldM\n",
+	               cpus, (long long)(memory / (1024 * 1024)));
+}
+
+static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_service *s,
+                    const char *const *cmd, const char *const *env_files, bool with_profile)
+{
+	tl__buf_printf(b, "  %s:\n    image: ", s->name);
+	q(b, tl__plat_image(p, s));
+	tl__buf_printf(b, "\n    container_name: towlion-%s%s%s\n",
+	               p->standalone_app ? p->standalone_app : "", p->standalone_app ? "-" : "",
+	               s->name);
+	tl__buf_puts(b, "    restart: unless-stopped\n    init: true\n");
+	if (with_profile && s->profile)
+		tl__buf_printf(b, "    profiles: [%s]\n", s->profile);
+	if (cmd) {
+		tl__buf_puts(b, "    command: ");
+		qlist(b, cmd);
+	}
+	if (s->env_file && env_files) {
+		tl__buf_puts(b, "    env_file: ");
+		qlist(b, env_files);
+	}
+	if (s->env) {
+		tl__buf_puts(b, "    environment:\n");
+		for (size_t i = 0; s->env[i]; i++) {
+			const char *eq = strchr(s->env[i], '=');
+			tl__buf_printf(b, "      %.*s: ", (int)(eq - s->env[i]), s->env[i]);
+			q(b, eq + 1);
+			tl__buf_putc(b, '\n');
+		}
+	}
+	if (s->mounts) {
+		tl__buf_puts(b, "    volumes:\n");
+		for (size_t i = 0; s->mounts[i].rel; i++) {
+			char *src = tl__plat_mount_source(p, s->mounts[i].rel);
+			char *v = src ? tl__sprintf("%s:%s%s", src, s->mounts[i].target,
+			                            s->mounts[i].read_only ? ":ro" : "")
+			              : NULL;
+			tl__buf_puts(b, "      - ");
+			q(b, v ? v : "");
+			tl__buf_putc(b, '\n');
+			free(src);
+			free(v);
+		}
+	}
+	if (s->ports && !(p->flags & TL_PLATFORM_NO_PORTS)) {
+		tl__buf_puts(b, "    ports:\n");
+		for (size_t i = 0; s->ports[i]; i++) {
+			char *ps = port_spec(ctx, s->ports[i]);
+			tl__buf_puts(b, "      - ");
+			q(b, ps ? ps : "");
+			tl__buf_putc(b, '\n');
+			free(ps);
+		}
+	}
+	if (s->health) {
+		tl__buf_puts(b, "    healthcheck:\n      test: ");
+		qlist(b, s->health);
+		tl__buf_puts(b, "      interval: 10s\n      timeout: 5s\n      retries: 5\n"
+		                "      start_period: 30s\n");
+	}
+	limits(b, s->cpus, s->memory);
+	tl__buf_printf(b, "    labels:\n      towlion.platform: \"1\"\n      towlion.service: %s\n",
+	               s->name);
+	if (s->depends && !p->standalone_app) {
+		tl__buf_puts(b, "    depends_on:\n");
+		for (size_t i = 0; s->depends[i]; i++) {
+			const tl__plat_service *d = svc_named(s->depends[i]);
+			tl__buf_printf(b, "      %s:\n        condition: %s\n", s->depends[i],
+			               d && d->health ? "service_healthy" : "service_started");
+		}
+	}
+	tl__buf_puts(b, "    networks: [towlion]\n");
+}
+
+static int render_shared(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
+{
+	const char *env_files[] = {p->env_file, NULL};
+	tl__buf_puts(b, "# The Towlion platform services, written by `towlion platform compose`.\n"
+	                "# Secrets come from platform.env (0600); none is written here.\n"
+	                "# The metrics services start with COMPOSE_PROFILES=metrics.\n"
+	                "services:\n");
+	for (size_t i = 0; i < tl__plat_nservices; i++)
+		service(b, ctx, p, &tl__plat_services[i], tl__plat_services[i].cmd, env_files, true);
+	tl__buf_puts(b, "networks:\n  towlion:\n    external: true\n    name: ");
+	q(b, tl__cfg(ctx, "TOWLION_NETWORK"));
+	tl__buf_putc(b, '\n');
+	return TL_OK;
+}
+
+/* The domain a standalone app answers on. */
+static int standalone_domain(char **out, tl_ctx *ctx, const char *app)
+{
+	tl_app *a = NULL;
+	int rc = tl_app_open(&a, ctx, app);
+	if (rc == TL_OK && tl_app_domain_count(a) > 0) {
+		*out = tl__strdup(tl_app_domain_at(a, 0));
+		tl_app_free(a);
+		return *out ? TL_OK : TL_ENOMEM;
+	}
+	tl_app_free(a);
+	if (rc && rc != TL_ENOTFOUND)
+		return rc;
+	const char *dom = tl__cfg(ctx, "TOWLION_DOMAIN");
+	if (!*dom)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "%s is not registered and TOWLION_DOMAIN is not set: "
+		                     "the standalone file needs the app's domain",
+		                     app);
+	*out = tl__sprintf("%s.%s", app, dom);
+	return *out ? TL_OK : TL_ENOMEM;
+}
+
+char *tl__plat_standalone_env(const tl__plat *p)
+{
+	return tl__sprintf("%s/standalone/%s.env", p->state, p->standalone_app);
+}
+
+static int render_standalone(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
+{
+	const char *app = p->standalone_app;
+	char *domain = NULL, *appdir = NULL, *app_env = NULL, *sa_env = NULL;
+	int rc = standalone_domain(&domain, ctx, app);
+	if (rc)
+		return rc;
+	appdir = tl__path_join(p->apps, app);
+	app_env = appdir ? tl__path_join(appdir, ".env") : NULL;
+	sa_env = tl__plat_standalone_env(p);
+	if (!appdir || !app_env || !sa_env) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	const char *env_files[] = {p->env_file, NULL};
+	tl__buf_printf(b, "# %s with its own platform services, written by\n"
+	                  "# `towlion platform compose --standalone %s`. Secrets come from\n"
+	                  "# platform.env and %s.env (0600); none is written here.\n"
+	                  "services:\n",
+	               app, app, app);
+	/* The app: built from its checkout, the web service of the app
+	 * contract (port 8000), with DATABASE_URL & co from the standalone
+	 * env file that compose_write derives from platform.env. */
+	tl__buf_puts(b, "  app:\n    build: ");
+	q(b, appdir);
+	const char *img = NULL;
+	for (size_t i = 0; p->images && p->images[i]; i++)
+		if (!strncmp(p->images[i], "app=", 4))
+			img = p->images[i] + 4;
+	char *dflt = tl__sprintf("towlion-standalone/%s:latest", app);
+	tl__buf_puts(b, "\n    image: ");
+	q(b, img ? img : dflt ? dflt : "");
+	free(dflt);
+	tl__buf_printf(b, "\n    container_name: towlion-%s-app\n"
+	                  "    restart: unless-stopped\n    init: true\n    env_file: [",
+	               app);
+	struct stat st;
+	if (stat(app_env, &st) == 0) {
+		q(b, app_env);
+		tl__buf_puts(b, ", ");
+	}
+	q(b, sa_env);
+	tl__buf_puts(b, "]\n    environment:\n      APP_DOMAIN: ");
+	q(b, domain);
+	tl__buf_puts(b, "\n    depends_on:\n      postgres:\n        condition: service_healthy\n"
+	                "      redis:\n        condition: service_healthy\n"
+	                "      minio:\n        condition: service_healthy\n");
+	limits(b, 1.0, 1024LL * 1024 * 1024);
+	tl__buf_printf(b, "    labels:\n      towlion.app: %s\n      towlion.service: app\n"
+	                  "    networks: [towlion]\n",
+	               app);
+	const char *names[] = {"postgres", "redis", "minio", "caddy"};
+	for (size_t i = 0; i < TL__ARRAY_SIZE(names); i++) {
+		const tl__plat_service *s = svc_named(names[i]);
+		if (!strcmp(names[i], "caddy")) {
+			const char *cmd[] = {"caddy", "reverse-proxy", "--from", domain, "--to",
+			                     "app:8000", NULL};
+			service(b, ctx, p, s, cmd, env_files, false);
+			tl__buf_puts(b, "    depends_on: [app]\n");
+		} else {
+			service(b, ctx, p, s, s->cmd, env_files, false);
+		}
+	}
+	tl__buf_puts(b, "networks:\n  towlion: {}\n");
+out:
+	free(domain);
+	free(appdir);
+	free(app_env);
+	free(sa_env);
+	return rc;
+}
+
+int tl_platform_compose_render(tl_buf *out, tl_ctx *ctx, const tl_platform_options *opts)
+{
+	TL__CHECK_ARG(out);
+	tl__plat p;
+	int rc = tl__plat_open(&p, ctx, opts);
+	if (rc)
+		return rc;
+	tl_buf b = TL_BUF_INIT;
+	rc = p.standalone_app ? render_standalone(&b, ctx, &p) : render_shared(&b, ctx, &p);
+	if (rc == TL_OK && !b.ptr)
+		rc = TL_ENOMEM;
+	if (rc == TL_OK) {
+		tl_buf_dispose(out);
+		*out = b;
+	} else {
+		tl_buf_dispose(&b);
+	}
+	tl__plat_dispose(&p);
+	return rc;
+}
+
+/* The standalone env file: the app's service URLs, derived from the
+ * platform secrets (its own postgres superuser: the database is the app's
+ * alone in this mode). */
+static int write_standalone_env(tl__plat *p, const char *bucket)
+{
+	tl_envfile *penv = NULL, *env = NULL;
+	char *path = tl__plat_standalone_env(p), *dir = NULL;
+	int rc = path ? tl_envfile_open(&penv, p->env_file, 0) : TL_ENOMEM;
+	if (rc == TL_ENOTFOUND)
+		tl__error_set(rc, TL_ERRCLASS_CONFIG,
+		              "%s does not exist: run `towlion platform init` first", p->env_file);
+	if (rc == TL_OK)
+		rc = tl_envfile_open(&env, path, TL_ENVFILE_CREATE);
+	if (rc == TL_OK) {
+		const char *pg = tl_envfile_get(penv, "POSTGRES_PASSWORD");
+		const char *rd = tl_envfile_get(penv, "REDIS_PASSWORD");
+		const char *mu = tl_envfile_get(penv, "MINIO_ROOT_USER");
+		const char *mp = tl_envfile_get(penv, "MINIO_ROOT_PASSWORD");
+		if (!pg || !rd || !mu || !mp) {
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                   "%s lacks a secret: run `towlion platform init`",
+			                   p->env_file);
+		} else {
+			char *db = tl__sprintf("postgresql://postgres:%s@postgres:5432/postgres", pg);
+			char *rurl = tl__sprintf("redis://:%s@redis:6379/0", rd);
+			if (!db || !rurl ||
+			    (rc = tl_envfile_set(env, "DATABASE_URL", db)) ||
+			    (rc = tl_envfile_set(env, "REDIS_URL", rurl)) ||
+			    (rc = tl_envfile_set(env, "S3_ENDPOINT", "http://minio:9000")) ||
+			    (rc = tl_envfile_set(env, "S3_ACCESS_KEY", mu)) ||
+			    (rc = tl_envfile_set(env, "S3_SECRET_KEY", mp)) ||
+			    (rc = tl_envfile_set(env, "S3_BUCKET", bucket)))
+				rc = rc ? rc : TL_ENOMEM;
+			tl__free_secret(db);
+			tl__free_secret(rurl);
+		}
+	}
+	if (rc == TL_OK && (dir = tl__sprintf("%s/standalone", p->state)) &&
+	    (rc = tl__mkdir_p(dir, 0700)) == TL_OK)
+		rc = tl_envfile_save(env, path, 0600);
+	free(dir);
+	free(path);
+	tl_envfile_free(env);
+	tl_envfile_free(penv);
+	return rc;
+}
+
+int tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const char *path,
+                              const tl_platform_options *opts)
+{
+	tl__plat p;
+	int rc = tl__plat_open(&p, ctx, opts);
+	if (rc)
+		return rc;
+	tl_buf text = TL_BUF_INIT;
+	char *dest = path ? tl__strdup(path)
+	           : p.standalone_app ? tl__sprintf("%s/%s-compose.yml", p.state, p.standalone_app)
+	                              : tl__path_join(p.state, "platform-compose.yml");
+	if (!dest) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
+	if ((rc = tl_platform_compose_render(&text, ctx, opts)))
+		goto out;
+	if (p.flags & TL_PLATFORM_DRY_RUN)
+		goto done;
+	if (p.standalone_app) {
+		char *bucket = tl__sprintf("%s-uploads", p.standalone_app);
+		rc = bucket ? write_standalone_env(&p, bucket) : TL_ENOMEM;
+		free(bucket);
+		if (rc)
+			goto out;
+	}
+	if ((rc = tl__file_write_atomic(dest, text.ptr, text.size, 0644)))
+		goto out;
+done:
+	rc = tl__step(ctx, "platform.compose", dest, "%s %s",
+	              p.flags & TL_PLATFORM_DRY_RUN ? "would write" : "wrote", dest);
+	if (rc == TL_OK && written) {
+		tl__buf_clear(written);
+		rc = tl__buf_puts(written, dest);
+	}
+out:
+	free(dest);
+	tl_buf_dispose(&text);
+	tl__plat_dispose(&p);
+	return rc;
+}

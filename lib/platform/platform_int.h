@@ -1,0 +1,115 @@
+/* Internals of the platform module (not API). */
+#ifndef TL_PLATFORM_INT_H
+#define TL_PLATFORM_INT_H
+
+#include "core/core.h"
+#include "towlion/platform.h"
+
+/* ---- doctor checks (doctor.c, checks.c) ---- */
+
+/* The result of one check, filled by the check functions. */
+typedef struct {
+	int status;
+	tl_buf detail;
+	const char *hint;
+} tl__outcome;
+
+void tl__say(tl__outcome *o, int status, const char *hint, const char *fmt, ...)
+	TL__PRINTF(4, 5);
+
+/* The server checks (thresholds resolved: no zero left in opts). */
+void tl__check_os(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+void tl__check_disk(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+void tl__check_backups(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+void tl__check_certs(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+
+/* The existing directory closest to `path` (itself or a parent). */
+char *tl__existing_ancestor(const char *path);
+
+/* ---- reports (report.c) ---- */
+
+/* Append a step; TL_ENOMEM on failure. */
+int tl__plat_step(tl_platform_report *r, const char *action, const char *subject,
+                  int changed, const char *fmt, ...) TL__PRINTF(5, 6);
+tl_platform_report *tl__plat_report_new(void);
+
+/* ---- options and paths (paths.c) ---- */
+
+typedef struct {
+	unsigned int flags;
+	const char *root;    /* "" when none */
+	const char *standalone_app;
+	const char *const *images;
+	long timeout_ms;
+	/* rebased paths */
+	char *data, *apps, *state, *caddy, *backup, *env_file;
+} tl__plat;
+
+int tl__plat_open(tl__plat *p, tl_ctx *ctx, const tl_platform_options *opts);
+void tl__plat_dispose(tl__plat *p);
+/* "<data>/<rel>" */
+char *tl__plat_data(const tl__plat *p, const char *rel);
+
+/* ---- compose.c ---- */
+
+/* The host path of a mount source (see services.c). */
+char *tl__plat_mount_source(const tl__plat *p, const char *rel);
+/* <state>/standalone/<app>.env */
+char *tl__plat_standalone_env(const tl__plat *p);
+
+/* ---- the service table (services.c) ---- */
+
+typedef struct {
+	const char *rel;    /* under the data dir, or an absolute host path */
+	const char *target; /* in the container */
+	int read_only;
+} tl__plat_mount;
+
+typedef struct {
+	const char *name;
+	const char *image;            /* pinned default */
+	const char *profile;          /* NULL, or "metrics" */
+	const char *const *cmd;       /* NULL: the image's */
+	const char *const *health;    /* Docker form: "CMD"/"CMD-SHELL", ... */
+	const tl__plat_mount *mounts;
+	const char *const *ports;     /* "127.0.0.1:9000:9000" compose form */
+	const char *const *env;       /* plain KEY=value (no secrets) */
+	int env_file;                 /* gets platform.env */
+	double cpus;
+	int64_t memory;               /* bytes */
+	const char *const *depends;   /* services it waits for (healthy) */
+} tl__plat_service;
+
+extern const tl__plat_service tl__plat_services[];
+extern const size_t tl__plat_nservices;
+
+/* The image of `svc` after the "service=image" overrides; TL_EINVALID on
+ * a malformed override or an unknown service name in one. */
+int tl__plat_images_check(const char *const *images);
+const char *tl__plat_image(const tl__plat *p, const tl__plat_service *svc);
+
+/* ---- checks shared by the doctor, metrics and alerts (probe.c) ---- */
+
+typedef struct {
+	uint64_t total, used;          /* bytes */
+	uint64_t inodes, inodes_used;
+	double used_pct, inodes_pct;   /* 0..100 */
+} tl__disk;
+
+int tl__probe_disk(tl__disk *out, const char *path);
+/* Memory use in percent from /proc/meminfo (MemTotal - MemAvailable). */
+int tl__probe_memory(double *used_pct, uint64_t *total, uint64_t *available);
+
+typedef struct {
+	char *path;
+	char *subject;   /* the certificate's CN / first SAN, or the file name */
+	int64_t not_after;
+} tl__cert;
+
+/* Every certificate in Caddy's storage (TOWLION_CADDY_DIR/data/caddy/
+ * certificates/ * / * / *.crt), `caddy_dir` rebased by the caller. */
+int tl__probe_certs(tl__cert **out, size_t *n, const char *caddy_dir);
+void tl__certs_free(tl__cert *c, size_t n);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * The platform's services: one table that both the compose file and
+ * `platform up` are made from, so the two never disagree.
+ *
+ * Mount sources are relative to TOWLION_DATA_DIR, except "caddy..." (under
+ * TOWLION_CADDY_DIR) and absolute host paths (read-only system views for
+ * the log and metrics collectors). Health checks run inside the container
+ * with the image's own tools; secrets reach them through the environment
+ * (REDISCLI_AUTH), never through a command line.
+ */
+#include "platform_int.h"
+
+#include <string.h>
+
+#define MiB (1024 * 1024LL)
+#define GiB (1024 * MiB)
+
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define M(...) ((const tl__plat_mount[]){__VA_ARGS__, {NULL, NULL, 0}})
+#define WGET(url) L("CMD", "wget", "-q", "-O", "/dev/null", url)
+
+const tl__plat_service tl__plat_services[] = {
+	{.name = "postgres", .image = "postgres:16.4-bookworm",
+	 .health = L("CMD", "pg_isready", "-U", "postgres"),
+	 .mounts = M({"postgres", "/var/lib/postgresql/data", 0}),
+	 .ports = L("127.0.0.1:5432:5432"), .env = L("PGDATA=/var/lib/postgresql/data"),
+	 .env_file = 1, .cpus = 2.0, .memory = 2 * GiB},
+	{.name = "redis", .image = "redis:7.2.5-bookworm",
+	 /* The password lives in redis.conf (0600, written by init). */
+	 .cmd = L("redis-server", "/data/redis.conf"),
+	 .health = L("CMD-SHELL", "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping | grep -q PONG"),
+	 .mounts = M({"redis", "/data", 0}), .ports = L("127.0.0.1:6379:6379"),
+	 .env_file = 1, .cpus = 0.5, .memory = 512 * MiB},
+	{.name = "minio", .image = "minio/minio:RELEASE.2024-06-13T22-53-53Z",
+	 .cmd = L("server", "/data", "--console-address", ":9001"),
+	 .health = L("CMD", "mc", "ready", "local"), .mounts = M({"minio", "/data", 0}),
+	 .ports = L("127.0.0.1:9000:9000", "127.0.0.1:9001:9001"), .env_file = 1,
+	 .cpus = 1.0, .memory = 1 * GiB},
+	{.name = "caddy", .image = "caddy:2.7.6-alpine",
+	 .cmd = L("caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"),
+	 .health = WGET("http://127.0.0.1:2019/config/"),
+	 .mounts = M({"caddy", "/etc/caddy", 1}, {"caddy/data", "/data", 0},
+	             {"caddy/config", "/config", 0}),
+	 .ports = L("{http}:{http}", "{https}:{https}", "127.0.0.1:2019:2019"),
+	 .cpus = 1.0, .memory = 512 * MiB},
+	{.name = "loki", .image = "grafana/loki:2.9.8",
+	 .cmd = L("-config.file=/etc/loki/local-config.yaml"),
+	 .health = WGET("http://127.0.0.1:3100/ready"), .mounts = M({"loki", "/loki", 0}),
+	 .ports = L("127.0.0.1:3100:3100"), .cpus = 0.5, .memory = 512 * MiB},
+	{.name = "promtail", .image = "grafana/promtail:2.9.8",
+	 .cmd = L("-config.file=/etc/promtail/promtail.yml"),
+	 .mounts = M({"promtail", "/etc/promtail", 1},
+	             {"/var/lib/docker/containers", "/var/lib/docker/containers", 1},
+	             {"/var/log", "/var/log", 1}),
+	 .cpus = 0.25, .memory = 128 * MiB, .depends = L("loki")},
+	{.name = "grafana", .image = "grafana/grafana:10.4.5",
+	 .health = WGET("http://127.0.0.1:3000/api/health"),
+	 .mounts = M({"grafana", "/var/lib/grafana", 0}), .ports = L("127.0.0.1:3000:3000"),
+	 .env = L("GF_USERS_ALLOW_SIGN_UP=false"), .env_file = 1, .cpus = 0.5,
+	 .memory = 256 * MiB, .depends = L("loki")},
+	{.name = "prometheus", .image = "prom/prometheus:v2.53.0", .profile = "metrics",
+	 .cmd = L("--config.file=/etc/prometheus/prometheus.yml",
+	          "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=15d"),
+	 .health = WGET("http://127.0.0.1:9090/-/healthy"),
+	 .mounts = M({"prometheus/config", "/etc/prometheus", 1},
+	             {"prometheus/data", "/prometheus", 0}),
+	 .ports = L("127.0.0.1:9090:9090"), .cpus = 0.5, .memory = 512 * MiB},
+	{.name = "cadvisor", .image = "gcr.io/cadvisor/cadvisor:v0.49.1", .profile = "metrics",
+	 .health = WGET("http://127.0.0.1:8080/healthz"),
+	 .mounts = M({"/", "/rootfs", 1}, {"/var/run", "/var/run", 1}, {"/sys", "/sys", 1},
+	             {"/var/lib/docker", "/var/lib/docker", 1}),
+	 .cpus = 0.25, .memory = 256 * MiB},
+	{.name = "node-exporter", .image = "prom/node-exporter:v1.8.1", .profile = "metrics",
+	 .cmd = L("--path.rootfs=/host"),
+	 .health = WGET("http://127.0.0.1:9100/metrics"), .mounts = M({"/", "/host", 1}),
+	 .cpus = 0.1, .memory = 64 * MiB},
+};
+
+const size_t tl__plat_nservices = TL__ARRAY_SIZE(tl__plat_services);
+
+static const tl__plat_service *find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < tl__plat_nservices; i++)
+		if (strlen(tl__plat_services[i].name) == len &&
+		    !strncmp(tl__plat_services[i].name, name, len))
+			return &tl__plat_services[i];
+	return NULL;
+}
+
+int tl__plat_images_check(const char *const *images)
+{
+	for (size_t i = 0; images && images[i]; i++) {
+		const char *eq = strchr(images[i], '=');
+		if (!eq || eq == images[i] || !eq[1] || strpbrk(eq + 1, " \t\n\"'$"))
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+			                     "image override \"%s\" is not SERVICE=IMAGE",
+			                     images[i]);
+		if (!find(images[i], (size_t)(eq - images[i])) && strncmp(images[i], "app=", 4))
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+			                     "image override \"%s\" names no platform service "
+			                     "(see `towlion platform compose`)",
+			                     images[i]);
+	}
+	return TL_OK;
+}
+
+static const char *override(const char *const *images, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; images && images[i]; i++)
+		if (!strncmp(images[i], name, len) && images[i][len] == '=')
+			return images[i] + len + 1;
+	return NULL;
+}
+
+const char *tl__plat_image(const tl__plat *p, const tl__plat_service *svc)
+{
+	const char *o = override(p->images, svc->name);
+	return o ? o : svc->image;
+}
+
+const char *tl_platform_service_at(size_t i, const char **default_image)
+{
+	if (i >= tl__plat_nservices)
+		return NULL;
+	if (default_image)
+		*default_image = tl__plat_services[i].image;
+	return tl__plat_services[i].name;
+}

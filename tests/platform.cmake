@@ -1,0 +1,5 @@
+# The platform module: layout, compose file, doctor, metrics, alerts, scan
+# hook. Unit tests need no service (docker-compose, promtool and openssl
+# run as programs); integration tests use the harness's dockerd, PostgreSQL
+# and the GitHub stand-in.
+tl_unit_test(platform)
