@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ADMIN_TIMEOUT_MS 60000
 
@@ -29,6 +30,13 @@ static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char
 	                    .body_len = len, .timeout_ms = ADMIN_TIMEOUT_MS,
 	                    .service = "Caddy admin API", .klass = TL_ERRCLASS_CADDY};
 	int rc = tl__http_do(ctx, resp, &req);
+	/* Caddy refuses connections for a moment while it swaps its admin
+	 * listener during a load; nothing was sent, so trying again is safe. */
+	for (int i = 0; rc == TL_EUNAVAILABLE && i < 5; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		rc = tl__http_do(ctx, resp, &req);
+	}
 	free(url);
 	free(ct);
 	return rc;

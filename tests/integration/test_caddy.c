@@ -296,7 +296,12 @@ static char *live_config(void)
 	static char url[256];
 	snprintf(url, sizeof(url), "%s/config/", getenv("TOWLION_CADDY_ADMIN"));
 	char *body = malloc(4 << 20);
-	assert_int_equal(http_get(url, NULL, body, 4 << 20, NULL, NULL, NULL, 0), 200);
+	long st = -1;
+	/* the admin listener may be swapping after a load: retry a refusal */
+	for (int i = 0; i < 20 && st == -1; i++)
+		if ((st = http_get(url, NULL, body, 4 << 20, NULL, NULL, NULL, 0)) == -1)
+			usleep(100 * 1000);
+	assert_int_equal(st, 200);
 	return body;
 }
 
@@ -375,33 +380,64 @@ static void *client_loop(void *p)
 	return NULL;
 }
 
+/* How many POST /load Caddy has answered (its admin metrics): tells
+ * whether someone else replaced the shared Caddy's config meanwhile. */
+static long load_count(void)
+{
+	char url[256];
+	snprintf(url, sizeof(url), "%s/metrics", getenv("TOWLION_CADDY_ADMIN"));
+	char *body = malloc(1 << 20);
+	long total = -1;
+	if (http_get(url, NULL, body, 1 << 20, NULL, NULL, NULL, 0) == 200) {
+		total = 0;
+		for (char *l = strtok(body, "\n"); l; l = strtok(NULL, "\n"))
+			if (!strncmp(l, "caddy_admin_http_requests_total{", 32) &&
+			    strstr(l, "path=\"/load\"") && strrchr(l, ' '))
+				total += atol(strrchr(l, ' ') + 1);
+	}
+	free(body);
+	return total;
+}
+
 static void test_blue_green_switch_drops_nothing(void **state)
 {
 	fixture *f = *state;
 	const char *hosts[] = {"bg.rt.towlion.test"};
 	const char *blue[] = {f->v1.addr}, *green[] = {f->v2.addr};
-	tl_caddy_route r;
-	route(&r, "bg", hosts, 1, blue, 1);
-	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
-	assert_serves("bg.rt.towlion.test", "/", "v1");
+	/* The harness Caddy is shared during development: a run in which
+	 * another client loaded its own config is not a verdict; try again. */
+	for (int attempt = 1;; attempt++) {
+		tl_caddy_route r;
+		route(&r, "bg", hosts, 1, blue, 1);
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+		assert_serves("bg.rt.towlion.test", "/", "v1");
 
-	load_state ls = {0};
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, client_loop, &ls), 0);
-	while (ls.total < 400)
-		usleep(10 * 1000);
-	r.upstreams = green;
-	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
-	ls.switched = 1;
-	ls.stop = 1;
-	pthread_join(th, NULL);
-	print_message("blue/green: %ld requests, %ld v1, %ld v2, %ld failed %s\n", ls.total,
-	              ls.v1, ls.v2, ls.failed, ls.first_failure);
-	assert_true(ls.total >= 1000);
-	assert_int_equal(ls.failed, 0);
-	assert_true(ls.v1 >= 400);
-	assert_true(ls.v2 > 0);
-	assert_string_equal(ls.last, "v2");
+		long loads = load_count();
+		load_state ls = {0};
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, client_loop, &ls), 0);
+		while (ls.total < 400)
+			usleep(10 * 1000);
+		r.upstreams = green;
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+		ls.switched = 1;
+		ls.stop = 1;
+		pthread_join(th, NULL);
+		long foreign = load_count() - loads - 1;
+		print_message("blue/green: %ld requests, %ld v1, %ld v2, %ld failed %s\n", ls.total,
+		              ls.v1, ls.v2, ls.failed, ls.first_failure);
+		if (foreign > 0 && attempt < 5) {
+			print_message("another client loaded %ld config(s) into the shared Caddy "
+			              "meanwhile; again\n", foreign);
+			continue;
+		}
+		assert_true(ls.total >= 1000);
+		assert_int_equal(ls.failed, 0);
+		assert_true(ls.v1 >= 400);
+		assert_true(ls.v2 > 0);
+		assert_string_equal(ls.last, "v2");
+		break;
+	}
 	char *text = site_file(f, "bg");
 	assert_non_null(strstr(text, f->v2.addr));
 	assert_null(strstr(text, f->v1.addr));
