@@ -13,6 +13,7 @@
 #include "towlion/platform.h"
 #include "towlion/pg.h"
 #include "towlion/app.h"
+#include "towlion/deploy.h"
 #include "towlion/caddy.h"
 #include "towlion/s3.h"
 #include "towlion/github.h"

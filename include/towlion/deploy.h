@@ -1,0 +1,163 @@
+/*
+ * libtowlion - releases: build, migrate, health-gated switch, rollback.
+ *
+ * A deploy turns an app's source into a running, routed release without
+ * dropping a request, and can never leave the app broken:
+ *
+ *  1. take the app's lock (waits, or TL_ELOCKED naming the holder);
+ *  2. read the compose file and the app's env; merge the platform's values
+ *     (DATABASE_URL, REDIS_URL, S3_*, APP_DOMAIN) into the containers' env;
+ *  3. build the images, tagged with the release id and labelled;
+ *  4. run the release command (migrations) in a one-off container: a
+ *     failure stops here, nothing else changed;
+ *  5. start the new routed containers next to the old ones;
+ *  6. wait until each answers its health path (2xx, and {"status":"ok"}
+ *     when JSON): a failure removes them, the old release keeps serving,
+ *     and TL_EUNHEALTHY carries the container's last log lines;
+ *  7. switch the route to the new containers in one step, let the old ones
+ *     drain, stop and remove them;
+ *  8. recreate the other services (workers) on the new images;
+ *  9. record the release and prune images beyond the app's keep count.
+ *
+ * Each step is reported as a TL_EVENT_STEP event ("deploy.build", ...);
+ * secrets never reach events. A deploy killed halfway is cleaned up by the
+ * next one: it converges to one healthy routed release, no orphans.
+ */
+#ifndef TOWLION_DEPLOY_H
+#define TOWLION_DEPLOY_H
+
+#include "towlion/common.h"
+#include "towlion/context.h"
+
+TL_BEGIN_DECL
+
+/** A recorded release of an app. */
+typedef struct tl_release tl_release;
+typedef struct tl_release_list tl_release_list;
+
+typedef enum {
+	TL_RELEASE_ACTIVE = 0,     /* serving now */
+	TL_RELEASE_SUPERSEDED = 1, /* served before; its images may be kept */
+	TL_RELEASE_FAILED = 2      /* never served (build, migration, health) */
+} tl_release_state;
+
+typedef struct {
+	unsigned int version;     /* TL_DEPLOY_OPTIONS_VERSION */
+	const char *path;         /* deploy this directory as it is, or */
+	const char *git_url;      /* clone/fetch this repository and */
+	const char *git_ref;      /* check out this ref or commit */
+	const char *release_id;   /* NULL: <UTC time>-<commit> */
+	long health_timeout_ms;   /* 0: 60 s */
+	long lock_timeout_ms;     /* 0: 10 min; < 0: do not wait */
+	const char *requested_by; /* recorded in the history ("cli", "ci") */
+} tl_deploy_options;
+
+#define TL_DEPLOY_OPTIONS_VERSION 1
+#define TL_DEPLOY_OPTIONS_INIT {TL_DEPLOY_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL}
+
+TL_EXTERN(int) tl_deploy_options_init(tl_deploy_options *opts, unsigned int version);
+
+/**
+ * Deploy a registered app. `out` (may be NULL) receives the new release.
+ * TL_EUNHEALTHY: the new release never became healthy (the old one still
+ * serves); TL_ELOCKED: another operation holds the app; TL_ENOTFOUND: no
+ * such app or no compose file; TL_EINVALID: a bad compose file or option.
+ */
+TL_EXTERN(int) tl_deploy(tl_release **out, tl_ctx *ctx, const char *app,
+                         const tl_deploy_options *opts);
+
+typedef struct {
+	unsigned int version;   /* TL_ROLLBACK_OPTIONS_VERSION */
+	const char *release_id; /* NULL: the release before the active one */
+	long health_timeout_ms; /* 0: 60 s */
+	long lock_timeout_ms;   /* 0: 10 min */
+	const char *requested_by;
+} tl_rollback_options;
+
+#define TL_ROLLBACK_OPTIONS_VERSION 1
+#define TL_ROLLBACK_OPTIONS_INIT {TL_ROLLBACK_OPTIONS_VERSION, NULL, 0, 0, NULL}
+
+TL_EXTERN(int) tl_rollback_options_init(tl_rollback_options *opts, unsigned int version);
+
+/**
+ * Put an earlier release back, from its kept images, through the same
+ * health-gated switch (the release command is not run again; database
+ * migrations are not reverted). TL_ENOTFOUND when the release or its
+ * images are gone.
+ */
+TL_EXTERN(int) tl_rollback(tl_release **out, tl_ctx *ctx, const char *app,
+                           const tl_rollback_options *opts);
+
+/** The app's release history, newest first. */
+TL_EXTERN(int) tl_release_list_load(tl_release_list **out, tl_ctx *ctx, const char *app);
+TL_EXTERN(size_t) tl_release_list_count(const tl_release_list *list);
+TL_EXTERN(const tl_release *) tl_release_list_at(const tl_release_list *list, size_t i);
+TL_EXTERN(void) tl_release_list_free(tl_release_list *list);
+
+TL_EXTERN(void) tl_release_free(tl_release *release);
+TL_EXTERN(const char *) tl_release_id(const tl_release *r);
+TL_EXTERN(int) tl_release_status(const tl_release *r); /* a tl_release_state */
+/** "active", "superseded", "failed". */
+TL_EXTERN(const char *) tl_release_status_name(int status);
+/** When the deploy started, Unix seconds. */
+TL_EXTERN(int64_t) tl_release_created(const tl_release *r);
+/** Source: "path:/srv/x", "git:URL#ref@commit", "rollback:ID". */
+TL_EXTERN(const char *) tl_release_source(const tl_release *r);
+TL_EXTERN(const char *) tl_release_commit(const tl_release *r);
+TL_EXTERN(const char *) tl_release_requested_by(const tl_release *r);
+/** Why it failed, or "". */
+TL_EXTERN(const char *) tl_release_error(const tl_release *r);
+/** The image of each service of the release. */
+TL_EXTERN(size_t) tl_release_service_count(const tl_release *r);
+TL_EXTERN(const char *) tl_release_service_at(const tl_release *r, size_t i,
+                                              const char **image);
+/** Duration of the deploy in ms (0 when unknown). */
+TL_EXTERN(int64_t) tl_release_duration_ms(const tl_release *r);
+
+typedef struct {
+	unsigned int version; /* TL_DESTROY_OPTIONS_VERSION */
+	int confirm;          /* must be non-zero: destroying is not undoable */
+	int purge;            /* also drop the database, Redis user and bucket */
+	long lock_timeout_ms;
+} tl_destroy_options;
+
+#define TL_DESTROY_OPTIONS_VERSION 1
+#define TL_DESTROY_OPTIONS_INIT {TL_DESTROY_OPTIONS_VERSION, 0, 0, 0}
+
+/**
+ * Remove an app: its route, containers and images, then its registry
+ * entry; with `purge` also its database and role, Redis user and bucket.
+ * TL_EINVALID without `confirm`.
+ */
+TL_EXTERN(int) tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts);
+
+/** An app at a glance (tl_app_status_get). */
+typedef struct tl_app_status tl_app_status;
+
+typedef struct {
+	const char *name;    /* container name */
+	const char *service; /* compose service */
+	const char *release;
+	const char *state;   /* "running", "exited", ... */
+	const char *health;  /* "healthy", "unhealthy", "starting", or "" */
+	const char *upstream; /* host:port Caddy uses, or "" */
+	int64_t created;
+} tl_app_container;
+
+TL_EXTERN(int) tl_app_status_get(tl_app_status **out, tl_ctx *ctx, const char *app);
+TL_EXTERN(void) tl_app_status_free(tl_app_status *st);
+/** The active release id, or "" before the first deploy. */
+TL_EXTERN(const char *) tl_app_status_release(const tl_app_status *st);
+/** When the active release went live, Unix seconds (0: never). */
+TL_EXTERN(int64_t) tl_app_status_since(const tl_app_status *st);
+/** "https://shop.example.com", or "" without a route. */
+TL_EXTERN(const char *) tl_app_status_url(const tl_app_status *st);
+/** 1 when every routed container answers its health path. */
+TL_EXTERN(int) tl_app_status_healthy(const tl_app_status *st);
+TL_EXTERN(size_t) tl_app_status_container_count(const tl_app_status *st);
+TL_EXTERN(const tl_app_container *) tl_app_status_container_at(const tl_app_status *st,
+                                                               size_t i);
+
+TL_END_DECL
+
+#endif

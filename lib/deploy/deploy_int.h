@@ -1,0 +1,125 @@
+/* Internals of the release engine (lib/deploy). */
+#ifndef TL_DEPLOY_INT_H
+#define TL_DEPLOY_INT_H
+
+#include "core/core.h"
+#include "towlion/deploy.h"
+
+#include <stdlib.h>
+
+struct tl_release {
+	char *id;
+	int status;
+	int64_t created;
+	int64_t duration_ms;
+	char *source, *commit, *requested_by, *error;
+	char **svc, **img; /* service -> image, nsvc of each */
+	size_t nsvc;
+};
+
+/* history.c */
+int tl__release_add_service(tl_release *r, const char *service, const char *image);
+int tl__release_copy(tl_release **out, const tl_release *r);
+int tl__history_record(const char *state_dir, const tl_release *r);
+int tl__history_load(tl_release_list **out, const char *state_dir);
+const tl_release *tl__history_active(const tl_release_list *l);
+
+/* source.c: check out `ref` of `url` into `dest`; `commit` gets the sha. */
+int tl__source_git(tl_buf *commit, tl_ctx *ctx, const char *dest, const char *url,
+                   const char *ref);
+/* The HEAD commit of a directory that is a git checkout; TL_ENOTFOUND
+ * (error cleared) otherwise. */
+int tl__source_commit_of(tl_buf *commit, tl_ctx *ctx, const char *dir);
+
+/* health.c: poll http://<hostport><path> until healthy or timeout_ms.
+ * `alive` (may be NULL) tells whether the container still runs. */
+typedef int (*tl__container_alive_fn)(void *payload);
+int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long timeout_ms,
+                    const tl__container_alive_fn alive, void *alive_payload);
+
+/* ---- the plan: what to run, from the compose file (plan.c) ---- */
+
+typedef struct {
+	char *name;            /* compose service name */
+	char *image;           /* image to run (built images: set by build) */
+	bool build;            /* has a build section */
+	char *build_context;   /* absolute directory */
+	char *dockerfile;      /* relative to the context, or NULL */
+	char *target;          /* build target, or NULL */
+	char **build_args;     /* "K=V", NULL-terminated */
+	char **command;        /* argv or NULL */
+	char **entrypoint;     /* argv or NULL */
+	char **env;            /* "K=V": compose env, then the platform's */
+	char **labels;         /* "K=V" from the compose file */
+	char **binds;          /* "source:target[:ro]", sources absolute */
+	char **tmpfs;          /* "target[:options]" */
+	char **extra_hosts;    /* "host:ip" */
+	char **healthcheck;    /* Docker test form, or NULL */
+	long hc_interval_ms, hc_timeout_ms, hc_start_ms;
+	int hc_retries;
+	char *user, *workdir, *restart, *stop_signal;
+	int init;              /* -1: unset (we default to 1) */
+	int read_only;
+	int stop_grace_s;      /* -1: unset */
+	double cpus;
+	int64_t memory;
+	/* routing (from x-towlion, or the web service defaults) */
+	bool routed;
+	int port;              /* container port Caddy reaches */
+	char *route_path;      /* e.g. "/api/" + "*"; NULL: the default route */
+	char *health_path;
+} tl__svc;
+
+typedef struct {
+	tl__svc *svcs;         /* in start order (depends_on) */
+	size_t n;
+	char *compose_path;
+	char *release_command; /* from x-towlion, or NULL */
+	char *domain;          /* from x-towlion, or NULL */
+} tl__plan;
+
+/* The project a release belongs to: an app, or a preview of one. */
+typedef struct {
+	const char *name;          /* "shop" or "shop-pr-7": containers, site */
+	const char *app;           /* "shop" (label towlion.app) */
+	const char *pr;            /* "7", or NULL */
+	char *state_dir;           /* history lives here */
+	char *checkout_dir;        /* TOWLION_APPS_DIR/<name> (git sources) */
+	char *env_path;            /* platform env file (DATABASE_URL...) */
+	char **hosts;              /* hostnames to route, NULL-terminated */
+	/* settings: registry > x-towlion > defaults */
+	const char *web_service;
+	int port;
+	const char *health_path;
+	const char *release_command;
+	int drain_ms;
+	int keep_images;
+	bool strict;               /* untrusted compose file (previews) */
+	double cpus;               /* limits for every container; 0: none */
+	int64_t memory;
+} tl__project;
+
+/* plan.c: read the compose file under `dir` into a plan for `p`. */
+int tl__plan_load(tl__plan *plan, tl_ctx *ctx, const tl__project *p, const char *dir);
+void tl__plan_dispose(tl__plan *plan);
+
+/* Set KEY=value in an env vector, replacing an earlier KEY. */
+int tl__env_set(char ***env, const char *key, const char *value);
+
+/* plan_json.c: plans saved with their release, for rollbacks. */
+int tl__plan_to_json(tl_buf *out, const tl__plan *plan);
+int tl__plan_from_json(tl__plan *plan, const char *text, const char *what);
+int tl__plan_save(const char *state_dir, const char *release, const char *json);
+int tl__plan_restore(tl__plan *plan, const char *state_dir, const char *release);
+void tl__plan_forget(const char *state_dir, const char *release);
+
+/* engine.c: the engine, shared by apps and previews. With `from` (a
+ * rollback), no source, build or release command: the saved plan of that
+ * release runs from its kept images. */
+int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
+                       const tl_deploy_options *o, const tl_release *from);
+/* Remove every container and image of a project and its route. */
+int tl__project_teardown(tl_ctx *ctx, const tl__project *p);
+void tl__project_dispose(tl__project *p);
+
+#endif

@@ -1,0 +1,1011 @@
+/*
+ * The release engine: from a plan to a routed, healthy release, shared by
+ * apps and previews (see include/towlion/deploy.h for the sequence).
+ *
+ * Invariants: the route only ever points at containers that answered their
+ * health path; old containers are removed only after the route moved away
+ * from them; anything a failed attempt started is removed before the call
+ * returns, and anything a killed attempt left behind is removed by the next
+ * one (it holds the same lock, so it knows nobody else is working).
+ */
+#include "deploy_int.h"
+#include "towlion/caddy.h"
+#include "towlion/docker.h"
+#include "towlion/envfile.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define LOCK_TIMEOUT_DEFAULT_MS (10 * 60 * 1000)
+#define HEALTH_TIMEOUT_DEFAULT_MS 60000
+#define RELEASE_CMD_TIMEOUT_MS (15 * 60 * 1000)
+#define LOG_TAIL_LINES 15
+
+/* One container this attempt started. */
+typedef struct {
+	const tl__svc *svc;
+	char *name;
+	char *upstream; /* what Caddy uses */
+	char *probe;    /* where we check health from here */
+} started;
+
+typedef struct {
+	tl_ctx *ctx;
+	tl__project *p;
+	tl_docker *docker;
+	tl__plan plan;
+	char *release_id;
+	char *src_dir;
+	tl_buf commit;
+	started *run;
+	size_t nrun;
+	tl_release *rel;
+	long health_timeout_ms;
+	tl_buf plan_json; /* the plan as built, before the platform's env */
+} attempt;
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void tl__project_dispose(tl__project *p)
+{
+	if (!p)
+		return;
+	free(p->state_dir);
+	free(p->checkout_dir);
+	free(p->env_path);
+	tl__strv_free(p->hosts);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- labels and names ------------------------------------------------ */
+
+static int label_filter(char ***out, const tl__project *p, const char *release)
+{
+	int rc = tl__strv_pushf(out, "towlion.project=%s", p->name);
+	if (rc == TL_OK && release)
+		rc = tl__strv_pushf(out, "towlion.release=%s", release);
+	return rc;
+}
+
+static int add_labels(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc,
+                      const char *role)
+{
+	int rc = tl_docker_container_spec_add_label(s, "towlion.app", a->p->app);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.project", a->p->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.release", a->release_id);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.service", svc->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.role", role);
+	if (rc == TL_OK && a->p->pr)
+		rc = tl_docker_container_spec_add_label(s, "towlion.pr", a->p->pr);
+	for (size_t i = 0; rc == TL_OK && svc->labels && svc->labels[i]; i++) {
+		char *eq = strchr(svc->labels[i], '=');
+		if (!eq || tl__str_startswith(svc->labels[i], "towlion."))
+			continue; /* our labels are ours */
+		char *k = tl__strndup(svc->labels[i], (size_t)(eq - svc->labels[i]));
+		rc = k ? tl_docker_container_spec_add_label(s, k, eq + 1) : TL_ENOMEM;
+		free(k);
+	}
+	return rc;
+}
+
+/* ---- the container spec of a service --------------------------------- */
+
+static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
+                        int (*add)(tl_docker_container_spec *, const char *, const char *))
+{
+	for (size_t i = 0; kv && kv[i]; i++) {
+		char *eq = strchr(kv[i], '=');
+		char *k = tl__strndup(kv[i], eq ? (size_t)(eq - kv[i]) : strlen(kv[i]));
+		int rc = k ? add(s, k, eq ? eq + 1 : "") : TL_ENOMEM;
+		free(k);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+static int add_binds(tl_docker_container_spec *s, const tl__svc *svc)
+{
+	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
+		char *copy = tl__strdup(svc->binds[i]);
+		if (!copy)
+			return TL_ENOMEM;
+		char *target = strchr(copy, ':');
+		int ro = 0, rc;
+		if (target) {
+			*target++ = '\0';
+			char *mode = strchr(target, ':');
+			if (mode) {
+				*mode++ = '\0';
+				ro = strcmp(mode, "ro") == 0;
+			}
+		}
+		if (!target)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "service %s: volume \"%s\" has no target", svc->name,
+			                   svc->binds[i]);
+		else if (copy[0] == '/')
+			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
+		else
+			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
+		free(copy);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; svc->tmpfs && svc->tmpfs[i]; i++) {
+		char *copy = tl__strdup(svc->tmpfs[i]);
+		if (!copy)
+			return TL_ENOMEM;
+		char *opts = strchr(copy, ':');
+		if (opts)
+			*opts++ = '\0';
+		int rc = tl_docker_container_spec_add_tmpfs(s, copy, opts);
+		free(copy);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+/* Everything a service's containers share, whatever their role. */
+static int build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
+                      const char *name, const char *role)
+{
+	tl_docker_container_spec *s = NULL;
+	int rc = tl_docker_container_spec_new(&s, svc->image);
+	const char *network = tl__cfg(a->ctx, "TOWLION_NETWORK");
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_name(s, name);
+	if (rc == TL_OK && svc->command)
+		rc = tl_docker_container_spec_set_cmd(s, (const char *const *)svc->command);
+	if (rc == TL_OK && svc->entrypoint)
+		rc = tl_docker_container_spec_set_entrypoint(s, (const char *const *)svc->entrypoint);
+	if (rc == TL_OK)
+		rc = split_kv_add(s, svc->env, tl_docker_container_spec_add_env);
+	if (rc == TL_OK)
+		rc = add_labels(s, a, svc, role);
+	if (rc == TL_OK)
+		rc = add_binds(s, svc);
+	for (size_t i = 0; rc == TL_OK && svc->extra_hosts && svc->extra_hosts[i]; i++)
+		rc = tl_docker_container_spec_add_extra_host(s, svc->extra_hosts[i]);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_network(s, network);
+	/* Other services reach this one by its compose name, as under compose. */
+	if (rc == TL_OK && strcmp(role, "release") != 0)
+		rc = tl_docker_container_spec_add_alias(s, svc->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_init(s, svc->init < 0 ? 1 : svc->init);
+	if (rc == TL_OK && svc->read_only)
+		rc = tl_docker_container_spec_set_read_only(s, 1);
+	if (rc == TL_OK && svc->user)
+		rc = tl_docker_container_spec_set_user(s, svc->user);
+	if (rc == TL_OK && svc->workdir)
+		rc = tl_docker_container_spec_set_workdir(s, svc->workdir);
+	if (rc == TL_OK && strcmp(role, "release") != 0)
+		rc = tl_docker_container_spec_set_restart(s, svc->restart ? svc->restart
+		                                                          : "unless-stopped",
+		                                          0);
+	if (rc == TL_OK && (svc->stop_signal || svc->stop_grace_s >= 0))
+		rc = tl_docker_container_spec_set_stop(s, svc->stop_signal,
+		                                       svc->stop_grace_s >= 0 ? svc->stop_grace_s
+		                                                              : 10);
+	if (rc == TL_OK && svc->healthcheck)
+		rc = tl_docker_container_spec_set_healthcheck(
+			s, (const char *const *)svc->healthcheck, svc->hc_interval_ms,
+			svc->hc_timeout_ms, svc->hc_retries, svc->hc_start_ms);
+	double cpus = a->p->cpus ? a->p->cpus : svc->cpus;
+	if (a->p->cpus && svc->cpus && svc->cpus < cpus)
+		cpus = svc->cpus;
+	int64_t mem = a->p->memory ? a->p->memory : svc->memory;
+	if (a->p->memory && svc->memory && svc->memory < mem)
+		mem = svc->memory;
+	if (rc == TL_OK && cpus > 0)
+		rc = tl_docker_container_spec_set_cpus(s, cpus);
+	if (rc == TL_OK && mem > 0)
+		rc = tl_docker_container_spec_set_memory(s, mem);
+	/* loopback mode: Caddy on the host reaches the container through a
+	 * port published on 127.0.0.1 only. */
+	if (rc == TL_OK && svc->routed && !strcmp(role, "web") &&
+	    !strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback"))
+		rc = tl_docker_container_spec_add_port(s, svc->port, "tcp", "127.0.0.1", 0);
+	if (rc) {
+		tl_docker_container_spec_free(s);
+		return rc;
+	}
+	*out = s;
+	return TL_OK;
+}
+
+/* ---- failures carry the container's last words ----------------------- */
+
+static void fail_with_logs(attempt *a, const char *container, int code, const char *what)
+{
+	char msg[640];
+	snprintf(msg, sizeof(msg), "%s", tl_error_last()->message);
+	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
+	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
+	lo.tail = LOG_TAIL_LINES;
+	tl_buf tail = TL_BUF_INIT;
+	if (tl_docker_container_logs(&out, &err, a->docker, container, &lo) == TL_OK) {
+		/* Merged, newest last, bounded so the message stays readable. */
+		if (out.size)
+			tl__buf_put(&tail, out.ptr, out.size);
+		if (err.size)
+			tl__buf_put(&tail, err.ptr, err.size);
+	}
+	const char *t = tail.ptr ? tail.ptr : "";
+	size_t tl = strlen(t);
+	if (tl > 320)
+		t += tl - 320;
+	tl__error_set(code, TL_ERRCLASS_DEPLOY, "%s: %s%s%s", what, msg,
+	              *t ? "; last log lines:\n" : "", t);
+	tl_buf_dispose(&out);
+	tl_buf_dispose(&err);
+	tl_buf_dispose(&tail);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static int make_release_id(attempt *a, const char *wanted)
+{
+	if (wanted) {
+		for (const char *c = wanted; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+				return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+				                     "invalid release id \"%s\": use letters, digits, "
+				                     "'-', '_' and '.'",
+				                     wanted);
+		if (!*wanted || strlen(wanted) > 64 || wanted[0] == '-' || wanted[0] == '.')
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+			                     "invalid release id \"%s\"", wanted);
+		a->release_id = tl__strdup(wanted);
+		return a->release_id ? TL_OK : TL_ENOMEM;
+	}
+	char when[32], rnd[5];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+	/* The commit says what it is; a random tail keeps two deploys of the
+	 * same commit in the same second apart. */
+	if (tl__secret_generate(rnd, 4))
+		return TL_EIO;
+	for (char *c = rnd; *c; c++)
+		if (*c == '-' || *c == '_')
+			*c = 'x';
+	if (a->commit.size >= 7)
+		a->release_id = tl__sprintf("%s-%.7s", when, a->commit.ptr);
+	else
+		a->release_id = tl__sprintf("%s-%s", when, rnd);
+	return a->release_id ? TL_OK : TL_ENOMEM;
+}
+
+static int fetch_source(attempt *a, const tl_deploy_options *o)
+{
+	if (o->path) {
+		a->src_dir = realpath(o->path, NULL);
+		if (!a->src_dir)
+			return tl__error_os(0, errno, "cannot use %s as the source", o->path);
+		if (tl__source_commit_of(&a->commit, a->ctx, a->src_dir) != TL_OK)
+			tl__buf_clear(&a->commit);
+		return tl__step(a->ctx, "deploy.source", a->p->name, "source: %s", a->src_dir);
+	}
+	int rc = tl__mkdir_p(tl__cfg(a->ctx, "TOWLION_APPS_DIR"), 0755);
+	if (rc == TL_OK)
+		rc = tl__source_git(&a->commit, a->ctx, a->p->checkout_dir, o->git_url, o->git_ref);
+	if (rc == TL_OK && !(a->src_dir = tl__strdup(a->p->checkout_dir)))
+		rc = TL_ENOMEM;
+	if (rc == TL_OK)
+		rc = tl__step(a->ctx, "deploy.source", a->p->name, "source: %s at %.12s",
+		              o->git_url, a->commit.ptr);
+	return rc;
+}
+
+/* A rollback runs kept images: they must still be there. */
+static int check_images(attempt *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++) {
+		tl_docker_image *img = NULL;
+		int rc = tl_docker_image_inspect(&img, a->docker, a->plan.svcs[i].image);
+		tl_docker_image_free(img);
+		if (rc == TL_ENOTFOUND)
+			return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
+			                     "release %s cannot come back: its image %s was pruned "
+			                     "(raise the app's keep-images, or deploy that commit)",
+			                     a->release_id, a->plan.svcs[i].image);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+static int build_images(attempt *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++) {
+		tl__svc *svc = &a->plan.svcs[i];
+		if (!svc->build) {
+			tl_docker_image *img = NULL;
+			int rc = tl_docker_image_inspect(&img, a->docker, svc->image);
+			tl_docker_image_free(img);
+			if (rc == TL_ENOTFOUND)
+				return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
+				                     "service %s: image %s is not on this server (build "
+				                     "it, or give the service a build: section)",
+				                     svc->name, svc->image);
+			if (rc)
+				return rc;
+			continue;
+		}
+		/* Services built from the same context and Dockerfile share one build. */
+		const tl__svc *same = NULL;
+		for (size_t k = 0; k < i && !same; k++) {
+			const tl__svc *o = &a->plan.svcs[k];
+			if (o->build && !strcmp(o->build_context, svc->build_context) &&
+			    !strcmp(o->dockerfile ? o->dockerfile : "", svc->dockerfile ? svc->dockerfile : "") &&
+			    !strcmp(o->target ? o->target : "", svc->target ? svc->target : "") &&
+			    tl__strv_len(o->build_args) == 0 && tl__strv_len(svc->build_args) == 0)
+				same = o;
+		}
+		free(svc->image);
+		svc->image = tl__sprintf("towlion/%s-%s:%s", a->p->name, svc->name, a->release_id);
+		if (!svc->image)
+			return TL_ENOMEM;
+		int rc;
+		if (same) {
+			char *colon = strrchr(svc->image, ':');
+			char *repo = tl__strndup(svc->image, (size_t)(colon - svc->image));
+			rc = repo ? tl_docker_image_tag(a->docker, same->image, repo, colon + 1)
+			          : TL_ENOMEM;
+			free(repo);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if ((rc = tl__step(a->ctx, "deploy.build", svc->name, "building %s", svc->image)))
+			return rc;
+		tl_docker_build_spec *b = NULL;
+		rc = tl_docker_build_spec_new(&b, svc->build_context);
+		if (rc == TL_OK && svc->dockerfile)
+			rc = tl_docker_build_spec_set_dockerfile(b, svc->dockerfile);
+		if (rc == TL_OK && svc->target)
+			rc = tl_docker_build_spec_set_target(b, svc->target);
+		if (rc == TL_OK)
+			rc = tl_docker_build_spec_add_tag(b, svc->image);
+		for (size_t k = 0; rc == TL_OK && svc->build_args && svc->build_args[k]; k++) {
+			char *eq = strchr(svc->build_args[k], '=');
+			char *key = tl__strndup(svc->build_args[k],
+			                        eq ? (size_t)(eq - svc->build_args[k])
+			                           : strlen(svc->build_args[k]));
+			rc = key ? tl_docker_build_spec_add_arg(b, key, eq ? eq + 1 : "") : TL_ENOMEM;
+			free(key);
+		}
+		const char *labels[][2] = {{"towlion.app", a->p->app},
+		                           {"towlion.project", a->p->name},
+		                           {"towlion.release", a->release_id},
+		                           {"towlion.service", svc->name},
+		                           {"towlion.pr", a->p->pr}};
+		for (size_t k = 0; rc == TL_OK && k < TL__ARRAY_SIZE(labels); k++)
+			if (labels[k][1])
+				rc = tl_docker_build_spec_add_label(b, labels[k][0], labels[k][1]);
+		if (rc == TL_OK)
+			rc = tl_docker_image_build(NULL, a->docker, b);
+		tl_docker_build_spec_free(b);
+		if (rc) {
+			tl__error_prefix("building service %s", svc->name);
+			return rc;
+		}
+	}
+	return TL_OK;
+}
+
+static const tl__svc *web_svc(const attempt *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++)
+		if (a->plan.svcs[i].routed && !a->plan.svcs[i].route_path)
+			return &a->plan.svcs[i];
+	return NULL;
+}
+
+static int run_release_command(attempt *a)
+{
+	const char *cmd = a->p->release_command;
+	const tl__svc *web = web_svc(a);
+	if (!cmd || !*cmd || !web)
+		return TL_OK;
+	int rc = tl__step(a->ctx, "deploy.release", a->p->name, "running the release command: %s",
+	                  cmd);
+	char *name = tl__sprintf("%s-release-%s", a->p->name, a->release_id);
+	tl_docker_container_spec *s = NULL;
+	if (rc == TL_OK)
+		rc = name ? build_spec(&s, a, web, name, "release") : TL_ENOMEM;
+	/* The command is the app's own, run inside its own image: its shell
+	 * is what reads it (the platform never runs a shell itself). */
+	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_cmd(s, argv);
+	bool created = false;
+	if (rc == TL_OK && (rc = tl_docker_container_create(NULL, a->docker, s)) == TL_OK)
+		created = true;
+	if (rc == TL_OK)
+		rc = tl_docker_container_start(a->docker, name);
+	int exit_code = -1;
+	if (rc == TL_OK)
+		rc = tl_docker_container_wait(&exit_code, a->docker, name, RELEASE_CMD_TIMEOUT_MS);
+	if (rc == TL_OK && exit_code != 0) {
+		tl__error_set_upstream(TL_ERROR, TL_ERRCLASS_DEPLOY, "", exit_code,
+		                       "the release command exited with status %d", exit_code);
+		fail_with_logs(a, name, TL_ERROR, "release command failed; nothing was changed");
+		rc = TL_ERROR;
+	}
+	if (created) {
+		/* Keep the failure's message: removal errors are secondary. */
+		tl_error saved = *tl_error_last();
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
+		if (rc)
+			tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code,
+			                       "%s", msg);
+	}
+	tl_docker_container_spec_free(s);
+	free(name);
+	return rc;
+}
+
+static int alive(void *payload)
+{
+	void **pp = payload;
+	tl_docker_container *c = NULL;
+	if (tl_docker_container_inspect(&c, pp[0], pp[1]) != TL_OK)
+		return 0;
+	int running = tl_docker_container_running(c);
+	tl_docker_container_free(c);
+	return running;
+}
+
+/* Where Caddy and the health probe reach a started container. */
+static int addresses(attempt *a, started *st)
+{
+	tl_docker_container *c = NULL;
+	int rc = tl_docker_container_inspect(&c, a->docker, st->name);
+	if (rc)
+		return rc;
+	if (!strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback")) {
+		char port[16];
+		snprintf(port, sizeof(port), "%d/tcp", st->svc->port);
+		int hp = tl_docker_container_host_port(c, port, NULL);
+		if (hp <= 0)
+			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
+			                   "container %s has no published port for %d", st->name,
+			                   st->svc->port);
+		st->upstream = tl__sprintf("127.0.0.1:%d", hp);
+		st->probe = tl__strdup(st->upstream ? st->upstream : "");
+	} else {
+		/* Caddy runs on the platform network and resolves the name; the
+		 * platform (on the host) probes the container's address. */
+		const char *ip = tl_docker_container_ip(c, tl__cfg(a->ctx, "TOWLION_NETWORK"));
+		if (!*ip)
+			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
+			                   "container %s has no address on network %s", st->name,
+			                   tl__cfg(a->ctx, "TOWLION_NETWORK"));
+		st->upstream = tl__sprintf("%s:%d", st->name, st->svc->port);
+		st->probe = tl__sprintf("%s:%d", ip, st->svc->port);
+	}
+	tl_docker_container_free(c);
+	if (rc == TL_OK && (!st->upstream || !st->probe))
+		rc = TL_ENOMEM;
+	return rc;
+}
+
+/* Start one container of `svc` for this release; it joins a->run. */
+static int start_one(attempt *a, const tl__svc *svc, const char *role)
+{
+	char rnd[5];
+	if (tl__secret_generate(rnd, 4))
+		return TL_EIO;
+	for (char *c = rnd; *c; c++)
+		if (*c == '-' || *c == '_')
+			*c = 'x';
+	started *grown = tl__realloc(a->run, (a->nrun + 1) * sizeof(*grown));
+	if (!grown)
+		return TL_ENOMEM;
+	a->run = grown;
+	started *st = &a->run[a->nrun];
+	memset(st, 0, sizeof(*st));
+	st->svc = svc;
+	st->name = tl__sprintf("%s-%s-%s", a->p->name, svc->name, rnd);
+	if (!st->name)
+		return TL_ENOMEM;
+	a->nrun++; /* from here on, cleanup knows about it */
+	tl_docker_container_spec *s = NULL;
+	int rc = build_spec(&s, a, svc, st->name, role);
+	if (rc == TL_OK)
+		rc = tl_docker_container_create(NULL, a->docker, s);
+	tl_docker_container_spec_free(s);
+	if (rc == TL_OK)
+		rc = tl_docker_container_start(a->docker, st->name);
+	if (rc == TL_OK && svc->routed)
+		rc = addresses(a, st);
+	return rc;
+}
+
+static void remove_started(attempt *a)
+{
+	tl_error saved = *tl_error_last();
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", saved.message);
+	for (size_t i = 0; i < a->nrun; i++)
+		tl_docker_container_remove(a->docker, a->run[i].name, TL_DOCKER_REMOVE_FORCE);
+	tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+	                       "%s", msg);
+}
+
+static int start_routed(attempt *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++) {
+		const tl__svc *svc = &a->plan.svcs[i];
+		if (!svc->routed)
+			continue;
+		int rc = tl__step(a->ctx, "deploy.start", svc->name, "starting %s (%s)", svc->name,
+		                  a->release_id);
+		if (rc == TL_OK)
+			rc = start_one(a, svc, "web");
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < a->nrun; i++) {
+		started *st = &a->run[i];
+		int rc = tl__step(a->ctx, "deploy.health", st->svc->name,
+		                  "waiting for %s to answer %s", st->svc->name, st->svc->health_path);
+		void *payload[2] = {a->docker, st->name};
+		if (rc == TL_OK)
+			rc = tl__health_wait(a->ctx, st->probe, st->svc->health_path,
+			                     a->health_timeout_ms, alive, payload);
+		if (rc == TL_EUNHEALTHY)
+			fail_with_logs(a, st->name, TL_EUNHEALTHY,
+			               "the new release is not healthy; the current one keeps "
+			               "serving");
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+/* One route change moves every routed service at once. */
+static int switch_route(attempt *a)
+{
+	int rc = tl__step(a->ctx, "deploy.switch", a->p->name, "switching %s to %s", a->p->hosts[0],
+	                  a->release_id);
+	if (rc)
+		return rc;
+	tl_caddy_route r = TL_CADDY_ROUTE_INIT;
+	tl_caddy_path paths[TL_CADDY_MAX_PATHS];
+	const char *ups[TL_CADDY_MAX_PATHS + 1][TL_CADDY_MAX_UPSTREAMS];
+	size_t nups[TL_CADDY_MAX_PATHS + 1] = {0};
+	size_t npaths = 0;
+	const tl__svc *web = web_svc(a);
+	r.site = a->p->name;
+	r.hosts = (const char *const *)a->p->hosts;
+	r.nhosts = tl__strv_len(a->p->hosts);
+	r.health_uri = web ? web->health_path : NULL;
+	for (size_t i = 0; i < a->nrun; i++) {
+		const started *st = &a->run[i];
+		if (!st->svc->routed)
+			continue;
+		size_t slot = 0; /* 0: default route; k+1: path k */
+		if (st->svc->route_path) {
+			size_t k = 0;
+			while (k < npaths && strcmp(paths[k].path, st->svc->route_path))
+				k++;
+			if (k == npaths) {
+				if (npaths == TL_CADDY_MAX_PATHS)
+					return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+					                     "too many path routes (at most %d)",
+					                     TL_CADDY_MAX_PATHS);
+				paths[npaths] = (tl_caddy_path){st->svc->route_path, NULL, 0,
+				                                st->svc->health_path};
+				npaths++;
+			}
+			slot = k + 1;
+		}
+		if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
+			ups[slot][nups[slot]++] = st->upstream;
+	}
+	for (size_t k = 0; k < npaths; k++) {
+		paths[k].upstreams = ups[k + 1];
+		paths[k].nupstreams = nups[k + 1];
+	}
+	r.upstreams = ups[0];
+	r.nupstreams = nups[0];
+	r.paths = npaths ? paths : NULL;
+	r.npaths = npaths;
+	return tl_caddy_route_set(a->ctx, &r);
+}
+
+/* Stop and remove the project's containers (of `role`, or all) whose
+ * release is not in `keep`, after letting them drain for `drain_ms`. */
+static int remove_other_releases(attempt *a, char *const *keep, const char *role,
+                                 int drain_ms)
+{
+	char **filter = NULL;
+	int rc = label_filter(&filter, a->p, NULL);
+	if (rc == TL_OK && role)
+		rc = tl__strv_pushf(&filter, "towlion.role=%s", role);
+	tl_docker_container_list *l = NULL;
+	if (rc == TL_OK)
+		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
+	tl__strv_free(filter);
+	if (rc)
+		return rc;
+	size_t old = 0;
+	for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
+		const char *rel = tl_docker_container_label(tl_docker_container_list_at(l, i),
+		                                            "towlion.release");
+		if (!rel || !tl__strv_contains(keep, rel))
+			old++;
+	}
+	if (old && drain_ms > 0) {
+		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old container(s) for %d ms",
+		         old, drain_ms);
+		struct timespec t = {drain_ms / 1000, (drain_ms % 1000) * 1000000L};
+		nanosleep(&t, NULL);
+	}
+	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(l); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(l, i);
+		const char *rel = tl_docker_container_label(c, "towlion.release");
+		if (rel && tl__strv_contains(keep, rel))
+			continue;
+		const char *name = tl_docker_container_name(c);
+		tl__log(a->ctx, TL_LOG_INFO, "removing %s (release %s)", name, rel ? rel : "?");
+		tl_docker_container_stop(a->docker, name, -1);
+		rc = tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
+		if (rc == TL_ENOTFOUND)
+			rc = TL_OK;
+	}
+	tl_docker_container_list_free(l);
+	return rc;
+}
+
+/* The releases serving now: the history's active one, and that of every
+ * container the route points at (a deploy killed between the switch and
+ * its record leaves the route ahead of the history). */
+static int serving_releases(char ***keep, attempt *a)
+{
+	tl_release_list *hist = NULL;
+	int rc = tl__history_load(&hist, a->p->state_dir);
+	if (rc)
+		return rc;
+	const tl_release *r = tl__history_active(hist);
+	if (r)
+		rc = tl__strv_push(keep, r->id);
+	tl_release_list_free(hist);
+	tl_caddy_sites *sites = NULL;
+	if (rc == TL_OK && tl_caddy_list(&sites, a->ctx) != TL_OK) {
+		tl_error_clear(); /* no readable routing table: the history decides */
+		return rc;
+	}
+	const tl_caddy_site *site = NULL;
+	for (size_t i = 0; sites && i < tl_caddy_sites_count(sites); i++)
+		if (!strcmp(tl_caddy_sites_at(sites, i)->site, a->p->name))
+			site = tl_caddy_sites_at(sites, i);
+	char **filter = NULL;
+	tl_docker_container_list *l = NULL;
+	if (rc == TL_OK && site && (rc = label_filter(&filter, a->p, NULL)) == TL_OK)
+		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
+	for (size_t i = 0; rc == TL_OK && l && i < tl_docker_container_list_count(l); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(l, i);
+		const char *rel = tl_docker_container_label(c, "towlion.release");
+		if (!rel || tl__strv_contains(*keep, rel))
+			continue;
+		for (size_t u = 0; u < site->nupstreams; u++) {
+			const char *up = site->upstreams[u];
+			const char *colon = strrchr(up, ':');
+			bool match;
+			if (!strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback")) {
+				char port[16];
+				snprintf(port, sizeof(port), "%s/tcp", colon ? colon + 1 : "");
+				int hp = 0;
+				for (size_t s2 = 0; s2 < a->plan.n && !hp; s2++) {
+					snprintf(port, sizeof(port), "%d/tcp", a->plan.svcs[s2].port);
+					hp = tl_docker_container_host_port(c, port, NULL);
+					char want[32];
+					snprintf(want, sizeof(want), "127.0.0.1:%d", hp);
+					if (hp && strcmp(want, up))
+						hp = 0;
+				}
+				match = hp != 0;
+			} else {
+				const char *name = tl_docker_container_name(c);
+				match = colon && strlen(name) == (size_t)(colon - up) &&
+				        !strncmp(up, name, (size_t)(colon - up));
+			}
+			if (match) {
+				rc = tl__strv_push(keep, rel);
+				break;
+			}
+		}
+	}
+	tl_docker_container_list_free(l);
+	tl__strv_free(filter);
+	tl_caddy_sites_free(sites);
+	return rc;
+}
+
+static int start_workers(attempt *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++) {
+		const tl__svc *svc = &a->plan.svcs[i];
+		if (svc->routed)
+			continue;
+		int rc = tl__step(a->ctx, "deploy.worker", svc->name, "starting %s (%s)", svc->name,
+		                  a->release_id);
+		if (rc == TL_OK)
+			rc = start_one(a, svc, "worker");
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+/* Keep the images of the newest keep_images releases that served. */
+static void prune_images(attempt *a)
+{
+	tl_release_list *hist = NULL;
+	if (tl__history_load(&hist, a->p->state_dir) != TL_OK) {
+		tl_error_clear();
+		return;
+	}
+	char **keep = NULL;
+	int kept = 0;
+	for (size_t i = 0; i < tl_release_list_count(hist) && kept < a->p->keep_images; i++) {
+		const tl_release *r = tl_release_list_at(hist, i);
+		if (r->status == TL_RELEASE_FAILED)
+			continue;
+		tl__strv_push(&keep, r->id);
+		kept++;
+	}
+	tl_release_list_free(hist);
+	char **filter = NULL;
+	label_filter(&filter, a->p, NULL);
+	tl_docker_image_list *imgs = NULL;
+	if (tl_docker_image_list_by_label(&imgs, a->docker, (const char *const *)filter) ==
+	    TL_OK) {
+		for (size_t i = 0; i < tl_docker_image_list_count(imgs); i++) {
+			const tl_docker_image *img = tl_docker_image_list_at(imgs, i);
+			const char *rel = tl_docker_image_label(img, "towlion.release");
+			if (!rel || tl__strv_contains(keep, rel) || !strcmp(rel, a->release_id))
+				continue;
+			/* Each tag goes; the image itself goes with its last tag. */
+			for (size_t t = 0; t < tl_docker_image_tag_count(img); t++)
+				if (tl_docker_image_remove(a->docker, tl_docker_image_tag_at(img, t), 0) ==
+				    TL_OK)
+					tl__log(a->ctx, TL_LOG_INFO, "pruned image %s",
+					        tl_docker_image_tag_at(img, t));
+		}
+	}
+	tl_error_clear(); /* an image still in use stays: not a failure */
+	tl_docker_image_list_free(imgs);
+	tl__strv_free(filter);
+	tl__strv_free(keep);
+}
+
+static int record(attempt *a, int status, const tl_deploy_options *o, long t0)
+{
+	tl_release *r = a->rel;
+	r->status = status;
+	r->duration_ms = now_ms() - t0;
+	if (status == TL_RELEASE_FAILED) {
+		free(r->error);
+		r->error = tl__strdup(tl_error_last()->message);
+	}
+	for (size_t i = 0; i < a->plan.n && status != TL_RELEASE_FAILED; i++)
+		if (tl__release_add_service(r, a->plan.svcs[i].name, a->plan.svcs[i].image))
+			return TL_ENOMEM;
+	(void)o;
+	int rc = TL_OK;
+	if (status != TL_RELEASE_FAILED && a->plan_json.size)
+		rc = tl__plan_save(a->p->state_dir, r->id, a->plan_json.ptr);
+	return rc ? rc : tl__history_record(a->p->state_dir, r);
+}
+
+static int new_release(attempt *a, const tl_deploy_options *o, const char *source)
+{
+	tl_release *r = tl__calloc(1, sizeof(*r));
+	if (!r)
+		return TL_ENOMEM;
+	a->rel = r;
+	r->id = tl__strdup(a->release_id);
+	r->created = (int64_t)time(NULL);
+	r->source = tl__strdup(source);
+	r->commit = tl__strdup(a->commit.ptr ? a->commit.ptr : "");
+	r->requested_by = tl__strdup(o->requested_by ? o->requested_by : "");
+	r->error = tl__strdup("");
+	return (r->id && r->source && r->commit && r->requested_by && r->error) ? TL_OK
+	                                                                        : TL_ENOMEM;
+}
+
+/* The environment the containers get: the compose file's, then the
+ * platform's values (DATABASE_URL, REDIS_URL, S3_*, APP_DOMAIN), which
+ * win. Nothing of it is ever put in an event. */
+static int merge_platform_env(attempt *a)
+{
+	tl_envfile *env = NULL;
+	int rc = tl_envfile_open(&env, a->p->env_path, TL_ENVFILE_CREATE);
+	if (rc)
+		return rc;
+	for (size_t i = 0; rc == TL_OK && i < a->plan.n; i++) {
+		tl__svc *svc = &a->plan.svcs[i];
+		for (size_t k = 0; rc == TL_OK && k < tl_envfile_count(env); k++) {
+			const char *key, *value;
+			tl_envfile_at(env, k, &key, &value);
+			rc = tl__env_set(&svc->env, key, value);
+		}
+		if (rc == TL_OK)
+			rc = tl__env_set(&svc->env, "APP_DOMAIN", a->p->hosts[0]);
+	}
+	tl_envfile_free(env);
+	return rc;
+}
+
+/* Settings from x-towlion where the registry left them open. */
+static void apply_plan_settings(attempt *a)
+{
+	if (!a->p->release_command && a->plan.release_command)
+		a->p->release_command = a->plan.release_command;
+}
+
+static void attempt_dispose(attempt *a)
+{
+	for (size_t i = 0; i < a->nrun; i++) {
+		free(a->run[i].name);
+		free(a->run[i].upstream);
+		free(a->run[i].probe);
+	}
+	free(a->run);
+	tl__plan_dispose(&a->plan);
+	free(a->release_id);
+	free(a->src_dir);
+	tl_buf_dispose(&a->commit);
+	tl__buf_dispose_secret(&a->plan_json);
+	tl_release_free(a->rel);
+	tl_docker_free(a->docker);
+}
+
+int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
+                       const tl_deploy_options *o, const tl_release *from)
+{
+	if (!from && (o->path != NULL) == (o->git_url != NULL))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "give either a directory or a git URL to deploy from");
+	if (!from && o->git_url && !o->git_ref)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "a git URL needs a ref (branch, tag or commit)");
+	long t0 = now_ms();
+	attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
+	             o->health_timeout_ms > 0 ? o->health_timeout_ms : HEALTH_TIMEOUT_DEFAULT_MS,
+	             TL_BUF_INIT};
+	tl__lock *lock = NULL;
+	char **serving = NULL;
+	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
+	char *lock_name = tl__sprintf("app-%s", p->name);
+	int rc = (locks && lock_name) ? TL_OK : TL_ENOMEM;
+	long lt = o->lock_timeout_ms ? o->lock_timeout_ms : LOCK_TIMEOUT_DEFAULT_MS;
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "deploy.lock", p->name, "locking %s", p->name);
+	if (rc == TL_OK)
+		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, lt < 0 ? 0 : (int)lt);
+	if (rc == TL_OK)
+		rc = tl_docker_open(&a.docker, ctx);
+	if (rc == TL_OK && !from) {
+		rc = fetch_source(&a, o);
+		if (rc == TL_OK)
+			rc = make_release_id(&a, o->release_id);
+		if (rc == TL_OK)
+			rc = tl__step(ctx, "deploy.plan", p->name, "reading the compose file");
+		if (rc == TL_OK)
+			rc = tl__plan_load(&a.plan, ctx, p, a.src_dir);
+		if (rc == TL_OK)
+			apply_plan_settings(&a);
+	} else if (rc == TL_OK) {
+		rc = tl__step(ctx, "deploy.plan", p->name, "rolling back to %s", from->id);
+		if (rc == TL_OK && !(a.release_id = tl__strdup(from->id)))
+			rc = TL_ENOMEM;
+		if (rc == TL_OK)
+			rc = tl__buf_puts(&a.commit, from->commit ? from->commit : "");
+		if (rc == TL_OK)
+			rc = tl__plan_restore(&a.plan, p->state_dir, from->id);
+		if (rc == TL_OK)
+			rc = check_images(&a);
+	}
+	if (rc == TL_OK)
+		rc = tl_docker_network_ensure(NULL, a.docker, tl__cfg(ctx, "TOWLION_NETWORK"), NULL);
+
+	/* Converge first: whatever a killed attempt left is not serving. */
+	if (rc == TL_OK)
+		rc = serving_releases(&serving, &a);
+	if (rc == TL_OK && from && tl__strv_contains(serving, from->id))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY, "release %s is serving already",
+		                   from->id);
+	if (rc == TL_OK)
+		rc = remove_other_releases(&a, NULL, "release", 0);
+	if (rc == TL_OK)
+		rc = remove_other_releases(&a, serving, NULL, 0);
+
+	char source[1200];
+	if (from)
+		snprintf(source, sizeof(source), "rollback:%s", from->source ? from->source : "");
+	else if (o->path)
+		snprintf(source, sizeof(source), "path:%s", a.src_dir ? a.src_dir : o->path);
+	else
+		snprintf(source, sizeof(source), "git:%s#%s", o->git_url, o->git_ref);
+	bool recordable = rc == TL_OK && !from;
+	if (rc == TL_OK)
+		rc = new_release(&a, o, source);
+	if (rc == TL_OK && !from)
+		rc = build_images(&a);
+	if (rc == TL_OK)
+		rc = tl__plan_to_json(&a.plan_json, &a.plan);
+	if (rc == TL_OK)
+		rc = merge_platform_env(&a);
+	if (rc == TL_OK && !from)
+		rc = run_release_command(&a);
+	if (rc == TL_OK)
+		rc = start_routed(&a);
+	if (rc == TL_OK)
+		rc = switch_route(&a);
+	if (rc) {
+		remove_started(&a);
+		if (recordable && a.rel && rc != TL_EUSER) {
+			tl_error saved = *tl_error_last();
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", saved.message);
+			record(&a, TL_RELEASE_FAILED, o, t0);
+			tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code,
+			                       "%s", msg);
+		}
+		goto out;
+	}
+	/* The route serves the new release: record it at once (a kill from
+	 * here on must not make the next deploy remove it), then clean up.
+	 * Failures from here on leave the new release serving. */
+	rc = record(&a, TL_RELEASE_ACTIVE, o, t0);
+	char *const keep[] = {a.release_id, NULL};
+	if (rc == TL_OK)
+		rc = remove_other_releases(&a, keep, "web", p->drain_ms);
+	if (rc == TL_OK)
+		rc = start_workers(&a);
+	if (rc == TL_OK)
+		rc = remove_other_releases(&a, keep, "worker", 0);
+	if (rc)
+		tl__error_prefix("release %s serves, but finishing the deploy failed",
+		                 a.release_id);
+	if (rc == TL_OK) {
+		tl__step(ctx, "deploy.prune", p->name, "keeping the images of the last %d releases",
+		         p->keep_images);
+		prune_images(&a);
+		tl__step(ctx, "deploy.done", p->name, "release %s is live on %s", a.release_id,
+		         p->hosts[0]);
+	}
+	if (rc == TL_OK && out) {
+		*out = a.rel;
+		a.rel = NULL;
+	}
+out:
+	tl__strv_free(serving);
+	attempt_dispose(&a);
+	tl__lock_release(lock);
+	free(locks);
+	free(lock_name);
+	return rc;
+}

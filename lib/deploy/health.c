@@ -1,0 +1,86 @@
+/*
+ * The health gate: GET the health path of a new container until it answers
+ * 2xx (and {"status":"ok"} when the answer is a JSON object with a status),
+ * polling tightly so a release that is ready is switched to at once.
+ */
+#include "deploy_int.h"
+#include "core/http.h"
+
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+#define PROBE_TIMEOUT_MS 1000
+#define POLL_MS 25
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* One probe: TL_OK when healthy; otherwise TL_EUNHEALTHY with why. */
+static int probe(tl_ctx *ctx, const char *url, tl_buf *why)
+{
+	tl__http_req req = {.url = url, .timeout_ms = PROBE_TIMEOUT_MS,
+	                    .connect_timeout_ms = PROBE_TIMEOUT_MS, .service = "the new release",
+	                    .klass = TL_ERRCLASS_DEPLOY};
+	tl__http_resp resp;
+	int rc = tl__http_do(ctx, &resp, &req);
+	tl__buf_clear(why);
+	if (rc == TL_EUSER)
+		return rc;
+	if (rc) {
+		tl__buf_puts(why, tl_error_last()->message);
+		return TL_EUNHEALTHY;
+	}
+	rc = TL_OK;
+	if (resp.status < 200 || resp.status > 299) {
+		tl__buf_printf(why, "%s answered HTTP %ld", url, resp.status);
+		rc = TL_EUNHEALTHY;
+	} else {
+		json_t *j = json_loadb(resp.body.ptr ? resp.body.ptr : "", resp.body.size, 0, NULL);
+		json_t *st = json_is_object(j) ? json_object_get(j, "status") : NULL;
+		if (st && !(json_is_string(st) && strcmp(json_string_value(st), "ok") == 0)) {
+			tl__buf_printf(why, "%s answered %.200s", url, resp.body.ptr);
+			rc = TL_EUNHEALTHY;
+		}
+		json_decref(j);
+	}
+	tl__http_resp_dispose(&resp);
+	return rc;
+}
+
+int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long timeout_ms,
+                    const tl__container_alive_fn alive, void *alive_payload)
+{
+	char *url = tl__sprintf("http://%s%s", hostport, path);
+	if (!url)
+		return TL_ENOMEM;
+	tl_buf why = TL_BUF_INIT;
+	long deadline = now_ms() + timeout_ms;
+	int rc;
+	for (;;) {
+		rc = probe(ctx, url, &why);
+		if (rc != TL_EUNHEALTHY)
+			break;
+		/* A container that exited will never answer: stop waiting. */
+		if (alive && !alive(alive_payload)) {
+			rc = tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DEPLOY,
+			                   "the container exited before %s answered", url);
+			break;
+		}
+		if (now_ms() >= deadline) {
+			rc = tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DEPLOY,
+			                   "%s did not become healthy within %ld ms (last: %s)", url,
+			                   timeout_ms, why.ptr ? why.ptr : "no answer");
+			break;
+		}
+		struct timespec t = {0, POLL_MS * 1000000L};
+		nanosleep(&t, NULL);
+	}
+	tl_buf_dispose(&why);
+	free(url);
+	return rc;
+}

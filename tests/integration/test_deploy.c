@@ -1,0 +1,536 @@
+/*
+ * Releases against the real dockerd, PostgreSQL and Caddy of the harness:
+ * deploy, zero-downtime switch under load, refused releases that change
+ * nothing, rollback, serialised and killed deploys, workers, migrations,
+ * destroy.
+ */
+#include "tl_test.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+	char *dir;      /* temp dir: state, apps, caddy, copies of the examples */
+	tl_ctx *ctx;
+	char app[32];
+	char host[64];
+	char src[512];  /* copy of examples/apps */
+} fixture;
+
+static fixture *F;
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+static void set_version(const char *app_dir, const char *version)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/deploy/.env", app_dir);
+	char content[128];
+	snprintf(content, sizeof(content), "APP_VERSION=%s\n", version);
+	tl_test_write_file(path, content, 0600);
+}
+
+static char *app_dir(const char *name)
+{
+	static char path[700];
+	snprintf(path, sizeof(path), "%s/%s", F->src, name);
+	return path;
+}
+
+typedef struct {
+	tl_buf body;
+} sink;
+
+static size_t on_body(char *p, size_t s, size_t n, void *u)
+{
+	tl_buf *b = u;
+	size_t len = s * n;
+	char *q = realloc(b->ptr, b->size + len + 1);
+	memcpy(q + b->size, p, len);
+	b->ptr = q;
+	b->size += len;
+	b->ptr[b->size] = '\0';
+	return len;
+}
+
+/* GET http://<host>/ through Caddy; the body, or NULL on failure. */
+static char *get_through_caddy(CURL *c, const char *host, const char *path, long *status)
+{
+	char url[256], hdr[128];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%s%s", getenv("TOWLION_HTTP_PORT"), path);
+	snprintf(hdr, sizeof(hdr), "Host: %s", host);
+	struct curl_slist *h = curl_slist_append(NULL, hdr);
+	tl_buf b = TL_BUF_INIT;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	CURLcode cc = curl_easy_perform(c);
+	curl_slist_free_all(h);
+	*status = 0;
+	if (cc != CURLE_OK) {
+		free(b.ptr);
+		return NULL;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	if (!b.ptr)
+		b.ptr = strdup("");
+	return b.ptr;
+}
+
+static void assert_serves(const char *expected)
+{
+	CURL *c = curl_easy_init();
+	long status;
+	char *body = NULL;
+	/* The route is live when the call returns; allow a moment for the
+	 * first connection only. */
+	for (int i = 0; i < 20; i++) {
+		free(body);
+		body = get_through_caddy(c, F->host, "/", &status);
+		if (body && status == 200 && strstr(body, expected))
+			break;
+		usleep(100000);
+	}
+	if (!body || !strstr(body, expected))
+		fail_msg("expected \"%s\" through Caddy, got HTTP %ld \"%s\"", expected, status,
+		         body ? body : "(no answer)");
+	free(body);
+	curl_easy_cleanup(c);
+}
+
+/* Containers of a project, by label, through the library. */
+static size_t count_containers(const char *project, const char *role)
+{
+	tl_docker *d = NULL;
+	tl_assert_ok(tl_docker_open(&d, F->ctx));
+	char f1[128], f2[64];
+	snprintf(f1, sizeof(f1), "towlion.project=%s", project);
+	snprintf(f2, sizeof(f2), "towlion.role=%s", role ? role : "");
+	const char *filters[] = {f1, role ? f2 : NULL, NULL};
+	tl_docker_container_list *l = NULL;
+	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
+	size_t n = tl_docker_container_list_count(l);
+	tl_docker_container_list_free(l);
+	tl_docker_free(d);
+	return n;
+}
+
+static tl_release *deploy_path(const char *dir, int expect)
+{
+	tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
+	o.path = dir;
+	o.health_timeout_ms = 8000;
+	o.requested_by = "test";
+	tl_release *r = NULL;
+	tl_assert_rc(expect, tl_deploy(&r, F->ctx, F->app, &o));
+	return r;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static int setup(void **state)
+{
+	TL_TEST_REQUIRE("TOWLION_DOCKER_HOST");
+	TL_TEST_REQUIRE("TOWLION_CADDY_ADMIN");
+	TL_TEST_REQUIRE("TOWLION_PG_URL");
+	F = calloc(1, sizeof(*F));
+	F->dir = tl_test_tmpdir();
+	F->ctx = tl_test_ctx(1);
+	snprintf(F->app, sizeof(F->app), "tdep%ld", (long)getpid());
+	snprintf(F->host, sizeof(F->host), "%s.towlion.test", F->app);
+	char p[600];
+	const char *subdirs[] = {"state", "apps", "caddy"};
+	const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_CADDY_DIR"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", F->dir, subdirs[i]);
+		tl_assert_ok(tl_ctx_config_set(F->ctx, keys[i], p));
+	}
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_UPSTREAM_MODE", "loopback"));
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_TLS", "off"));
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_NETWORK", "towlion-test"));
+	snprintf(F->src, sizeof(F->src), "%s/src", F->dir);
+	sh("mkdir -p %s && cp -r %s/examples/apps/. %s/", F->src, TL_TEST_SOURCE_DIR, F->src);
+	tl_app_options o = TL_APP_OPTIONS_INIT;
+	const char *doms[] = {F->host, NULL};
+	o.domains = doms;
+	o.drain_ms = 300;
+	o.keep_images = 3;
+	tl_assert_ok(tl_app_create(NULL, F->ctx, F->app, &o));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	if (!F)
+		return 0;
+	tl_destroy_options d = TL_DESTROY_OPTIONS_INIT;
+	d.confirm = 1;
+	d.purge = 1;
+	tl_app_destroy(F->ctx, F->app, &d);
+	tl_ctx_free(F->ctx);
+	tl_test_rmdir(F->dir);
+	free(F);
+	F = NULL;
+	return 0;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_deploy_v1_through_caddy(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release *r = deploy_path(app_dir("hello"), TL_OK);
+	assert_int_equal(tl_release_status(r), TL_RELEASE_ACTIVE);
+	assert_int_equal(tl_release_service_count(r), 1);
+	const char *img = NULL;
+	assert_string_equal(tl_release_service_at(r, 0, &img), "app");
+	assert_non_null(strstr(img, tl_release_id(r)));
+	tl_release_free(r);
+	assert_serves("hello 1.0.0");
+	assert_int_equal(count_containers(F->app, "web"), 1);
+}
+
+typedef struct {
+	volatile int stop;
+	int total, failed, v1, v2, switched_back;
+	char last_failure[256];
+} load_state;
+
+static void *load_loop(void *p)
+{
+	load_state *ls = p;
+	CURL *c = curl_easy_init();
+	int seen_v2 = 0;
+	while (!ls->stop || ls->total < 2000) {
+		long status;
+		char *body = get_through_caddy(c, F->host, "/", &status);
+		ls->total++;
+		if (!body || status != 200) {
+			ls->failed++;
+			snprintf(ls->last_failure, sizeof(ls->last_failure), "HTTP %ld: %s", status,
+			         body ? body : "(no answer)");
+		} else if (strstr(body, "hello 2.0.0")) {
+			ls->v2++;
+			seen_v2 = 1;
+		} else if (strstr(body, "hello 1.0.0")) {
+			ls->v1++;
+			if (seen_v2)
+				ls->switched_back++;
+		} else {
+			ls->failed++;
+			snprintf(ls->last_failure, sizeof(ls->last_failure), "body: %s", body);
+		}
+		free(body);
+		if (ls->total > 20000)
+			break;
+	}
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static void test_zero_downtime_switch_under_load(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	assert_serves("hello 1.0.0");
+	load_state ls = {0};
+	pthread_t t;
+	pthread_create(&t, NULL, load_loop, &ls);
+	usleep(300000);
+	set_version(app_dir("hello"), "2.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	ls.stop = 1;
+	pthread_join(t, NULL);
+	print_message("load: %d requests, %d failed, %d v1, %d v2\n", ls.total, ls.failed, ls.v1,
+	              ls.v2);
+	if (ls.failed)
+		fail_msg("%d of %d requests failed during the switch (last: %s)", ls.failed,
+		         ls.total, ls.last_failure);
+	assert_true(ls.total >= 2000);
+	assert_true(ls.v1 > 0);
+	assert_true(ls.v2 > 0);
+	assert_int_equal(ls.switched_back, 0);
+	assert_serves("hello 2.0.0");
+	/* The old release drained and went. */
+	assert_int_equal(count_containers(F->app, "web"), 1);
+}
+
+static void test_unhealthy_release_changes_nothing(void **state)
+{
+	set_version(app_dir("hello"), "2.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	deploy_path(app_dir("broken-health"), TL_EUNHEALTHY);
+	tl_assert_error_contains("keeps serving");
+	tl_assert_error_contains("database unreachable"); /* the container's log */
+	assert_serves("hello 2.0.0");
+	assert_int_equal(count_containers(F->app, NULL), 1);
+	/* The attempt is in the history as failed, with its reason. */
+	tl_release_list *l = NULL;
+	tl_assert_ok(tl_release_list_load(&l, F->ctx, F->app));
+	const tl_release *last = tl_release_list_at(l, 0);
+	assert_int_equal(tl_release_status(last), TL_RELEASE_FAILED);
+	assert_non_null(strstr(tl_release_error(last), "not healthy"));
+	assert_int_equal(tl_release_status(tl_release_list_at(l, 1)), TL_RELEASE_ACTIVE);
+	tl_release_list_free(l);
+}
+
+static void test_failed_release_command_changes_nothing(void **state)
+{
+	set_version(app_dir("hello"), "2.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	size_t before = count_containers(F->app, NULL);
+	deploy_path(app_dir("broken-release"), TL_ERROR);
+	tl_assert_error_contains("release command");
+	tl_assert_error_contains("already exists"); /* its stderr */
+	assert_serves("hello 2.0.0");
+	assert_int_equal(count_containers(F->app, NULL), before);
+}
+
+static void test_rollback(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release *r1 = deploy_path(app_dir("hello"), TL_OK);
+	set_version(app_dir("hello"), "2.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	assert_serves("hello 2.0.0");
+	tl_release *back = NULL;
+	tl_assert_ok(tl_rollback(&back, F->ctx, F->app, NULL));
+	assert_string_equal(tl_release_id(back), tl_release_id(r1));
+	assert_serves("hello 1.0.0");
+	assert_int_equal(count_containers(F->app, NULL), 1);
+	/* Rolling back to what serves is refused; an unknown release too. */
+	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
+	o.release_id = tl_release_id(r1);
+	tl_assert_rc(TL_EINVALID, tl_rollback(NULL, F->ctx, F->app, &o));
+	o.release_id = "20000101T000000Z-nope";
+	tl_assert_rc(TL_ENOTFOUND, tl_rollback(NULL, F->ctx, F->app, &o));
+	tl_release_free(back);
+	tl_release_free(r1);
+}
+
+static void child_deploy(const char *dir, int kill_pipe)
+{
+	tl_ctx *ctx = NULL;
+	tl_ctx_options co = TL_CTX_OPTIONS_INIT;
+	co.flags = TL_CTX_NO_CONFIG_FILE;
+	if (tl_ctx_new(&ctx, &co))
+		_exit(10);
+	const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_CADDY_DIR",
+	                      "TOWLION_UPSTREAM_MODE", "TOWLION_TLS", "TOWLION_NETWORK"};
+	for (size_t i = 0; i < 6; i++)
+		tl_ctx_config_set(ctx, keys[i], tl_ctx_config_get(F->ctx, keys[i]));
+	tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
+	o.path = dir;
+	o.health_timeout_ms = 8000;
+	if (kill_pipe >= 0)
+		dup2(kill_pipe, 99);
+	int rc = tl_deploy(NULL, ctx, F->app, &o);
+	_exit(rc == TL_OK ? 0 : 20 - rc);
+}
+
+static void test_concurrent_deploys_serialise(void **state)
+{
+	set_version(app_dir("hello"), "2.0.0");
+	pid_t a = fork();
+	if (a == 0)
+		child_deploy(app_dir("hello"), -1);
+	pid_t b = fork();
+	if (b == 0)
+		child_deploy(app_dir("hello"), -1);
+	int sa, sb;
+	waitpid(a, &sa, 0);
+	waitpid(b, &sb, 0);
+	assert_true(WIFEXITED(sa) && WIFEXITED(sb));
+	assert_int_equal(WEXITSTATUS(sa), 0);
+	assert_int_equal(WEXITSTATUS(sb), 0);
+	assert_serves("hello 2.0.0");
+	assert_int_equal(count_containers(F->app, NULL), 1);
+}
+
+static int on_step_kill(const tl_event *ev, void *p)
+{
+	/* The child tells the parent when it reaches the health wait. */
+	if (ev->type == TL_EVENT_STEP && ev->step && !strcmp(ev->step, "deploy.health"))
+		(void)!write(99, "H", 1);
+	return 0;
+}
+
+static void test_killed_deploy_then_new_deploy_converges(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	set_version(app_dir("hello"), "2.0.0");
+	pid_t c = fork();
+	if (c == 0) {
+		close(p[0]);
+		tl_ctx *ctx = NULL;
+		tl_ctx_options co = TL_CTX_OPTIONS_INIT;
+		co.flags = TL_CTX_NO_CONFIG_FILE;
+		co.event_cb = on_step_kill;
+		if (tl_ctx_new(&ctx, &co))
+			_exit(10);
+		const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_CADDY_DIR",
+		                      "TOWLION_UPSTREAM_MODE", "TOWLION_TLS", "TOWLION_NETWORK"};
+		for (size_t i = 0; i < 6; i++)
+			tl_ctx_config_set(ctx, keys[i], tl_ctx_config_get(F->ctx, keys[i]));
+		dup2(p[1], 99);
+		tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
+		o.path = app_dir("hello");
+		tl_deploy(NULL, ctx, F->app, &o);
+		_exit(0);
+	}
+	close(p[1]);
+	char ch;
+	assert_int_equal(read(p[0], &ch, 1), 1);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	close(p[0]);
+	/* Killed between starting the new container and switching: v1 still
+	 * serves, and a new container is left behind. */
+	assert_serves("hello 1.0.0");
+	assert_int_equal(count_containers(F->app, NULL), 2);
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	assert_serves("hello 2.0.0");
+	assert_int_equal(count_containers(F->app, NULL), 1);
+}
+
+static void test_worker_recreated_on_new_image(void **state)
+{
+	set_version(app_dir("hello-worker"), "1.0.0");
+	tl_release *r1 = deploy_path(app_dir("hello-worker"), TL_OK);
+	assert_int_equal(tl_release_service_count(r1), 2);
+	assert_int_equal(count_containers(F->app, "worker"), 1);
+	set_version(app_dir("hello-worker"), "2.0.0");
+	tl_release *r2 = deploy_path(app_dir("hello-worker"), TL_OK);
+	assert_int_equal(count_containers(F->app, "worker"), 1);
+	assert_int_equal(count_containers(F->app, "web"), 1);
+	/* The worker that runs is the new release's. */
+	tl_docker *d = NULL;
+	tl_assert_ok(tl_docker_open(&d, F->ctx));
+	char f1[128];
+	snprintf(f1, sizeof(f1), "towlion.project=%s", F->app);
+	const char *filters[] = {f1, "towlion.role=worker", NULL};
+	tl_docker_container_list *l = NULL;
+	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
+	assert_string_equal(tl_docker_container_label(tl_docker_container_list_at(l, 0),
+	                                              "towlion.release"),
+	                    tl_release_id(r2));
+	tl_docker_container_list_free(l);
+	tl_docker_free(d);
+	assert_serves("hello 2.0.0");
+	tl_release_free(r1);
+	tl_release_free(r2);
+}
+
+static void test_release_command_migrates_database(void **state)
+{
+	tl_pg *pg = NULL;
+	tl_assert_ok(tl_pg_connect(&pg, F->ctx));
+	tl_assert_ok(tl_pg_app_create(NULL, pg, F->app, NULL));
+	tl_pg_free(pg);
+	set_version(app_dir("hello-migrate"), "3.0.0");
+	tl_release_free(deploy_path(app_dir("hello-migrate"), TL_OK));
+	assert_serves("hello 3.0.0");
+	/* The table the release command made, owned by the app's role. */
+	tl_buf url = TL_BUF_INIT;
+	tl_assert_ok(tl_pg_database_url(&url, F->ctx, F->app, 0));
+	/* Apps reach PostgreSQL at TOWLION_PG_APP_HOST (the bridge); from the
+	 * host we use the admin URL's address with the app's credentials. */
+	PGconn *admin = PQconnectdb(getenv("TOWLION_PG_URL"));
+	assert_int_equal(PQstatus(admin), CONNECTION_OK);
+	char db[128];
+	snprintf(db, sizeof(db), "%s_db", F->app);
+	char conninfo[1024];
+	snprintf(conninfo, sizeof(conninfo), "%s", getenv("TOWLION_PG_URL"));
+	PQfinish(admin);
+	char *slash = strrchr(conninfo, '/');
+	snprintf(slash + 1, sizeof(conninfo) - (size_t)(slash + 1 - conninfo), "%s", db);
+	PGconn *c = PQconnectdb(conninfo);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *res = PQexec(c, "SELECT count(*), pg_get_userbyid(relowner) FROM visits, "
+	                          "pg_class WHERE relname = 'visits' GROUP BY 2");
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "1");
+	char role[128];
+	snprintf(role, sizeof(role), "%s_user", F->app);
+	assert_string_equal(PQgetvalue(res, 0, 1), role);
+	PQclear(res);
+	PQfinish(c);
+	tl_buf_dispose(&url);
+}
+
+static void test_destroy_removes_everything(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	tl_destroy_options d = TL_DESTROY_OPTIONS_INIT;
+	tl_assert_rc(TL_EINVALID, tl_app_destroy(F->ctx, F->app, &d)); /* no confirm */
+	assert_serves("hello 1.0.0");
+	d.confirm = 1;
+	tl_assert_ok(tl_app_destroy(F->ctx, F->app, &d));
+	assert_int_equal(count_containers(F->app, NULL), 0);
+	tl_app *a = NULL;
+	tl_assert_rc(TL_ENOTFOUND, tl_app_open(&a, F->ctx, F->app));
+	tl_caddy_sites *sites = NULL;
+	tl_assert_ok(tl_caddy_list(&sites, F->ctx));
+	for (size_t i = 0; i < tl_caddy_sites_count(sites); i++)
+		assert_string_not_equal(tl_caddy_sites_at(sites, i)->site, F->app);
+	tl_caddy_sites_free(sites);
+	tl_docker *dk = NULL;
+	tl_assert_ok(tl_docker_open(&dk, F->ctx));
+	char f1[128];
+	snprintf(f1, sizeof(f1), "towlion.project=%s", F->app);
+	const char *filters[] = {f1, NULL};
+	tl_docker_image_list *il = NULL;
+	tl_assert_ok(tl_docker_image_list_by_label(&il, dk, filters));
+	assert_int_equal(tl_docker_image_list_count(il), 0);
+	tl_docker_image_list_free(il);
+	tl_docker_free(dk);
+}
+
+int main(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_deploy_v1_through_caddy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_downtime_switch_under_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unhealthy_release_changes_nothing, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_failed_release_command_changes_nothing, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_deploys_serialise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_deploy_then_new_deploy_converges, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_worker_recreated_on_new_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_command_migrates_database, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_removes_everything, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
