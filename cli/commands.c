@@ -9,6 +9,7 @@ extern const cli_group cli_group_config;
 extern const cli_group cli_group_db;
 extern const cli_group cli_group_docker;
 extern const cli_group cli_group_doctor;
+extern const cli_group cli_group_github;
 extern const cli_group cli_group_exec;
 extern const cli_group cli_group_logs;
 extern const cli_group cli_group_route;
@@ -21,6 +22,7 @@ const cli_group *const cli_groups[] = {
 	&cli_group_db,
 	&cli_group_docker,
 	&cli_group_doctor,
+	&cli_group_github,
 	&cli_group_exec,
 	&cli_group_logs,
 	&cli_group_route,

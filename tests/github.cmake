@@ -22,3 +22,5 @@ add_test(NAME integration.github
                  $<TARGET_FILE:test_github_integration>)
 set_tests_properties(integration.github PROPERTIES FIXTURES_REQUIRED github_standin
                      RESOURCE_LOCK github_standin LABELS integration TIMEOUT 300)
+# test_cli runs the towlion command.
+add_dependencies(test_github_integration towlion_cli)

@@ -669,6 +669,75 @@ static void test_config_and_unreachable(void **state)
 	tl_github_free(gh);
 }
 
+/* ---- the CLI ----------------------------------------------------------- */
+
+/* Run the towlion command; returns its exit status, stdout in *out. */
+static int run_cli(tl_buf *out, const char *const *args)
+{
+	const char *argv[16] = {TL_TEST_BINARY_DIR "/towlion"};
+	size_t n = 1;
+	for (; args[n - 1]; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	tl__spawn_opts o = {.argv = argv, .stdout_mode = TL__STDIO_BUFFER,
+	                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 30000};
+	tl__spawn_result r;
+	memset(&r, 0, sizeof(r));
+	tl_assert_ok(tl__spawn(&r, NULL, &o));
+	assert_true(r.exited);
+	tl__buf_set(out, r.out.ptr ? r.out.ptr : "", r.out.size);
+	if (r.err.size)
+		assert_null(strstr(r.err.ptr, token));
+	tl__spawn_result_dispose(&r);
+	return r.exit_status;
+}
+
+static void test_cli(void **state)
+{
+	tl_buf out = TL_BUF_INIT;
+	/* --dry-run reads, says what it would do, and writes nothing. */
+	const char *dry[] = {"--dry-run", "--json", "github", "comment", "acme/web", "--pr", "3",
+	                     "--key", "deploy", "--body", "deployed abc", NULL};
+	assert_int_equal(run_cli(&out, dry), 0);
+	json_t *j = json_loads(out.ptr, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "action")), "create");
+	assert_true(json_is_true(json_object_get(j, "dry_run")));
+	json_decref(j);
+	json_t *reqs = recorded();
+	assert_int_equal(count_requests(reqs, "GET", ""), (int)json_array_size(reqs));
+	json_decref(reqs);
+	json_t *cs = comments_of("acme/web", 3);
+	assert_int_equal(json_array_size(cs), 0);
+	json_decref(cs);
+	/* For real, twice: one comment, edited. */
+	const char *real[] = {"--json", "github", "comment", "acme/web", "--pr", "3",
+	                      "--key", "deploy", "--body", "deployed abc", NULL};
+	assert_int_equal(run_cli(&out, real), 0);
+	real[9] = "deployed def";
+	assert_int_equal(run_cli(&out, real), 0);
+	j = json_loads(out.ptr, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "action")), "edited");
+	json_decref(j);
+	cs = comments_of("acme/web", 3);
+	assert_int_equal(json_array_size(cs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(cs, 0), "body")),
+	                    "<!-- towlion:deploy -->\ndeployed def");
+	json_decref(cs);
+	/* PR state as JSON; exit codes: 3 not found, 2 usage, 7 auth. */
+	const char *pr[] = {"--json", "github", "pr", "acme/web", "3", NULL};
+	assert_int_equal(run_cli(&out, pr), 0);
+	j = json_loads(out.ptr, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "open");
+	assert_string_equal(json_string_value(json_object_get(j, "head_ref")), "feature-login");
+	json_decref(j);
+	const char *missing[] = {"github", "pr", "acme/web", "99", NULL};
+	assert_int_equal(run_cli(&out, missing), 3);
+	const char *usage[] = {"github", "comment", "acme/web", "--pr", "3", NULL};
+	assert_int_equal(run_cli(&out, usage), 2);
+	tl_buf_dispose(&out);
+}
+
 int main(void)
 {
 	standin = TL_TEST_REQUIRE("TL_TEST_GITHUB_STANDIN");
@@ -687,6 +756,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_found_and_invalid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_sends_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_and_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cli, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("github", tests, NULL, NULL);
 }
