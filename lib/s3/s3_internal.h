@@ -1,0 +1,136 @@
+/* S3 module internals: the signed request, XML extraction, digests. */
+#ifndef TL_S3_INTERNAL_H
+#define TL_S3_INTERNAL_H
+
+#include "core/core.h"
+#include "towlion/s3.h"
+
+#include <stdbool.h>
+
+struct tl_s3 {
+	tl_ctx *ctx;
+	char *scheme;     /* "http" or "https" */
+	char *hostport;   /* host[:port] as in the endpoint */
+	char *base_path;  /* endpoint path without trailing '/', often "" */
+	char *endpoint;   /* scheme://hostport[base_path] */
+	char *region;
+	char *sigv4;      /* "aws:amz:<region>:s3" */
+	char *userpwd;    /* "access:secret" (a secret) */
+	int addressing;
+	long timeout_ms;
+	long connect_timeout_ms;
+	void *curl;       /* one easy handle, reused so connections stay open */
+};
+
+/* Receives each chunk of a successful (2xx) response body. */
+typedef int (*tl__s3_sink)(const char *data, size_t len, void *payload);
+
+typedef struct {
+	const char *method;          /* GET HEAD PUT POST DELETE */
+	const char *bucket;          /* NULL: the service (list buckets) */
+	const char *key;             /* NULL: the bucket itself */
+	const char *query;           /* canonical: sorted by name, values
+	                                RFC 3986-encoded ('/' as %2F), each
+	                                parameter with '=' */
+	const char *const *headers;  /* extra "Name: value", NULL terminated */
+	const void *body;            /* memory body, or NULL */
+	size_t body_len;
+	int body_fd;                 /* file body when >= 0 (set -1 if none) */
+	uint64_t body_offset;
+	uint64_t body_size;
+	const char *payload_sha256;  /* hex; required for a file body,
+	                                computed for a memory body */
+	tl__s3_sink sink;            /* 2xx body goes here instead of resp */
+	void *sink_payload;
+	const char *progress_step;   /* emit PROGRESS events when set */
+	uint64_t progress_base;
+	uint64_t progress_total;
+	long timeout_ms;             /* 0: the client's default; <0: none */
+	const char *what;            /* for messages: "create bucket" */
+} tl__s3_req;
+
+#define TL__S3_REQ_INIT(m) {.method = (m), .body_fd = -1}
+
+typedef struct {
+	long status;
+	tl_buf body;            /* unless streamed to the sink */
+	char etag[160];         /* without quotes */
+	char content_type[160];
+	char last_modified[64];
+	char sse[32];           /* x-amz-server-side-encryption */
+	uint64_t content_length;
+	bool has_length;
+} tl__s3_resp;
+
+/* Send a signed request. TL_OK means an HTTP answer of any status arrived
+ * (look at resp->status); transport failures are TL_EUNAVAILABLE,
+ * TL_ETIMEOUT, TL_EUSER, TL_EIO. */
+int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req);
+/* Perform, then turn a non-2xx answer (or a 200 carrying <Error>) into
+ * the last error. */
+int tl__s3_do(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req);
+void tl__s3_resp_dispose(tl__s3_resp *resp);
+
+/* Set the last error from an S3 error answer; returns the tl_result. */
+int tl__s3_error_from(const tl__s3_resp *resp, const char *what, const char *bucket,
+                      const char *key);
+/* The tl_result for an S3 error code and HTTP status. */
+int tl__s3_map_code(const char *code, long status);
+
+/* ---- XML (xml.c): a tolerant extractor for S3's flat documents ---- */
+
+/* Find the next element <name ...>inner</name> (or <name />) in [p, end).
+ * On success sets inner, inner_len and after (past the close tag). */
+bool tl__s3_xml_find(const char *p, const char *end, const char *name,
+                     const char **inner, size_t *inner_len, const char **after);
+/* Append the text of [inner, inner+len) with entities decoded. */
+int tl__s3_xml_text(tl_buf *out, const char *inner, size_t len);
+/* Find `name` in [p, end) and decode its text into out ("" if absent:
+ * returns TL_ENOTFOUND then, out cleared). */
+int tl__s3_xml_get(tl_buf *out, const char *p, const char *end, const char *name);
+/* Append text escaped for XML content. */
+int tl__s3_xml_escape(tl_buf *out, const char *s);
+
+/* ---- digests (digest.c) ---- */
+
+typedef struct {
+	uint32_t a, b, c, d;
+	uint64_t len;
+	unsigned char buf[64];
+} tl__md5;
+
+void tl__md5_init(tl__md5 *m);
+void tl__md5_update(tl__md5 *m, const void *data, size_t len);
+void tl__md5_final(tl__md5 *m, unsigned char out[16]);
+void tl__hex(char *out, const unsigned char *bin, size_t len); /* 2*len+1 */
+/* "Content-MD5: <base64>" for a binary MD5. */
+void tl__s3_content_md5_header(char out[64], const unsigned char md5[16]);
+/* SHA-256 (hex) of a memory block. */
+void tl__s3_sha256_hex(char out[65], const void *data, size_t len);
+/* SHA-256 (hex) and MD5 (binary) of a file range, read with pread;
+ * cancellable through ctx. */
+int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
+                           int fd, uint64_t offset, uint64_t size,
+                           const char *path);
+
+/* ---- helpers ---- */
+
+/* Append the object key to a URL path: each byte outside RFC 3986's
+ * unreserved set and '/' percent-encoded. */
+int tl__s3_encode_key(tl_buf *out, const char *key);
+/* "2026-11-30T04:44:44.000Z" or an HTTP date -> epoch seconds, 0 if bad. */
+int64_t tl__s3_parse_time(const char *text);
+/* Validate bucket (and key when not NULL), for public entry points. */
+int tl__s3_check_names(const char *bucket, const char *key);
+
+/* Objects (object.c), also built by lists. */
+struct tl_s3_object {
+	char *key;
+	uint64_t size;
+	char *etag;
+	int64_t last_modified;
+	char *content_type;
+};
+void tl__s3_object_dispose(tl_s3_object *o);
+
+#endif

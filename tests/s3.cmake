@@ -1,0 +1,4 @@
+# The s3 module: names, XML and digests without services (unit), and the
+# harness S3 server with SigV4 enforced (integration).
+tl_unit_test(s3_names)
+tl_integration_test(s3 SERVICES TIMEOUT 600)
