@@ -118,7 +118,7 @@ static const char *method_of(int typemask)
 	}
 }
 
-static int add_method(tl_buf *list, const char *m)
+static int add_one(tl_buf *list, const char *m)
 {
 	/* Skip names already there (compare as ",name,"). */
 	char probe[128];
@@ -132,6 +132,37 @@ static int add_method(tl_buf *list, const char *m)
 		return TL_OK;
 	int rc = list->size ? tl__buf_putc(list, ',') : TL_OK;
 	return rc ? rc : tl__buf_puts(list, m);
+}
+
+/* Only names this libssh2 supports: its method_pref strips the others
+ * with an overlapping memcpy (libssh2 1.10), so never hand it any. */
+static bool supported(LIBSSH2_SESSION *session, const char *m)
+{
+	const char **algs = NULL;
+	int n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+	bool found = false;
+	for (int i = 0; i < n && !found; i++)
+		found = !strcmp(algs[i], m);
+	if (algs)
+		libssh2_free(session, (void *)algs);
+	return found;
+}
+
+static int add_method(tl_buf *list, LIBSSH2_SESSION *session, const char *methods)
+{
+	/* `methods` may be a comma-separated list. */
+	char one[64];
+	for (const char *p = methods; *p;) {
+		size_t l = strcspn(p, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)l, p);
+		p += l + (p[l] == ',');
+		if (!supported(session, one))
+			continue;
+		int rc = add_one(list, one);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
 }
 
 int tl__ssh_prefer_known_types(tl_ssh *ssh, const char *known_hosts)
@@ -148,14 +179,14 @@ int tl__ssh_prefer_known_types(tl_ssh *ssh, const char *known_hosts)
 		prev = node;
 		const char *m = method_of(node->typemask);
 		if (m && node->name && !strcasecmp(node->name, name))
-			rc = add_method(&list, m);
+			rc = add_method(&list, ssh->session, m);
 	}
 	static const char *const usual[] = {"ssh-ed25519", "ecdsa-sha2-nistp256",
 	                                    "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
 	                                    "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"};
 	for (size_t i = 0; rc == TL_OK && i < TL__ARRAY_SIZE(usual); i++)
-		rc = add_method(&list, usual[i]);
-	if (rc == TL_OK &&
+		rc = add_method(&list, ssh->session, usual[i]);
+	if (rc == TL_OK && list.size &&
 	    libssh2_session_method_pref(ssh->session, LIBSSH2_METHOD_HOSTKEY, list.ptr) != 0)
 		tl__log(ssh->ctx, TL_LOG_DEBUG, "libssh2 refused the host key order %s", list.ptr);
 	tl_buf_dispose(&list);
