@@ -176,7 +176,8 @@ typedef struct {
  * `<db>__verify_<ts>`, check the table count against the manifest, count
  * the rows and drop the scratch database. The manifest's state becomes
  * verified or failed. `out` may be NULL. A corrupt, truncated or tampered
- * backup, or the wrong key, is TL_EIO with a message saying which.
+ * backup is TL_EIO with a message saying which (and marks it failed); the
+ * wrong key is TL_EAUTH (the file is not blamed).
  */
 TL_EXTERN(int) tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *backup,
                                 const tl_backup_options *opts);

@@ -410,8 +410,11 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			tl__buf_set(previous, o.into || !exists ? "" : pre, o.into || !exists ? 0 : strlen(pre));
 		goto done;
 	}
-	if (rc == TL_OK)
+	if (rc == TL_OK) {
 		rc = tl__bk_restore_scratch(ctx, admin, scratch, owner, path, &name, &m, &o);
+		if (rc)
+			tl__error_prefix("%s is unchanged", database);
+	}
 	if (rc == TL_OK) {
 		const char *target = o.into ? o.into : database;
 		if (o.into || !exists) {

@@ -459,7 +459,8 @@ static int next_compressed(tl__bk_reader *r)
 		unsigned char id[TL__BK_KEYID_LEN];
 		key_id(id, r->key);
 		if (memcmp(id, head + TL__BK_MAGIC_LEN, TL__BK_KEYID_LEN) != 0)
-			return tl__error_set(TL_EIO, TL_ERRCLASS_BACKUP,
+			/* TL_EAUTH, not TL_EIO: the file is fine, the key is not. */
+			return tl__error_set(TL_EAUTH, TL_ERRCLASS_BACKUP,
 			                     "the backup was encrypted with another key than "
 			                     "TOWLION_BACKUP_KEY (wrong key)");
 		if (crypto_secretstream_xchacha20poly1305_init_pull(

@@ -88,8 +88,10 @@ static int add_item(tl_backup_list *l, const char *dir, const char *file, tl__bk
 	tl__bk_manifest m = {0};
 	int state = TL_BACKUP_INCOMPLETE;
 	if (tl__bk_manifest_load(&m, it->path) == TL_OK) {
-		state = m.size == size && !strcmp(m.database, it->database) ? m.state
-		                                                            : TL_BACKUP_INCOMPLETE;
+		/* A failed verdict stands even when the file changed since. */
+		state = m.state == TL_BACKUP_FAILED ? TL_BACKUP_FAILED
+		        : m.size == size && !strcmp(m.database, it->database) ? m.state
+		                                                              : TL_BACKUP_INCOMPLETE;
 		it->sha256 = tl__strdup(m.sha256);
 		it->pg_version = tl__strdup(m.pg_version);
 		it->remote = tl__strdup(m.remote);

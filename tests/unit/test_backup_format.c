@@ -473,7 +473,7 @@ static void test_container_detects_damage(void **state)
 				free(path);
 				path = write_container(dir, "d", data, len, comp, key, sha);
 				assert_int_equal(read_container(path, comp, other_key, NULL, NULL, NULL),
-				                 TL_EIO);
+				                 TL_EAUTH);
 				tl_assert_error_contains("wrong key");
 			}
 			free(path);
