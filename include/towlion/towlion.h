@@ -15,6 +15,7 @@
 #include "towlion/app.h"
 #include "towlion/deploy.h"
 #include "towlion/caddy.h"
+#include "towlion/redis.h"
 #include "towlion/s3.h"
 #include "towlion/github.h"
 #include "towlion/ssh.h"

@@ -1,0 +1,33 @@
+/* Redis module internals. */
+#ifndef TL_REDIS_INTERNAL_H
+#define TL_REDIS_INTERNAL_H
+
+#include "core/core.h"
+#include "towlion/redis.h"
+
+#include <hiredis/hiredis.h>
+
+struct tl_redis {
+	tl_ctx *ctx;
+	redisContext *c;
+	char *where;   /* host:port for messages */
+	char version[32];
+};
+
+/* Run a command given as argv (binary-safe, no formatting). On success
+ * *reply is a non-error reply the caller frees with freeReplyObject; an
+ * error reply becomes the last error (TL_EAUTH for NOPERM/WRONGPASS/
+ * NOAUTH) naming `what`. */
+int tl__redis_cmd(redisReply **reply, tl_redis *r, const char *what, int argc,
+                  const char **argv);
+
+/* The error for a server error reply ("WRONGPASS invalid ..."). */
+int tl__redis_error_reply(const char *what, const char *text);
+
+/* The error for a broken connection. */
+int tl__redis_error_conn(const redisContext *c, const char *what, const char *where);
+
+/* Hex SHA-256 of a password, as ACL GETUSER lists it. */
+void tl__redis_password_hash(char out[65], const char *password);
+
+#endif

@@ -1,0 +1,403 @@
+/* Per-app ACL users: create (idempotent), drop (optionally purging keys),
+ * and the env file keys REDIS_URL and REDIS_KEY_PREFIX. */
+#include "redis_internal.h"
+#include "core/appenv.h"
+#include "core/url.h"
+#include "towlion/pg.h"
+#include "towlion/validate.h"
+
+#include <stdarg.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PASSWORD_LEN 32
+#define SCAN_COUNT "1000"
+
+struct tl_redis_report {
+	char *user, *prefix, *env_path;
+	int dry_run;
+	uint64_t keys_deleted;
+	char **actions;
+	size_t count;
+};
+
+const char *tl_redis_report_user(const tl_redis_report *r) { return r ? r->user : NULL; }
+const char *tl_redis_report_prefix(const tl_redis_report *r) { return r ? r->prefix : NULL; }
+const char *tl_redis_report_env_path(const tl_redis_report *r) { return r ? r->env_path : NULL; }
+int tl_redis_report_dry_run(const tl_redis_report *r) { return r ? r->dry_run : 0; }
+uint64_t tl_redis_report_keys_deleted(const tl_redis_report *r) { return r ? r->keys_deleted : 0; }
+size_t tl_redis_report_action_count(const tl_redis_report *r) { return r ? r->count : 0; }
+const char *tl_redis_report_action(const tl_redis_report *r, size_t i)
+{
+	return r && i < r->count ? r->actions[i] : NULL;
+}
+
+void tl_redis_report_free(tl_redis_report *r)
+{
+	if (!r)
+		return;
+	free(r->user);
+	free(r->prefix);
+	free(r->env_path);
+	for (size_t i = 0; i < r->count; i++)
+		free(r->actions[i]);
+	free(r->actions);
+	free(r);
+}
+
+static int action(tl_redis_report *rep, tl_ctx *ctx, const char *fmt, ...) TL__PRINTF(3, 4);
+
+static int action(tl_redis_report *rep, tl_ctx *ctx, const char *fmt, ...)
+{
+	tl_buf b = TL_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = tl__buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	char *line = rc ? NULL : tl__buf_detach(&b);
+	char **n = line ? tl__realloc(rep->actions, (rep->count + 1) * sizeof(char *)) : NULL;
+	if (!n) {
+		free(line);
+		tl_buf_dispose(&b);
+		return TL_ENOMEM;
+	}
+	rep->actions = n;
+	rep->actions[rep->count++] = line;
+	return tl__log(ctx, TL_LOG_INFO, "%s%s", rep->dry_run ? "would " : "", line);
+}
+
+int tl_redis_options_init(tl_redis_options *opts, unsigned int version)
+{
+	TL__CHECK_ARG(opts && version == TL_REDIS_OPTIONS_VERSION);
+	tl_redis_options d = TL_REDIS_OPTIONS_INIT;
+	*opts = d;
+	return TL_OK;
+}
+
+static int report_new(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                      unsigned int flags)
+{
+	tl_buf user = TL_BUF_INIT, prefix = TL_BUF_INIT, path = TL_BUF_INIT;
+	int rc = tl_redis_names(&user, &prefix, app, pr);
+	if (!rc)
+		rc = pr ? tl_preview_env_path(&path, r->ctx, app, pr)
+		        : tl_app_env_path(&path, r->ctx, app);
+	tl_redis_report *rep = rc ? NULL : tl__calloc(1, sizeof(*rep));
+	if (!rc && !rep)
+		rc = TL_ENOMEM;
+	if (!rc) {
+		rep->user = tl__buf_detach(&user);
+		rep->prefix = tl__buf_detach(&prefix);
+		rep->env_path = tl__buf_detach(&path);
+		rep->dry_run = (flags & TL_REDIS_DRY_RUN) != 0;
+		if (!rep->user || !rep->prefix || !rep->env_path)
+			rc = TL_ENOMEM;
+	}
+	tl_buf_dispose(&user);
+	tl_buf_dispose(&prefix);
+	tl_buf_dispose(&path);
+	if (rc) {
+		tl_redis_report_free(rep);
+		return rc;
+	}
+	*out = rep;
+	return TL_OK;
+}
+
+/* The password of `user` in the env file's REDIS_URL, if it is there. */
+static int env_password(char **out, const char *path, const char *user)
+{
+	*out = NULL;
+	tl_buf url = TL_BUF_INIT;
+	int rc = tl__appenv_get(&url, path, "REDIS_URL");
+	if (rc == TL_ENOTFOUND) {
+		tl_error_clear();
+		return TL_OK;
+	}
+	if (rc)
+		return rc;
+	tl__url u;
+	rc = tl__url_parse(&u, url.ptr, "REDIS_URL");
+	tl__buf_dispose_secret(&url);
+	if (rc) {
+		/* A broken URL is no password: it will be replaced. */
+		tl_error_clear();
+		return TL_OK;
+	}
+	if (u.user && strcmp(u.user, user) == 0 && u.password && *u.password) {
+		*out = u.password;
+		u.password = NULL;
+	}
+	tl__url_dispose(&u);
+	return TL_OK;
+}
+
+/* Whether the user exists, and whether its rules are exactly ours with
+ * `password` (NULL: any password). */
+static int user_state(bool *exists, bool *matches, tl_redis *r, const char *user,
+                      const char *prefix, const char *password)
+{
+	const char *argv[] = {"ACL", "GETUSER", user};
+	redisReply *rep = NULL;
+	int rc = tl__redis_cmd(&rep, r, "ACL GETUSER", 3, argv);
+	if (rc)
+		return rc;
+	*exists = rep->type == REDIS_REPLY_ARRAY;
+	*matches = false;
+	if (*exists) {
+		char keys[128], channels[128], hash[65];
+		snprintf(keys, sizeof(keys), "~%s*", prefix);
+		snprintf(channels, sizeof(channels), "&%s*", prefix);
+		if (password)
+			tl__redis_password_hash(hash, password);
+		bool on = false, pw = false, cmds = false, k = false, ch = false;
+		for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+			const char *name = rep->element[i]->str;
+			redisReply *v = rep->element[i + 1];
+			if (!name)
+				continue;
+			if (!strcmp(name, "flags") && v->type == REDIS_REPLY_ARRAY) {
+				for (size_t j = 0; j < v->elements; j++)
+					if (v->element[j]->str && !strcmp(v->element[j]->str, "on"))
+						on = true;
+			} else if (!strcmp(name, "passwords") && v->type == REDIS_REPLY_ARRAY) {
+				pw = v->elements == 1 &&
+				     (!password || (v->element[0]->str && !strcmp(v->element[0]->str, hash)));
+			} else if (!strcmp(name, "commands") && v->str) {
+				cmds = !strcmp(v->str, "+@all -@dangerous");
+			} else if (!strcmp(name, "keys") && v->str) {
+				k = !strcmp(v->str, keys);
+			} else if (!strcmp(name, "channels") && v->str) {
+				ch = !strcmp(v->str, channels);
+			}
+		}
+		*matches = on && pw && cmds && k && ch;
+	}
+	freeReplyObject(rep);
+	return TL_OK;
+}
+
+static int set_user(tl_redis *r, const char *user, const char *prefix, const char *password)
+{
+	char *pass = tl__sprintf(">%s", password);
+	char *keys = tl__sprintf("~%s*", prefix);
+	char *chans = tl__sprintf("&%s*", prefix);
+	int rc = pass && keys && chans ? TL_OK : TL_ENOMEM;
+	if (!rc) {
+		/* `reset` first, so nothing of an older definition survives
+		 * (other passwords, keys, channels, selectors); then ours. */
+		const char *argv[] = {"ACL",   "SETUSER",       user,  "reset", "on",
+		                      pass,    keys,            "resetchannels", chans,
+		                      "+@all", "-@dangerous"};
+		redisReply *rep = NULL;
+		rc = tl__redis_cmd(&rep, r, "ACL SETUSER", 11, argv);
+		freeReplyObject(rep);
+	}
+	tl__free_secret(pass);
+	free(keys);
+	free(chans);
+	return rc;
+}
+
+int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                    const tl_redis_options *opts)
+{
+	TL__CHECK_ARG(r);
+	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
+	if (opts) {
+		TL__CHECK_ARG(opts->version >= 1);
+		o = *opts;
+	}
+	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_ROTATE)) == 0);
+	const char *apphost = tl__cfg(r->ctx, "TOWLION_REDIS_APP_HOST");
+	int rc = tl_validate_hostport(apphost);
+	if (rc) {
+		tl__error_prefix("TOWLION_REDIS_APP_HOST");
+		return rc;
+	}
+	tl_redis_report *rep = NULL;
+	if ((rc = report_new(&rep, r, app, pr, o.flags)))
+		return rc;
+	char *password = NULL;
+	bool exists = false, matches = false, fresh = false;
+	rc = env_password(&password, rep->env_path, rep->user);
+	if (!rc && (o.flags & TL_REDIS_ROTATE)) {
+		tl__free_secret(password);
+		password = NULL;
+	}
+	if (!rc)
+		rc = user_state(&exists, &matches, r, rep->user, rep->prefix, password);
+	if (!rc && exists && !password && !(o.flags & TL_REDIS_ROTATE))
+		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_REDIS,
+		                   "Redis user \"%s\" exists but %s has no REDIS_URL with its "
+		                   "password: rotate the password (TL_REDIS_ROTATE, "
+		                   "towlion redis create --rotate)", rep->user, rep->env_path);
+	if (!rc && !password) {
+		fresh = true;
+		password = tl__malloc(PASSWORD_LEN + 1);
+		rc = password ? tl__secret_generate(password, PASSWORD_LEN) : TL_ENOMEM;
+	}
+	tl_buf url = TL_BUF_INIT;
+	if (!rc)
+		rc = tl_redis_url_build(&url, rep->user, password, apphost, 0);
+	/* The env file first: if writing it fails, the user is not changed
+	 * and the old password keeps working. */
+	tl_buf old_url = TL_BUF_INIT, old_prefix = TL_BUF_INIT;
+	if (!rc) {
+		tl__appenv_get(&old_url, rep->env_path, "REDIS_URL");
+		tl__appenv_get(&old_prefix, rep->env_path, "REDIS_KEY_PREFIX");
+		tl_error_clear();
+		bool env_same = old_url.ptr && !strcmp(old_url.ptr, url.ptr) && old_prefix.ptr &&
+		                !strcmp(old_prefix.ptr, rep->prefix);
+		if (!env_same) {
+			rc = action(rep, r->ctx, "write REDIS_URL and REDIS_KEY_PREFIX to %s",
+			            rep->env_path);
+			if (!rc && !rep->dry_run) {
+				const char *keys[] = {"REDIS_URL", "REDIS_KEY_PREFIX"};
+				const char *values[] = {url.ptr, rep->prefix};
+				rc = tl__appenv_set(r->ctx, rep->env_path, keys, values, 2);
+			}
+		}
+	}
+	if (!rc && (!exists || !matches || fresh)) {
+		rc = action(rep, r->ctx,
+		            exists ? (fresh ? "set a new password and the rules of Redis user \"%s\""
+		                            : "reset the rules of Redis user \"%s\"")
+		                   : "create Redis user \"%s\" (keys and channels %s*)",
+		            rep->user, rep->prefix);
+		if (!rc && !rep->dry_run)
+			rc = set_user(r, rep->user, rep->prefix, password);
+	}
+	tl__buf_dispose_secret(&url);
+	tl__buf_dispose_secret(&old_url);
+	tl_buf_dispose(&old_prefix);
+	tl__free_secret(password);
+	if (rc || !out)
+		tl_redis_report_free(rep);
+	else
+		*out = rep;
+	return rc;
+}
+
+/* Delete every key under `prefix`, SCAN + UNLINK batch by batch. */
+static int purge_keys(uint64_t *deleted, tl_redis *r, const char *prefix)
+{
+	/* Escape glob characters: the prefix must match literally. */
+	tl_buf pattern = TL_BUF_INIT;
+	int rc = TL_OK;
+	for (const char *p = prefix; !rc && *p; p++) {
+		if (strchr("*?[]\\", *p))
+			rc = tl__buf_putc(&pattern, '\\');
+		if (!rc)
+			rc = tl__buf_putc(&pattern, *p);
+	}
+	if (!rc)
+		rc = tl__buf_putc(&pattern, '*');
+	char cursor[32] = "0";
+	*deleted = 0;
+	do {
+		if (rc)
+			break;
+		const char *argv[] = {"SCAN", cursor, "MATCH", pattern.ptr, "COUNT", SCAN_COUNT};
+		redisReply *rep = NULL;
+		if ((rc = tl__redis_cmd(&rep, r, "SCAN", 6, argv)))
+			break;
+		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(rep);
+			rc = tl__error_set(TL_EIO, TL_ERRCLASS_REDIS, "Redis SCAN: unexpected reply");
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		redisReply *keys = rep->element[1];
+		if (keys->elements) {
+			size_t n = keys->elements + 1;
+			const char **argv2 = tl__calloc(n, sizeof(char *));
+			size_t *lens = tl__calloc(n, sizeof(size_t));
+			if (!argv2 || !lens) {
+				rc = TL_ENOMEM;
+			} else {
+				argv2[0] = "UNLINK";
+				lens[0] = 6;
+				for (size_t i = 0; i < keys->elements; i++) {
+					argv2[i + 1] = keys->element[i]->str;
+					lens[i + 1] = keys->element[i]->len;
+				}
+				redisReply *u = redisCommandArgv(r->c, (int)n, argv2, lens);
+				if (!u)
+					rc = tl__redis_error_conn(r->c, "UNLINK", r->where);
+				else if (u->type == REDIS_REPLY_ERROR)
+					rc = tl__redis_error_reply("UNLINK", u->str);
+				else
+					*deleted += (uint64_t)u->integer;
+				freeReplyObject(u);
+			}
+			free(argv2);
+			free(lens);
+		}
+		freeReplyObject(rep);
+	} while (strcmp(cursor, "0") != 0);
+	tl_buf_dispose(&pattern);
+	return rc;
+}
+
+int tl_redis_drop(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                  const tl_redis_options *opts)
+{
+	TL__CHECK_ARG(r);
+	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
+	if (opts) {
+		TL__CHECK_ARG(opts->version >= 1);
+		o = *opts;
+	}
+	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_PURGE)) == 0);
+	tl_redis_report *rep = NULL;
+	int rc = report_new(&rep, r, app, pr, o.flags);
+	if (rc)
+		return rc;
+	bool exists = false, matches = false;
+	rc = user_state(&exists, &matches, r, rep->user, rep->prefix, NULL);
+	if (!rc && exists) {
+		rc = action(rep, r->ctx, "delete Redis user \"%s\" (its clients are disconnected)",
+		            rep->user);
+		if (!rc && !rep->dry_run) {
+			const char *argv[] = {"ACL", "DELUSER", rep->user};
+			redisReply *x = NULL;
+			rc = tl__redis_cmd(&x, r, "ACL DELUSER", 3, argv);
+			freeReplyObject(x);
+		}
+	}
+	if (!rc) {
+		tl_buf cur = TL_BUF_INIT;
+		int has = tl__appenv_get(&cur, rep->env_path, "REDIS_URL") == TL_OK;
+		tl__buf_dispose_secret(&cur);
+		has = has || tl__appenv_get(&cur, rep->env_path, "REDIS_KEY_PREFIX") == TL_OK;
+		tl_buf_dispose(&cur);
+		tl_error_clear();
+		if (has) {
+			rc = action(rep, r->ctx, "remove REDIS_URL and REDIS_KEY_PREFIX from %s",
+			            rep->env_path);
+			if (!rc && !rep->dry_run) {
+				const char *keys[] = {"REDIS_URL", "REDIS_KEY_PREFIX"};
+				rc = tl__appenv_unset(r->ctx, rep->env_path, keys, 2);
+			}
+		}
+	}
+	if (!rc && (o.flags & TL_REDIS_PURGE)) {
+		if (rep->dry_run) {
+			rc = action(rep, r->ctx, "delete every key under \"%s\"", rep->prefix);
+		} else {
+			rc = purge_keys(&rep->keys_deleted, r, rep->prefix);
+			if (!rc && rep->keys_deleted) {
+				rc = action(rep, r->ctx, "deleted %llu keys under \"%s\"",
+				            (unsigned long long)rep->keys_deleted, rep->prefix);
+			}
+		}
+	}
+	if (rc || !out)
+		tl_redis_report_free(rep);
+	else
+		*out = rep;
+	return rc;
+}
