@@ -144,6 +144,39 @@ static int run_show(cli *c)
 	return 0;
 }
 
+static int run_destroy(cli *c)
+{
+	const char *pos[1], *yes = NULL, *purge = NULL;
+	cli_opt opts[] = {{"--yes", false, &yes}, {"--purge", false, &purge}};
+	int rc = cli_parse(c, opts, 2, pos, 1, 1, NULL);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	if (c->dry_run) {
+		tl_app *a = NULL;
+		if ((rc = tl_app_open(&a, ctx, pos[0])))
+			return cli_fail(c, rc);
+		tl_app_free(a);
+		cli_print(c, "would remove the route, containers and images of %s%s\n", pos[0],
+		          purge ? ", and its database, Redis user and bucket" : "");
+		cli_set_result(c, json_pack("{s:b, s:s, s:b}", "dry_run", 1, "app", pos[0], "purge",
+		                            purge != NULL));
+		return 0;
+	}
+	if (!yes)
+		return cli_usage(c, "destroying %s cannot be undone: add --yes", pos[0]);
+	tl_destroy_options o = TL_DESTROY_OPTIONS_INIT;
+	o.confirm = 1;
+	o.purge = purge != NULL;
+	if ((rc = tl_app_destroy(ctx, pos[0], &o)))
+		return cli_fail(c, rc);
+	cli_print(c, "%s destroyed%s\n", pos[0], purge ? " (data purged)" : "");
+	cli_set_result(c, json_pack("{s:s, s:b}", "destroyed", pos[0], "purged", purge != NULL));
+	return 0;
+}
+
 static const cli_verb verbs[] = {
 	{"create", "APP [--domain D]... [--service S] [--port P] [--health PATH] "
 	           "[--release-command CMD] [--drain-ms MS] [--keep-images N]",
@@ -153,6 +186,10 @@ static const cli_verb verbs[] = {
 	 true, run_create},
 	{"list", "", "list the registered apps", "towlion app list --json", false, run_list},
 	{"show", "APP", "show an app's settings", "towlion app show shop", false, run_show},
+	{"destroy", "APP --yes [--purge]",
+	 "remove an app's route, containers, images and registry entry (--purge: also its "
+	 "database, Redis user and bucket)",
+	 "towlion app destroy shop --yes", true, run_destroy},
 };
 
 const cli_group cli_group_app = {"app", "register and inspect apps", verbs,

@@ -6,6 +6,10 @@ extern const cli_group cli_group_app;
 extern const cli_group cli_group_backup;
 extern const cli_group cli_group_compose;
 extern const cli_group cli_group_config;
+extern const cli_group cli_group_deploy;
+extern const cli_group cli_group_releases;
+extern const cli_group cli_group_rollback;
+extern const cli_group cli_group_status;
 extern const cli_group cli_group_db;
 extern const cli_group cli_group_docker;
 extern const cli_group cli_group_doctor;
@@ -18,6 +22,10 @@ const cli_group *const cli_groups[] = {
 	&cli_group_app,
 	&cli_group_backup,
 	&cli_group_compose,
+	&cli_group_deploy,
+	&cli_group_rollback,
+	&cli_group_releases,
+	&cli_group_status,
 	&cli_group_config,
 	&cli_group_db,
 	&cli_group_docker,

@@ -66,6 +66,16 @@ TL_EXTERN(int) tl_deploy_options_init(tl_deploy_options *opts, unsigned int vers
 TL_EXTERN(int) tl_deploy(tl_release **out, tl_ctx *ctx, const char *app,
                          const tl_deploy_options *opts);
 
+/**
+ * What tl_deploy() would do, as a JSON document, changing nothing (for
+ * --dry-run): the hosts, the compose file, each service with its image or
+ * build, whether it is routed (port, path, health path), and the release
+ * command. Environment values are left out. A git source is not fetched:
+ * the document names the URL and ref instead of the services.
+ */
+TL_EXTERN(int) tl_deploy_describe(tl_buf *json, tl_ctx *ctx, const char *app,
+                                  const tl_deploy_options *opts);
+
 typedef struct {
 	unsigned int version;   /* TL_ROLLBACK_OPTIONS_VERSION */
 	const char *release_id; /* NULL: the release before the active one */

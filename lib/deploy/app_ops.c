@@ -32,7 +32,7 @@ int tl_rollback_options_init(tl_rollback_options *opts, unsigned int version)
 }
 
 /* The project of a registered app, with its registry settings. */
-static int app_project(tl__project *p, tl_app **app, tl_ctx *ctx, const char *name)
+int tl__app_project(tl__project *p, tl_app **app, tl_ctx *ctx, const char *name)
 {
 	memset(p, 0, sizeof(*p));
 	int rc = tl_app_open(app, ctx, name);
@@ -73,7 +73,7 @@ int tl_deploy(tl_release **out, tl_ctx *ctx, const char *app, const tl_deploy_op
 	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_DEPLOY_OPTIONS_VERSION);
 	tl__project p;
 	tl_app *a = NULL;
-	int rc = app_project(&p, &a, ctx, app);
+	int rc = tl__app_project(&p, &a, ctx, app);
 	if (rc)
 		return rc;
 	tl__ctx_reset_cancel(ctx);
@@ -92,7 +92,7 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_ROLLBACK_OPTIONS_VERSION);
 	tl__project p;
 	tl_app *a = NULL;
-	int rc = app_project(&p, &a, ctx, app);
+	int rc = tl__app_project(&p, &a, ctx, app);
 	if (rc)
 		return rc;
 	tl_release_list *hist = NULL;
@@ -226,7 +226,7 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 		                     "destroying %s cannot be undone: confirm it (--yes)", app);
 	tl__project p;
 	tl_app *a = NULL;
-	if ((rc = app_project(&p, &a, ctx, app)))
+	if ((rc = tl__app_project(&p, &a, ctx, app)))
 		return rc;
 	tl__lock *lock = NULL;
 	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");

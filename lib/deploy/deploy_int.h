@@ -3,6 +3,7 @@
 #define TL_DEPLOY_INT_H
 
 #include "core/core.h"
+#include "towlion/app.h"
 #include "towlion/deploy.h"
 
 #include <stdlib.h>
@@ -102,6 +103,9 @@ typedef struct {
 /* plan.c: read the compose file under `dir` into a plan for `p`. */
 int tl__plan_load(tl__plan *plan, tl_ctx *ctx, const tl__project *p, const char *dir);
 void tl__plan_dispose(tl__plan *plan);
+
+/* app_ops.c: the project of a registered app (registry settings). */
+int tl__app_project(tl__project *p, tl_app **app, tl_ctx *ctx, const char *name);
 
 /* Set KEY=value in an env vector, replacing an earlier KEY. */
 int tl__env_set(char ***env, const char *key, const char *value);

@@ -1,0 +1,276 @@
+/* towlion deploy / rollback / releases / status: the release engine. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void when(char *out, size_t len, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static json_t *release_json(const tl_release *r)
+{
+	json_t *svcs = json_object();
+	for (size_t i = 0; i < tl_release_service_count(r); i++) {
+		const char *img;
+		const char *s = tl_release_service_at(r, i, &img);
+		json_object_set_new(svcs, s, json_string(img));
+	}
+	return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:o}", "id", tl_release_id(r),
+	                 "status", tl_release_status_name(tl_release_status(r)), "created",
+	                 (json_int_t)tl_release_created(r), "duration_ms",
+	                 (json_int_t)tl_release_duration_ms(r), "source", tl_release_source(r),
+	                 "commit", tl_release_commit(r), "requested_by",
+	                 tl_release_requested_by(r), "error", tl_release_error(r), "services",
+	                 svcs);
+}
+
+static long parse_seconds(const char *s)
+{
+	char *end;
+	long v = s ? strtol(s, &end, 10) : 0;
+	return (s && (*end || v <= 0 || v > 86400)) ? -1 : v;
+}
+
+static int run_deploy(cli *c)
+{
+	const char *pos[1], *path = NULL, *git = NULL, *ref = NULL, *timeout = NULL,
+	                    *release = NULL;
+	cli_opt opts[] = {{"--path", true, &path},       {"--git", true, &git},
+	                  {"--ref", true, &ref},         {"--timeout", true, &timeout},
+	                  {"--release", true, &release}};
+	int rc = cli_parse(c, opts, 5, pos, 1, 1, NULL);
+	if (rc)
+		return rc;
+	if (!path == !git)
+		return cli_usage(c, "give --path DIR or --git URL --ref REF");
+	if (git && !ref)
+		return cli_usage(c, "--git needs --ref (a branch, tag or commit)");
+	long t = parse_seconds(timeout);
+	if (t < 0)
+		return cli_usage(c, "--timeout takes seconds (1 to 86400)");
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
+	o.path = path;
+	o.git_url = git;
+	o.git_ref = ref;
+	o.release_id = release;
+	o.health_timeout_ms = t * 1000;
+	o.requested_by = getenv("GITHUB_ACTIONS") ? "github-actions" : "cli";
+	if (c->dry_run) {
+		tl_buf plan = TL_BUF_INIT;
+		if ((rc = tl_deploy_describe(&plan, ctx, pos[0], &o)))
+			return cli_fail(c, rc);
+		cli_print(c, "would deploy:\n%s\n", plan.ptr);
+		json_t *doc = json_loads(plan.ptr, 0, NULL);
+		cli_set_result(c, json_pack("{s:b, s:o}", "dry_run", 1, "plan", doc));
+		tl_buf_dispose(&plan);
+		return 0;
+	}
+	tl_release *r = NULL;
+	if ((rc = tl_deploy(&r, ctx, pos[0], &o)))
+		return cli_fail(c, rc);
+	cli_print(c, "%s: release %s is live (%.1f s)\n", pos[0], tl_release_id(r),
+	          (double)tl_release_duration_ms(r) / 1000.0);
+	cli_set_result(c, release_json(r));
+	tl_release_free(r);
+	return 0;
+}
+
+static int run_rollback(cli *c)
+{
+	const char *pos[1], *to = NULL, *timeout = NULL;
+	cli_opt opts[] = {{"--to", true, &to}, {"--timeout", true, &timeout}};
+	int rc = cli_parse(c, opts, 2, pos, 1, 1, NULL);
+	if (rc)
+		return rc;
+	long t = parse_seconds(timeout);
+	if (t < 0)
+		return cli_usage(c, "--timeout takes seconds (1 to 86400)");
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	if (c->dry_run) {
+		tl_release_list *l = NULL;
+		if ((rc = tl_release_list_load(&l, ctx, pos[0])))
+			return cli_fail(c, rc);
+		const char *target = to;
+		for (size_t i = 0, past = 0; !target && i < tl_release_list_count(l); i++) {
+			const tl_release *r = tl_release_list_at(l, i);
+			if (tl_release_status(r) == TL_RELEASE_ACTIVE)
+				past = 1;
+			else if (past && tl_release_status(r) == TL_RELEASE_SUPERSEDED)
+				target = tl_release_id(r);
+		}
+		cli_print(c, "would roll %s back to %s\n", pos[0], target ? target : "(none)");
+		cli_set_result(c, json_pack("{s:b, s:s?}", "dry_run", 1, "release", target));
+		tl_release_list_free(l);
+		return target ? 0 : EXIT_NOTFOUND;
+	}
+	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
+	o.release_id = to;
+	o.health_timeout_ms = t * 1000;
+	o.requested_by = "cli";
+	tl_release *r = NULL;
+	if ((rc = tl_rollback(&r, ctx, pos[0], &o)))
+		return cli_fail(c, rc);
+	cli_print(c, "%s: release %s is live again\n", pos[0], tl_release_id(r));
+	cli_set_result(c, release_json(r));
+	tl_release_free(r);
+	return 0;
+}
+
+static int run_releases(cli *c)
+{
+	const char *pos[1];
+	int rc = cli_parse(c, NULL, 0, pos, 1, 1, NULL);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_release_list *l = NULL;
+	if ((rc = tl_release_list_load(&l, ctx, pos[0])))
+		return cli_fail(c, rc);
+	json_t *arr = json_array();
+	if (tl_release_list_count(l) == 0)
+		cli_print(c, "%s has no releases yet; deploy it with `towlion deploy %s --path DIR`\n",
+		          pos[0], pos[0]);
+	else
+		cli_print(c, "%-28s %-11s %-24s %s\n", "RELEASE", "STATUS", "DEPLOYED", "SOURCE");
+	for (size_t i = 0; i < tl_release_list_count(l); i++) {
+		const tl_release *r = tl_release_list_at(l, i);
+		char w[40];
+		when(w, sizeof(w), tl_release_created(r));
+		cli_print(c, "%-28s %-11s %-24s %s\n", tl_release_id(r),
+		          tl_release_status_name(tl_release_status(r)), w, tl_release_source(r));
+		if (tl_release_status(r) == TL_RELEASE_FAILED && tl_release_error(r)[0])
+			cli_print(c, "    %.160s\n", tl_release_error(r));
+		json_array_append_new(arr, release_json(r));
+	}
+	cli_set_result(c, json_pack("{s:s, s:o}", "app", pos[0], "releases", arr));
+	tl_release_list_free(l);
+	return 0;
+}
+
+static json_t *status_json(const char *app, const tl_app_status *st)
+{
+	json_t *cs = json_array();
+	for (size_t i = 0; i < tl_app_status_container_count(st); i++) {
+		const tl_app_container *k = tl_app_status_container_at(st, i);
+		json_array_append_new(cs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name",
+		                                     k->name, "service", k->service, "release",
+		                                     k->release, "state", k->state, "health",
+		                                     k->health, "upstream", k->upstream, "created",
+		                                     (json_int_t)k->created));
+	}
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "app", app, "release",
+	                 tl_app_status_release(st), "since", (json_int_t)tl_app_status_since(st),
+	                 "url", tl_app_status_url(st), "healthy", tl_app_status_healthy(st),
+	                 "containers", cs);
+}
+
+static void print_age(cli *c, int64_t since)
+{
+	long age = since ? (long)(time(NULL) - since) : -1;
+	if (age < 0)
+		cli_print(c, "%-8s", "-");
+	else if (age < 3600)
+		cli_print(c, "%-8s", age < 60 ? "<1m" : "");
+	if (age >= 60 && age < 3600)
+		cli_print(c, "%ldm%*s", age / 60, age / 60 < 10 ? 6 : 5, "");
+	else if (age >= 3600 && age < 86400)
+		cli_print(c, "%ldh%*s", age / 3600, age / 3600 < 10 ? 6 : 5, "");
+	else if (age >= 86400)
+		cli_print(c, "%ldd%*s", age / 86400, age / 86400 < 10 ? 6 : 5, "");
+}
+
+static int run_status(cli *c)
+{
+	const char *pos[1];
+	size_t npos = 0;
+	int rc = cli_parse(c, NULL, 0, pos, 0, 1, &npos);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_app_list *l = NULL;
+	if ((rc = tl_app_list_load(&l, ctx)))
+		return cli_fail(c, rc);
+	json_t *apps = json_array();
+	int unhealthy = 0, found = 0;
+	cli_print(c, "%-20s %-28s %-9s %-8s %s\n", "APP", "RELEASE", "HEALTH", "AGE", "URL");
+	for (size_t i = 0; i < tl_app_list_count(l); i++) {
+		const char *name = tl_app_name(tl_app_list_at(l, i));
+		if (npos && strcmp(name, pos[0]))
+			continue;
+		found = 1;
+		tl_app_status *st = NULL;
+		if ((rc = tl_app_status_get(&st, ctx, name))) {
+			tl_app_list_free(l);
+			json_decref(apps);
+			return cli_fail(c, rc);
+		}
+		const char *rel = tl_app_status_release(st);
+		const char *health = !*rel ? "-" : tl_app_status_healthy(st) ? "healthy" : "UNHEALTHY";
+		unhealthy |= *rel && !tl_app_status_healthy(st);
+		cli_print(c, "%-20s %-28s %-9s ", name, *rel ? rel : "(not deployed)", health);
+		print_age(c, tl_app_status_since(st));
+		cli_print(c, " %s\n", tl_app_status_url(st));
+		if (npos)
+			for (size_t k = 0; k < tl_app_status_container_count(st); k++) {
+				const tl_app_container *ct = tl_app_status_container_at(st, k);
+				cli_print(c, "    %-34s %-14s %-8s %-10s %s\n", ct->name, ct->service,
+				          ct->state, ct->health, ct->upstream);
+			}
+		json_array_append_new(apps, status_json(name, st));
+		tl_app_status_free(st);
+	}
+	tl_app_list_free(l);
+	if (npos && !found) {
+		json_decref(apps);
+		tl_app *a = NULL;
+		rc = tl_app_open(&a, ctx, pos[0]); /* the registry's own message */
+		tl_app_free(a);
+		return cli_fail(c, rc ? rc : TL_ENOTFOUND);
+	}
+	cli_set_result(c, json_pack("{s:o}", "apps", apps));
+	return unhealthy ? EXIT_UNHEALTHY : 0;
+}
+
+static const cli_verb deploy_verbs[] = {
+	{"", "APP (--path DIR | --git URL --ref REF) [--timeout SECONDS] [--release ID]",
+	 "build and release APP with a health-gated, zero-downtime switch",
+	 "towlion deploy shop --git https://github.com/acme/shop.git --ref 3f2a1bc", true,
+	 run_deploy},
+};
+const cli_group cli_group_deploy = {"deploy", "release an app", deploy_verbs, 1};
+
+static const cli_verb rollback_verbs[] = {
+	{"", "APP [--to RELEASE] [--timeout SECONDS]",
+	 "put the previous (or a named) release back, from its kept images",
+	 "towlion rollback shop --to 20261130T044633Z-3f2a1bc", true, run_rollback},
+};
+const cli_group cli_group_rollback = {"rollback", "put an earlier release back",
+                                      rollback_verbs, 1};
+
+static const cli_verb releases_verbs[] = {
+	{"", "APP", "list an app's releases, newest first, failed attempts included",
+	 "towlion releases shop --json", false, run_releases},
+};
+const cli_group cli_group_releases = {"releases", "an app's release history", releases_verbs,
+                                      1};
+
+static const cli_verb status_verbs[] = {
+	{"", "[APP]", "apps at a glance: release, health, age, URL (with APP: its containers)",
+	 "towlion status", false, run_status},
+};
+const cli_group cli_group_status = {"status", "the platform at a glance", status_verbs, 1};
