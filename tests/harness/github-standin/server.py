@@ -496,6 +496,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # "--dir DIR" is informational: it puts the state directory on our
+    # command line, where the harness's stop looks for leftover processes.
+    args = sys.argv[1:]
+    if args and (args[0] != "--dir" or len(args) != 2):
+        sys.exit("usage: server.py [--dir DIR]  (settings come from TL_GH_* variables)")
     if not TOKEN:
         sys.exit("github stand-in: TL_GH_TOKEN must be set")
     srv = ThreadingHTTPServer((os.environ.get("TL_GH_ADDRESS", "127.0.0.1"),

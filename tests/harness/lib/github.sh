@@ -11,10 +11,11 @@ svc_github_start() {
   token=ghs_$(rand_hex 18)   # shaped like a GitHub App installation token
   log "github: starting the API stand-in"
   # The server binds port 0 (the kernel's pick, so nobody can take it in
-  # between) and writes it to $d/port; the token goes through its environment.
+  # between) and writes it to $d/port; the token goes through its environment;
+  # --dir puts DIR on its command line, where stop's leftover sweep looks.
   pid=$(TL_GH_TOKEN=$token TL_GH_ADDRESS=127.0.0.1 TL_GH_PORT=0 \
         TL_GH_PORTFILE=$d/port TL_GH_PIDFILE=$d/github.pid \
-        spawn "$d/github.log" /usr/bin/python3 "$HARNESS_LIB/../github-standin/server.py")
+        spawn "$d/github.log" /usr/bin/python3 "$HARNESS_LIB/../github-standin/server.py" --dir "$d")
   echo "$pid" > "$(pidfile github)"
   wait_until "github" "$d/github.log" "$pid" test -s "$d/github.pid" || return 1
   env_export TOWLION_GITHUB_API "http://127.0.0.1:$(cat "$d/port")"
