@@ -16,7 +16,9 @@ extern const cli_group cli_group_doctor;
 extern const cli_group cli_group_github;
 extern const cli_group cli_group_exec;
 extern const cli_group cli_group_logs;
+extern const cli_group cli_group_redis;
 extern const cli_group cli_group_route;
+extern const cli_group cli_group_s3;
 
 const cli_group *const cli_groups[] = {
 	&cli_group_app,
@@ -33,7 +35,9 @@ const cli_group *const cli_groups[] = {
 	&cli_group_github,
 	&cli_group_exec,
 	&cli_group_logs,
+	&cli_group_redis,
 	&cli_group_route,
+	&cli_group_s3,
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);
