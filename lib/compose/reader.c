@@ -480,7 +480,7 @@ static int read_document(rd *r, json_t *plan)
 	}
 	/* drop x- entries from sp so indices match the services array */
 	size_t w = 0;
-	for (size_t i = 0; i < nsp; i++)
+	for (size_t i = 0; sp && i < nsp; i++)
 		if (!tl__str_startswith(sp[i].key, "x-"))
 			sp[w++] = sp[i];
 	nsp = w;

@@ -283,9 +283,10 @@ static int k_expose(sv *s, const kv *p)
 		char *end;
 		long port = strtol(v, &end, 10);
 		if (port < 1 || port > 65535 || (*end && strcmp(end, "/tcp") && strcmp(end, "/udp"))) {
+			int err = rd_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
+			                 s->name, v);
 			json_decref(a);
-			return rd_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
-			               s->name, v);
+			return err;
 		}
 	}
 	return set(s->svc, "expose", a);
@@ -455,9 +456,10 @@ static int k_tmpfs(sv *s, const kv *p)
 	json_t *e;
 	json_array_foreach(a, i, e) {
 		if (json_string_value(e)[0] != '/') {
+			int err = rd_fail(s->r, p->val, "service %s: tmpfs \"%s\" must be an absolute path",
+			                 s->name, json_string_value(e));
 			json_decref(a);
-			return rd_fail(s->r, p->val, "service %s: tmpfs \"%s\" must be an absolute path",
-			               s->name, json_string_value(e));
+			return err;
 		}
 	}
 	return set(s->svc, "tmpfs", a);
@@ -597,9 +599,10 @@ static int k_labels(sv *s, const kv *p)
 	json_t *v;
 	json_object_foreach(m, k, v) {
 		if (tl__str_startswith(k, "towlion.")) {
+			rc = rd_fail(s->r, p->val, "service %s: label \"%s\": the towlion.* labels are "
+			                           "the platform's own", s->name, k);
 			json_decref(m);
-			return rd_fail(s->r, p->val, "service %s: label \"%s\": the towlion.* labels are "
-			                             "the platform's own", s->name, k);
+			return rc;
 		}
 	}
 	return set(s->svc, "labels", m);
@@ -765,9 +768,10 @@ static int k_extra_hosts(sv *s, const kv *p)
 		const char *v = json_string_value(e);
 		const char *c = strchr(v, ':');
 		if (!c || c == v || !c[1]) {
+			int err = rd_fail(s->r, p->val, "service %s: extra_hosts entry \"%s\" is not HOST:IP",
+			                 s->name, v);
 			json_decref(a);
-			return rd_fail(s->r, p->val, "service %s: extra_hosts entry \"%s\" is not HOST:IP",
-			               s->name, v);
+			return err;
 		}
 	}
 	return set(s->svc, "extra_hosts", a);
