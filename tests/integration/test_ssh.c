@@ -720,6 +720,37 @@ static void test_cli_host_mode(void **state)
 	tl__spawn_result_dispose(&r);
 	tl_test_rmdir(dir);
 
+	/* An encrypted key, its passphrase from the environment. */
+	dir = tl_test_tmpdir();
+	char enc[512];
+	snprintf(enc, sizeof(enc), "%s/key", dir);
+	char *k = tl_test_read_file(key);
+	tl_test_write_file(enc, k, 0600);
+	free(k);
+	const char *rekey[] = {"ssh-keygen", "-q", "-p", "-P", "", "-N", "pw 1", "-f", enc, NULL};
+	free(run_local(rekey, NULL));
+	const char *with_key[] = {"--ssh-key", enc, "--version", NULL};
+	r = cli(with_key, NULL);
+	assert_int_equal(r.exit_status, 7); /* no passphrase: cannot use it */
+	tl__spawn_result_dispose(&r);
+	char remote[600], pass[] = "TOWLION_SSH_KEY_PASSPHRASE=pw 1";
+	snprintf(remote, sizeof(remote), "TOWLION_REMOTE_TOWLION=%s/towlion", TL_TEST_BINARY_DIR);
+	const char *env2[] = {remote, pass, NULL};
+	char target[256];
+	snprintf(target, sizeof(target), "%s@%s:%d", user, host, port);
+	const char *argv2[] = {TL_TEST_BINARY_DIR "/towlion", "--host", target, "--known-hosts",
+	                       known, "--ssh-key", enc, "--version", NULL};
+	tl__spawn_opts o2 = {0};
+	o2.argv = argv2;
+	o2.env = env2;
+	o2.stdout_mode = TL__STDIO_BUFFER;
+	o2.stderr_mode = TL__STDIO_BUFFER;
+	tl_assert_ok(tl__spawn(&r, NULL, &o2));
+	assert_int_equal(r.exit_status, 0);
+	assert_non_null(strstr(r.out.ptr, want));
+	tl__spawn_result_dispose(&r);
+	tl_test_rmdir(dir);
+
 	/* A remote program that is not there: 127 and a hint. */
 	r = cli(version, "TOWLION_REMOTE_TOWLION=/nonexistent/towlion");
 	assert_int_equal(r.exit_status, 127);
