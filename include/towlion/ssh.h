@@ -69,11 +69,13 @@ TL_EXTERN(int) tl_ssh_options_init(tl_ssh_options *opts, unsigned int version);
 
 /**
  * Connect, check the host key, authenticate. Errors: TL_EUNAVAILABLE
- * (cannot resolve or reach), TL_ETIMEOUT, TL_EAUTH (host key unknown or
- * changed - upstream "host key unknown" / "host key changed" - or the
- * user key refused, or a wrong passphrase), TL_ENOTFOUND (the key file or
- * known_hosts file is missing), TL_EINVALID. `ctx` (may be NULL) receives
- * events and is kept by the session: it must outlive it.
+ * (cannot resolve or reach), TL_ETIMEOUT, TL_EAUTH (host key unknown -
+ * also when the known_hosts file does not exist - changed or revoked, with
+ * upstream "host key unknown" / "host key changed" / "host key revoked";
+ * or the user key refused, or a wrong passphrase, or no agent),
+ * TL_ENOTFOUND (the key file is missing), TL_EINVALID. `ctx` (may be NULL)
+ * receives events and is kept by the session: it must outlive it. A
+ * session is used by one thread at a time.
  */
 TL_EXTERN(int) tl_ssh_connect(tl_ssh **out, tl_ctx *ctx, const tl_ssh_options *opts);
 
@@ -101,7 +103,7 @@ typedef struct {
 	const void *stdin_data; /* sent to the command's stdin, then EOF */
 	size_t stdin_len;
 	int stdin_fd;           /* >= 0: read until EOF and forwarded
-	                           (instead of stdin_data); -1: none */
+	                           (after stdin_data, if any); -1: none */
 	int timeout_ms;         /* whole command; 0: no limit */
 	const char *subject;    /* for OUTPUT events, or NULL */
 } tl_ssh_exec_options;

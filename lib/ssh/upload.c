@@ -172,8 +172,9 @@ int tl_ssh_upload(tl_ssh *ssh, const char *local_path, const char *remote_path,
 	if (rc)
 		goto out;
 	rc = TL_ENOMEM;
-	if (!(tmp = tl__sprintf("%.*s.%s.tl-upload-%s", (int)(base - remote_path), remote_path,
-	                        base, rnd)))
+	/* The name is cut so that the temporary name stays under NAME_MAX. */
+	if (!(tmp = tl__sprintf("%.*s.%.200s.tl-upload-%s", (int)(base - remote_path),
+	                        remote_path, base, rnd)))
 		goto out;
 	if ((rc = tl__step(ssh->ctx, "ssh.upload", remote_path, "Uploading %s to %s:%s",
 	                   local_path, ssh->host, remote_path)))

@@ -541,10 +541,8 @@ static void test_connect_failures(void **state)
 	assert_int_equal(rc, TL_ETIMEOUT);
 	assert_true(took >= 700 && took < 5000);
 	close(fd);
-
-	o = base_opts();
-	o.host = "no-such-host.invalid";
-	tl_assert_rc(TL_EUNAVAILABLE, connect_with(&o));
+	/* (No test of a name that does not resolve: it would ask a DNS
+	 * server off this machine.) */
 }
 
 static char *remote_tmpdir(tl_ssh *s)
