@@ -302,7 +302,12 @@ static void test_listing_pagination(void **state)
 	lo.prefix = "list dir/sub+x/";
 	lo.page_size = 10;
 	tl_s3_object_list *l = NULL;
-	tl_assert_ok(tl_s3_object_list_get(&l, s3, bucket, &lo));
+	int rc = tl_s3_object_list_get(&l, s3, bucket, &lo);
+	if (rc == TL_EUNAVAILABLE && !strcmp(tl_error_last()->upstream, "InternalError"))
+		print_error("the S3 server failed to make a continuation token: s3rver needs "
+		            "node --openssl-legacy-provider for its DES tokens "
+		            "(tests/harness/lib/s3.sh); see the server's log\n");
+	tl_assert_ok(rc);
 	assert_int_equal(tl_s3_object_list_count(l), 25);
 	assert_int_equal(tl_s3_object_list_pages(l), 3);
 	assert_null(tl_s3_object_list_next_token(l));
