@@ -7,6 +7,7 @@ extern const cli_group cli_group_backup;
 extern const cli_group cli_group_compose;
 extern const cli_group cli_group_config;
 extern const cli_group cli_group_deploy;
+extern const cli_group cli_group_preview;
 extern const cli_group cli_group_releases;
 extern const cli_group cli_group_rollback;
 extern const cli_group cli_group_status;
@@ -28,6 +29,7 @@ const cli_group *const cli_groups[] = {
 	&cli_group_rollback,
 	&cli_group_releases,
 	&cli_group_status,
+	&cli_group_preview,
 	&cli_group_config,
 	&cli_group_db,
 	&cli_group_docker,

@@ -14,6 +14,7 @@
 #include "towlion/pg.h"
 #include "towlion/app.h"
 #include "towlion/deploy.h"
+#include "towlion/preview.h"
 #include "towlion/caddy.h"
 #include "towlion/redis.h"
 #include "towlion/s3.h"

@@ -54,6 +54,21 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_GITHUB_TOKEN", "", NULL, TL__KEY_SECRET, "token for PR comments"},
 	{"TOWLION_GITHUB_API", "https://api.github.com", NULL, TL__KEY_PLAIN,
 	 "GitHub REST API base"},
+	{"TOWLION_PREVIEW_MAX", "5", NULL, TL__KEY_PLAIN, "most previews one app may have"},
+	{"TOWLION_PREVIEW_CPUS", "0.5", NULL, TL__KEY_PLAIN,
+	 "CPU limit of each preview container (0: none)"},
+	{"TOWLION_PREVIEW_MEMORY", "512m", NULL, TL__KEY_PLAIN,
+	 "memory limit of each preview container (k, m, g suffixes; 0: none)"},
+	{"TOWLION_ALERT_REPO", "", NULL, TL__KEY_PLAIN,
+	 "owner/name: `towlion alerts check` keeps one issue per alert there"},
+	{"TOWLION_ALERT_MAIL", "", NULL, TL__KEY_PLAIN,
+	 "alert e-mail through postmark or ses (none: no e-mail)"},
+	{"TOWLION_ALERT_MAIL_ENDPOINT", "", NULL, TL__KEY_PLAIN,
+	 "mail API base URL (none: the provider's)"},
+	{"TOWLION_ALERT_MAIL_TOKEN", "", NULL, TL__KEY_SECRET,
+	 "Postmark server token, or SES ACCESS_KEY:SECRET_KEY"},
+	{"TOWLION_ALERT_MAIL_FROM", "", NULL, TL__KEY_PLAIN, "sender of alert e-mail"},
+	{"TOWLION_ALERT_MAIL_TO", "", NULL, TL__KEY_PLAIN, "recipient of alert e-mail"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);

@@ -99,6 +99,9 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
 
+/* "512m", "1g", "4096" (bytes; k/m/g are powers of 1024) -> bytes. */
+int tl__parse_size(int64_t *out, const char *text);
+
 /* Shorthand for a config value that is known to exist. */
 const char *tl__cfg(const tl_ctx *ctx, const char *key);
 
@@ -110,6 +113,9 @@ int tl__file_read(tl_buf *out, const char *path);
 int tl__mkdir_p(const char *path, mode_t mode);
 /* fsync a directory (after a rename into it). */
 int tl__fsync_dir(const char *dir);
+/* Remove `path` and everything under it, never following symlinks. For
+ * safety `path` must lie strictly inside `root`; a missing path is fine. */
+int tl__rm_rf(const char *path, const char *root);
 /* Join two path parts with one '/'. */
 char *tl__path_join(const char *a, const char *b);
 

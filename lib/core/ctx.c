@@ -93,6 +93,36 @@ static bool is_count(const char *v)
 	return *end == '\0' && n >= 0 && n <= 100000;
 }
 
+int tl__parse_size(int64_t *out, const char *v)
+{
+	char *end;
+	if (!v || !*v || *v == '-' || *v == '+')
+		return TL_EINVALID;
+	double n = strtod(v, &end);
+	double mult = 1;
+	switch (*end) {
+	case 'k': case 'K': mult = 1024.0; end++; break;
+	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+	default: break;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || n < 0 || n * mult > 9.0e18)
+		return TL_EINVALID;
+	*out = (int64_t)(n * mult);
+	return TL_OK;
+}
+
+static bool is_cpus(const char *v)
+{
+	char *end;
+	if (!*v || *v == '-' || *v == '+')
+		return false;
+	double n = strtod(v, &end);
+	return *end == '\0' && n >= 0 && n <= 1024;
+}
+
 /* Check a value for a key; `where` says where it came from. */
 static int check_value(const char *key, const char *v, const char *where)
 {
@@ -108,8 +138,12 @@ static int check_value(const char *key, const char *v, const char *where)
 	else if ((!strcmp(key, "TOWLION_HTTP_PORT") || !strcmp(key, "TOWLION_HTTPS_PORT")) &&
 	         !is_port(v))
 		why = "must be a port number 1..65535";
+	else if (!strcmp(key, "TOWLION_PREVIEW_CPUS") && !is_cpus(v))
+		why = "must be a number of CPUs such as 0.5 (0: no limit)";
+	else if (!strcmp(key, "TOWLION_PREVIEW_MEMORY") && tl__parse_size(&(int64_t){0}, v))
+		why = "must be a size such as 512m or 1g (0: no limit)";
 	else if ((!strcmp(key, "TOWLION_BACKUP_KEEP_DAYS") ||
-	          !strcmp(key, "TOWLION_BACKUP_KEEP_LAST")) &&
+	          !strcmp(key, "TOWLION_BACKUP_KEEP_LAST") || !strcmp(key, "TOWLION_PREVIEW_MAX")) &&
 	         !is_count(v))
 		why = "must be a whole number >= 0";
 	else if ((!strcmp(key, "TOWLION_DOMAIN") || !strcmp(key, "TOWLION_PREVIEW_DOMAIN")) &&

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,4 +179,29 @@ int tl__file_write_atomic(const char *path, const void *data, size_t len, mode_t
 		return rc;
 	}
 	return tl__atomic_commit(&af);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)ftw;
+	int r = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+	return (r != 0 && errno != ENOENT) ? -1 : 0;
+}
+
+int tl__rm_rf(const char *path, const char *root)
+{
+	size_t rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	/* Strictly inside root, no ".." anywhere: a bug never becomes rm -rf /. */
+	if (rl < 2 || strncmp(path, root, rl) != 0 || path[rl] != '/' || !path[rl + 1] ||
+	    strstr(path, "/..") || strstr(path, "/./"))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_OS,
+		                     "refusing to remove %s: not inside %s", path, root);
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? TL_OK : tl__error_os(0, errno, "cannot remove %s", path);
+	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
+		return tl__error_os(TL_EIO, errno, "cannot remove %s", path);
+	return TL_OK;
 }

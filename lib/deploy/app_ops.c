@@ -7,6 +7,7 @@
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 #include "towlion/pg.h"
+#include "towlion/redis.h"
 #include "towlion/s3.h"
 #include "towlion/validate.h"
 
@@ -194,6 +195,24 @@ int tl__project_teardown(tl_ctx *ctx, const tl__project *p)
 	return rc;
 }
 
+/* The app's Redis user and its keys; a missing one is fine. */
+static int purge_redis(tl_ctx *ctx, const char *app)
+{
+	int rc = tl__step(ctx, "destroy.redis", app, "removing the Redis user and keys of %s",
+	                  app);
+	tl_redis *r = NULL;
+	if (rc == TL_OK)
+		rc = tl_redis_connect(&r, ctx);
+	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
+	o.flags = TL_REDIS_PURGE;
+	if (rc == TL_OK)
+		rc = tl_redis_drop(NULL, r, app, 0, &o);
+	if (rc == TL_ENOTFOUND)
+		rc = TL_OK;
+	tl_redis_free(r);
+	return rc;
+}
+
 /* The app's uploads bucket, objects and all; a missing one is fine. */
 static int purge_bucket(tl_ctx *ctx, const char *app)
 {
@@ -249,6 +268,8 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 			rc = TL_OK;
 		tl_pg_free(pg);
 	}
+	if (rc == TL_OK && opts->purge)
+		rc = purge_redis(ctx, app);
 	if (rc == TL_OK && opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT"))
 		rc = purge_bucket(ctx, app);
 	if (rc == TL_OK)

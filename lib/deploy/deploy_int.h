@@ -98,6 +98,7 @@ typedef struct {
 	bool strict;               /* untrusted compose file (previews) */
 	double cpus;               /* limits for every container; 0: none */
 	int64_t memory;
+	tl_app *registry;          /* owned: where the settings above point */
 } tl__project;
 
 /* plan.c: read the compose file under `dir` into a plan for `p`. */

@@ -60,6 +60,7 @@ void tl__project_dispose(tl__project *p)
 	free(p->checkout_dir);
 	free(p->env_path);
 	tl__strv_free(p->hosts);
+	tl_app_free(p->registry);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -1,0 +1,29 @@
+/* Internals of previews (lib/preview). */
+#ifndef TL_PREVIEW_INT_H
+#define TL_PREVIEW_INT_H
+
+#include "core/core.h"
+#include "deploy/deploy_int.h"
+#include "towlion/preview.h"
+
+struct tl_preview {
+	char *app;
+	uint32_t pr;
+	char *source, *commit, *release, *url, *repo, *comment_url;
+	int64_t created, updated;
+	int healthy;
+};
+
+/* record.c: <STATE>/apps/<app>/previews/pr-N/preview.json */
+int tl__preview_state_dir(tl_buf *out, const tl_ctx *ctx, const char *app, uint32_t pr);
+int tl__preview_load(tl_preview **out, const tl_ctx *ctx, const char *app, uint32_t pr);
+int tl__preview_save(const tl_ctx *ctx, const tl_preview *p);
+/* The preview's project (names, hosts, limits, strict policy); `app`
+ * need not be registered any more (for down). */
+int tl__preview_project(tl__project *p, tl_ctx *ctx, const char *app, uint32_t pr,
+                        char **name_out);
+
+/* comment.c: keep the PR's one comment up to date; failures are warnings. */
+void tl__preview_comment(tl_ctx *ctx, tl_preview *p, bool removed);
+
+#endif
