@@ -200,8 +200,8 @@ static int set_user(tl_redis *r, const char *user, const char *prefix, const cha
 	return rc;
 }
 
-int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
-                    const tl_redis_options *opts)
+static int create_locked(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                         const tl_redis_options *opts, bool *acl_changed)
 {
 	TL__CHECK_ARG(r);
 	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
@@ -266,8 +266,10 @@ int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_
 		                            : "reset the rules of Redis user \"%s\"")
 		                   : "create Redis user \"%s\" (keys and channels %s*)",
 		            rep->user, rep->prefix);
-		if (!rc && !rep->dry_run)
+		if (!rc && !rep->dry_run) {
 			rc = set_user(r, rep->user, rep->prefix, password);
+			*acl_changed = true;
+		}
 	}
 	tl__buf_dispose_secret(&url);
 	tl__buf_dispose_secret(&old_url);
@@ -342,8 +344,8 @@ static int purge_keys(uint64_t *deleted, tl_redis *r, const char *prefix)
 	return rc;
 }
 
-int tl_redis_drop(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
-                  const tl_redis_options *opts)
+static int drop_locked(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                       const tl_redis_options *opts, bool *acl_changed)
 {
 	TL__CHECK_ARG(r);
 	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
@@ -366,6 +368,7 @@ int tl_redis_drop(tl_redis_report **out, tl_redis *r, const char *app, uint32_t 
 			redisReply *x = NULL;
 			rc = tl__redis_cmd(&x, r, "ACL DELUSER", 3, argv);
 			freeReplyObject(x);
+			*acl_changed = true;
 		}
 	}
 	if (!rc) {
@@ -400,4 +403,88 @@ int tl_redis_drop(tl_redis_report **out, tl_redis *r, const char *app, uint32_t 
 	else
 		*out = rep;
 	return rc;
+}
+
+/* Operations on one app's users are serialised across processes (a lock
+ * file in the app's state directory): two concurrent creates would
+ * otherwise each write a password and each set another. */
+static int app_lock(tl__lock **lock, tl_redis *r, const char *app)
+{
+	tl_buf path = TL_BUF_INIT;
+	int rc = tl_app_env_path(&path, r->ctx, app);
+	char *slash = rc ? NULL : strrchr(path.ptr, '/');
+	if (slash) {
+		*slash = '\0';
+		rc = tl__mkdir_p(path.ptr, 0700);
+		if (!rc)
+			rc = tl__lock_acquire(lock, r->ctx, path.ptr, "redis", 30000);
+	}
+	tl_buf_dispose(&path);
+	return rc;
+}
+
+/* ACL SETUSER and DELUSER change only the running server. When it keeps
+ * its users in an ACL file, save it, so they survive a restart; when it
+ * does not, say so (rewriting redis.conf is left to its owner). */
+static int persist_acl(tl_redis *r)
+{
+	const char *argv[] = {"CONFIG", "GET", "aclfile"};
+	redisReply *rep = NULL;
+	int rc = tl__redis_cmd(&rep, r, "CONFIG GET aclfile", 3, argv);
+	if (rc)
+		return rc;
+	bool has_file = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	                rep->element[1]->str && *rep->element[1]->str;
+	char *file = has_file ? tl__strdup(rep->element[1]->str) : NULL;
+	freeReplyObject(rep);
+	if (!has_file)
+		return tl__log(r->ctx, TL_LOG_WARN,
+		               "Redis at %s has no aclfile: the app users live until it restarts "
+		               "(configure aclfile, or run CONFIG REWRITE)", r->where);
+	const char *save[] = {"ACL", "SAVE"};
+	rc = tl__redis_cmd(&rep, r, "ACL SAVE", 2, save);
+	freeReplyObject(rep);
+	if (!rc)
+		rc = tl__log(r->ctx, TL_LOG_INFO, "saved the Redis ACL file %s", file ? file : "");
+	free(file);
+	return rc;
+}
+
+typedef int (*locked_fn)(tl_redis_report **, tl_redis *, const char *, uint32_t,
+                         const tl_redis_options *, bool *);
+
+static int run_locked(locked_fn fn, tl_redis_report **out, tl_redis *r, const char *app,
+                      uint32_t pr, const tl_redis_options *opts)
+{
+	TL__CHECK_ARG(r);
+	int rc = tl_validate_app_name(app);
+	if (rc)
+		return rc;
+	bool dry = opts && opts->version >= 1 && (opts->flags & TL_REDIS_DRY_RUN);
+	tl__lock *lock = NULL;
+	if (!dry && (rc = app_lock(&lock, r, app)))
+		return rc;
+	bool changed = false;
+	tl_redis_report *rep = NULL;
+	rc = fn(&rep, r, app, pr, opts, &changed);
+	if (!rc && changed)
+		rc = persist_acl(r);
+	tl__lock_release(lock);
+	if (rc || !out)
+		tl_redis_report_free(rep);
+	else
+		*out = rep;
+	return rc;
+}
+
+int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                    const tl_redis_options *opts)
+{
+	return run_locked(create_locked, out, r, app, pr, opts);
+}
+
+int tl_redis_drop(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
+                  const tl_redis_options *opts)
+{
+	return run_locked(drop_locked, out, r, app, pr, opts);
 }

@@ -7,11 +7,16 @@
 #include "core/core.h"
 #include "core/url.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -446,6 +451,144 @@ static void test_stats_and_drop(void **state)
 	tl_redis_free(r);
 }
 
+static void test_concurrent_creates_agree(void **state)
+{
+	fixture *f = *state;
+	/* Eight processes, connected and released at once by closing a pipe,
+	 * create the same app: one password wins, and it is the one in the
+	 * env file. Several rounds, each from scratch. */
+	for (int round = 0; round < 5; round++) {
+		drop_all(f);
+		int gate[2];
+		assert_int_equal(pipe(gate), 0);
+		pid_t kids[8];
+		for (int i = 0; i < 8; i++) {
+			kids[i] = fork();
+			assert_true(kids[i] >= 0);
+			if (kids[i] == 0) {
+				close(gate[1]);
+				tl_ctx *ctx = tl_test_ctx(1);
+				tl_ctx_config_set(ctx, "TOWLION_STATE_DIR", f->dir);
+				tl_redis *r = NULL;
+				int rc = tl_redis_connect(&r, ctx);
+				char byte;
+				while (read(gate[0], &byte, 1) > 0)
+					;
+				if (!rc)
+					rc = tl_redis_create(NULL, r, f->a, 0, NULL);
+				tl_redis_free(r);
+				tl_ctx_free(ctx);
+				_exit(rc == TL_OK ? 0 : 1);
+			}
+		}
+		close(gate[0]);
+		usleep(200000); /* let every child connect */
+		close(gate[1]);
+		for (int i = 0; i < 8; i++) {
+			int st = 0;
+			assert_int_equal(waitpid(kids[i], &st, 0), kids[i]);
+			assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		}
+		redisContext *a = login_app(f, f->a, 0);
+		redisFree(a);
+	}
+}
+
+/* A private redis-server that keeps its users in an ACL file, on a free
+ * port: a server whose child exited (port taken) is retried elsewhere. */
+static pid_t start_private_redis(const char *dir, int *port_io)
+{
+	char aclfile[512];
+	snprintf(aclfile, sizeof(aclfile), "%s/users.acl", dir);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		int p = *port_io ? *port_io : 20000 + (int)((getpid() * 7919u + attempt * 104729u) % 40000);
+		char portarg[16];
+		snprintf(portarg, sizeof(portarg), "%d", p);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int devnull = open("/dev/null", O_WRONLY);
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+			execlp("redis-server", "redis-server", "--port", portarg, "--bind", "127.0.0.1",
+			       "--aclfile", aclfile, "--save", "", "--appendonly", "no", "--dir", dir,
+			       (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 100; i++) {
+			int st;
+			if (waitpid(pid, &st, WNOHANG) == pid)
+				break; /* it exited: most likely the port is taken */
+			redisContext *c = redisConnect("127.0.0.1", p);
+			bool up = c && !c->err;
+			redisFree(c);
+			if (up) {
+				*port_io = p;
+				return pid;
+			}
+			usleep(50000);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (*port_io)
+			break; /* a restart must reuse its port */
+	}
+	fail_msg("could not start a private redis-server");
+	return -1;
+}
+
+static void stop_private_redis(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_users_survive_restart_with_aclfile(void **state)
+{
+	fixture *f = *state;
+	char *dir = tl_test_tmpdir();
+	char path[512];
+	snprintf(path, sizeof(path), "%s/users.acl", dir);
+	tl_test_write_file(path, "user default on >adminpw ~* &* +@all\n", 0600);
+	int p = 0;
+	pid_t srv = start_private_redis(dir, &p);
+	tl_ctx *ctx = tl_test_ctx(1);
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_STATE_DIR", f->dir));
+	char url[128];
+	snprintf(url, sizeof(url), "redis://default:adminpw@127.0.0.1:%d", p);
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_REDIS_URL", url));
+	tl_redis *r = NULL;
+	tl_assert_ok(tl_redis_connect(&r, ctx));
+	tl_assert_ok(tl_redis_create(NULL, r, f->b, 0, NULL));
+	tl_redis_free(r);
+	char *acl = tl_test_read_file(path);
+	char want[64];
+	snprintf(want, sizeof(want), "user %s on", f->b);
+	assert_non_null(strstr(acl, want));
+	free(acl);
+	/* After a restart the app still logs in with its env file's URL. */
+	stop_private_redis(srv);
+	srv = start_private_redis(dir, &p);
+	tl__url u;
+	app_url(f, f->b, 0, &u);
+	redisContext *c = redisConnect("127.0.0.1", p);
+	redisReply *rep = redisCommand(c, "AUTH %s %s", u.user, u.password);
+	assert_int_equal(rep->type, REDIS_REPLY_STATUS);
+	freeReplyObject(rep);
+	redisFree(c);
+	tl__url_dispose(&u);
+	/* Drop saves the file too. */
+	tl_assert_ok(tl_redis_connect(&r, ctx));
+	tl_assert_ok(tl_redis_drop(NULL, r, f->b, 0, NULL));
+	tl_redis_free(r);
+	acl = tl_test_read_file(path);
+	assert_null(strstr(acl, want));
+	free(acl);
+	stop_private_redis(srv);
+	tl_ctx_free(ctx);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +598,8 @@ int main(void)
 		cmocka_unit_test(test_dry_run_and_bad_names),
 		cmocka_unit_test(test_preview_user),
 		cmocka_unit_test(test_stats_and_drop),
+		cmocka_unit_test(test_concurrent_creates_agree),
+		cmocka_unit_test(test_users_survive_restart_with_aclfile),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
