@@ -26,6 +26,12 @@
  * the two keys from the env file; the data stays unless TL_REDIS_PURGE is
  * given, which also deletes every key under the prefix (SCAN + UNLINK).
  *
+ * Create and drop of one app (and its previews) are serialised across
+ * processes by a lock file in the app's state directory. ACL changes are
+ * saved with ACL SAVE when the server keeps its users in an aclfile; a
+ * server without one keeps them until it restarts (a warning event says
+ * so).
+ *
  * The admin connection (TOWLION_REDIS_URL, redis://[user:password@]host
  * [:port][/db]) needs the ACL and @dangerous commands (the default user or
  * an admin user). Redis 6 or later.

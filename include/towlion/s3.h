@@ -14,9 +14,11 @@
  * Errors: the S3 error code is the upstream of tl_error_last() (class
  * TL_ERRCLASS_S3, upstream_code the HTTP status) and its message is part
  * of the message. Bad credentials (InvalidAccessKeyId,
- * SignatureDoesNotMatch, AccessDenied) are TL_EAUTH; NoSuchBucket,
- * NoSuchKey, NoSuchBucketPolicy are TL_ENOTFOUND; an unreachable endpoint
- * is TL_EUNAVAILABLE.
+ * SignatureDoesNotMatch, AccessDenied, RequestTimeTooSkewed, a wrong
+ * region) are TL_EAUTH; NoSuchBucket, NoSuchKey, NoSuchBucketPolicy are
+ * TL_ENOTFOUND; BucketNotEmpty and a bucket name owned by someone else
+ * TL_ECONFLICT; NotImplemented TL_EUNSUPPORTED; an unreachable endpoint
+ * TL_EUNAVAILABLE.
  *
  * Long transfers report TL_EVENT_PROGRESS (step "s3.put" / "s3.get",
  * bytes done/total) and are cancelled by the event callback (TL_EUSER).

@@ -150,7 +150,7 @@ int tl__s3_encode_key(tl_buf *out, const char *key)
 	return TL_OK;
 }
 
-static int build_url(tl_buf *url, const tl_s3 *s3, const tl__s3_req *req)
+int tl__s3_build_url(tl_buf *url, const tl_s3 *s3, const tl__s3_req *req)
 {
 	int rc;
 	if (req->bucket && s3->addressing == TL_S3_VIRTUAL_HOST)
@@ -325,7 +325,7 @@ int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 	if (rc)
 		return rc;
 	tl_buf url = TL_BUF_INIT;
-	if ((rc = build_url(&url, s3, req)))
+	if ((rc = tl__s3_build_url(&url, s3, req)))
 		return rc;
 	char sha[65];
 	const char *payload_sha = req->payload_sha256;

@@ -62,6 +62,9 @@ typedef struct {
 	bool has_length;
 } tl__s3_resp;
 
+/* The request's URL: path-style or virtual-host style, key encoded, the
+ * canonical query appended. */
+int tl__s3_build_url(tl_buf *url, const tl_s3 *s3, const tl__s3_req *req);
 /* Send a signed request. TL_OK means an HTTP answer of any status arrived
  * (look at resp->status); transport failures are TL_EUNAVAILABLE,
  * TL_ETIMEOUT, TL_EUSER, TL_EIO. */

@@ -234,6 +234,58 @@ static void test_client_config(void **state)
 	tl_ctx_free(ctx);
 }
 
+static void url_of(tl_buf *u, const tl_s3 *s3, const char *bucket, const char *key,
+                   const char *query)
+{
+	tl__s3_req req = TL__S3_REQ_INIT("GET");
+	req.bucket = bucket;
+	req.key = key;
+	req.query = query;
+	tl__buf_clear(u);
+	tl_assert_ok(tl__s3_build_url(u, s3, &req));
+}
+
+static void test_urls(void **state)
+{
+	tl_ctx *ctx = tl_test_ctx(0);
+	tl_s3_options o = TL_S3_OPTIONS_INIT;
+	o.access_key = "AK";
+	o.secret_key = "SK";
+	o.endpoint = "http://127.0.0.1:9000/";
+	tl_s3 *s3 = NULL;
+	tl_assert_ok(tl_s3_new(&s3, ctx, &o));
+	tl_buf u = TL_BUF_INIT;
+	url_of(&u, s3, NULL, NULL, NULL);
+	assert_string_equal(u.ptr, "http://127.0.0.1:9000/");
+	url_of(&u, s3, "bkt", NULL, "list-type=2&prefix=a%2Fb");
+	assert_string_equal(u.ptr, "http://127.0.0.1:9000/bkt?list-type=2&prefix=a%2Fb");
+	url_of(&u, s3, "bkt", "dir/a b.txt", "uploads=");
+	assert_string_equal(u.ptr, "http://127.0.0.1:9000/bkt/dir/a%20b.txt?uploads=");
+	tl_s3_free(s3);
+	o.endpoint = "https://s3.eu-west-1.amazonaws.com";
+	o.region = "eu-west-1";
+	o.addressing = TL_S3_VIRTUAL_HOST;
+	tl_assert_ok(tl_s3_new(&s3, ctx, &o));
+	url_of(&u, s3, "bkt", "dir/k+1", NULL);
+	assert_string_equal(u.ptr, "https://bkt.s3.eu-west-1.amazonaws.com/dir/k%2B1");
+	url_of(&u, s3, "bkt", NULL, "policy=");
+	assert_string_equal(u.ptr, "https://bkt.s3.eu-west-1.amazonaws.com/?policy=");
+	url_of(&u, s3, NULL, NULL, NULL);
+	assert_string_equal(u.ptr, "https://s3.eu-west-1.amazonaws.com/");
+	tl_s3_free(s3);
+	/* A base path is kept (S3 behind a reverse proxy); IPv6 stays
+	 * bracketed. */
+	o.endpoint = "http://[::1]:9000/s3";
+	o.addressing = TL_S3_PATH_STYLE;
+	tl_assert_ok(tl_s3_new(&s3, ctx, &o));
+	assert_string_equal(tl_s3_endpoint(s3), "http://[::1]:9000/s3");
+	url_of(&u, s3, "bkt", "k", NULL);
+	assert_string_equal(u.ptr, "http://[::1]:9000/s3/bkt/k");
+	tl_s3_free(s3);
+	tl_buf_dispose(&u);
+	tl_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_split_and_app_bucket), cmocka_unit_test(test_xml_extractor),
 		cmocka_unit_test(test_error_mapping),  cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_time_and_encoding), cmocka_unit_test(test_client_config),
+		cmocka_unit_test(test_urls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
