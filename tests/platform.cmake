@@ -3,3 +3,4 @@
 # run as programs); integration tests use the harness's dockerd, PostgreSQL
 # and the GitHub stand-in.
 tl_unit_test(platform)
+tl_integration_test(platform_services SERVICES TIMEOUT 600)

@@ -124,12 +124,14 @@ static int wait_healthy(tl_ctx *ctx, tl_docker *d, const char *name, long timeou
 		const char *h = tl_docker_container_health(c);
 		const char *st = tl_docker_container_state(c);
 		bool running = tl_docker_container_running(c);
+		bool healthy = running && (!*h || !strcmp(h, "healthy"));
+		bool stopped = !running && (!strcmp(st, "exited") || !strcmp(st, "dead"));
 		tl__buf_clear(state);
 		tl__buf_printf(state, "%s%s%s", st, *h ? ", " : "", h);
 		tl_docker_container_free(c);
-		if (running && (!*h || !strcmp(h, "healthy")))
+		if (healthy)
 			return TL_OK;
-		if (!running && (!strcmp(st, "exited") || !strcmp(st, "dead")))
+		if (stopped)
 			return tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DOCKER,
 			                     "platform service container %s stopped (%s); see "
 			                     "`docker logs %s`",

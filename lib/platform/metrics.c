@@ -61,8 +61,7 @@ static void sample(tl_buf *b, const char *name, const char *lname, const char *l
 
 typedef struct {
 	const char *name;
-	int up, healthy;
-	double release_age, restarts;
+	tl__app_health h;
 } app_state;
 
 static int64_t restart_count(tl_docker *d, const char *id)
@@ -81,9 +80,11 @@ static int64_t restart_count(tl_docker *d, const char *id)
 	return n;
 }
 
-static int app_measure(app_state *s, tl_docker *d, int64_t now)
+int tl__app_measure(tl__app_health *s, tl_docker *d, const char *app, int64_t now)
 {
-	char *filter = tl__sprintf("towlion.app=%s", s->name);
+	memset(s, 0, sizeof(*s));
+	s->release_age = -1;
+	char *filter = tl__sprintf("towlion.app=%s", app);
 	const char *filters[] = {filter, NULL};
 	tl_docker_container_list *l = NULL;
 	int rc = filter ? tl_docker_container_list_by_label(&l, d, filters, 1) : TL_ENOMEM;
@@ -117,6 +118,7 @@ static int app_measure(app_state *s, tl_docker *d, int64_t now)
 		    (!newest || tl_docker_container_created(c) < newest))
 			newest = tl_docker_container_created(c);
 	}
+	s->running = running;
 	s->up = running > 0;
 	s->healthy = running > 0 && unhealthy == 0;
 	s->release_age = newest ? (double)(now - newest) : -1;
@@ -134,28 +136,27 @@ static void emit_apps(tl_buf *b, tl_ctx *ctx, int64_t now, bool *docker_up, bool
 	app_state *st = n ? tl__calloc(n, sizeof(*st)) : NULL;
 	for (size_t i = 0; st && i < n; i++) {
 		st[i].name = tl_app_name(tl_app_list_at(apps, i));
-		st[i].release_age = -1;
-		if (*docker_up && app_measure(&st[i], d, now) != TL_OK)
+		if (*docker_up && tl__app_measure(&st[i].h, d, st[i].name, now) != TL_OK)
 			*docker_up = false;
 	}
 	if (st && *docker_up) {
 		head(b, "towlion_app_up", "gauge", "1 when a container of the app is running.");
 		for (size_t i = 0; i < n; i++)
-			sample(b, "towlion_app_up", "app", st[i].name, st[i].up);
+			sample(b, "towlion_app_up", "app", st[i].name, st[i].h.up);
 		head(b, "towlion_app_healthy", "gauge",
 		     "1 when every running container of the app passes its health check.");
 		for (size_t i = 0; i < n; i++)
-			sample(b, "towlion_app_healthy", "app", st[i].name, st[i].healthy);
+			sample(b, "towlion_app_healthy", "app", st[i].name, st[i].h.healthy);
 		head(b, "towlion_app_release_age_seconds", "gauge",
 		     "Seconds since the running release of the app started.");
 		for (size_t i = 0; i < n; i++)
-			if (st[i].release_age >= 0)
+			if (st[i].h.release_age >= 0)
 				sample(b, "towlion_app_release_age_seconds", "app", st[i].name,
-				       st[i].release_age);
+				       st[i].h.release_age);
 		head(b, "towlion_app_restarts_total", "counter",
 		     "Restarts of the app's current containers, as Docker counts them.");
 		for (size_t i = 0; i < n; i++)
-			sample(b, "towlion_app_restarts_total", "app", st[i].name, st[i].restarts);
+			sample(b, "towlion_app_restarts_total", "app", st[i].name, st[i].h.restarts);
 	}
 	free(st);
 	tl_docker_free(d);

@@ -89,6 +89,29 @@ extern const size_t tl__plat_nservices;
 int tl__plat_images_check(const char *const *images);
 const char *tl__plat_image(const tl__plat *p, const tl__plat_service *svc);
 
+/* ---- apps as Docker sees them (metrics.c) ---- */
+
+typedef struct {
+	int running;        /* running containers (previews excluded) */
+	int up, healthy;
+	double release_age; /* seconds, -1 when unknown */
+	double restarts;
+} tl__app_health;
+
+struct tl_docker;
+int tl__app_measure(tl__app_health *out, struct tl_docker *d, const char *app, int64_t now);
+
+/* ---- alert e-mail (mail.c) ---- */
+
+typedef struct {
+	const char *provider; /* "postmark" or "ses" */
+	const char *endpoint; /* NULL/"": the provider's */
+	const char *token;    /* secret */
+	const char *from, *to, *region;
+} tl__mail;
+
+int tl__mail_send(tl_ctx *ctx, const tl__mail *m, const char *subject, const char *text);
+
 /* ---- checks shared by the doctor, metrics and alerts (probe.c) ---- */
 
 typedef struct {
