@@ -177,19 +177,83 @@ static json_t *status_json(const char *app, const tl_app_status *st)
 	                 "containers", cs);
 }
 
-static void print_age(cli *c, int64_t since)
+/* What the platform knows beside the apps: database sizes, newest
+ * backups, previews. Each part is best effort: a service that does not
+ * answer leaves its column empty (doctor says why). */
+typedef struct {
+	tl_pg_db_list *dbs;
+	tl_backup_list *backups;
+	tl_preview_list *previews;
+} extras;
+
+static void extras_load(extras *x, tl_ctx *ctx)
+{
+	tl_pg *pg = NULL;
+	if (tl_pg_connect(&pg, ctx) == TL_OK)
+		tl_pg_list(&x->dbs, pg);
+	tl_pg_free(pg);
+	tl_backup_list_get(&x->backups, ctx, NULL);
+	tl_preview_list_load(&x->previews, ctx, NULL);
+	tl_error_clear();
+}
+
+static void extras_free(extras *x)
+{
+	tl_pg_db_list_free(x->dbs);
+	tl_backup_list_free(x->backups);
+	tl_preview_list_free(x->previews);
+}
+
+static const tl_pg_db_info *db_of(const extras *x, const char *app)
+{
+	for (size_t i = 0; i < tl_pg_db_list_count(x->dbs); i++)
+		if (!strcmp(tl_pg_db_list_at(x->dbs, i)->app, app))
+			return tl_pg_db_list_at(x->dbs, i);
+	return NULL;
+}
+
+static const tl_backup_info *newest_backup(const extras *x, const char *database)
+{
+	/* The list is newest first. */
+	for (size_t i = 0; database && i < tl_backup_list_count(x->backups); i++)
+		if (!strcmp(tl_backup_list_at(x->backups, i)->database, database))
+			return tl_backup_list_at(x->backups, i);
+	return NULL;
+}
+
+static size_t previews_of(const extras *x, const char *app)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < tl_preview_list_count(x->previews); i++)
+		n += !strcmp(tl_preview_app(tl_preview_list_at(x->previews, i)), app);
+	return n;
+}
+
+static void human_size(char *out, size_t len, int64_t b)
+{
+	if (b < 0)
+		snprintf(out, len, "-");
+	else if (b < 1024 * 1024)
+		snprintf(out, len, "%lldK", (long long)(b / 1024));
+	else if (b < 1024LL * 1024 * 1024)
+		snprintf(out, len, "%.1fM", (double)b / (1024.0 * 1024));
+	else
+		snprintf(out, len, "%.1fG", (double)b / (1024.0 * 1024 * 1024));
+}
+
+static void age_text(char *out, size_t len, int64_t since)
 {
 	long age = since ? (long)(time(NULL) - since) : -1;
 	if (age < 0)
-		cli_print(c, "%-8s", "-");
+		snprintf(out, len, "-");
+	else if (age < 60)
+		snprintf(out, len, "<1m");
 	else if (age < 3600)
-		cli_print(c, "%-8s", age < 60 ? "<1m" : "");
-	if (age >= 60 && age < 3600)
-		cli_print(c, "%ldm%*s", age / 60, age / 60 < 10 ? 6 : 5, "");
-	else if (age >= 3600 && age < 86400)
-		cli_print(c, "%ldh%*s", age / 3600, age / 3600 < 10 ? 6 : 5, "");
-	else if (age >= 86400)
-		cli_print(c, "%ldd%*s", age / 86400, age / 86400 < 10 ? 6 : 5, "");
+		snprintf(out, len, "%ldm", age / 60);
+	else if (age < 86400)
+		snprintf(out, len, "%ldh", age / 3600);
+	else
+		snprintf(out, len, "%ldd", age / 86400);
 }
 
 static int run_status(cli *c)
@@ -205,9 +269,12 @@ static int run_status(cli *c)
 	tl_app_list *l = NULL;
 	if ((rc = tl_app_list_load(&l, ctx)))
 		return cli_fail(c, rc);
+	extras x = {0};
+	extras_load(&x, ctx);
 	json_t *apps = json_array();
 	int unhealthy = 0, found = 0;
-	cli_print(c, "%-20s %-28s %-9s %-8s %s\n", "APP", "RELEASE", "HEALTH", "AGE", "URL");
+	cli_print(c, "%-16s %-26s %-9s %-5s %-7s %-7s %-3s %s\n", "APP", "RELEASE", "HEALTH",
+	          "AGE", "DB", "BACKUP", "PRS", "URL");
 	for (size_t i = 0; i < tl_app_list_count(l); i++) {
 		const char *name = tl_app_name(tl_app_list_at(l, i));
 		if (npos && strcmp(name, pos[0]))
@@ -216,25 +283,46 @@ static int run_status(cli *c)
 		tl_app_status *st = NULL;
 		if ((rc = tl_app_status_get(&st, ctx, name))) {
 			tl_app_list_free(l);
+			extras_free(&x);
 			json_decref(apps);
 			return cli_fail(c, rc);
 		}
 		const char *rel = tl_app_status_release(st);
 		const char *health = !*rel ? "-" : tl_app_status_healthy(st) ? "healthy" : "UNHEALTHY";
 		unhealthy |= *rel && !tl_app_status_healthy(st);
-		cli_print(c, "%-20s %-28s %-9s ", name, *rel ? rel : "(not deployed)", health);
-		print_age(c, tl_app_status_since(st));
-		cli_print(c, " %s\n", tl_app_status_url(st));
+		const tl_pg_db_info *db = db_of(&x, name);
+		const tl_backup_info *bk = newest_backup(&x, db ? db->database : NULL);
+		char age[32], size[32], bage[32];
+		age_text(age, sizeof(age), tl_app_status_since(st));
+		human_size(size, sizeof(size), db ? db->size_bytes : -1);
+		age_text(bage, sizeof(bage), bk ? bk->created : 0);
+		size_t prs = previews_of(&x, name);
+		cli_print(c, "%-16s %-26s %-9s %-5s %-7s %-7s %-3zu %s\n", name,
+		          *rel ? rel : "(not deployed)", health, age, size, bage, prs,
+		          tl_app_status_url(st));
 		if (npos)
 			for (size_t k = 0; k < tl_app_status_container_count(st); k++) {
 				const tl_app_container *ct = tl_app_status_container_at(st, k);
 				cli_print(c, "    %-34s %-14s %-8s %-10s %s\n", ct->name, ct->service,
 				          ct->state, ct->health, ct->upstream);
 			}
-		json_array_append_new(apps, status_json(name, st));
+		json_t *doc = status_json(name, st);
+		json_object_set_new(doc, "database",
+		                    db ? json_pack("{s:s, s:I, s:i}", "name", db->database, "size_bytes",
+		                                   (json_int_t)db->size_bytes, "connections",
+		                                   db->connections)
+		                       : json_null());
+		json_object_set_new(doc, "last_backup",
+		                    bk ? json_pack("{s:s, s:I, s:I}", "file", bk->file, "created",
+		                                   (json_int_t)bk->created, "size",
+		                                   (json_int_t)bk->size)
+		                       : json_null());
+		json_object_set_new(doc, "previews", json_integer((json_int_t)prs));
+		json_array_append_new(apps, doc);
 		tl_app_status_free(st);
 	}
 	tl_app_list_free(l);
+	extras_free(&x);
 	if (npos && !found) {
 		json_decref(apps);
 		tl_app *a = NULL;
@@ -242,6 +330,9 @@ static int run_status(cli *c)
 		tl_app_free(a);
 		return cli_fail(c, rc ? rc : TL_ENOTFOUND);
 	}
+	if (!found)
+		cli_print(c, "(no apps yet: `towlion app create NAME`, then `towlion deploy NAME "
+		             "--path DIR`)\n");
 	cli_set_result(c, json_pack("{s:o}", "apps", apps));
 	return unhealthy ? EXIT_UNHEALTHY : 0;
 }
