@@ -424,8 +424,10 @@ static int run_release_command(attempt *a)
 	const tl__svc *web = web_svc(a);
 	if (!cmd || !*cmd || !web)
 		return TL_OK;
-	int rc = tl__step(a->ctx, "deploy.release", a->p->name, "running the release command: %s",
-	                  cmd);
+	/* The command itself is not shown: interpolation may have put a
+	 * secret in it, and events never carry secrets. */
+	int rc = tl__step(a->ctx, "deploy.release", a->p->name,
+	                  "running the release command in a one-off container");
 	char *name = tl__sprintf("%s-release-%s", a->p->name, a->release_id);
 	tl_docker_container_spec *s = NULL;
 	if (rc == TL_OK)
