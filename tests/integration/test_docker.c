@@ -434,7 +434,9 @@ static void test_failures(void **state)
 	snprintf(p, sizeof(p), "%s/Dockerfile", dir);
 	tl_test_write_file(p,
 	                   "FROM " BUSYBOX "\n"
-	                   "RUN echo building\n"
+	                   /* the step before the failure stays as a cached image:
+	                    * labelled, so that cleanup() finds it */
+	                   "LABEL towlion.test=1 towlion.app=" APP "\n"
 	                   "RUN echo about to fail && exit 7\n"
 	                   "RUN echo never\n",
 	                   0644);
