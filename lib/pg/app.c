@@ -273,6 +273,32 @@ int tl_pg_app_drop(tl_pg_report **out, tl_pg *pg, const char *app, const tl_pg_o
 			rc = tl__pg_ddl(pg->conn, "cannot drop the database",
 			         "DROP DATABASE IF EXISTS %s WITH (FORCE)", o.qdb);
 	}
+	/* Copies the backup module keeps beside the database after a restore
+	 * (<db>__pre_restore_<ts>, a scratch <db>__restore_<ts>) belong to the
+	 * app too; while they exist its role cannot be dropped. */
+	PGresult *copies = NULL;
+	char *copy_prefix = tl__sprintf("%s__", o.database.ptr);
+	if (rc == TL_OK && !copy_prefix)
+		rc = TL_ENOMEM;
+	if (rc == TL_OK) {
+		const char *p[] = {o.role.ptr, copy_prefix};
+		rc = tl__pg_run(&copies, pg->conn, "cannot list the database's copies",
+		                "SELECT d.datname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+		                "WHERE r.rolname = $1 AND left(d.datname, length($2)) = $2 ORDER BY 1",
+		                2, p);
+	}
+	for (int i = 0; rc == TL_OK && copies && i < PQntuples(copies); i++) {
+		const char *name = PQgetvalue(copies, i, 0);
+		rc = tl__pg_report_add(o.report, pg->ctx, "drop database %s (a copy kept by a restore)",
+		                       name);
+		char *q = rc == TL_OK && !o.report->dry_run ? tl__pg_ident(pg->conn, name) : NULL;
+		if (q)
+			rc = tl__pg_ddl(pg->conn, "cannot drop the database",
+			                "DROP DATABASE IF EXISTS %s WITH (FORCE)", q);
+		free(q);
+	}
+	PQclear(copies);
+	free(copy_prefix);
 	/* The previews' roles: <prefix>_pr_<N>. The prefix is [a-z0-9_], so
 	 * it is safe inside the pattern. */
 	char *prefix = tl__pg_prefix(app);

@@ -447,6 +447,23 @@ static void test_worker_recreated_on_new_image(void **state)
 	tl_release_free(r2);
 }
 
+static int collect_events(const tl_event *ev, void *p)
+{
+	tl_buf *all = p;
+	const char *parts[] = {ev->message, ev->step, ev->subject};
+	for (int i = 0; i < 3; i++)
+		if (parts[i]) {
+			size_t n = strlen(parts[i]);
+			char *q = realloc(all->ptr, all->size + n + 2);
+			memcpy(q + all->size, parts[i], n);
+			q[all->size + n] = '\n';
+			q[all->size + n + 1] = '\0';
+			all->ptr = q;
+			all->size += n + 1;
+		}
+	return 0;
+}
+
 static void test_release_command_migrates_database(void **state)
 {
 	tl_pg *pg = NULL;
@@ -454,7 +471,21 @@ static void test_release_command_migrates_database(void **state)
 	tl_assert_ok(tl_pg_app_create(NULL, pg, F->app, NULL));
 	tl_pg_free(pg);
 	set_version(app_dir("hello-migrate"), "3.0.0");
+	tl_buf events = TL_BUF_INIT;
+	tl_ctx_set_event_cb(F->ctx, collect_events, &events);
 	tl_release_free(deploy_path(app_dir("hello-migrate"), TL_OK));
+	tl_ctx_set_event_cb(F->ctx, NULL, NULL);
+	/* No secret in any event: not the app's password, not the admin's. */
+	tl_buf dburl = TL_BUF_INIT;
+	tl_assert_ok(tl_pg_database_url(&dburl, F->ctx, F->app, 0));
+	char *pw = strchr(strchr(dburl.ptr, ':') + 3, ':') + 1;
+	*strchr(pw, '@') = '\0';
+	assert_true(strlen(pw) >= 16);
+	assert_true(events.size > 100);
+	assert_null(strstr(events.ptr, pw));
+	assert_null(strstr(events.ptr, "postgresql://"));
+	tl_buf_dispose(&dburl);
+	tl_buf_dispose(&events);
 	assert_serves("hello 3.0.0");
 	/* The table the release command made, owned by the app's role. */
 	tl_buf url = TL_BUF_INIT;
@@ -482,6 +513,39 @@ static void test_release_command_migrates_database(void **state)
 	PQclear(res);
 	PQfinish(c);
 	tl_buf_dispose(&url);
+}
+
+static void test_destroy_purge_drops_data(void **state)
+{
+	tl_pg *pg = NULL;
+	tl_assert_ok(tl_pg_connect(&pg, F->ctx));
+	tl_assert_ok(tl_pg_app_create(NULL, pg, F->app, NULL));
+	tl_pg_free(pg);
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	/* A copy a restore keeps beside the database, owned by the app. */
+	PGconn *c = PQconnectdb(getenv("TOWLION_PG_URL"));
+	char sql[300];
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s_db__pre_restore_1 OWNER %s_user", F->app,
+	         F->app);
+	PGresult *r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	tl_destroy_options d = TL_DESTROY_OPTIONS_INIT;
+	d.confirm = 1;
+	d.purge = 1;
+	tl_assert_ok(tl_app_destroy(F->ctx, F->app, &d));
+	snprintf(sql, sizeof(sql),
+	         "SELECT (SELECT count(*) FROM pg_database WHERE datname LIKE '%s\\_db%%'), "
+	         "(SELECT count(*) FROM pg_roles WHERE rolname = '%s_user')",
+	         F->app, F->app);
+	r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
+	assert_string_equal(PQgetvalue(r, 0, 1), "0");
+	PQclear(r);
+	PQfinish(c);
+	assert_int_equal(count_containers(F->app, NULL), 0);
 }
 
 static void test_destroy_removes_everything(void **state)
@@ -531,6 +595,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_command_migrates_database, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_removes_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_purge_drops_data, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
