@@ -258,7 +258,8 @@ TL_EXTERN(void) tl_s3_object_list_free(tl_s3_object_list *l);
 
 /**
  * Provision storage for app `app`: create bucket "<app>-uploads"
- * (idempotent) and write S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY,
+ * (idempotent) and write S3_ENDPOINT (TOWLION_S3_APP_ENDPOINT, or the
+ * client's endpoint when that is empty), S3_BUCKET, S3_ACCESS_KEY,
  * S3_SECRET_KEY (the platform's keys) into the app's env file
  * (<TOWLION_STATE_DIR>/apps/<app>/app.env, 0600, other keys kept).
  * `bucket` and `env_path` (either may be NULL) receive the names used.

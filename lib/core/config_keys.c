@@ -49,6 +49,8 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_S3_REGION", "us-east-1", NULL, TL__KEY_PLAIN, "object storage region"},
 	{"TOWLION_S3_ACCESS_KEY", "", NULL, TL__KEY_PLAIN, "object storage access key"},
 	{"TOWLION_S3_SECRET_KEY", "", NULL, TL__KEY_SECRET, "object storage secret key"},
+	{"TOWLION_S3_APP_ENDPOINT", "", NULL, TL__KEY_PLAIN,
+	 "endpoint apps put in S3_ENDPOINT (empty: TOWLION_S3_ENDPOINT)"},
 	{"TOWLION_BACKUP_REMOTE", "", NULL, TL__KEY_PLAIN,
 	 "s3://bucket/prefix for offsite copies"},
 	{"TOWLION_GITHUB_TOKEN", "", NULL, TL__KEY_SECRET, "token for PR comments"},

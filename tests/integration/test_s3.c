@@ -531,6 +531,14 @@ static void test_app_storage(void **state)
 	assert_string_equal(tl_envfile_get(env, "S3_SECRET_KEY"),
 	                    tl_ctx_config_get(ctx, "TOWLION_S3_SECRET_KEY"));
 	tl_envfile_free(env);
+	/* Containers may reach the storage by another name. */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_S3_APP_ENDPOINT", "http://minio:9000"));
+	tl_assert_ok(tl_s3_app_create(NULL, NULL, s3, app, 0));
+	tl_assert_ok(tl_envfile_open(&env, path.ptr, 0));
+	assert_string_equal(tl_envfile_get(env, "S3_ENDPOINT"), "http://minio:9000");
+	tl_envfile_free(env);
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_S3_APP_ENDPOINT", "minio:9000"));
+	tl_assert_rc(TL_EINVALID, tl_s3_app_create(NULL, NULL, s3, app, 0));
 	/* Bad app names change nothing. */
 	tl_assert_rc(TL_EINVALID, tl_s3_app_create(NULL, NULL, s3, "Bad App", 0));
 	tl_assert_ok(tl_s3_bucket_purge(s3, want));
