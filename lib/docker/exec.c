@@ -264,17 +264,15 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	const char *id = json_string_value(json_object_get(ans, "Id"));
 	if (!rc && !id)
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker answered no exec id", what);
+	/* collected aside, so that the caller's buffers change only on success */
+	tl_buf got_out = TL_BUF_INIT, got_err = TL_BUF_INIT;
 	exec_state s = {0};
 	dk_demux_init(&s.m, o->tty);
-	s.out = out;
-	s.err = err;
+	s.out = out ? &got_out : NULL;
+	s.err = err ? &got_err : NULL;
 	s.events = !out && !err;
 	s.lines.ctx = d->ctx;
 	s.lines.subject = container;
-	if (out)
-		tl__buf_clear(out);
-	if (err)
-		tl__buf_clear(err);
 	if (!rc)
 		rc = run_hijacked(d, id, o->tty, o, &s, what);
 	if (s.events) {
@@ -286,6 +284,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	/* The stream ends when the command does; its exit code may take a
 	 * moment to be recorded. */
 	char *ipath = id ? tl__sprintf("/exec/%s/json", id) : NULL;
+	int status = -1;
 	for (int tries = 0; !rc && tries < 100; tries++) {
 		json_t *info = NULL;
 		if (!ipath) {
@@ -297,8 +296,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 		json_t *running = json_object_get(info, "Running");
 		json_t *ec = json_object_get(info, "ExitCode");
 		if (!json_is_true(running) && json_is_integer(ec)) {
-			if (exit_code)
-				*exit_code = (int)json_integer_value(ec);
+			status = (int)json_integer_value(ec);
 			json_decref(info);
 			break;
 		}
@@ -311,6 +309,14 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 			usleep(10000);
 	}
 	free(ipath);
+	if (!rc && out)
+		rc = tl__buf_set(out, got_out.ptr ? got_out.ptr : "", got_out.size);
+	if (!rc && err)
+		rc = tl__buf_set(err, got_err.ptr ? got_err.ptr : "", got_err.size);
+	if (!rc && exit_code)
+		*exit_code = status;
+	tl_buf_dispose(&got_out);
+	tl_buf_dispose(&got_err);
 	json_decref(ans);
 	free(what);
 	return rc;

@@ -66,20 +66,18 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 		rc = tl__buf_puts(&q, "&follow=1");
 	if (!rc && o->timestamps)
 		rc = tl__buf_puts(&q, "&timestamps=1");
+	/* collected aside, so that the caller's buffers change only on success */
+	tl_buf got_out = TL_BUF_INIT, got_err = TL_BUF_INIT;
 	logs_state s = {0};
 	dk_demux_init(&s.m, tty);
-	s.out = out;
-	s.err = err;
+	s.out = out ? &got_out : NULL;
+	s.err = err ? &got_err : NULL;
 	s.events = !out && !err;
 	s.lines.ctx = d->ctx;
 	s.lines.subject = name;
 	char *what = tl__sprintf("read the logs of container %s", container);
 	tl_buf errbody = TL_BUF_INIT;
 	long status = 0;
-	if (out)
-		tl__buf_clear(out);
-	if (err)
-		tl__buf_clear(err);
 	if (!rc && what) {
 		dk_req r = {.path = q.ptr, .upload_len = -1, .sink = logs_sink, .sink_payload = &s,
 		            .timeout_ms = o->follow ? 0 : 120000, .what = what};
@@ -96,6 +94,12 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 		if (!rc)
 			rc = frc;
 	}
+	if (!rc && out)
+		rc = tl__buf_set(out, got_out.ptr ? got_out.ptr : "", got_out.size);
+	if (!rc && err)
+		rc = tl__buf_set(err, got_err.ptr ? got_err.ptr : "", got_err.size);
+	tl_buf_dispose(&got_out);
+	tl_buf_dispose(&got_err);
 	dk_lines_dispose(&s.lines);
 	tl_buf_dispose(&errbody);
 	tl_buf_dispose(&q);
