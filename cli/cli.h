@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "towlion/towlion.h"
@@ -27,9 +28,20 @@ enum {
 	EXIT_AUTH = 7
 };
 
+/* The progress bar being drawn on stderr (events.c). */
+typedef struct cli_progress {
+	bool drawn;          /* a bar is on the current line */
+	char step[48];       /* what it measures ("s3.put") */
+	double start, last_draw; /* seconds (monotonic) */
+	uint64_t first_done; /* done at start, for the rate */
+	uint64_t last_done;
+} cli_progress;
+
 typedef struct cli {
 	const char *config_path;
 	bool json, dry_run, quiet, verbose, tty, color;
+	cli_progress progress;
+	char usage_error[512]; /* the last CLI-side error, for --json */
 	tl_ctx *ctx;     /* created on first use by cli_ctx() */
 	json_t *result;  /* --json: the document to print */
 	int argc;        /* the verb's arguments (after GROUP VERB) */
@@ -67,6 +79,10 @@ int cli_fail(cli *c, int rc);
 /* A usage error about the current verb: message + synopsis, exit 2. */
 int cli_usage(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cli_exit_code(int tl_rc);
+/* An error found by the CLI itself (not the library): printed on stderr,
+ * kept for the --json error document; returns exit_code. */
+int cli_error(cli *c, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Human output goes to stdout unless --json (then it is dropped); the
  * --json document is c->result, printed by main. */
@@ -91,6 +107,15 @@ int cli_on_event(const tl_event *ev, void *payload);
 /* remote.c: --host mode, which runs the command line on a server. */
 bool cli_remote_requested(int argc, char **argv);
 int cli_remote_run(int argc, char **argv);
+
+/* Clear a progress bar from the terminal line before printing on
+ * stderr (events.c). */
+void cli_progress_clear(cli *c);
+
+/* gen.c: documents generated from the command table. */
+void cli_gen_man(FILE *out);
+void cli_gen_bash(FILE *out);
+json_t *cli_gen_table(const cli_group *only);
 
 /* help.c */
 void cli_help_main(FILE *out);

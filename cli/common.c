@@ -45,19 +45,33 @@ int cli_fail(cli *c, int rc)
 		                      "message", e->message, "upstream", e->upstream,
 		                      "upstream_code", (json_int_t)e->upstream_code);
 	}
+	cli_progress_clear(c);
 	fprintf(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", e->message,
 	        c->color ? "\033[0m" : "");
 	return cli_exit_code(rc);
 }
 
+int cli_error(cli *c, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->usage_error, sizeof(c->usage_error), fmt, ap);
+	va_end(ap);
+	cli_progress_clear(c);
+	fprintf(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", c->usage_error,
+	        c->color ? "\033[0m" : "");
+	return exit_code;
+}
+
 int cli_usage(cli *c, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "towlion %s%s%s: ", c->group->name, c->verb->name[0] ? " " : "",
-	        c->verb->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(c->usage_error, sizeof(c->usage_error), fmt, ap);
 	va_end(ap);
+	cli_progress_clear(c);
+	fprintf(stderr, "towlion %s%s%s: %s", c->group->name, c->verb->name[0] ? " " : "",
+	        c->verb->name, c->usage_error);
 	fprintf(stderr, "\nusage: towlion %s%s%s %s\nSee 'towlion %s%s%s --help'.\n",
 	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name, c->verb->args,
 	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name);

@@ -81,14 +81,32 @@ static const cli_verb *find_verb(const cli_group *g, const char *name)
 	return NULL;
 }
 
-static int unknown(const char *what, const char *word, const char *const *names,
+static int unknown(cli *c, const char *what, const char *word, const char *const *names,
                    size_t n, const char *help_cmd)
 {
 	const char *near = cli_suggest(word, names, n);
-	fprintf(stderr, "towlion: unknown %s '%s'", what, word);
-	if (near)
-		fprintf(stderr, "; did you mean '%s'?", near);
-	fprintf(stderr, "\nSee '%s'.\n", help_cmd);
+	char msg[256];
+	snprintf(msg, sizeof(msg), "unknown %s '%s'%s%s%s", what, word,
+	         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+	fprintf(stderr, "towlion: %s\nSee '%s'.\n", msg, help_cmd);
+	snprintf(c->usage_error, sizeof(c->usage_error), "%s", msg);
+	return EXIT_USAGE;
+}
+
+/* Hidden verbs of "help" that print documents generated from the command
+ * table (gen.c); the build runs them. */
+static int help_generate(cli *c, int argc, char **argv, int at)
+{
+	if (!strcmp(argv[at], "--man") && at + 1 == argc) {
+		cli_gen_man(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[at], "--completion") && at + 2 == argc && !strcmp(argv[at + 1], "bash")) {
+		cli_gen_bash(stdout);
+		return 0;
+	}
+	fprintf(stderr, "towlion: help takes --man, or --completion bash\n");
+	snprintf(c->usage_error, sizeof(c->usage_error), "help takes --man, or --completion bash");
 	return EXIT_USAGE;
 }
 
@@ -107,6 +125,90 @@ static int print_version(cli *c)
 	return 0;
 }
 
+/* GROUP VERB ARGS -> the verb's run function; help and usage errors. */
+static int dispatch(cli *c, int argc, char **argv, bool help)
+{
+	int at = 1;
+	if (at < argc && !strcmp(argv[at], "help")) {
+		help = true;
+		at++;
+		if (at < argc && argv[at][0] == '-')
+			return help_generate(c, argc, argv, at);
+	}
+	if (at >= argc) {
+		if (help && c->json) {
+			cli_set_result(c, cli_gen_table(NULL));
+			return 0;
+		}
+		cli_help_main(help ? stdout : stderr);
+		if (!help)
+			snprintf(c->usage_error, sizeof(c->usage_error), "no command given");
+		return help ? 0 : EXIT_USAGE;
+	}
+	const char *names[64];
+	for (size_t i = 0; i < cli_ngroups && i < 64; i++)
+		names[i] = cli_groups[i]->name;
+	const cli_group *g = find_group(argv[at]);
+	if (!g)
+		return unknown(c, "command", argv[at], names, cli_ngroups, "towlion --help");
+	at++;
+
+	/* A group whose only verb is "" is a command by itself (doctor). */
+	const cli_verb *v = NULL;
+	if (g->nverbs == 1 && g->verbs[0].name[0] == '\0') {
+		v = &g->verbs[0];
+	} else if (at >= argc) {
+		if (help && c->json) {
+			cli_set_result(c, cli_gen_table(g));
+			return 0;
+		}
+		cli_help_group(help ? stdout : stderr, g);
+		if (!help)
+			snprintf(c->usage_error, sizeof(c->usage_error), "towlion %s needs a verb",
+			         g->name);
+		return help ? 0 : EXIT_USAGE;
+	} else if (!(v = find_verb(g, argv[at]))) {
+		const char *vn[64];
+		for (size_t i = 0; i < g->nverbs && i < 64; i++)
+			vn[i] = g->verbs[i].name;
+		char hc[128];
+		snprintf(hc, sizeof(hc), "towlion %s --help", g->name);
+		return unknown(c, "verb", argv[at], vn, g->nverbs, hc);
+	} else {
+		at++;
+	}
+	if (help) {
+		if (c->json)
+			cli_set_result(c, cli_gen_table(g));
+		else
+			cli_help_verb(stdout, g, v);
+		return 0;
+	}
+	if (c->dry_run && !v->mutating) {
+		/* Reading commands change nothing anyway; say so, do not refuse. */
+		if (c->verbose)
+			fprintf(stderr, "towlion: --dry-run has no effect on a read-only command\n");
+	}
+	c->group = g;
+	c->verb = v;
+	c->argc = argc - at;
+	c->argv = argv + at;
+	return v->run(c);
+}
+
+/* --json: a failure without a library error document (a usage error, or
+ * a check of the CLI's own) still gets one, shaped like cli_fail's. */
+static json_t *error_document(const cli *c, int exit_code)
+{
+	static const int codes[] = {TL_OK,        TL_ERROR,        TL_EINVALID,  TL_ENOTFOUND,
+	                            TL_ECONFLICT, TL_EUNAVAILABLE, TL_EUNHEALTHY, TL_EAUTH};
+	int code = exit_code > 0 && exit_code < 8 ? codes[exit_code] : TL_ERROR;
+	const char *msg = c->usage_error[0] ? c->usage_error : tl_strerror(code);
+	return json_pack("{s:{s:s, s:s, s:s, s:s, s:I}}", "error", "code", tl_strerror(code),
+	                 "class", exit_code == EXIT_USAGE ? "usage" : "cli", "message", msg,
+	                 "upstream", "", "upstream_code", (json_int_t)0);
+}
+
 int main(int argc, char **argv)
 {
 	cli c = {0};
@@ -117,62 +219,18 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	c.tty = isatty(STDERR_FILENO);
-	c.color = c.tty && !getenv("NO_COLOR");
+	/* https://no-color.org: present and not empty */
+	c.color = c.tty && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
 	if (version)
 		return print_version(&c);
-
-	int at = 1;
-	if (at < argc && !strcmp(argv[at], "help")) {
-		help = true;
-		at++;
-	}
-	if (at >= argc) {
-		cli_help_main(help ? stdout : stderr);
-		return help ? 0 : EXIT_USAGE;
-	}
-	const char *names[64];
-	for (size_t i = 0; i < cli_ngroups && i < 64; i++)
-		names[i] = cli_groups[i]->name;
-	const cli_group *g = find_group(argv[at]);
-	if (!g)
-		return unknown("command", argv[at], names, cli_ngroups, "towlion --help");
-	at++;
-
-	/* A group whose only verb is "" is a command by itself (doctor). */
-	const cli_verb *v = NULL;
-	if (g->nverbs == 1 && g->verbs[0].name[0] == '\0') {
-		v = &g->verbs[0];
-	} else if (at >= argc) {
-		cli_help_group(help ? stdout : stderr, g);
-		return help ? 0 : EXIT_USAGE;
-	} else if (!(v = find_verb(g, argv[at]))) {
-		const char *vn[64];
-		for (size_t i = 0; i < g->nverbs && i < 64; i++)
-			vn[i] = g->verbs[i].name;
-		char hc[128];
-		snprintf(hc, sizeof(hc), "towlion %s --help", g->name);
-		return unknown("verb", argv[at], vn, g->nverbs, hc);
-	} else {
-		at++;
-	}
-	if (help) {
-		cli_help_verb(stdout, g, v);
-		return 0;
-	}
-	if (c.dry_run && !v->mutating) {
-		/* Reading commands change nothing anyway; say so, do not refuse. */
-		if (c.verbose)
-			fprintf(stderr, "towlion: --dry-run has no effect on a read-only command\n");
-	}
-	c.group = g;
-	c.verb = v;
-	c.argc = argc - at;
-	c.argv = argv + at;
-	rc = v->run(&c);
+	rc = dispatch(&c, argc, argv, help);
+	if (c.json && rc && !c.result)
+		cli_set_result(&c, error_document(&c, rc));
 	if (c.json && c.result) {
 		json_dumpf(c.result, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 	}
+	cli_progress_clear(&c);
 	json_decref(c.result);
 	tl_ctx_free(c.ctx);
 	return rc;
