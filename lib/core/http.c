@@ -99,6 +99,8 @@ int tl__http_do(tl_ctx *ctx, tl__http_resp *resp, const tl__http_req *req)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+	if (req->share)
+		curl_easy_setopt(c, CURLOPT_SHARE, (CURLSH *)req->share);
 	if (req->capture_headers) {
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

@@ -24,6 +24,8 @@ typedef struct {
 	const char *userpwd;         /* "user:password" (basic or SigV4 keys) */
 	const char *aws_sigv4;       /* e.g. "aws:amz:us-east-1:s3" */
 	int capture_headers;         /* keep the response headers in resp->headers */
+	void *share;                 /* a CURLSH* to take connections (keep-alive),
+	                                DNS and TLS sessions from, or NULL */
 } tl__http_req;
 
 typedef struct {

@@ -4,6 +4,8 @@
 
 #include "core/http.h"
 
+#include <curl/curl.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +26,8 @@ void tl_github_free(tl_github *gh)
 {
 	if (!gh)
 		return;
+	if (gh->share)
+		curl_share_cleanup(gh->share);
 	free(gh->api);
 	tl__free_secret(gh->auth);
 	tl__free_secret(gh->token);
@@ -72,6 +76,18 @@ int tl_github_new(tl_github **out, tl_ctx *ctx, const tl_github_options *opts)
 	size_t al = strlen(gh->api);
 	while (al > 0 && gh->api[al - 1] == '/')
 		gh->api[--al] = '\0';
+	/* A client is used by one thread at a time, so the share needs no
+	 * lock callbacks. */
+	CURLSH *sh = curl_share_init();
+	if (!sh || curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) ||
+	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) ||
+	    curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)) {
+		if (sh)
+			curl_share_cleanup(sh);
+		tl_github_free(gh);
+		return tl__error_set(TL_ENOMEM, TL_ERRCLASS_CURL, "cannot set up a curl share");
+	}
+	gh->share = sh;
 	gh->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
 	gh->per_page = o.per_page ? o.per_page : GH_PER_PAGE_MAX;
 	*out = gh;
@@ -225,7 +241,7 @@ int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
 	tl__http_req req = {.method = method, .url = full.ptr, .headers = headers, .body = text,
 	                    .body_len = text ? strlen(text) : 0, .timeout_ms = gh->timeout_ms,
 	                    .service = "the GitHub API", .klass = TL_ERRCLASS_GITHUB,
-	                    .capture_headers = 1};
+	                    .capture_headers = 1, .share = gh->share};
 	tl__http_resp resp;
 	rc = tl__http_do(gh->ctx, &resp, &req);
 	free(text);

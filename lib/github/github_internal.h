@@ -21,6 +21,8 @@ struct tl_github {
 	char *token;    /* the token alone, to keep it out of messages (secret) */
 	long timeout_ms;
 	unsigned int per_page;
+	void *share;    /* CURLSH*: one connection cache, so pages and calls
+	                   reuse the connection (and TLS session) */
 };
 
 struct tl_github_comment {

@@ -234,6 +234,12 @@ static void test_comment_pagination(void **state)
 	assert_int_equal(count_requests(reqs, "GET", "/issues/3/comments"), 3);
 	json_t *third = json_array_get(reqs, 2);
 	assert_non_null(strstr(json_string_value(json_object_get(third, "query")), "page=3"));
+	/* One connection for the pages and the POST (keep-alive). */
+	json_int_t port = json_integer_value(json_object_get(json_array_get(reqs, 0), "client_port"));
+	for (size_t k = 1; k < json_array_size(reqs); k++)
+		assert_int_equal(json_integer_value(json_object_get(json_array_get(reqs, k),
+		                                                    "client_port")),
+		                 port);
 	json_decref(reqs);
 
 	/* More comments after ours: ours is now on page 3 of 5. */

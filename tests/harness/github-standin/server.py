@@ -29,7 +29,8 @@ configured max_per_page) with a Link header (rel next/prev/first/last).
 Admin (no token needed, not recorded):
   GET  /_standin/health               {"ok": true}
   GET  /_standin/requests             recorded requests: method, path, query,
-                                      body (JSON or text), status, headers
+                                      body (JSON or text), status, headers,
+                                      auth_scheme, client_port
   POST /_standin/reset                forget all state, requests and settings
   POST /_standin/repos   {"repo":"o/r"}
   POST /_standin/prs     {"repo","number","state":"open|closed|merged",
@@ -162,7 +163,9 @@ class Handler(BaseHTTPRequestHandler):
                    "headers": {h: self.headers.get(h) for h in
                                ("Accept", "X-GitHub-Api-Version", "User-Agent", "Content-Type")
                                if self.headers.get(h) is not None},
-                   "auth_scheme": (self.headers.get("Authorization") or " ").split(" ")[0]}
+                   "auth_scheme": (self.headers.get("Authorization") or " ").split(" ")[0],
+                   # the client's port: the same port means a reused connection
+                   "client_port": self.client_address[1]}
             STATE.requests.append(rec)
             try:
                 status, doc, headers = self._api(path, prefix, query, body)
