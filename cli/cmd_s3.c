@@ -143,10 +143,9 @@ static int run_ls(cli *c)
 	return rc;
 }
 
-static int transfer_args(cli *c, const char **path, tl_buf *bucket, tl_buf *key,
-                         const char *remote)
+/* BUCKET/KEY of a transfer (a key is required). */
+static int remote_object(cli *c, tl_buf *bucket, tl_buf *key, const char *remote)
 {
-	(void)path;
 	if (tl_s3_split(bucket, key, remote) != TL_OK)
 		return cli_usage(c, "%s", tl_error_last()->message);
 	if (!key->ptr || !*key->ptr) {
@@ -163,7 +162,7 @@ static int run_put(cli *c)
 	cli_opt opts[] = {{"--content-type", true, &type}};
 	int rc = cli_parse(c, opts, 1, pos, 2, 2, NULL);
 	tl_buf bucket = TL_BUF_INIT, key = TL_BUF_INIT;
-	if (rc || (rc = transfer_args(c, &pos[0], &bucket, &key, pos[1])))
+	if (rc || (rc = remote_object(c, &bucket, &key, pos[1])))
 		return rc;
 	tl_s3 *s3 = NULL;
 	if ((rc = open_s3(c, &s3)) == 0) {
@@ -200,7 +199,7 @@ static int run_get(cli *c)
 	const char *pos[2] = {NULL, NULL};
 	int rc = cli_parse(c, NULL, 0, pos, 2, 2, NULL);
 	tl_buf bucket = TL_BUF_INIT, key = TL_BUF_INIT;
-	if (rc || (rc = transfer_args(c, &pos[1], &bucket, &key, pos[0])))
+	if (rc || (rc = remote_object(c, &bucket, &key, pos[0])))
 		return rc;
 	tl_s3 *s3 = NULL;
 	if ((rc = open_s3(c, &s3)) == 0) {
@@ -237,7 +236,7 @@ static int run_rm(cli *c)
 	const char *remote = NULL;
 	int rc = cli_parse(c, NULL, 0, &remote, 1, 1, NULL);
 	tl_buf bucket = TL_BUF_INIT, key = TL_BUF_INIT;
-	if (rc || (rc = transfer_args(c, NULL, &bucket, &key, remote)))
+	if (rc || (rc = remote_object(c, &bucket, &key, remote)))
 		return rc;
 	tl_s3 *s3 = NULL;
 	if ((rc = open_s3(c, &s3)) == 0) {

@@ -2,3 +2,4 @@
 # Redis 7 (integration).
 tl_unit_test(redis_names)
 tl_integration_test(redis SERVICES)
+add_dependencies(test_redis towlion_cli)

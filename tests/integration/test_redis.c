@@ -8,6 +8,7 @@
 #include "core/url.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -589,6 +590,70 @@ static void test_users_survive_restart_with_aclfile(void **state)
 	tl_test_rmdir(dir);
 }
 
+static int towlion(tl__spawn_result *r, const char *const *env, const char *const *args)
+{
+	const char *argv[32] = {TL_TEST_BINARY_DIR "/towlion"};
+	size_t n = 1;
+	for (; args[n - 1] && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	tl__spawn_opts o = {.argv = argv, .env = env, .stdout_mode = TL__STDIO_BUFFER,
+	                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 60000};
+	memset(r, 0, sizeof(*r));
+	tl_assert_ok(tl__spawn(r, NULL, &o));
+	return r->exit_status;
+}
+
+static void test_cli(void **state)
+{
+	fixture *f = *state;
+	drop_all(f);
+	char statearg[600];
+	snprintf(statearg, sizeof(statearg), "TOWLION_STATE_DIR=%s", f->dir);
+	const char *env[] = {statearg, NULL};
+	tl__spawn_result r;
+	const char *create[] = {"--json", "redis", "create", f->a, NULL};
+	assert_int_equal(towlion(&r, env, create), 0);
+	json_t *doc = json_loads(r.out.ptr, 0, NULL);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "user")), f->a);
+	assert_int_equal(json_array_size(json_object_get(doc, "actions")), 2);
+	assert_null(strstr(r.out.ptr, "redis://")); /* no secret in the output */
+	json_decref(doc);
+	tl__spawn_result_dispose(&r);
+	redisContext *a = login_app(f, f->a, 0);
+	freeReplyObject(redisCommand(a, "RPUSH %s:celery t1", f->a));
+	redisFree(a);
+	const char *stats[] = {"--json", "redis", "stats", f->a, NULL};
+	assert_int_equal(towlion(&r, env, stats), 0);
+	doc = json_loads(r.out.ptr, 0, NULL);
+	assert_non_null(doc);
+	json_t *q = json_array_get(json_object_get(doc, "queues"), 0);
+	assert_string_equal(json_string_value(json_object_get(q, "name")), "celery");
+	assert_int_equal(json_integer_value(json_object_get(q, "length")), 1);
+	json_decref(doc);
+	tl__spawn_result_dispose(&r);
+	/* --purge needs --yes; --dry-run changes nothing. */
+	const char *purge[] = {"redis", "drop", f->a, "--purge", NULL};
+	assert_int_equal(towlion(&r, env, purge), 2);
+	tl__spawn_result_dispose(&r);
+	const char *dry[] = {"--dry-run", "redis", "drop", f->a, "--purge", NULL};
+	assert_int_equal(towlion(&r, env, dry), 0);
+	assert_non_null(strstr(r.out.ptr, "would delete"));
+	tl__spawn_result_dispose(&r);
+	a = login_app(f, f->a, 0);
+	redisFree(a);
+	const char *drop[] = {"redis", "drop", f->a, "--purge", "--yes", NULL};
+	assert_int_equal(towlion(&r, env, drop), 0);
+	tl__spawn_result_dispose(&r);
+	char why[256];
+	assert_null(login(f->a, "anything", why, sizeof(why)));
+	assert_true(tl__str_startswith(why, "WRONGPASS"));
+	const char *bad[] = {"redis", "create", "Bad_App", NULL};
+	assert_int_equal(towlion(&r, env, bad), 1);
+	tl__spawn_result_dispose(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_stats_and_drop),
 		cmocka_unit_test(test_concurrent_creates_agree),
 		cmocka_unit_test(test_users_survive_restart_with_aclfile),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -3,6 +3,10 @@
  * pagination, errors, cancellation, and an app's storage. */
 #include "tl_test.h"
 
+#include "core/core.h"
+
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -549,6 +553,112 @@ static void test_app_storage(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* Run the towlion command with extra environment entries. */
+static int towlion(tl__spawn_result *r, const char *const *env, const char *const *args)
+{
+	const char *argv[32] = {TL_TEST_BINARY_DIR "/towlion"};
+	size_t n = 1;
+	for (; args[n - 1] && n < 31; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	tl__spawn_opts o = {.argv = argv, .env = env, .stdout_mode = TL__STDIO_BUFFER,
+	                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 120000};
+	memset(r, 0, sizeof(*r));
+	tl_assert_ok(tl__spawn(r, NULL, &o));
+	return r->exit_status;
+}
+
+static json_t *json_out(const tl__spawn_result *r)
+{
+	json_error_t err;
+	json_t *doc = json_loads(r->out.ptr ? r->out.ptr : "", 0, &err);
+	if (!doc)
+		fail_msg("not JSON (%s): %s / %s", err.text, r->out.ptr ? r->out.ptr : "",
+		         r->err.ptr ? r->err.ptr : "");
+	return doc;
+}
+
+static void test_cli(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char statearg[600], src[512], dst[512], app[32], remote[128], bkt[64];
+	snprintf(statearg, sizeof(statearg), "TOWLION_STATE_DIR=%s", dir);
+	snprintf(src, sizeof(src), "%s/src.bin", dir);
+	snprintf(dst, sizeof(dst), "%s/dst.bin", dir);
+	snprintf(app, sizeof(app), "tr%dc", (int)getpid());
+	snprintf(bkt, sizeof(bkt), "%s-uploads", app);
+	unsigned char want[32], got[32];
+	make_file(src, 3 * MIB, want);
+	const char *env[] = {statearg, NULL};
+	tl__spawn_result r;
+
+	const char *create[] = {"--json", "s3", "bucket", "create", app, NULL};
+	assert_int_equal(towlion(&r, env, create), 0);
+	json_t *doc = json_out(&r);
+	assert_string_equal(json_string_value(json_object_get(doc, "bucket")), bkt);
+	json_decref(doc);
+	tl__spawn_result_dispose(&r);
+
+	snprintf(remote, sizeof(remote), "%s/cli/x.bin", bkt);
+	const char *put[] = {"--json", "s3", "put", src, remote, NULL};
+	assert_int_equal(towlion(&r, env, put), 0);
+	doc = json_out(&r);
+	assert_true(strlen(json_string_value(json_object_get(doc, "etag"))) >= 32);
+	json_decref(doc);
+	tl__spawn_result_dispose(&r);
+
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "%s/cli/", bkt);
+	const char *ls[] = {"--json", "s3", "ls", prefix, NULL};
+	assert_int_equal(towlion(&r, env, ls), 0);
+	doc = json_out(&r);
+	json_t *objs = json_object_get(doc, "objects");
+	assert_int_equal(json_array_size(objs), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(objs, 0), "key")),
+	                    "cli/x.bin");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(objs, 0), "size")),
+	                 3 * MIB);
+	json_decref(doc);
+	tl__spawn_result_dispose(&r);
+
+	const char *get[] = {"--json", "s3", "get", remote, dst, NULL};
+	assert_int_equal(towlion(&r, env, get), 0);
+	tl__spawn_result_dispose(&r);
+	file_sha(dst, got);
+	assert_memory_equal(want, got, 32);
+
+	/* --dry-run uploads nothing; a missing object is exit 3; a wrong
+	 * secret is exit 7; a bad name is a usage error (2). */
+	char remote2[128];
+	snprintf(remote2, sizeof(remote2), "%s/cli/y.bin", bkt);
+	const char *dry[] = {"--dry-run", "s3", "put", src, remote2, NULL};
+	assert_int_equal(towlion(&r, env, dry), 0);
+	assert_non_null(strstr(r.out.ptr, "would upload"));
+	tl__spawn_result_dispose(&r);
+	const char *get2[] = {"s3", "get", remote2, dst, NULL};
+	assert_int_equal(towlion(&r, env, get2), 3);
+	tl__spawn_result_dispose(&r);
+	const char *badenv[] = {statearg, "TOWLION_S3_SECRET_KEY=wrong", NULL};
+	assert_int_equal(towlion(&r, badenv, ls), 7);
+	assert_non_null(strstr(r.err.ptr, "SignatureDoesNotMatch"));
+	tl__spawn_result_dispose(&r);
+	const char *bad[] = {"s3", "put", src, "Bad_Bucket/x", NULL};
+	assert_int_equal(towlion(&r, env, bad), 2);
+	tl__spawn_result_dispose(&r);
+	const char *rm[] = {"s3", "rm", remote, NULL};
+	assert_int_equal(towlion(&r, env, rm), 0);
+	tl__spawn_result_dispose(&r);
+
+	tl_ctx *ctx = tl_test_ctx(1);
+	tl_s3 *s3 = client(ctx);
+	tl_s3_object *o = NULL;
+	tl_assert_rc(TL_ENOTFOUND, tl_s3_object_head(&o, s3, bkt, "cli/x.bin"));
+	tl_assert_ok(tl_s3_bucket_purge(s3, bkt));
+	tl_s3_free(s3);
+	tl_ctx_free(ctx);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_missing_things),
 		cmocka_unit_test(test_bucket_policy),
 		cmocka_unit_test(test_app_storage),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
