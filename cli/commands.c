@@ -2,6 +2,7 @@
  * group lives in its own cmd_<group>.c. */
 #include "cli.h"
 
+extern const cli_group cli_group_alerts;
 extern const cli_group cli_group_app;
 extern const cli_group cli_group_backup;
 extern const cli_group cli_group_compose;
@@ -17,11 +18,14 @@ extern const cli_group cli_group_doctor;
 extern const cli_group cli_group_github;
 extern const cli_group cli_group_exec;
 extern const cli_group cli_group_logs;
+extern const cli_group cli_group_metrics;
+extern const cli_group cli_group_platform;
 extern const cli_group cli_group_redis;
 extern const cli_group cli_group_route;
 extern const cli_group cli_group_s3;
 
 const cli_group *const cli_groups[] = {
+	&cli_group_alerts,
 	&cli_group_app,
 	&cli_group_backup,
 	&cli_group_compose,
@@ -37,6 +41,8 @@ const cli_group *const cli_groups[] = {
 	&cli_group_github,
 	&cli_group_exec,
 	&cli_group_logs,
+	&cli_group_metrics,
+	&cli_group_platform,
 	&cli_group_redis,
 	&cli_group_route,
 	&cli_group_s3,
