@@ -5,6 +5,7 @@
 #include "core/core.h"
 #include "towlion/app.h"
 #include "towlion/deploy.h"
+#include "towlion/docker.h"
 
 #include <stdlib.h>
 
@@ -126,5 +127,41 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 /* Remove every container and image of a project and its route. */
 int tl__project_teardown(tl_ctx *ctx, const tl__project *p);
 void tl__project_dispose(tl__project *p);
+
+/* ---- the engine's working state (engine.c, spec.c, converge.c) ---- */
+
+/* One container this attempt started. */
+
+typedef struct {
+	const tl__svc *svc;
+	char *name;
+	char *upstream; /* what Caddy uses */
+	char *probe;    /* where we check health from here */
+} started;
+
+typedef struct {
+	tl_ctx *ctx;
+	tl__project *p;
+	tl_docker *docker;
+	tl__plan plan;
+	char *release_id;
+	char *src_dir;
+	tl_buf commit;
+	started *run;
+	size_t nrun;
+	tl_release *rel;
+	long health_timeout_ms;
+	tl_buf plan_json; /* the plan as built, before the platform's env */
+} attempt;
+
+#define LOG_TAIL_LINES 15
+
+int tl__label_filter(char ***out, const tl__project *p, const char *release);
+int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
+                   const char *name, const char *role);
+void tl__fail_with_logs(attempt *a, const char *container, int code, const char *what);
+int tl__remove_other_releases(attempt *a, char *const *keep, const char *role, int drain_ms);
+int tl__serving_releases(char ***keep, attempt *a);
+void tl__prune_images(attempt *a);
 
 #endif

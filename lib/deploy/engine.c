@@ -20,30 +20,6 @@
 #define LOCK_TIMEOUT_DEFAULT_MS (10 * 60 * 1000)
 #define HEALTH_TIMEOUT_DEFAULT_MS 60000
 #define RELEASE_CMD_TIMEOUT_MS (15 * 60 * 1000)
-#define LOG_TAIL_LINES 15
-
-/* One container this attempt started. */
-typedef struct {
-	const tl__svc *svc;
-	char *name;
-	char *upstream; /* what Caddy uses */
-	char *probe;    /* where we check health from here */
-} started;
-
-typedef struct {
-	tl_ctx *ctx;
-	tl__project *p;
-	tl_docker *docker;
-	tl__plan plan;
-	char *release_id;
-	char *src_dir;
-	tl_buf commit;
-	started *run;
-	size_t nrun;
-	tl_release *rel;
-	long health_timeout_ms;
-	tl_buf plan_json; /* the plan as built, before the platform's env */
-} attempt;
 
 static long now_ms(void)
 {
@@ -62,197 +38,6 @@ void tl__project_dispose(tl__project *p)
 	tl__strv_free(p->hosts);
 	tl_app_free(p->registry);
 	memset(p, 0, sizeof(*p));
-}
-
-/* ---- labels and names ------------------------------------------------ */
-
-static int label_filter(char ***out, const tl__project *p, const char *release)
-{
-	int rc = tl__strv_pushf(out, "towlion.project=%s", p->name);
-	if (rc == TL_OK && release)
-		rc = tl__strv_pushf(out, "towlion.release=%s", release);
-	return rc;
-}
-
-static int add_labels(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc,
-                      const char *role)
-{
-	int rc = tl_docker_container_spec_add_label(s, "towlion.app", a->p->app);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_add_label(s, "towlion.project", a->p->name);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_add_label(s, "towlion.release", a->release_id);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_add_label(s, "towlion.service", svc->name);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_add_label(s, "towlion.role", role);
-	if (rc == TL_OK && a->p->pr)
-		rc = tl_docker_container_spec_add_label(s, "towlion.pr", a->p->pr);
-	for (size_t i = 0; rc == TL_OK && svc->labels && svc->labels[i]; i++) {
-		char *eq = strchr(svc->labels[i], '=');
-		if (!eq || tl__str_startswith(svc->labels[i], "towlion."))
-			continue; /* our labels are ours */
-		char *k = tl__strndup(svc->labels[i], (size_t)(eq - svc->labels[i]));
-		rc = k ? tl_docker_container_spec_add_label(s, k, eq + 1) : TL_ENOMEM;
-		free(k);
-	}
-	return rc;
-}
-
-/* ---- the container spec of a service --------------------------------- */
-
-static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
-                        int (*add)(tl_docker_container_spec *, const char *, const char *))
-{
-	for (size_t i = 0; kv && kv[i]; i++) {
-		char *eq = strchr(kv[i], '=');
-		char *k = tl__strndup(kv[i], eq ? (size_t)(eq - kv[i]) : strlen(kv[i]));
-		int rc = k ? add(s, k, eq ? eq + 1 : "") : TL_ENOMEM;
-		free(k);
-		if (rc)
-			return rc;
-	}
-	return TL_OK;
-}
-
-static int add_binds(tl_docker_container_spec *s, const tl__svc *svc)
-{
-	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
-		char *copy = tl__strdup(svc->binds[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *target = strchr(copy, ':');
-		int ro = 0, rc;
-		if (target) {
-			*target++ = '\0';
-			char *mode = strchr(target, ':');
-			if (mode) {
-				*mode++ = '\0';
-				ro = strcmp(mode, "ro") == 0;
-			}
-		}
-		if (!target)
-			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
-			                   "service %s: volume \"%s\" has no target", svc->name,
-			                   svc->binds[i]);
-		else if (copy[0] == '/')
-			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
-		else
-			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
-		free(copy);
-		if (rc)
-			return rc;
-	}
-	for (size_t i = 0; svc->tmpfs && svc->tmpfs[i]; i++) {
-		char *copy = tl__strdup(svc->tmpfs[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *opts = strchr(copy, ':');
-		if (opts)
-			*opts++ = '\0';
-		int rc = tl_docker_container_spec_add_tmpfs(s, copy, opts);
-		free(copy);
-		if (rc)
-			return rc;
-	}
-	return TL_OK;
-}
-
-/* Everything a service's containers share, whatever their role. */
-static int build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
-                      const char *name, const char *role)
-{
-	tl_docker_container_spec *s = NULL;
-	int rc = tl_docker_container_spec_new(&s, svc->image);
-	const char *network = tl__cfg(a->ctx, "TOWLION_NETWORK");
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_set_name(s, name);
-	if (rc == TL_OK && svc->command)
-		rc = tl_docker_container_spec_set_cmd(s, (const char *const *)svc->command);
-	if (rc == TL_OK && svc->entrypoint)
-		rc = tl_docker_container_spec_set_entrypoint(s, (const char *const *)svc->entrypoint);
-	if (rc == TL_OK)
-		rc = split_kv_add(s, svc->env, tl_docker_container_spec_add_env);
-	if (rc == TL_OK)
-		rc = add_labels(s, a, svc, role);
-	if (rc == TL_OK)
-		rc = add_binds(s, svc);
-	for (size_t i = 0; rc == TL_OK && svc->extra_hosts && svc->extra_hosts[i]; i++)
-		rc = tl_docker_container_spec_add_extra_host(s, svc->extra_hosts[i]);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_set_network(s, network);
-	/* Other services reach this one by its compose name, as under compose. */
-	if (rc == TL_OK && strcmp(role, "release") != 0)
-		rc = tl_docker_container_spec_add_alias(s, svc->name);
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_set_init(s, svc->init < 0 ? 1 : svc->init);
-	if (rc == TL_OK && svc->read_only)
-		rc = tl_docker_container_spec_set_read_only(s, 1);
-	if (rc == TL_OK && svc->user)
-		rc = tl_docker_container_spec_set_user(s, svc->user);
-	if (rc == TL_OK && svc->workdir)
-		rc = tl_docker_container_spec_set_workdir(s, svc->workdir);
-	if (rc == TL_OK && strcmp(role, "release") != 0)
-		rc = tl_docker_container_spec_set_restart(s, svc->restart ? svc->restart
-		                                                          : "unless-stopped",
-		                                          0);
-	if (rc == TL_OK && (svc->stop_signal || svc->stop_grace_s >= 0))
-		rc = tl_docker_container_spec_set_stop(s, svc->stop_signal,
-		                                       svc->stop_grace_s >= 0 ? svc->stop_grace_s
-		                                                              : 10);
-	if (rc == TL_OK && svc->healthcheck)
-		rc = tl_docker_container_spec_set_healthcheck(
-			s, (const char *const *)svc->healthcheck, svc->hc_interval_ms,
-			svc->hc_timeout_ms, svc->hc_retries, svc->hc_start_ms);
-	double cpus = a->p->cpus ? a->p->cpus : svc->cpus;
-	if (a->p->cpus && svc->cpus && svc->cpus < cpus)
-		cpus = svc->cpus;
-	int64_t mem = a->p->memory ? a->p->memory : svc->memory;
-	if (a->p->memory && svc->memory && svc->memory < mem)
-		mem = svc->memory;
-	if (rc == TL_OK && cpus > 0)
-		rc = tl_docker_container_spec_set_cpus(s, cpus);
-	if (rc == TL_OK && mem > 0)
-		rc = tl_docker_container_spec_set_memory(s, mem);
-	/* loopback mode: Caddy on the host reaches the container through a
-	 * port published on 127.0.0.1 only. */
-	if (rc == TL_OK && svc->routed && !strcmp(role, "web") &&
-	    !strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback"))
-		rc = tl_docker_container_spec_add_port(s, svc->port, "tcp", "127.0.0.1", 0);
-	if (rc) {
-		tl_docker_container_spec_free(s);
-		return rc;
-	}
-	*out = s;
-	return TL_OK;
-}
-
-/* ---- failures carry the container's last words ----------------------- */
-
-static void fail_with_logs(attempt *a, const char *container, int code, const char *what)
-{
-	char msg[640];
-	snprintf(msg, sizeof(msg), "%s", tl_error_last()->message);
-	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
-	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
-	lo.tail = LOG_TAIL_LINES;
-	tl_buf tail = TL_BUF_INIT;
-	if (tl_docker_container_logs(&out, &err, a->docker, container, &lo) == TL_OK) {
-		/* Merged, newest last, bounded so the message stays readable. */
-		if (out.size)
-			tl__buf_put(&tail, out.ptr, out.size);
-		if (err.size)
-			tl__buf_put(&tail, err.ptr, err.size);
-	}
-	const char *t = tail.ptr ? tail.ptr : "";
-	size_t tl = strlen(t);
-	if (tl > 320)
-		t += tl - 320;
-	tl__error_set(code, TL_ERRCLASS_DEPLOY, "%s: %s%s%s", what, msg,
-	              *t ? "; last log lines:\n" : "", t);
-	tl_buf_dispose(&out);
-	tl_buf_dispose(&err);
-	tl_buf_dispose(&tail);
 }
 
 /* ---- steps ------------------------------------------------------------ */
@@ -431,7 +216,7 @@ static int run_release_command(attempt *a)
 	char *name = tl__sprintf("%s-release-%s", a->p->name, a->release_id);
 	tl_docker_container_spec *s = NULL;
 	if (rc == TL_OK)
-		rc = name ? build_spec(&s, a, web, name, "release") : TL_ENOMEM;
+		rc = name ? tl__build_spec(&s, a, web, name, "release") : TL_ENOMEM;
 	/* The command is the app's own, run inside its own image: its shell
 	 * is what reads it (the platform never runs a shell itself). */
 	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
@@ -448,7 +233,7 @@ static int run_release_command(attempt *a)
 	if (rc == TL_OK && exit_code != 0) {
 		tl__error_set_upstream(TL_ERROR, TL_ERRCLASS_DEPLOY, "", exit_code,
 		                       "the release command exited with status %d", exit_code);
-		fail_with_logs(a, name, TL_ERROR, "release command failed; nothing was changed");
+		tl__fail_with_logs(a, name, TL_ERROR, "release command failed; nothing was changed");
 		rc = TL_ERROR;
 	}
 	if (created) {
@@ -532,7 +317,7 @@ static int start_one(attempt *a, const tl__svc *svc, const char *role)
 		return TL_ENOMEM;
 	a->nrun++; /* from here on, cleanup knows about it */
 	tl_docker_container_spec *s = NULL;
-	int rc = build_spec(&s, a, svc, st->name, role);
+	int rc = tl__build_spec(&s, a, svc, st->name, role);
 	if (rc == TL_OK)
 		rc = tl_docker_container_create(NULL, a->docker, s);
 	tl_docker_container_spec_free(s);
@@ -576,7 +361,7 @@ static int start_routed(attempt *a)
 			rc = tl__health_wait(a->ctx, st->probe, st->svc->health_path,
 			                     a->health_timeout_ms, alive, payload);
 		if (rc == TL_EUNHEALTHY)
-			fail_with_logs(a, st->name, TL_EUNHEALTHY,
+			tl__fail_with_logs(a, st->name, TL_EUNHEALTHY,
 			               "the new release is not healthy; the current one keeps "
 			               "serving");
 		if (rc)
@@ -636,115 +421,6 @@ static int switch_route(attempt *a)
 	return tl_caddy_route_set(a->ctx, &r);
 }
 
-/* Stop and remove the project's containers (of `role`, or all) whose
- * release is not in `keep`, after letting them drain for `drain_ms`. */
-static int remove_other_releases(attempt *a, char *const *keep, const char *role,
-                                 int drain_ms)
-{
-	char **filter = NULL;
-	int rc = label_filter(&filter, a->p, NULL);
-	if (rc == TL_OK && role)
-		rc = tl__strv_pushf(&filter, "towlion.role=%s", role);
-	tl_docker_container_list *l = NULL;
-	if (rc == TL_OK)
-		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
-	tl__strv_free(filter);
-	if (rc)
-		return rc;
-	size_t old = 0;
-	for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
-		const char *rel = tl_docker_container_label(tl_docker_container_list_at(l, i),
-		                                            "towlion.release");
-		if (!rel || !tl__strv_contains(keep, rel))
-			old++;
-	}
-	if (old && drain_ms > 0) {
-		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old container(s) for %d ms",
-		         old, drain_ms);
-		struct timespec t = {drain_ms / 1000, (drain_ms % 1000) * 1000000L};
-		nanosleep(&t, NULL);
-	}
-	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(l); i++) {
-		const tl_docker_container *c = tl_docker_container_list_at(l, i);
-		const char *rel = tl_docker_container_label(c, "towlion.release");
-		if (rel && tl__strv_contains(keep, rel))
-			continue;
-		const char *name = tl_docker_container_name(c);
-		tl__log(a->ctx, TL_LOG_INFO, "removing %s (release %s)", name, rel ? rel : "?");
-		tl_docker_container_stop(a->docker, name, -1);
-		rc = tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
-		if (rc == TL_ENOTFOUND)
-			rc = TL_OK;
-	}
-	tl_docker_container_list_free(l);
-	return rc;
-}
-
-/* The releases serving now: the history's active one, and that of every
- * container the route points at (a deploy killed between the switch and
- * its record leaves the route ahead of the history). */
-static int serving_releases(char ***keep, attempt *a)
-{
-	tl_release_list *hist = NULL;
-	int rc = tl__history_load(&hist, a->p->state_dir);
-	if (rc)
-		return rc;
-	const tl_release *r = tl__history_active(hist);
-	if (r)
-		rc = tl__strv_push(keep, r->id);
-	tl_release_list_free(hist);
-	tl_caddy_sites *sites = NULL;
-	if (rc == TL_OK && tl_caddy_list(&sites, a->ctx) != TL_OK) {
-		tl_error_clear(); /* no readable routing table: the history decides */
-		return rc;
-	}
-	const tl_caddy_site *site = NULL;
-	for (size_t i = 0; sites && i < tl_caddy_sites_count(sites); i++)
-		if (!strcmp(tl_caddy_sites_at(sites, i)->site, a->p->name))
-			site = tl_caddy_sites_at(sites, i);
-	char **filter = NULL;
-	tl_docker_container_list *l = NULL;
-	if (rc == TL_OK && site && (rc = label_filter(&filter, a->p, NULL)) == TL_OK)
-		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
-	for (size_t i = 0; rc == TL_OK && l && i < tl_docker_container_list_count(l); i++) {
-		const tl_docker_container *c = tl_docker_container_list_at(l, i);
-		const char *rel = tl_docker_container_label(c, "towlion.release");
-		if (!rel || tl__strv_contains(*keep, rel))
-			continue;
-		for (size_t u = 0; u < site->nupstreams; u++) {
-			const char *up = site->upstreams[u];
-			const char *colon = strrchr(up, ':');
-			bool match;
-			if (!strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback")) {
-				char port[16];
-				snprintf(port, sizeof(port), "%s/tcp", colon ? colon + 1 : "");
-				int hp = 0;
-				for (size_t s2 = 0; s2 < a->plan.n && !hp; s2++) {
-					snprintf(port, sizeof(port), "%d/tcp", a->plan.svcs[s2].port);
-					hp = tl_docker_container_host_port(c, port, NULL);
-					char want[32];
-					snprintf(want, sizeof(want), "127.0.0.1:%d", hp);
-					if (hp && strcmp(want, up))
-						hp = 0;
-				}
-				match = hp != 0;
-			} else {
-				const char *name = tl_docker_container_name(c);
-				match = colon && strlen(name) == (size_t)(colon - up) &&
-				        !strncmp(up, name, (size_t)(colon - up));
-			}
-			if (match) {
-				rc = tl__strv_push(keep, rel);
-				break;
-			}
-		}
-	}
-	tl_docker_container_list_free(l);
-	tl__strv_free(filter);
-	tl_caddy_sites_free(sites);
-	return rc;
-}
-
 static int start_workers(attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++) {
@@ -759,48 +435,6 @@ static int start_workers(attempt *a)
 			return rc;
 	}
 	return TL_OK;
-}
-
-/* Keep the images of the newest keep_images releases that served. */
-static void prune_images(attempt *a)
-{
-	tl_release_list *hist = NULL;
-	if (tl__history_load(&hist, a->p->state_dir) != TL_OK) {
-		tl_error_clear();
-		return;
-	}
-	char **keep = NULL;
-	int kept = 0;
-	for (size_t i = 0; i < tl_release_list_count(hist) && kept < a->p->keep_images; i++) {
-		const tl_release *r = tl_release_list_at(hist, i);
-		if (r->status == TL_RELEASE_FAILED)
-			continue;
-		tl__strv_push(&keep, r->id);
-		kept++;
-	}
-	tl_release_list_free(hist);
-	char **filter = NULL;
-	label_filter(&filter, a->p, NULL);
-	tl_docker_image_list *imgs = NULL;
-	if (tl_docker_image_list_by_label(&imgs, a->docker, (const char *const *)filter) ==
-	    TL_OK) {
-		for (size_t i = 0; i < tl_docker_image_list_count(imgs); i++) {
-			const tl_docker_image *img = tl_docker_image_list_at(imgs, i);
-			const char *rel = tl_docker_image_label(img, "towlion.release");
-			if (!rel || tl__strv_contains(keep, rel) || !strcmp(rel, a->release_id))
-				continue;
-			/* Each tag goes; the image itself goes with its last tag. */
-			for (size_t t = 0; t < tl_docker_image_tag_count(img); t++)
-				if (tl_docker_image_remove(a->docker, tl_docker_image_tag_at(img, t), 0) ==
-				    TL_OK)
-					tl__log(a->ctx, TL_LOG_INFO, "pruned image %s",
-					        tl_docker_image_tag_at(img, t));
-		}
-	}
-	tl_error_clear(); /* an image still in use stays: not a failure */
-	tl_docker_image_list_free(imgs);
-	tl__strv_free(filter);
-	tl__strv_free(keep);
 }
 
 static int record(attempt *a, int status, const tl_deploy_options *o, long t0)
@@ -936,14 +570,14 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 
 	/* Converge first: whatever a killed attempt left is not serving. */
 	if (rc == TL_OK)
-		rc = serving_releases(&serving, &a);
+		rc = tl__serving_releases(&serving, &a);
 	if (rc == TL_OK && from && tl__strv_contains(serving, from->id))
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY, "release %s is serving already",
 		                   from->id);
 	if (rc == TL_OK)
-		rc = remove_other_releases(&a, NULL, "release", 0);
+		rc = tl__remove_other_releases(&a, NULL, "release", 0);
 	if (rc == TL_OK)
-		rc = remove_other_releases(&a, serving, NULL, 0);
+		rc = tl__remove_other_releases(&a, serving, NULL, 0);
 
 	char source[1200];
 	if (from)
@@ -985,18 +619,18 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	rc = record(&a, TL_RELEASE_ACTIVE, o, t0);
 	char *const keep[] = {a.release_id, NULL};
 	if (rc == TL_OK)
-		rc = remove_other_releases(&a, keep, "web", p->drain_ms);
+		rc = tl__remove_other_releases(&a, keep, "web", p->drain_ms);
 	if (rc == TL_OK)
 		rc = start_workers(&a);
 	if (rc == TL_OK)
-		rc = remove_other_releases(&a, keep, "worker", 0);
+		rc = tl__remove_other_releases(&a, keep, "worker", 0);
 	if (rc)
 		tl__error_prefix("release %s serves, but finishing the deploy failed",
 		                 a.release_id);
 	if (rc == TL_OK) {
 		tl__step(ctx, "deploy.prune", p->name, "keeping the images of the last %d releases",
 		         p->keep_images);
-		prune_images(&a);
+		tl__prune_images(&a);
 		tl__step(ctx, "deploy.done", p->name, "release %s is live on %s", a.release_id,
 		         p->hosts[0]);
 	}

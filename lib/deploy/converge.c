@@ -1,0 +1,162 @@
+/*
+ * Converging a project: removing containers of releases that do not serve,
+ * finding what serves (history and route), pruning old images.
+ */
+#include "deploy_int.h"
+#include "towlion/caddy.h"
+#include "towlion/docker.h"
+
+#include <string.h>
+#include <time.h>
+
+/* Stop and remove the project's containers (of `role`, or all) whose
+ * release is not in `keep`, after letting them drain for `drain_ms`. */
+int tl__remove_other_releases(attempt *a, char *const *keep, const char *role,
+                                 int drain_ms)
+{
+	char **filter = NULL;
+	int rc = tl__label_filter(&filter, a->p, NULL);
+	if (rc == TL_OK && role)
+		rc = tl__strv_pushf(&filter, "towlion.role=%s", role);
+	tl_docker_container_list *l = NULL;
+	if (rc == TL_OK)
+		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
+	tl__strv_free(filter);
+	if (rc)
+		return rc;
+	size_t old = 0;
+	for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
+		const char *rel = tl_docker_container_label(tl_docker_container_list_at(l, i),
+		                                            "towlion.release");
+		if (!rel || !tl__strv_contains(keep, rel))
+			old++;
+	}
+	if (old && drain_ms > 0) {
+		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old container(s) for %d ms",
+		         old, drain_ms);
+		struct timespec t = {drain_ms / 1000, (drain_ms % 1000) * 1000000L};
+		nanosleep(&t, NULL);
+	}
+	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(l); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(l, i);
+		const char *rel = tl_docker_container_label(c, "towlion.release");
+		if (rel && tl__strv_contains(keep, rel))
+			continue;
+		const char *name = tl_docker_container_name(c);
+		tl__log(a->ctx, TL_LOG_INFO, "removing %s (release %s)", name, rel ? rel : "?");
+		tl_docker_container_stop(a->docker, name, -1);
+		rc = tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
+		if (rc == TL_ENOTFOUND)
+			rc = TL_OK;
+	}
+	tl_docker_container_list_free(l);
+	return rc;
+}
+
+/* The releases serving now: the history's active one, and that of every
+ * container the route points at (a deploy killed between the switch and
+ * its record leaves the route ahead of the history). */
+int tl__serving_releases(char ***keep, attempt *a)
+{
+	tl_release_list *hist = NULL;
+	int rc = tl__history_load(&hist, a->p->state_dir);
+	if (rc)
+		return rc;
+	const tl_release *r = tl__history_active(hist);
+	if (r)
+		rc = tl__strv_push(keep, r->id);
+	tl_release_list_free(hist);
+	tl_caddy_sites *sites = NULL;
+	if (rc == TL_OK && tl_caddy_list(&sites, a->ctx) != TL_OK) {
+		tl_error_clear(); /* no readable routing table: the history decides */
+		return rc;
+	}
+	const tl_caddy_site *site = NULL;
+	for (size_t i = 0; sites && i < tl_caddy_sites_count(sites); i++)
+		if (!strcmp(tl_caddy_sites_at(sites, i)->site, a->p->name))
+			site = tl_caddy_sites_at(sites, i);
+	char **filter = NULL;
+	tl_docker_container_list *l = NULL;
+	if (rc == TL_OK && site && (rc = tl__label_filter(&filter, a->p, NULL)) == TL_OK)
+		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
+	for (size_t i = 0; rc == TL_OK && l && i < tl_docker_container_list_count(l); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(l, i);
+		const char *rel = tl_docker_container_label(c, "towlion.release");
+		if (!rel || tl__strv_contains(*keep, rel))
+			continue;
+		for (size_t u = 0; u < site->nupstreams; u++) {
+			const char *up = site->upstreams[u];
+			const char *colon = strrchr(up, ':');
+			bool match;
+			if (!strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback")) {
+				char port[16];
+				snprintf(port, sizeof(port), "%s/tcp", colon ? colon + 1 : "");
+				int hp = 0;
+				for (size_t s2 = 0; s2 < a->plan.n && !hp; s2++) {
+					snprintf(port, sizeof(port), "%d/tcp", a->plan.svcs[s2].port);
+					hp = tl_docker_container_host_port(c, port, NULL);
+					char want[32];
+					snprintf(want, sizeof(want), "127.0.0.1:%d", hp);
+					if (hp && strcmp(want, up))
+						hp = 0;
+				}
+				match = hp != 0;
+			} else {
+				const char *name = tl_docker_container_name(c);
+				match = colon && strlen(name) == (size_t)(colon - up) &&
+				        !strncmp(up, name, (size_t)(colon - up));
+			}
+			if (match) {
+				rc = tl__strv_push(keep, rel);
+				break;
+			}
+		}
+	}
+	tl_docker_container_list_free(l);
+	tl__strv_free(filter);
+	tl_caddy_sites_free(sites);
+	return rc;
+}
+
+/* Keep the images of the newest keep_images releases that served. */
+void tl__prune_images(attempt *a)
+{
+	tl_release_list *hist = NULL;
+	if (tl__history_load(&hist, a->p->state_dir) != TL_OK) {
+		tl_error_clear();
+		return;
+	}
+	char **keep = NULL;
+	int kept = 0;
+	for (size_t i = 0; i < tl_release_list_count(hist) && kept < a->p->keep_images; i++) {
+		const tl_release *r = tl_release_list_at(hist, i);
+		if (r->status == TL_RELEASE_FAILED)
+			continue;
+		tl__strv_push(&keep, r->id);
+		kept++;
+	}
+	tl_release_list_free(hist);
+	char **filter = NULL;
+	tl__label_filter(&filter, a->p, NULL);
+	tl_docker_image_list *imgs = NULL;
+	if (tl_docker_image_list_by_label(&imgs, a->docker, (const char *const *)filter) ==
+	    TL_OK) {
+		for (size_t i = 0; i < tl_docker_image_list_count(imgs); i++) {
+			const tl_docker_image *img = tl_docker_image_list_at(imgs, i);
+			const char *rel = tl_docker_image_label(img, "towlion.release");
+			if (!rel || tl__strv_contains(keep, rel) || !strcmp(rel, a->release_id))
+				continue;
+			/* Each tag goes; the image itself goes with its last tag. */
+			for (size_t t = 0; t < tl_docker_image_tag_count(img); t++)
+				if (tl_docker_image_remove(a->docker, tl_docker_image_tag_at(img, t), 0) ==
+				    TL_OK)
+					tl__log(a->ctx, TL_LOG_INFO, "pruned image %s",
+					        tl_docker_image_tag_at(img, t));
+		}
+	}
+	tl_error_clear(); /* an image still in use stays: not a failure */
+	tl_docker_image_list_free(imgs);
+	tl__strv_free(filter);
+	tl__strv_free(keep);
+}
+

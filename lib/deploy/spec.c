@@ -1,0 +1,203 @@
+/*
+ * The Docker side of a service: the container spec every container of a
+ * release gets (labels, env, mounts, limits, network, ports), and the
+ * message of a failed container with its last log lines.
+ */
+#include "deploy_int.h"
+#include "towlion/caddy.h"
+#include "towlion/docker.h"
+
+#include <string.h>
+#include <time.h>
+
+/* ---- labels and names ------------------------------------------------ */
+
+int tl__label_filter(char ***out, const tl__project *p, const char *release)
+{
+	int rc = tl__strv_pushf(out, "towlion.project=%s", p->name);
+	if (rc == TL_OK && release)
+		rc = tl__strv_pushf(out, "towlion.release=%s", release);
+	return rc;
+}
+
+static int add_labels(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc,
+                      const char *role)
+{
+	int rc = tl_docker_container_spec_add_label(s, "towlion.app", a->p->app);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.project", a->p->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.release", a->release_id);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.service", svc->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_add_label(s, "towlion.role", role);
+	if (rc == TL_OK && a->p->pr)
+		rc = tl_docker_container_spec_add_label(s, "towlion.pr", a->p->pr);
+	for (size_t i = 0; rc == TL_OK && svc->labels && svc->labels[i]; i++) {
+		char *eq = strchr(svc->labels[i], '=');
+		if (!eq || tl__str_startswith(svc->labels[i], "towlion."))
+			continue; /* our labels are ours */
+		char *k = tl__strndup(svc->labels[i], (size_t)(eq - svc->labels[i]));
+		rc = k ? tl_docker_container_spec_add_label(s, k, eq + 1) : TL_ENOMEM;
+		free(k);
+	}
+	return rc;
+}
+
+/* ---- the container spec of a service --------------------------------- */
+
+static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
+                        int (*add)(tl_docker_container_spec *, const char *, const char *))
+{
+	for (size_t i = 0; kv && kv[i]; i++) {
+		char *eq = strchr(kv[i], '=');
+		char *k = tl__strndup(kv[i], eq ? (size_t)(eq - kv[i]) : strlen(kv[i]));
+		int rc = k ? add(s, k, eq ? eq + 1 : "") : TL_ENOMEM;
+		free(k);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+static int add_binds(tl_docker_container_spec *s, const tl__svc *svc)
+{
+	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
+		char *copy = tl__strdup(svc->binds[i]);
+		if (!copy)
+			return TL_ENOMEM;
+		char *target = strchr(copy, ':');
+		int ro = 0, rc;
+		if (target) {
+			*target++ = '\0';
+			char *mode = strchr(target, ':');
+			if (mode) {
+				*mode++ = '\0';
+				ro = strcmp(mode, "ro") == 0;
+			}
+		}
+		if (!target)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "service %s: volume \"%s\" has no target", svc->name,
+			                   svc->binds[i]);
+		else if (copy[0] == '/')
+			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
+		else
+			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
+		free(copy);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; svc->tmpfs && svc->tmpfs[i]; i++) {
+		char *copy = tl__strdup(svc->tmpfs[i]);
+		if (!copy)
+			return TL_ENOMEM;
+		char *opts = strchr(copy, ':');
+		if (opts)
+			*opts++ = '\0';
+		int rc = tl_docker_container_spec_add_tmpfs(s, copy, opts);
+		free(copy);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+/* Everything a service's containers share, whatever their role. */
+int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
+                      const char *name, const char *role)
+{
+	tl_docker_container_spec *s = NULL;
+	int rc = tl_docker_container_spec_new(&s, svc->image);
+	const char *network = tl__cfg(a->ctx, "TOWLION_NETWORK");
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_name(s, name);
+	if (rc == TL_OK && svc->command)
+		rc = tl_docker_container_spec_set_cmd(s, (const char *const *)svc->command);
+	if (rc == TL_OK && svc->entrypoint)
+		rc = tl_docker_container_spec_set_entrypoint(s, (const char *const *)svc->entrypoint);
+	if (rc == TL_OK)
+		rc = split_kv_add(s, svc->env, tl_docker_container_spec_add_env);
+	if (rc == TL_OK)
+		rc = add_labels(s, a, svc, role);
+	if (rc == TL_OK)
+		rc = add_binds(s, svc);
+	for (size_t i = 0; rc == TL_OK && svc->extra_hosts && svc->extra_hosts[i]; i++)
+		rc = tl_docker_container_spec_add_extra_host(s, svc->extra_hosts[i]);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_network(s, network);
+	/* Other services reach this one by its compose name, as under compose. */
+	if (rc == TL_OK && strcmp(role, "release") != 0)
+		rc = tl_docker_container_spec_add_alias(s, svc->name);
+	if (rc == TL_OK)
+		rc = tl_docker_container_spec_set_init(s, svc->init < 0 ? 1 : svc->init);
+	if (rc == TL_OK && svc->read_only)
+		rc = tl_docker_container_spec_set_read_only(s, 1);
+	if (rc == TL_OK && svc->user)
+		rc = tl_docker_container_spec_set_user(s, svc->user);
+	if (rc == TL_OK && svc->workdir)
+		rc = tl_docker_container_spec_set_workdir(s, svc->workdir);
+	if (rc == TL_OK && strcmp(role, "release") != 0)
+		rc = tl_docker_container_spec_set_restart(s, svc->restart ? svc->restart
+		                                                          : "unless-stopped",
+		                                          0);
+	if (rc == TL_OK && (svc->stop_signal || svc->stop_grace_s >= 0))
+		rc = tl_docker_container_spec_set_stop(s, svc->stop_signal,
+		                                       svc->stop_grace_s >= 0 ? svc->stop_grace_s
+		                                                              : 10);
+	if (rc == TL_OK && svc->healthcheck)
+		rc = tl_docker_container_spec_set_healthcheck(
+			s, (const char *const *)svc->healthcheck, svc->hc_interval_ms,
+			svc->hc_timeout_ms, svc->hc_retries, svc->hc_start_ms);
+	double cpus = a->p->cpus ? a->p->cpus : svc->cpus;
+	if (a->p->cpus && svc->cpus && svc->cpus < cpus)
+		cpus = svc->cpus;
+	int64_t mem = a->p->memory ? a->p->memory : svc->memory;
+	if (a->p->memory && svc->memory && svc->memory < mem)
+		mem = svc->memory;
+	if (rc == TL_OK && cpus > 0)
+		rc = tl_docker_container_spec_set_cpus(s, cpus);
+	if (rc == TL_OK && mem > 0)
+		rc = tl_docker_container_spec_set_memory(s, mem);
+	/* loopback mode: Caddy on the host reaches the container through a
+	 * port published on 127.0.0.1 only. */
+	if (rc == TL_OK && svc->routed && !strcmp(role, "web") &&
+	    !strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback"))
+		rc = tl_docker_container_spec_add_port(s, svc->port, "tcp", "127.0.0.1", 0);
+	if (rc) {
+		tl_docker_container_spec_free(s);
+		return rc;
+	}
+	*out = s;
+	return TL_OK;
+}
+
+/* ---- failures carry the container's last words ----------------------- */
+
+void tl__fail_with_logs(attempt *a, const char *container, int code, const char *what)
+{
+	char msg[640];
+	snprintf(msg, sizeof(msg), "%s", tl_error_last()->message);
+	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
+	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
+	lo.tail = LOG_TAIL_LINES;
+	tl_buf tail = TL_BUF_INIT;
+	if (tl_docker_container_logs(&out, &err, a->docker, container, &lo) == TL_OK) {
+		/* Merged, newest last, bounded so the message stays readable. */
+		if (out.size)
+			tl__buf_put(&tail, out.ptr, out.size);
+		if (err.size)
+			tl__buf_put(&tail, err.ptr, err.size);
+	}
+	const char *t = tail.ptr ? tail.ptr : "";
+	size_t tl = strlen(t);
+	if (tl > 320)
+		t += tl - 320;
+	tl__error_set(code, TL_ERRCLASS_DEPLOY, "%s: %s%s%s", what, msg,
+	              *t ? "; last log lines:\n" : "", t);
+	tl_buf_dispose(&out);
+	tl_buf_dispose(&err);
+	tl_buf_dispose(&tail);
+}
+
