@@ -96,11 +96,10 @@ static int find_container(cli *c, tl_docker *d, const char *app, const char *ser
 	if (best)
 		snprintf(id, idlen, "%s", tl_docker_container_id(best));
 	tl_docker_container_list_free(l);
-	if (!best) {
-		fprintf(stderr, "towlion: app %s has no container for service %s (see 'towlion docker ps "
-		                "--all --app %s')\n", app, service, app);
-		return EXIT_NOTFOUND;
-	}
+	if (!best)
+		return cli_error(c, EXIT_NOTFOUND,
+		                 "app %s has no container for service %s (see 'towlion docker ps "
+		                 "--all --app %s')", app, service, app);
 	return 0;
 }
 
@@ -200,7 +199,18 @@ static int run_exec(cli *c)
 	if (!d)
 		return cli_fail(c, tl_error_last()->code);
 	char id[128];
-	if ((rc = find_container(c, d, pos[0], service, id, sizeof(id))) == 0) {
+	if ((rc = find_container(c, d, pos[0], service, id, sizeof(id))) == 0 && c->dry_run) {
+		/* The command could change anything: a plan runs nothing. */
+		json_t *argv = json_array();
+		cli_print(c, "would run in %s (service %s, container %.12s):", pos[0], service, id);
+		for (size_t i = 1; i < npos; i++) {
+			json_array_append_new(argv, json_string(pos[i]));
+			cli_print(c, " %s", pos[i]);
+		}
+		cli_print(c, "\n");
+		cli_set_result(c, json_pack("{s:b, s:s, s:s, s:s, s:o}", "dry_run", 1, "app", pos[0],
+		                            "service", service, "container", id, "command", argv));
+	} else if (rc == 0) {
 		tl_docker_exec_options o = TL_DOCKER_EXEC_OPTIONS_INIT;
 		o.user = user;
 		o.workdir = workdir;

@@ -24,10 +24,10 @@ static int run_metrics(cli *c)
 		FILE *f = fopen(tmp, "w");
 		if (!f || fwrite(text.ptr, 1, text.size, f) != text.size || fclose(f) != 0 ||
 		    rename(tmp, out) != 0) {
-			fprintf(stderr, "towlion: cannot write %s\n", out);
 			tl_buf_dispose(&text);
-			return EXIT_FAILED;
+			return cli_error(c, EXIT_FAILED, "cannot write %s: %m", out);
 		}
+		cli_set_result(c, json_pack("{s:s, s:I}", "file", out, "bytes", (json_int_t)text.size));
 	} else if (c->json) {
 		cli_set_result(c, json_pack("{s:s}", "metrics", text.ptr));
 	} else {

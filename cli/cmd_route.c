@@ -210,8 +210,9 @@ static int run_rm(cli *c)
 		}
 		if (!hit) {
 			tl_caddy_sites_free(s);
-			fprintf(stderr, "towlion: no site is named %s or routes it\n", pos[0]);
-			return EXIT_NOTFOUND;
+			return cli_error(c, EXIT_NOTFOUND,
+			                 "no site is named %s or routes it (see 'towlion route list')",
+			                 pos[0]);
 		}
 		cli_print(c, "would remove site %s (%s)\n", hit->site, hit->path);
 		cli_set_result(c, json_pack("{s:s, s:s, s:b}", "site", hit->site, "file", hit->path,

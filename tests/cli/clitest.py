@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 
 SKIP = 77  # ctest SKIP_RETURN_CODE
 
@@ -21,6 +22,12 @@ class Test:
         self.checks = 0
         self.tmp = tempfile.mkdtemp(prefix=f"tl-cli-{name}-")
         self.cleanups = []
+        # a crash still cleans up what the test made (apps, a private Caddy)
+        def hook(tp, value, tb):
+            traceback.print_exception(tp, value, tb)
+            self.failures.append(f"crashed: {value!r}")
+            self.finish()
+        sys.excepthook = hook
 
     def run(self, args, env=None, input=None, timeout=300, cwd=None):
         """Run towlion ARGS; returns (exit code, stdout, stderr)."""
@@ -101,3 +108,37 @@ def table(t):
 
 def command(group, verb):
     return f"{group['name']} {verb['name']}".strip()
+
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def private_caddy(t):
+    """A Caddy of this test's own (tests/harness/start --services caddy), so
+    that route changes never touch the shared one; stopped at finish().
+    Returns the TOWLION_* variables that point at it."""
+    d = os.path.join(t.tmp, "caddy-harness")
+    p = subprocess.run([f"{ROOT}/tests/harness/start", "--services", "caddy", "--dir", d],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        t.fail(f"cannot start a private Caddy: {p.stderr}")
+        t.finish()
+    t.cleanups.append(lambda: subprocess.run([f"{ROOT}/tests/harness/stop", d],
+                                             capture_output=True, timeout=120))
+    out = {}
+    for line in p.stdout.splitlines():
+        k, _, v = line.removeprefix("export ").partition("=")
+        if k in ("TOWLION_CADDY_ADMIN", "TOWLION_CADDY_DIR", "TOWLION_HTTP_PORT",
+                 "TOWLION_HTTPS_PORT", "TOWLION_TLS"):
+            out[k] = v
+    return out
+
+
+def example_app(t, name="hello", version="1.0.0"):
+    """A copy of examples/apps/NAME with its deploy/.env, to deploy from."""
+    dst = os.path.join(t.tmp, "src", name)
+    if not os.path.isdir(dst):
+        shutil.copytree(os.path.join(ROOT, "examples", "apps", name), dst)
+    with open(os.path.join(dst, "deploy", ".env"), "w") as f:
+        f.write(f"APP_VERSION={version}\n")
+    return dst
