@@ -3,6 +3,10 @@
 # run as programs); integration tests use the harness's dockerd, PostgreSQL
 # and the GitHub stand-in.
 tl_unit_test(platform)
+# The CLI test in it runs the towlion command.
+add_dependencies(test_platform towlion_cli)
+# The shipped workflows parse as YAML (libyaml) and the units are sane.
+tl_unit_test(platform_examples)
 tl_integration_test(platform_services SERVICES TIMEOUT 600)
 
 # alerts check: against the GitHub API stand-in and the mail API stand-in,

@@ -10,6 +10,7 @@
 #include "core/core.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,6 +581,78 @@ static void test_scan_hook(void **state)
 	tl_test_rmdir(dir);
 }
 
+/* The towlion command: --dry-run on every mutating platform verb plans
+ * and changes nothing; --json prints one document. */
+static int cli(tl_buf *out, const char *dir, const char *const *args)
+{
+	const char *argv[32] = {TL_TEST_BINARY_DIR "/towlion", "--config", "/dev/null"};
+	size_t n = 3;
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	char data[512], state[512];
+	snprintf(data, sizeof(data), "TOWLION_DATA_DIR=%s/data", dir);
+	snprintf(state, sizeof(state), "TOWLION_STATE_DIR=%s/state", dir);
+	const char *env[] = {data, state, "TOWLION_DOCKER_HOST=unix:///nonexistent.sock",
+	                     "TOWLION_PG_URL=postgresql://postgres@127.0.0.1:1/postgres",
+	                     "TOWLION_APPS_DIR=/srv/apps", NULL};
+	return run(out, argv, env);
+}
+
+static void test_cli_dry_runs_change_nothing(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char *trial = path2(dir, "trial");
+	assert_int_equal(mkdir(trial, 0755), 0);
+	tl_buf out = TL_BUF_INIT;
+	const char *init[] = {"--json", "--dry-run", "platform", "init", "--root", trial,
+	                      "--no-docker", NULL};
+	assert_int_equal(cli(&out, dir, init), 0);
+	json_error_t jerr;
+	json_t *doc = json_loads(out.ptr, 0, &jerr);
+	assert_non_null(doc);
+	assert_true(json_is_true(json_object_get(doc, "dry_run")));
+	assert_true(json_integer_value(json_object_get(doc, "changed")) > 15);
+	json_decref(doc);
+	assert_int_equal(count_entries(trial), 0);
+
+	char *yml = path2(dir, "p.yml");
+	const char *compose[] = {"--dry-run", "platform", "compose", "-o", yml, NULL};
+	assert_int_equal(cli(&out, dir, compose), 0);
+	assert_non_null(strstr(out.ptr, "would write"));
+	assert_int_not_equal(access(yml, F_OK), 0);
+
+	const char *alerts[] = {"--json", "--dry-run", "alerts", "check", "--disk-pct", "0.0001",
+	                        NULL};
+	assert_int_equal(cli(&out, dir, alerts), 0);
+	doc = json_loads(out.ptr, 0, &jerr);
+	assert_non_null(doc);
+	assert_true(json_integer_value(json_object_get(doc, "firing")) >= 1);
+	json_decref(doc);
+	char *statef = path2(dir, "state/alerts.json");
+	assert_int_not_equal(access(statef, F_OK), 0);
+
+	/* Before init: not found (exit 3), with the way out. */
+	const char *up[] = {"--dry-run", "platform", "up", "--root", trial, NULL};
+	assert_int_equal(cli(&out, dir, up), 3);
+	/* After init, Docker unreachable: exit 5 (unavailable), nothing done. */
+	const char *real_init[] = {"-q", "platform", "init", "--root", trial, "--no-docker", NULL};
+	assert_int_equal(cli(&out, dir, real_init), 0);
+	assert_int_equal(cli(&out, dir, up), 5);
+	/* Usage errors: exit 2. */
+	const char *bad[] = {"alerts", "check", "--disk-pct", "lots", NULL};
+	assert_int_equal(cli(&out, dir, bad), 2);
+
+	const char *metrics[] = {"metrics", NULL};
+	assert_int_equal(cli(&out, dir, metrics), 0);
+	assert_non_null(strstr(out.ptr, "# TYPE towlion_scrape_up gauge"));
+	tl_buf_dispose(&out);
+	free(statef);
+	free(yml);
+	free(trial);
+	tl_test_rmdir(dir);
+}
+
 static void test_service_table(void **state)
 {
 	const char *img = NULL;
@@ -606,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_doctor_server_checks),
 		cmocka_unit_test(test_metrics_without_services),
 		cmocka_unit_test(test_scan_hook),
+		cmocka_unit_test(test_cli_dry_runs_change_nothing),
 		cmocka_unit_test(test_service_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
