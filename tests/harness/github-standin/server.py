@@ -105,6 +105,9 @@ def validation_failed(resource, field, code, message=None):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "towlion-github-standin/1"
+    # Headers and body go out in two writes; without TCP_NODELAY a kept-alive
+    # connection waits for the client's delayed ACK (40 ms) on every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
