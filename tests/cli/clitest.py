@@ -142,3 +142,47 @@ def example_app(t, name="hello", version="1.0.0"):
     with open(os.path.join(dst, "deploy", ".env"), "w") as f:
         f.write(f"APP_VERSION={version}\n")
     return dst
+
+
+def github_standin(t):
+    """A GitHub API stand-in of this test's own; returns its variables."""
+    d = os.path.join(t.tmp, "github")
+    p = subprocess.run([f"{ROOT}/tests/harness/github-standin/start", d], capture_output=True,
+                       text=True, timeout=60)
+    if p.returncode != 0:
+        t.fail(f"cannot start the GitHub stand-in: {p.stderr}")
+        t.finish()
+    t.cleanups.append(lambda: subprocess.run([f"{ROOT}/tests/harness/github-standin/stop", d],
+                                             capture_output=True, timeout=60))
+    out = {}
+    for line in p.stdout.splitlines():
+        k, _, v = line.removeprefix("export ").partition("=")
+        out[k] = v
+    return out
+
+
+def http(url, method="GET", body=None, unix=None):
+    """A small HTTP client (stdlib), over TCP or a unix socket."""
+    import http.client
+    import urllib.parse
+    u = urllib.parse.urlsplit(url)
+    if unix:
+        import socket
+
+        class Conn(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(unix)
+        c = Conn("localhost", timeout=30)
+    else:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    data = json.dumps(body).encode() if body is not None else None
+    c.request(method, u.path + ("?" + u.query if u.query else ""), body=data,
+              headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    raw = r.read()
+    c.close()
+    try:
+        return r.status, json.loads(raw)
+    except ValueError:
+        return r.status, raw.decode(errors="replace")
