@@ -170,7 +170,15 @@ int tl_caddy_render_main(tl_buf *out, tl_ctx *ctx, const tl_caddy_main_options *
 	long http, https;
 	int tls, rc;
 	const char *email = tl__cfg(ctx, "TOWLION_ACME_EMAIL");
-	if ((rc = tl__caddy_admin_listen(&admin, tl__cfg(ctx, "TOWLION_CADDY_ADMIN"))) ||
+	/* Caddy in a container binds its admin API on the container's own
+	 * address (TOWLION_CADDY_ADMIN_LISTEN, e.g. 0.0.0.0:2019) while the
+	 * platform reaches it through a port published on the host's loopback. */
+	const char *listen = tl__cfg(ctx, "TOWLION_CADDY_ADMIN_LISTEN");
+	if (*listen)
+		rc = tl__buf_puts(&admin, listen);
+	else
+		rc = tl__caddy_admin_listen(&admin, tl__cfg(ctx, "TOWLION_CADDY_ADMIN"));
+	if (rc ||
 	    (rc = port_value(&http, ctx, "TOWLION_HTTP_PORT")) ||
 	    (rc = port_value(&https, ctx, "TOWLION_HTTPS_PORT")) ||
 	    (rc = tls_mode(&tls, ctx, TL_CADDY_TLS_CONFIG)) ||
