@@ -125,6 +125,13 @@ TL_EXTERN(int) tl_ctx_config_at(const tl_ctx *ctx, size_t i, int reveal,
 /** The config file that was read, or NULL when none was. */
 TL_EXTERN(const char *) tl_ctx_config_path(const tl_ctx *ctx);
 
+/**
+ * Once the callback cancels, the context stays cancelled, so every step of
+ * the running operation stops. Deploys and previews start afresh by
+ * themselves; call this before reusing a context for anything else.
+ */
+TL_EXTERN(void) tl_ctx_clear_cancel(tl_ctx *ctx);
+
 /** Replace the event callback (NULL removes it). */
 TL_EXTERN(void) tl_ctx_set_event_cb(tl_ctx *ctx, tl_event_cb cb, void *payload);
 

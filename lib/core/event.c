@@ -27,6 +27,11 @@ void tl__ctx_reset_cancel(tl_ctx *ctx)
 		ctx->cancelled = false;
 }
 
+void tl_ctx_clear_cancel(tl_ctx *ctx)
+{
+	tl__ctx_reset_cancel(ctx);
+}
+
 int tl__log(tl_ctx *ctx, int level, const char *fmt, ...)
 {
 	if (!ctx || !ctx->event_cb)

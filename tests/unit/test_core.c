@@ -186,8 +186,9 @@ static void test_events_and_cancel(void **state)
 	/* Stays cancelled; the callback is not called again. */
 	tl_assert_rc(TL_EUSER, tl__log(ctx, TL_LOG_INFO, "four"));
 	assert_int_equal(count_events, 3);
-	tl__ctx_reset_cancel(ctx);
+	tl_ctx_clear_cancel(ctx);
 	tl_assert_ok(tl__cancelled(ctx));
+	tl_ctx_clear_cancel(NULL);
 	tl_ctx_free(ctx);
 	tl_ctx_free(NULL);
 }
