@@ -101,18 +101,28 @@ static int run_rollback(cli *c)
 		tl_release_list *l = NULL;
 		if ((rc = tl_release_list_load(&l, ctx, pos[0])))
 			return cli_fail(c, rc);
-		const char *target = to;
+		const char *target = NULL;
 		for (size_t i = 0, past = 0; !target && i < tl_release_list_count(l); i++) {
 			const tl_release *r = tl_release_list_at(l, i);
+			if (to ? !strcmp(tl_release_id(r), to) : past &&
+			                 tl_release_status(r) == TL_RELEASE_SUPERSEDED)
+				target = tl_release_id(r);
 			if (tl_release_status(r) == TL_RELEASE_ACTIVE)
 				past = 1;
-			else if (past && tl_release_status(r) == TL_RELEASE_SUPERSEDED)
-				target = tl_release_id(r);
 		}
-		cli_print(c, "would roll %s back to %s\n", pos[0], target ? target : "(none)");
-		cli_set_result(c, json_pack("{s:b, s:s?}", "dry_run", 1, "release", target));
+		if (!target) {
+			rc = to ? cli_error(c, EXIT_NOTFOUND, "%s has no release %s; see 'towlion releases %s'",
+			                    pos[0], to, pos[0])
+			        : cli_error(c, EXIT_NOTFOUND,
+			                    "%s has no earlier release to roll back to; see 'towlion "
+			                    "releases %s'", pos[0], pos[0]);
+			tl_release_list_free(l);
+			return rc;
+		}
+		cli_print(c, "would roll %s back to %s\n", pos[0], target);
+		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "release", target));
 		tl_release_list_free(l);
-		return target ? 0 : EXIT_NOTFOUND;
+		return 0;
 	}
 	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
 	o.release_id = to;

@@ -109,7 +109,7 @@ d = doc("logs", ["logs", app, "--tail", "20"])
 d = doc("exec", ["exec", app, "--", "echo", "from-exec"])
 t.check(d and d.get("stdout") == "from-exec\n" and d.get("exit_code") == 0, f"exec: {d}")
 doc("exec", ["--dry-run", "exec", app, "--", "rm", "-rf", "/"])
-doc("rollback", ["--dry-run", "rollback", app], want_rc=3)
+doc("error", ["--dry-run", "rollback", app], want_rc=3)  # one release: nothing earlier
 doc("preview list", ["preview", "list"])
 doc("preview gc", ["--dry-run", "preview", "gc", "--no-github"])
 
