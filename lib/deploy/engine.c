@@ -42,6 +42,19 @@ void tl__project_dispose(tl__project *p)
 
 /* ---- steps ------------------------------------------------------------ */
 
+/* Random lowercase letters and digits: container names are hostnames on
+ * the platform network (Caddy reaches them by name), and hostnames are
+ * compared lowercase. */
+static int tl__random_label(char *out, size_t len)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	if (tl__secret_generate(out, len))
+		return TL_EIO;
+	for (size_t i = 0; i < len; i++)
+		out[i] = chars[(unsigned char)out[i] % 36];
+	return TL_OK;
+}
+
 static int make_release_id(attempt *a, const char *wanted)
 {
 	if (wanted) {
@@ -65,11 +78,8 @@ static int make_release_id(attempt *a, const char *wanted)
 	strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
 	/* The commit says what it is; a random tail keeps two deploys of the
 	 * same commit in the same second apart. */
-	if (tl__secret_generate(rnd, 4))
+	if (tl__random_label(rnd, 4))
 		return TL_EIO;
-	for (char *c = rnd; *c; c++)
-		if (*c == '-' || *c == '_')
-			*c = 'x';
 	if (a->commit.size >= 7)
 		a->release_id = tl__sprintf("%s-%.7s", when, a->commit.ptr);
 	else
@@ -300,11 +310,8 @@ static int addresses(attempt *a, started *st)
 static int start_one(attempt *a, const tl__svc *svc, const char *role)
 {
 	char rnd[5];
-	if (tl__secret_generate(rnd, 4))
+	if (tl__random_label(rnd, 4))
 		return TL_EIO;
-	for (char *c = rnd; *c; c++)
-		if (*c == '-' || *c == '_')
-			*c = 'x';
 	started *grown = tl__realloc(a->run, (a->nrun + 1) * sizeof(*grown));
 	if (!grown)
 		return TL_ENOMEM;

@@ -170,25 +170,40 @@ svc_docker_stop() {
   return 0
 }
 
-# towlion-test/pgclient:latest: busybox plus a real PostgreSQL client (psql
-# and the shared libraries it needs, copied from the host), for apps whose
-# release command migrates a database through DATABASE_URL.
-_docker_build_pgclient() {
-  local image=towlion-test/pgclient:latest
+# Images made from host binaries and the shared libraries they need, on
+# top of the busybox image: a real client or server inside a container,
+# without a registry.
+#   towlion-test/pgclient: psql, for apps whose release command migrates a
+#                          database through DATABASE_URL
+#   towlion-test/caddy:    caddy, for Caddy on the platform network (the
+#                          `network` upstream mode)
+_docker_build_from_host() { # IMAGE DEST=SOURCE...
+  local image=$1 ctx lib spec dest src
+  shift
   if docker_cli image inspect "$image" > /dev/null 2>&1; then
     return 0
   fi
-  local psql=/usr/lib/postgresql/15/bin/psql ctx=$HARNESS_DIR/docker/pgclient lib
-  [[ -x $psql ]] || { warn "docker: $psql missing (apt-get install postgresql-client-15)"; return 1; }
-  log "docker: building $image from $psql and its libraries"
+  ctx=$HARNESS_DIR/docker/host-image
   rm -rf "$ctx"
-  mkdir -p "$ctx/rootfs/usr/bin"
-  cp "$psql" "$ctx/rootfs/usr/bin/psql"
-  for lib in $(ldd "$psql" | grep -oE '/[^ ]+' | sort -u); do
-    mkdir -p "$ctx/rootfs$(dirname "$lib")"
-    cp -L "$lib" "$ctx/rootfs$lib"
+  mkdir -p "$ctx/rootfs"
+  for spec in "$@"; do
+    dest=${spec%%=*} src=${spec#*=}
+    [[ -x $src ]] || { warn "docker: $src missing for $image"; return 1; }
+    mkdir -p "$ctx/rootfs$(dirname "$dest")"
+    cp "$src" "$ctx/rootfs$dest"
+    for lib in $(ldd "$src" | grep -oE '/[^ ]+' | sort -u); do
+      mkdir -p "$ctx/rootfs$(dirname "$lib")"
+      cp -L "$lib" "$ctx/rootfs$lib"
+    done
   done
+  log "docker: building $image from host binaries"
   printf 'FROM %s\nCOPY rootfs/ /\n' "$TL_HARNESS_BUSYBOX_IMAGE" > "$ctx/Dockerfile"
   docker_cli build -q -t "$image" "$ctx" > /dev/null || { warn "docker: building $image failed"; return 1; }
   rm -rf "$ctx"
+}
+
+_docker_build_pgclient() {
+  _docker_build_from_host towlion-test/pgclient:latest \
+    /usr/bin/psql=/usr/lib/postgresql/15/bin/psql &&
+  _docker_build_from_host towlion-test/caddy:latest /usr/bin/caddy=/usr/bin/caddy
 }
