@@ -118,7 +118,8 @@ static void draw_progress(cli *c, const tl_event *ev)
 		char tail[160];
 		snprintf(tail, sizeof(tail), " %3.0f%%  %s / %s  %s/s  %s %s", frac * 100, done,
 		         total, rate > 0 ? rt : "-", finished ? "in" : "ETA", eta);
-		int bar = width - 17 - (int)strlen(tail) - 1;
+		/* a fixed width for the whole transfer, so the bar does not jump */
+		int bar = width - 17 - 52;
 		if (bar > 40)
 			bar = 40;
 		if (bar < 10)
@@ -128,10 +129,9 @@ static void draw_progress(cli *c, const tl_event *ev)
 		for (int i = 0; i < bar; i++)
 			cells[i] = i < fill ? '#' : '.';
 		cells[bar] = '\0';
-		fprintf(stderr, "\r  %-12.12s %s[%.*s%s%s]%s\033[K", label, c->color ? "\033[36m" : "",
+		fprintf(stderr, "\r  %-12.12s %s[%.*s%s%s]%s%s\033[K", label, c->color ? "\033[36m" : "",
 		        fill, cells, c->color ? "\033[2m" : "", cells + fill,
-		        c->color ? "\033[0m" : "");
-		fputs(tail, stderr);
+		        c->color ? "\033[0m" : "", tail);
 	}
 	p->drawn = true;
 	if (finished) {
