@@ -1,5 +1,6 @@
 /* The command table: every group the CLI knows, in --help order. Each
- * group lives in its own cmd_<group>.c. */
+ * group lives in its own cmd_<group>.c. The man page and the bash
+ * completion are generated from it (gen.c). */
 #include "cli.h"
 
 extern const cli_group cli_group_alerts;
@@ -25,27 +26,28 @@ extern const cli_group cli_group_route;
 extern const cli_group cli_group_s3;
 
 const cli_group *const cli_groups[] = {
-	&cli_group_alerts,
+	/* apps and releases first, then their services, then the server */
 	&cli_group_app,
-	&cli_group_backup,
-	&cli_group_compose,
 	&cli_group_deploy,
 	&cli_group_rollback,
 	&cli_group_releases,
 	&cli_group_status,
 	&cli_group_preview,
-	&cli_group_config,
 	&cli_group_db,
-	&cli_group_docker,
-	&cli_group_doctor,
-	&cli_group_github,
-	&cli_group_exec,
-	&cli_group_logs,
-	&cli_group_metrics,
-	&cli_group_platform,
 	&cli_group_redis,
-	&cli_group_route,
 	&cli_group_s3,
+	&cli_group_route,
+	&cli_group_backup,
+	&cli_group_docker,
+	&cli_group_logs,
+	&cli_group_exec,
+	&cli_group_compose,
+	&cli_group_github,
+	&cli_group_platform,
+	&cli_group_doctor,
+	&cli_group_metrics,
+	&cli_group_alerts,
+	&cli_group_config,
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);
