@@ -123,6 +123,10 @@ static void test_init_makes_the_network(void **state)
 	assert_int_equal(tl_platform_report_changed(r), 0);
 	assert_string_equal(find_step(r, "network", net)->detail, "exists");
 	tl_platform_report_free(r);
+	tl_docker *d = NULL;
+	tl_assert_ok(tl_docker_open(&d, ctx));
+	tl_assert_ok(tl_docker_network_remove(d, net));
+	tl_docker_free(d);
 	/* Docker unreachable: a clear failure, with the way out named. */
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_DOCKER_HOST", "unix:///nonexistent.sock"));
 	tl_assert_rc(TL_EUNAVAILABLE, tl_platform_init(&r, ctx, &o));
