@@ -71,9 +71,11 @@ static int run_run(cli *c)
 	int rc = take_dbs(c, dbs, &ndbs);
 	if (rc)
 		return rc;
-	const char *format = NULL, *level = NULL;
-	cli_opt opts[] = {{"--format", true, &format}, {"--level", true, &level}};
-	if ((rc = cli_parse(c, opts, 2, NULL, 0, 0, NULL)))
+	const char *format = NULL, *level = NULL, *threads = NULL;
+	cli_opt opts[] = {{"--format", true, &format},
+	                  {"--level", true, &level},
+	                  {"--threads", true, &threads}};
+	if ((rc = cli_parse(c, opts, 3, NULL, 0, 0, NULL)))
 		return rc;
 	tl_backup_options o;
 	base_opts(c, &o, dbs, ndbs);
@@ -86,6 +88,12 @@ static int run_run(cli *c)
 		o.level = (int)strtol(level, &end, 10);
 		if (*end || o.level < 1)
 			return cli_usage(c, "--level needs a number >= 1");
+	}
+	if (threads) {
+		char *end = NULL;
+		o.threads = (int)strtol(threads, &end, 10);
+		if (*end || !*threads || o.threads < 0)
+			return cli_usage(c, "--threads needs a number of extra zstd threads (0: none)");
 	}
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
@@ -289,7 +297,7 @@ static int run_key(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"run", "[--db DB]... [--format custom|sql] [--level N]",
+	{"run", "[--db DB]... [--format custom|sql] [--level N] [--threads N]",
 	 "back up every app database (or the ones named), compressed, encrypted when "
 	 "TOWLION_BACKUP_KEY is set, copied offsite when TOWLION_BACKUP_REMOTE is set",
 	 "towlion backup run --db shop_db", true, run_run},

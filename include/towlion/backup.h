@@ -71,17 +71,22 @@ typedef struct {
 	size_t ndatabases;
 	const char *pg_bin_dir;        /* where pg_dump/pg_restore live; NULL:
 	                                  see above */
-	int level;                     /* compression level; 0: the default
-	                                  (zstd 3, gzip 6) */
+	int level;                     /* compression level; 0: the default,
+	                                  1 for both zstd and gzip (measured:
+	                                  bench/backup) */
 	int timeout_ms;                /* per pg_dump / pg_restore; 0: none */
 	int lock_timeout_ms;           /* wait for a busy database; 0: 30000,
 	                                  < 0: do not wait */
 	const char *into;              /* restore: restore side by side into
 	                                  this new database, no swap */
+	int threads;                   /* run: extra zstd worker threads;
+	                                  0: none, the thread reading pg_dump's
+	                                  pipe compresses (enough for one
+	                                  pg_dump stream; see bench/backup) */
 } tl_backup_options;
 
 #define TL_BACKUP_OPTIONS_VERSION 1
-#define TL_BACKUP_OPTIONS_INIT {TL_BACKUP_OPTIONS_VERSION, 0, 0, NULL, 0, NULL, 0, 0, 0, NULL}
+#define TL_BACKUP_OPTIONS_INIT {TL_BACKUP_OPTIONS_VERSION, 0, 0, NULL, 0, NULL, 0, 0, 0, NULL, 0}
 
 TL_EXTERN(int) tl_backup_options_init(tl_backup_options *opts, unsigned int version);
 
@@ -186,10 +191,11 @@ TL_EXTERN(int) tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *b
 
 /** One prune decision. Owned by the report. */
 typedef struct {
-	const char *file;
+	const char *file;   /* backup file, or the kept database's name */
 	const char *database;
 	int deleted;        /* 1 deleted (or would be, under DRY_RUN) */
-	const char *reason; /* "within 7 days", "one of the 3 newest good"... */
+	const char *reason; /* "within the retention window"... */
+	int is_database;    /* 1: a `<db>__pre_restore_<ts>` database */
 } tl_backup_prune_item;
 
 typedef struct tl_backup_prune_report tl_backup_prune_report;
@@ -206,6 +212,9 @@ TL_EXTERN(void) tl_backup_prune_report_free(tl_backup_prune_report *r);
  * complete), however old. Failed and incomplete backups older than the
  * window go. Deletes the file, its manifest and, with
  * TOWLION_BACKUP_REMOTE, the offsite copy.
+ * Databases kept by restores (`<db>__pre_restore_<YYYYMMDDHHMMSS>`) older
+ * than KEEP_DAYS are dropped too; when PostgreSQL cannot be reached that
+ * part is skipped with a warning event (files are still pruned).
  */
 TL_EXTERN(int) tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx,
                                const tl_backup_options *opts);

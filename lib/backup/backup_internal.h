@@ -171,6 +171,7 @@ typedef struct {
 	int timeout_ms;
 	int lock_timeout_ms;
 	const char *into;
+	int threads;
 } tl__bk_opts;
 
 /* Copy a caller's options (NULL: defaults), checking the version. */

@@ -53,6 +53,9 @@ int tl__bk_opts_read(tl__bk_opts *out, const tl_backup_options *opts)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "compression level %d is out of range (zstd 1..19, gzip 1..9)",
 		                     opts->level);
+	if (opts->threads < 0 || opts->threads > 64)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+		                     "compression threads must be 0..64");
 	if (opts->ndatabases && !opts->databases)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "ndatabases without databases");
 	for (size_t i = 0; i < opts->ndatabases; i++) {
@@ -76,6 +79,7 @@ int tl__bk_opts_read(tl__bk_opts *out, const tl_backup_options *opts)
 	                       : opts->lock_timeout_ms < 0 ? 0
 	                                                   : opts->lock_timeout_ms;
 	out->into = opts->into;
+	out->threads = opts->threads;
 	return TL_OK;
 }
 

@@ -100,6 +100,8 @@ int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
 		if (pipe2(p, O_CLOEXEC) != 0) {
 			rc = tl__error_os(TL_EIO, errno, "cannot create a pipe");
 		} else {
+			/* A 1 MiB pipe: fewer wake-ups per GB (best effort). */
+			fcntl(p[1], F_SETPIPE_SZ, 1024 * 1024);
 			job.so.argv = argv;
 			job.so.env = env;
 			job.so.stdin_mode = TL__STDIO_FD;

@@ -3,6 +3,7 @@
 #include "backup_internal.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,7 +15,7 @@ typedef struct {
 
 struct tl_backup_prune_report {
 	pitem *items;
-	size_t n;
+	size_t n, cap;
 };
 
 size_t tl_backup_prune_report_count(const tl_backup_prune_report *r)
@@ -67,6 +68,120 @@ static int remove_backup(tl_ctx *ctx, const tl_backup_info *b)
 	return rc;
 }
 
+static pitem *add_item(tl_backup_prune_report *rep)
+{
+	if (rep->n == rep->cap) {
+		size_t cap = rep->cap ? 2 * rep->cap : 16;
+		pitem *v = tl__realloc(rep->items, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		rep->items = v;
+		rep->cap = cap;
+	}
+	pitem *it = &rep->items[rep->n++];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+static int wanted(const tl__bk_opts *o, const char *db)
+{
+	if (!o->databases)
+		return 1;
+	for (size_t i = 0; i < o->ndatabases; i++)
+		if (!strcmp(o->databases[i], db))
+			return 1;
+	return 0;
+}
+
+/* "<db>__pre_restore_<YYYYMMDDHHMMSS>": the base name and the time. */
+static int parse_pre_restore(char **db, time_t *t, const char *name)
+{
+	const char *mark = strstr(name, "__pre_restore_");
+	if (!mark || mark == name)
+		return -1;
+	const char *ts = mark + strlen("__pre_restore_");
+	if (strlen(ts) != 14 || strstr(ts, "__pre_restore_"))
+		return -1;
+	char iso[17];
+	snprintf(iso, sizeof(iso), "%.8sT%.6sZ", ts, ts + 8);
+	if (tl__bk_ts_parse(t, iso) != TL_OK) {
+		tl_error_clear();
+		return -1;
+	}
+	*db = tl__strndup(name, (size_t)(mark - name));
+	return *db ? 0 : -1;
+}
+
+/* Drop the databases restores kept, once older than the window. */
+static int prune_kept_databases(tl_backup_prune_report *rep, tl_ctx *ctx, const tl__bk_opts *o,
+                                int keep_days)
+{
+	PGconn *c = NULL;
+	if (tl__bk_pg_open(&c, ctx, NULL) != TL_OK) {
+		tl__log(ctx, TL_LOG_WARN, "kept pre-restore databases not pruned: %s",
+		        tl_error_last()->message);
+		tl_error_clear();
+		return TL_OK;
+	}
+	PGresult *r = NULL;
+	int rc = tl__bk_pg_exec(&r, c, "list the pre-restore databases",
+	                        "SELECT datname FROM pg_catalog.pg_database "
+	                        "WHERE datname LIKE '%\\_\\_pre\\_restore\\_%' ORDER BY 1",
+	                        0, NULL);
+	int first = TL_OK;
+	time_t now = time(NULL);
+	for (int i = 0; rc == TL_OK && i < PQntuples(r); i++) {
+		const char *name = PQgetvalue(r, i, 0);
+		char *db = NULL;
+		time_t t;
+		if (parse_pre_restore(&db, &t, name) != 0)
+			continue;
+		if (!wanted(o, db)) {
+			free(db);
+			continue;
+		}
+		pitem *it = add_item(rep);
+		if (!it) {
+			free(db);
+			rc = TL_ENOMEM;
+			break;
+		}
+		it->file = tl__strdup(name);
+		it->database = db;
+		it->pub.file = it->file ? it->file : "";
+		it->pub.database = db;
+		it->pub.is_database = 1;
+		int old = (int64_t)now - (int64_t)t >= (int64_t)keep_days * 86400;
+		it->pub.deleted = old;
+		it->pub.reason = old ? "database kept by a restore, older than the retention window"
+		                     : "database kept by a restore, within the retention window";
+		if (!old || (o->flags & TL_BACKUP_DRY_RUN))
+			continue;
+		tl__lock *lk = NULL;
+		int r1 = tl__bk_lock(&lk, ctx, db, o->lock_timeout_ms);
+		char *q = r1 ? NULL : tl__bk_pg_ident(c, name);
+		char *sql = q ? tl__sprintf("DROP DATABASE %s WITH (FORCE)", q) : NULL;
+		if (r1 == TL_OK)
+			r1 = sql ? tl__bk_pg_exec(NULL, c, "drop a kept pre-restore database", sql, 0, NULL)
+			         : TL_ENOMEM;
+		free(q);
+		free(sql);
+		tl__lock_release(lk);
+		if (r1) {
+			it->pub.deleted = 0;
+			it->pub.reason = "deletion failed";
+			if (!first)
+				first = r1;
+			tl__log(ctx, TL_LOG_ERROR, "cannot drop %s: %s", name, tl_error_last()->message);
+		} else {
+			tl__log(ctx, TL_LOG_INFO, "dropped %s (kept by a restore, past the window)", name);
+		}
+	}
+	PQclear(r);
+	PQfinish(c);
+	return rc ? rc : first;
+}
+
 int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_options *opts)
 {
 	TL__CHECK_ARG(out && ctx);
@@ -85,8 +200,10 @@ int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_o
 	size_t n = tl_backup_list_count(l);
 	tl__bk_keep_item *keep = n ? tl__calloc(n, sizeof(*keep)) : NULL;
 	tl_backup_prune_report *rep = tl__calloc(1, sizeof(*rep));
-	if (rep && n)
+	if (rep && n) {
 		rep->items = tl__calloc(n, sizeof(*rep->items));
+		rep->cap = n;
+	}
 	if ((n && (!keep || !rep->items)) || !rep) {
 		free(keep);
 		tl_backup_prune_report_free(rep);
@@ -142,6 +259,9 @@ int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_o
 	tl__lock_release(lk);
 	free(keep);
 	tl_backup_list_free(l);
+	int r2 = prune_kept_databases(rep, ctx, &o, keep_days);
+	if (r2 && !first)
+		first = r2;
 	if (first) {
 		tl_backup_prune_report_free(rep);
 		return tl__error_set(first, TL_ERRCLASS_BACKUP,

@@ -172,7 +172,7 @@ int tl__bk_writer_new(tl__bk_writer **out, int fd, int compression, int level, i
 		if (!w->zc)
 			rc = tl__error_oom();
 		else {
-			ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, level ? level : 3);
+			ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, level ? level : 1);
 			ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1);
 			/* Fails harmlessly on a libzstd built without threads. */
 			if (workers > 0)
@@ -180,7 +180,7 @@ int tl__bk_writer_new(tl__bk_writer **out, int fd, int compression, int level, i
 		}
 	} else if (rc == TL_OK) {
 		/* windowBits 15 + 16: a gzip header and trailer, for gunzip. */
-		if (deflateInit2(&w->gz, level ? level : 6, Z_DEFLATED, 15 + 16, 8,
+		if (deflateInit2(&w->gz, level ? level : 1, Z_DEFLATED, 15 + 16, 8,
 		                 Z_DEFAULT_STRATEGY) != Z_OK)
 			rc = tl__error_set(TL_ENOMEM, TL_ERRCLASS_BACKUP, "zlib failed to initialise");
 		else

@@ -734,6 +734,17 @@ static void test_retention(void **state)
 	free(rj);
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_BACKUP_KEEP_DAYS", "7"));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_BACKUP_KEEP_LAST", "3"));
+	/* Databases kept by restores: one from 2020, one from now. */
+	char old_kept[128], new_kept[128];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char ts[16];
+	strftime(ts, sizeof(ts), "%Y%m%d%H%M%S", &tm);
+	snprintf(old_kept, sizeof(old_kept), "%s__pre_restore_20200101000000", db);
+	snprintf(new_kept, sizeof(new_kept), "%s__pre_restore_%s", db, ts);
+	sqlf(admin, "CREATE DATABASE %s", old_kept);
+	sqlf(admin, "CREATE DATABASE %s", new_kept);
 	tl_backup_list *l = NULL;
 	tl_assert_ok(tl_backup_list_get(&l, ctx, NULL));
 	assert_int_equal(tl_backup_list_count(l), 10);
@@ -750,9 +761,11 @@ static void test_retention(void **state)
 	size_t planned = 0;
 	for (size_t i = 0; i < tl_backup_prune_report_count(r); i++)
 		planned += tl_backup_prune_report_at(r, i)->deleted != 0;
-	assert_int_equal(planned, 3); /* the orphan, the failed ones of 8 and 7 days ago */
+	/* the orphan, the failed ones of 8 and 7 days ago, the 2020 database */
+	assert_int_equal(planned, 4);
 	tl_backup_prune_report_free(r);
 	assert_int_equal(exists_file(orphan), 1);
+	assert_int_equal(db_exists(old_kept), 1);
 
 	o.flags = 0;
 	tl_assert_ok(tl_backup_prune(&r, ctx, &o));
@@ -768,6 +781,8 @@ static void test_retention(void **state)
 	assert_int_equal(exists_file(gj), 1);
 	free(gj);
 	assert_int_equal(count_suffix(".json"), 7);
+	assert_int_equal(db_exists(old_kept), 0);
+	assert_int_equal(db_exists(new_kept), 1);
 
 	/* Bad configuration is refused before anything is deleted. */
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_BACKUP_KEEP_LAST", "0"));
