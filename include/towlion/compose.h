@@ -113,6 +113,18 @@ TL_EXTERN(const char *) tl_compose_health_path(const tl_compose *c);
 TL_EXTERN(const char *) tl_compose_release_command(const tl_compose *c);
 TL_EXTERN(const char *) tl_compose_domain(const tl_compose *c);
 
+/**
+ * x-towlion.routes: path routes to several services (e.g. "/api/" + "*" to
+ * the backend, everything else to the frontend), in file order. A path of
+ * "/" + "*" is the site's default route. Without routes, the web service
+ * alone is routed. Strings are owned by `c`; port defaults to 8000 and the
+ * health path to "/health".
+ */
+TL_EXTERN(size_t) tl_compose_route_count(const tl_compose *c);
+TL_EXTERN(int) tl_compose_route_at(const tl_compose *c, size_t i, const char **path,
+                                   const char **service, int *port,
+                                   const char **health_path);
+
 /** The whole plan as JSON (what `towlion compose check --json` prints). */
 TL_EXTERN(int) tl_compose_to_json(tl_buf *out, const tl_compose *c);
 

@@ -140,6 +140,30 @@ const char *tl_compose_domain(const tl_compose *c)
 	return xt(c, "domain");
 }
 
+size_t tl_compose_route_count(const tl_compose *c)
+{
+	return c ? json_array_size(json_object_get(json_object_get(c->plan, "x-towlion"), "routes"))
+	         : 0;
+}
+
+int tl_compose_route_at(const tl_compose *c, size_t i, const char **path, const char **service,
+                        int *port, const char **health_path)
+{
+	TL__CHECK_ARG(c);
+	json_t *r = json_array_get(json_object_get(json_object_get(c->plan, "x-towlion"), "routes"), i);
+	if (!r)
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_COMPOSE, "no route %zu", i);
+	if (path)
+		*path = json_string_value(json_object_get(r, "path"));
+	if (service)
+		*service = json_string_value(json_object_get(r, "service"));
+	if (port)
+		*port = (int)json_integer_value(json_object_get(r, "port"));
+	if (health_path)
+		*health_path = json_string_value(json_object_get(r, "health_path"));
+	return TL_OK;
+}
+
 /* Environment values may be secrets: the JSON shows them only when the
  * name does not look like one and the value carries no credentials. */
 static int looks_secret(const char *key, const char *value)

@@ -342,6 +342,69 @@ static int read_named(rd *r, yaml_node_t *n, const char *what, json_t *into)
 	return rc;
 }
 
+/* x-towlion.routes: path routes to several services, e.g. "/api/" + "*"
+ * to the backend and everything else to the frontend (see
+ * examples/apps/fullstack). A route whose path is "/" + "*" (or that has
+ * no path) is the site's default route. */
+static int read_routes(rd *r, yaml_node_t *n, json_t *xt)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return rd_fail(r, n, "x-towlion.routes must be a list of {path, service, port}");
+	json_t *routes = json_array();
+	int rc = TL_OK;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     !rc && it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = rd_node(r, *it);
+		kv *p = NULL;
+		size_t np = 0;
+		if (!item || (rc = rd_pairs(r, item, "x-towlion.routes item", &p, &np)))
+			break;
+		json_t *route = json_pack("{s:s, s:i, s:s}", "path", "/*", "port", 8000,
+		                          "health_path", "/health");
+		for (size_t i = 0; !rc && i < np; i++) {
+			const char *k = p[i].key;
+			char *v = NULL;
+			if (!strcmp(k, "port")) {
+				long port;
+				if (!(rc = rd_int(r, p[i].val, "x-towlion.routes port", 1, 65535, &port)))
+					json_object_set_new(route, "port", json_integer(port));
+			} else if (!strcmp(k, "path") || !strcmp(k, "service") ||
+			           !strcmp(k, "health_path")) {
+				if ((rc = rd_str(r, p[i].val, "x-towlion.routes value", &v)))
+					break;
+				if (strcmp(k, "service") && (v[0] != '/' || strpbrk(v, " \t{}\"'\\")))
+					rc = rd_fail(r, p[i].val,
+					             "x-towlion.routes %s must start with / and hold no spaces, "
+					             "quotes or braces, not \"%s\"", k, v);
+				else if (!*v)
+					rc = rd_fail(r, p[i].val, "x-towlion.routes %s is empty", k);
+				else
+					json_object_set_new(route, k, json_string(v));
+			} else {
+				rd_warn(r, p[i].knode, "x-towlion.routes: unknown key \"%s\" (ignored)", k);
+			}
+			free(v);
+		}
+		if (!rc && !json_object_get(route, "service"))
+			rc = rd_fail(r, item, "x-towlion.routes item has no service");
+		for (size_t k = 0; !rc && k < json_array_size(routes); k++)
+			if (!strcmp(json_string_value(json_object_get(json_array_get(routes, k), "path")),
+			            json_string_value(json_object_get(route, "path"))))
+				rc = rd_fail(r, item, "x-towlion.routes: path %s is routed twice",
+				             json_string_value(json_object_get(route, "path")));
+		if (rc)
+			json_decref(route);
+		else
+			json_array_append_new(routes, route);
+		free(p);
+	}
+	if (rc)
+		json_decref(routes);
+	else
+		json_object_set_new(xt, "routes", routes);
+	return rc;
+}
+
 static int read_towlion(rd *r, yaml_node_t *n, json_t *xt)
 {
 	kv *p = NULL;
@@ -369,6 +432,8 @@ static int read_towlion(rd *r, yaml_node_t *n, json_t *xt)
 				rc = rd_fail(r, p[i].val, "x-towlion.%s is empty", k);
 			else
 				json_object_set_new(xt, key, json_string(s));
+		} else if (!strcmp(k, "routes")) {
+			rc = read_routes(r, p[i].val, xt);
 		} else {
 			rd_warn(r, p[i].knode, "x-towlion: unknown key \"%s\" (ignored)", k);
 		}
@@ -488,6 +553,18 @@ static int read_document(rd *r, json_t *plan)
 		rc = rd_fail(r, services, "services: has no service");
 	if (!rc)
 		rc = check_links(r, arr, sp, nsp);
+	json_t *routes = json_object_get(xt, "routes");
+	for (size_t k = 0; !rc && k < json_array_size(routes); k++) {
+		const char *svc = json_string_value(json_object_get(json_array_get(routes, k), "service"));
+		int found = 0;
+		for (size_t i = 0; i < nsp && !found; i++)
+			found = !strcmp(sp[i].key, svc);
+		if (!found)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "%s: x-towlion.routes names service \"%s\", which is not in "
+			                   "this file",
+			                   r->name, svc);
+	}
 	const char *web = json_string_value(json_object_get(xt, "web_service"));
 	if (!rc && web) {
 		int found = 0;

@@ -76,6 +76,7 @@ typedef struct {
 	tl__svc *svcs;         /* in start order (depends_on) */
 	size_t n;
 	char *compose_path;
+	char *web_service;     /* runs the release command */
 	char *release_command; /* from x-towlion, or NULL */
 	char *domain;          /* from x-towlion, or NULL */
 } tl__plan;

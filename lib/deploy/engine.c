@@ -216,7 +216,14 @@ static const tl__svc *web_svc(const attempt *a)
 static int run_release_command(attempt *a)
 {
 	const char *cmd = a->p->release_command;
-	const tl__svc *web = web_svc(a);
+	/* The web service's image runs it (with routes, the default route may
+	 * be a frontend that knows nothing of the database). */
+	const tl__svc *web = NULL;
+	for (size_t i = 0; i < a->plan.n && !web; i++)
+		if (a->plan.web_service && !strcmp(a->plan.svcs[i].name, a->plan.web_service))
+			web = &a->plan.svcs[i];
+	if (!web)
+		web = web_svc(a);
 	if (!cmd || !*cmd || !web)
 		return TL_OK;
 	/* The command itself is not shown: interpolation may have put a

@@ -40,6 +40,7 @@ void tl__plan_dispose(tl__plan *plan)
 		return;
 	free(plan->svcs);
 	free(plan->compose_path);
+	free(plan->web_service);
 	free(plan->release_command);
 	free(plan->domain);
 	memset(plan, 0, sizeof(*plan));
@@ -188,6 +189,45 @@ static int one_service(tl__svc *out, const tl_compose_service *s, const tl__proj
 	return rc;
 }
 
+/* x-towlion.routes: each route's service is routed at its path, health
+ * gated on its own health path; "/" + "*" is the default route. */
+static int apply_routes(tl__plan *plan, const tl_compose *c, const char *file)
+{
+	size_t nr = tl_compose_route_count(c);
+	bool have_default = nr == 0;
+	for (size_t i = 0; i < nr; i++) {
+		const char *path, *service, *health;
+		int port;
+		tl_compose_route_at(c, i, &path, &service, &port, &health);
+		tl__svc *svc = NULL;
+		for (size_t k = 0; k < plan->n && !svc; k++)
+			if (!strcmp(plan->svcs[k].name, service))
+				svc = &plan->svcs[k];
+		if (!svc)
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                     "%s: x-towlion.routes routes %s to service %s, which does not "
+			                     "run by default (it has a profile)",
+			                     file, path, service);
+		if (svc->routed)
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                     "%s: service %s carries two routes; give each service one path",
+			                     file, service);
+		svc->routed = true;
+		svc->port = port;
+		bool is_default = !strcmp(path, "/*") || !strcmp(path, "/");
+		have_default = have_default || is_default;
+		if ((!is_default && !(svc->route_path = tl__strdup(path))) ||
+		    !(svc->health_path = tl__strdup(health)))
+			return TL_ENOMEM;
+	}
+	if (!have_default)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                     "%s: x-towlion.routes has no default route: route \"/*\" to the "
+		                     "service that answers everything else",
+		                     file);
+	return TL_OK;
+}
+
 int tl__plan_load(tl__plan *plan, tl_ctx *ctx, const tl__project *p, const char *dir)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -225,7 +265,7 @@ int tl__plan_load(tl__plan *plan, tl_ctx *ctx, const tl__project *p, const char 
 			continue;
 		tl__svc *svc = &plan->svcs[plan->n++];
 		rc = one_service(svc, s, p, ctx);
-		if (rc == TL_OK && !strcmp(svc->name, web)) {
+		if (rc == TL_OK && !strcmp(svc->name, web) && tl_compose_route_count(c) == 0) {
 			svc->routed = true;
 			svc->port = p->port ? p->port : tl_compose_web_port(c);
 			const char *hp = p->health_path ? p->health_path : tl_compose_health_path(c);
@@ -233,6 +273,10 @@ int tl__plan_load(tl__plan *plan, tl_ctx *ctx, const tl__project *p, const char 
 				rc = TL_ENOMEM;
 		}
 	}
+	if (rc == TL_OK)
+		rc = apply_routes(plan, c, path.ptr);
+	if (rc == TL_OK && !(plan->web_service = tl__strdup(web)))
+		rc = TL_ENOMEM;
 	if (rc == TL_OK) {
 		plan->compose_path = tl__buf_detach(&path);
 		plan->release_command = dup_nonempty(tl_compose_release_command(c));

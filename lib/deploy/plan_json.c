@@ -82,9 +82,10 @@ int tl__plan_to_json(tl_buf *out, const tl__plan *plan)
 		json_object_set_new(o, "health_path", str_json(s->health_path));
 		json_array_append_new(svcs, o);
 	}
-	json_t *doc = json_pack("{s:i, s:o, s:o, s:o}", "schema", 1, "services", svcs,
+	json_t *doc = json_pack("{s:i, s:o, s:o, s:o, s:o}", "schema", 1, "services", svcs,
 	                        "compose", str_json(plan->compose_path), "release_command",
-	                        str_json(plan->release_command));
+	                        str_json(plan->release_command), "web_service",
+	                        str_json(plan->web_service));
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	json_decref(doc);
 	if (!text)
@@ -153,6 +154,7 @@ int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 	}
 	plan->compose_path = str_from(doc, "compose");
 	plan->release_command = str_from(doc, "release_command");
+	plan->web_service = str_from(doc, "web_service");
 	json_decref(doc);
 	if (rc)
 		tl__plan_dispose(plan);

@@ -464,6 +464,36 @@ static int collect_events(const tl_event *ev, void *p)
 	return 0;
 }
 
+static void assert_path_serves(const char *path, const char *expected)
+{
+	CURL *c = curl_easy_init();
+	long status;
+	char *body = get_through_caddy(c, F->host, path, &status);
+	if (!body || !strstr(body, expected))
+		fail_msg("%s%s answered HTTP %ld \"%s\", expected \"%s\"", F->host, path, status,
+		         body ? body : "(nothing)", expected);
+	free(body);
+	curl_easy_cleanup(c);
+}
+
+static void test_path_routes_switch_together(void **state)
+{
+	set_version(app_dir("fullstack"), "1.0.0");
+	tl_release_free(deploy_path(app_dir("fullstack"), TL_OK));
+	assert_path_serves("/api/items", "{\"api\":\"1.0.0\"}");
+	assert_path_serves("/", "hello frontend-1.0.0");
+	assert_int_equal(count_containers(F->app, "web"), 2);
+	set_version(app_dir("fullstack"), "2.0.0");
+	tl_release_free(deploy_path(app_dir("fullstack"), TL_OK));
+	assert_path_serves("/api/items", "{\"api\":\"2.0.0\"}");
+	assert_path_serves("/", "hello frontend-2.0.0");
+	assert_int_equal(count_containers(F->app, "web"), 2);
+	tl_app_status *st = NULL;
+	tl_assert_ok(tl_app_status_get(&st, F->ctx, F->app));
+	assert_true(tl_app_status_healthy(st));
+	tl_app_status_free(st);
+}
+
 static void test_release_command_migrates_database(void **state)
 {
 	tl_pg *pg = NULL;
@@ -592,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_killed_deploy_then_new_deploy_converges, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_worker_recreated_on_new_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_path_routes_switch_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_command_migrates_database, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_removes_everything, setup, teardown),

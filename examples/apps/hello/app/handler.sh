@@ -8,6 +8,7 @@ path=${path%%\?*}
 case "$method $path" in
 "GET /health") status="200 OK" type=application/json body='{"status":"ok"}' ;;
 "GET /") status="200 OK" type=text/plain body="hello ${APP_VERSION}" ;;
+"GET /api/"*) status="200 OK" type=application/json body="{\"api\":\"${APP_VERSION}\"}" ;;
 *) status="404 Not Found" type=text/plain body="not found" ;;
 esac
 echo "$method $path ${status%% *}" >&2
