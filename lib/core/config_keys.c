@@ -59,6 +59,11 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_GITHUB_TOKEN", "", NULL, TL__KEY_SECRET, "token for PR comments"},
 	{"TOWLION_GITHUB_API", "https://api.github.com", NULL, TL__KEY_PLAIN,
 	 "GitHub REST API base"},
+	{"TOWLION_SCAN_COMMAND", "", NULL, TL__KEY_PLAIN,
+	 "image scanner run on every new release image, words split on spaces, {image} "
+	 "replaced (e.g. trivy image --format json {image})"},
+	{"TOWLION_SCAN_POLICY", "warn", NULL, TL__KEY_PLAIN,
+	 "warn: log the scanner's findings; block: refuse images with HIGH or CRITICAL ones"},
 	{"TOWLION_PREVIEW_MAX", "5", NULL, TL__KEY_PLAIN, "most previews one app may have"},
 	{"TOWLION_PREVIEW_CPUS", "0.5", NULL, TL__KEY_PLAIN,
 	 "CPU limit of each preview container (0: none)"},

@@ -141,6 +141,8 @@ static int check_value(const char *key, const char *v, const char *where)
 	else if (!strcmp(key, "TOWLION_CADDY_ADMIN_LISTEN") && *v &&
 	         tl_validate_hostport(v) != TL_OK)
 		why = "must be host:port, e.g. 0.0.0.0:2019";
+	else if (!strcmp(key, "TOWLION_SCAN_POLICY") && strcmp(v, "warn") && strcmp(v, "block"))
+		why = "must be warn or block";
 	else if (!strcmp(key, "TOWLION_PREVIEW_CPUS") && !is_cpus(v))
 		why = "must be a number of CPUs such as 0.5 (0: no limit)";
 	else if (!strcmp(key, "TOWLION_PREVIEW_MEMORY") && tl__parse_size(&(int64_t){0}, v))

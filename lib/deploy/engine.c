@@ -12,6 +12,7 @@
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 #include "towlion/envfile.h"
+#include "towlion/platform.h"
 
 #include <errno.h>
 #include <string.h>
@@ -203,6 +204,47 @@ static int build_images(attempt *a)
 		}
 	}
 	return TL_OK;
+}
+
+/* The image scan hook (TOWLION_SCAN_COMMAND): every image this release
+ * built is scanned before anything runs; under the block policy a HIGH or
+ * CRITICAL finding refuses the release. */
+static int scan_images(attempt *a)
+{
+	const char *cmd = tl__cfg(a->ctx, "TOWLION_SCAN_COMMAND");
+	if (!*cmd)
+		return TL_OK;
+	char **argv = NULL;
+	int rc = TL_OK;
+	char *copy = tl__strdup(cmd);
+	if (!copy)
+		return TL_ENOMEM;
+	for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w && rc == TL_OK;
+	     w = strtok_r(NULL, " \t", &save))
+		rc = tl__strv_push(&argv, w);
+	free(copy);
+	tl_scan_options o = TL_SCAN_OPTIONS_INIT;
+	o.argv = (const char *const *)argv;
+	o.policy = strcmp(tl__cfg(a->ctx, "TOWLION_SCAN_POLICY"), "block") ? TL_SCAN_WARN
+	                                                                    : TL_SCAN_BLOCK;
+	char **done = NULL;
+	for (size_t i = 0; rc == TL_OK && i < a->plan.n; i++) {
+		const tl__svc *svc = &a->plan.svcs[i];
+		if (!svc->build || tl__strv_contains(done, svc->image))
+			continue;
+		rc = tl__step(a->ctx, "deploy.scan", svc->name, "scanning %s", svc->image);
+		tl_scan_result res;
+		if (rc == TL_OK)
+			rc = tl_platform_scan_image(&res, a->ctx, svc->image, &o);
+		if (rc == TL_ECONFLICT)
+			tl__error_prefix("the image scan refused service %s; nothing was changed",
+			                 svc->name);
+		if (rc == TL_OK)
+			rc = tl__strv_push(&done, svc->image);
+	}
+	tl__strv_free(done);
+	tl__strv_free(argv);
+	return rc;
 }
 
 static const tl__svc *web_svc(const attempt *a)
@@ -605,6 +647,8 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		rc = new_release(&a, o, source);
 	if (rc == TL_OK && !from)
 		rc = build_images(&a);
+	if (rc == TL_OK && !from)
+		rc = scan_images(&a);
 	if (rc == TL_OK)
 		rc = tl__plan_to_json(&a.plan_json, &a.plan);
 	if (rc == TL_OK)

@@ -494,6 +494,30 @@ static void test_path_routes_switch_together(void **state)
 	tl_app_status_free(st);
 }
 
+static void test_image_scan_blocks_or_warns(void **state)
+{
+	/* A stand-in for trivy that finds one CRITICAL vulnerability. */
+	char scanner[700], cmd[800];
+	snprintf(scanner, sizeof(scanner), "%s/fake-trivy", F->dir);
+	tl_test_write_file(scanner,
+	                   "#!/bin/sh\n"
+	                   "echo \"scanned $1\" >&2\n"
+	                   "echo '{\"Results\":[{\"Vulnerabilities\":[{\"VulnerabilityID\":"
+	                   "\"CVE-2026-0001\",\"Severity\":\"CRITICAL\"}]}]}'\n",
+	                   0755);
+	snprintf(cmd, sizeof(cmd), "%s {image}", scanner);
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_SCAN_COMMAND", cmd));
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_SCAN_POLICY", "block"));
+	set_version(app_dir("hello"), "1.0.0");
+	deploy_path(app_dir("hello"), TL_ECONFLICT);
+	tl_assert_error_contains("scan");
+	assert_int_equal(count_containers(F->app, NULL), 0);
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_SCAN_POLICY", "warn"));
+	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	assert_serves("hello 1.0.0");
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_SCAN_COMMAND", ""));
+}
+
 static void test_release_command_migrates_database(void **state)
 {
 	tl_pg *pg = NULL;
@@ -623,6 +647,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_worker_recreated_on_new_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_path_routes_switch_together, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_image_scan_blocks_or_warns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_command_migrates_database, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_removes_everything, setup, teardown),
