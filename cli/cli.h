@@ -33,6 +33,7 @@ typedef struct cli_progress {
 	bool drawn;          /* a bar is on the current line */
 	char step[48];       /* what it measures ("s3.put") */
 	double start, last_draw; /* seconds (monotonic) */
+	double step_time;    /* when the last step began, until a transfer takes it */
 	uint64_t first_done; /* done at start, for the rate */
 	uint64_t last_done;
 } cli_progress;

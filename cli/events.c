@@ -84,8 +84,12 @@ static void draw_progress(cli *c, const tl_event *ev)
 	if (strncmp(p->step, step, sizeof(p->step) - 1) || ev->done < p->last_done ||
 	    p->start == 0) {
 		snprintf(p->step, sizeof(p->step), "%s", step);
-		p->start = t;
-		p->first_done = ev->done;
+		/* The transfer began with the step announcing it, if there was
+		 * one, not with its first report (after a first MiB, often). */
+		bool from_step = p->step_time > 0;
+		p->start = from_step ? p->step_time : t;
+		p->first_done = from_step ? 0 : ev->done;
+		p->step_time = 0;
 		p->last_draw = 0;
 	}
 	p->last_done = ev->done;
@@ -95,7 +99,7 @@ static void draw_progress(cli *c, const tl_event *ev)
 	p->last_draw = t;
 
 	double elapsed = t - p->start;
-	double rate = elapsed > 0.05 ? (double)(ev->done - p->first_done) / elapsed : 0;
+	double rate = elapsed > 0.001 ? (double)(ev->done - p->first_done) / elapsed : 0;
 	char done[32], total[32], rt[32], eta[32], line[512];
 	human_bytes(done, sizeof(done), (double)ev->done);
 	human_bytes(total, sizeof(total), (double)ev->total);
@@ -149,6 +153,7 @@ int cli_on_event(const tl_event *ev, void *payload)
 		return 0;
 	switch (ev->type) {
 	case TL_EVENT_STEP:
+		c->progress.step_time = now_s();
 		if (c->tty || c->verbose) {
 			cli_progress_clear(c);
 			fprintf(stderr, "%s==>%s %s\n", c->color ? "\033[1;34m" : "",
