@@ -56,48 +56,13 @@ static char *app_dir(const char *name)
 	return path;
 }
 
-typedef struct {
-	tl_buf body;
-} sink;
-
-static size_t on_body(char *p, size_t s, size_t n, void *u)
-{
-	tl_buf *b = u;
-	size_t len = s * n;
-	char *q = realloc(b->ptr, b->size + len + 1);
-	memcpy(q + b->size, p, len);
-	b->ptr = q;
-	b->size += len;
-	b->ptr[b->size] = '\0';
-	return len;
-}
-
-/* GET http://<host>/ through Caddy; the body, or NULL on failure. */
+/* GET http://<host><path> through Caddy; the body, or NULL on failure. */
 static char *get_through_caddy(CURL *c, const char *host, const char *path, long *status)
 {
-	char url[256], hdr[128];
+	(void)c;
+	char url[256];
 	snprintf(url, sizeof(url), "http://127.0.0.1:%s%s", getenv("TOWLION_HTTP_PORT"), path);
-	snprintf(hdr, sizeof(hdr), "Host: %s", host);
-	struct curl_slist *h = curl_slist_append(NULL, hdr);
-	tl_buf b = TL_BUF_INIT;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	CURLcode cc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	*status = 0;
-	if (cc != CURLE_OK) {
-		free(b.ptr);
-		return NULL;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (!b.ptr)
-		b.ptr = strdup("");
-	return b.ptr;
+	return tl_test_http("GET", url, host, NULL, status);
 }
 
 static void assert_serves(const char *expected)

@@ -18,40 +18,9 @@ static char *dir;
 static char app[32], host[64], caddy_name[64], network[64];
 static int http_port;
 
-static size_t on_body(char *p, size_t s, size_t n, void *u)
-{
-	tl_buf *b = u;
-	size_t len = s * n;
-	char *q = realloc(b->ptr, b->size + len + 1);
-	memcpy(q + b->size, p, len);
-	b->ptr = q;
-	b->size += len;
-	b->ptr[b->size] = '\0';
-	return len;
-}
-
 static char *get(const char *url, const char *host_header, long *status)
 {
-	CURL *c = curl_easy_init();
-	tl_buf b = TL_BUF_INIT;
-	char hdr[128];
-	snprintf(hdr, sizeof(hdr), "Host: %s", host_header ? host_header : "localhost");
-	struct curl_slist *h = curl_slist_append(NULL, hdr);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
-	CURLcode cc = curl_easy_perform(c);
-	*status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK) {
-		free(b.ptr);
-		return NULL;
-	}
-	return b.ptr ? b.ptr : strdup("");
+	return tl_test_http("GET", url, host_header, NULL, status);
 }
 
 static void assert_serves(const char *expected)

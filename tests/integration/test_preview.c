@@ -37,46 +37,9 @@ static void sh(const char *fmt, ...)
 		fail_msg("command failed: %s", cmd);
 }
 
-static size_t on_body(char *p, size_t s, size_t n, void *u)
-{
-	tl_buf *b = u;
-	size_t len = s * n;
-	char *q = realloc(b->ptr, b->size + len + 1);
-	memcpy(q + b->size, p, len);
-	b->ptr = q;
-	b->size += len;
-	b->ptr[b->size] = '\0';
-	return len;
-}
-
 static char *http(const char *method, const char *url, const char *host, const char *body)
 {
-	CURL *c = curl_easy_init();
-	tl_buf b = TL_BUF_INIT;
-	struct curl_slist *h = NULL;
-	char hdr[200];
-	if (host) {
-		snprintf(hdr, sizeof(hdr), "Host: %s", host);
-		h = curl_slist_append(h, hdr);
-	}
-	if (body)
-		h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-	CURLcode cc = curl_easy_perform(c);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK) {
-		free(b.ptr);
-		return NULL;
-	}
-	return b.ptr ? b.ptr : strdup("");
+	return tl_test_http(method, url, host, body, NULL);
 }
 
 static char *through_caddy(const char *host)

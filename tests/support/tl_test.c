@@ -3,6 +3,7 @@
 #endif
 #include "tl_test.h"
 
+#include <curl/curl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,4 +84,54 @@ tl_ctx *tl_test_ctx(int with_env)
 	tl_ctx *ctx = NULL;
 	tl_assert_ok(tl_ctx_new(&ctx, &o));
 	return ctx;
+}
+
+static size_t http_body(char *p, size_t s, size_t n, void *u)
+{
+	tl_buf *b = u;
+	size_t len = s * n;
+	char *q = realloc(b->ptr, b->size + len + 1);
+	if (!q)
+		return 0;
+	memcpy(q + b->size, p, len);
+	b->ptr = q;
+	b->size += len;
+	b->ptr[b->size] = '\0';
+	return len;
+}
+
+char *tl_test_http(const char *method, const char *url, const char *host, const char *body,
+                   long *status)
+{
+	CURL *c = curl_easy_init();
+	tl_buf b = TL_BUF_INIT;
+	struct curl_slist *h = NULL;
+	char hdr[300];
+	if (host) {
+		snprintf(hdr, sizeof(hdr), "Host: %s", host);
+		h = curl_slist_append(h, hdr);
+	}
+	if (body)
+		h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method ? method : "GET");
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	CURLcode cc = curl_easy_perform(c);
+	long st = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	if (status)
+		*status = st;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		free(b.ptr);
+		return NULL;
+	}
+	return b.ptr ? b.ptr : strdup("");
 }

@@ -46,6 +46,12 @@ void tl_test_write_file(const char *path, const char *content, int mode);
 /* Read a whole file into a malloc'd string, NULL when missing. */
 char *tl_test_read_file(const char *path);
 
+/* One HTTP request (libcurl, a fresh connection, 5 s timeout) with an
+ * optional Host header and JSON body; the body answered (malloc'd), or
+ * NULL when no answer came. `status` (may be NULL) gets the HTTP status. */
+char *tl_test_http(const char *method, const char *url, const char *host, const char *body,
+                   long *status);
+
 /* A context that ignores /etc/towlion and the environment, except for
  * TOWLION_* variables when `with_env` is set (harness tests). */
 tl_ctx *tl_test_ctx(int with_env);
