@@ -18,7 +18,8 @@ import subprocess
 import time
 import urllib.parse
 
-from clitest import Test, table, command, private_caddy, example_app, github_standin, http
+import schema
+from clitest import Test, table, command, private_caddy, example_app, github_standin, http, ROOT
 
 t = Test("cli-dryrun")
 t.require_env("TOWLION_PG_URL", "TOWLION_REDIS_URL", "TOWLION_DOCKER_HOST", "TOWLION_S3_ENDPOINT")
@@ -188,11 +189,14 @@ plans = [
 ]
 
 mutating = {command(g, v) for g in table(t) for v in g["verbs"] if v["mutating"]}
+schemas, defs = schema.load(os.path.join(ROOT, "docs", "cli-json.md"))
 covered = set()
+key_of = {}
 for args in plans:
     for n in (2, 1):
         if " ".join(args[:n]) in mutating:
             covered.add(" ".join(args[:n]))
+            key_of[" ".join(args)] = " ".join(args[:n])
             break
 t.check(mutating <= covered, f"mutating verbs without a --dry-run case here: "
         f"{sorted(mutating - covered)}")
@@ -205,6 +209,9 @@ for args in plans:
     t.check(out.strip(), f"{line}: prints no plan on stdout")
     rc, doc, err = t.json(["--dry-run"] + args, env=env, timeout=300)
     t.check(rc == 0 and doc and "error" not in doc, f"--json {line}: exit {rc}: {doc}")
+    if doc:
+        errs = schema.errors(doc, schemas[key_of[" ".join(args)]], defs)
+        t.check(not errs, f"--json {line}: breaks the schema in docs/cli-json.md: {errs[:4]}")
     after = world()
     for k in before:
         if before[k] != after[k]:

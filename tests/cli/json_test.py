@@ -9,7 +9,9 @@ import os
 import time
 
 import schema
-from clitest import Test, table, command, private_caddy, example_app, ROOT
+import subprocess
+
+from clitest import Test, table, command, private_caddy, example_app, github_standin, http, ROOT
 
 t = Test("cli-json")
 t.require_env("TOWLION_PG_URL", "TOWLION_REDIS_URL", "TOWLION_DOCKER_HOST", "TOWLION_S3_ENDPOINT")
@@ -19,8 +21,10 @@ for g in table(t):
         t.check(command(g, v) in schemas, f"docs/cli-json.md has no schema for "
                 f"'{command(g, v)}'")
 
+gh = github_standin(t)
 env = t.env(TOWLION_UPSTREAM_MODE="loopback", TOWLION_NETWORK="towlion-test",
-            **private_caddy(t))
+            **private_caddy(t), TOWLION_GITHUB_API=gh["TOWLION_GITHUB_API"],
+            TOWLION_GITHUB_TOKEN=gh["TOWLION_GITHUB_TOKEN"])
 app = f"clij{os.getpid() % 100000}"
 host = f"{app}.towlion.test"
 db = f"{app}_db"
@@ -110,7 +114,27 @@ d = doc("exec", ["exec", app, "--", "echo", "from-exec"])
 t.check(d and d.get("stdout") == "from-exec\n" and d.get("exit_code") == 0, f"exec: {d}")
 doc("exec", ["--dry-run", "exec", app, "--", "rm", "-rf", "/"])
 doc("error", ["--dry-run", "rollback", app], want_rc=3)  # one release: nothing earlier
-doc("preview list", ["preview", "list"])
+doc("deploy", ["deploy", app, "--path", example_app(t, version="2.0.0")], timeout=600)
+doc("rollback", ["--dry-run", "rollback", app])
+d = doc("rollback", ["rollback", app], timeout=600)
+t.check(d and d.get("status") == "active", f"rollback: {d}")
+doc("route add", ["route", "add", f"{app}-extra", f"{app}-extra.towlion.test", "--upstream",
+                  "127.0.0.1:9"])
+doc("route rm", ["--dry-run", "route", "rm", f"{app}-extra"])
+doc("route rm", ["route", "rm", f"{app}-extra"])
+doc("error", ["route", "rm", f"{app}-extra"], want_rc=3)
+d = doc("preview up", ["preview", "up", app, "--pr", "4", "--path", srcdir], timeout=600)
+doc("preview list", ["preview", "list", app])
+doc("preview down", ["preview", "down", app, "--pr", "4"], timeout=300)
+http(gh["TOWLION_GITHUB_API"] + "/_standin/prs", "POST",
+     {"repo": "acme/shop", "number": 9, "state": "open", "head_sha": "b" * 40,
+      "head_ref": "feature", "base_ref": "main", "title": "a change"})
+doc("github pr", ["github", "pr", "acme/shop", "9"])
+doc("github comment", ["--dry-run", "github", "comment", "acme/shop", "--pr", "9", "--body", "x"])
+d = doc("github comment", ["github", "comment", "acme/shop", "--pr", "9", "--body", "one"])
+t.check(d and d.get("action") == "created", f"github comment: {d}")
+d = doc("github comment", ["github", "comment", "acme/shop", "--pr", "9", "--body", "two"])
+t.check(d and d.get("action") == "edited", f"github comment again: {d}")
 doc("preview gc", ["--dry-run", "preview", "gc", "--no-github"])
 
 d = doc("backup run", ["backup", "run", "--db", db])
@@ -118,6 +142,16 @@ t.check(d and d["ok"] and len(d["backups"]) == 1, f"backup run: {d}")
 d = doc("backup list", ["backup", "list"])
 if d and d["backups"]:
     doc("backup verify", ["backup", "verify", d["backups"][0]["file"]])
+    copy = f"{app}_copy"
+    t.cleanups.append(lambda: subprocess.run(
+        ["psql", "-X", "-q", env["TOWLION_PG_URL"], "-c", f"drop database if exists {copy}"],
+        capture_output=True))
+    d2 = doc("backup restore", ["backup", "restore", db, d["backups"][0]["file"], "--yes",
+                                "--into", copy], timeout=600)
+    t.check(d2 and d2.get("mode") == "side-by-side", f"backup restore --into: {d2}")
+    # the copy is owned by the app's role: it goes before the role can
+    subprocess.run(["psql", "-X", "-q", env["TOWLION_PG_URL"], "-c",
+                    f"drop database if exists {copy}"], capture_output=True)
 doc("backup prune", ["--dry-run", "backup", "prune"])
 doc("backup key", ["backup", "key", "generate", os.path.join(t.tmp, "backup.key")])
 
@@ -128,6 +162,8 @@ doc("platform init", ["--dry-run", "platform", "init", "--root", os.path.join(t.
                       "--no-docker"])
 doc("platform compose", ["platform", "compose", "-o", "-"])
 doc("app destroy", ["--dry-run", "app", "destroy", app, "--purge"])
+doc("redis drop", ["redis", "drop", app])
+doc("db drop", ["db", "drop", app, "--yes"])
 doc("app destroy", ["app", "destroy", app, "--yes", "--purge"], timeout=300)
 doc("error", ["releases", "NOT-AN-APP"], want_rc=1)
 print(f"validated {len(seen)} kinds of documents: {', '.join(sorted(seen))}")
