@@ -105,6 +105,14 @@ t.check(rc == 0 and "==>" not in err, f"piped deploy: no step lines: {err[-300:]
 rc, out, err = t.run(["-v", "deploy", app, "--path", src], env=env, timeout=600)
 t.check(rc == 0 and "==> building" in err, f"-v: step lines when piped too: {err[-300:]!r}")
 
+# a backup: its dump is measured too (size known only at the end)
+must(["db", "create", app])
+rc, out, err = on_tty(["backup", "run", "--db", f"{app}_db"])
+t.check(rc == 0 and re.search(r"backup +.*100% .*/s +in \d+:\d\d", err),
+        f"backup run on a tty: a finished bar: {rc} {err[-400:]!r}")
+rc, out, err = t.run(["backup", "run", "--db", f"{app}_db"], env=env)
+t.check(rc == 0 and "%" not in err, f"piped backup: no bar: {err[-300:]!r}")
+
 # -q still prints errors (and only them)
 rc, out, err = on_tty(["-q", "app", "show", f"{app}x"])
 t.check(rc == 3 and f"no app named {app}x" in err, f"-q prints the error: {err!r}")
