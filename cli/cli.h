@@ -101,6 +101,9 @@ typedef struct {
  * maxpos). Returns 0, or an exit code after printing the usage error. */
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
               size_t minpos, size_t maxpos, size_t *npos);
+/* The usage error for an unknown option, suggesting the nearest one the
+ * verb's synopsis names. */
+int cli_unknown_option(cli *c, const char *word);
 
 /* Events: render steps/progress/logs on stderr (cli_events.c). */
 int cli_on_event(const tl_event *ev, void *payload);

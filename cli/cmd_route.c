@@ -146,7 +146,7 @@ static int run_add(cli *c)
 				path_ups[npaths][p->nupstreams++] = tok;
 			npaths++;
 		} else {
-			rc = cli_usage(c, "unknown option '%s'", a);
+			rc = cli_unknown_option(c, a);
 		}
 	}
 	if (!rc && npos < 2)

@@ -72,9 +72,10 @@ int cli_usage(cli *c, const char *fmt, ...)
 	cli_progress_clear(c);
 	fprintf(stderr, "towlion %s%s%s: %s", c->group->name, c->verb->name[0] ? " " : "",
 	        c->verb->name, c->usage_error);
-	fprintf(stderr, "\nusage: towlion %s%s%s %s\nSee 'towlion %s%s%s --help'.\n",
-	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name, c->verb->args,
-	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name);
+	fprintf(stderr, "\nusage: towlion %s%s%s%s%s\nSee 'towlion %s%s%s --help'.\n",
+	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name,
+	        c->verb->args[0] ? " " : "", c->verb->args, c->group->name,
+	        c->verb->name[0] ? " " : "", c->verb->name);
 	return EXIT_USAGE;
 }
 
@@ -92,6 +93,29 @@ void cli_set_result(cli *c, json_t *doc)
 {
 	json_decref(c->result);
 	c->result = doc;
+}
+
+int cli_unknown_option(cli *c, const char *word)
+{
+	/* The candidates are the options the verb's synopsis names. */
+	char names[32][40];
+	const char *cands[32];
+	size_t n = 0;
+	for (const char *p = c->verb->args; *p && n < 32; p++) {
+		if (*p != '-' || (p > c->verb->args && !strchr(" [(|", p[-1])))
+			continue;
+		size_t len = strspn(p, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		if (len > 1 && len < sizeof(names[0]) && strncmp(p, "--", len)) {
+			snprintf(names[n], sizeof(names[0]), "%.*s", (int)len, p);
+			cands[n] = names[n];
+			n++;
+		}
+		p += len ? len - 1 : 0;
+	}
+	const char *near = cli_suggest(word, cands, n);
+	if (near)
+		return cli_usage(c, "unknown option '%s'; did you mean '%s'?", word, near);
+	return cli_usage(c, "unknown option '%s'", word);
 }
 
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_t minpos,
@@ -123,7 +147,7 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_
 			}
 		}
 		if (!o)
-			return cli_usage(c, "unknown option '%s'", a);
+			return cli_unknown_option(c, a);
 		if (!o->takes_value)
 			*o->value = "1";
 		else if (inline_val)

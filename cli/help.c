@@ -22,7 +22,8 @@ void cli_help_main(FILE *out)
 	        "  --ssh-key FILE private key for --host (default: ssh-agent)\n"
 	        "  --known-hosts FILE\n"
 	        "                 host keys for --host (default: ~/.ssh/known_hosts)\n\n"
-	        "'towlion GROUP --help' lists a group's verbs.\n");
+	        "'towlion GROUP --help' lists a group's verbs; 'man towlion' has it all,\n"
+	        "with the exit codes and the environment.\n");
 }
 
 void cli_help_group(FILE *out, const cli_group *g)
@@ -40,8 +41,8 @@ void cli_help_group(FILE *out, const cli_group *g)
 void cli_help_verb(FILE *out, const cli_group *g, const cli_verb *v)
 {
 	const char *sp = v->name[0] ? " " : "";
-	fprintf(out, "usage: towlion %s%s%s %s\n\n%s\n", g->name, sp, v->name, v->args,
-	        v->summary);
+	fprintf(out, "usage: towlion %s%s%s%s%s\n\n%s\n", g->name, sp, v->name,
+	        v->args[0] ? " " : "", v->args, v->summary);
 	if (v->mutating)
 		fprintf(out, "With --dry-run it prints the plan and changes nothing.\n");
 	fprintf(out, "\nExample:\n  %s\n", v->example);

@@ -73,6 +73,13 @@ for args, near in ((["apx", "list"], "app"), (["app", "lst"], "list"), (["rout",
     rc, out, err = t.run(args, env=env)
     t.check(rc == 2 and f"did you mean '{near}'" in err,
             f"towlion {' '.join(args)}: exit 2 ({rc}) suggesting {near}: {err.strip()}")
+for args, near in ((["app", "create", "x", "--domian", "d"], "--domain"),
+                   (["route", "add", "s", "h", "--upstrem", "a:1"], "--upstream"),
+                   (["backup", "run", "--formt", "sql"], "--format"),
+                   (["logs", "x", "--tial", "3"], "--tail")):
+    rc, out, err = t.run(["--dry-run"] + args, env=env)
+    t.check(rc == 2 and f"did you mean '{near}'" in err,
+            f"towlion {' '.join(args)}: exit 2 ({rc}) suggesting {near}: {err.strip()}")
 rc, doc, err = t.json(["apx"], env=env)
 t.check(rc == 2 and "did you mean 'app'" in doc["error"]["message"], f"--json suggestion: {doc}")
 
