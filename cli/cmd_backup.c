@@ -128,7 +128,13 @@ static int run_run(cli *c)
 	cli_set_result(c, json_pack("{s:b, s:b, s:o}", "ok", rc == TL_OK, "dry_run", c->dry_run,
 	                            "backups", arr));
 	tl_backup_report_free(r);
-	return rc ? cli_fail(c, rc) : 0;
+	if (rc) {
+		/* Keep the per-database document (it says which failed and why);
+		 * the summary goes to stderr and sets the exit code. */
+		fprintf(stderr, "towlion: %s\n", tl_error_last()->message);
+		return cli_exit_code(rc);
+	}
+	return 0;
 }
 
 static int run_list(cli *c)

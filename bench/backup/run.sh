@@ -13,7 +13,8 @@ TL=${2:-$(dirname "$0")/../../build/towlion}
 : "${TOWLION_PG_URL:?set TOWLION_PG_URL (a superuser URL)}"
 BIN=${PG_BIN:-${TL_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}}
 WORK=${WORK:-$(mktemp -d /tmp/towlion-bench.XXXXXX)}
-RUNS=${RUNS:-1}
+RUNS=${RUNS:-3}          # backups: best of RUNS
+RRUNS=${RRUNS:-1}        # restores: best of RRUNS (they are long)
 export TOWLION_BACKUP_DIR=$WORK/backups TOWLION_STATE_DIR=$WORK/state
 export TOWLION_BACKUP_KEY= TOWLION_BACKUP_REMOTE=
 mkdir -p "$TOWLION_BACKUP_DIR"
@@ -27,9 +28,9 @@ fresh_db() { # an empty database owned like the original
   psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 OWNER $OWNER TEMPLATE template0" >/dev/null
 }
 drop_db() { psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null; }
-secs() { # run a command, print its wall time in seconds (best of $RUNS)
+secs() { # run a command, print its wall time in seconds (best of $N)
   local best=
-  for _ in $(seq "$RUNS"); do
+  for _ in $(seq "${N:-$RUNS}"); do
     local s e
     s=$(date +%s.%N)
     "$@" >/dev/null
@@ -76,6 +77,7 @@ echo "| \`towlion backup run\` (again, the file used below) | $t | $(mb "$(size_
 echo
 echo "Backup goal: within 1.1x of the floor ($FLOOR s) and at most half of \`pg_dump -Fc\`."
 echo
+N=$RRUNS
 echo "| restore | wall s |"
 echo "|---|---:|"
 fresh_db bkb_target
