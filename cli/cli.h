@@ -40,7 +40,9 @@ typedef struct cli_progress {
 
 typedef struct cli {
 	const char *config_path;
-	bool json, dry_run, quiet, verbose, tty, color;
+	bool json, dry_run, quiet, verbose;
+	bool tty, color;  /* stderr is a terminal; colors allowed there */
+	bool color_out;   /* colors allowed on stdout (a terminal, no NO_COLOR) */
 	cli_progress progress;
 	char usage_error[512]; /* the last CLI-side error, for --json */
 	tl_ctx *ctx;     /* created on first use by cli_ctx() */

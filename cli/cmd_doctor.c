@@ -20,10 +20,10 @@ static int run_doctor(cli *c)
 		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s, s:f}", "name", k->name,
 		                                        "status", st, "detail", k->detail, "hint",
 		                                        k->hint, "elapsed_ms", k->elapsed_ms));
-		const char *color = !c->color ? "" : k->status == TL_CHECK_OK ? "\033[32m"
+		const char *color = !c->color_out ? "" : k->status == TL_CHECK_OK ? "\033[32m"
 		                                  : k->status == TL_CHECK_FAIL ? "\033[31m"
 		                                                                : "\033[33m";
-		cli_print(c, "%s%-4s%s  %-12s %s\n", color, st, c->color ? "\033[0m" : "", k->name,
+		cli_print(c, "%s%-4s%s  %-12s %s\n", color, st, c->color_out ? "\033[0m" : "", k->name,
 		          k->detail);
 		if (k->status != TL_CHECK_OK && k->hint[0])
 			cli_print(c, "      %-12s hint: %s\n", "", k->hint);

@@ -220,7 +220,9 @@ int main(int argc, char **argv)
 		return rc;
 	c.tty = isatty(STDERR_FILENO);
 	/* https://no-color.org: present and not empty */
-	c.color = c.tty && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	bool no_color = getenv("NO_COLOR") && *getenv("NO_COLOR");
+	c.color = c.tty && !no_color;
+	c.color_out = isatty(STDOUT_FILENO) && !no_color;
 	if (version)
 		return print_version(&c);
 	rc = dispatch(&c, argc, argv, help);

@@ -113,6 +113,11 @@ t.check(rc == 0 and re.search(r"backup +.*100% .*/s +in \d+:\d\d", err),
 rc, out, err = t.run(["backup", "run", "--db", f"{app}_db"], env=env)
 t.check(rc == 0 and "%" not in err, f"piped backup: no bar: {err[-300:]!r}")
 
+# colors on stdout only when stdout itself is a terminal
+rc, out, err = on_tty(["doctor"])
+t.check("postgres" in out and not COLOR.search(out),
+        f"doctor piped (stderr on a terminal): no color codes on stdout: {out[:300]!r}")
+
 # -q still prints errors (and only them)
 rc, out, err = on_tty(["-q", "app", "show", f"{app}x"])
 t.check(rc == 3 and f"no app named {app}x" in err, f"-q prints the error: {err!r}")
