@@ -266,6 +266,27 @@ int tl_pg_app_drop(tl_pg_report **out, tl_pg *pg, const char *app, const tl_pg_o
 		                   "database %s is owned by %s, not %s: it is not this app's; "
 		                   "not dropping it",
 		                   o.database.ptr, db.owner, o.role.ptr);
+	/* A database the role owns elsewhere (a restore --into target, say)
+	 * would stop DROP ROLE halfway: refuse before dropping anything. */
+	PGresult *others = NULL;
+	char *own_prefix = rc == TL_OK ? tl__sprintf("%s__", o.database.ptr) : NULL;
+	if (rc == TL_OK && !own_prefix)
+		rc = TL_ENOMEM;
+	if (rc == TL_OK) {
+		const char *p[] = {o.role.ptr, o.database.ptr, own_prefix};
+		rc = tl__pg_run(&others, pg->conn, "cannot list the role's databases",
+		                "SELECT string_agg(d.datname, ', ' ORDER BY d.datname) FROM pg_database d "
+		                "JOIN pg_roles r ON r.oid = d.datdba WHERE r.rolname = $1 AND "
+		                "d.datname <> $2 AND left(d.datname, length($3)) <> $3",
+		                3, p);
+	}
+	if (rc == TL_OK && others && !PQgetisnull(others, 0, 0))
+		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_PG,
+		                   "role %s also owns database(s) %s; drop them or give them another "
+		                   "owner (ALTER DATABASE ... OWNER TO ...) first; nothing was dropped",
+		                   o.role.ptr, PQgetvalue(others, 0, 0));
+	PQclear(others);
+	free(own_prefix);
 	if (rc == TL_OK && db.exists) {
 		rc = tl__pg_report_add(o.report, pg->ctx, "drop database %s (ending its sessions)",
 		                       o.database.ptr);
