@@ -195,20 +195,12 @@ static int parse_unquoted(parser *ps, tl_buf *v)
 	return tl__buf_put(v, s, (size_t)(e - s));
 }
 
-/* The raw text of an item: from `s` to the end of the current physical
- * line, without CRs before line ends. */
+/* The raw text of an item, byte for byte (CRs included): parsing it again
+ * gives exactly what it gave the first time, and an untouched line of a
+ * CRLF file keeps its line ending. */
 static char *raw_text(const char *s, const char *e)
 {
-	tl_buf b = TL_BUF_INIT;
-	for (const char *q = s; q < e; q++) {
-		if (*q == '\r' && (q + 1 == e || q[1] == '\n'))
-			continue;
-		if (tl__buf_putc(&b, *q) < 0) {
-			tl_buf_dispose(&b);
-			return NULL;
-		}
-	}
-	return tl__buf_detach(&b);
+	return tl__strndup(s, (size_t)(e - s));
 }
 
 static env_item *find_live(const tl_envfile *env, const char *key)

@@ -138,7 +138,7 @@ static void test_edit_keeps_comments_and_order(void **state)
 	assert_string_equal(out.ptr, "# app settings\n"
 	                             "export DEBUG=false   # keep me\n"
 	                             "\n"
-	                             "NAME='My App'\n"
+	                             "NAME='My App'\r\n"
 	                             "DATABASE_URL=postgresql://u:p@h/db\n"
 	                             "# trailing comment\n"
 	                             "SECRET=\"has space and 'quote'\"\n"
