@@ -28,6 +28,12 @@ ROOT = Path(__file__).resolve().parents[3]
 HARNESS = ROOT / "tests" / "harness"
 _names = itertools.count(1)
 
+# Under ASan the runtime is preloaded into this Python (LD_PRELOAD); the
+# processes libtowlion spawns (pg_dump...) must not inherit it: some hang in
+# an uninstrumented binary. The runtime stays loaded here.
+if "asan" in os.environ.get("LD_PRELOAD", ""):
+    os.environ.pop("LD_PRELOAD")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: needs no service")
@@ -54,6 +60,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     return out
 
 
+def clean_env() -> dict[str, str]:
+    """The environment for helper processes (without LD_PRELOAD, see above)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
 @pytest.fixture(scope="session")
 def own_services() -> Iterator[dict[str, str]]:
     """A Caddy and a GitHub stand-in for this session only (the shared
@@ -63,14 +76,15 @@ def own_services() -> Iterator[dict[str, str]]:
     d = Path(tempfile.mkdtemp(prefix="tlpy-svc."))
     d.rmdir()  # start wants to create it
     r = subprocess.run([str(HARNESS / "start"), "--services", "caddy,github", "--dir", str(d)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env=clean_env(), timeout=300)
     if r.returncode != 0:
         pytest.fail(f"could not start caddy and github: {r.stderr[-2000:]}")
     try:
         yield read_env_file(d / "env")
     finally:
         subprocess.run([str(HARNESS / "stop"), str(d)], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+                       stderr=subprocess.DEVNULL, env=clean_env(), timeout=300)
 
 
 @pytest.fixture
