@@ -390,3 +390,19 @@ def test_threads_run_blocking_calls_in_parallel(services):
     assert elapsed < 0.9 * n, f"{n} one-second calls took {elapsed:.2f} s: not parallel"
     assert ticks > 20
     assert t["TL_TEST_SSH_HOST"]
+
+
+def test_unhealthy_release_raises_unhealthy(ctx, app_name, workdir):
+    import shutil
+    from conftest import ROOT
+    src = workdir / "broken-health"
+    shutil.copytree(ROOT / "examples" / "apps" / "broken-health", src)
+    ctx.apps.create(app_name, [f"{app_name}.towlion.test"])
+    try:
+        with pytest.raises(towlion.Unhealthy) as e:
+            ctx.deploys.deploy(app_name, str(src), health_timeout_ms=3000)
+        assert e.value.code == towlion._towlion.TL_EUNHEALTHY
+        assert ctx.deploys.releases(app_name)[0]["status"] == "failed"
+        assert ctx.docker.ps(app_name) == []  # the failed release was removed
+    finally:
+        ctx.apps.destroy(app_name, confirm=True, purge=True)
