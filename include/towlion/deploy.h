@@ -111,7 +111,8 @@ TL_EXTERN(int) tl_release_status(const tl_release *r); /* a tl_release_state */
 TL_EXTERN(const char *) tl_release_status_name(int status);
 /** When the deploy started, Unix seconds. */
 TL_EXTERN(int64_t) tl_release_created(const tl_release *r);
-/** Source: "path:/srv/x", "git:URL#ref@commit", "rollback:ID". */
+/** Source: "path:/srv/x", "git:URL#ref", or for a rollback "rollback:" and the
+ * source of the release it brought back. */
 TL_EXTERN(const char *) tl_release_source(const tl_release *r);
 TL_EXTERN(const char *) tl_release_commit(const tl_release *r);
 TL_EXTERN(const char *) tl_release_requested_by(const tl_release *r);
