@@ -29,17 +29,6 @@ static fixture *F;
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
 static void set_version(const char *app_dir, const char *version)
 {
 	char path[1024];
@@ -137,7 +126,7 @@ static int setup(void **state)
 	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_TLS", "off"));
 	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_NETWORK", "towlion-test"));
 	snprintf(F->src, sizeof(F->src), "%s/src", F->dir);
-	sh("mkdir -p %s && cp -r %s/examples/apps/. %s/", F->src, TL_TEST_SOURCE_DIR, F->src);
+	tl_test_sh("mkdir -p %s && cp -r %s/examples/apps/. %s/", F->src, TL_TEST_SOURCE_DIR, F->src);
 	tl_app_options o = TL_APP_OPTIONS_INIT;
 	const char *doms[] = {F->host, NULL};
 	o.domains = doms;

@@ -26,17 +26,6 @@ typedef struct {
 
 static fixture *F;
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
 static char *http(const char *method, const char *url, const char *host, const char *body)
 {
 	return tl_test_http(method, url, host, body, NULL);
@@ -126,7 +115,7 @@ static int setup(void **state)
 	/* A repository: main is hello-migrate v1; pr-1 and pr-2 change the
 	 * version; pr-3 asks for a privileged container. */
 	snprintf(F->repo, sizeof(F->repo), "%s/repo", F->dir);
-	sh("set -e; mkdir -p %s; cp -r %s/examples/apps/hello-migrate/. %s/; cd %s;"
+	tl_test_sh("set -e; mkdir -p %s; cp -r %s/examples/apps/hello-migrate/. %s/; cd %s;"
 	   "git init -q -b main .; git -c user.email=t@t -c user.name=t add -A;"
 	   "echo APP_VERSION=1.0.0 > deploy/.env; git add -f deploy/.env;"
 	   "git -c user.email=t@t -c user.name=t commit -qm v1;"

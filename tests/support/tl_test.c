@@ -135,3 +135,14 @@ char *tl_test_http(const char *method, const char *url, const char *host, const 
 	}
 	return b.ptr ? b.ptr : strdup("");
 }
+
+void tl_test_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}

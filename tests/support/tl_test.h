@@ -52,6 +52,10 @@ char *tl_test_read_file(const char *path);
 char *tl_test_http(const char *method, const char *url, const char *host, const char *body,
                    long *status);
 
+/* Run a shell command line built with printf formatting (test set-up
+ * only: copying trees, git fixtures); fails the test when it fails. */
+void tl_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* A context that ignores /etc/towlion and the environment, except for
  * TOWLION_* variables when `with_env` is set (harness tests). */
 tl_ctx *tl_test_ctx(int with_env);
