@@ -31,8 +31,11 @@ static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char
 	                    .service = "Caddy admin API", .klass = TL_ERRCLASS_CADDY};
 	int rc = tl__http_do(ctx, resp, &req);
 	/* Caddy refuses connections for a moment while it swaps its admin
-	 * listener during a load; nothing was sent, so trying again is safe. */
-	for (int i = 0; rc == TL_EUNAVAILABLE && i < 5; i++) {
+	 * listener during a load, and may drop a connection it was answering
+	 * on (seen under load: "Failure when receiving data from the peer").
+	 * Every request made here is idempotent (a read, an adapt, or a /load
+	 * of the whole configuration), so trying again is safe. */
+	for (int i = 0; (rc == TL_EUNAVAILABLE || rc == TL_EIO) && i < 5; i++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		rc = tl__http_do(ctx, resp, &req);
