@@ -1,8 +1,11 @@
 /* Host paths in compose files: made absolute against the compose file's
- * directory, cleaned lexically, and (strict policy) fenced into the app
- * directory with symlinks resolved, so a committed symlink cannot point a
- * mount at the host. */
+ * directory, cleaned lexically, then walked component by component
+ * (core/pathwalk.c) into their canonical form, which (strict policy) must
+ * stay inside the app directory, so a committed symlink cannot point a
+ * mount at the host. The canonical path is what the plan keeps and what
+ * the deploy checks again right before each container is created. */
 #include "reader.h"
+#include "core/pathwalk.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,45 +64,57 @@ static int under(const char *root, const char *path)
 	return !strncmp(root, path, n) && (path[n] == '/' || path[n] == '\0');
 }
 
+/* `abs` with the compose file's directory (which may be reached through a
+ * symlink the platform trusts, like the apps root) written as its real
+ * path, so that it can be compared with the app directory, which is. */
+static char *rebase(rd *r, const char *abs)
+{
+	if (!r->base_dir || !under(r->base_dir, abs) || !strcmp(r->base_dir, "/"))
+		return tl__strdup(abs);
+	char *real = realpath(r->base_dir, NULL);
+	if (!real)
+		return tl__strdup(abs);
+	char *out = tl__sprintf("%s%s", real, abs + strlen(r->base_dir));
+	free(real);
+	return out;
+}
+
+int rd_canonical(rd *r, const char *abs, char **out)
+{
+	char *p = rebase(r, abs);
+	if (!p)
+		return TL_ENOMEM;
+	int rc;
+	if (r->policy == TL_COMPOSE_STRICT) {
+		/* Every component is walked beneath the app directory: a link
+		 * may point anywhere inside it, never out of it (nor through an
+		 * absolute target); a missing tail is what Docker would create. */
+		rc = r->app_dir ? tl__path_walk(out, NULL, r->app_dir, p,
+		                                TL__WALK_BENEATH | TL__WALK_MISSING_OK)
+		                : tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+		                                "no app directory to check %s against", abs);
+	} else {
+		/* Trusted: anywhere, but resolved now, so that the plan shows
+		 * (and the deploy re-checks) the path the container will get.
+		 * A path we cannot walk stays as written: creating the
+		 * container re-checks it and says why. */
+		rc = tl__path_walk(out, NULL, "/", p, TL__WALK_MISSING_OK);
+		if (rc != TL_OK && rc != TL_ENOMEM) {
+			tl_error_clear();
+			*out = p;
+			return TL_OK;
+		}
+	}
+	free(p);
+	return rc;
+}
+
 int rd_inside_app(rd *r, const char *abs)
 {
-	if (!r->app_dir)
-		return 0;
-	/* Resolve the deepest part of the path that exists: what is missing
-	 * gets created by Docker as a directory, so it cannot be a link. */
-	char *probe = tl__strdup(abs);
-	if (!probe)
-		return 0;
-	char *resolved = NULL;
-	const char *tail_start = NULL;
-	for (;;) {
-		resolved = realpath(probe, NULL);
-		if (resolved || errno != ENOENT)
-			break;
-		struct stat st;
-		if (lstat(probe, &st) == 0 && S_ISLNK(st.st_mode)) {
-			/* a dangling link: Docker would create its target on the host */
-			free(probe);
-			return 0;
-		}
-		char *slash = strrchr(probe, '/');
-		if (!slash || slash == probe) {
-			resolved = tl__strdup("/");
-			break;
-		}
-		*slash = '\0';
-		tail_start = abs + (slash - probe);
-	}
-	int ok = 0;
-	if (resolved) {
-		char *full = tail_start ? tl__sprintf("%s%s", resolved, tail_start) : tl__strdup(resolved);
-		if (full) {
-			clean(full);
-			ok = under(r->app_dir, full);
-		}
-		free(full);
-	}
-	free(resolved);
-	free(probe);
-	return ok;
+	if (!r->app_dir || r->policy != TL_COMPOSE_STRICT)
+		return r->app_dir && under(r->app_dir, abs);
+	char *canon = NULL;
+	int rc = rd_canonical(r, abs, &canon);
+	free(canon);
+	return rc == TL_OK;
 }

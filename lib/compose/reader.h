@@ -53,8 +53,12 @@ const char *rd_var(const char *name, void *r);
 /* Paths (paths.c): absolute and lexically clean (malloc'd). */
 char *rd_abs_path(rd *r, const char *p);
 /* STRICT: is the host path inside the app directory (following the
- * symlinks that exist)? */
+ * symlinks that exist, never out of it)? */
 int rd_inside_app(rd *r, const char *abs);
+/* The canonical form of host path `abs` (malloc'd, no symlink component):
+ * STRICT walks it beneath the app directory and fails (error set) when it
+ * leaves it; TRUSTED resolves it from "/" (as written when it cannot). */
+int rd_canonical(rd *r, const char *abs, char **out);
 
 /* One service (service.c). */
 int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
 	rd *r;
@@ -301,6 +302,26 @@ static int is_docker_socket(const char *path)
 	       !strcmp(path, "/var/run") || !strcmp(path, "/run");
 }
 
+/* STRICT, once the bind is known to stay in the app directory: read-only
+ * (nothing of a preview may write its own checkout: a writer there could
+ * plant the symlink that turns a later container's bind into the host's
+ * "/"; data belongs in named volumes), and a directory or a file. */
+static int strict_bind(rd *r, yaml_node_t *at, const char *svc, const char *abs,
+                       const char *canon, int ro)
+{
+	if (!ro)
+		return rd_fail(r, at, "service %s: bind mount of %s is read-write, and an untrusted "
+		                      "compose file may bind host paths read-only only: add \":ro\" "
+		                      "(or read_only: true), or keep the data in a named volume",
+		               svc, abs);
+	struct stat st;
+	if (lstat(canon, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return rd_fail(r, at, "service %s: bind mount of %s is neither a directory nor a "
+		                      "regular file, which is all an untrusted compose file may bind",
+		               svc, abs);
+	return TL_OK;
+}
+
 static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, const char *src,
                      const char *target, int ro)
 {
@@ -316,23 +337,29 @@ static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, con
 		abs = rd_abs_path(r, src);
 		if (!abs)
 			return TL_ENOMEM;
-		if (r->policy == TL_COMPOSE_STRICT) {
-			int rc = TL_OK;
-			if (is_docker_socket(abs) || is_docker_socket(target))
-				rc = rd_fail(r, at, "service %s: mounting the Docker socket (%s) is not "
-				                    "allowed in an untrusted compose file: it would give "
-				                    "root on the server", s->name, abs);
-			else if (!rd_inside_app(r, abs))
-				rc = rd_fail(r, at, "service %s: bind mount of %s is outside the app "
-				                    "directory %s, which an untrusted compose file may not "
-				                    "use", s->name, abs, r->app_dir);
-			if (rc) {
-				free(abs);
-				return rc;
-			}
-		} else if (is_docker_socket(abs)) {
+		char *canon = NULL;
+		int rc = TL_OK;
+		if (r->policy == TL_COMPOSE_STRICT &&
+		    (is_docker_socket(abs) || is_docker_socket(target)))
+			rc = rd_fail(r, at, "service %s: mounting the Docker socket (%s) is not "
+			                    "allowed in an untrusted compose file: it would give "
+			                    "root on the server", s->name, abs);
+		else if ((rc = rd_canonical(r, abs, &canon)) == TL_ENOMEM)
+			;
+		else if (rc)
+			rc = rd_fail(r, at, "service %s: bind mount of %s is outside the app directory "
+			                    "%s, which an untrusted compose file may not use (%s)",
+			             s->name, abs, r->app_dir, tl_error_last()->message);
+		else if (r->policy == TL_COMPOSE_STRICT)
+			rc = strict_bind(r, at, s->name, abs, canon, ro);
+		else if (is_docker_socket(canon))
 			rd_warn(r, at, "service %s mounts the Docker socket %s: that gives it root on the "
-			               "server", s->name, abs);
+			               "server", s->name, canon);
+		free(abs);
+		abs = canon;
+		if (rc) {
+			free(abs);
+			return rc;
 		}
 		src = abs;
 	} else if (!strcmp(type, "volume") && src && *src && !json_object_get(r->volumes, src)) {
