@@ -6,8 +6,10 @@
 #include "deploy_int.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
+#include "core/pathwalk.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ---- labels and names ------------------------------------------------ */
@@ -61,7 +63,61 @@ static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
 	return TL_OK;
 }
 
-static int add_binds(tl_docker_container_spec *s, const tl__svc *svc)
+/*
+ * A bind's host path, checked again right before its container is created.
+ * The plan holds each bind source in canonical form: walked component by
+ * component when the compose file was read (beneath the app directory for
+ * a preview). Between then and now the release command and earlier
+ * services have run, and Docker resolves the path once more when the
+ * container starts. So the path must still be exactly what was checked:
+ * every component a real directory (or the final file), not one a
+ * symlink, walked with O_NOFOLLOW from "/". A planted link is refused
+ * here, whatever the mode, and the container is never created.
+ *
+ * A preview's binds must also be read-only (so none of its containers can
+ * write its checkout to plant a link after this check) and inside its
+ * source directory. What is left: a writer outside the preview (the
+ * platform's own git checkout of the next push, a trusted app that binds
+ * the apps directory read-write) between this check and Docker's start,
+ * or a later restart of this container (docs/security.md, "Bind mounts").
+ */
+static int recheck_bind(const attempt *a, const tl__svc *svc, const char *src, int ro)
+{
+	const tl__project *p = a->p;
+	if (p->strict && !ro)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                     "service %s: bind mount of %s is read-write, and a preview may "
+		                     "bind host paths read-only only; no container was created",
+		                     svc->name, src);
+	size_t n = a->src_dir ? strlen(a->src_dir) : 0;
+	if (p->strict && n &&
+	    (strncmp(src, a->src_dir, n) || (src[n] != '/' && src[n] != '\0')))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                     "service %s: bind mount of %s is outside the preview's directory "
+		                     "%s; no container was created",
+		                     svc->name, src, a->src_dir);
+	char *canon = NULL;
+	mode_t mode = 0;
+	int rc = tl__path_walk(&canon, &mode, "/", src, TL__WALK_NOFOLLOW);
+	if (rc == TL_OK && strcmp(canon, src))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                   "%s is not in canonical form (%s): it was not planned by this "
+		                   "version; deploy again",
+		                   src, canon);
+	else if (rc == TL_OK && p->strict && !S_ISDIR(mode) && !S_ISREG(mode))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                   "%s is neither a directory nor a regular file", src);
+	free(canon);
+	if (rc == TL_ENOMEM)
+		return rc;
+	if (rc)
+		tl__error_prefix("service %s: bind mount of %s is not the path that was checked when "
+		                 "the plan was made, so no container was created",
+		                 svc->name, src);
+	return rc;
+}
+
+static int add_binds(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc)
 {
 	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
 		char *copy = tl__strdup(svc->binds[i]);
@@ -81,10 +137,10 @@ static int add_binds(tl_docker_container_spec *s, const tl__svc *svc)
 			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 			                   "service %s: volume \"%s\" has no target", svc->name,
 			                   svc->binds[i]);
-		else if (copy[0] == '/')
-			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
-		else
+		else if (copy[0] != '/')
 			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
+		else if ((rc = recheck_bind(a, svc, copy, ro)) == TL_OK)
+			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
 		free(copy);
 		if (rc)
 			return rc;
@@ -122,7 +178,7 @@ int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__s
 	if (rc == TL_OK)
 		rc = add_labels(s, a, svc, role);
 	if (rc == TL_OK)
-		rc = add_binds(s, svc);
+		rc = add_binds(s, a, svc);
 	for (size_t i = 0; rc == TL_OK && svc->extra_hosts && svc->extra_hosts[i]; i++)
 		rc = tl_docker_container_spec_add_extra_host(s, svc->extra_hosts[i]);
 	if (rc == TL_OK)
