@@ -6,6 +6,7 @@
 #include "deploy_int.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
+#include "bindsnap.h"
 #include "core/pathwalk.h"
 
 #include <string.h>
@@ -76,12 +77,14 @@ static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
  *
  * A preview's binds must also be read-only (so none of its containers can
  * write its checkout to plant a link after this check) and inside its
- * source directory. What is left: a writer outside the preview (the
- * platform's own git checkout of the next push, a trusted app that binds
- * the apps directory read-write) between this check and Docker's start,
- * or a later restart of this container (docs/security.md, "Bind mounts").
+ * source directory, and what Docker gets is a copy of the checked source
+ * that only the platform writes (bindsnap.c), so that the next push's
+ * checkout cannot change what a restart of this container mounts. An
+ * app's own (trusted) binds are handed over as checked; what is left for
+ * them is in docs/security.md, "Bind mounts".
  */
-static int recheck_bind(const attempt *a, const tl__svc *svc, const char *src, int ro)
+static int recheck_bind(char **bind_src, const attempt *a, const tl__svc *svc,
+                        const char *src, int ro)
 {
 	const tl__project *p = a->p;
 	if (p->strict && !ro)
@@ -110,10 +113,19 @@ static int recheck_bind(const attempt *a, const tl__svc *svc, const char *src, i
 	free(canon);
 	if (rc == TL_ENOMEM)
 		return rc;
-	if (rc)
+	if (rc) {
 		tl__error_prefix("service %s: bind mount of %s is not the path that was checked when "
 		                 "the plan was made, so no container was created",
 		                 svc->name, src);
+		return rc;
+	}
+	/* A preview binds a copy the platform owns: see bindsnap.c. */
+	if (p->strict)
+		rc = tl__bind_snapshot(bind_src, a, src, mode);
+	else if (!(*bind_src = tl__strdup(src)))
+		rc = TL_ENOMEM;
+	if (rc && rc != TL_ENOMEM)
+		tl__error_prefix("service %s: bind mount of %s", svc->name, src);
 	return rc;
 }
 
@@ -124,6 +136,7 @@ static int add_binds(tl_docker_container_spec *s, const attempt *a, const tl__sv
 		if (!copy)
 			return TL_ENOMEM;
 		char *target = strchr(copy, ':');
+		char *checked = NULL;
 		int ro = 0, rc;
 		if (target) {
 			*target++ = '\0';
@@ -139,8 +152,9 @@ static int add_binds(tl_docker_container_spec *s, const attempt *a, const tl__sv
 			                   svc->binds[i]);
 		else if (copy[0] != '/')
 			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
-		else if ((rc = recheck_bind(a, svc, copy, ro)) == TL_OK)
-			rc = tl_docker_container_spec_add_bind(s, copy, target, ro);
+		else if ((rc = recheck_bind(&checked, a, svc, copy, ro)) == TL_OK)
+			rc = tl_docker_container_spec_add_bind(s, checked, target, ro);
+		free(checked);
 		free(copy);
 		if (rc)
 			return rc;
