@@ -5,7 +5,9 @@
  * symlink where a later container's bind source was checked:
  *
  * - a preview's release command tries it for real, and cannot (its binds
- *   are read-only); its container sees its own files only;
+ *   are read-only); its container sees its own files only, even when the
+ *   next push rewrites the checkout with those links and the container
+ *   restarts (a preview binds a copy the platform owns);
  * - a trusted app's release command (its `./` is read-write) plants it for
  *   real; the app container is not created, with a clear error;
  * - an outside writer swaps the data directory, or a directory in the
@@ -84,8 +86,9 @@ static size_t count_project(const char *project, int all)
 }
 
 /* Run a shell line in the web container of `project`: its exit code, and
- * its stdout in `out` (may be NULL). */
-static int exec_in(const char *project, const char *line, tl_buf *out)
+ * its stdout in `out` (may be NULL); -1 when it could not run (the
+ * container is not running). */
+static int try_exec_in(const char *project, const char *line, tl_buf *out)
 {
 	tl_docker *d = NULL;
 	tl_assert_ok(tl_docker_open(&d, F->ctx));
@@ -93,13 +96,14 @@ static int exec_in(const char *project, const char *line, tl_buf *out)
 	snprintf(f, sizeof(f), "towlion.project=%s", project);
 	const char *filters[] = {f, "towlion.role=web", NULL};
 	tl_docker_container_list *l = NULL;
-	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 0));
+	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
 	assert_int_equal(tl_docker_container_list_count(l), 1);
 	const char *name = tl_docker_container_name(tl_docker_container_list_at(l, 0));
 	const char *argv[] = {"sh", "-c", line, NULL};
 	int code = -1;
 	tl_buf o = TL_BUF_INIT, e = TL_BUF_INIT;
-	tl_assert_ok(tl_docker_exec(&code, &o, &e, d, name, argv, NULL));
+	if (tl_docker_exec(&code, &o, &e, d, name, argv, NULL) != TL_OK)
+		code = -1;
 	if (out)
 		*out = o;
 	else
@@ -107,6 +111,14 @@ static int exec_in(const char *project, const char *line, tl_buf *out)
 	tl_buf_dispose(&e);
 	tl_docker_container_list_free(l);
 	tl_docker_free(d);
+	return code;
+}
+
+static int exec_in(const char *project, const char *line, tl_buf *out)
+{
+	int code = try_exec_in(project, line, out);
+	if (code < 0)
+		fail_msg("cannot run \"%s\" in %s: %s", line, project, tl_error_last()->message);
 	return code;
 }
 
@@ -259,6 +271,33 @@ static void test_preview_release_command_cannot_plant(void **state)
 		         "test -e /data/%s || test -e /conf/%s || test -e /conf/passwd || "
 		         "test -e /conf/hostname || touch /src/x || touch /data/x || touch /conf/x",
 		         F->secret, F->secret);
+		assert_int_not_equal(exec_in(proj, line, NULL), 0);
+		/* The next push rewrites the checkout in place (as git does):
+		 * data and conf become links. The running container then crashes
+		 * on purpose; Docker restarts it and resolves its binds again,
+		 * and must still find the preview's own files. */
+		tl_test_sh("set -e; cd '%s'; mv data data.old; ln -s '%s' data; mv conf conf.old;"
+		           "ln -s '%s' conf", dir, targets[i], targets[i]);
+		tl_buf before = TL_BUF_INIT, after = TL_BUF_INIT;
+		assert_int_equal(exec_in(proj, "cut -d' ' -f22 /proc/1/stat", &before), 0);
+		try_exec_in(proj, "kill -9 -1", NULL); /* the crash may cut the exec short */
+		int up = 0;
+		for (int t = 0; t < 100 && !up; t++) {
+			usleep(200000);
+			up = try_exec_in(proj, "cut -d' ' -f22 /proc/1/stat", &after) == 0 &&
+			     after.ptr && strcmp(after.ptr, before.ptr);
+			if (!up)
+				tl_buf_dispose(&after);
+		}
+		if (!up)
+			fail_msg("the preview's container did not come back after its crash");
+		tl_buf_dispose(&before);
+		tl_buf_dispose(&after);
+		assert_int_equal(exec_in(proj, "ls -A /data; ls -A /conf", &out), 0);
+		if (!out.ptr || strcmp(out.ptr, "inside.txt\ninside.txt\n"))
+			fail_msg("after a restart the preview sees more than its own files: \"%s\"",
+			         out.ptr);
+		tl_buf_dispose(&out);
 		assert_int_not_equal(exec_in(proj, line, NULL), 0);
 		assert_victim_serves();
 		preview_down(10 + i);
