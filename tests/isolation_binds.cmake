@@ -1,4 +1,6 @@
 # Tenant isolation, bind mounts (docs/security.md, "Bind mounts"): the path
-# walker on its own, and hostile previews against the real dockerd.
+# walker and the copies a preview binds on their own, and hostile tenants
+# against the real dockerd.
 tl_unit_test(pathwalk)
+tl_unit_test(bindsnap)
 tl_integration_test(isolation_binds SERVICES TIMEOUT 600)

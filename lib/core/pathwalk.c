@@ -30,12 +30,16 @@ typedef struct {
 	size_t cap;        /* of fds and marks */
 } walk;
 
-static int fail(walk *w, int code, const char *fmt, const char *comp, size_t n,
+static int fail(walk *w, int code, const char *why, const char *comp, size_t n,
                 const char *extra)
 {
-	/* "<path>: <rootc><cur>/<comp> <why>" */
-	return tl__error_set(code, TL_ERRCLASS_INPUT, "%s: %s%s/%.*s %s%s", w->path, w->rootc,
-	                     w->cur, (int)n, comp, fmt, extra ? extra : "");
+	/* "<rootc><cur>/<comp> <why>", and the path being resolved when it
+	 * is not that component itself */
+	char at[PATH_MAX + NAME_MAX + 2];
+	snprintf(at, sizeof(at), "%s%s/%.*s", w->rootc, w->cur, (int)n, comp);
+	int same = !strcmp(at, w->path);
+	return tl__error_set(code, TL_ERRCLASS_INPUT, "%s %s%s%s%s%s", at, why, extra ? extra : "",
+	                     same ? "" : " (resolving ", same ? "" : w->path, same ? "" : ")");
 }
 
 static int grow(walk *w)
