@@ -350,6 +350,10 @@ static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, con
 			rc = rd_fail(r, at, "service %s: bind mount of %s is outside the app directory "
 			                    "%s, which an untrusted compose file may not use (%s)",
 			             s->name, abs, r->app_dir, tl_error_last()->message);
+		else if (strchr(canon, ':') || strchr(target, ':'))
+			/* the plan carries a bind as "source:target[:ro]" */
+			rc = rd_fail(r, at, "service %s: bind mount of %s on %s has a ':' in a path, "
+			                    "which a bind cannot carry: rename it", s->name, canon, target);
 		else if (r->policy == TL_COMPOSE_STRICT)
 			rc = strict_bind(r, at, s->name, abs, canon, ro);
 		else if (is_docker_socket(canon))
