@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,10 +32,39 @@ typedef struct {
 static int too_big(const budget *b)
 {
 	return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-	                     "bind source %s is too big for a preview, which binds a copy of it "
-	                     "(more than %lld MiB or %ld files): bind a smaller directory, put "
-	                     "the files in the image, or use a named volume",
+	                     "bind source %s is too big for a preview, which binds copies of its "
+	                     "sources (more than %lld MiB or %ld files in all): bind a smaller "
+	                     "directory, put the files in the image, or use a named volume",
 	                     b->src, TL__BIND_SNAPSHOT_MAX_BYTES >> 20, TL__BIND_SNAPSHOT_MAX_FILES);
+}
+
+/* What the copies of one release hold so far ("<bytes> <files>" in
+ * <release>/.used): the limits are for all of them together, so that many
+ * binds of one big tree cannot multiply it. */
+static void used_read(budget *b, const char *rel)
+{
+	char *path = tl__path_join(rel, ".used");
+	tl_buf text = TL_BUF_INIT;
+	long long bytes = 0;
+	long files = 0;
+	if (path && tl__file_read(&text, path) == TL_OK && text.ptr &&
+	    sscanf(text.ptr, "%lld %ld", &bytes, &files) == 2) {
+		b->bytes = bytes;
+		b->files = files;
+	}
+	tl_error_clear();
+	tl_buf_dispose(&text);
+	free(path);
+}
+
+static int used_write(const budget *b, const char *rel)
+{
+	char *path = tl__path_join(rel, ".used");
+	char text[64];
+	int n = snprintf(text, sizeof(text), "%lld %ld\n", (long long)b->bytes, b->files);
+	int rc = path ? tl__file_write_atomic(path, text, (size_t)n, 0600) : TL_ENOMEM;
+	free(path);
+	return rc;
 }
 
 /* Open a canonical path with O_NOFOLLOW on every component (read-only,
@@ -245,6 +275,8 @@ int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode
 	if (rc == TL_OK && (dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		rc = tl__error_os(0, errno, "cannot open %s", tmp);
 	budget b = {src, 0, 0};
+	if (rc == TL_OK)
+		used_read(&b, rel);
 	if (rc == TL_OK && S_ISDIR(mode)) {
 		rc = open_nofollow(&sfd, src);
 		if (rc == TL_OK && (fstat(sfd, &st) != 0 || !S_ISDIR(st.st_mode)))
@@ -271,6 +303,8 @@ int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode
 	/* On disk before a container may rely on it after a reboot. */
 	if (rc == TL_OK && syncfs(dfd) != 0)
 		rc = tl__error_os(0, errno, "cannot sync the copy of %s", src);
+	if (rc == TL_OK)
+		rc = used_write(&b, rel);
 	if (rc == TL_OK && rename(tmp, final) != 0)
 		rc = tl__error_os(0, errno, "cannot put the copy of %s in place", src);
 	if (rc == TL_OK)

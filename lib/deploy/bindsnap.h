@@ -12,8 +12,9 @@
  * every component with O_NOFOLLOW, and give the copy's path in *out
  * (malloc'd); `mode` is the source's st_mode as the check saw it (a
  * directory, or a file, whose copy is <copy>/<its name>). The copy of the
- * same source is made once per release. A source bigger than the limits
- * below is TL_EINVALID naming it. Copies of releases that have no
+ * same source is made once per release. Copies beyond the limits below
+ * (for all the copies of a release together) are TL_EINVALID naming the
+ * source. Copies of releases that have no
  * container left are removed on the way. */
 int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode);
 

@@ -80,6 +80,16 @@ static void test_directory_copy(void **state)
 	tl_assert_ok(tl__bind_snapshot(&again, &att, at("src/data"), S_IFDIR | 0755));
 	assert_string_equal(again, out);
 	free(again);
+	/* what the copies of the release hold, for the release's limits:
+	 * a.txt, sub, sub/b.txt, root-link and the FIFO (every entry counts) */
+	char *used = tl_test_read_file(at("state/binds/r1/.used"));
+	assert_non_null(used);
+	long long bytes = 0;
+	long files = 0;
+	assert_int_equal(sscanf(used, "%lld %ld", &bytes, &files), 2);
+	assert_int_equal(bytes, 8);
+	assert_int_equal(files, 5);
+	free(used);
 	/* the copy does not follow the checkout */
 	tl_test_sh("echo late > '%s'", at("src/data/late.txt"));
 	snprintf(p, sizeof(p), "%s/late.txt", out);
