@@ -100,19 +100,25 @@ void dk_lines_dispose(dk_lines *l);
 /* ---- tar of a build context (tar.c, ignore.c) ---- */
 
 typedef struct dk_ignore dk_ignore;
-/* Parse .dockerignore text (NULL/empty: nothing ignored). */
+/* The largest .dockerignore read. */
+#define DK_IGNORE_MAX_BYTES (1u << 20)
+/* Parse .dockerignore text (NULL/empty: nothing ignored); TL_EINVALID
+ * past its limits (size, patterns, segments of a pattern). */
 int dk_ignore_parse(dk_ignore **out, const char *text, size_t len);
 void dk_ignore_free(dk_ignore *ig);
-/* 1 when the relative path (slash separated) is excluded. */
-int dk_ignore_match(const dk_ignore *ig, const char *rel);
+/* 1 when the relative path (slash separated) is excluded, 0 when not, -1
+ * (error set) when the matching work for this context passed its limit. */
+int dk_ignore_match(dk_ignore *ig, const char *rel);
 /* 1 when some exception (!pattern) could match below directory `rel`, so
  * an excluded directory must still be walked. */
 int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel);
 
 typedef struct dk_tar dk_tar;
+/* The most files and directories one build context may hold. */
+#define DK_TAR_MAX_ENTRIES 200000u
 /* Walk `dir` and plan a tar of it; `always` paths (NULL-terminated, may be
  * NULL) are included even when ignored. */
-int dk_tar_plan(dk_tar **out, const char *dir, const dk_ignore *ig,
+int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
                 const char *const *always);
 /* Total bytes the tar will have. */
 int64_t dk_tar_size(const dk_tar *t);

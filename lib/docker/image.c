@@ -233,7 +233,7 @@ static int read_dockerignore(dk_ignore **ig, const char *ctx_dir)
 	if (!p)
 		return TL_ENOMEM;
 	tl_buf text = TL_BUF_INIT;
-	int rc = tl__file_read(&text, p);
+	int rc = tl__file_read_max(&text, p, DK_IGNORE_MAX_BYTES, "the .dockerignore");
 	free(p);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
