@@ -40,9 +40,13 @@ typedef struct {
 	const char *what;         /* for messages: "start container x" */
 } dk_req;
 
+/* The largest answer of Docker's read into memory (lists, inspects). */
+#define DK_ANSWER_MAX (32u << 20)
+
 /* Perform a request; TL_OK when Docker answered (any status). The body is
- * buffered into `body` (may be NULL) unless streamed; with a sink, an
- * error answer (not 2xx) goes to `body` instead of the sink. */
+ * buffered into `body` (may be NULL; TL_EIO past DK_ANSWER_MAX) unless
+ * streamed; with a sink, an error answer (not 2xx) goes to `body` instead
+ * of the sink (its first MiB). */
 int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body);
 
 /* Map a non-2xx answer to an error: 404 TL_ENOTFOUND, 409 TL_ECONFLICT,
@@ -85,11 +89,20 @@ int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
 /* At the end of the stream: TL_EIO when it stopped inside a frame. */
 int dk_demux_finish(const dk_demux *m);
 
+/* The longest line sent as one event: a longer one is cut there and
+ * marked, and the rest of it dropped, so that output without newlines
+ * (a tenant's build step, logs, exec) keeps memory flat. */
+#define DK_LINE_MAX (64u * 1024)
+/* The most output read into a caller's buffers (logs, exec): past it the
+ * call fails naming the limit; streamed as events there is no limit. */
+#define DK_BUFFERED_MAX (16u << 20)
+
 /* Splits streamed output into lines for OUTPUT events. */
 typedef struct {
 	tl_ctx *ctx;
 	const char *subject;
 	tl_buf pending[3]; /* partial line per stream (stdout, stderr, syserr) */
+	int cutting[3];    /* dropping the rest of a line cut at DK_LINE_MAX */
 } dk_lines;
 
 int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len);
