@@ -206,7 +206,9 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		char *end = head.size ? strstr(head.ptr, "\r\n\r\n") : NULL;
 		if (!end) {
 			if (head.size > 65536)
-				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: oversized answer", what);
+				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+				                   "%s: Docker's answer headers are larger than 65536 "
+				                   "bytes (the limit)", what);
 			continue;
 		}
 		in_headers = 0;
