@@ -44,6 +44,11 @@ void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* aliases can repeat a warning many times: keep the first ones */
+	if (json_array_size(r->warnings) >= RD_MAX_WARNINGS) {
+		r->warnings_dropped++;
+		return;
+	}
 	char *w = tl__sprintf("%s:%lu: %s", r->name, rd_line(n), msg);
 	if (w)
 		json_array_append_new(r->warnings, json_string(w));
@@ -768,6 +773,13 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		json_object_foreach(r.networks, k, v) json_array_append_new(nets, json_string(k));
 		json_object_set_new(plan, "volumes", vols);
 		json_object_set_new(plan, "networks", nets);
+		if (r.warnings_dropped) {
+			char *w = tl__sprintf("%s: %zu more warnings not shown (the first %u are)",
+			                      name, r.warnings_dropped, RD_MAX_WARNINGS);
+			if (w)
+				json_array_append_new(r.warnings, json_string(w));
+			free(w);
+		}
 		json_object_set(plan, "warnings", r.warnings);
 		rc = cp_finish(out, plan);
 	}

@@ -20,6 +20,7 @@ typedef struct {
 	json_t *networks;     /* declared top-level networks */
 	size_t work;          /* keys, values and items visited (rd_charge) */
 	size_t text;          /* bytes of values produced (rd_str) */
+	size_t warnings_dropped; /* past RD_MAX_WARNINGS */
 } rd;
 
 /* Limits on what one compose file may cost (docs/security.md, "Limits on
@@ -27,6 +28,7 @@ typedef struct {
  * applied, and bytes of interpolated values, for the whole file. */
 #define RD_MAX_WORK 250000u
 #define RD_MAX_TEXT (16u << 20)
+#define RD_MAX_WARNINGS 1000u
 
 typedef struct {
 	const char *key;

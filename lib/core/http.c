@@ -42,6 +42,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 	 * only the last response's headers are kept. */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		tl__buf_clear(&t->resp->headers);
+	if (t->resp->headers.size + len > TL__HTTP_MAX_HEADERS) {
+		t->rc = tl__error_set(TL_EIO, t->req->klass,
+		                      "the headers of %s's answer at %s are larger than %u bytes "
+		                      "(the limit)", t->req->service ? t->req->service : "the server",
+		                      t->req->url, (unsigned)TL__HTTP_MAX_HEADERS);
+		return 0;
+	}
 	if (tl__buf_put(&t->resp->headers, data, len)) {
 		t->rc = TL_ENOMEM;
 		return 0;

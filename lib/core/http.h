@@ -33,6 +33,8 @@ typedef struct {
 /* The default cap on a buffered response body: an answer is read into
  * memory only up to this (docs/security.md, "Limits on untrusted input"). */
 #define TL__HTTP_MAX_BODY ((size_t)32 << 20)
+/* ... and on the response headers kept with capture_headers. */
+#define TL__HTTP_MAX_HEADERS (1u << 20)
 
 typedef struct {
 	long status;

@@ -114,6 +114,27 @@ static void test_compose_alias_bomb(void **state)
 	tl_buf_dispose(&y);
 }
 
+/* An aliased service with an unknown key warns once per alias: the
+ * warnings kept are bounded, and say how many more there were. */
+static void test_compose_warnings_bounded(void **state)
+{
+	tl_buf y = TL_BUF_INIT;
+	tl_assert_ok(tl__buf_puts(&y, "x-svc: &svc\n  image: busybox\n  unknown_key: 1\n"
+	                              "services:\n"));
+	for (int i = 0; i < 5000; i++)
+		tl_assert_ok(tl__buf_printf(&y, "  s%d: *svc\n", i));
+	tl_compose_options o = quiet_options();
+	tl_compose *c = NULL;
+	long t0 = now_ms();
+	tl_assert_ok(tl_compose_parse(&c, y.ptr, y.size, "warn.yml", "/tmp", &o));
+	assert_true(now_ms() - t0 < FAST_MS);
+	assert_int_equal(tl_compose_service_count(c), 5000);
+	assert_int_equal(tl_compose_warning_count(c), 1001);
+	assert_non_null(strstr(tl_compose_warning_at(c, 1000), "4000 more warnings not shown"));
+	tl_compose_free(c);
+	tl_buf_dispose(&y);
+}
+
 /* A mapping with many distinct keys is read in linear time (duplicate
  * keys are found through an index, not by comparing every pair). */
 static void test_compose_many_keys_linear(void **state)
@@ -416,6 +437,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compose_merge_key_bomb),
 		cmocka_unit_test(test_compose_alias_bomb),
+		cmocka_unit_test(test_compose_warnings_bounded),
 		cmocka_unit_test(test_compose_many_keys_linear),
 		cmocka_unit_test(test_compose_interpolation_bombs),
 		cmocka_unit_test(test_compose_link_to_dev_zero),
