@@ -16,6 +16,11 @@
  * the env file (default: .env next to the compose file), then the process
  * environment, then `vars` given in the options (which win).
  *
+ * A file is untrusted input with limits (TL_EINVALID naming the limit past
+ * them): 1 MiB; 250000 keys, values and items read once anchors, aliases
+ * and `<<` are applied; 1 MiB per interpolated value, 16 MiB for all of
+ * them; a 4 MiB env file.
+ *
  * Unknown keys are warnings naming file:line; wrong types, bad values and
  * depends_on cycles are TL_EINVALID errors naming file:line. With the
  * strict policy (for untrusted files, like previews of pull requests), the

@@ -147,7 +147,9 @@ TL_EXTERN(int) tl_docker_build_spec_set_timeout(tl_docker_build_spec *s, long ti
  * Build an image. The context is streamed from disk as a tar, without the
  * paths .dockerignore excludes (the Dockerfile and .dockerignore are always
  * sent); progress events count its bytes. Each line of build output is an
- * OUTPUT event. A failing step is TL_ERROR with Docker's message and the
+ * OUTPUT event (cut at 64 KiB and marked: memory stays flat whatever a
+ * step prints). The .dockerignore and the context have limits (1 MiB,
+ * 10000 patterns; 200000 entries): TL_EINVALID names them. A failing step is TL_ERROR with Docker's message and the
  * step ("Step 2/4 : RUN false: The command ... returned a non-zero code").
  * `image_id` (may be NULL) receives "sha256:...".
  */
@@ -327,7 +329,9 @@ TL_EXTERN(int) tl_docker_logs_options_init(tl_docker_logs_options *o, unsigned i
  * When both are NULL, each line is an OUTPUT event instead (required with
  * `follow`, which streams until the container stops or the caller
  * cancels, then returns TL_EUSER). TTY containers have one stream, which
- * goes to `out`. `opts` may be NULL.
+ * goes to `out`. `opts` may be NULL. Into buffers at most 16 MiB are read
+ * (TL_EIO naming the limit past it; use `tail`); as events, a line longer
+ * than 64 KiB is cut there and marked, and the rest of it dropped.
  */
 TL_EXTERN(int) tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d,
                                         const char *container,
@@ -355,7 +359,9 @@ TL_EXTERN(int) tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned i
  * Run `argv` (NULL-terminated) in a running container and wait for it.
  * TL_OK means it ran: its exit status is in `exit_code`. Its stdout and
  * stderr go to `out` and `err`, or, when both are NULL, to OUTPUT events
- * as they come. TL_ECONFLICT when the container is not running.
+ * as they come. TL_ECONFLICT when the container is not running. Output
+ * has the limits of tl_docker_container_logs(): 16 MiB into buffers, lines
+ * cut at 64 KiB as events.
  */
 TL_EXTERN(int) tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
                               const char *container, const char *const *argv,

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #define MAX_DEPTH 8 /* defaults nest ${A:-${B:-...}}; enough for anyone */
+/* One value may not grow past this through variables ("$A$A$A..." with a
+ * long A); see docs/security.md, "Limits on untrusted input". */
+#define MAX_VALUE (1u << 20)
 
 static int is_name_start(char c)
 {
@@ -18,14 +21,15 @@ static int is_name_char(char c)
 }
 
 /* Position of the '}' closing a ${ that starts before `s`, honouring nested
- * ${...}; NULL when unbalanced. */
-static const char *closing_brace(const char *s)
+ * ${...}, looking no further than `end`; NULL when unbalanced. Linear:
+ * no copy of the rest of the value per "${". */
+static const char *closing_brace(const char *s, const char *end)
 {
 	int depth = 1;
-	for (; *s; s++) {
-		if (s[0] == '$' && s[1] == '$') {
+	for (; s < end && *s; s++) {
+		if (s[0] == '$' && s + 1 < end && s[1] == '$') {
 			s++;
-		} else if (s[0] == '$' && s[1] == '{') {
+		} else if (s[0] == '$' && s + 1 < end && s[1] == '{') {
 			depth++;
 			s++;
 		} else if (*s == '}' && --depth == 0) {
@@ -37,6 +41,13 @@ static const char *closing_brace(const char *s)
 
 static int interp(tl_buf *out, const char *in, size_t len, cp_lookup lookup, void *p,
                   tl_buf *missing, int depth);
+
+static int too_long(void)
+{
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+	                     "interpolation makes a value longer than %u bytes (the limit)",
+	                     MAX_VALUE);
+}
 
 static int braced(tl_buf *out, const char *body, size_t blen, cp_lookup lookup, void *p,
                   tl_buf *missing, int depth)
@@ -102,6 +113,8 @@ static int interp(tl_buf *out, const char *in, size_t len, cp_lookup lookup, voi
 	if (out->ptr == NULL && (rc = tl__buf_grow(out, 1)))
 		return rc;
 	while (in < end && !rc) {
+		if (out->size > MAX_VALUE)
+			return too_long();
 		const char *d = memchr(in, '$', (size_t)(end - in));
 		if (!d)
 			return tl__buf_put(out, in, (size_t)(end - in));
@@ -114,17 +127,11 @@ static int interp(tl_buf *out, const char *in, size_t len, cp_lookup lookup, voi
 			in = d + 2;
 		} else if (d[1] == '{') {
 			/* find the matching brace within [d+2, end) */
-			char *tmp = tl__strndup(d + 2, (size_t)(end - d - 2));
-			if (!tmp)
-				return TL_ENOMEM;
-			const char *cb = closing_brace(tmp);
-			if (!cb) {
-				free(tmp);
+			const char *cb = closing_brace(d + 2, end);
+			if (!cb)
 				return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 				                     "invalid interpolation: \"${\" without a closing \"}\"");
-			}
-			size_t blen = (size_t)(cb - tmp);
-			free(tmp);
+			size_t blen = (size_t)(cb - (d + 2));
 			rc = braced(out, d + 2, blen, lookup, p, missing, depth);
 			in = d + 2 + blen + 1;
 		} else if (is_name_start(d[1])) {
@@ -155,6 +162,8 @@ int cp_interpolate(char **out, const char *in, cp_lookup lookup, void *payload,
 {
 	tl_buf b = TL_BUF_INIT;
 	int rc = interp(&b, in, strlen(in), lookup, payload, missing, 0);
+	if (!rc && b.size > MAX_VALUE)
+		rc = too_long();
 	if (rc) {
 		tl_buf_dispose(&b);
 		return rc;

@@ -44,6 +44,11 @@ void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* aliases can repeat a warning many times: keep the first ones */
+	if (json_array_size(r->warnings) >= RD_MAX_WARNINGS) {
+		r->warnings_dropped++;
+		return;
+	}
 	char *w = tl__sprintf("%s:%lu: %s", r->name, rd_line(n), msg);
 	if (w)
 		json_array_append_new(r->warnings, json_string(w));
@@ -76,11 +81,35 @@ static const char *type_name(const yaml_node_t *n)
 	}
 }
 
-static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n,
-                     size_t *cap, int explicit_only, int depth)
+/* What one rd_pairs() call collects: the pairs, and an index of their
+ * keys so that a mapping with many keys stays linear, not quadratic. */
+typedef struct {
+	kv *v;
+	size_t n, cap;
+	json_t *index; /* key -> position in v */
+} pairs_acc;
+
+/* Every key, value and list item the reader visits costs one unit of
+ * r->work. Anchors, aliases and `<<` let a small file name the same nodes
+ * many times over (a "billion laughs"); the budget stops that early with
+ * a clear error instead of exponential time and memory. */
+int rd_charge(rd *r, const yaml_node_t *n, size_t units)
+{
+	r->work += units;
+	if (r->work > RD_MAX_WORK)
+		return rd_fail(r, n,
+		               "anchors, aliases and merge keys (<<) expand this file to more "
+		               "than %u keys and values (the limit); write the file out plainly",
+		               RD_MAX_WORK);
+	return TL_OK;
+}
+
+static int add_pairs(rd *r, yaml_node_t *map, const char *what, pairs_acc *acc,
+                     int explicit_only, int depth)
 {
 	if (depth > MAX_MERGE_DEPTH)
-		return rd_fail(r, map, "%s: merge keys (<<) nest too deep", what);
+		return rd_fail(r, map, "%s: merge keys (<<) nest deeper than %d levels (the limit)",
+		               what, MAX_MERGE_DEPTH);
 	if (map->type != YAML_MAPPING_NODE)
 		return rd_fail(r, map, "%s must be a mapping, not %s", what, type_name(map));
 	/* explicit keys first, then what `<<` merges in, so explicit ones win */
@@ -95,25 +124,32 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t
 			const char *key = (const char *)k->data.scalar.value;
 			int merge = !strcmp(key, "<<") && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 			if (pass == 0 && !merge) {
-				for (size_t i = 0; i < *n; i++)
-					if (!strcmp((*out)[i].key, key)) {
-						if (!explicit_only)
-							goto next; /* merged in lower down: the outer key won */
-						return rd_fail(r, k, "%s: duplicate key \"%s\" (first at line %lu)",
-						               what, key, rd_line((*out)[i].knode));
-					}
-				if (*n == *cap) {
-					size_t nc = *cap ? *cap * 2 : 16;
-					kv *nk = tl__realloc(*out, nc * sizeof(*nk));
+				int rc = rd_charge(r, k, 1);
+				if (rc)
+					return rc;
+				json_t *seen = json_object_get(acc->index, key);
+				if (seen) {
+					if (!explicit_only)
+						continue; /* merged in lower down: the outer key won */
+					return rd_fail(r, k, "%s: duplicate key \"%s\" (first at line %lu)",
+					               what, key,
+					               rd_line(acc->v[json_integer_value(seen)].knode));
+				}
+				if (acc->n == acc->cap) {
+					size_t nc = acc->cap ? acc->cap * 2 : 16;
+					kv *nk = tl__realloc(acc->v, nc * sizeof(*nk));
 					if (!nk)
 						return TL_ENOMEM;
-					*out = nk;
-					*cap = nc;
+					acc->v = nk;
+					acc->cap = nc;
 				}
-				(*out)[(*n)++] = (kv){key, k, v};
+				if (json_object_set_new_nocheck(acc->index, key,
+				                                json_integer((json_int_t)acc->n)))
+					return tl__error_oom();
+				acc->v[acc->n++] = (kv){key, k, v};
 			} else if (pass == 1 && merge) {
 				if (v->type == YAML_MAPPING_NODE) {
-					int rc = add_pairs(r, v, what, out, n, cap, 0, depth + 1);
+					int rc = add_pairs(r, v, what, acc, 0, depth + 1);
 					if (rc)
 						return rc;
 				} else if (v->type == YAML_SEQUENCE_NODE) {
@@ -122,7 +158,9 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t
 						yaml_node_t *m = rd_node(r, *it);
 						if (!m || m->type != YAML_MAPPING_NODE)
 							return rd_fail(r, v, "%s: << merges mappings only", what);
-						int rc = add_pairs(r, m, what, out, n, cap, 0, depth + 1);
+						int rc = rd_charge(r, m, 1);
+						if (!rc)
+							rc = add_pairs(r, m, what, acc, 0, depth + 1);
 						if (rc)
 							return rc;
 					}
@@ -130,7 +168,6 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t
 					return rd_fail(r, v, "%s: << merges mappings only", what);
 				}
 			}
-		next:;
 		}
 	}
 	return TL_OK;
@@ -138,15 +175,18 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t
 
 int rd_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n)
 {
-	size_t cap = 0;
+	pairs_acc acc = {NULL, 0, 0, json_object()};
 	*out = NULL;
 	*n = 0;
-	int rc = add_pairs(r, map, what, out, n, &cap, 1, 0);
+	int rc = acc.index ? add_pairs(r, map, what, &acc, 1, 0) : tl__error_oom();
+	json_decref(acc.index);
 	if (rc) {
-		free(*out);
-		*out = NULL;
+		free(acc.v);
+		return rc;
 	}
-	return rc;
+	*out = acc.v;
+	*n = acc.n;
+	return TL_OK;
 }
 
 const char *rd_var(const char *name, void *p)
@@ -167,12 +207,26 @@ int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
 	const char *raw = (const char *)n->data.scalar.value;
 	if (strlen(raw) != n->data.scalar.length)
 		return rd_fail(r, n, "%s contains a NUL byte", what);
+	int rc = rd_charge(r, n, 1);
+	if (rc)
+		return rc;
 	tl_buf missing = TL_BUF_INIT;
-	int rc = cp_interpolate(out, raw, rd_var, r, &missing);
+	rc = cp_interpolate(out, raw, rd_var, r, &missing);
 	if (rc) {
 		tl_buf_dispose(&missing);
 		tl__error_prefix("%s", what);
 		return rd_locate(r, n, rc);
+	}
+	/* aliases and variables can repeat text: bound what the whole file
+	 * expands to, not just each value */
+	r->text += strlen(*out);
+	if (r->text > RD_MAX_TEXT) {
+		tl_buf_dispose(&missing);
+		free(*out);
+		*out = NULL;
+		return rd_fail(r, n,
+		               "the values of this file expand to more than %u bytes (the limit) "
+		               "through aliases and variables", RD_MAX_TEXT);
 	}
 	if (missing.size)
 		rd_warn(r, n, "variable %s is not set; %s uses an empty string", missing.ptr, what);
@@ -719,6 +773,13 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		json_object_foreach(r.networks, k, v) json_array_append_new(nets, json_string(k));
 		json_object_set_new(plan, "volumes", vols);
 		json_object_set_new(plan, "networks", nets);
+		if (r.warnings_dropped) {
+			char *w = tl__sprintf("%s: %zu more warnings not shown (the first %u are)",
+			                      name, r.warnings_dropped, RD_MAX_WARNINGS);
+			if (w)
+				json_array_append_new(r.warnings, json_string(w));
+			free(w);
+		}
 		json_object_set(plan, "warnings", r.warnings);
 		rc = cp_finish(out, plan);
 	}
@@ -741,7 +802,8 @@ int tl_compose_load(tl_compose **out, const char *path, const tl_compose_options
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 		                     "%s: too big for a compose file (%lld bytes, limit %u)", path,
 		                     (long long)st.st_size, MAX_FILE);
-	int rc = tl__file_read(&text, path);
+	/* stat can say 0 for a device or a pipe: the read has its own cap */
+	int rc = tl__file_read_max(&text, path, MAX_FILE, "compose file");
 	if (rc) {
 		if (rc == TL_ENOTFOUND)
 			tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_COMPOSE, "compose file %s does not exist",

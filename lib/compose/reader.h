@@ -18,7 +18,17 @@ typedef struct {
 	int use_process_env;
 	json_t *volumes;      /* declared top-level volumes: name -> true */
 	json_t *networks;     /* declared top-level networks */
+	size_t work;          /* keys, values and items visited (rd_charge) */
+	size_t text;          /* bytes of values produced (rd_str) */
+	size_t warnings_dropped; /* past RD_MAX_WARNINGS */
 } rd;
+
+/* Limits on what one compose file may cost (docs/security.md, "Limits on
+ * untrusted input"): nodes visited after anchors, aliases and `<<` are
+ * applied, and bytes of interpolated values, for the whole file. */
+#define RD_MAX_WORK 250000u
+#define RD_MAX_TEXT (16u << 20)
+#define RD_MAX_WARNINGS 1000u
 
 typedef struct {
 	const char *key;
@@ -34,6 +44,8 @@ int rd_locate(rd *r, const yaml_node_t *n, int rc);
 void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...) TL__PRINTF(3, 4);
 
 yaml_node_t *rd_node(rd *r, int index);
+/* Count `units` of work against RD_MAX_WORK: TL_EINVALID past it. */
+int rd_charge(rd *r, const yaml_node_t *n, size_t units);
 int rd_is_null(const yaml_node_t *n);
 /* The pairs of a mapping, with `<<` merge keys applied (explicit keys
  * win) and duplicate keys refused. Caller frees *out. */

@@ -109,6 +109,9 @@ const char *tl__cfg(const tl_ctx *ctx, const char *key);
 
 /* Read a whole file; TL_ENOTFOUND when it does not exist. */
 int tl__file_read(tl_buf *out, const char *path);
+/* The same for a file a tenant controls: TL_EINVALID naming `what`, the
+ * path and the limit when it holds more than `max` bytes. */
+int tl__file_read_max(tl_buf *out, const char *path, size_t max, const char *what);
 /* Create a directory and its parents with `mode` (existing is fine). */
 int tl__mkdir_p(const char *path, mode_t mode);
 /* fsync a directory (after a rename into it). */

@@ -7,7 +7,10 @@
 #include "core.h"
 #include "towlion/envfile.h"
 
+#define TL__ENVFILE_MAX_BYTES (4u << 20)
+
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +101,8 @@ typedef struct {
 	const char *p, *end;
 	unsigned line;
 	const char *name;
+	json_t *index; /* key -> position of its live entry: keeps a file of
+	                  many keys linear to parse, not quadratic */
 } parser;
 
 static int perr(const parser *ps, unsigned line, const char *what)
@@ -259,18 +264,22 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 		return rc;
 	}
 
+	json_t *seen = json_object_getn(ps->index, k, klen);
+	size_t prev_idx = seen ? (size_t)json_integer_value(seen) + 1 : 0;
 	char *key = tl__strndup(k, klen);
 	char *raw = raw_text(line_start, ps->p);
-	env_item *prev = key ? find_live(env, key) : NULL;
 	env_item *it = (key && raw) ? push_item(env) : NULL;
-	if (!it) {
+	if (!it || json_object_set_new_nocheck(ps->index, key,
+	                                       json_integer((json_int_t)(env->n - 1)))) {
+		if (it)
+			env->n--;
 		free(key);
 		tl__free_secret(raw);
 		tl__buf_dispose_secret(&v);
 		return TL_ENOMEM;
 	}
-	/* push_item may move the array: look the previous one up again. */
-	prev = find_live(env, key);
+	/* the live entry of this key so far (push_item may have moved it) */
+	env_item *prev = prev_idx ? &env->items[prev_idx - 1] : NULL;
 	it->key = key;
 	it->value = tl__buf_detach(&v);
 	it->raw = raw;
@@ -296,8 +305,9 @@ int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char 
 	tl_envfile *env = tl__calloc(1, sizeof(*env));
 	if (!env)
 		return TL_ENOMEM;
-	parser ps = {data ? data : "", (data ? data : "") + len, 1, name ? name : "(env)"};
-	int rc = TL_OK;
+	parser ps = {data ? data : "", (data ? data : "") + len, 1, name ? name : "(env)",
+	             json_object()};
+	int rc = ps.index ? TL_OK : TL_ENOMEM;
 	while (ps.p < ps.end && rc == TL_OK) {
 		const char *line_start = ps.p;
 		const char *q = ps.p;
@@ -322,6 +332,7 @@ int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char 
 			ps.line++;
 		}
 	}
+	json_decref(ps.index);
 	if (rc) {
 		tl_envfile_free(env);
 		return rc;
@@ -335,7 +346,9 @@ int tl_envfile_open(tl_envfile **out, const char *path, unsigned int flags)
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(path && *path);
 	tl_buf data = TL_BUF_INIT;
-	int rc = tl__file_read(&data, path);
+	/* env files can be a tenant's (a service's env_file, the .env of a
+	 * checkout): bounded, so that a link to /dev/zero cannot exhaust memory */
+	int rc = tl__file_read_max(&data, path, TL__ENVFILE_MAX_BYTES, "env file");
 	if (rc == TL_ENOTFOUND && (flags & TL_ENVFILE_CREATE))
 		rc = TL_OK;
 	tl_envfile *env = NULL;

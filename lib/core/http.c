@@ -16,8 +16,17 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 {
 	transfer *t = p;
 	size_t len = size * nmemb;
-	int rc = t->req->sink ? t->req->sink(data, len, t->req->sink_payload)
-	                      : tl__buf_put(&t->resp->body, data, len);
+	size_t max = t->req->max_body ? t->req->max_body : TL__HTTP_MAX_BODY;
+	int rc;
+	if (t->req->sink)
+		rc = t->req->sink(data, len, t->req->sink_payload);
+	else if (t->resp->body.size + len > max)
+		rc = tl__error_set(TL_EIO, t->req->klass,
+		                   "the answer of %s at %s is larger than %zu bytes (the limit)",
+		                   t->req->service ? t->req->service : "the server", t->req->url,
+		                   max);
+	else
+		rc = tl__buf_put(&t->resp->body, data, len);
 	if (rc) {
 		t->rc = rc;
 		return 0; /* makes curl stop with CURLE_WRITE_ERROR */
@@ -33,6 +42,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 	 * only the last response's headers are kept. */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
 		tl__buf_clear(&t->resp->headers);
+	if (t->resp->headers.size + len > TL__HTTP_MAX_HEADERS) {
+		t->rc = tl__error_set(TL_EIO, t->req->klass,
+		                      "the headers of %s's answer at %s are larger than %u bytes "
+		                      "(the limit)", t->req->service ? t->req->service : "the server",
+		                      t->req->url, (unsigned)TL__HTTP_MAX_HEADERS);
+		return 0;
+	}
 	if (tl__buf_put(&t->resp->headers, data, len)) {
 		t->rc = TL_ENOMEM;
 		return 0;

@@ -26,7 +26,15 @@ typedef struct {
 	int capture_headers;         /* keep the response headers in resp->headers */
 	void *share;                 /* a CURLSH* to take connections (keep-alive),
 	                                DNS and TLS sessions from, or NULL */
+	size_t max_body;             /* most bytes of a buffered body; 0:
+	                                TL__HTTP_MAX_BODY. Past it: TL_EIO */
 } tl__http_req;
+
+/* The default cap on a buffered response body: an answer is read into
+ * memory only up to this (docs/security.md, "Limits on untrusted input"). */
+#define TL__HTTP_MAX_BODY ((size_t)32 << 20)
+/* ... and on the response headers kept with capture_headers. */
+#define TL__HTTP_MAX_HEADERS (1u << 20)
 
 typedef struct {
 	long status;

@@ -12,6 +12,9 @@
 
 #define PROBE_TIMEOUT_MS 1000
 #define POLL_MS 25
+/* The answer is the tenant's: {"status":"ok"} needs a few bytes, an
+ * endless or huge body makes the probe fail instead of filling memory. */
+#define PROBE_MAX_BODY (64u * 1024)
 
 static long now_ms(void)
 {
@@ -25,7 +28,7 @@ static int probe(tl_ctx *ctx, const char *url, tl_buf *why)
 {
 	tl__http_req req = {.url = url, .timeout_ms = PROBE_TIMEOUT_MS,
 	                    .connect_timeout_ms = PROBE_TIMEOUT_MS, .service = "the new release",
-	                    .klass = TL_ERRCLASS_DEPLOY};
+	                    .klass = TL_ERRCLASS_DEPLOY, .max_body = PROBE_MAX_BODY};
 	tl__http_resp resp;
 	int rc = tl__http_do(ctx, &resp, &req);
 	tl__buf_clear(why);

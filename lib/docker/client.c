@@ -36,10 +36,19 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *p)
 		x->divert = status < 200 || status > 299;
 		x->checked = 1;
 	}
-	int rc = x->r->sink && !x->divert
-	                 ? x->r->sink(data, len, x->r->sink_payload)
-	                 : (x->body && x->body->size < (1u << 20) ? tl__buf_put(x->body, data, len)
-	                                                          : TL_OK);
+	int rc = TL_OK;
+	if (x->r->sink && !x->divert)
+		rc = x->r->sink(data, len, x->r->sink_payload);
+	else if (!x->body)
+		rc = TL_OK;
+	else if (x->divert && x->body->size >= (1u << 20))
+		rc = TL_OK; /* an error answer: its first MiB says why */
+	else if (!x->divert && x->body->size + len > DK_ANSWER_MAX)
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+		                   "cannot %s: Docker's answer is larger than %u bytes (the limit)",
+		                   x->r->what ? x->r->what : "talk to Docker", DK_ANSWER_MAX);
+	else
+		rc = tl__buf_put(x->body, data, len);
 	if (rc) {
 		x->rc = rc;
 		return 0;

@@ -79,26 +79,52 @@ static int emit_line(dk_lines *l, int stream, const char *s, size_t n)
 	return rc;
 }
 
+/* A line that reached DK_LINE_MAX: its first bytes (not splitting a UTF-8
+ * character) and a mark, as one event; the rest of it is dropped. */
+static int emit_cut(dk_lines *l, int stream, tl_buf *p)
+{
+	size_t n = p->size;
+	for (int k = 0; k < 3 && n && ((unsigned char)p->ptr[n - 1] & 0xC0) == 0x80; k++)
+		n--;
+	if (n && (unsigned char)p->ptr[n - 1] >= 0xC0)
+		n--; /* the lead byte of the character that did not fit */
+	p->size = n;
+	int rc = tl__buf_printf(p, " [... line cut: longer than %u bytes]", DK_LINE_MAX);
+	if (!rc)
+		rc = emit_line(l, stream, p->ptr, p->size);
+	tl__buf_clear(p);
+	return rc;
+}
+
 int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len)
 {
 	int i = stream == DK_STDERR ? 1 : stream == DK_SYSERR ? 2 : 0;
 	tl_buf *p = &l->pending[i];
 	while (len) {
 		const char *nl = memchr(data, '\n', len);
-		if (!nl)
+		size_t n = nl ? (size_t)(nl - data) : len;
+		int rc = TL_OK;
+		if (l->cutting[i]) {
+			/* the rest of a line already cut: dropped, memory stays flat */
+		} else if (p->size + n > DK_LINE_MAX) {
+			size_t room = DK_LINE_MAX - p->size;
+			if (!(rc = tl__buf_put(p, data, room)))
+				rc = emit_cut(l, stream, p);
+			l->cutting[i] = 1;
+		} else if (!nl) {
 			return tl__buf_put(p, data, len);
-		size_t n = (size_t)(nl - data);
-		int rc;
-		if (p->size) {
-			if ((rc = tl__buf_put(p, data, n)))
-				return rc;
-			rc = emit_line(l, stream, p->ptr, p->size);
+		} else if (p->size) {
+			if (!(rc = tl__buf_put(p, data, n)))
+				rc = emit_line(l, stream, p->ptr, p->size);
 			tl__buf_clear(p);
 		} else {
 			rc = emit_line(l, stream, data, n);
 		}
 		if (rc)
 			return rc;
+		if (!nl)
+			return TL_OK;
+		l->cutting[i] = 0;
 		data = nl + 1;
 		len -= n + 1;
 	}
@@ -113,6 +139,7 @@ int dk_lines_flush(dk_lines *l)
 		if (l->pending[i].size && rc == TL_OK)
 			rc = emit_line(l, streams[i], l->pending[i].ptr, l->pending[i].size);
 		tl_buf_dispose(&l->pending[i]);
+		l->cutting[i] = 0;
 	}
 	return rc;
 }

@@ -40,9 +40,13 @@ typedef struct {
 	const char *what;         /* for messages: "start container x" */
 } dk_req;
 
+/* The largest answer of Docker's read into memory (lists, inspects). */
+#define DK_ANSWER_MAX (32u << 20)
+
 /* Perform a request; TL_OK when Docker answered (any status). The body is
- * buffered into `body` (may be NULL) unless streamed; with a sink, an
- * error answer (not 2xx) goes to `body` instead of the sink. */
+ * buffered into `body` (may be NULL; TL_EIO past DK_ANSWER_MAX) unless
+ * streamed; with a sink, an error answer (not 2xx) goes to `body` instead
+ * of the sink (its first MiB). */
 int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body);
 
 /* Map a non-2xx answer to an error: 404 TL_ENOTFOUND, 409 TL_ECONFLICT,
@@ -85,11 +89,20 @@ int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
 /* At the end of the stream: TL_EIO when it stopped inside a frame. */
 int dk_demux_finish(const dk_demux *m);
 
+/* The longest line sent as one event: a longer one is cut there and
+ * marked, and the rest of it dropped, so that output without newlines
+ * (a tenant's build step, logs, exec) keeps memory flat. */
+#define DK_LINE_MAX (64u * 1024)
+/* The most output read into a caller's buffers (logs, exec): past it the
+ * call fails naming the limit; streamed as events there is no limit. */
+#define DK_BUFFERED_MAX (16u << 20)
+
 /* Splits streamed output into lines for OUTPUT events. */
 typedef struct {
 	tl_ctx *ctx;
 	const char *subject;
 	tl_buf pending[3]; /* partial line per stream (stdout, stderr, syserr) */
+	int cutting[3];    /* dropping the rest of a line cut at DK_LINE_MAX */
 } dk_lines;
 
 int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len);
@@ -100,19 +113,25 @@ void dk_lines_dispose(dk_lines *l);
 /* ---- tar of a build context (tar.c, ignore.c) ---- */
 
 typedef struct dk_ignore dk_ignore;
-/* Parse .dockerignore text (NULL/empty: nothing ignored). */
+/* The largest .dockerignore read. */
+#define DK_IGNORE_MAX_BYTES (1u << 20)
+/* Parse .dockerignore text (NULL/empty: nothing ignored); TL_EINVALID
+ * past its limits (size, patterns, segments of a pattern). */
 int dk_ignore_parse(dk_ignore **out, const char *text, size_t len);
 void dk_ignore_free(dk_ignore *ig);
-/* 1 when the relative path (slash separated) is excluded. */
-int dk_ignore_match(const dk_ignore *ig, const char *rel);
+/* 1 when the relative path (slash separated) is excluded, 0 when not, -1
+ * (error set) when the matching work for this context passed its limit. */
+int dk_ignore_match(dk_ignore *ig, const char *rel);
 /* 1 when some exception (!pattern) could match below directory `rel`, so
  * an excluded directory must still be walked. */
 int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel);
 
 typedef struct dk_tar dk_tar;
+/* The most files and directories one build context may hold. */
+#define DK_TAR_MAX_ENTRIES 200000u
 /* Walk `dir` and plan a tar of it; `always` paths (NULL-terminated, may be
  * NULL) are included even when ignored. */
-int dk_tar_plan(dk_tar **out, const char *dir, const dk_ignore *ig,
+int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
                 const char *const *always);
 /* Total bytes the tar will have. */
 int64_t dk_tar_size(const dk_tar *t);

@@ -91,6 +91,7 @@ typedef struct {
 	tl_buf *out, *err;
 	dk_lines lines;
 	int events;
+	const char *what;
 } exec_state;
 
 static int exec_emit(int stream, const char *data, size_t len, void *p)
@@ -102,7 +103,16 @@ static int exec_emit(int stream, const char *data, size_t len, void *p)
 	if (s->events)
 		return dk_lines_put(&s->lines, stream, data, len);
 	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
-	return b ? tl__buf_put(b, data, len) : TL_OK;
+	if (!b)
+		return TL_OK;
+	/* the command is the tenant's: its output is read up to a cap */
+	size_t have = (s->out ? s->out->size : 0) + (s->err ? s->err->size : 0);
+	if (have + len > DK_BUFFERED_MAX)
+		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+		                     "%s: its output is larger than %u bytes (the limit for reading "
+		                     "it into memory); stream it as events instead", s->what,
+		                     DK_BUFFERED_MAX);
+	return tl__buf_put(b, data, len);
 }
 
 /* POST /exec/{id}/start over a fresh socket, then stream. */
@@ -187,7 +197,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		if (!in_headers) {
 			if (status == 101 || status == 200)
 				rc = dk_demux_feed(&s->m, buf, (size_t)r, exec_emit, s);
-			else
+			else if (head.size < 65536) /* an error answer: its start says why */
 				rc = tl__buf_put(&head, buf, (size_t)r);
 			continue;
 		}
@@ -196,7 +206,9 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		char *end = head.size ? strstr(head.ptr, "\r\n\r\n") : NULL;
 		if (!end) {
 			if (head.size > 65536)
-				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: oversized answer", what);
+				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+				                   "%s: Docker's answer headers are larger than 65536 "
+				                   "bytes (the limit)", what);
 			continue;
 		}
 		in_headers = 0;
@@ -273,6 +285,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	s.events = !out && !err;
 	s.lines.ctx = d->ctx;
 	s.lines.subject = container;
+	s.what = what;
 	if (!rc)
 		rc = run_hijacked(d, id, o->tty, o, &s, what);
 	if (s.events) {

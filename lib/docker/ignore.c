@@ -4,12 +4,24 @@
  * are cleaned and relative to the context root, `*` `?` `[...]` match
  * within one path segment, `**` matches any number of segments, a pattern
  * also excludes everything below a directory it matches, `!pattern`
- * re-includes, and the last matching line wins. */
+ * re-includes, and the last matching line wins.
+ *
+ * The file is the tenant's, and so is the tree it is matched against:
+ * matching is linear in pattern and path (no backtracking blow-up on
+ * "**" after "**"), and the patterns, their segments and the matching
+ * work for a whole build context have limits (docs/security.md, "Limits
+ * on untrusted input"). */
 #include "docker_int.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MAX_PATTERNS 10000
+#define MAX_SEGMENTS 128 /* path segments in one pattern */
+/* segment comparisons for one build context: far above what any real
+ * tree needs, far below what hurts */
+#define MAX_STEPS 50000000ull
 
 typedef struct {
 	char **seg;
@@ -20,6 +32,7 @@ typedef struct {
 struct dk_ignore {
 	pattern *p;
 	size_t n;
+	unsigned long long steps; /* segment comparisons so far (MAX_STEPS) */
 };
 
 static void pattern_dispose(pattern *p)
@@ -70,11 +83,16 @@ static int split_clean(char ***out, size_t *n, const char *s)
 
 int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
 {
+	if (len > DK_IGNORE_MAX_BYTES)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
+		                     ".dockerignore: %zu bytes is more than %u (the limit)", len,
+		                     DK_IGNORE_MAX_BYTES);
 	dk_ignore *ig = tl__calloc(1, sizeof(*ig));
 	if (!ig)
 		return TL_ENOMEM;
-	size_t i = 0;
+	size_t i = 0, lineno = 0;
 	while (text && i < len) {
+		lineno++;
 		size_t e = i;
 		while (e < len && text[e] != '\n')
 			e++;
@@ -107,6 +125,17 @@ int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
 			pattern_dispose(&p);
 			continue;
 		}
+		if (p.nseg > MAX_SEGMENTS || ig->n == MAX_PATTERNS) {
+			pattern_dispose(&p);
+			dk_ignore_free(ig);
+			return p.nseg > MAX_SEGMENTS
+			               ? tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
+			                               ".dockerignore:%zu: a pattern of more than %d "
+			                               "path segments (the limit)", lineno, MAX_SEGMENTS)
+			               : tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
+			                               ".dockerignore:%zu: more than %d patterns (the "
+			                               "limit)", lineno, MAX_PATTERNS);
+		}
 		pattern *np = realloc(ig->p, (ig->n + 1) * sizeof(*np));
 		if (!np) {
 			pattern_dispose(&p);
@@ -132,20 +161,43 @@ void dk_ignore_free(dk_ignore *ig)
 	free(ig);
 }
 
-/* Does pattern[pi..] match path[si..] or one of its parents? */
-static int match_from(const pattern *p, size_t pi, char *const *path, size_t n, size_t si)
+static int is_dstar(const pattern *p, size_t i)
 {
-	for (; pi < p->nseg; pi++, si++) {
-		if (strcmp(p->seg[pi], "**") == 0) {
-			for (size_t k = si; k <= n; k++)
-				if (match_from(p, pi + 1, path, n, k))
-					return 1;
-			return 0;
+	return i >= p->nseg || strcmp(p->seg[i], "**") == 0;
+}
+
+/* Does the pattern match the path or one of its parents? That is: does
+ * the pattern, followed by one more "**" segment, match the whole path,
+ * with "**" standing for any number of segments? Greedy, going back only to the last "**" seen (the usual
+ * wildcard algorithm): at most nseg * n comparisons, where trying every
+ * split for every "**" would be exponential. 1, 0, or -1 past MAX_STEPS. */
+static int match_path(dk_ignore *ig, const pattern *p, char *const *path, size_t n)
+{
+	size_t pi = 0, si = 0, star = (size_t)-1, star_si = 0;
+	for (;;) {
+		if (is_dstar(p, pi)) {
+			if (pi >= p->nseg)
+				return 1; /* pattern used up: it matched the path or a parent */
+			star = pi++;
+			star_si = si;
+			continue;
 		}
-		if (si >= n || fnmatch(p->seg[pi], path[si], 0) != 0)
+		if (++ig->steps > MAX_STEPS)
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
+			                     ".dockerignore: matching its patterns against the build "
+			                     "context took more than %llu comparisons (the limit); "
+			                     "simplify the patterns", MAX_STEPS),
+			       -1;
+		if (si < n && fnmatch(p->seg[pi], path[si], 0) == 0) {
+			pi++;
+			si++;
+			continue;
+		}
+		if (star == (size_t)-1 || star_si >= n)
 			return 0;
+		pi = star + 1; /* let the last "**" take one more segment */
+		si = ++star_si;
 	}
-	return 1; /* pattern used up: it matched the path or a parent */
 }
 
 static int split_path(char ***seg, size_t *n, const char *rel)
@@ -160,18 +212,22 @@ static void free_segs(char **seg, size_t n)
 	free(seg);
 }
 
-int dk_ignore_match(const dk_ignore *ig, const char *rel)
+int dk_ignore_match(dk_ignore *ig, const char *rel)
 {
 	if (!ig || !ig->n)
 		return 0;
 	char **seg;
 	size_t n;
 	if (split_path(&seg, &n, rel))
-		return 0;
+		return -1;
 	int excluded = 0;
-	for (size_t i = 0; i < ig->n; i++)
-		if (match_from(&ig->p[i], 0, seg, n, 0))
+	for (size_t i = 0; i < ig->n && excluded >= 0; i++) {
+		int m = match_path(ig, &ig->p[i], seg, n);
+		if (m < 0)
+			excluded = -1;
+		else if (m)
 			excluded = !ig->p[i].exception;
+	}
 	free_segs(seg, n);
 	return excluded;
 }

@@ -136,6 +136,7 @@ typedef struct {
 	tl_buf id;      /* aux.ID */
 	dk_tar *tar;
 	int64_t sent;
+	int dropping; /* skipping the rest of an oversized message */
 } build_state;
 
 static int on_build_line(build_state *b, const char *s, size_t n)
@@ -178,19 +179,39 @@ static int on_build_line(build_state *b, const char *s, size_t n)
 	return rc;
 }
 
+/* Docker's answer is JSON lines, one message per chunk the build wrote
+ * ({"stream":"..."}); the text of the messages goes line by line to
+ * events (dk_lines, which cuts lines at DK_LINE_MAX). A message longer
+ * than BUILD_MESSAGE_MAX is not Docker's usual and is dropped with a
+ * note, so that memory stays flat whatever the build prints. */
+#define BUILD_MESSAGE_MAX (1u << 20)
+
 static int build_sink(const char *data, size_t len, void *p)
 {
 	build_state *b = p;
 	while (len) {
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) : len;
-		int rc = tl__buf_put(&b->partial, data, n);
+		int rc = TL_OK;
+		if (!b->dropping && b->partial.size + n > BUILD_MESSAGE_MAX) {
+			b->dropping = 1;
+			tl__buf_clear(&b->partial);
+			char note[120];
+			snprintf(note, sizeof(note),
+			         "\n[a build message longer than %u bytes was dropped]\n",
+			         BUILD_MESSAGE_MAX);
+			rc = dk_lines_put(&b->lines, DK_STDERR, note, strlen(note));
+		} else if (!b->dropping) {
+			rc = tl__buf_put(&b->partial, data, n);
+		}
 		if (rc)
 			return rc;
 		if (!nl)
 			return TL_OK;
-		if (b->partial.size > 0 && (rc = on_build_line(b, b->partial.ptr, b->partial.size)))
+		if (!b->dropping && b->partial.size > 0 &&
+		    (rc = on_build_line(b, b->partial.ptr, b->partial.size)))
 			return rc;
+		b->dropping = 0;
 		tl__buf_clear(&b->partial);
 		data = nl + 1;
 		len -= n + 1;
@@ -233,7 +254,7 @@ static int read_dockerignore(dk_ignore **ig, const char *ctx_dir)
 	if (!p)
 		return TL_ENOMEM;
 	tl_buf text = TL_BUF_INIT;
-	int rc = tl__file_read(&text, p);
+	int rc = tl__file_read_max(&text, p, DK_IGNORE_MAX_BYTES, "the .dockerignore");
 	free(p);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
@@ -309,7 +330,7 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 		            .what = "build the image"};
 		rc = dk_request(d, &r, &status, &b.raw);
 	}
-	if (!rc && b.partial.size)
+	if (!rc && b.partial.size && !b.dropping)
 		rc = on_build_line(&b, b.partial.ptr, b.partial.size);
 	if (!rc)
 		rc = dk_lines_flush(&b.lines);

@@ -17,6 +17,7 @@ typedef struct {
 	tl_buf *out, *err;
 	dk_lines lines;
 	int events;
+	const char *container;
 } logs_state;
 
 static int logs_emit(int stream, const char *data, size_t len, void *p)
@@ -25,7 +26,17 @@ static int logs_emit(int stream, const char *data, size_t len, void *p)
 	if (s->events)
 		return dk_lines_put(&s->lines, stream, data, len);
 	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
-	return b ? tl__buf_put(b, data, len) : TL_OK;
+	if (!b)
+		return TL_OK;
+	/* a tenant's container can log without end: stop reading at the cap */
+	size_t have = (s->out ? s->out->size : 0) + (s->err ? s->err->size : 0);
+	if (have + len > DK_BUFFERED_MAX)
+		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
+		                     "the logs of container %s are larger than %u bytes (the limit "
+		                     "for reading them into memory): ask for fewer with tail or "
+		                     "since, or stream them as events", s->container,
+		                     DK_BUFFERED_MAX);
+	return tl__buf_put(b, data, len);
 }
 
 static int logs_sink(const char *data, size_t len, void *p)
@@ -75,6 +86,7 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	s.events = !out && !err;
 	s.lines.ctx = d->ctx;
 	s.lines.subject = name;
+	s.container = name;
 	char *what = tl__sprintf("read the logs of container %s", container);
 	tl_buf errbody = TL_BUF_INIT;
 	long status = 0;

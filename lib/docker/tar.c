@@ -158,6 +158,13 @@ static int build_header(tl_buf *out, const entry *e)
 
 static int add_entry(dk_tar *t, const char *rel, const char *abs, const struct stat *st)
 {
+	/* The plan holds every entry in memory (a few hundred bytes each): a
+	 * context with millions of files is refused, not planned. */
+	if (t->n >= DK_TAR_MAX_ENTRIES)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
+		                     "the build context has more than %u files and directories "
+		                     "(the limit); leave the rest out with .dockerignore",
+		                     DK_TAR_MAX_ENTRIES);
 	if (t->n == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 64;
 		entry *ne = tl__realloc(t->e, nc * sizeof(*ne));
@@ -219,7 +226,7 @@ static int is_always(const char *rel, const char *const *always)
 	return 0;
 }
 
-static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, const dk_ignore *ig,
+static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, dk_ignore *ig,
                 const char *const *always, int depth)
 {
 	if (depth > 64)
@@ -245,8 +252,11 @@ static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, const dk_ig
 		} else if (lstat(abs, &st) != 0) {
 			rc = tl__error_os(TL_EIO, errno, "cannot stat %s in the build context", abs);
 		} else {
-			int excluded = dk_ignore_match(ig, rel) && !is_always(rel, always);
-			if (S_ISDIR(st.st_mode)) {
+			int m = dk_ignore_match(ig, rel);
+			int excluded = m > 0 && !is_always(rel, always);
+			if (m < 0) {
+				rc = TL_EINVALID; /* the matching passed its limit: error set */
+			} else if (S_ISDIR(st.st_mode)) {
 				if (!excluded)
 					rc = add_entry(t, rel, abs, &st);
 				if (!rc && (!excluded || dk_ignore_may_reinclude(ig, rel)))
@@ -264,7 +274,7 @@ static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, const dk_ig
 	return rc;
 }
 
-int dk_tar_plan(dk_tar **out, const char *dir, const dk_ignore *ig,
+int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
                 const char *const *always)
 {
 	dk_tar *t = tl__calloc(1, sizeof(*t));

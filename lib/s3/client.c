@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define ERROR_BODY_MAX (1u << 20)
+#define ANSWER_MAX (32u << 20) /* a 2xx body not streamed to a sink */
 #define PROGRESS_EVERY (1u << 20)
 
 int tl_s3_options_init(tl_s3_options *opts, unsigned int version)
@@ -226,6 +227,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *p)
 		rc = t->req->sink(data, len, t->req->sink_payload);
 	} else if (t->resp->body.size + len > ERROR_BODY_MAX && !(status >= 200 && status < 300)) {
 		return len; /* an error body this large is not worth keeping */
+	} else if (t->resp->body.size + len > ANSWER_MAX) {
+		/* an answer read into memory (a listing page, XML): bounded */
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_S3,
+		                   "the S3 answer is larger than %u bytes (the limit)", ANSWER_MAX);
 	} else {
 		rc = tl__buf_put(&t->resp->body, data, len);
 	}

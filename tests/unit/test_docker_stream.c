@@ -108,7 +108,7 @@ static void test_lines_split_and_flush(void **state)
 	tl_ctx *ctx = tl_test_ctx(0);
 	tl_buf got = TL_BUF_INIT;
 	tl_ctx_set_event_cb(ctx, collect_events, &got);
-	dk_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}};
+	dk_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}, {0, 0, 0}};
 	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "one\r\ntw", 7));
 	tl_assert_ok(dk_lines_put(&l, DK_STDERR, "err", 3));
 	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "o\n\nthree", 8));
