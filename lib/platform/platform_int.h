@@ -117,6 +117,9 @@ typedef struct {
 } tl__mail;
 
 int tl__mail_send(tl_ctx *ctx, const tl__mail *m, const char *subject, const char *text);
+/* TL_EINVALID for a mail API endpoint that is not https:// (http:// only
+ * to a loopback address: the token would cross the network in clear). */
+int tl__mail_check_endpoint(const char *endpoint);
 
 /* ---- checks shared by the doctor, metrics and alerts (probe.c) ---- */
 
