@@ -59,6 +59,9 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_GITHUB_TOKEN", "", NULL, TL__KEY_SECRET, "token for PR comments"},
 	{"TOWLION_GITHUB_API", "https://api.github.com", NULL, TL__KEY_URL,
 	 "GitHub REST API base"},
+	{"TOWLION_GITHUB_USER", "", NULL, TL__KEY_PLAIN,
+	 "login of the token's user when GET /user is refused to it (GitHub Actions' "
+	 "GITHUB_TOKEN: github-actions[bot]); only its marked comments are edited"},
 	{"TOWLION_SCAN_COMMAND", "", NULL, TL__KEY_PLAIN,
 	 "image scanner run on every new release image, words split on spaces, {image} "
 	 "replaced (e.g. trivy image --format json {image})"},

@@ -8,15 +8,19 @@
 #include "tl_test.h"
 
 #include "core/core.h"
+#include "core/http.h"
 #include "towlion/docker.h"
 
 #include <arpa/inet.h>
+#include <jansson.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -173,6 +177,126 @@ static void test_mail_http_refused(void **state)
 	tl_test_rmdir(dir);
 }
 
+/* ---- the PR comment: only the token's own marked comment is edited ----- */
+
+static json_t *standin(const char *method, const char *path, const char *fmt, ...)
+	TL__PRINTF(3, 4);
+static json_t *standin(const char *method, const char *path, const char *fmt, ...)
+{
+	char url[512], body[2048] = "";
+	snprintf(url, sizeof(url), "%s%s", getenv("TL_TEST_GITHUB_STANDIN"), path);
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(body, sizeof(body), fmt, ap);
+		va_end(ap);
+	}
+	tl__http_req req = {.method = method, .url = url, .body = fmt ? body : NULL,
+	                    .body_len = strlen(body), .timeout_ms = 10000};
+	tl__http_resp resp;
+	tl_assert_ok(tl__http_do(NULL, &resp, &req));
+	if (resp.status < 200 || resp.status > 299)
+		fail_msg("%s %s: HTTP %ld %s", method, path, resp.status, resp.body.ptr);
+	json_t *j = json_loadb(resp.body.ptr, resp.body.size, 0, NULL);
+	assert_non_null(j);
+	tl__http_resp_dispose(&resp);
+	return j;
+}
+
+/* The comments of repo#number as the stand-in keeps them. */
+static json_t *comments_of(const char *repo, int number)
+{
+	json_t *st = standin("GET", "/_standin/state", NULL);
+	json_t *out = json_array();
+	const char *k;
+	json_t *r;
+	json_object_foreach(st, k, r) {
+		if (strcasecmp(json_string_value(json_object_get(r, "full_name")), repo))
+			continue;
+		const char *id;
+		json_t *c;
+		json_object_foreach(json_object_get(r, "comments"), id, c)
+			if (json_integer_value(json_object_get(c, "number")) == number)
+				json_array_append(out, c);
+	}
+	json_decref(st);
+	return out;
+}
+
+static const char *body_of(json_t *comments, const char *user)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(comments, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "user")), user))
+			return json_string_value(json_object_get(c, "body"));
+	return NULL;
+}
+
+static void test_comment_of_another_author_not_edited(void **state)
+{
+	if (!TL_TEST_REQUIRE("TL_TEST_GITHUB_STANDIN"))
+		return;
+	char repo[64];
+	snprintf(repo, sizeof(repo), "tenant/leaks%d", (int)getpid());
+	json_decref(standin("POST", "/_standin/prs", "{\"repo\":\"%s\",\"number\":7}", repo));
+	/* A tenant (the PR's author) writes a comment that carries our marker. */
+	const char *evil = "<!-- towlion:preview:web -->\nPreview moved: http://evil.example";
+	json_decref(standin("POST", "/_standin/comments",
+	                    "{\"repo\":\"%s\",\"number\":7,\"user\":\"mallory\","
+	                    "\"body\":\"<!-- towlion:preview:web -->\\nPreview moved: "
+	                    "http://evil.example\"}",
+	                    repo));
+	tl_ctx *ctx = tl_test_ctx(1);
+	tl_github *gh = NULL;
+	tl_assert_ok(tl_github_new(&gh, ctx, NULL));
+	tl_github_comment *c = NULL;
+	tl_assert_ok(tl_github_comment_upsert(&c, gh, repo, 7, "preview:web", "ours, 1"));
+	assert_int_equal(tl_github_comment_created(c), 1); /* a new one, not mallory's */
+	int64_t ours = tl_github_comment_id(c);
+	tl_github_comment_free(c);
+	json_t *cs = comments_of(repo, 7);
+	assert_int_equal(json_array_size(cs), 2);
+	assert_string_equal(body_of(cs, "mallory"), evil);
+	json_decref(cs);
+	/* The next update edits our own comment. */
+	tl_assert_ok(tl_github_comment_upsert(&c, gh, repo, 7, "preview:web", "ours, 2"));
+	assert_int_equal(tl_github_comment_created(c), 0);
+	assert_int_equal(tl_github_comment_id(c), ours);
+	tl_github_comment_free(c);
+	cs = comments_of(repo, 7);
+	assert_int_equal(json_array_size(cs), 2);
+	assert_string_equal(body_of(cs, "mallory"), evil);
+	assert_non_null(strstr(body_of(cs, "towlion-bot"), "ours, 2"));
+	json_decref(cs);
+	tl_github_free(gh);
+
+	/* A token that may not read /user (an installation token): without
+	 * TOWLION_GITHUB_USER nothing is edited or posted, with a clear error. */
+	json_decref(standin("POST", "/_standin/config", "{\"user_forbidden\": true}"));
+	tl_assert_ok(tl_github_new(&gh, ctx, NULL));
+	tl_assert_rc(TL_EAUTH, tl_github_comment_upsert(NULL, gh, repo, 7, "preview:web", "x"));
+	tl_assert_error_contains("TOWLION_GITHUB_USER");
+	tl_github_free(gh);
+	cs = comments_of(repo, 7);
+	assert_int_equal(json_array_size(cs), 2);
+	assert_string_equal(body_of(cs, "mallory"), evil);
+	assert_non_null(strstr(body_of(cs, "towlion-bot"), "ours, 2"));
+	json_decref(cs);
+	/* With it, the login decides. */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_GITHUB_USER", "towlion-bot"));
+	tl_assert_ok(tl_github_new(&gh, ctx, NULL));
+	tl_assert_ok(tl_github_comment_upsert(&c, gh, repo, 7, "preview:web", "ours, 3"));
+	assert_int_equal(tl_github_comment_id(c), ours);
+	tl_github_comment_free(c);
+	tl_github_free(gh);
+	json_decref(standin("POST", "/_standin/config", "{\"user_forbidden\": false}"));
+	cs = comments_of(repo, 7);
+	assert_string_equal(body_of(cs, "mallory"), evil);
+	json_decref(cs);
+	tl_ctx_free(ctx);
+}
+
 /* ---- terminal escapes from a tenant's container ------------------------- */
 
 /* What the tenant prints: set the window title, clear the screen, move the
@@ -268,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_config_show_masks_password_with_at),
 		cmocka_unit_test(test_config_error_does_not_print_secret),
 		cmocka_unit_test(test_mail_http_refused),
+		cmocka_unit_test(test_comment_of_another_author_not_edited),
 		cmocka_unit_test_setup_teardown(test_cli_escapes_tenant_output, setup_container,
 		                                teardown_container),
 	};
