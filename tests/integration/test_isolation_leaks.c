@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char g_app[40], g_name[96];
@@ -297,6 +298,61 @@ static void test_comment_of_another_author_not_edited(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* ---- SSH through a login shell that is not POSIX -------------------------- */
+
+static tl_ssh *ssh_as(tl_ctx *ctx, const char *user, int *rc)
+{
+	tl_ssh_options o = TL_SSH_OPTIONS_INIT;
+	o.host = getenv("TL_TEST_SSH_HOST");
+	o.port = atoi(getenv("TL_TEST_SSH_PORT"));
+	o.user = user;
+	o.key_path = getenv("TL_TEST_SSH_KEY");
+	o.known_hosts = getenv("TL_TEST_SSH_KNOWN_HOSTS");
+	o.connect_timeout_ms = 5000;
+	o.timeout_ms = 20000;
+	tl_ssh *s = NULL;
+	*rc = tl_ssh_connect(&s, ctx, &o);
+	return s;
+}
+
+static void test_ssh_refuses_fish_login_shell(void **state)
+{
+	const char *fish = TL_TEST_REQUIRE("TL_TEST_SSH_FISH_USER");
+	const char *me = TL_TEST_REQUIRE("TL_TEST_SSH_USER");
+	if (!fish || !me)
+		return;
+	char *dir = tl_test_tmpdir();
+	assert_int_equal(chmod(dir, 0777), 0); /* the fish user may write here */
+	char marker[600];
+	snprintf(marker, sizeof(marker), "%s/ran", dir);
+	char script[700];
+	snprintf(script, sizeof(script), "touch '%s'", marker);
+	/* A word fish reads differently: \' inside single quotes. */
+	const char *argv[] = {"sh", "-c", script, "it's\\", NULL};
+	tl_ctx *ctx = tl_test_ctx(1);
+	int rc;
+	tl_ssh *s = ssh_as(ctx, fish, &rc);
+	tl_assert_ok(rc); /* the login itself works */
+	tl_ssh_result r = TL_SSH_RESULT_INIT;
+	tl_assert_rc(TL_EUNSUPPORTED, tl_ssh_exec(&r, s, argv, NULL));
+	tl_assert_error_contains("/usr/bin/fish");
+	tl_assert_error_contains("POSIX");
+	/* Refused again on the same connection, and nothing ran. */
+	tl_assert_rc(TL_EUNSUPPORTED, tl_ssh_exec(&r, s, argv, NULL));
+	assert_int_equal(access(marker, F_OK), -1);
+	tl_ssh_free(s);
+	/* The operator's POSIX login still runs the same command. */
+	s = ssh_as(ctx, me, &rc);
+	tl_assert_ok(rc);
+	tl_assert_ok(tl_ssh_exec(&r, s, argv, NULL));
+	assert_int_equal(r.exit_status, 0);
+	tl_ssh_result_dispose(&r);
+	assert_int_equal(access(marker, F_OK), 0);
+	tl_ssh_free(s);
+	tl_ctx_free(ctx);
+	tl_test_rmdir(dir);
+}
+
 /* ---- terminal escapes from a tenant's container ------------------------- */
 
 /* What the tenant prints: set the window title, clear the screen, move the
@@ -393,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_config_error_does_not_print_secret),
 		cmocka_unit_test(test_mail_http_refused),
 		cmocka_unit_test(test_comment_of_another_author_not_edited),
+		cmocka_unit_test(test_ssh_refuses_fish_login_shell),
 		cmocka_unit_test_setup_teardown(test_cli_escapes_tenant_output, setup_container,
 		                                teardown_container),
 	};
