@@ -475,8 +475,11 @@ static int app_lock(tl__lock **lock, tl_redis *r, const char *app)
 
 /* ACL SETUSER and DELUSER change only the running server. When it keeps
  * its users in an ACL file, save it, so they survive a restart; when it
- * does not, say so (rewriting redis.conf is left to its owner). */
-static int persist_acl(tl_redis *r)
+ * does not, say so (rewriting redis.conf is left to its owner). Saved
+ * after every create and drop, also when nothing changed: a run killed
+ * between SETUSER and SAVE left a user the file lacks, which the next
+ * run finds already right. */
+static int persist_acl(tl_redis *r, bool changed)
 {
 	const char *argv[] = {"CONFIG", "GET", "aclfile"};
 	redisReply *rep = NULL;
@@ -488,14 +491,15 @@ static int persist_acl(tl_redis *r)
 	char *file = has_file ? tl__strdup(rep->element[1]->str) : NULL;
 	freeReplyObject(rep);
 	if (!has_file)
-		return tl__log(r->ctx, TL_LOG_WARN,
+		return tl__log(r->ctx, changed ? TL_LOG_WARN : TL_LOG_DEBUG,
 		               "Redis at %s has no aclfile: the app users live until it restarts "
 		               "(configure aclfile, or run CONFIG REWRITE)", r->where);
 	const char *save[] = {"ACL", "SAVE"};
 	rc = tl__redis_cmd(&rep, r, "ACL SAVE", 2, save);
 	freeReplyObject(rep);
 	if (!rc)
-		rc = tl__log(r->ctx, TL_LOG_INFO, "saved the Redis ACL file %s", file ? file : "");
+		rc = tl__log(r->ctx, changed ? TL_LOG_INFO : TL_LOG_DEBUG, "saved the Redis ACL file %s",
+		             file ? file : "");
 	free(file);
 	return rc;
 }
@@ -517,8 +521,8 @@ static int run_locked(locked_fn fn, tl_redis_report **out, tl_redis *r, const ch
 	bool changed = false;
 	tl_redis_report *rep = NULL;
 	rc = fn(&rep, r, app, pr, opts, &changed);
-	if (!rc && changed)
-		rc = persist_acl(r);
+	if (!rc && !dry)
+		rc = persist_acl(r, changed);
 	tl__lock_release(lock);
 	if (rc || !out)
 		tl_redis_report_free(rep);
