@@ -10,6 +10,7 @@
 #define TL_CLI_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,6 +91,16 @@ int cli_error(cli *c, int exit_code, const char *fmt, ...)
 /* Human output goes to stdout unless --json (then it is dropped); the
  * --json document is c->result, printed by main. */
 void cli_print(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Write text that may come from a tenant (build output, logs, container
+ * messages, names) to a terminal: control characters (ESC, CR, BS, ...,
+ * DEL and the C1 controls) come out escaped as \xNN / \uNNNN, so a tenant
+ * cannot move the cursor, rewrite lines, set the title or answer-back.
+ * Newline and tab stay; so do the colour sequences the CLI writes itself.
+ * cli_print, cli_fail, cli_error and the event renderer all go through it. */
+void cli_write_safe(FILE *f, const char *s, size_t n);
+void cli_fprint(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_vfprint(FILE *f, const char *fmt, va_list ap);
 /* Set the --json document (steals the reference). */
 void cli_set_result(cli *c, json_t *doc);
 

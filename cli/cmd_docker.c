@@ -122,7 +122,8 @@ static int print_output(const tl_event *ev, void *payload)
 		return 0;
 	}
 	FILE *f = is_err ? stderr : stdout;
-	fputs(ev->message, f);
+	/* Logs and exec output are the tenant's bytes: escaped controls. */
+	cli_write_safe(f, ev->message, strlen(ev->message));
 	fputc('\n', f);
 	fflush(f);
 	return 0;

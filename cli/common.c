@@ -2,7 +2,72 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* The colour sequences the CLI writes itself: passed through as they are
+ * (a tenant can only change colours with them, nothing else). */
+static const char *const own_sgr[] = {"\033[0m", "\033[1;34m", "\033[31m", "\033[32m",
+                                      "\033[33m"};
+
+void cli_write_safe(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == 0x1b) {
+			size_t k = 0, len = 0;
+			for (; k < sizeof(own_sgr) / sizeof(own_sgr[0]); k++) {
+				len = strlen(own_sgr[k]);
+				if (len <= n - i && !memcmp(s + i, own_sgr[k], len))
+					break;
+			}
+			if (k < sizeof(own_sgr) / sizeof(own_sgr[0])) {
+				fwrite(s + i, 1, len, f);
+				i += len - 1;
+				continue;
+			}
+		}
+		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+			fprintf(f, "\\x%02x", ch);
+		} else if (ch == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+		           (unsigned char)s[i + 1] <= 0x9f) {
+			/* A C1 control in UTF-8 (U+0080..U+009F; U+009B is a CSI). */
+			fprintf(f, "\\u%04x", (unsigned char)s[i + 1]);
+			i++;
+		} else {
+			fputc(ch, f);
+		}
+	}
+}
+
+void cli_vfprint(FILE *f, const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	char small[1024];
+	int n = vsnprintf(small, sizeof(small), fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		cli_write_safe(f, small, (size_t)n);
+		return;
+	}
+	char *big = malloc((size_t)n + 1);
+	if (!big)
+		return;
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	cli_write_safe(f, big, (size_t)n);
+	free(big);
+}
+
+void cli_fprint(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cli_vfprint(f, fmt, ap);
+	va_end(ap);
+}
 
 tl_ctx *cli_ctx(cli *c)
 {
@@ -46,8 +111,8 @@ int cli_fail(cli *c, int rc)
 		                      "upstream_code", (json_int_t)e->upstream_code);
 	}
 	cli_progress_clear(c);
-	fprintf(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", e->message,
-	        c->color ? "\033[0m" : "");
+	cli_fprint(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", e->message,
+	           c->color ? "\033[0m" : "");
 	return cli_exit_code(rc);
 }
 
@@ -58,8 +123,8 @@ int cli_error(cli *c, int exit_code, const char *fmt, ...)
 	vsnprintf(c->usage_error, sizeof(c->usage_error), fmt, ap);
 	va_end(ap);
 	cli_progress_clear(c);
-	fprintf(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", c->usage_error,
-	        c->color ? "\033[0m" : "");
+	cli_fprint(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", c->usage_error,
+	           c->color ? "\033[0m" : "");
 	return exit_code;
 }
 
@@ -85,7 +150,7 @@ void cli_print(cli *c, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stdout, fmt, ap);
+	cli_vfprint(stdout, fmt, ap);
 	va_end(ap);
 }
 

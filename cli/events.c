@@ -156,8 +156,8 @@ int cli_on_event(const tl_event *ev, void *payload)
 		c->progress.step_time = now_s();
 		if (c->tty || c->verbose) {
 			cli_progress_clear(c);
-			fprintf(stderr, "%s==>%s %s\n", c->color ? "\033[1;34m" : "",
-			        c->color ? "\033[0m" : "", ev->message);
+			cli_fprint(stderr, "%s==>%s %s\n", c->color ? "\033[1;34m" : "",
+			           c->color ? "\033[0m" : "", ev->message);
 		}
 		break;
 	case TL_EVENT_PROGRESS:
@@ -167,16 +167,18 @@ int cli_on_event(const tl_event *ev, void *payload)
 	case TL_EVENT_OUTPUT:
 		if (c->verbose || c->tty) {
 			cli_progress_clear(c);
-			fprintf(stderr, "    %s\n", ev->message);
+			/* Build output and the like: the tenant's bytes, escaped. */
+			cli_fprint(stderr, "    %s\n", ev->message);
 		}
 		break;
 	case TL_EVENT_LOG:
 	default:
 		if (ev->level >= TL_LOG_WARN || c->verbose) {
 			cli_progress_clear(c);
-			fprintf(stderr, "%s%s%s%s\n", c->color && ev->level >= TL_LOG_WARN ? "\033[33m" : "",
-			        ev->level >= TL_LOG_WARN ? "warning: " : "", ev->message,
-			        c->color && ev->level >= TL_LOG_WARN ? "\033[0m" : "");
+			cli_fprint(stderr, "%s%s%s%s\n",
+			           c->color && ev->level >= TL_LOG_WARN ? "\033[33m" : "",
+			           ev->level >= TL_LOG_WARN ? "warning: " : "", ev->message,
+			           c->color && ev->level >= TL_LOG_WARN ? "\033[0m" : "");
 		}
 		break;
 	}

@@ -3,11 +3,23 @@
  *
  * Every app gets an ACL user named like the app with a random 32-character
  * password, allowed only keys and pub/sub channels under its prefix
- * "<app>:" and every command except the @dangerous ones (FLUSHALL, CONFIG,
- * KEYS, DEBUG, ...):
+ * "<app>:" (Redis 7 also checks the commands a script runs), and every
+ * command except those that see or change the whole server or other
+ * tenants: the @dangerous and @admin ones (FLUSHALL, FLUSHDB, KEYS, CONFIG,
+ * DEBUG, MONITOR, INFO, SWAPDB, CLIENT LIST|KILL, ACL ...), the
+ * keyspace-wide SCAN, RANDOMKEY and DBSIZE, SELECT of a database other
+ * than 0 and MOVE, PUBSUB, CLIENT TRACKING, scripting except EVAL/EVALSHA
+ * (and _RO), SCRIPT LOAD|EXISTS (no FUNCTION, FCALL, SCRIPT FLUSH|KILL),
+ * MEMORY except USAGE, WAIT/WAITAOF and replication:
  *
  *   ACL SETUSER <app> reset on ><password> ~<app>:* resetchannels &<app>:*
- *       +@all -@dangerous
+ *       +@all -@dangerous -@admin ... (lib/redis/acl.c)
+ *
+ * App names that map onto a user Redis or the platform owns are refused
+ * with TL_EINVALID: "default", and the admin user of TOWLION_REDIS_URL.
+ * A user that exists and is not an app's (keys not under its prefix, and
+ * its password not in the app's env file) is never taken over or deleted:
+ * TL_ECONFLICT.
  *
  * A preview (pull request N) gets the user "<app>-pr-N" with the prefix
  * "<app>-pr-N:". The app's env file (see tl_app_env_path() and
@@ -28,13 +40,13 @@
  *
  * Create and drop of one app (and its previews) are serialised across
  * processes by a lock file in the app's state directory. ACL changes are
- * saved with ACL SAVE when the server keeps its users in an aclfile; a
- * server without one keeps them until it restarts (a warning event says
- * so).
+ * saved with ACL SAVE when the server keeps its users in an aclfile (the
+ * platform's redis.conf has one); a server without one keeps them until
+ * it restarts (a warning event says so).
  *
  * The admin connection (TOWLION_REDIS_URL, redis://[user:password@]host
  * [:port][/db]) needs the ACL and @dangerous commands (the default user or
- * an admin user). Redis 6 or later.
+ * an admin user). Redis 6 or later; the rules above are tested on Redis 7.
  */
 #ifndef TOWLION_REDIS_H
 #define TOWLION_REDIS_H

@@ -21,19 +21,35 @@ size_t tl_config_key_count(void)
 	return tl__config_key_n;
 }
 
-/* "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db" */
+/* "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db".
+ * The userinfo ends at the LAST '@' before the path, as tl__url_parse()
+ * reads it (a hand-written password may hold '@'): masking at the first
+ * one would show the rest of such a password. An '@' further on (after a
+ * '/', which the parser would not take as userinfo but a password can
+ * hold) masks up to it too: better hide too much than a secret. */
 static char *mask_url(const char *url)
 {
 	const char *scheme = strstr(url, "://");
 	const char *start = scheme ? scheme + 3 : url;
-	const char *at = strchr(start, '@');
-	const char *slash = strchr(start, '/');
-	if (!at || (slash && slash < at))
+	const char *at = strrchr(start, '@');
+	if (!at)
 		return tl__strdup(url);
 	const char *colon = memchr(start, ':', (size_t)(at - start));
 	if (!colon)
 		return tl__strdup(url);
 	return tl__sprintf("%.*s***%s", (int)(colon + 1 - url), url, at);
+}
+
+/* A value as an error message may show it: secrets never, URLs masked. */
+static char *shown_value(const char *key, const char *v)
+{
+	int idx = tl__config_index(key);
+	int kind = idx >= 0 ? tl__config_keys[idx].kind : TL__KEY_PLAIN;
+	if (kind == TL__KEY_SECRET)
+		return tl__strdup("(secret, not shown)");
+	if (kind == TL__KEY_URL)
+		return mask_url(v);
+	return tl__strdup(v);
 }
 
 /* Recompute the effective and display value of every key. */
@@ -163,8 +179,15 @@ static int check_value(const char *key, const char *v, const char *where)
 		return TL_OK;
 	char reason[512];
 	snprintf(reason, sizeof(reason), "%s", why);
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s: %s=\"%s\": %s", where,
-	                     key, v, reason);
+	char *shown = shown_value(key, v);
+	/* A newline in the value would forge a line of the message. */
+	for (char *p = shown; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	int rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s: %s=\"%s\": %s", where, key,
+	                       shown ? shown : "", reason);
+	tl__free_secret(shown);
+	return rc;
 }
 
 static int slot_set(tl_ctx *ctx, int idx, const char *value, int source)

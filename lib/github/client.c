@@ -29,6 +29,7 @@ void tl_github_free(tl_github *gh)
 	if (gh->share)
 		curl_share_cleanup(gh->share);
 	free(gh->api);
+	free(gh->self_login);
 	tl__free_secret(gh->auth);
 	tl__free_secret(gh->token);
 	free(gh);

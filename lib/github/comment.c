@@ -74,13 +74,18 @@ static int check_number(uint32_t number)
 }
 
 /* Walk the comments of repo#number for the first whose body starts with
- * `marker`: TL_OK with *found set, or NULL when there is none. */
+ * `marker` AND whose author is the token's own user (self.c: anyone can
+ * write a marked comment): TL_OK with *found set, or NULL when there is
+ * none. */
 static int find_marked(tl_github_comment **found, tl_github *gh, const char *repo,
                        uint32_t number, const char *marker, const char *what)
 {
+	int rc = gh_self(gh);
+	if (rc)
+		return rc;
 	tl_buf path = TL_BUF_INIT;
-	int rc = tl__buf_printf(&path, "/repos/%s/issues/%u/comments?per_page=%u", repo, number,
-	                        gh->per_page);
+	rc = tl__buf_printf(&path, "/repos/%s/issues/%u/comments?per_page=%u", repo, number,
+	                    gh->per_page);
 	tl_buf next = TL_BUF_INIT;
 	int pages = 0;
 	tl_github_comment *hit = NULL;
@@ -102,7 +107,8 @@ static int find_marked(tl_github_comment **found, tl_github *gh, const char *rep
 			size_t i;
 			json_t *item;
 			json_array_foreach(a.json, i, item) {
-				if (gh_body_has_marker(gh_str(item, "body"), marker)) {
+				if (gh_body_has_marker(gh_str(item, "body"), marker) &&
+				    gh_authored_by_self(gh, item)) {
 					rc = gh_comment_from_json(&hit, item, 0);
 					break;
 				}

@@ -23,6 +23,8 @@ struct tl_github {
 	unsigned int per_page;
 	void *share;    /* CURLSH*: one connection cache, so pages and calls
 	                   reuse the connection (and TLS session) */
+	char *self_login; /* the token's user, once known (self.c) */
+	int64_t self_id;  /* its id; 0 when only the login is known */
 };
 
 struct tl_github_comment {
@@ -43,6 +45,15 @@ struct tl_github_issue {
 	char *state, *title, *body, *url;
 	int action;
 };
+
+/* ---- the token's own user (self.c) ---- */
+
+/* Find out who the token is (GET /user, once; TOWLION_GITHUB_USER when
+ * /user is refused to an installation token). */
+int gh_self(tl_github *gh);
+/* Is `item` (a comment or issue as GitHub answers it) written by the
+ * token's user? false until gh_self() succeeded. */
+bool gh_authored_by_self(const tl_github *gh, json_t *item);
 
 /* ---- pure helpers (names.c) ---- */
 

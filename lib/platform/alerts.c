@@ -403,6 +403,8 @@ int tl_alerts_check(tl_alert_report **out, tl_ctx *ctx, const tl_alert_options *
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 		                     "mail provider \"%s\" is neither postmark nor ses",
 		                     mail.provider);
+	if (*mail.provider && tl__mail_check_endpoint(mail.endpoint))
+		return tl_error_last()->code;
 	tl_github *gh = NULL;
 	int rc;
 	if (*repo && !dry && (rc = tl_github_new(&gh, ctx, NULL)))

@@ -278,17 +278,8 @@ int tl_platform_init(tl_platform_report **out, tl_ctx *ctx, const tl_platform_op
 		rc = tl__step(ctx, "platform.secrets", p.env_file, "platform secrets");
 	if (rc == TL_OK)
 		rc = ensure_env(r, &p, &env);
-	if (rc == TL_OK) {
-		const char *pw = tl_envfile_get(env, "REDIS_PASSWORD");
-		char *conf = tl__sprintf("# Written by `towlion platform init` from platform.env.\n"
-		                         "requirepass %s\nappendonly yes\ndir /data\n",
-		                         pw ? pw : "");
-		char *path = tl__plat_data(&p, "redis/redis.conf");
-		rc = conf && path ? ensure_file(r, &p, path, conf, 0600, 999, false, true)
-		                  : TL_ENOMEM;
-		tl__free_secret(conf);
-		free(path);
-	}
+	if (rc == TL_OK)
+		rc = tl__plat_redis_conf(r, &p, tl_envfile_get(env, "REDIS_PASSWORD"));
 	if (rc == TL_OK)
 		rc = tl__step(ctx, "platform.config", p.caddy, "configuration files");
 	if (rc == TL_OK)

@@ -7,12 +7,56 @@
 #include "core/http.h"
 #include "platform_int.h"
 
+#include "core/url.h"
+
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* 127.0.0.0/8, ::1 or "localhost": traffic that never leaves the host. */
+static bool loopback_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (!strcmp(host, "localhost"))
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int tl__mail_check_endpoint(const char *endpoint)
+{
+	if (!endpoint || !*endpoint)
+		return TL_OK; /* the provider's own https URL */
+	tl__url u;
+	int rc = tl__url_parse(&u, endpoint, "TOWLION_ALERT_MAIL_ENDPOINT");
+	if (rc)
+		return rc;
+	if (!strcmp(u.scheme, "http") && !loopback_host(u.host))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "TOWLION_ALERT_MAIL_ENDPOINT: plain http:// to %s would send the "
+		                   "mail API token and the alerts unencrypted; use https:// (http:// "
+		                   "is accepted only for a loopback address)",
+		                   u.host);
+	else if (strcmp(u.scheme, "http") && strcmp(u.scheme, "https"))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "TOWLION_ALERT_MAIL_ENDPOINT: scheme %s:// is not https://",
+		                   u.scheme);
+	else if (u.user || u.password)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "TOWLION_ALERT_MAIL_ENDPOINT: credentials in the URL are not "
+		                   "used; put the token in TOWLION_ALERT_MAIL_TOKEN");
+	tl__url_dispose(&u);
+	return rc;
+}
+
 int tl__mail_send(tl_ctx *ctx, const tl__mail *m, const char *subject, const char *text)
 {
+	int erc = tl__mail_check_endpoint(m->endpoint);
+	if (erc)
+		return erc;
 	bool ses = !strcmp(m->provider, "ses");
 	if (!ses && strcmp(m->provider, "postmark"))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,

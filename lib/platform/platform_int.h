@@ -51,6 +51,12 @@ void tl__plat_dispose(tl__plat *p);
 /* "<data>/<rel>" */
 char *tl__plat_data(const tl__plat *p, const char *rel);
 
+/* ---- redisconf.c ---- */
+
+/* Write redis.conf (aclfile, no password) and the ACL file's default user
+ * (password `password`, as its SHA-256), keeping the app users in it. */
+int tl__plat_redis_conf(tl_platform_report *r, const tl__plat *p, const char *password);
+
 /* ---- compose.c ---- */
 
 /* The host path of a mount source (see services.c). */
@@ -111,6 +117,9 @@ typedef struct {
 } tl__mail;
 
 int tl__mail_send(tl_ctx *ctx, const tl__mail *m, const char *subject, const char *text);
+/* TL_EINVALID for a mail API endpoint that is not https:// (http:// only
+ * to a loopback address: the token would cross the network in clear). */
+int tl__mail_check_endpoint(const char *endpoint);
 
 /* ---- checks shared by the doctor, metrics and alerts (probe.c) ---- */
 

@@ -101,6 +101,9 @@ void tl_redis_free(tl_redis *r)
 	if (r->c)
 		redisFree(r->c);
 	free(r->where);
+	free(r->admin_user);
+	free(r->rules);
+	free(r->canonical);
 	free(r);
 }
 
@@ -162,6 +165,11 @@ int tl_redis_connect(tl_redis **out, tl_ctx *ctx)
 		return TL_ENOMEM;
 	}
 	r->ctx = ctx;
+	r->admin_user = tl__strdup(u.user && *u.user ? u.user : "default");
+	if (!r->admin_user) {
+		rc = TL_ENOMEM;
+		goto done;
+	}
 	struct timeval ct = {CONNECT_TIMEOUT_MS / 1000, (CONNECT_TIMEOUT_MS % 1000) * 1000};
 	r->c = redisConnectWithTimeout(u.host, port, ct);
 	if (!r->c || r->c->err) {

@@ -12,7 +12,21 @@ struct tl_redis {
 	redisContext *c;
 	char *where;   /* host:port for messages */
 	char version[32];
+	char *admin_user;      /* user of TOWLION_REDIS_URL ("default" without one) */
+	const char **rules;    /* tenant rules this server knows (acl.c) */
+	size_t rule_count;
+	char *canonical;       /* the server's spelling of them (acl.c) */
 };
+
+/* The command rules of an app's user, after "+@all" (cached in r). */
+int tl__redis_tenant_rules(const char *const **rules, size_t *count, tl_redis *r);
+
+/* How ACL GETUSER spells those rules on this server (cached in r). */
+int tl__redis_rules_canonical(const char **out, tl_redis *r);
+
+/* TL_EINVALID for a user name Redis or the platform owns ("default", the
+ * admin user of TOWLION_REDIS_URL). */
+int tl__redis_check_user(tl_redis *r, const char *user);
 
 /* Run a command given as argv (binary-safe, no formatting). On success
  * *reply is a non-error reply the caller frees with freeReplyObject; an

@@ -133,25 +133,39 @@ static int env_password(char **out, const char *path, const char *user)
 	return TL_OK;
 }
 
-/* Whether the user exists, and whether its rules are exactly ours with
- * `password` (NULL: any password). */
-static int user_state(bool *exists, bool *matches, tl_redis *r, const char *user,
+/* Whether `list` (space-separated, as ACL GETUSER gives it) has `tok`. */
+static bool has_token(const char *list, const char *tok)
+{
+	size_t n = strlen(tok);
+	for (const char *p = list; (p = strstr(p, tok)) != NULL; p++)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* Whether the user exists; whether it is an app's user (its keys include
+ * the prefix: a user of Redis or of the platform is never taken over);
+ * and whether its rules are exactly ours with `password` (NULL: any). */
+static int user_state(bool *exists, bool *ours, bool *matches, tl_redis *r, const char *user,
                       const char *prefix, const char *password)
 {
-	const char *argv[] = {"ACL", "GETUSER", user};
-	redisReply *rep = NULL;
-	int rc = tl__redis_cmd(&rep, r, "ACL GETUSER", 3, argv);
+	const char *canonical = NULL;
+	int rc = tl__redis_rules_canonical(&canonical, r);
 	if (rc)
 		return rc;
+	const char *argv[] = {"ACL", "GETUSER", user};
+	redisReply *rep = NULL;
+	if ((rc = tl__redis_cmd(&rep, r, "ACL GETUSER", 3, argv)))
+		return rc;
 	*exists = rep->type == REDIS_REPLY_ARRAY;
-	*matches = false;
+	*matches = *ours = false;
 	if (*exists) {
 		char keys[128], channels[128], hash[65];
 		snprintf(keys, sizeof(keys), "~%s*", prefix);
 		snprintf(channels, sizeof(channels), "&%s*", prefix);
 		if (password)
 			tl__redis_password_hash(hash, password);
-		bool on = false, pw = false, cmds = false, k = false, ch = false;
+		bool on = false, pw = false, cmds = false, k = false, ch = false, sel = true;
 		for (size_t i = 0; i + 1 < rep->elements; i += 2) {
 			const char *name = rep->element[i]->str;
 			redisReply *v = rep->element[i + 1];
@@ -165,33 +179,54 @@ static int user_state(bool *exists, bool *matches, tl_redis *r, const char *user
 				pw = v->elements == 1 &&
 				     (!password || (v->element[0]->str && !strcmp(v->element[0]->str, hash)));
 			} else if (!strcmp(name, "commands") && v->str) {
-				cmds = !strcmp(v->str, "+@all -@dangerous");
+				cmds = !strcmp(v->str, canonical);
 			} else if (!strcmp(name, "keys") && v->str) {
 				k = !strcmp(v->str, keys);
+				*ours = has_token(v->str, keys);
 			} else if (!strcmp(name, "channels") && v->str) {
 				ch = !strcmp(v->str, channels);
+			} else if (!strcmp(name, "selectors") && v->type == REDIS_REPLY_ARRAY) {
+				sel = v->elements == 0; /* a selector would widen the rules */
 			}
 		}
-		*matches = on && pw && cmds && k && ch;
+		*matches = on && pw && cmds && k && ch && sel;
 	}
 	freeReplyObject(rep);
 	return TL_OK;
 }
 
+/* A user that exists but is not an app's (keys not under the prefix, and
+ * no password of it in the app's env file) is Redis's, the platform's or
+ * an operator's. */
+static int refuse_foreign(const char *user, const char *prefix)
+{
+	return tl__error_set(TL_ECONFLICT, TL_ERRCLASS_REDIS,
+	                     "Redis user \"%s\" exists and is not an app's user (its keys are "
+	                     "not \"%s*\"): it is not taken over; choose another app name",
+	                     user, prefix);
+}
+
 static int set_user(tl_redis *r, const char *user, const char *prefix, const char *password)
 {
+	const char *const *rules = NULL;
+	size_t n = 0;
+	int rc = tl__redis_tenant_rules(&rules, &n, r);
+	if (rc)
+		return rc;
 	char *pass = tl__sprintf(">%s", password);
 	char *keys = tl__sprintf("~%s*", prefix);
 	char *chans = tl__sprintf("&%s*", prefix);
-	int rc = pass && keys && chans ? TL_OK : TL_ENOMEM;
+	rc = pass && keys && chans ? TL_OK : TL_ENOMEM;
 	if (!rc) {
 		/* `reset` first, so nothing of an older definition survives
 		 * (other passwords, keys, channels, selectors); then ours. */
-		const char *argv[] = {"ACL",   "SETUSER",       user,  "reset", "on",
-		                      pass,    keys,            "resetchannels", chans,
-		                      "+@all", "-@dangerous"};
+		const char *argv[64] = {"ACL", "SETUSER", user,  "reset",  "on",
+		                        pass,  keys,      "resetchannels", chans, "+@all"};
+		int argc = 10;
+		for (size_t i = 0; i < n && argc < 64; i++)
+			argv[argc++] = rules[i];
 		redisReply *rep = NULL;
-		rc = tl__redis_cmd(&rep, r, "ACL SETUSER", 11, argv);
+		rc = tl__redis_cmd(&rep, r, "ACL SETUSER", argc, argv);
 		freeReplyObject(rep);
 	}
 	tl__free_secret(pass);
@@ -220,14 +255,20 @@ static int create_locked(tl_redis_report **out, tl_redis *r, const char *app, ui
 	if ((rc = report_new(&rep, r, app, pr, o.flags)))
 		return rc;
 	char *password = NULL;
-	bool exists = false, matches = false, fresh = false;
-	rc = env_password(&password, rep->env_path, rep->user);
+	bool exists = false, ours = false, matches = false, fresh = false;
+	rc = tl__redis_check_user(r, rep->user);
+	if (!rc)
+		rc = env_password(&password, rep->env_path, rep->user);
 	if (!rc && (o.flags & TL_REDIS_ROTATE)) {
 		tl__free_secret(password);
 		password = NULL;
 	}
 	if (!rc)
-		rc = user_state(&exists, &matches, r, rep->user, rep->prefix, password);
+		rc = user_state(&exists, &ours, &matches, r, rep->user, rep->prefix, password);
+	/* An app's user: keys under its prefix, or its password in the app's
+	 * env file (rules someone widened are put back below). */
+	if (!rc && exists && !ours && !password)
+		rc = refuse_foreign(rep->user, rep->prefix);
 	if (!rc && exists && !password && !(o.flags & TL_REDIS_ROTATE))
 		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_REDIS,
 		                   "Redis user \"%s\" exists but %s has no REDIS_URL with its "
@@ -358,8 +399,17 @@ static int drop_locked(tl_redis_report **out, tl_redis *r, const char *app, uint
 	int rc = report_new(&rep, r, app, pr, o.flags);
 	if (rc)
 		return rc;
-	bool exists = false, matches = false;
-	rc = user_state(&exists, &matches, r, rep->user, rep->prefix, NULL);
+	bool exists = false, ours = false, matches = false;
+	rc = tl__redis_check_user(r, rep->user);
+	if (!rc)
+		rc = user_state(&exists, &ours, &matches, r, rep->user, rep->prefix, NULL);
+	if (!rc && exists && !ours) {
+		char *password = NULL;
+		rc = env_password(&password, rep->env_path, rep->user);
+		if (!rc && !password)
+			rc = refuse_foreign(rep->user, rep->prefix);
+		tl__free_secret(password);
+	}
 	if (!rc && exists) {
 		rc = action(rep, r->ctx, "delete Redis user \"%s\" (its clients are disconnected)",
 		            rep->user);
@@ -425,8 +475,11 @@ static int app_lock(tl__lock **lock, tl_redis *r, const char *app)
 
 /* ACL SETUSER and DELUSER change only the running server. When it keeps
  * its users in an ACL file, save it, so they survive a restart; when it
- * does not, say so (rewriting redis.conf is left to its owner). */
-static int persist_acl(tl_redis *r)
+ * does not, say so (rewriting redis.conf is left to its owner). Saved
+ * after every create and drop, also when nothing changed: a run killed
+ * between SETUSER and SAVE left a user the file lacks, which the next
+ * run finds already right. */
+static int persist_acl(tl_redis *r, bool changed)
 {
 	const char *argv[] = {"CONFIG", "GET", "aclfile"};
 	redisReply *rep = NULL;
@@ -438,14 +491,15 @@ static int persist_acl(tl_redis *r)
 	char *file = has_file ? tl__strdup(rep->element[1]->str) : NULL;
 	freeReplyObject(rep);
 	if (!has_file)
-		return tl__log(r->ctx, TL_LOG_WARN,
+		return tl__log(r->ctx, changed ? TL_LOG_WARN : TL_LOG_DEBUG,
 		               "Redis at %s has no aclfile: the app users live until it restarts "
 		               "(configure aclfile, or run CONFIG REWRITE)", r->where);
 	const char *save[] = {"ACL", "SAVE"};
 	rc = tl__redis_cmd(&rep, r, "ACL SAVE", 2, save);
 	freeReplyObject(rep);
 	if (!rc)
-		rc = tl__log(r->ctx, TL_LOG_INFO, "saved the Redis ACL file %s", file ? file : "");
+		rc = tl__log(r->ctx, changed ? TL_LOG_INFO : TL_LOG_DEBUG, "saved the Redis ACL file %s",
+		             file ? file : "");
 	free(file);
 	return rc;
 }
@@ -467,8 +521,8 @@ static int run_locked(locked_fn fn, tl_redis_report **out, tl_redis *r, const ch
 	bool changed = false;
 	tl_redis_report *rep = NULL;
 	rc = fn(&rep, r, app, pr, opts, &changed);
-	if (!rc && changed)
-		rc = persist_acl(r);
+	if (!rc && !dry)
+		rc = persist_acl(r, changed);
 	tl__lock_release(lock);
 	if (rc || !out)
 		tl_redis_report_free(rep);

@@ -220,22 +220,11 @@ static int run_loop(tl_ssh *ssh, LIBSSH2_CHANNEL *ch, const tl_ssh_exec_options 
 	}
 }
 
-int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
-                const tl_ssh_exec_options *opts)
+/* Run the command line `text` (the login shell parses it). Takes `cmd`. */
+static int exec_text(tl_ssh_result *res, tl_ssh *ssh, tl_buf cmd, const tl_ssh_exec_options *opts)
 {
-	TL__CHECK_ARG(res && ssh && argv && argv[0]);
-	TL__CHECK_ARG(!opts || opts->version == TL_SSH_EXEC_OPTIONS_VERSION);
-	tl_ssh_exec_options o = TL_SSH_EXEC_OPTIONS_INIT;
-	if (opts)
-		o = *opts;
-	TL__CHECK_ARG(o.stdin_data || o.stdin_len == 0);
+	tl_ssh_exec_options o = *opts;
 	int rc;
-	if ((rc = check_mode(o.stdout_mode, o.stdout_fd)) ||
-	    (rc = check_mode(o.stderr_mode, o.stderr_fd)))
-		return rc;
-	tl_buf cmd = TL_BUF_INIT;
-	if ((rc = tl_ssh_quote_argv(&cmd, argv)))
-		return rc;
 	tl_ssh_result r = TL_SSH_RESULT_INIT;
 	sink out = {o.stdout_mode, o.stdout_fd, TL_LOG_INFO, &r.out, TL_BUF_INIT, "stdout"};
 	sink err = {o.stderr_mode, o.stderr_fd, TL_LOG_WARN, &r.err, TL_BUF_INIT, "stderr"};
@@ -295,4 +284,93 @@ out:
 	tl_buf_dispose(&err.line);
 	tl_buf_dispose(&cmd);
 	return rc;
+}
+
+/* Login shells that split a command line the POSIX way, which is what
+ * tl_ssh_quote_argv() writes for (single quotes, '\'' for a quote). */
+static const char *const posix_shells[] = {"sh",   "bash", "dash", "ash",  "ksh",
+                                           "ksh93", "mksh", "pdksh", "posh", "yash", "zsh"};
+
+/* sshd runs an exec request as `<login shell> -c <text>`, whatever the
+ * shell is, and libssh2_channel_exec() can only send that text: there is
+ * no way past the login shell. Wrapping the command in `/bin/sh -c '...'`
+ * does not help, since the wrapper is itself parsed by the login shell
+ * first, and fish reads '\'' and backslashes inside single quotes its own
+ * way (csh has other rules again). So the login shell is found out first,
+ * with a command line that every shell reads the same (two plain words),
+ * and a shell that is not POSIX is refused before anything runs. */
+static int check_login_shell(tl_ssh *ssh, int timeout_ms)
+{
+	if (ssh->login_shell)
+		return TL_OK;
+	tl_buf probe = TL_BUF_INIT;
+	int rc = tl__buf_puts(&probe, "printenv SHELL");
+	if (rc)
+		return rc;
+	tl_ssh_exec_options o = TL_SSH_EXEC_OPTIONS_INIT;
+	o.stdout_mode = o.stderr_mode = TL_SSH_OUT_BUFFER;
+	o.timeout_ms = timeout_ms > 0 && timeout_ms < 30000 ? timeout_ms : 30000;
+	tl_ssh_result r = TL_SSH_RESULT_INIT;
+	if ((rc = exec_text(&r, ssh, probe, &o)))
+		return rc;
+	char shell[256] = "";
+	if (r.out.ptr)
+		snprintf(shell, sizeof(shell), "%.*s", (int)strcspn(r.out.ptr, "\r\n"), r.out.ptr);
+	if (r.exit_status != 0 || !*shell) {
+		char why[200] = "";
+		if (r.err.ptr)
+			snprintf(why, sizeof(why), "%.*s", (int)strcspn(r.err.ptr, "\r\n"), r.err.ptr);
+		if (!*why && r.out.ptr)
+			snprintf(why, sizeof(why), "%.*s", (int)strcspn(r.out.ptr, "\r\n"), r.out.ptr);
+		for (char *p = why; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		int status = r.exit_status;
+		tl_ssh_result_dispose(&r);
+		return tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_SSH,
+		                     "cannot tell the login shell of %s (`printenv SHELL` exited %d%s%s); "
+		                     "commands are run only through a POSIX login shell",
+		                     ssh->label, status, *why ? ": " : "", why);
+	}
+	tl_ssh_result_dispose(&r);
+	const char *base = strrchr(shell, '/');
+	base = base ? base + 1 : shell;
+	bool posix = false;
+	for (size_t i = 0; i < sizeof(posix_shells) / sizeof(posix_shells[0]); i++)
+		posix = posix || !strcmp(base, posix_shells[i]);
+	for (char *p = shell; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	if (!posix)
+		return tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_SSH,
+		                     "the login shell of %s is %s, which does not read command lines "
+		                     "the POSIX way: a quoted command could run as something else, so "
+		                     "nothing is run; give the user a POSIX shell (chsh -s /bin/sh "
+		                     "or /bin/bash)",
+		                     ssh->label, shell);
+	ssh->login_shell = tl__strdup(shell);
+	return ssh->login_shell ? TL_OK : TL_ENOMEM;
+}
+
+int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
+                const tl_ssh_exec_options *opts)
+{
+	TL__CHECK_ARG(res && ssh && argv && argv[0]);
+	TL__CHECK_ARG(!opts || opts->version == TL_SSH_EXEC_OPTIONS_VERSION);
+	tl_ssh_exec_options o = TL_SSH_EXEC_OPTIONS_INIT;
+	if (opts)
+		o = *opts;
+	TL__CHECK_ARG(o.stdin_data || o.stdin_len == 0);
+	int rc;
+	if ((rc = check_mode(o.stdout_mode, o.stdout_fd)) ||
+	    (rc = check_mode(o.stderr_mode, o.stderr_fd)))
+		return rc;
+	tl_buf cmd = TL_BUF_INIT;
+	if ((rc = tl_ssh_quote_argv(&cmd, argv)))
+		return rc;
+	if ((rc = check_login_shell(ssh, o.timeout_ms))) {
+		tl_buf_dispose(&cmd);
+		return rc;
+	}
+	return exec_text(res, ssh, cmd, &o);
 }

@@ -285,6 +285,7 @@ void tl_ssh_free(tl_ssh *ssh)
 	free(ssh->host);
 	free(ssh->user);
 	free(ssh->label);
+	free(ssh->login_shell);
 	free(ssh);
 	tl_shutdown();
 }

@@ -19,6 +19,7 @@ struct tl_ssh {
 	int timeout_ms;       /* each blocking libssh2 call */
 	int keepalive_s;      /* 0: off */
 	char fingerprint[64]; /* "SHA256:..." */
+	char *login_shell;    /* the user's POSIX login shell, once checked (exec.c) */
 	/* Channels given up on (timeout, cancel) whose command still runs:
 	 * sshd closes them only when it ends, so they are freed later. */
 	LIBSSH2_CHANNEL **abandoned;

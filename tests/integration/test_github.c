@@ -232,7 +232,7 @@ static void test_comment_pagination(void **state)
 	tl_github_comment_free(c);
 	json_t *reqs = recorded();
 	assert_int_equal(count_requests(reqs, "GET", "/issues/3/comments"), 3);
-	json_t *third = json_array_get(reqs, 2);
+	json_t *third = json_array_get(reqs, 3); /* after GET /user */
 	assert_non_null(strstr(json_string_value(json_object_get(third, "query")), "page=3"));
 	/* One connection for the pages and the POST (keep-alive). */
 	json_int_t port = json_integer_value(json_object_get(json_array_get(reqs, 0), "client_port"));

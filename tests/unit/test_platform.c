@@ -10,6 +10,7 @@
 #include "core/core.h"
 
 #include <dirent.h>
+#include <sodium.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,14 @@ static tl_platform_report *init_root(tl_ctx *ctx, const char *root, unsigned fla
 	return r;
 }
 
+static void sha256_hex(char out[65], const char *s)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
 static void test_init_layout_modes_and_secrets(void **state)
 {
 	char *dir = tl_test_tmpdir();
@@ -117,7 +126,8 @@ static void test_init_layout_modes_and_secrets(void **state)
 	            {"srv/t/data/caddy/sites", 0755}, {"srv/t/data/loki", 0700},
 	            {"srv/t/data/grafana", 0700},   {"srv/t/data/backups/postgres", 0700},
 	            {"srv/t/data/towlion/platform.env", 0600},
-	            {"srv/t/data/redis/redis.conf", 0600}};
+	            {"srv/t/data/redis/redis.conf", 0600},
+	            {"srv/t/data/redis/users.acl", 0600}};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		char *p = path2(dir, want[i].rel);
 		if (mode_of(p) != want[i].mode)
@@ -144,12 +154,29 @@ static void test_init_layout_modes_and_secrets(void **state)
 	}
 	assert_string_not_equal(tl_envfile_get(env, "POSTGRES_PASSWORD"),
 	                        tl_envfile_get(env, "REDIS_PASSWORD"));
-	/* Redis gets its password from its config file, not a command line. */
+	/* Redis keeps its users in an ACL file (app users survive a restart);
+	 * the default user's password is there as its SHA-256, never in plain
+	 * text, and redis.conf has no requirepass (with an aclfile it would be
+	 * replaced by a passwordless default user). */
 	char *rc = path2(dir, "srv/t/data/redis/redis.conf");
 	char *conf = tl_test_read_file(rc);
-	assert_non_null(strstr(conf, tl_envfile_get(env, "REDIS_PASSWORD")));
+	assert_non_null(strstr(conf, "\naclfile /data/users.acl\n"));
+	assert_null(strstr(conf, "requirepass"));
+	assert_null(strstr(conf, tl_envfile_get(env, "REDIS_PASSWORD")));
 	free(conf);
 	free(rc);
+	char *aclp = path2(dir, "srv/t/data/redis/users.acl");
+	char *acl = tl_test_read_file(aclp);
+	char hash[65];
+	sha256_hex(hash, tl_envfile_get(env, "REDIS_PASSWORD"));
+	assert_non_null(strstr(acl, hash));
+	assert_null(strstr(acl, tl_envfile_get(env, "REDIS_PASSWORD")));
+	assert_null(strstr(acl, "nopass"));
+	/* The app users the redis module saved there are kept. */
+	char *with_app = tl__sprintf("%suser shop on #%s ~shop:* resetchannels &shop:* +@all\n",
+	                             acl, hash);
+	tl_test_write_file(aclp, with_app, 0600);
+	free(acl);
 	char *cf = path2(dir, "srv/t/data/caddy/Caddyfile");
 	char *caddyfile = tl_test_read_file(cf);
 	assert_non_null(caddyfile);
@@ -164,6 +191,11 @@ static void test_init_layout_modes_and_secrets(void **state)
 	char *after = tl_test_read_file(envp);
 	assert_string_equal(before, after);
 	free(after);
+	acl = tl_test_read_file(aclp);
+	assert_string_equal(acl, with_app);
+	free(acl);
+	free(with_app);
+	free(aclp);
 
 	/* A loosened directory is tightened, a lost secret regenerated, the
 	 * others kept. */

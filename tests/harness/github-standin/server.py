@@ -23,6 +23,9 @@ like GitHub Enterprise):
   POST|GET /repos/O/R/deployments          GET       /repos/O/R/deployments/ID
   POST|GET /repos/O/R/deployments/ID/statuses
   GET    /repos/O/R
+  GET    /user                             the token's own user ("towlion-bot"
+                                           unless configured; 403 like an
+                                           installation token when configured)
 Lists are paginated (per_page default 30, max 100, and never more than the
 configured max_per_page) with a Link header (rel next/prev/first/last).
 
@@ -36,7 +39,8 @@ Admin (no token needed, not recorded):
   POST /_standin/prs     {"repo","number","state":"open|closed|merged",
                           "head_sha","head_ref","base_ref","title","body","labels"}
   POST /_standin/comments {"repo","number","body","user"}   seed comments
-  POST /_standin/config  {"max_per_page": N}
+  POST /_standin/config  {"max_per_page": N, "login": "the token's user",
+                          "user_forbidden": true|false}
   POST /_standin/ratelimit {"count": N, "kind": "primary|secondary",
                             "reset_in": S}   the next N API requests are
                             refused: primary = 403 + X-RateLimit-Remaining: 0,
@@ -46,6 +50,7 @@ Admin (no token needed, not recorded):
 
 import json
 import os
+import zlib
 import re
 import secrets
 import sys
@@ -72,6 +77,8 @@ class State:
         self.max_per_page = 100
         self.ratelimit = None  # {"count", "kind", "reset_in"}
         self.next_id = 1000
+        self.login = "towlion-bot"   # the token's own user
+        self.user_forbidden = False  # GET /user answers 403 (installation token)
 
     def new_id(self):
         self.next_id += 1
@@ -87,6 +94,12 @@ class State:
 
 
 STATE = State()
+
+
+def user_doc(login):
+    """A user as GitHub shows it; the id is stable for a login."""
+    return {"login": login, "id": zlib.crc32(login.encode()) % 100000000 + 1,
+            "type": "Bot" if login.endswith("[bot]") else "User"}
 
 
 class ApiError(Exception):
@@ -201,7 +214,12 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_standin/config":
             if "max_per_page" in body:
                 STATE.max_per_page = max(1, int(body["max_per_page"]))
-            return self._send(200, {"max_per_page": STATE.max_per_page})
+            if "login" in body:
+                STATE.login = str(body["login"])
+            if "user_forbidden" in body:
+                STATE.user_forbidden = bool(body["user_forbidden"])
+            return self._send(200, {"max_per_page": STATE.max_per_page, "login": STATE.login,
+                                    "user_forbidden": STATE.user_forbidden})
         if path == "/_standin/ratelimit":
             STATE.ratelimit = {"count": int(body.get("count", 1)),
                                "kind": body.get("kind", "primary"),
@@ -262,6 +280,10 @@ class Handler(BaseHTTPRequestHandler):
                            headers={"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0",
                                     "X-RateLimit-Used": "5000",
                                     "X-RateLimit-Reset": str(reset)})
+        if path == "/user" and self.command == "GET":
+            if STATE.user_forbidden:
+                raise ApiError(403, "Resource not accessible by integration")
+            return 200, user_doc(STATE.login), {}
         m = re.fullmatch(r"/repos/([^/]+)/([^/]+)(/.*)?", path)
         if not m:
             raise ApiError(404, "Not Found")
@@ -346,7 +368,7 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(text, str) or not text:
                     raise validation_failed("IssueComment", "body", "missing_field")
                 self._check_len("IssueComment", text)
-                c = self._new_comment(repo, number, text, "towlion-bot")
+                c = self._new_comment(repo, number, text, STATE.login)
                 return 201, self._comment_doc(c, rbase, html), {}
         if mm := re.fullmatch(r"/issues/comments/(\d+)", rest):
             c = repo["comments"].get(int(mm.group(1)))
@@ -489,7 +511,7 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _comment_doc(c, rbase, html):
-        return {"id": c["id"], "body": c["body"], "user": {"login": c["user"]},
+        return {"id": c["id"], "body": c["body"], "user": user_doc(c["user"]),
                 "created_at": c["created_at"], "updated_at": c["updated_at"],
                 "url": "%s/issues/comments/%d" % (rbase, c["id"]),
                 "html_url": "%s/issues/%d#issuecomment-%d" % (html, c["number"], c["id"])}

@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# Redis 7 (Debian redis-server) in DIR/redis, no persistence, ACL-protected.
+# Redis 7 (Debian redis-server) in DIR/redis, no persistence of data,
+# ACL-protected, its users kept in an aclfile like the platform's redis.conf
+# (so app users survive a restart: tests/harness/restart DIR redis).
 
 svc_redis_start() {
-  local d=$HARNESS_DIR/redis port pass bind gw=${TL_TEST_DOCKER_GATEWAY:-} pid
+  local d=$HARNESS_DIR/redis port pass bind gw=${TL_TEST_DOCKER_GATEWAY:-}
   command -v redis-server > /dev/null || { warn "redis: redis-server missing"; return 1; }
   port=$(free_port)
   pass=$(rand_hex 16)
@@ -11,7 +13,9 @@ svc_redis_start() {
   [[ -n $gw ]] && bind+=" $gw"
   # protected-mode only refuses non-loopback clients while the default user
   # has no password; ours has one, so it can stay on even with the gateway bind.
-  ( umask 077; cat > "$d/redis.conf" <<EOF
+  # Users live in the aclfile (redis.conf may not also hold `user` lines):
+  # the library's ACL SAVE writes app users there.
+  ( umask 077; cat > "$d/redis.conf" <<CONF
 # libtowlion test harness
 bind $bind
 port $port
@@ -23,19 +27,32 @@ dir $d
 # no persistence: the data lives for one test run
 save ""
 appendonly no
-# The default user must authenticate, so a failed AUTH for another user can
-# never fall back to a passwordless default connection.
-user default on >$pass ~* &* +@all
-EOF
+aclfile $d/users.acl
+CONF
+  # The default user must authenticate, so a failed AUTH for another user can
+  # never fall back to a passwordless default connection.
+  printf 'user default on >%s ~* &* +@all\n' "$pass" > "$d/users.acl"
   )
-  log "redis: starting on 127.0.0.1:$port${gw:+ and $gw:$port}"
-  pid=$(spawn "$d/redis.log" redis-server "$d/redis.conf")
-  echo "$pid" > "$(pidfile redis)"
-
   env_export TOWLION_REDIS_URL "redis://default:$pass@127.0.0.1:$port"
   env_export TOWLION_REDIS_APP_HOST "${gw:-127.0.0.1}:$port"
+  log "redis: starting on 127.0.0.1:$port${gw:+ and $gw:$port}"
+  _redis_launch
+}
 
+# Start redis-server on the configuration written by svc_redis_start.
+_redis_launch() {
+  local d=$HARNESS_DIR/redis pid
+  pid=$(spawn "$d/redis.log" redis-server "$d/redis.conf")
+  echo "$pid" > "$(pidfile redis)"
   wait_until "redis" "$d/redis.log" "$pid" _redis_ping || return 1
+}
+
+# Stop and start again with the same configuration, port and aclfile
+# (the data is gone: there is no persistence).
+svc_redis_restart() {
+  stop_service redis TERM
+  log "redis: restarting"
+  _redis_launch
 }
 
 _redis_ping() {

@@ -19,6 +19,19 @@ svc_sshd_start() {
   # known_hosts for a non-standard port uses the [host]:port form.
   awk -v hp="[127.0.0.1]:$port" '{print hp, $1, $2}' "$d/ssh_host_ed25519_key.pub" > "$d/known_hosts"
 
+  # A second login whose shell is fish, which does not read command lines
+  # the POSIX way: the ssh module must refuse to run anything through it.
+  # (A system user without home, the same client key; its password is
+  # '*', which matches nothing but, unlike useradd's '!', is not "locked"
+  # for sshd.)
+  local fish_user=''
+  if (( EUID == 0 )) && [[ -x /usr/bin/fish ]]; then
+    fish_user=towlion-fish
+    { id -u "$fish_user" > /dev/null 2>&1 ||
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/bin/fish \
+          "$fish_user"; } && usermod -p '*' "$fish_user" || fish_user=''
+  fi
+
   cat > "$d/sshd_config" <<EOF
 # libtowlion test harness
 ListenAddress 127.0.0.1
@@ -33,12 +46,21 @@ PermitRootLogin prohibit-password
 UsePAM no
 # DIR lives under /tmp, whose permissions StrictModes would reject.
 StrictModes no
-AllowUsers $user
+AllowUsers $user${fish_user:+ $fish_user}
 X11Forwarding no
 PrintMotd no
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 EOF
+  if [[ -n $fish_user ]]; then
+    # sshd reads the keys as the user: a copy it may reach and read (a
+    # public key), outside the 0700 sshd directory.
+    mkdir -p "$HARNESS_DIR/sshd-fish"
+    chmod 0755 "$HARNESS_DIR/sshd-fish"
+    install -m 0644 "$d/id_ed25519.pub" "$HARNESS_DIR/sshd-fish/authorized_keys"
+    printf 'Match User %s\n  AuthorizedKeysFile %s\n' "$fish_user" "$HARNESS_DIR/sshd-fish/authorized_keys" \
+      >> "$d/sshd_config"
+  fi
   if ! /usr/sbin/sshd -t -f "$d/sshd_config" > "$d/sshd.log" 2>&1; then
     warn "sshd: configuration rejected"; log_tail "$d/sshd.log"; return 1
   fi
@@ -53,6 +75,7 @@ EOF
   env_export TL_TEST_SSH_KEY "$d/id_ed25519"
   env_export TL_TEST_SSH_PUBKEY "$d/id_ed25519.pub"
   env_export TL_TEST_SSH_KNOWN_HOSTS "$d/known_hosts"
+  [[ -n $fish_user ]] && env_export TL_TEST_SSH_FISH_USER "$fish_user"
 
   wait_until "sshd" "$d/sshd.log" "$pid" tcp_open 127.0.0.1 "$port" || return 1
   wait_until "sshd login" "$d/sshd.log" "$pid" _sshd_login || return 1
