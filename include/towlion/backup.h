@@ -240,6 +240,20 @@ TL_EXTERN(int) tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx,
 TL_EXTERN(int) tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
                                  const char *backup, const tl_backup_options *opts);
 
+/**
+ * Repair what a killed restore or deep verify left behind: each one
+ * records its intent in <TOWLION_STATE_DIR>/backups/intent.<db>.json
+ * first, so that once its process is gone (its lock is free) this
+ * allows connections again to the databases it closed, drops its scratch
+ * database and its throwaway role, and removes the record. Every other
+ * tl_backup_* call that touches a database does this first (warning
+ * events "repaired: ..."), and so does the doctor. `done` (may be NULL)
+ * receives one line per repaired operation ("" when there was nothing).
+ * Under TL_BACKUP_DRY_RUN nothing is changed. Records of operations
+ * still running are left alone.
+ */
+TL_EXTERN(int) tl_backup_repair(tl_buf *done, tl_ctx *ctx, const tl_backup_options *opts);
+
 /* ---- keys ---------------------------------------------------------------- */
 
 /**
