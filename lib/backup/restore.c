@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static int only_word_chars(const char *s)
@@ -198,6 +199,57 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 	return rc;
 }
 
+/* A list setting (search_path...) as stored in pg_db_role_setting,
+ * `a, "b c"`, as SQL: 'a', 'b c' (one literal per element, as pg_dump
+ * does). Quoting the whole value would make it one element. */
+static int list_setting(tl_buf *out, PGconn *c, const char *v)
+{
+	int rc = TL_OK;
+	size_t n = 0;
+	while (rc == TL_OK && *v) {
+		while (*v == ' ' || *v == '\t')
+			v++;
+		tl_buf el = TL_BUF_INIT;
+		if (*v == '"') {
+			for (v++; *v && rc == TL_OK; v++) {
+				if (*v == '"' && v[1] == '"')
+					rc = tl__buf_putc(&el, *v++);
+				else if (*v == '"') {
+					v++;
+					break;
+				} else
+					rc = tl__buf_putc(&el, *v);
+			}
+		} else {
+			while (rc == TL_OK && *v && *v != ',' && *v != ' ' && *v != '\t')
+				rc = tl__buf_putc(&el, *v++);
+		}
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == ',')
+			v++;
+		char *lit = rc == TL_OK ? PQescapeLiteral(c, el.ptr ? el.ptr : "", el.size) : NULL;
+		if (rc == TL_OK && !lit)
+			rc = TL_ENOMEM;
+		if (rc == TL_OK)
+			rc = tl__buf_printf(out, "%s%s", n++ ? ", " : "", lit);
+		PQfreemem(lit);
+		tl_buf_dispose(&el);
+	}
+	return rc;
+}
+
+static int is_list_setting(const char *name)
+{
+	const char *lists[] = {"search_path", "temp_tablespaces", "local_preload_libraries",
+	                       "session_preload_libraries", "shared_preload_libraries",
+	                       "unix_socket_directories"};
+	for (size_t i = 0; i < TL__ARRAY_SIZE(lists); i++)
+		if (!strcasecmp(name, lists[i]))
+			return 1;
+	return 0;
+}
+
 /* Connection limit, CONNECT/TEMP/CREATE grants and per-database
  * settings of `from` applied to `to` (they are keyed by the database's
  * oid, so a rename does not carry them over). */
@@ -260,12 +312,20 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 		                    1, p);
 	for (int i = 0; rc == TL_OK && i < PQntuples(r); i++) {
 		char *qn = tl__bk_pg_ident(admin, PQgetvalue(r, i, 0));
-		char *lit = PQescapeLiteral(admin, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)));
-		rc = qn && lit ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s", qt,
-		                          qn, lit)
-		               : TL_ENOMEM;
+		tl_buf val = TL_BUF_INIT;
+		if (is_list_setting(PQgetvalue(r, i, 0))) {
+			rc = list_setting(&val, admin, PQgetvalue(r, i, 1));
+		} else {
+			char *lit = PQescapeLiteral(admin, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)));
+			rc = lit ? tl__buf_puts(&val, lit) : TL_ENOMEM;
+			PQfreemem(lit);
+		}
+		if (rc == TL_OK)
+			rc = qn && val.ptr ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s",
+			                              qt, qn, val.ptr)
+			                   : TL_ENOMEM;
 		free(qn);
-		PQfreemem(lit);
+		tl_buf_dispose(&val);
 	}
 	if (rc == TL_OK)
 		PQclear(r);

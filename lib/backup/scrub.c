@@ -120,9 +120,11 @@ void tl__bk_scrub(char *msg, size_t cap, const char *url)
 	if (dec)
 		mask_all(msg, cap, dec, strlen(dec));
 	const char *cuts = "/@:?#&= ";
+	/* Pieces of 3 or more anywhere; shorter ones only inside quotes
+	 * (below), so that "nt" does not eat "integer". */
 	for (const char *s = pw; *s;) {
 		size_t n = strcspn(s, cuts);
-		if (n >= 2) {
+		if (n >= 3) {
 			char piece[256];
 			snprintf(piece, sizeof(piece), "%.*s", (int)(n < 255 ? n : 255), s);
 			mask_all(msg, cap, piece, strlen(piece));
@@ -136,7 +138,15 @@ void tl__bk_scrub(char *msg, size_t cap, const char *url)
 		if (!e)
 			break;
 		size_t n = (size_t)(e - q - 1);
-		if (n && (memmem(pw, strlen(pw), q + 1, n) || (dec && memmem(dec, strlen(dec), q + 1, n)))) {
+		int hit = n && (memmem(pw, strlen(pw), q + 1, n) ||
+		                (dec && memmem(dec, strlen(dec), q + 1, n)));
+		for (const char *s = pw; n && !hit && *s;) {
+			size_t k = strcspn(s, cuts);
+			hit = k >= 2 && memmem(q + 1, n, s, k);
+			s += k;
+			s += strspn(s, cuts);
+		}
+		if (hit) {
 			memmove(q + 2, e, strlen(e) + 1);
 			q[1] = '*';
 			e = q + 2;
