@@ -4,6 +4,9 @@
  * was intact (checksum, authentication, compression trailer) and the
  * table count matches the manifest, the scratch database is swapped in by
  * two renames in one transaction. The old database is kept, renamed.
+ * pg_restore logs in as a throwaway role (tenant.c), never as the admin;
+ * an intent record (intent.c) lets the next command repair a restore that
+ * was killed halfway.
  */
 #include "backup_internal.h"
 
