@@ -279,6 +279,29 @@ static int run_restore(cli *c)
 	return 0;
 }
 
+static int run_repair(cli *c)
+{
+	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	tl_backup_options o;
+	base_opts(c, &o, NULL, 0);
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_buf done = TL_BUF_INIT;
+	if ((rc = tl_backup_repair(&done, ctx, &o)))
+		return cli_fail(c, rc);
+	const char *d = done.ptr ? done.ptr : "";
+	cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", c->dry_run, "repaired", d));
+	if (*d)
+		cli_print(c, "repaired: %s\n", d);
+	else
+		cli_print(c, "nothing to repair%s\n", c->dry_run ? " (--dry-run: nothing changed)" : "");
+	tl_buf_dispose(&done);
+	return 0;
+}
+
 static int run_key(cli *c)
 {
 	const char *pos[2] = {NULL, NULL};
@@ -322,6 +345,10 @@ static const cli_verb verbs[] = {
 	 "is kept); --into restores side by side",
 	 "towlion backup restore shop_db shop_db_20260101T020000Z.dump.zst --yes", true,
 	 run_restore},
+	{"repair", "",
+	 "clean up after a killed restore or deep verify: allow connections again, drop its scratch "
+	 "database and role (every backup command and the doctor do this first)",
+	 "towlion backup repair", true, run_repair},
 	{"key", "generate FILE", "write a new random backup key (mode 0600, never overwrites)",
 	 "towlion backup key generate /etc/towlion/backup.key", true, run_key},
 };

@@ -22,7 +22,9 @@
  *
  * Which databases: by default the app databases, i.e. those named
  * `<x>_db` and owned by the role `<x>_user` (the pg module's tenancy
- * convention). Callers may name databases explicitly.
+ * convention), including one that refuses connections (it is then
+ * reported as failed, never skipped). Callers may name databases
+ * explicitly.
  *
  * pg_dump and pg_restore run with an argv, never a shell; the password of
  * TOWLION_PG_URL reaches them only through the child's PGPASSWORD.
@@ -178,8 +180,10 @@ typedef struct {
  * Verify a backup (a file name from the list or a path): decrypt,
  * decompress and compare the SHA-256 with the manifest; with
  * TL_BACKUP_DEEP also restore it into a scratch database
- * `<db>__verify_<ts>`, check the table count against the manifest, count
- * the rows and drop the scratch database. The manifest's state becomes
+ * `<db>__verify_<ts>` owned by, and restored and counted as, a throwaway
+ * role that owns nothing else (never the admin), check the table count
+ * against the manifest, count the rows and drop the scratch database and
+ * the role. The manifest's state becomes
  * verified or failed. `out` may be NULL. A corrupt, truncated or tampered
  * backup is TL_EIO with a message saying which (and marks it failed); the
  * wrong key is TL_EAUTH (the file is not blamed).
@@ -224,21 +228,42 @@ TL_EXTERN(int) tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx,
 /**
  * Restore `backup` into database `database` (which must exist, unless
  * opts->into is set). The backup is restored into a scratch database
- * `<db>__restore_<ts>` owned by the database's owner (pg_restore
- * --exit-on-error --no-owner --role=<owner>, so every object belongs to
- * the app's role), checked (checksum, stream integrity, table count),
+ * `<db>__restore_<ts>` owned by the database's owner, by pg_restore
+ * logged in as a throwaway role of the same name (NOSUPERUSER, NOINHERIT,
+ * a member of the owner only; dropped afterwards) with --exit-on-error
+ * --no-owner --role=<owner>, so every object belongs to the app's role
+ * and the backup's code never runs with the admin's rights. Schemas
+ * `pr_N` go back to their preview roles `<x>_pr_N` when those exist. A
+ * database owned by a role with platform rights (superuser, CREATEROLE,
+ * BYPASSRLS, REPLICATION) is refused (TL_EINVALID). The copy is checked
+ * (checksum, stream integrity, table count),
  * and only then swapped in: new connections to the current database are
  * refused, its sessions terminated, it is renamed `<db>__pre_restore_<ts>`
  * (and kept) and the scratch database takes its name, owner, connection
  * limit, CONNECT/TEMP grants and settings. Any failure before the swap
  * drops the scratch database and leaves the current one exactly as it
  * was. With opts->into the scratch database is renamed to that (new)
- * name instead and nothing else changes.
+ * name instead and nothing else changes. An intent record makes a killed
+ * restore repairable (tl_backup_repair(), done first by every call here).
  * Requires TL_BACKUP_CONFIRM. `previous` (may be NULL) receives the name
  * of the kept database ("" with `into`).
  */
 TL_EXTERN(int) tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
                                  const char *backup, const tl_backup_options *opts);
+
+/**
+ * Repair what a killed restore or deep verify left behind: each one
+ * records its intent in <TOWLION_STATE_DIR>/backups/intent.<db>.json
+ * first, so that once its process is gone (its lock is free) this
+ * allows connections again to the databases it closed, drops its scratch
+ * database and its throwaway role, and removes the record. Every other
+ * tl_backup_* call that touches a database does this first (warning
+ * events "repaired: ..."), and so does the doctor. `done` (may be NULL)
+ * receives one line per repaired operation ("" when there was nothing).
+ * Under TL_BACKUP_DRY_RUN nothing is changed. Records of operations
+ * still running are left alone.
+ */
+TL_EXTERN(int) tl_backup_repair(tl_buf *done, tl_ctx *ctx, const tl_backup_options *opts);
 
 /* ---- keys ---------------------------------------------------------------- */
 

@@ -132,8 +132,16 @@ void tl__bk_retention(tl__bk_keep_item *items, size_t n, time_t now, int keep_da
 
 /* ---- pgc.c: PostgreSQL connections and client programs ---- */
 
-/* Connect to TOWLION_PG_URL, or to `dbname` on the same server. */
+/* Connect to TOWLION_PG_URL, or to `dbname` on the same server; with
+ * `user`, as that role with `password` instead of the URL's. The session's
+ * search_path is pg_catalog (a tenant may set its database's). Errors
+ * never quote the URL's password. */
 int tl__bk_pg_open(PGconn **out, tl_ctx *ctx, const char *dbname);
+int tl__bk_pg_open_as(PGconn **out, tl_ctx *ctx, const char *dbname, const char *user,
+                      const char *password);
+/* Mask TOWLION_PG_URL's password (`url`), whole or in the pieces libpq
+ * may have cut it into, in a message of `cap` bytes (scrub.c). */
+void tl__bk_scrub(char *msg, size_t cap, const char *url);
 /* Set the error from a failed result (or the connection); returns the
  * code. */
 int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
@@ -154,6 +162,10 @@ typedef struct {
 } tl__bk_client;
 
 int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname);
+/* The same, logging in as `user` with `password` (the URL's user and
+ * password are left out). */
+int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
+                     const char *password);
 void tl__bk_client_dispose(tl__bk_client *c);
 /* Path of `prog` (pg_dump, pg_restore): bin_dir, else
  * /usr/lib/postgresql/<major>/bin, else the bare name (PATH). */
@@ -207,13 +219,63 @@ int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
 
 /* ---- restore.c helpers shared with verify ---- */
 
-/* Create `scratch` like `model` (or with owner `owner`) and pg_restore the
- * backup into it; on failure drops it. */
-int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
-                           const char *owner, const char *path, const tl__bk_name *name,
+/* Create `scratch` like the backup's database, owned by `owner`, closed to
+ * PUBLIC, open to `login` (the throwaway role, tenant.c), and pg_restore
+ * the backup into it logged in as `login` (--role=owner when they
+ * differ); on failure drops it. `kind` ("restore", "verify") names the
+ * test pause points. */
+int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const char *scratch,
+                           const char *owner, const char *login, const char *login_pw,
+                           const char *path, const tl__bk_name *name,
                            const tl__bk_manifest *m, const tl__bk_opts *o);
 /* Drop a database (terminating its sessions); errors are logged only. */
 void tl__bk_drop_db(tl_ctx *ctx, PGconn *admin, const char *db);
+
+/* ---- tenant.c: restoring without platform rights ---- */
+
+#define TL__BK_PW_LEN 32
+
+/* TL_EINVALID when `owner` (of `database`) has platform rights
+ * (superuser, CREATEROLE, BYPASSRLS, REPLICATION); TL_ENOTFOUND when it
+ * does not exist. */
+int tl__bk_owner_check(PGconn *admin, const char *database, const char *owner);
+/* Create the throwaway login role `name` (a member of `member_of` when
+ * not NULL); `password` gets its random password. */
+int tl__bk_restorer_create(char password[TL__BK_PW_LEN + 1], PGconn *admin, const char *name,
+                           const char *member_of);
+int tl__bk_role_exists(int *out, PGconn *admin, const char *role);
+/* In the database `db` is connected to: objects of `role` go to `owner`,
+ * its rights are revoked. */
+int tl__bk_disown(PGconn *db, const char *role, const char *owner);
+/* End the role's sessions and drop it (a warning event on failure). */
+int tl__bk_restorer_drop(tl_ctx *ctx, PGconn *admin, const char *role);
+/* In the restored app database `db` (named `database`), give every schema
+ * pr_N and its objects to the preview role <x>_pr_N when it exists. */
+int tl__bk_preview_owners(tl_ctx *ctx, PGconn *db, const char *database, int *moved);
+
+/* ---- intent.c: crash-safe restores ---- */
+
+typedef struct {
+	const char *kind;     /* "restore" or "verify" */
+	const char *database; /* the backup's database (the lock's name) */
+	const char *target;   /* where the restored copy goes (NULL: database) */
+	const char *scratch;
+	const char *role;     /* the throwaway role */
+	const char *owner;    /* the owner the restore runs as ("" verify) */
+	const char *pre;      /* the kept copy's name after a swap, or NULL */
+	const char *step;     /* "scratch", then "swap" once the live db closes */
+	int64_t started;
+} tl__bk_intent;
+
+int tl__bk_intent_save(tl_ctx *ctx, const tl__bk_intent *in);
+int tl__bk_intent_step(tl_ctx *ctx, tl__bk_intent *in, const char *step);
+void tl__bk_intent_remove(tl_ctx *ctx, const char *database);
+/* Repair what killed restores/verifies left (see intent.c); one line per
+ * repair appended to `done`. Records of live operations are skipped. */
+int tl__bk_repair(tl_ctx *ctx, tl_buf *done, int dry_run);
+/* Tests: when TL_TEST_PAUSE_AT equals `point` (and TL_TEST_PAUSE_FILE is
+ * set), write our pid to that file and sleep until killed. */
+void tl__bk_pause_at(const char *point);
 
 /* ---- remote.c: offsite copies ---- */
 

@@ -36,9 +36,22 @@ static void *child_main(void *arg)
 	return NULL;
 }
 
+/* The line of a child's stderr that says why: the server's "ERROR:" line
+ * when there is one (pg_restore follows it with the statement), else the
+ * last line. */
 static void last_line(char *out, size_t len, const tl_buf *err)
 {
 	out[0] = '\0';
+	const char *e = err->size ? memmem(err->ptr, err->size, "ERROR:", 6) : NULL;
+	if (e) {
+		const char *s = e;
+		while (s > err->ptr && s[-1] != '\n')
+			s--;
+		const char *nl = memchr(e, '\n', (size_t)(err->ptr + err->size - e));
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(err->ptr + err->size - s);
+		snprintf(out, len, ": %.*s", (int)n, s);
+		return;
+	}
 	size_t end = err->size;
 	while (end && (err->ptr[end - 1] == '\n' || err->ptr[end - 1] == '\r'))
 		end--;

@@ -27,6 +27,26 @@ static int code_for_sqlstate(const char *st)
 	return TL_ERROR;
 }
 
+/* The tl_result for a failure without SQLSTATE (a connection), read
+ * from libpq's text. */
+static int code_for_text(const char *clean, int have_res)
+{
+	if (strstr(clean, "authentication failed") || strstr(clean, "no password"))
+		return TL_EAUTH;
+	if (strstr(clean, "does not exist"))
+		return TL_ENOTFOUND;
+	return have_res ? TL_ERROR : TL_EUNAVAILABLE;
+}
+
+static void trim(char *s)
+{
+	for (size_t n = strlen(s); n && (s[n - 1] == '\n' || s[n - 1] == ' ');)
+		s[--n] = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
 int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
 {
 	char what[512];
@@ -40,18 +60,8 @@ int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
 		msg = conn ? PQerrorMessage(conn) : "no connection";
 	char clean[1024];
 	snprintf(clean, sizeof(clean), "%s", msg);
-	for (size_t n = strlen(clean); n && (clean[n - 1] == '\n' || clean[n - 1] == ' ');)
-		clean[--n] = '\0';
-	int code = code_for_sqlstate(st);
-	if (!st) {
-		/* A connection failure carries no SQLSTATE: read the text. */
-		if (strstr(clean, "authentication failed") || strstr(clean, "no password"))
-			code = TL_EAUTH;
-		else if (strstr(clean, "does not exist"))
-			code = TL_ENOTFOUND;
-		else if (!res)
-			code = TL_EUNAVAILABLE;
-	}
+	trim(clean);
+	int code = st ? code_for_sqlstate(st) : code_for_text(clean, res != NULL);
 	return tl__error_set_upstream(code, TL_ERRCLASS_PG, st ? st : "", 0, "%s: %s", what,
 	                              clean);
 }
@@ -62,25 +72,75 @@ static void quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/* libpq's own words about a bad URL may quote the password: they are
+ * never repeated. */
+static int check_url(const char *url, char **options)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &err);
+	if (err)
+		tl__free_secret(err); /* PQfreemem would do; this also wipes it */
+	if (!opts)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "TOWLION_PG_URL is not a valid PostgreSQL URL "
+		                     "(postgresql://user:password@host:port/database; percent-encode "
+		                     "'@', '/', ':' and '%%' in the password); libpq's message is not "
+		                     "shown because it may quote the password");
+	*options = NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (!strcmp(o->keyword, "options") && o->val && *o->val)
+			*options = tl__strdup(o->val);
+	PQconninfoFree(opts);
+	return TL_OK;
+}
+
 int tl__bk_pg_open(PGconn **out, tl_ctx *ctx, const char *dbname)
 {
+	return tl__bk_pg_open_as(out, ctx, dbname, NULL, NULL);
+}
+
+int tl__bk_pg_open_as(PGconn **out, tl_ctx *ctx, const char *dbname, const char *user,
+                      const char *password)
+{
 	const char *url = tl__cfg(ctx, "TOWLION_PG_URL");
-	const char *keys[] = {"dbname", "dbname", "connect_timeout", "application_name", NULL};
-	const char *vals[] = {url, dbname, "10", "towlion-backup", NULL};
-	if (!dbname) {
-		keys[1] = "connect_timeout";
-		vals[1] = "10";
-		keys[2] = "application_name";
-		vals[2] = "towlion-backup";
-		keys[3] = NULL;
-		vals[3] = NULL;
+	char *url_options = NULL;
+	int rc = check_url(url, &url_options);
+	if (rc)
+		return rc;
+	/* Every connection of this module pins search_path to pg_catalog: a
+	 * tenant owns its database and may ALTER DATABASE ... SET
+	 * search_path to put its own count() or = before pg_catalog's. */
+	char *options = tl__sprintf("%s%s-c search_path=pg_catalog", url_options ? url_options : "",
+	                            url_options ? " " : "");
+	free(url_options);
+	if (!options)
+		return TL_ENOMEM;
+	const char *keys[8], *vals[8];
+	int n = 0;
+	keys[n] = "dbname", vals[n++] = url; /* expanded as a URL; later keys win */
+	if (dbname)
+		keys[n] = "dbname", vals[n++] = dbname;
+	if (user) {
+		keys[n] = "user", vals[n++] = user;
+		keys[n] = "password", vals[n++] = password ? password : "";
 	}
+	keys[n] = "connect_timeout", vals[n++] = "10";
+	keys[n] = "application_name", vals[n++] = "towlion-backup";
+	keys[n] = "options", vals[n++] = options;
+	keys[n] = NULL, vals[n] = NULL;
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	free(options);
 	if (!c)
 		return tl__error_oom();
 	if (PQstatus(c) != CONNECTION_OK) {
-		int rc = tl__bk_pg_fail(c, NULL, "cannot connect to PostgreSQL%s%s (TOWLION_PG_URL)",
-		                        dbname ? " database " : "", dbname ? dbname : "");
+		char clean[1024];
+		snprintf(clean, sizeof(clean), "%s", PQerrorMessage(c));
+		trim(clean);
+		tl__bk_scrub(clean, sizeof(clean), url);
+		rc = tl__error_set_upstream(code_for_text(clean, 0), TL_ERRCLASS_PG, "", 0,
+		                            "cannot connect to PostgreSQL%s%s%s%s (TOWLION_PG_URL): %s",
+		                            dbname ? " database " : "", dbname ? dbname : "",
+		                            user ? " as " : "", user ? user : "", clean);
 		PQfinish(c);
 		return rc;
 	}
@@ -154,20 +214,29 @@ static int put_kv(tl_buf *b, const char *k, const char *v)
 
 int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname)
 {
+	return tl__bk_client_as(out, ctx, dbname, NULL, NULL);
+}
+
+int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
+                     const char *password)
+{
 	const char *url = tl__cfg(ctx, "TOWLION_PG_URL");
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &err);
-	if (!opts) {
-		int rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "TOWLION_PG_URL is invalid: %s",
-		                       err ? err : "out of memory");
-		PQfreemem(err);
-		return rc;
-	}
+	if (err)
+		tl__free_secret(err);
+	if (!opts)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "TOWLION_PG_URL is not a valid PostgreSQL URL; libpq's message is "
+		                     "not shown because it may quote the password");
 	tl_buf ci = TL_BUF_INIT;
 	char *pw = NULL;
 	int rc = TL_OK;
 	for (PQconninfoOption *o = opts; rc == TL_OK && o->keyword; o++) {
 		if (!o->val || !*o->val || !strcmp(o->keyword, "dbname"))
+			continue;
+		/* Another role: the admin's name and password stay behind. */
+		if (user && (!strcmp(o->keyword, "user") || !strcmp(o->keyword, "password")))
 			continue;
 		if (!strcmp(o->keyword, "password")) {
 			pw = tl__sprintf("PGPASSWORD=%s", o->val);
@@ -176,6 +245,11 @@ int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname)
 			continue;
 		}
 		rc = put_kv(&ci, o->keyword, o->val);
+	}
+	if (rc == TL_OK && user) {
+		rc = put_kv(&ci, "user", user);
+		if (rc == TL_OK && password && !(pw = tl__sprintf("PGPASSWORD=%s", password)))
+			rc = TL_ENOMEM;
 	}
 	if (rc == TL_OK)
 		rc = put_kv(&ci, "dbname", dbname);

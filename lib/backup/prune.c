@@ -194,6 +194,13 @@ int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_o
 		rc = config_int(&keep_last, ctx, "TOWLION_BACKUP_KEEP_LAST", 1);
 	if (rc)
 		return rc;
+	/* Leftovers of killed restores first (best effort: pruning files does
+	 * not need PostgreSQL). */
+	tl_buf repaired = TL_BUF_INIT;
+	if (tl__bk_repair(ctx, &repaired, !!(o.flags & TL_BACKUP_DRY_RUN)) != TL_OK)
+		tl__log(ctx, TL_LOG_WARN, "%s", tl_error_last()->message);
+	tl_buf_dispose(&repaired);
+	tl_error_clear();
 	tl_backup_list *l = NULL;
 	if ((rc = tl_backup_list_get(&l, ctx, opts)))
 		return rc;

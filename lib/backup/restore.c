@@ -4,11 +4,16 @@
  * was intact (checksum, authentication, compression trailer) and the
  * table count matches the manifest, the scratch database is swapped in by
  * two renames in one transaction. The old database is kept, renamed.
+ * pg_restore logs in as a throwaway role (tenant.c), never as the admin;
+ * an intent record (intent.c) lets the next command repair a restore that
+ * was killed halfway.
  */
 #include "backup_internal.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static int only_word_chars(const char *s)
@@ -99,10 +104,12 @@ static int create_scratch(PGconn *admin, const char *scratch, const char *owner,
 	return rc;
 }
 
-int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
-                           const char *owner, const char *path, const tl__bk_name *name,
+int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const char *scratch,
+                           const char *owner, const char *login, const char *login_pw,
+                           const char *path, const tl__bk_name *name,
                            const tl__bk_manifest *m, const tl__bk_opts *o)
 {
+	int as_owner = strcmp(owner, login) != 0;
 	if (name->format == TL_BACKUP_FORMAT_SQL && !only_word_chars(owner))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
 		                     "cannot restore a SQL backup as role \"%s\" (unusual name)", owner);
@@ -111,9 +118,24 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
 		rc = create_scratch(admin, scratch, owner, m->database);
 	if (rc)
 		return rc;
+	/* Nobody but the owner and the restore role may connect meanwhile. */
+	char *qs = tl__bk_pg_ident(admin, scratch), *ql = tl__bk_pg_ident(admin, login);
+	rc = qs && ql ? exec_fmt(admin, "close the scratch database to PUBLIC",
+	                         "REVOKE ALL ON DATABASE %s FROM PUBLIC", qs)
+	              : TL_ENOMEM;
+	if (rc == TL_OK && as_owner)
+		rc = exec_fmt(admin, "let the restore role connect", "GRANT CONNECT ON DATABASE %s TO %s",
+		              qs, ql);
+	free(qs);
+	free(ql);
+	char pause[64];
+	snprintf(pause, sizeof(pause), "%s:scratch", kind);
+	if (rc == TL_OK)
+		tl__bk_pause_at(pause);
 	tl__bk_client cl = {0};
 	char *prog = NULL, *dbarg = NULL, *rolearg = NULL, *pgoptions = NULL;
-	rc = tl__bk_client_for(&cl, ctx, scratch);
+	if (rc == TL_OK)
+		rc = tl__bk_client_as(&cl, ctx, scratch, login, login_pw);
 	if (rc == TL_OK) {
 		int sql = name->format == TL_BACKUP_FORMAT_SQL;
 		prog = tl__bk_program(o->pg_bin_dir, PQserverVersion(admin), sql ? "psql" : "pg_restore");
@@ -125,18 +147,26 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
 			rc = TL_ENOMEM;
 	}
 	if (rc == TL_OK) {
-		/* --no-owner + --role: every object is created by, so owned by,
-		 * the database's owner (the app's role), whoever owned it before. */
+		/* Logged in as the throwaway role, never as the admin: the
+		 * backup's code (CHECK, defaults, index expressions) runs with the
+		 * owner's rights at most, and RESET ROLE falls back to a role with
+		 * none. --no-owner + --role: every object is created by, so owned
+		 * by, the owner, whoever owned it before. */
 		const char *restore[] = {prog, "--no-password", "--exit-on-error", "--no-owner",
-		                         rolearg, dbarg, NULL};
+		                         as_owner ? rolearg : NULL, dbarg, NULL};
+		if (!as_owner) {
+			restore[4] = dbarg;
+			restore[5] = NULL;
+		}
 		const char *psql[] = {prog, "--no-password", "--no-psqlrc", "--quiet",
 		                      "--set=ON_ERROR_STOP=1", dbarg, NULL};
-		const char *env[] = {pgoptions, cl.pgpassword_env, NULL};
+		const char *env_sql[] = {pgoptions, cl.pgpassword_env, NULL};
+		const char *env_dump[] = {cl.pgpassword_env, NULL};
 		const char *subject = name->format == TL_BACKUP_FORMAT_SQL ? "psql" : "pg_restore";
 		rc = tl__bk_feed(NULL, ctx, path, name,
 		                 name->format == TL_BACKUP_FORMAT_SQL ? psql : restore,
-		                 name->format == TL_BACKUP_FORMAT_SQL ? env : env + 1, o->timeout_ms,
-		                 m->sha256, subject);
+		                 name->format == TL_BACKUP_FORMAT_SQL && as_owner ? env_sql : env_dump,
+		                 o->timeout_ms, m->sha256, subject);
 		if (rc)
 			tl__error_prefix("restore of %s into %s", m->file, scratch);
 	}
@@ -145,6 +175,9 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
 	free(rolearg);
 	free(pgoptions);
 	tl__bk_client_dispose(&cl);
+	snprintf(pause, sizeof(pause), "%s:restored", kind);
+	if (rc == TL_OK)
+		tl__bk_pause_at(pause);
 	/* The restored database must hold as many tables as were dumped. */
 	if (rc == TL_OK && m->tables >= 0) {
 		PGconn *sc = NULL;
@@ -167,6 +200,57 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *scratch,
 		                       "%s", msg);
 	}
 	return rc;
+}
+
+/* A list setting (search_path...) as stored in pg_db_role_setting,
+ * `a, "b c"`, as SQL: 'a', 'b c' (one literal per element, as pg_dump
+ * does). Quoting the whole value would make it one element. */
+static int list_setting(tl_buf *out, PGconn *c, const char *v)
+{
+	int rc = TL_OK;
+	size_t n = 0;
+	while (rc == TL_OK && *v) {
+		while (*v == ' ' || *v == '\t')
+			v++;
+		tl_buf el = TL_BUF_INIT;
+		if (*v == '"') {
+			for (v++; *v && rc == TL_OK; v++) {
+				if (*v == '"' && v[1] == '"')
+					rc = tl__buf_putc(&el, *v++);
+				else if (*v == '"') {
+					v++;
+					break;
+				} else
+					rc = tl__buf_putc(&el, *v);
+			}
+		} else {
+			while (rc == TL_OK && *v && *v != ',' && *v != ' ' && *v != '\t')
+				rc = tl__buf_putc(&el, *v++);
+		}
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (*v == ',')
+			v++;
+		char *lit = rc == TL_OK ? PQescapeLiteral(c, el.ptr ? el.ptr : "", el.size) : NULL;
+		if (rc == TL_OK && !lit)
+			rc = TL_ENOMEM;
+		if (rc == TL_OK)
+			rc = tl__buf_printf(out, "%s%s", n++ ? ", " : "", lit);
+		PQfreemem(lit);
+		tl_buf_dispose(&el);
+	}
+	return rc;
+}
+
+static int is_list_setting(const char *name)
+{
+	const char *lists[] = {"search_path", "temp_tablespaces", "local_preload_libraries",
+	                       "session_preload_libraries", "shared_preload_libraries",
+	                       "unix_socket_directories"};
+	for (size_t i = 0; i < TL__ARRAY_SIZE(lists); i++)
+		if (!strcasecmp(name, lists[i]))
+			return 1;
+	return 0;
 }
 
 /* Connection limit, CONNECT/TEMP/CREATE grants and per-database
@@ -195,6 +279,11 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 		}
 		PQclear(r);
 	}
+	/* The scratch database was closed to PUBLIC: a default ACL means
+	 * PUBLIC's CONNECT and TEMPORARY are given back. */
+	if (rc == TL_OK && acl_default)
+		rc = exec_fmt(admin, "give PUBLIC its default rights",
+		              "GRANT CONNECT, TEMPORARY ON DATABASE %s TO PUBLIC", qt);
 	if (rc == TL_OK && !acl_default) {
 		rc = exec_fmt(admin, "reset the grants", "REVOKE ALL ON DATABASE %s FROM PUBLIC", qt);
 		if (rc == TL_OK)
@@ -226,12 +315,20 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 		                    1, p);
 	for (int i = 0; rc == TL_OK && i < PQntuples(r); i++) {
 		char *qn = tl__bk_pg_ident(admin, PQgetvalue(r, i, 0));
-		char *lit = PQescapeLiteral(admin, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)));
-		rc = qn && lit ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s", qt,
-		                          qn, lit)
-		               : TL_ENOMEM;
+		tl_buf val = TL_BUF_INIT;
+		if (is_list_setting(PQgetvalue(r, i, 0))) {
+			rc = list_setting(&val, admin, PQgetvalue(r, i, 1));
+		} else {
+			char *lit = PQescapeLiteral(admin, PQgetvalue(r, i, 1), strlen(PQgetvalue(r, i, 1)));
+			rc = lit ? tl__buf_puts(&val, lit) : TL_ENOMEM;
+			PQfreemem(lit);
+		}
+		if (rc == TL_OK)
+			rc = qn && val.ptr ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s",
+			                              qt, qn, val.ptr)
+			                   : TL_ENOMEM;
 		free(qn);
-		PQfreemem(lit);
+		tl_buf_dispose(&val);
 	}
 	if (rc == TL_OK)
 		PQclear(r);
@@ -265,8 +362,8 @@ static int empty_database(PGconn *admin, const char *db)
 }
 
 /* The swap: `cur` becomes `pre`, `scratch` becomes `cur`. */
-static int swap_in(tl_ctx *ctx, PGconn *admin, const char *cur, const char *scratch,
-                   const char *pre)
+static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cur,
+                   const char *scratch, const char *pre)
 {
 	char *qc = tl__bk_pg_ident(admin, cur), *qs = tl__bk_pg_ident(admin, scratch),
 	     *qp = tl__bk_pg_ident(admin, pre);
@@ -275,10 +372,14 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, const char *cur, const char *scra
 		rc = copy_db_properties(admin, cur, scratch);
 	if (rc == TL_OK)
 		rc = tl__step(ctx, "backup.swap", cur, "swapping the restored copy in as %s", cur);
+	/* From here a kill leaves a closed database: say so first. */
+	if (rc == TL_OK)
+		rc = tl__bk_intent_step(ctx, in, "swap");
 	if (rc == TL_OK)
 		rc = exec_fmt(admin, "refuse new connections", "ALTER DATABASE %s ALLOW_CONNECTIONS false",
 		              qc);
 	if (rc == TL_OK) {
+		tl__bk_pause_at("restore:closed");
 		rc = empty_database(admin, cur);
 		if (rc == TL_OK)
 			rc = tl__bk_pg_exec(NULL, admin, "begin the swap", "BEGIN", 0, NULL);
@@ -290,6 +391,8 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, const char *cur, const char *scra
 				              "ALTER DATABASE %s RENAME TO %s", qs, qc);
 			if (rc == TL_OK)
 				rc = tl__bk_pg_exec(NULL, admin, "commit the swap", "COMMIT", 0, NULL);
+			if (rc == TL_OK)
+				tl__bk_pause_at("restore:swapped");
 			if (rc) {
 				tl_error saved = *tl_error_last();
 				char msg[1024];
@@ -321,7 +424,8 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, const char *cur, const char *scra
 }
 
 /* The owner for a restore of `db`: its owner; for a missing database the
- * role `<x>_user` of `<x>_db` when it exists; else the admin user. */
+ * role `<x>_user` of `<x>_db` when it exists. Never the admin: a restore
+ * runs the backup's code as the owner. */
 static int pick_owner(char **out, PGconn *admin, const char *db)
 {
 	const char *p[] = {db};
@@ -331,13 +435,57 @@ static int pick_owner(char **out, PGconn *admin, const char *db)
 	                        "JOIN pg_catalog.pg_roles o ON o.oid = d.datdba "
 	                        "WHERE d.datname = $1), "
 	                        "(SELECT rolname FROM pg_catalog.pg_roles WHERE $1 LIKE '%\\_db' "
-	                        "AND rolname = left($1, -3) || '_user'), current_user)",
+	                        "AND rolname = left($1, -3) || '_user'), '')",
 	                        1, p);
 	if (rc)
 		return rc;
-	*out = tl__strdup(PQgetvalue(r, 0, 0));
+	char *v = tl__strdup(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	return *out ? TL_OK : TL_ENOMEM;
+	if (!v)
+		return TL_ENOMEM;
+	if (!*v) {
+		free(v);
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_BACKUP,
+		                     "%s does not exist and there is no <app>_user role to own it: "
+		                     "create the app first (towlion db create); nothing was changed",
+		                     db);
+	}
+	*out = v;
+	return TL_OK;
+}
+
+/* After pg_restore, in the scratch database: nothing may stay with the
+ * throwaway role, and the previews' schemas go back to their roles. */
+static int settle_scratch(tl_ctx *ctx, const char *scratch, const char *database,
+                          const char *role, const char *owner)
+{
+	PGconn *c = NULL;
+	int moved = 0;
+	int rc = tl__bk_pg_open(&c, ctx, scratch);
+	if (rc == TL_OK)
+		rc = tl__bk_disown(c, role, owner);
+	if (rc == TL_OK)
+		rc = tl__bk_preview_owners(ctx, c, database, &moved);
+	PQfinish(c);
+	return rc;
+}
+
+/* Keep the error of `rc` across clean-up calls that may set their own. */
+typedef struct {
+	tl_error e;
+	char msg[1024];
+} saved_error;
+
+static void save_error(saved_error *s)
+{
+	s->e = *tl_error_last();
+	snprintf(s->msg, sizeof(s->msg), "%s", s->e.message);
+}
+
+static void restore_error(const saved_error *s)
+{
+	tl__error_set_upstream(s->e.code, s->e.klass, s->e.upstream, s->e.upstream_code, "%s",
+	                       s->msg);
 }
 
 int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
@@ -370,10 +518,18 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 	else if (m.state == TL_BACKUP_FAILED)
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_BACKUP,
 		                   "%s failed verification; refusing to restore it", m.file);
+	/* What an earlier, killed restore left comes first. */
+	if (rc == TL_OK) {
+		tl_buf done = TL_BUF_INIT;
+		rc = tl__bk_repair(ctx, &done, !!(o.flags & TL_BACKUP_DRY_RUN));
+		tl_buf_dispose(&done);
+	}
 	tl__lock *lk = NULL;
 	PGconn *admin = NULL;
 	char *owner = NULL, *scratch = NULL, *pre = NULL;
-	int exists = 0, into_exists = 0;
+	char pw[TL__BK_PW_LEN + 1] = "";
+	int exists = 0, into_exists = 0, recorded = 0;
+	tl__bk_intent in = {0};
 	if (rc == TL_OK)
 		rc = tl__bk_lock(&lk, ctx, database, o.lock_timeout_ms);
 	if (rc == TL_OK)
@@ -393,6 +549,8 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 		                   database, database);
 	if (rc == TL_OK)
 		rc = pick_owner(&owner, admin, database);
+	if (rc == TL_OK)
+		rc = tl__bk_owner_check(admin, database, owner);
 	time_t now = time(NULL);
 	if (rc == TL_OK) {
 		scratch = tl__bk_derived_db(database, "__restore_", now);
@@ -401,7 +559,8 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			rc = tl_error_last()->code ? tl_error_last()->code : TL_ENOMEM;
 	}
 	if (rc == TL_OK && (o.flags & TL_BACKUP_DRY_RUN)) {
-		tl__log(ctx, TL_LOG_INFO, "would restore %s into %s (owner %s), check it, then %s", m.file,
+		tl__log(ctx, TL_LOG_INFO, "would restore %s into %s (as owner %s, logged in as a "
+		        "throwaway role), check it, then %s", m.file,
 		        scratch, owner,
 		        o.into ? "rename it to the new database"
 		        : exists ? "swap it in, keeping the current database as the pre-restore copy"
@@ -410,13 +569,32 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			tl__buf_set(previous, o.into || !exists ? "" : pre, o.into || !exists ? 0 : strlen(pre));
 		goto done;
 	}
+	const char *target = o.into ? o.into : database;
 	if (rc == TL_OK) {
-		rc = tl__bk_restore_scratch(ctx, admin, scratch, owner, path, &name, &m, &o);
+		in = (tl__bk_intent){"restore", database, target, scratch, scratch, owner,
+		                     o.into || !exists ? NULL : pre, "scratch", (int64_t)now};
+		rc = tl__bk_intent_save(ctx, &in);
+		recorded = rc == TL_OK;
+	}
+	/* The throwaway role is named like the scratch database. */
+	if (rc == TL_OK)
+		rc = tl__bk_restorer_create(pw, admin, scratch, owner);
+	if (rc == TL_OK) {
+		rc = tl__bk_restore_scratch(ctx, admin, "restore", scratch, owner, scratch, pw, path,
+		                            &name, &m, &o);
+		if (rc == TL_OK) {
+			rc = settle_scratch(ctx, scratch, database, scratch, owner);
+			if (rc) {
+				saved_error se;
+				save_error(&se);
+				tl__bk_drop_db(ctx, admin, scratch);
+				restore_error(&se);
+			}
+		}
 		if (rc)
 			tl__error_prefix("%s is unchanged", database);
 	}
 	if (rc == TL_OK) {
-		const char *target = o.into ? o.into : database;
 		if (o.into || !exists) {
 			char *qs = tl__bk_pg_ident(admin, scratch), *qt = tl__bk_pg_ident(admin, target);
 			rc = qs && qt ? exec_fmt(admin, "name the restored database",
@@ -425,16 +603,15 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			free(qs);
 			free(qt);
 		} else {
-			rc = swap_in(ctx, admin, database, scratch, pre);
+			rc = swap_in(ctx, admin, &in, database, scratch, pre);
 		}
 		if (rc) {
-			tl_error saved = *tl_error_last();
-			char msg[1024];
-			snprintf(msg, sizeof(msg), "%s", saved.message);
+			saved_error se;
+			save_error(&se);
 			tl__bk_drop_db(ctx, admin, scratch);
-			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+			tl__error_set_upstream(se.e.code, se.e.klass, se.e.upstream, se.e.upstream_code,
 			                       "restore of %s failed, %s is unchanged: %s", database,
-			                       database, msg);
+			                       database, se.msg);
 		} else {
 			tl__log(ctx, TL_LOG_INFO, "restored %s from %s%s%s", target, m.file,
 			        !o.into && exists ? "; the previous database is kept as " : "",
@@ -445,7 +622,28 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			}
 		}
 	}
+	/* The throwaway role goes in every case; the record only once all is
+	 * clean (else the next command repairs). */
+	if (recorded) {
+		saved_error se;
+		save_error(&se);
+		int exists_role = 1;
+		int clean = tl__bk_role_exists(&exists_role, admin, scratch) == TL_OK &&
+		            (!exists_role || tl__bk_restorer_drop(ctx, admin, scratch) == TL_OK);
+		int sexists = 1;
+		clean = clean && db_exists(&sexists, admin, scratch) == TL_OK && !sexists;
+		if (clean)
+			tl__bk_intent_remove(ctx, database);
+		else
+			tl__log(ctx, TL_LOG_WARN, "the restore of %s left %s behind; the next backup "
+			        "command (or towlion doctor) removes it", database, scratch);
+		if (rc)
+			restore_error(&se);
+		else
+			tl_error_clear();
+	}
 done:
+	sodium_memzero(pw, sizeof(pw));
 	PQfinish(admin);
 	tl__lock_release(lk);
 	free(owner);

@@ -408,7 +408,10 @@ done:
 	tl__bk_client_dispose(&cl);
 	tl__bk_manifest_dispose(&m);
 	tl__lock_release(lk);
-	if (rc && !strstr(tl_error_last()->message, db))
+	if (rc && strstr(tl_error_last()->message, "not currently accepting connections"))
+		tl__error_prefix("%s refuses connections (ALLOW_CONNECTIONS is false; after a killed "
+		                 "restore, towlion doctor says why), so it was not backed up", db);
+	else if (rc && !strstr(tl_error_last()->message, db))
 		tl__error_prefix("%s", db);
 	return rc;
 }
@@ -423,7 +426,7 @@ static int app_databases(char ***out, size_t *n, tl_ctx *ctx)
 		rc = tl__bk_pg_exec(&r, c, "list the app databases",
 		                    "SELECT d.datname FROM pg_catalog.pg_database d "
 		                    "JOIN pg_catalog.pg_roles o ON o.oid = d.datdba "
-		                    "WHERE NOT d.datistemplate AND d.datallowconn "
+		                    "WHERE NOT d.datistemplate "
 		                    "AND d.datname LIKE '%\\_db' "
 		                    "AND o.rolname = left(d.datname, -3) || '_user' "
 		                    "ORDER BY 1",
@@ -458,6 +461,14 @@ int tl_backup_run(tl_backup_report **out, tl_ctx *ctx, const tl_backup_options *
 	const char *dir = tl__cfg(ctx, "TOWLION_BACKUP_DIR");
 	if (!(o.flags & TL_BACKUP_DRY_RUN) && (rc = tl__mkdir_p(dir, 0700)))
 		goto out_key;
+	/* A killed restore may have left a database closed: reopen it first.
+	 * If that fails the run goes on; a closed database then fails below
+	 * (it is never skipped). */
+	tl_buf repaired = TL_BUF_INIT;
+	if (tl__bk_repair(ctx, &repaired, !!(o.flags & TL_BACKUP_DRY_RUN)) != TL_OK)
+		tl__log(ctx, TL_LOG_WARN, "%s", tl_error_last()->message);
+	tl_buf_dispose(&repaired);
+	tl_error_clear();
 	char **found = NULL;
 	size_t nfound = 0;
 	const char *const *dbs = o.databases;

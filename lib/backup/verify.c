@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -210,27 +211,51 @@ static int count_rows(int64_t *tables, int64_t *rows, PGconn *c)
 	return rc;
 }
 
+/* Restore into a scratch database owned by a throwaway role that owns
+ * nothing else, logged in as that role, and count its rows as that role:
+ * the backup's code never runs with the admin's rights. */
 static int deep_check(tl_backup_check *chk, tl_ctx *ctx, const char *path,
                       const tl__bk_name *name, const tl__bk_manifest *m, const tl__bk_opts *o)
 {
 	PGconn *admin = NULL;
+	char pw[TL__BK_PW_LEN + 1] = "";
 	int rc = tl__bk_pg_open(&admin, ctx, NULL);
-	char *scratch = rc ? NULL : tl__bk_derived_db(m->database, "__verify_", time(NULL));
+	time_t now = time(NULL);
+	char *scratch = rc ? NULL : tl__bk_derived_db(m->database, "__verify_", now);
 	if (rc == TL_OK && !scratch)
 		rc = tl_error_last()->code ? tl_error_last()->code : TL_ENOMEM;
-	/* Owned by the admin role: the app's role may be gone by now. */
-	const char *owner = rc ? NULL : PQuser(admin);
+	tl__bk_intent in = {"verify", m->database, NULL, scratch, scratch, "", NULL, "scratch",
+	                    (int64_t)now};
+	int recorded = 0;
 	if (rc == TL_OK)
-		rc = tl__bk_restore_scratch(ctx, admin, scratch, owner, path, name, m, o);
+		recorded = (rc = tl__bk_intent_save(ctx, &in)) == TL_OK;
+	if (rc == TL_OK)
+		rc = tl__bk_restorer_create(pw, admin, scratch, NULL);
+	if (rc == TL_OK)
+		rc = tl__bk_restore_scratch(ctx, admin, "verify", scratch, scratch, scratch, pw, path,
+		                            name, m, o);
 	if (rc == TL_OK) {
 		PGconn *sc = NULL;
-		rc = tl__bk_pg_open(&sc, ctx, scratch);
+		rc = tl__bk_pg_open_as(&sc, ctx, scratch, scratch, pw);
 		if (rc == TL_OK)
 			rc = count_rows(&chk->tables, &chk->rows, sc);
 		PQfinish(sc);
 		tl__bk_drop_db(ctx, admin, scratch);
 		chk->bytes = m->dump_bytes;
 	}
+	if (recorded) {
+		tl_error saved = *tl_error_last();
+		char msg[1024];
+		snprintf(msg, sizeof(msg), "%s", saved.message);
+		int rexists = 1, clean = tl__bk_role_exists(&rexists, admin, scratch) == TL_OK &&
+		                         (!rexists || tl__bk_restorer_drop(ctx, admin, scratch) == TL_OK);
+		if (clean)
+			tl__bk_intent_remove(ctx, m->database);
+		if (rc)
+			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
+			                       "%s", msg);
+	}
+	sodium_memzero(pw, sizeof(pw));
 	free(scratch);
 	PQfinish(admin);
 	return rc;
@@ -250,6 +275,16 @@ int tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *backup,
 	if ((rc = tl__bk_resolve(&path, &name, ctx, backup)))
 		return rc;
 	tl__lock *lk = NULL;
+	if (o.flags & TL_BACKUP_DEEP) {
+		tl_buf done = TL_BUF_INIT;
+		rc = tl__bk_repair(ctx, &done, !!(o.flags & TL_BACKUP_DRY_RUN));
+		tl_buf_dispose(&done);
+		if (rc) {
+			free(path);
+			tl__bk_name_dispose(&name);
+			return rc;
+		}
+	}
 	rc = tl__bk_manifest_load(&m, path);
 	if (rc)
 		tl__error_prefix("%s has no readable manifest to check it against", backup);

@@ -156,7 +156,37 @@ void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 	tl_buf_dispose(&d);
 }
 
+/* What a killed restore or deep verify left (a closed database, a scratch
+ * database, a throwaway role) is repaired here too, and said first. */
+static void repair_restores(tl_ctx *ctx, tl__outcome *o)
+{
+	tl_buf done = TL_BUF_INIT;
+	if (tl_backup_repair(&done, ctx, NULL) != TL_OK) {
+		tl__say(o, TL_CHECK_FAIL, "start PostgreSQL, then run `towlion backup repair`",
+		        "an interrupted restore could not be repaired: %s", tl_error_last()->message);
+	} else if (done.size) {
+		for (char *p = done.ptr; *p; p++)
+			if (*p == '\n')
+				*p = ';';
+		tl__buf_printf(&o->detail, "; repaired %s", done.ptr);
+		if (o->status == TL_CHECK_OK || o->status == TL_CHECK_SKIP) {
+			o->status = TL_CHECK_WARN;
+			o->hint = "a restore or deep verify was killed; what it left was cleaned up: "
+			          "check that the database holds what you expect";
+		}
+	}
+	tl_buf_dispose(&done);
+}
+
 void tl__check_backups(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
+{
+	tl__check_backups_list(ctx, opts, o);
+	if (o->status != TL_CHECK_FAIL)
+		repair_restores(ctx, o);
+	tl_error_clear();
+}
+
+void tl__check_backups_list(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 {
 	tl_backup_list *l = NULL;
 	if (tl_backup_list_get(&l, ctx, NULL) != TL_OK) {

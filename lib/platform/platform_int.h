@@ -22,6 +22,8 @@ void tl__check_os(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
 void tl__check_disk(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
 void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
 void tl__check_backups(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
+/* The backup list part of it (the rest repairs killed restores). */
+void tl__check_backups_list(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
 void tl__check_certs(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o);
 
 /* The existing directory closest to `path` (itself or a parent). */

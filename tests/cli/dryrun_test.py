@@ -159,6 +159,7 @@ plans = [
     ["backup", "prune"],
     ["backup", "restore", db, backup],
     ["backup", "restore", db, backup, "--into", f"{app}_copy"],
+    ["backup", "repair"],
     ["backup", "key", "generate", os.path.join(t.tmp, "new.key")],
     ["deploy", app, "--path", src],
     ["rollback", app],

@@ -565,6 +565,37 @@ static void test_options(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* The password of TOWLION_PG_URL, whole or in the pieces libpq's URL
+ * parser may cut it into, never survives in a message. */
+static void test_scrub(void **state)
+{
+	const struct {
+		const char *url, *msg, *want;
+	} cases[] = {
+		{"postgresql://u:Wx9/QzKp7@h:5432/db",
+		 "invalid integer value \"Wx9\" for connection option \"port\"",
+		 "invalid integer value \"***\" for connection option \"port\""},
+		{"postgresql://u:Hu:nt@er2Zq@h/db",
+		 "could not translate host name \"er2Zq@h\" to address; integer \"nt\"",
+		 "could not translate host name \"***@h\" to address; integer \"*\""},
+		{"postgresql://u:s%40cret99@h/db", "password s@cret99 and s%40cret99",
+		 "password *** and ***"},
+		{"host=h password='Pw7 Kd9Xs' user=u", "\"Pw7 Kd9Xs\" \"Kd9\"", "\"***\" \"*\""},
+		{"postgresql://u@h/db", "nothing \"secret\" here", "nothing \"secret\" here"},
+		{"postgresql://u:pw@h/db?sslmode=x", "password \"pw\"", "password \"***\""},
+	};
+	for (size_t i = 0; i < TL__ARRAY_SIZE(cases); i++) {
+		char msg[256];
+		snprintf(msg, sizeof(msg), "%s", cases[i].msg);
+		tl__bk_scrub(msg, sizeof(msg), cases[i].url);
+		assert_string_equal(msg, cases[i].want);
+	}
+	/* A message at its capacity stays terminated. */
+	char small[12] = "ab ab ab ab";
+	tl__bk_scrub(small, sizeof(small), "postgresql://u:ab@h/db");
+	assert_true(strlen(small) < sizeof(small));
+}
+
 int main(void)
 {
 	tl_assert_ok(sodium_init() < 0 ? TL_ERROR : TL_OK);
@@ -580,6 +611,7 @@ int main(void)
 		cmocka_unit_test(test_container_detects_damage),
 		cmocka_unit_test(test_key_files),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_scrub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

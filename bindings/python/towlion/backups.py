@@ -107,6 +107,14 @@ class Backups:
         with self._ctx._use() as c:
             return _t.tl_backup_restore(c, database, backup, o)
 
+    def repair(self, *, dry_run: bool = False) -> str:
+        """Clean up after killed restores and deep verifies (allow connections
+        again, drop their scratch databases and throwaway roles); returns one
+        line per repaired operation, "" when there was nothing to do."""
+        o = _options(None, _t.TL_BACKUP_DRY_RUN if dry_run else 0)
+        with self._ctx._use() as c:
+            return _t.tl_backup_repair(c, o)
+
     @staticmethod
     def generate_key(path: str) -> None:
         """Write a new random backup key to ``path`` (0600); Conflict when it exists."""
