@@ -25,7 +25,8 @@ static void names_dispose(app_names *n)
 	tl_buf_dispose(&n->path);
 }
 
-static int names_get(app_names *n, tl_s3 *s3, const char *app)
+/* A dry run only names things: it needs no user API (and asks none). */
+static int names_get(app_names *n, tl_s3 *s3, const char *app, unsigned int flags)
 {
 	memset(n, 0, sizeof(*n));
 	int rc = tl_s3_app_bucket(&n->bucket, app);
@@ -42,7 +43,7 @@ static int names_get(app_names *n, tl_s3 *s3, const char *app)
 		                   "TOWLION_S3_APP_ENDPOINT must be an http(s):// URL");
 	if (!*n->endpoint)
 		n->endpoint = s3->endpoint;
-	if (!rc)
+	if (!rc && !(flags & TL_S3_DRY_RUN))
 		rc = tl__s3_admin_api_check(s3->ctx);
 	if (rc)
 		names_dispose(n);
@@ -102,7 +103,7 @@ int tl_s3_app_create(tl_buf *bucket, tl_buf *env_path, tl_s3 *s3, const char *ap
 {
 	TL__CHECK_ARG(s3 && (flags & ~TL_S3_DRY_RUN) == 0);
 	app_names n;
-	int rc = names_get(&n, s3, app);
+	int rc = names_get(&n, s3, app, flags);
 	if (rc)
 		return rc;
 	if (!(flags & TL_S3_DRY_RUN)) {
@@ -124,12 +125,13 @@ int tl_s3_app_rotate(tl_buf *access_key, tl_s3 *s3, const char *app, unsigned in
 {
 	TL__CHECK_ARG(s3 && (flags & ~TL_S3_DRY_RUN) == 0);
 	app_names n;
-	int rc = names_get(&n, s3, app);
+	int rc = names_get(&n, s3, app, flags);
 	if (rc)
 		return rc;
 	char **keys = NULL;
 	/* Rotation needs the user: an app never created gets a clear error. */
-	rc = tl__s3_user_keys(&keys, s3, n.user.ptr);
+	if (!(flags & TL_S3_DRY_RUN))
+		rc = tl__s3_user_keys(&keys, s3, n.user.ptr);
 	tl__strv_free(keys);
 	if (rc == TL_ENOTFOUND)
 		tl__error_set(rc, TL_ERRCLASS_INPUT,
@@ -145,7 +147,7 @@ int tl_s3_app_drop(tl_s3 *s3, const char *app, unsigned int flags)
 {
 	TL__CHECK_ARG(s3 && (flags & ~TL_S3_DRY_RUN) == 0);
 	app_names n;
-	int rc = names_get(&n, s3, app);
+	int rc = names_get(&n, s3, app, flags);
 	if (rc || (flags & TL_S3_DRY_RUN)) {
 		if (!rc)
 			names_dispose(&n);

@@ -31,7 +31,7 @@ int tl_s3_backup_keys_create(tl_buf *path, tl_s3 *s3, unsigned int flags)
 	int rc = file ? tl_s3_split(&bucket, NULL, remote) : TL_ENOMEM;
 	if (rc == TL_EINVALID)
 		tl__error_prefix("TOWLION_BACKUP_REMOTE");
-	if (!rc)
+	if (!rc && !(flags & TL_S3_DRY_RUN))
 		rc = tl__s3_admin_api_check(s3->ctx);
 	if (!rc && !(flags & TL_S3_DRY_RUN)) {
 		rc = tl_s3_bucket_create(s3, bucket.ptr);

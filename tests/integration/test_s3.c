@@ -526,6 +526,10 @@ static void test_app_storage(void **state)
 	assert_int_equal(access(path.ptr, F_OK), -1);
 	tl_assert_rc(TL_ENOTFOUND, tl_s3_bucket_exists(s3, want));
 	tl_assert_rc(TL_EUNSUPPORTED, tl_s3_app_rotate(NULL, s3, app, 0));
+	/* A dry run only names things. */
+	tl_assert_ok(tl_s3_app_create(&b, &path, s3, app, TL_S3_DRY_RUN));
+	assert_string_equal(b.ptr, want);
+	assert_int_equal(access(path.ptr, F_OK), -1);
 	/* Bad app names change nothing. */
 	tl_assert_rc(TL_EINVALID, tl_s3_app_create(NULL, NULL, s3, "Bad App", 0));
 	tl_buf_dispose(&b);
