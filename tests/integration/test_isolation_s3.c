@@ -10,6 +10,8 @@
 #include "tl_test.h"
 #include "core/core.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +493,76 @@ static void test_destroy_removes_user(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* The command: the app's secret is never printed, on stdout or stderr,
+ * human or JSON; the access key id (not a secret) is. */
+static void test_cli_never_prints_secrets(void **state)
+{
+	(void)state;
+	tl_ctx *ctx = admin_ctx();
+	char app[32], e_ep[300], e_ak[128], e_sk[128], e_state[600];
+	snprintf(app, sizeof(app), "iso%dc", (int)getpid() % 100000);
+	snprintf(e_ep, sizeof(e_ep), "TOWLION_S3_ENDPOINT=%s",
+	         tl_ctx_config_get(ctx, "TOWLION_S3_ENDPOINT"));
+	snprintf(e_ak, sizeof(e_ak), "TOWLION_S3_ACCESS_KEY=%s",
+	         tl_ctx_config_get(ctx, "TOWLION_S3_ACCESS_KEY"));
+	snprintf(e_sk, sizeof(e_sk), "TOWLION_S3_SECRET_KEY=%s",
+	         tl_ctx_config_get(ctx, "TOWLION_S3_SECRET_KEY"));
+	snprintf(e_state, sizeof(e_state), "TOWLION_STATE_DIR=%s", state_dir);
+	const char *env[] = {e_ep, e_ak, e_sk, e_state, "TOWLION_S3_ADMIN_API=iam",
+	                     "TOWLION_S3_IAM_ENDPOINT=", "TOWLION_S3_APP_ENDPOINT=", NULL};
+	const char *verbs[][2] = {{"create", NULL}, {"rotate", NULL}, {"drop", NULL}};
+	for (int json = 0; json < 2; json++) {
+		for (size_t i = 0; i < 3; i++) {
+			const char *argv[8] = {TL_TEST_BINARY_DIR "/towlion"};
+			size_t n = 1;
+			if (json)
+				argv[n++] = "--json";
+			argv[n++] = "s3";
+			argv[n++] = "app";
+			argv[n++] = verbs[i][0];
+			argv[n++] = app;
+			tl__spawn_opts o = {.argv = argv, .env = env, .stdout_mode = TL__STDIO_BUFFER,
+			                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 60000};
+			tl__spawn_result r;
+			memset(&r, 0, sizeof(r));
+			tl_assert_ok(tl__spawn(&r, NULL, &o));
+			const char *out = r.out.ptr ? r.out.ptr : "", *err = r.err.ptr ? r.err.ptr : "";
+			if (r.exit_status != 0)
+				fail_msg("towlion s3 app %s: exit %d: %s", verbs[i][0], r.exit_status, err);
+			char *secret = env_get(ctx, app, "S3_SECRET_KEY");
+			char *key = env_get(ctx, app, "S3_ACCESS_KEY");
+			if (i < 2) {
+				assert_non_null(secret);
+				assert_null(strstr(out, secret));
+				assert_null(strstr(err, secret));
+				assert_null(strstr(out, tl_ctx_config_get(ctx, "TOWLION_S3_SECRET_KEY")));
+			} else {
+				assert_null(secret); /* dropped: gone from the env file */
+			}
+			if (i == 1) /* rotate names the new key id */
+				assert_non_null(strstr(out, key));
+			if (json) {
+				json_error_t je;
+				json_t *doc = json_loads(out, 0, &je);
+				assert_non_null(doc);
+				assert_string_equal(json_string_value(json_object_get(doc, "action")),
+				                    verbs[i][0]);
+				json_decref(doc);
+			}
+			free(secret);
+			free(key);
+			tl__spawn_result_dispose(&r);
+		}
+	}
+	tl_s3 *s3 = NULL;
+	tl_assert_ok(tl_s3_new(&s3, ctx, NULL));
+	char bucket[64];
+	snprintf(bucket, sizeof(bucket), "%s-uploads", app);
+	tl_assert_ok(tl_s3_bucket_purge(s3, bucket));
+	tl_s3_free(s3);
+	tl_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_backup_needs_own_keys),
 		cmocka_unit_test(test_no_user_api_is_a_clear_error),
 		cmocka_unit_test(test_destroy_removes_user),
+		cmocka_unit_test(test_cli_never_prints_secrets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
