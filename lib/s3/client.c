@@ -140,6 +140,11 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	}
 	if (s->endpoint)
 		s->iam_url = iam && *iam ? tl__strdup(iam) : tl__sprintf("%s/", s->endpoint);
+	/* AWS's IAM is global and signs in us-east-1 whatever the S3 region. */
+	if (iam && strstr(iam, "://iam.amazonaws.com")) {
+		free(s->iam_sigv4);
+		s->iam_sigv4 = tl__strdup("aws:amz:us-east-1:iam");
+	}
 	if (!s->endpoint || !s->region || !s->sigv4 || !s->userpwd || !s->curl ||
 	    !s->iam_url || !s->iam_sigv4) {
 		tl_s3_free(s);
