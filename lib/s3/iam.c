@@ -218,9 +218,10 @@ static int key_create(tl_buf *access, tl_buf *secret, tl_s3 *s3, const char *use
 		*access = a;
 		*secret = s;
 	} else {
+		/* Without its id the key cannot be deleted here; the next create
+		 * or rotate deletes every key the env file does not hold. */
 		tl_buf_dispose(&a);
 		tl__buf_dispose_secret(&s);
-		/* The key was made but we cannot use it: take it back if we can. */
 	}
 	return rc;
 }
