@@ -55,29 +55,120 @@ static int run_bucket(cli *c)
 	}
 	if (strcmp(pos[0], "create") != 0 || npos != 2)
 		return cli_usage(c, "expected: bucket create APP, or bucket list");
+	/* The bucket only; the app's keys come from `s3 app create`. */
 	const char *app = pos[1];
+	tl_buf bucket = TL_BUF_INIT;
+	if (tl_s3_app_bucket(&bucket, app) != TL_OK)
+		return cli_usage(c, "%s", tl_error_last()->message);
+	tl_s3 *s3 = NULL;
+	if ((rc = open_s3(c, &s3))) {
+		tl_buf_dispose(&bucket);
+		return rc;
+	}
+	if (!c->dry_run && (rc = tl_s3_bucket_create(s3, bucket.ptr)) != TL_OK) {
+		rc = cli_fail(c, rc);
+	} else {
+		cli_set_result(c, json_pack("{s:s, s:s, s:s, s:b}", "app", app, "bucket",
+		                            bucket.ptr, "endpoint", tl_s3_endpoint(s3), "dry_run",
+		                            c->dry_run));
+		if (c->dry_run)
+			cli_print(c, "plan (--dry-run: nothing was changed):\n"
+			             "  would create bucket %s (if missing)\n", bucket.ptr);
+		else
+			cli_print(c, "bucket %s at %s (the app's own keys: towlion s3 app create %s)\n",
+			          bucket.ptr, tl_s3_endpoint(s3), app);
+	}
+	tl_buf_dispose(&bucket);
+	tl_s3_free(s3);
+	return rc;
+}
+
+/* towlion s3 app create|rotate|drop APP: the app's own user and keys. */
+static int run_app(cli *c)
+{
+	const char *pos[2] = {NULL, NULL};
+	size_t npos = 0;
+	int rc = cli_parse(c, NULL, 0, pos, 2, 2, &npos);
+	if (rc)
+		return rc;
+	const char *verb = pos[0], *app = pos[1];
+	if (strcmp(verb, "create") && strcmp(verb, "rotate") && strcmp(verb, "drop"))
+		return cli_usage(c, "expected: app create|rotate|drop APP");
+	if (tl_validate_app_name(app) != TL_OK)
+		return cli_usage(c, "%s", tl_error_last()->message);
 	tl_s3 *s3 = NULL;
 	if ((rc = open_s3(c, &s3)))
 		return rc;
-	tl_buf bucket = TL_BUF_INIT, env = TL_BUF_INIT;
-	rc = tl_s3_app_create(&bucket, &env, s3, app, c->dry_run ? TL_S3_DRY_RUN : 0);
+	unsigned int flags = c->dry_run ? TL_S3_DRY_RUN : 0;
+	tl_buf bucket = TL_BUF_INIT, env = TL_BUF_INIT, key = TL_BUF_INIT;
+	if (!strcmp(verb, "create"))
+		rc = tl_s3_app_create(&bucket, &env, s3, app, flags);
+	else if (!strcmp(verb, "rotate"))
+		rc = tl_s3_app_rotate(&key, s3, app, flags);
+	else
+		rc = tl_s3_app_drop(s3, app, flags);
+	if (rc == TL_ENOTFOUND && !strcmp(verb, "drop"))
+		rc = TL_OK; /* nothing to drop: the goal holds */
 	if (rc != TL_OK) {
 		rc = cli_fail(c, rc);
 	} else {
-		cli_set_result(c, json_pack("{s:s, s:s, s:s, s:s, s:b}", "app", app, "bucket",
-		                            bucket.ptr, "endpoint", tl_s3_endpoint(s3), "env_file",
-		                            env.ptr, "dry_run", c->dry_run));
+		/* Never the secret; the access key id is not one. */
+		char user[64];
+		snprintf(user, sizeof(user), "towlion-app-%s", app);
+		json_t *doc = json_pack("{s:s, s:s, s:s, s:b}", "app", app, "action", verb, "user",
+		                        user, "dry_run", c->dry_run);
+		if (bucket.size)
+			json_object_set_new(doc, "bucket", json_string(bucket.ptr));
+		if (env.size)
+			json_object_set_new(doc, "env_file", json_string(env.ptr));
+		if (key.size)
+			json_object_set_new(doc, "access_key", json_string(key.ptr));
+		cli_set_result(c, doc);
 		if (c->dry_run)
-			cli_print(c, "plan (--dry-run: nothing was changed):\n"
-			             "  would create bucket %s (if missing)\n"
-			             "  would write S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, "
-			             "S3_SECRET_KEY to %s\n", bucket.ptr, env.ptr);
+			cli_print(c, "plan (--dry-run: nothing was changed):\n  would %s the object "
+			             "storage user %s%s%s\n", verb, user,
+			          bucket.size ? " of bucket " : "", bucket.size ? bucket.ptr : "");
+		else if (!strcmp(verb, "create"))
+			cli_print(c, "user %s reaches only bucket %s; its keys are in %s\n", user,
+			          bucket.ptr, env.ptr);
+		else if (!strcmp(verb, "rotate"))
+			cli_print(c, "user %s has a new key %s; the old one no longer works "
+			             "(redeploy %s to use the new one)\n", user, key.ptr, app);
 		else
-			cli_print(c, "bucket %s at %s; S3_* keys in %s\n", bucket.ptr,
-			          tl_s3_endpoint(s3), env.ptr);
+			cli_print(c, "user %s and its keys are gone\n", user);
 	}
 	tl_buf_dispose(&bucket);
 	tl_buf_dispose(&env);
+	tl_buf_dispose(&key);
+	tl_s3_free(s3);
+	return rc;
+}
+
+/* towlion s3 backup-keys: the offsite backups' own user and keys. */
+static int run_backup_keys(cli *c)
+{
+	size_t npos = 0;
+	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, &npos);
+	if (rc)
+		return rc;
+	tl_s3 *s3 = NULL;
+	if ((rc = open_s3(c, &s3)))
+		return rc;
+	tl_buf path = TL_BUF_INIT;
+	rc = tl_s3_backup_keys_create(&path, s3, c->dry_run ? TL_S3_DRY_RUN : 0);
+	if (rc != TL_OK) {
+		rc = cli_fail(c, rc);
+	} else {
+		cli_set_result(c, json_pack("{s:s, s:s, s:b}", "user", "towlion-backup", "file",
+		                            path.ptr, "dry_run", c->dry_run));
+		if (c->dry_run)
+			cli_print(c, "plan (--dry-run: nothing was changed):\n  would make user "
+			             "towlion-backup and write its keys to %s\n", path.ptr);
+		else
+			cli_print(c, "user towlion-backup reaches only the backup bucket; its keys "
+			             "are in %s\n", path.ptr);
+	}
+	tl_buf_dispose(&path);
 	tl_s3_free(s3);
 	return rc;
 }
@@ -260,9 +351,17 @@ static int run_rm(cli *c)
 
 static const cli_verb verbs[] = {
 	{"bucket", "create APP | list",
-	 "create the app's bucket APP-uploads and write S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY "
-	 "and S3_SECRET_KEY into its env file; or list the buckets",
+	 "create the app's bucket APP-uploads (no keys: see s3 app); or list the buckets",
 	 "towlion s3 bucket create shop", true, run_bucket},
+	{"app", "create|rotate|drop APP",
+	 "the app's own object storage user, which reaches only APP-uploads: create it with "
+	 "a key pair and write S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY into its "
+	 "env file; rotate its keys (the old key stops working); or delete it and its keys",
+	 "towlion s3 app create shop", true, run_app},
+	{"backup-keys", "",
+	 "make the offsite backups' own user (reaches only the bucket of "
+	 "TOWLION_BACKUP_REMOTE) and write its keys to $TOWLION_STATE_DIR/backup-s3.env",
+	 "towlion s3 backup-keys", true, run_backup_keys},
 	{"ls", "[BUCKET[/PREFIX]] [--recursive]",
 	 "list the buckets, or the objects and folders under a prefix",
 	 "towlion s3 ls shop-uploads/images/", false, run_ls},

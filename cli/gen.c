@@ -201,7 +201,7 @@ void cli_gen_man(FILE *out)
 	      ".TP\n.I /etc/towlion/towlion.conf\n"
 	      "The configuration: KEY=VALUE lines (the .env syntax). Unknown keys are an error.\n"
 	      ".TP\n.I /data\n"
-	      "Persistent data: postgres, redis, minio, caddy, backups/postgres, towlion (the "
+	      "Persistent data: postgres, redis, s3, caddy, backups/postgres, towlion (the "
 	      "app registry, release history and locks).\n"
 	      ".TP\n.I /opt/apps/APP\n"
 	      "An app's checkout; previews in /opt/apps/APP\\-pr\\-N.\n"

@@ -136,7 +136,8 @@ typedef struct {
 #define TL_DESTROY_OPTIONS_INIT {TL_DESTROY_OPTIONS_VERSION, 0, 0, 0}
 
 /**
- * Remove an app: its route, containers and images, then its registry
+ * Remove an app: its route, containers and images, its object storage
+ * user and keys (when TOWLION_S3_ADMIN_API is iam), then its registry
  * entry; with `purge` also its database and role, Redis user and bucket.
  * TL_EINVALID without `confirm`.
  */

@@ -20,6 +20,9 @@
  * TL_ECONFLICT; NotImplemented TL_EUNSUPPORTED; an unreachable endpoint
  * TL_EUNAVAILABLE.
  *
+ * Per-app keys: see tl_s3_app_create(); each app's user reaches its own
+ * bucket only (docs/security.md, "Object storage").
+ *
  * Long transfers report TL_EVENT_PROGRESS (step "s3.put" / "s3.get",
  * bytes done/total) and are cancelled by the event callback (TL_EUSER).
  */
@@ -258,14 +261,76 @@ TL_EXTERN(void) tl_s3_object_list_free(tl_s3_object_list *l);
 
 /**
  * Provision storage for app `app`: create bucket "<app>-uploads"
- * (idempotent) and write S3_ENDPOINT (TOWLION_S3_APP_ENDPOINT, or the
- * client's endpoint when that is empty), S3_BUCKET, S3_ACCESS_KEY,
- * S3_SECRET_KEY (the platform's keys) into the app's env file
- * (<TOWLION_STATE_DIR>/apps/<app>/app.env, 0600, other keys kept).
+ * (idempotent), the app's own object-store user "towlion-app-<app>" whose
+ * only policy reaches that bucket and its objects (no other bucket, no
+ * bucket listing, no user API, no bucket policy, ACL or deletion), and a
+ * key pair of that user. S3_ENDPOINT (TOWLION_S3_APP_ENDPOINT, or the
+ * client's endpoint when that is empty), S3_BUCKET, S3_ACCESS_KEY and
+ * S3_SECRET_KEY go into the app's env file
+ * (<TOWLION_STATE_DIR>/apps/<app>/app.env, written atomically, 0600, other
+ * keys kept). The platform's own keys never go there.
+ *
+ * Idempotent: a key of the user already in the env file is kept; any
+ * other key of the user (left by an interrupted run) is deleted.
+ * Users are made through the object store's IAM API
+ * (TOWLION_S3_ADMIN_API=iam, at TOWLION_S3_IAM_ENDPOINT or the S3
+ * endpoint), with the client's keys, which must be allowed to use it.
+ * TOWLION_S3_ADMIN_API=minio is TL_EUNSUPPORTED with what to do instead.
  * `bucket` and `env_path` (either may be NULL) receive the names used.
  */
 TL_EXTERN(int) tl_s3_app_create(tl_buf *bucket, tl_buf *env_path, tl_s3 *s3,
                                 const char *app, unsigned int flags);
+
+/**
+ * Rotate the app's key pair: a new key of its user is made, written into
+ * the env file (atomically, 0600), then every other key of the user is
+ * deleted, so the old one stops working. Running containers keep the old
+ * key until they restart: redeploy the app right after. `access_key` (may
+ * be NULL) receives the new access key id (not a secret). TL_ENOTFOUND
+ * when the app has no user (run tl_s3_app_create() first).
+ */
+TL_EXTERN(int) tl_s3_app_rotate(tl_buf *access_key, tl_s3 *s3, const char *app,
+                                unsigned int flags);
+
+/**
+ * Delete the app's user with all its keys and its policy, and remove
+ * S3_ACCESS_KEY / S3_SECRET_KEY from its env file. The bucket is left
+ * alone (tl_s3_bucket_purge() removes it). TL_ENOTFOUND when the app has
+ * no user (the env file keys are removed all the same).
+ */
+TL_EXTERN(int) tl_s3_app_drop(tl_s3 *s3, const char *app, unsigned int flags);
+
+/**
+ * Create (or update) the object-store user `user` (1..64 of
+ * [A-Za-z0-9+=,.@_-]) with the one-bucket policy on `bucket`, and a new
+ * key pair for it: `access_key` and `secret_key` (a secret: wipe it). The
+ * user may already exist; its other keys are kept.
+ */
+TL_EXTERN(int) tl_s3_user_create(tl_buf *access_key, tl_buf *secret_key, tl_s3 *s3,
+                                 const char *user, const char *bucket);
+
+/** Delete the user `user`, its keys first, then its policy.
+ * TL_ENOTFOUND when there is no such user. */
+TL_EXTERN(int) tl_s3_user_delete(tl_s3 *s3, const char *user);
+
+/**
+ * Keys of their own for offsite backups: the user "towlion-backup" with
+ * the one-bucket policy on the bucket of TOWLION_BACKUP_REMOTE, and a new
+ * key pair, written as TOWLION_BACKUP_S3_ACCESS_KEY and
+ * TOWLION_BACKUP_S3_SECRET_KEY into <TOWLION_STATE_DIR>/backup-s3.env
+ * (atomically, 0600); other keys of that user are then deleted. Backups
+ * use that file when the two keys are not configured otherwise. `path`
+ * (may be NULL) receives the file's path.
+ */
+TL_EXTERN(int) tl_s3_backup_keys_create(tl_buf *path, tl_s3 *s3, unsigned int flags);
+
+/**
+ * A client for offsite backups: endpoint and region from the context, the
+ * keys from TOWLION_BACKUP_S3_ACCESS_KEY / TOWLION_BACKUP_S3_SECRET_KEY,
+ * else from <TOWLION_STATE_DIR>/backup-s3.env. TL_EINVALID, saying what to
+ * do, when there are none: the platform's keys are never used for backups.
+ */
+TL_EXTERN(int) tl_s3_new_backup(tl_s3 **out, tl_ctx *ctx);
 
 TL_END_DECL
 

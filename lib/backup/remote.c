@@ -41,7 +41,7 @@ static int remote_open(remote *r, tl_ctx *ctx)
 		                     url);
 	int rc = tl_s3_split(&r->bucket, &r->prefix, url);
 	if (rc == TL_OK)
-		rc = tl_s3_new(&r->s3, ctx, NULL);
+		rc = tl_s3_new_backup(&r->s3, ctx); /* keys of its own, never the platform's */
 	if (rc) {
 		tl__error_prefix("TOWLION_BACKUP_REMOTE");
 		remote_close(r);

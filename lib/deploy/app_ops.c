@@ -232,6 +232,23 @@ static int purge_bucket(tl_ctx *ctx, const char *app)
 	return rc;
 }
 
+/* The app's own object-storage user and its keys (the bucket stays unless
+ * purged): a destroyed app's keys must not outlive it. No user is fine. */
+static int drop_s3_user(tl_ctx *ctx, const char *app)
+{
+	int rc = tl__step(ctx, "destroy.s3-user", app,
+	                  "removing the object storage user and keys of %s", app);
+	tl_s3 *s3 = NULL;
+	if (rc == TL_OK)
+		rc = tl_s3_new(&s3, ctx, NULL);
+	if (rc == TL_OK)
+		rc = tl_s3_app_drop(s3, app, 0);
+	if (rc == TL_ENOTFOUND)
+		rc = TL_OK;
+	tl_s3_free(s3);
+	return rc;
+}
+
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);
@@ -270,6 +287,9 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 	}
 	if (rc == TL_OK && opts->purge)
 		rc = purge_redis(ctx, app);
+	if (rc == TL_OK && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT") &&
+	    !strcmp(tl__cfg(ctx, "TOWLION_S3_ADMIN_API"), "iam"))
+		rc = drop_s3_user(ctx, app);
 	if (rc == TL_OK && opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT"))
 		rc = purge_bucket(ctx, app);
 	if (rc == TL_OK)

@@ -243,12 +243,12 @@ static int render_standalone(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
 	q(b, domain);
 	tl__buf_puts(b, "\n    depends_on:\n      postgres:\n        condition: service_healthy\n"
 	                "      redis:\n        condition: service_healthy\n"
-	                "      minio:\n        condition: service_healthy\n");
+	                "      s3:\n        condition: service_healthy\n");
 	limits(b, 1.0, 1024LL * 1024 * 1024);
 	tl__buf_printf(b, "    labels:\n      towlion.app: %s\n      towlion.service: app\n"
 	                  "    networks: [towlion]\n",
 	               app);
-	const char *names[] = {"postgres", "redis", "minio", "caddy"};
+	const char *names[] = {"postgres", "redis", "s3", "caddy"};
 	for (size_t i = 0; i < TL__ARRAY_SIZE(names); i++) {
 		const tl__plat_service *s = svc_named(names[i]);
 		if (!strcmp(names[i], "caddy")) {
@@ -306,8 +306,10 @@ static int write_standalone_env(tl__plat *p, const char *bucket)
 	if (rc == TL_OK) {
 		const char *pg = tl_envfile_get(penv, "POSTGRES_PASSWORD");
 		const char *rd = tl_envfile_get(penv, "REDIS_PASSWORD");
-		const char *mu = tl_envfile_get(penv, "MINIO_ROOT_USER");
-		const char *mp = tl_envfile_get(penv, "MINIO_ROOT_PASSWORD");
+		/* One app alone on its own platform: the store's admin keys are
+		 * its own (no other tenant, no backups, share that store). */
+		const char *mu = tl_envfile_get(penv, "AWS_ACCESS_KEY_ID");
+		const char *mp = tl_envfile_get(penv, "AWS_SECRET_ACCESS_KEY");
 		if (!pg || !rd || !mu || !mp) {
 			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 			                   "%s lacks a secret: run `towlion platform init`",
@@ -318,7 +320,7 @@ static int write_standalone_env(tl__plat *p, const char *bucket)
 			if (!db || !rurl ||
 			    (rc = tl_envfile_set(env, "DATABASE_URL", db)) ||
 			    (rc = tl_envfile_set(env, "REDIS_URL", rurl)) ||
-			    (rc = tl_envfile_set(env, "S3_ENDPOINT", "http://minio:9000")) ||
+			    (rc = tl_envfile_set(env, "S3_ENDPOINT", "http://s3:9000")) ||
 			    (rc = tl_envfile_set(env, "S3_ACCESS_KEY", mu)) ||
 			    (rc = tl_envfile_set(env, "S3_SECRET_KEY", mp)) ||
 			    (rc = tl_envfile_set(env, "S3_BUCKET", bucket)))

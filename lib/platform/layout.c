@@ -34,7 +34,7 @@ static const dir_spec dirs[] = {
 	{"@state", 0700, -1},
 	{"postgres", 0700, 999},
 	{"redis", 0700, 999},
-	{"minio", 0700, -1},
+	{"s3", 0700, -1},
 	{"@caddy", 0755, -1},
 	{"@caddy/data", 0700, -1},   /* TLS private keys */
 	{"@caddy/config", 0700, -1},
@@ -108,7 +108,7 @@ static int ensure_dir(tl_platform_report *r, const tl__plat *p, const char *path
 /* Generated secrets; GF_SECURITY_ADMIN_PASSWORD mirrors the Grafana one
  * under the name Grafana's image reads. */
 static const char *const secret_keys[] = {"POSTGRES_PASSWORD", "REDIS_PASSWORD",
-                                          "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD",
+                                          "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                           "GRAFANA_ADMIN_PASSWORD"};
 
 static int ensure_env(tl_platform_report *r, const tl__plat *p, tl_envfile **out)
@@ -129,8 +129,8 @@ static int ensure_env(tl_platform_report *r, const tl__plat *p, tl_envfile **out
 		}
 		if ((rc = tl__secret_generate(secret, SECRET_LEN)))
 			break;
-		if (!strcmp(k, "MINIO_ROOT_USER"))
-			memcpy(secret, "towlion-", 8); /* a recognisable user name */
+		if (!strcmp(k, "AWS_ACCESS_KEY_ID"))
+			memcpy(secret, "towlion-", 8); /* a recognisable admin key */
 		if ((rc = tl_envfile_set(env, k, secret)) == TL_OK)
 			rc = tl__plat_step(r, "secret", k, 1, "generated");
 		changed = true;

@@ -31,11 +31,17 @@ const tl__plat_service tl__plat_services[] = {
 	 .health = L("CMD-SHELL", "REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping | grep -q PONG"),
 	 .mounts = M({"redis", "/data", 0}), .ports = L("127.0.0.1:6379:6379"),
 	 .env_file = 1, .cpus = 0.5, .memory = 512 * MiB},
-	{.name = "minio", .image = "minio/minio:RELEASE.2024-06-13T22-53-53Z",
-	 .cmd = L("server", "/data", "--console-address", ":9001"),
-	 .health = L("CMD", "mc", "ready", "local"), .mounts = M({"minio", "/data", 0}),
-	 .ports = L("127.0.0.1:9000:9000", "127.0.0.1:9001:9001"), .env_file = 1,
-	 .cpus = 1.0, .memory = 1 * GiB},
+	/* Object storage: SeaweedFS (Apache-2.0, maintained; MinIO's project
+	 * is archived and its images are gone). One `weed server` runs master,
+	 * volume, filer and the S3 gateway, which also serves the IAM API that
+	 * gives each app a user of its own (TOWLION_S3_ADMIN_API=iam). Its
+	 * admin identity comes from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+	 * in platform.env. The service (and the name apps reach it by) is the
+	 * generic "s3". Health: the volume server's /healthz on 8080. */
+	{.name = "s3", .image = "chrislusf/seaweedfs:4.41",
+	 .cmd = L("server", "-dir=/data", "-s3", "-s3.port=9000"),
+	 .health = WGET("http://127.0.0.1:8080/healthz"), .mounts = M({"s3", "/data", 0}),
+	 .ports = L("127.0.0.1:9000:9000"), .env_file = 1, .cpus = 1.0, .memory = 1 * GiB},
 	{.name = "caddy", .image = "caddy:2.7.6-alpine",
 	 .cmd = L("caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"),
 	 .health = WGET("http://127.0.0.1:2019/config/"),

@@ -48,6 +48,8 @@ void tl_s3_free(tl_s3 *s3)
 	free(s3->region);
 	free(s3->sigv4);
 	tl__free_secret(s3->userpwd);
+	free(s3->iam_url);
+	free(s3->iam_sigv4);
 	free(s3);
 }
 
@@ -120,6 +122,7 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	s->region = tl__strdup(region);
 	s->sigv4 = tl__sprintf("aws:amz:%s:s3", region);
 	s->userpwd = tl__sprintf("%s:%s", access, secret);
+	s->iam_sigv4 = tl__sprintf("aws:amz:%s:iam", region);
 	s->addressing = o.addressing;
 	s->timeout_ms = o.timeout_ms > 0 ? o.timeout_ms : 60000;
 	s->connect_timeout_ms = o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 5000;
@@ -127,7 +130,24 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	tl__url_dispose(&u);
 	if (s->scheme && s->hostport && s->base_path)
 		s->endpoint = tl__sprintf("%s://%s%s", s->scheme, s->hostport, s->base_path);
-	if (!s->endpoint || !s->region || !s->sigv4 || !s->userpwd || !s->curl) {
+	/* The user API lives at the S3 endpoint (moto, Ceph RGW) unless
+	 * TOWLION_S3_IAM_ENDPOINT says otherwise (AWS, SeaweedFS's `weed iam`). */
+	const char *iam = tl_ctx_config_get(ctx, "TOWLION_S3_IAM_ENDPOINT");
+	if (iam && *iam && !tl__str_startswith(iam, "http://") &&
+	    !tl__str_startswith(iam, "https://")) {
+		tl_s3_free(s);
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "TOWLION_S3_IAM_ENDPOINT must be an http(s):// URL");
+	}
+	if (s->endpoint)
+		s->iam_url = iam && *iam ? tl__strdup(iam) : tl__sprintf("%s/", s->endpoint);
+	/* AWS's IAM is global and signs in us-east-1 whatever the S3 region. */
+	if (iam && strstr(iam, "://iam.amazonaws.com")) {
+		free(s->iam_sigv4);
+		s->iam_sigv4 = tl__strdup("aws:amz:us-east-1:iam");
+	}
+	if (!s->endpoint || !s->region || !s->sigv4 || !s->userpwd || !s->curl ||
+	    !s->iam_url || !s->iam_sigv4) {
 		tl_s3_free(s);
 		return tl__error_oom();
 	}
@@ -330,7 +350,7 @@ int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 	if (rc)
 		return rc;
 	tl_buf url = TL_BUF_INIT;
-	if ((rc = tl__s3_build_url(&url, s3, req)))
+	if ((rc = req->url ? tl__buf_puts(&url, req->url) : tl__s3_build_url(&url, s3, req)))
 		return rc;
 	char sha[65];
 	const char *payload_sha = req->payload_sha256;
@@ -370,7 +390,7 @@ int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_USERPWD, s3->userpwd);
-	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s3->sigv4);
+	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, req->sigv4 ? req->sigv4 : s3->sigv4);
 	if (strcmp(m, "HEAD") == 0) {
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (has_body || strcmp(m, "PUT") == 0) {
@@ -483,6 +503,14 @@ int tl__s3_map_code(const char *code, long status)
 		{"SlowDown", TL_EUNAVAILABLE},
 		{"ServiceUnavailable", TL_EUNAVAILABLE},
 		{"InternalError", TL_EUNAVAILABLE},
+		/* the IAM API */
+		{"InvalidClientTokenId", TL_EAUTH},
+		{"NoSuchEntity", TL_ENOTFOUND},
+		{"EntityAlreadyExists", TL_EEXISTS},
+		{"LimitExceeded", TL_ECONFLICT},
+		{"DeleteConflict", TL_ECONFLICT},
+		{"MalformedPolicyDocument", TL_EINVALID},
+		{"ValidationError", TL_EINVALID},
 	};
 	for (size_t i = 0; code && i < TL__ARRAY_SIZE(map); i++)
 		if (strcmp(code, map[i].code) == 0)

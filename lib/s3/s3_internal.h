@@ -16,6 +16,8 @@ struct tl_s3 {
 	char *region;
 	char *sigv4;      /* "aws:amz:<region>:s3" */
 	char *userpwd;    /* "access:secret" (a secret) */
+	char *iam_url;    /* the IAM API: TOWLION_S3_IAM_ENDPOINT or endpoint/ */
+	char *iam_sigv4;  /* "aws:amz:<region>:iam" */
 	int addressing;
 	long timeout_ms;
 	long connect_timeout_ms;
@@ -47,6 +49,9 @@ typedef struct {
 	uint64_t progress_total;
 	long timeout_ms;             /* 0: the client's default; <0: none */
 	const char *what;            /* for messages: "create bucket" */
+	const char *url;             /* a whole URL instead of bucket/key
+	                                (the IAM API) */
+	const char *sigv4;           /* NULL: the client's ("...:s3") */
 } tl__s3_req;
 
 #define TL__S3_REQ_INIT(m) {.method = (m), .body_fd = -1}
@@ -125,6 +130,25 @@ int tl__s3_encode_key(tl_buf *out, const char *key);
 int64_t tl__s3_parse_time(const char *text);
 /* Validate bucket (and key when not NULL), for public entry points. */
 int tl__s3_check_names(const char *bucket, const char *key);
+
+/* ---- users and keys (iam.c) ---- */
+
+/* The IAM user name of an app: "towlion-app-<app>". */
+int tl__s3_app_user(tl_buf *out, const char *app);
+/* The policy that lets a user reach `bucket` and nothing else (JSON). */
+int tl__s3_bucket_policy_json(tl_buf *out, const char *bucket);
+/* TOWLION_S3_ADMIN_API: TL_OK for "iam", a clear TL_EUNSUPPORTED /
+ * TL_EINVALID for anything else (what to do is in the message). */
+int tl__s3_admin_api_check(tl_ctx *ctx);
+/* Create the user if missing and (re)write its one-bucket policy. */
+int tl__s3_user_ensure(tl_s3 *s3, const char *user, const char *bucket);
+/* The user's access key ids (NULL-terminated; tl__strv_free). */
+int tl__s3_user_keys(char ***out, tl_s3 *s3, const char *user);
+/* A new key pair for the user (secret_key is a secret: dispose_secret). */
+int tl__s3_user_key_create(tl_buf *access_key, tl_buf *secret_key, tl_s3 *s3,
+                           const char *user);
+/* Delete one key; an unknown one is TL_OK. */
+int tl__s3_user_key_delete(tl_s3 *s3, const char *user, const char *access_key);
 
 /* Objects (object.c), also built by lists. */
 struct tl_s3_object {

@@ -149,6 +149,8 @@ def world():
 
 
 src = example_app(t, version="3.0.0")
+# Only the plans see an offsite target (s3 backup-keys names its bucket).
+env["TOWLION_BACKUP_REMOTE"] = f"s3://{bucket}/offsite/"
 plans = [
     ["alerts", "check"],
     ["app", "create", other],
@@ -186,6 +188,10 @@ plans = [
     ["route", "reload"],
     ["route", "init"],
     ["s3", "bucket", "create", other],
+    ["s3", "app", "create", other],
+    ["s3", "app", "rotate", app],
+    ["s3", "app", "drop", app],
+    ["s3", "backup-keys"],
     ["s3", "put", obj, f"{bucket}/new.txt"],
     ["s3", "get", f"{bucket}/object.txt", os.path.join(t.tmp, "downloaded.txt")],
     ["s3", "rm", f"{bucket}/object.txt"],

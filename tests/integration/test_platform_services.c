@@ -235,7 +235,7 @@ static void test_up_and_down(void **state)
 	tl_platform_report_free(r);
 
 	/* Down in a dry run: everything still runs. */
-	char *marker = tl__sprintf("%s%s/minio/marker", root, tl_ctx_config_get(ctx, "TOWLION_DATA_DIR"));
+	char *marker = tl__sprintf("%s%s/s3/marker", root, tl_ctx_config_get(ctx, "TOWLION_DATA_DIR"));
 	tl_test_write_file(marker, "keep me", 0600);
 	o.flags |= TL_PLATFORM_DRY_RUN;
 	tl_assert_ok(tl_platform_down(&r, ctx, &o));

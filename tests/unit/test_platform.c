@@ -121,7 +121,7 @@ static void test_init_layout_modes_and_secrets(void **state)
 		mode_t mode;
 	} want[] = {{"srv/t/data", 0755},           {"srv/t/apps", 0755},
 	            {"srv/t/data/towlion", 0700},   {"srv/t/data/postgres", 0700},
-	            {"srv/t/data/redis", 0700},     {"srv/t/data/minio", 0700},
+	            {"srv/t/data/redis", 0700},     {"srv/t/data/s3", 0700},
 	            {"srv/t/data/caddy/data", 0700}, {"srv/t/data/caddy/config", 0700},
 	            {"srv/t/data/caddy/sites", 0755}, {"srv/t/data/loki", 0700},
 	            {"srv/t/data/grafana", 0700},   {"srv/t/data/backups/postgres", 0700},
@@ -144,8 +144,8 @@ static void test_init_layout_modes_and_secrets(void **state)
 	char *envp = path2(dir, "srv/t/data/towlion/platform.env");
 	tl_envfile *env = NULL;
 	tl_assert_ok(tl_envfile_open(&env, envp, 0));
-	const char *keys[] = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "MINIO_ROOT_USER",
-	                      "MINIO_ROOT_PASSWORD", "GRAFANA_ADMIN_PASSWORD"};
+	const char *keys[] = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "AWS_ACCESS_KEY_ID",
+	                      "AWS_SECRET_ACCESS_KEY", "GRAFANA_ADMIN_PASSWORD"};
 	char *before = tl_test_read_file(envp);
 	for (size_t i = 0; i < 5; i++) {
 		const char *v = tl_envfile_get(env, keys[i]);
@@ -339,7 +339,7 @@ static void test_compose_file_is_valid_and_has_no_secret(void **state)
 		assert_null(strstr(text, v));
 	}
 	char *svcs = compose_services(file);
-	const char *all[] = {"postgres", "redis", "minio", "caddy", "loki", "promtail",
+	const char *all[] = {"postgres", "redis", "s3", "caddy", "loki", "promtail",
 	                     "grafana", "prometheus", "cadvisor", "node-exporter"};
 	for (size_t i = 0; i < 10; i++)
 		assert_non_null(strstr(svcs, all[i]));

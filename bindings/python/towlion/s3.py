@@ -123,7 +123,24 @@ class S3:
         self._with(lambda s: _t.tl_s3_object_delete(s, bucket, key))
 
     def app_create(self, app: str, *, dry_run: bool = False) -> dict[str, str]:
-        """Create the app's bucket and write its S3_* keys to its env file."""
+        """Create the app's bucket and its own user, and write that user's
+        keys (never the platform's) with S3_ENDPOINT/S3_BUCKET to its env file."""
         flags = _t.TL_S3_DRY_RUN if dry_run else 0
         bucket, env_path = self._with(lambda s: _t.tl_s3_app_create(s, app, flags))
         return {"bucket": bucket, "env_path": env_path}
+
+    def app_rotate(self, app: str, *, dry_run: bool = False) -> str:
+        """New keys for the app's own user (the old key stops working);
+        returns the new access key id (the secret is only in the env file)."""
+        flags = _t.TL_S3_DRY_RUN if dry_run else 0
+        return self._with(lambda s: _t.tl_s3_app_rotate(s, app, flags))
+
+    def app_drop(self, app: str, *, dry_run: bool = False) -> None:
+        """Delete the app's user and keys (NotFound when it has none)."""
+        flags = _t.TL_S3_DRY_RUN if dry_run else 0
+        self._with(lambda s: _t.tl_s3_app_drop(s, app, flags))
+
+    def backup_keys(self, *, dry_run: bool = False) -> str:
+        """Make the offsite backups' own user and keys; returns the file."""
+        flags = _t.TL_S3_DRY_RUN if dry_run else 0
+        return self._with(lambda s: _t.tl_s3_backup_keys_create(s, flags))

@@ -7,7 +7,7 @@
 #   - all chatter goes to stderr, only `export NAME=value` lines go to stdout;
 #   - each daemon's pid lives in DIR/pids/<name>.pid, its files in DIR/<name>/.
 
-HARNESS_SERVICES_ALL="docker postgres redis caddy sshd s3 github"
+HARNESS_SERVICES_ALL="docker postgres redis caddy sshd s3 s3iam github"
 # shellcheck disable=SC2034  # used by start, stop and check
 HARNESS_MARKER=".towlion-harness"   # present in every DIR we created; stop refuses to delete a DIR without it
 

@@ -26,6 +26,14 @@ svc_s3_start() {
   env_export TOWLION_S3_REGION us-east-1
   env_export TOWLION_S3_ACCESS_KEY "$ak"
   env_export TOWLION_S3_SECRET_KEY "$sk"
+  # s3rver has one key and no user API: offsite backups, which never use
+  # the platform's keys, are configured with that same key here.  The
+  # s3iam service (moto) proves the real thing: a backup user of its own.
+  env_export TOWLION_BACKUP_S3_ACCESS_KEY "$ak"
+  env_export TOWLION_BACKUP_S3_SECRET_KEY "$sk"
+  # ... and per-app users cannot be made: say so (app provisioning then
+  # fails clearly, app destroy has no user to remove).
+  env_export TOWLION_S3_ADMIN_API none
 
   log "s3: starting on 127.0.0.1:$port"
   # The secrets go through the environment of the node process only (not its
