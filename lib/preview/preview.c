@@ -160,22 +160,22 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 			rc = tl__error_oom();
 	}
 	if (rc == TL_OK) {
+		/* pv may be prev itself (an update): keep the repository we
+		 * comment on unless the caller names another. */
+		char *repo = opts->repo ? tl__strdup(opts->repo)
+		             : tl__strdup(prev && prev->repo ? prev->repo : "");
 		free(pv->source);
 		free(pv->url);
 		free(pv->repo);
 		free(pv->commit);
+		pv->repo = repo;
 		pv->source = opts->git_url ? tl__sprintf("git:%s#%s", opts->git_url, opts->git_ref)
 		                           : tl__sprintf("path:%s", dir);
 		pv->url = tl__sprintf("%s://%s", strcmp(tl__cfg(ctx, "TOWLION_TLS"), "off") ? "https"
 		                                                                           : "http",
 		                      p.hosts[0]);
-		pv->repo = tl__strdup(opts->repo ? opts->repo : (prev ? "" : ""));
 		pv->commit = tl__strdup(commit.ptr ? commit.ptr : "");
 		pv->updated = (int64_t)time(NULL);
-		if (prev && !opts->repo && prev->repo) {
-			free(pv->repo);
-			pv->repo = tl__strdup(prev->repo); /* keep commenting where we did */
-		}
 		rc = (pv->source && pv->url && pv->repo && pv->commit) ? tl__preview_save(ctx, pv)
 		                                                       : tl__error_oom();
 	}
