@@ -46,12 +46,17 @@ svc_docker_start() {
       return 1
     fi
     mkdir -p "$d/root" "$d/exec"
+    # Every app and preview gets a network of its own: Docker's default
+    # pools hold about 30 networks, so carve /24s out of 172.20.0.0/14
+    # (1024 networks, inside the 172.16.0.0/12 that PostgreSQL's pg_hba
+    # trusts), as docs/platform.md tells a server's daemon.json to.
     log "docker: starting dockerd"
     pid=$(spawn "$logf" dockerd \
             --data-root "$d/root" \
             --exec-root "$d/exec" \
             -H "unix://$sock" \
             --pidfile "$d/dockerd.pid" \
+            --default-address-pool base=172.20.0.0/14,size=24 \
             --log-level warn)
     echo "$pid" > "$(pidfile docker)"
     wait_until "docker" "$logf" "$pid" _docker_ping "$sock" || return 1
