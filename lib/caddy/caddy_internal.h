@@ -38,6 +38,10 @@ int tl__caddy_admin_listen(tl_buf *out, const char *admin_url);
  * or NULL when it is not one. */
 const char *tl__caddy_admin_socket(const char *admin_url);
 
+/* Replace the site `name` with this file text (header included), in the
+ * same transaction as tl_caddy_route_set() (table.c). */
+int tl__caddy_site_apply(tl_ctx *ctx, const char *name, const char *text);
+
 /* ---- admin API (admin.c) ---- */
 
 /* POST /adapt a Caddyfile text; *out gets the "result" object. When Caddy
