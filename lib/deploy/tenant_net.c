@@ -155,6 +155,14 @@ int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project)
 		if (rc == TL_ENOTFOUND) {
 			tl_error_clear();
 			rc = TL_OK;
+		} else if (rc == TL_ECONFLICT) {
+			/* Something not ours is still attached (by hand): the project
+			 * is gone all the same; say so rather than fail the destroy. */
+			rc = tl__log(ctx, TL_LOG_WARN,
+			             "the network %s still has containers that are not the "
+			             "platform's; left in place (remove it with `docker network rm` "
+			             "once they are gone)",
+			             net);
 		}
 	}
 	if (rc)
