@@ -151,6 +151,21 @@ static int run_down(cli *c)
 	return run_updown(c, false);
 }
 
+static int run_migrate_networks(cli *c)
+{
+	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
+	o.flags = c->dry_run ? TL_PLATFORM_DRY_RUN : 0;
+	tl_platform_report *r = NULL;
+	rc = tl_platform_migrate_networks(&r, ctx, &o);
+	return report_out(c, rc, r, "platform migrate-networks");
+}
+
 static const cli_verb verbs[] = {
 	{"init", "[--root DIR] [--no-docker]",
 	 "create the data tree, platform secrets, main Caddyfile and Docker network",
@@ -163,6 +178,9 @@ static const cli_verb verbs[] = {
 	 "towlion platform up --metrics", true, run_up},
 	{"down", "[--root DIR]", "stop and remove the platform containers (data stays)",
 	 "towlion platform down", true, run_down},
+	{"migrate-networks", "",
+	 "move apps still on the flat network onto their own networks, live",
+	 "towlion platform migrate-networks", true, run_migrate_networks},
 };
 
 const cli_group cli_group_platform = {"platform", "lay out and run the server's services",

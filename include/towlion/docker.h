@@ -376,6 +376,14 @@ TL_EXTERN(int) tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docke
  */
 TL_EXTERN(int) tl_docker_network_ensure(int *created, tl_docker *d, const char *name,
                                         const char *const *labels);
+/**
+ * The same for an internal network: containers on it reach each other but
+ * nothing outside (Docker gives it no route out and publishes no ports of
+ * containers that are only on it). An existing network is left as it is.
+ */
+TL_EXTERN(int) tl_docker_network_ensure_internal(int *created, tl_docker *d,
+                                                 const char *name,
+                                                 const char *const *labels);
 /** Connect a container, with DNS aliases (NULL-terminated, may be NULL);
  * connecting it again is fine. */
 TL_EXTERN(int) tl_docker_network_connect(tl_docker *d, const char *network,

@@ -200,6 +200,20 @@ TL_EXTERN(int) tl_platform_up(tl_platform_report **out, tl_ctx *ctx,
 TL_EXTERN(int) tl_platform_down(tl_platform_report **out, tl_ctx *ctx,
                                 const tl_platform_options *opts);
 
+/**
+ * Move the apps and previews that still run on the flat platform network
+ * (TOWLION_NETWORK, as before tenant networks) onto a network of their
+ * own, live: each project's network is made, Caddy and the shared
+ * services join it, its containers join it under their compose names,
+ * the route switches to it, and after a short drain the containers leave
+ * the flat network; no request fails. One step per project (TL_PLATFORM_
+ * DRY_RUN: what would move). Idempotent: running it again after a kill
+ * finishes the work. In the loopback upstream mode nothing moves (a
+ * container's published port would change): a redeploy moves a project.
+ */
+TL_EXTERN(int) tl_platform_migrate_networks(tl_platform_report **out, tl_ctx *ctx,
+                                            const tl_platform_options *opts);
+
 /** The platform's services, in start order, and each one's default image.
  * NULL past the end. */
 TL_EXTERN(const char *) tl_platform_service_at(size_t i, const char **default_image);

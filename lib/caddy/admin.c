@@ -8,14 +8,26 @@
 
 #define ADMIN_TIMEOUT_MS 60000
 
+const char *tl__caddy_admin_socket(const char *admin_url)
+{
+	if (admin_url && !strncmp(admin_url, "unix:///", 8) && admin_url[8])
+		return admin_url + 7;
+	return NULL;
+}
+
 static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char *path,
                 const char *ctype, const char *body, size_t len)
 {
 	const char *base = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
+	/* unix:///path/admin.sock: the admin API on a unix socket in a
+	 * directory only the host sees, so nothing on a Docker network can
+	 * reach it (docs/security.md, "Networks"). */
+	const char *sock = tl__caddy_admin_socket(base);
 	size_t bl = strlen(base);
 	while (bl && base[bl - 1] == '/')
 		bl--;
-	char *url = tl__sprintf("%.*s%s", (int)bl, base, path);
+	char *url = sock ? tl__sprintf("http://localhost%s", path)
+	                 : tl__sprintf("%.*s%s", (int)bl, base, path);
 	char *ct = ctype ? tl__sprintf("Content-Type: %s", ctype) : NULL;
 	if (!url || (ctype && !ct)) {
 		free(url);
@@ -23,11 +35,13 @@ static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char
 		return TL_ENOMEM;
 	}
 	/* must-revalidate: apply even when Caddy thinks nothing changed (after
-	 * a restart its live config may differ from what it remembers). */
+	 * a restart its live config may differ from what it remembers).
+	 * On a unix socket Caddy 2.6 allows only an empty Host header ("Host;"
+	 * makes libcurl send one); TCP keeps libcurl's own. */
 	const char *hdrs[] = {ct ? ct : "Accept: application/json",
-	                      "Cache-Control: must-revalidate", NULL};
-	tl__http_req req = {.method = method, .url = url, .headers = hdrs, .body = body,
-	                    .body_len = len, .timeout_ms = ADMIN_TIMEOUT_MS,
+	                      "Cache-Control: must-revalidate", sock ? "Host;" : NULL, NULL};
+	tl__http_req req = {.method = method, .url = url, .unix_socket = sock, .headers = hdrs,
+	                    .body = body, .body_len = len, .timeout_ms = ADMIN_TIMEOUT_MS,
 	                    .service = "Caddy admin API", .klass = TL_ERRCLASS_CADDY};
 	int rc = tl__http_do(ctx, resp, &req);
 	/* Caddy refuses connections for a moment while it swaps its admin

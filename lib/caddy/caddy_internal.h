@@ -34,6 +34,13 @@ int tl__caddy_validate_site(const char *site);
 /* The admin address of TOWLION_CADDY_ADMIN as host:port, for the admin
  * global option. */
 int tl__caddy_admin_listen(tl_buf *out, const char *admin_url);
+/* The socket path of an admin URL unix:///abs/path (a pointer into it),
+ * or NULL when it is not one. */
+const char *tl__caddy_admin_socket(const char *admin_url);
+
+/* Replace the site `name` with this file text (header included), in the
+ * same transaction as tl_caddy_route_set() (table.c). */
+int tl__caddy_site_apply(tl_ctx *ctx, const char *name, const char *text);
 
 /* ---- admin API (admin.c) ---- */
 

@@ -134,13 +134,17 @@ static int port_value(long *out, tl_ctx *ctx, const char *key)
 
 int tl__caddy_admin_listen(tl_buf *out, const char *admin_url)
 {
+	const char *sock = tl__caddy_admin_socket(admin_url);
+	if (sock) /* Caddy's network address form: unix//path */
+		return tl__buf_printf(out, "unix/%s", sock);
 	tl__url u;
 	if (tl__url_parse(&u, admin_url, "TOWLION_CADDY_ADMIN"))
 		return TL_EINVALID;
 	int rc = TL_OK;
 	if (strcmp(u.scheme, "http") || !u.port || (*u.path && strcmp(u.path, "/")))
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
-		                   "TOWLION_CADDY_ADMIN is \"%s\"; it must be http://host:port",
+		                   "TOWLION_CADDY_ADMIN is \"%s\"; it must be http://host:port "
+		                   "or unix:///path/to/admin.sock",
 		                   admin_url);
 	else if (strchr(u.host, ':'))
 		rc = tl__buf_printf(out, "[%s]:%d", u.host, u.port);

@@ -546,6 +546,11 @@ out:
 	return rc;
 }
 
+int tl__caddy_site_apply(tl_ctx *ctx, const char *name, const char *text)
+{
+	return apply(ctx, name, text, NULL, NULL);
+}
+
 int tl_caddy_write_main(tl_ctx *ctx, const tl_caddy_main_options *opts)
 {
 	TL__CHECK_ARG(ctx);

@@ -592,6 +592,8 @@ static int read_document(rd *r, json_t *plan)
 			             "starting with a letter or digit", sp[i].key);
 			break;
 		}
+		if ((rc = rd_check_reserved(r, sp[i].knode, sp[i].key)))
+			break;
 		json_t *svc = NULL;
 		rc = rd_service(r, sp[i].key, sp[i].knode, sp[i].val, &svc);
 		if (!rc)

@@ -36,6 +36,11 @@ typedef struct {
 	yaml_node_t *val;
 } kv;
 
+/* reserved.c: what a reserved service name is for, or NULL; and the
+ * check that refuses one at `knode`. */
+const char *tl__compose_reserved_name(const char *name);
+int rd_check_reserved(rd *r, const yaml_node_t *knode, const char *name);
+
 unsigned long rd_line(const yaml_node_t *n);
 /* "file:line: message" as TL_EINVALID; returns TL_EINVALID. */
 int rd_fail(rd *r, const yaml_node_t *n, const char *fmt, ...) TL__PRINTF(3, 4);

@@ -25,10 +25,11 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_REDIS_APP_HOST", "redis:6379", NULL, TL__KEY_PLAIN,
 	 "host:port for apps' REDIS_URL"},
 	{"TOWLION_CADDY_ADMIN", "http://127.0.0.1:2019", NULL, TL__KEY_URL,
-	 "Caddy admin API"},
+	 "Caddy admin API: http://host:port, or unix:///path/admin.sock (Caddy in a "
+	 "container: a socket in a directory only the host sees)"},
 	{"TOWLION_CADDY_ADMIN_LISTEN", "", NULL, TL__KEY_PLAIN,
 	 "address Caddy binds its admin API on, when not the one in TOWLION_CADDY_ADMIN "
-	 "(Caddy in a container: 0.0.0.0:2019)"},
+	 "(Caddy in a container: unix//run/caddy-admin/admin.sock)"},
 	{"TOWLION_CADDY_DIR", "/caddy", "TOWLION_DATA_DIR", TL__KEY_PLAIN,
 	 "holds the main Caddyfile and sites/"},
 	{"TOWLION_DOMAIN", "", NULL, TL__KEY_PLAIN,

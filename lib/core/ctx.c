@@ -155,8 +155,10 @@ static int check_value(const char *key, const char *v, const char *where)
 	         !is_port(v))
 		why = "must be a port number 1..65535";
 	else if (!strcmp(key, "TOWLION_CADDY_ADMIN_LISTEN") && *v &&
-	         tl_validate_hostport(v) != TL_OK)
-		why = "must be host:port, e.g. 0.0.0.0:2019";
+	         tl_validate_hostport(v) != TL_OK &&
+	         !(!strncmp(v, "unix//", 6) && v[6] && !strpbrk(v, " \t\"'{}")))
+		why = "must be host:port (e.g. 127.0.0.1:2019) or a unix socket as Caddy "
+		      "writes it (unix//run/caddy-admin/admin.sock)";
 	else if (!strcmp(key, "TOWLION_SCAN_POLICY") && strcmp(v, "warn") && strcmp(v, "block"))
 		why = "must be warn or block";
 	else if (!strcmp(key, "TOWLION_PREVIEW_CPUS") && !is_cpus(v))

@@ -191,6 +191,11 @@ int tl__project_teardown(tl_ctx *ctx, const tl__project *p)
 	}
 	tl_docker_image_list_free(il);
 	free(filter[0]);
+	/* Last, the project's network (its containers are gone). */
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "destroy.network", p->name, "removing the network of %s", p->name);
+	if (rc == TL_OK)
+		rc = tl__tenant_net_remove(ctx, d, p->name);
 	tl_docker_free(d);
 	return rc;
 }

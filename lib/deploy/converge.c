@@ -102,9 +102,12 @@ int tl__serving_releases(char ***keep, attempt *a)
 				}
 				match = hp != 0;
 			} else {
+				/* name:port, or name.<network>:port (the form the
+				 * flat-network migration routes by) */
 				const char *name = tl_docker_container_name(c);
-				match = colon && strlen(name) == (size_t)(colon - up) &&
-				        !strncmp(up, name, (size_t)(colon - up));
+				size_t nl = strlen(name);
+				match = colon && nl <= (size_t)(colon - up) && !strncmp(up, name, nl) &&
+				        (up[nl] == ':' || up[nl] == '.');
 			}
 			if (match) {
 				rc = tl__strv_push(keep, rel);

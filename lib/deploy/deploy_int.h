@@ -129,6 +129,23 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 int tl__project_teardown(tl_ctx *ctx, const tl__project *p);
 void tl__project_dispose(tl__project *p);
 
+/* ---- the tenant network of a project (tenant_net.c) ---- */
+
+typedef struct {
+	char *name;         /* <TOWLION_NETWORK>-app-<project> */
+	char **extra_hosts; /* "postgres:host-gateway"...: shared services on the host */
+} tl__tenant_net;
+
+/* The name of a project's network (NULL on ENOMEM). */
+char *tl__tenant_network(tl_ctx *ctx, const char *project);
+/* Make sure the project's network exists; connect Caddy (required in the
+ * network upstream mode) and the shared services' containers to it. */
+int tl__tenant_net_join(tl__tenant_net *out, tl_ctx *ctx, tl_docker *d, const tl__project *p);
+void tl__tenant_net_dispose(tl__tenant_net *n);
+/* Disconnect the platform's containers and remove the network (gone
+ * already: fine). The project's own containers must be gone first. */
+int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project);
+
 /* ---- the engine's working state (engine.c, spec.c, converge.c) ---- */
 
 /* One container this attempt started. */
@@ -153,6 +170,7 @@ typedef struct {
 	tl_release *rel;
 	long health_timeout_ms;
 	tl_buf plan_json; /* the plan as built, before the platform's env */
+	tl__tenant_net net; /* the project's own network */
 } attempt;
 
 #define LOG_TAIL_LINES 15

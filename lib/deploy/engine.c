@@ -44,7 +44,7 @@ void tl__project_dispose(tl__project *p)
 /* ---- steps ------------------------------------------------------------ */
 
 /* Random lowercase letters and digits: container names are hostnames on
- * the platform network (Caddy reaches them by name), and hostnames are
+ * the project's network (Caddy reaches them by name), and hostnames are
  * compared lowercase. */
 static int tl__random_label(char *out, size_t len)
 {
@@ -339,13 +339,13 @@ static int addresses(attempt *a, started *st)
 		st->upstream = tl__sprintf("127.0.0.1:%d", hp);
 		st->probe = tl__strdup(st->upstream ? st->upstream : "");
 	} else {
-		/* Caddy runs on the platform network and resolves the name; the
-		 * platform (on the host) probes the container's address. */
-		const char *ip = tl_docker_container_ip(c, tl__cfg(a->ctx, "TOWLION_NETWORK"));
+		/* Caddy is on the project's network and resolves the container's
+		 * name; the platform (on the host) probes the container's address. */
+		const char *ip = tl_docker_container_ip(c, a->net.name);
 		if (!*ip)
 			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
 			                   "container %s has no address on network %s", st->name,
-			                   tl__cfg(a->ctx, "TOWLION_NETWORK"));
+			                   a->net.name);
 		st->upstream = tl__sprintf("%s:%d", st->name, st->svc->port);
 		st->probe = tl__sprintf("%s:%d", ip, st->svc->port);
 	}
@@ -572,6 +572,7 @@ static void attempt_dispose(attempt *a)
 	tl_buf_dispose(&a->commit);
 	tl__buf_dispose_secret(&a->plan_json);
 	tl_release_free(a->rel);
+	tl__tenant_net_dispose(&a->net);
 	tl_docker_free(a->docker);
 }
 
@@ -587,7 +588,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	long t0 = now_ms();
 	attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
 	             o->health_timeout_ms > 0 ? o->health_timeout_ms : HEALTH_TIMEOUT_DEFAULT_MS,
-	             TL_BUF_INIT};
+	             TL_BUF_INIT, {0}};
 	tl__lock *lock = NULL;
 	char **serving = NULL;
 	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
@@ -621,8 +622,12 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		if (rc == TL_OK)
 			rc = check_images(&a);
 	}
+	/* The project's own network, Caddy and the shared services on it,
+	 * before the first container. */
 	if (rc == TL_OK)
-		rc = tl_docker_network_ensure(NULL, a.docker, tl__cfg(ctx, "TOWLION_NETWORK"), NULL);
+		rc = tl__step(ctx, "deploy.network", p->name, "joining the network of %s", p->name);
+	if (rc == TL_OK)
+		rc = tl__tenant_net_join(&a.net, ctx, a.docker, p);
 
 	/* Converge first: whatever a killed attempt left is not serving. */
 	if (rc == TL_OK)

@@ -180,7 +180,6 @@ int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__s
 {
 	tl_docker_container_spec *s = NULL;
 	int rc = tl_docker_container_spec_new(&s, svc->image);
-	const char *network = tl__cfg(a->ctx, "TOWLION_NETWORK");
 	if (rc == TL_OK)
 		rc = tl_docker_container_spec_set_name(s, name);
 	if (rc == TL_OK && svc->command)
@@ -195,9 +194,15 @@ int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__s
 		rc = add_binds(s, a, svc);
 	for (size_t i = 0; rc == TL_OK && svc->extra_hosts && svc->extra_hosts[i]; i++)
 		rc = tl_docker_container_spec_add_extra_host(s, svc->extra_hosts[i]);
+	/* The shared services' reserved names, when they run on the host. */
+	for (size_t i = 0; rc == TL_OK && a->net.extra_hosts && a->net.extra_hosts[i]; i++)
+		rc = tl_docker_container_spec_add_extra_host(s, a->net.extra_hosts[i]);
+	/* The project's own network only (connected at create: the container
+	 * is never on another network, not even for a moment). */
 	if (rc == TL_OK)
-		rc = tl_docker_container_spec_set_network(s, network);
-	/* Other services reach this one by its compose name, as under compose. */
+		rc = tl_docker_container_spec_set_network(s, a->net.name);
+	/* Other services reach this one by its compose name, as under compose,
+	 * and only on this network. */
 	if (rc == TL_OK && strcmp(role, "release") != 0)
 		rc = tl_docker_container_spec_add_alias(s, svc->name);
 	if (rc == TL_OK)

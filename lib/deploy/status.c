@@ -134,7 +134,7 @@ int tl_app_status_get(tl_app_status **out, tl_ctx *ctx, const char *app)
 				probe = tl__strdup(it->upstream ? it->upstream : "");
 			else if (tl_docker_container_inspect(&full, d, it->name) == TL_OK)
 				probe = tl__sprintf("%s:%d",
-				                    tl_docker_container_ip(full, tl__cfg(ctx, "TOWLION_NETWORK")),
+				                    tl_docker_container_ip(full, NULL), /* its one network */
 				                    ps->port);
 			tl_docker_container_free(full);
 			int hrc = probe ? tl__health_wait(ctx, probe, ps->health_path, STATUS_PROBE_MS,

@@ -28,8 +28,8 @@ static int network_exists(int *exists, tl_docker *d, const char *name)
 	return TL_OK;
 }
 
-int tl_docker_network_ensure(int *created, tl_docker *d, const char *name,
-                             const char *const *labels)
+static int ensure(int *created, tl_docker *d, const char *name, const char *const *labels,
+                  int internal)
 {
 	TL__CHECK_ARG(d);
 	int rc = dk_check_ref(name, "network name");
@@ -51,8 +51,8 @@ int tl_docker_network_ensure(int *created, tl_docker *d, const char *name,
 			json_object_set_new(lab, k, json_string(eq ? eq + 1 : ""));
 		free(k);
 	}
-	json_t *body = json_pack("{s:s, s:b, s:s, s:o}", "Name", name, "CheckDuplicate", 1,
-	                         "Driver", "bridge", "Labels", lab);
+	json_t *body = json_pack("{s:s, s:b, s:s, s:o, s:b}", "Name", name, "CheckDuplicate", 1,
+	                         "Driver", "bridge", "Labels", lab, "Internal", internal != 0);
 	char *what = tl__sprintf("create network %s", name);
 	rc = body && what ? dk_call(d, "POST", "/networks/create", body, NULL, 0, what)
 	                  : TL_ENOMEM;
@@ -66,6 +66,18 @@ int tl_docker_network_ensure(int *created, tl_docker *d, const char *name,
 	if (!rc && created)
 		*created = made;
 	return rc;
+}
+
+int tl_docker_network_ensure(int *created, tl_docker *d, const char *name,
+                             const char *const *labels)
+{
+	return ensure(created, d, name, labels, 0);
+}
+
+int tl_docker_network_ensure_internal(int *created, tl_docker *d, const char *name,
+                                      const char *const *labels)
+{
+	return ensure(created, d, name, labels, 1);
 }
 
 static int in_network(int *yes, tl_docker *d, const char *network, const char *container)

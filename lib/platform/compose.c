@@ -82,6 +82,16 @@ static void limits(tl_buf *b, double cpus, int64_t memory)
 	               cpus, (long long)(memory / (1024 * 1024)));
 }
 
+/* Caddy's admin socket path when TOWLION_CADDY_ADMIN is unix:///path
+ * and `s` is Caddy; NULL otherwise. */
+static const char *admin_socket(tl_ctx *ctx, const tl__plat_service *s)
+{
+	const char *a = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
+	if (strcmp(s->name, "caddy") || strncmp(a, "unix:///", 8) || !a[8])
+		return NULL;
+	return a + 7;
+}
+
 static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_service *s,
                     const char *const *cmd, const char *const *env_files, bool with_profile)
 {
@@ -97,7 +107,18 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 		tl__buf_puts(b, "    command: ");
 		qlist(b, cmd);
 	}
-	if (s->env_file && env_files) {
+	const char *const *keys = NULL;
+	if (s->env_file && env_files && !p->standalone_app &&
+	    tl__plat_env_keys(&keys, s->name) == TL_OK) {
+		/* Only the secrets this service needs (netplan.c). */
+		char *own = keys ? tl__plat_service_env(p, s->name) : NULL;
+		if (own) {
+			const char *files[] = {own, NULL};
+			tl__buf_puts(b, "    env_file: ");
+			qlist(b, files);
+		}
+		free(own);
+	} else if (s->env_file && env_files) {
 		tl__buf_puts(b, "    env_file: ");
 		qlist(b, env_files);
 	}
@@ -110,9 +131,21 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 			tl__buf_putc(b, '\n');
 		}
 	}
-	if (s->mounts) {
+	const char *sock = admin_socket(ctx, s);
+	if (s->mounts || sock) {
 		tl__buf_puts(b, "    volumes:\n");
-		for (size_t i = 0; s->mounts[i].rel; i++) {
+		if (sock) {
+			/* The admin socket's directory, at the same path inside:
+			 * TOWLION_CADDY_ADMIN names it for both sides. */
+			char *dir = tl__strndup(sock, (size_t)(strrchr(sock, '/') - sock));
+			char *v = dir ? tl__sprintf("%s:%s", dir, dir) : NULL;
+			tl__buf_puts(b, "      - ");
+			q(b, v ? v : "");
+			tl__buf_putc(b, '\n');
+			free(dir);
+			free(v);
+		}
+		for (size_t i = 0; s->mounts && s->mounts[i].rel; i++) {
 			char *src = tl__plat_mount_source(p, s->mounts[i].rel);
 			char *v = src ? tl__sprintf("%s:%s%s", src, s->mounts[i].target,
 			                            s->mounts[i].read_only ? ":ro" : "")
@@ -127,6 +160,8 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 	if (s->ports && !(p->flags & TL_PLATFORM_NO_PORTS)) {
 		tl__buf_puts(b, "    ports:\n");
 		for (size_t i = 0; s->ports[i]; i++) {
+			if (sock && tl__str_endswith(s->ports[i], ":2019"))
+				continue; /* the admin API is on the socket only */
 			char *ps = port_spec(ctx, s->ports[i]);
 			tl__buf_puts(b, "      - ");
 			q(b, ps ? ps : "");
@@ -136,7 +171,8 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 	}
 	if (s->health) {
 		tl__buf_puts(b, "    healthcheck:\n      test: ");
-		qlist(b, s->health);
+		const char *sock_health[] = {"CMD", "test", "-S", sock, NULL};
+		qlist(b, sock ? sock_health : s->health);
 		tl__buf_puts(b, "      interval: 10s\n      timeout: 5s\n      retries: 5\n"
 		                "      start_period: 30s\n");
 	}
@@ -151,7 +187,12 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 			               d && d->health ? "service_healthy" : "service_started");
 		}
 	}
-	tl__buf_puts(b, "    networks: [towlion]\n");
+	/* Tenants never join these (netplan.c); the standalone file is one
+	 * app's own server. */
+	unsigned nets = p->standalone_app ? TL__PLAT_NET_EDGE : tl__plat_networks(s->name);
+	tl__buf_printf(b, "    networks: [%s%s%s]\n", nets & TL__PLAT_NET_EDGE ? "towlion" : "",
+	               nets == (TL__PLAT_NET_EDGE | TL__PLAT_NET_INTERNAL) ? ", " : "",
+	               nets & TL__PLAT_NET_INTERNAL ? "internal" : "");
 }
 
 static int render_shared(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
@@ -165,7 +206,20 @@ static int render_shared(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
 		service(b, ctx, p, &tl__plat_services[i], tl__plat_services[i].cmd, env_files, true);
 	tl__buf_puts(b, "networks:\n  towlion:\n    external: true\n    name: ");
 	q(b, tl__cfg(ctx, "TOWLION_NETWORK"));
+	/* The collectors' network: no tenant on it, no route out. */
+	char *internal = tl__plat_internal_network(ctx);
+	if (!internal)
+		return TL_ENOMEM;
+	tl__buf_puts(b, "\n  internal:\n    internal: true\n    name: ");
+	q(b, internal);
 	tl__buf_putc(b, '\n');
+	free(internal);
+	if (strncmp(tl__cfg(ctx, "TOWLION_CADDY_ADMIN"), "unix:///", 8))
+		return tl__log(ctx, TL_LOG_WARN,
+		               "TOWLION_CADDY_ADMIN is not a unix socket: Caddy's admin API in a "
+		               "container listens on an address every network Caddy joins can "
+		               "reach; set TOWLION_CADDY_ADMIN=unix://%s/caddy-admin/admin.sock",
+		               p->state);
 	return TL_OK;
 }
 
@@ -339,6 +393,49 @@ static int write_standalone_env(tl__plat *p, const char *bucket)
 	return rc;
 }
 
+/* Each service's own env file: only the platform.env keys it needs
+ * (netplan.c), 0600 in a 0700 directory. */
+static int write_service_envs(tl_ctx *ctx, tl__plat *p)
+{
+	tl_envfile *penv = NULL;
+	int rc = tl_envfile_open(&penv, p->env_file, 0);
+	if (rc == TL_ENOTFOUND) {
+		tl_error_clear();
+		return tl__log(ctx, TL_LOG_WARN,
+		               "%s does not exist yet: the services' env files are written once "
+		               "`towlion platform init` made it",
+		               p->env_file);
+	}
+	char *dir = rc ? NULL : tl__sprintf("%s/platform-env", p->state);
+	if (rc == TL_OK)
+		rc = dir ? tl__mkdir_p(dir, 0700) : TL_ENOMEM;
+	for (size_t i = 0; rc == TL_OK && i < tl__plat_nservices; i++) {
+		const tl__plat_service *s = &tl__plat_services[i];
+		const char *const *keys = NULL;
+		if (!s->env_file || tl__plat_env_keys(&keys, s->name) != TL_OK || !keys)
+			continue;
+		tl_envfile *own = NULL;
+		char *path = tl__plat_service_env(p, s->name);
+		rc = path ? tl_envfile_open(&own, path, TL_ENVFILE_CREATE) : TL_ENOMEM;
+		for (size_t k = 0; rc == TL_OK && keys[k]; k++) {
+			const char *v = tl_envfile_get(penv, keys[k]);
+			if (!v)
+				rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+				                   "%s lacks %s (for %s): run `towlion platform init`",
+				                   p->env_file, keys[k], s->name);
+			else
+				rc = tl_envfile_set(own, keys[k], v);
+		}
+		if (rc == TL_OK)
+			rc = tl_envfile_save(own, path, 0600);
+		tl_envfile_free(own);
+		free(path);
+	}
+	free(dir);
+	tl_envfile_free(penv);
+	return rc;
+}
+
 int tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const char *path,
                               const tl_platform_options *opts)
 {
@@ -362,6 +459,17 @@ int tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const char *path,
 		char *bucket = tl__sprintf("%s-uploads", p.standalone_app);
 		rc = bucket ? write_standalone_env(&p, bucket) : TL_ENOMEM;
 		free(bucket);
+		if (rc)
+			goto out;
+	}
+	if (!p.standalone_app && (rc = write_service_envs(ctx, &p)))
+		goto out;
+	/* The directory of Caddy's admin socket: the host's only (0700). */
+	const char *admin = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
+	if (!p.standalone_app && !strncmp(admin, "unix:///", 8) && admin[8]) {
+		char *sdir = tl__strndup(admin + 7, (size_t)(strrchr(admin + 7, '/') - (admin + 7)));
+		rc = sdir ? tl__mkdir_p(sdir, 0700) : TL_ENOMEM;
+		free(sdir);
 		if (rc)
 			goto out;
 	}

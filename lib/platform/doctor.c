@@ -155,8 +155,12 @@ out:
 static void check_http(tl_ctx *ctx, outcome *o, const char *service, const char *base,
                        const char *path, const char *hint, bool any_status)
 {
-	char *url = tl__sprintf("%s%s", base, path);
-	tl__http_req req = {.url = url, .timeout_ms = CHECK_TIMEOUT_MS, .service = service,
+	/* unix:///path (Caddy's admin socket): Caddy 2.6 wants an empty Host. */
+	const char *sock = !strncmp(base, "unix:///", 8) ? base + 7 : NULL;
+	char *url = sock ? tl__sprintf("http://localhost%s", path) : tl__sprintf("%s%s", base, path);
+	const char *hdrs[] = {"Host;", NULL};
+	tl__http_req req = {.url = url, .unix_socket = sock, .headers = sock ? hdrs : NULL,
+	                    .timeout_ms = CHECK_TIMEOUT_MS, .service = service,
 	                    .klass = TL_ERRCLASS_HTTP};
 	tl__http_resp resp;
 	if (!url)

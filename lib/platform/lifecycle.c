@@ -38,11 +38,20 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
                       const tl__plat_service *s, const tl_envfile *env)
 {
 	tl_docker_container_spec *sp = NULL;
-	char *name = tl__sprintf("towlion-%s", s->name);
+	char *name = tl__sprintf("towlion-%s", s->name), *internal = NULL;
 	int rc = name ? tl_docker_container_spec_new(&sp, tl__plat_image(p, s)) : TL_ENOMEM;
 	if (rc)
 		goto out;
-	const char *net = tl__cfg(ctx, "TOWLION_NETWORK");
+	/* Its first network at create (netplan.c); Caddy joins the internal
+	 * one too, in up_one(). */
+	internal = tl__plat_internal_network(ctx);
+	const char *net = tl__plat_networks(s->name) & TL__PLAT_NET_EDGE
+	                      ? tl__cfg(ctx, "TOWLION_NETWORK")
+	                      : internal;
+	if (!internal) {
+		rc = TL_ENOMEM;
+		goto out;
+	}
 	if ((rc = tl_docker_container_spec_set_name(sp, name)) ||
 	    (rc = tl_docker_container_spec_add_label(sp, "towlion.platform", "1")) ||
 	    (rc = tl_docker_container_spec_add_label(sp, "towlion.service", s->name)) ||
@@ -55,8 +64,24 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 		goto out;
 	if (s->cmd && (rc = tl_docker_container_spec_set_cmd(sp, s->cmd)))
 		goto out;
-	if (s->health &&
-	    (rc = tl_docker_container_spec_set_healthcheck(sp, s->health, 2000, 5000, 30, 0)))
+	/* Caddy's admin API on a unix socket (TOWLION_CADDY_ADMIN=unix:///path):
+	 * its directory at the same path inside, no admin port anywhere. */
+	const char *admin = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
+	const char *sock = !strcmp(s->name, "caddy") && !strncmp(admin, "unix:///", 8) && admin[8]
+	                       ? admin + 7
+	                       : NULL;
+	const char *sock_health[] = {"CMD", "test", "-S", sock, NULL};
+	if (sock) {
+		char *sdir = tl__strndup(sock, (size_t)(strrchr(sock, '/') - sock));
+		rc = sdir ? tl__mkdir_p(sdir, 0700) : TL_ENOMEM;
+		if (rc == TL_OK)
+			rc = tl_docker_container_spec_add_bind(sp, sdir, sdir, 0);
+		free(sdir);
+		if (rc)
+			goto out;
+	}
+	if (s->health && (rc = tl_docker_container_spec_set_healthcheck(
+	                      sp, sock ? sock_health : s->health, 2000, 5000, 30, 0)))
 		goto out;
 	for (size_t i = 0; s->env && s->env[i] && rc == TL_OK; i++) {
 		const char *eq = strchr(s->env[i], '=');
@@ -66,9 +91,16 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 	}
 	/* Secrets travel in the create request's Env (as env_file does),
 	 * never on a command line and never in events. */
+	const char *const *keys = NULL;
+	bool only_keys = tl__plat_env_keys(&keys, s->name) == TL_OK;
 	for (size_t i = 0; s->env_file && rc == TL_OK && i < tl_envfile_count(env); i++) {
 		const char *k, *v;
-		if ((rc = tl_envfile_at(env, i, &k, &v)) == TL_OK)
+		bool wanted_key = !only_keys;
+		if ((rc = tl_envfile_at(env, i, &k, &v)) != TL_OK)
+			break;
+		for (size_t n = 0; only_keys && keys && keys[n] && !wanted_key; n++)
+			wanted_key = !strcmp(keys[n], k);
+		if (wanted_key) /* only the secrets this service needs (netplan.c) */
 			rc = tl_docker_container_spec_add_env(sp, k, v);
 	}
 	for (size_t i = 0; s->mounts && s->mounts[i].rel && rc == TL_OK; i++) {
@@ -89,6 +121,8 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 	     i++) {
 		char ip[64], spec[128];
 		int host, cont;
+		if (sock && tl__str_endswith(s->ports[i], ":2019"))
+			continue; /* the admin API is on the socket only */
 		snprintf(spec, sizeof(spec), "%s", s->ports[i]);
 		if (strstr(spec, "{http}") || strstr(spec, "{https}")) {
 			const char *port = tl__cfg(ctx, strstr(spec, "{https}") ? "TOWLION_HTTPS_PORT"
@@ -102,6 +136,7 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 			rc = tl_docker_container_spec_add_port(sp, cont, "tcp", *ip ? ip : NULL, host);
 	}
 out:
+	free(internal);
 	free(name);
 	if (rc)
 		tl_docker_container_spec_free(sp);
@@ -186,6 +221,15 @@ static int up_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d, const tl__pl
 		    (!dry && (rc = tl_docker_container_create(NULL, d, sp))) ||
 		    (rc = tl__plat_step(r, "create", name, 1, "%s", image)))
 			goto out;
+		if (!dry && tl__plat_networks(s->name) ==
+		                (TL__PLAT_NET_EDGE | TL__PLAT_NET_INTERNAL)) {
+			char *internal = tl__plat_internal_network(ctx);
+			const char *alias[] = {s->name, NULL};
+			rc = internal ? tl_docker_network_connect(d, internal, name, alias) : TL_ENOMEM;
+			free(internal);
+			if (rc)
+				goto out;
+		}
 	} else if ((rc = tl__plat_step(r, "create", name, 0, "exists (%s)", image))) {
 		goto out;
 	}
@@ -233,12 +277,37 @@ int tl_platform_up(tl_platform_report **out, tl_ctx *ctx, const tl_platform_opti
 		goto out;
 	if ((rc = tl__plat_step(r, "network", net, created, created ? "created" : "exists")))
 		goto out;
+	/* The collectors' network: internal (no route out), no tenant on it. */
+	char *internal = tl__plat_internal_network(ctx);
+	created = 0;
+	if (!internal)
+		rc = TL_ENOMEM;
+	else if (!(p.flags & TL_PLATFORM_DRY_RUN))
+		rc = tl_docker_network_ensure_internal(&created, d, internal, labels);
+	if (rc == TL_OK)
+		rc = tl__plat_step(r, "network", internal, created, created ? "created" : "exists");
+	free(internal);
+	if (rc)
+		goto out;
 	for (size_t i = 0; i < tl__plat_nservices && rc == TL_OK; i++) {
 		const tl__plat_service *s = &tl__plat_services[i];
 		if (!wanted(&p, s))
 			continue;
 		if ((rc = tl__step(ctx, "platform.up", s->name, "starting %s", s->name)) == TL_OK)
 			rc = up_one(r, ctx, d, &p, s, env);
+	}
+	/* Apps still on the flat network of an older platform move to their
+	 * own networks now that Caddy runs (live, without a failed request). */
+	if (rc == TL_OK && !(p.flags & TL_PLATFORM_DRY_RUN)) {
+		tl_platform_report *mr = NULL;
+		tl_platform_options mo = TL_PLATFORM_OPTIONS_INIT;
+		rc = tl_platform_migrate_networks(&mr, ctx, &mo);
+		for (size_t i = 0; rc == TL_OK && i < tl_platform_report_count(mr); i++) {
+			const tl_platform_step *st = tl_platform_report_at(mr, i);
+			if (st->changed)
+				rc = tl__plat_step(r, st->action, st->subject, 1, "%s", st->detail);
+		}
+		tl_platform_report_free(mr);
 	}
 out:
 	tl_docker_free(d);

@@ -89,6 +89,20 @@ typedef struct {
 	const char *const *depends;   /* services it waits for (healthy) */
 } tl__plat_service;
 
+/* ---- networks and secrets of each service (netplan.c) ---- */
+
+#define TL__PLAT_NET_EDGE 1u     /* TOWLION_NETWORK: Caddy, shared services */
+#define TL__PLAT_NET_INTERNAL 2u /* <TOWLION_NETWORK>-internal: collectors */
+
+unsigned tl__plat_networks(const char *service);
+/* The platform.env keys `service` gets (*keys NULL: none); TL_ENOTFOUND
+ * (no error set) for a service the plan does not list: it gets the whole
+ * file. */
+int tl__plat_env_keys(const char *const **keys, const char *service);
+char *tl__plat_internal_network(tl_ctx *ctx);
+/* <state>/platform-env/<service>.env: that service's secrets (0600). */
+char *tl__plat_service_env(const tl__plat *p, const char *service);
+
 extern const tl__plat_service tl__plat_services[];
 extern const size_t tl__plat_nservices;
 

@@ -180,6 +180,7 @@ plans = [
     ["platform", "compose", "--root", root, "-o", os.path.join(root, "new-compose.yml")],
     ["platform", "up", "--root", root],
     ["platform", "down", "--root", root],
+    ["platform", "migrate-networks"],
     ["redis", "create", other],
     ["redis", "create", app, "--rotate"],
     ["redis", "drop", app, "--purge"],

@@ -79,6 +79,10 @@ static int setup(void **state)
 	tl_assert_ok(tl_docker_container_spec_add_bind(s, cdir, "/etc/caddy", 1));
 	tl_assert_ok(tl_docker_container_spec_add_env(s, "HOME", "/tmp"));
 	tl_assert_ok(tl_docker_container_spec_add_label(s, "towlion.test", "1"));
+	/* How the engine finds the platform's Caddy to join it to each
+	 * project's network. */
+	tl_assert_ok(tl_docker_container_spec_add_label(s, "towlion.platform", "1"));
+	tl_assert_ok(tl_docker_container_spec_add_label(s, "towlion.service", "caddy"));
 	tl_assert_ok(tl_docker_container_spec_set_network(s, network));
 	tl_assert_ok(tl_docker_container_spec_add_port(s, 2019, "tcp", "127.0.0.1", 0));
 	tl_assert_ok(tl_docker_container_spec_add_port(s, 8080, "tcp", "127.0.0.1", 0));

@@ -62,11 +62,17 @@ static void test_main_caddyfile(void **state)
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_ACME_EMAIL", "a@b }"));
 	tl_assert_rc(TL_EINVALID, tl_caddy_render_main(&b, ctx, NULL));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_ACME_EMAIL", ""));
-	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_CADDY_ADMIN", "unix:///run/caddy.sock"));
+	/* A unix socket needs an absolute path. */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_CADDY_ADMIN", "unix://run/caddy.sock"));
 	tl_assert_rc(TL_EINVALID, tl_caddy_render_main(&b, ctx, NULL));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_CADDY_ADMIN", "http://127.0.0.1:2019"));
 	assert_string_equal(b.ptr, keep);
 	free(keep);
+	/* The admin API on a unix socket (docs/security.md, "Networks"). */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_CADDY_ADMIN", "unix:///run/caddy/admin.sock"));
+	tl_assert_ok(tl_caddy_render_main(&b, ctx, NULL));
+	assert_non_null(strstr(b.ptr, "\tadmin unix//run/caddy/admin.sock\n"));
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_CADDY_ADMIN", "http://127.0.0.1:2019"));
 	tl_buf_dispose(&b);
 	tl_ctx_free(ctx);
 }
