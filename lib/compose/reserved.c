@@ -16,6 +16,7 @@ static const struct {
 } reserved[] = {
 	{"postgres", "the shared PostgreSQL (DATABASE_URL)"},
 	{"redis", "the shared Redis (REDIS_URL)"},
+	{"s3", "the shared object store (S3_ENDPOINT)"},
 	{"storage", "the shared object store (S3_ENDPOINT)"},
 	{"minio", "the shared object store (S3_ENDPOINT)"},
 };

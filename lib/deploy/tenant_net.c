@@ -9,7 +9,7 @@
  *   route points there.
  * - The shared services when they run as platform containers (label
  *   towlion.platform=1 on TOWLION_NETWORK), under reserved aliases
- *   (postgres, redis, storage/minio) that the compose reader refuses as
+ *   (postgres, redis, s3/storage/minio) that the compose reader refuses as
  *   service names. When they run on the host instead, the project's
  *   containers get those names as extra hosts pointing at the host gateway.
  *
@@ -24,17 +24,17 @@
 /* The names the shared services get on tenant networks (reserved: see
  * tl__compose_reserved_name), and which platform container (by its
  * towlion.service label) answers each group. */
-static const char *const groups[][3] = {
+static const char *const groups[][4] = {
 	{"postgres", NULL},
 	{"redis", NULL},
-	{"storage", "minio", NULL},
+	{"s3", "storage", "minio", NULL},
 };
 #define NGROUPS TL__ARRAY_SIZE(groups)
 
 static const struct {
 	const char *service;
 	size_t group;
-} shared[] = {{"postgres", 0}, {"redis", 1}, {"minio", 2}, {"storage", 2}};
+} shared[] = {{"postgres", 0}, {"redis", 1}, {"s3", 2}, {"minio", 2}, {"storage", 2}};
 
 static int group_of(const char *service)
 {

@@ -27,6 +27,7 @@ static const struct {
 } plan[] = {
 	{"postgres", TL__PLAT_NET_EDGE, L("POSTGRES_PASSWORD")},
 	{"redis", TL__PLAT_NET_EDGE, L("REDIS_PASSWORD")},
+	{"s3", TL__PLAT_NET_EDGE, L("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")},
 	{"minio", TL__PLAT_NET_EDGE, L("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")},
 	{"storage", TL__PLAT_NET_EDGE, NULL},
 	{"caddy", TL__PLAT_NET_EDGE | TL__PLAT_NET_INTERNAL, NULL},

@@ -447,8 +447,8 @@ static void test_platform_internals_out_of_reach(void **state)
 
 static void test_reserved_service_names_refused(void **state)
 {
-	const char *names[] = {"postgres", "redis", "storage", "minio"};
-	for (uint32_t i = 0; i < 4; i++) {
+	const char *names[] = {"postgres", "redis", "s3", "storage", "minio"};
+	for (uint32_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char src[700], project[64], needle[64];
 		snprintf(src, sizeof(src), "%s/tests/isolation/net/reserved-%s", TL_TEST_SOURCE_DIR,
 		         names[i]);

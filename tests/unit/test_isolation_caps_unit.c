@@ -105,7 +105,7 @@ static void test_compose_alias_bomb(void **state)
 		tl_assert_ok(tl__buf_printf(&y, "    K%d: v\n", i));
 	tl_assert_ok(tl__buf_puts(&y, "services:\n"));
 	for (int i = 0; i < 3000; i++)
-		tl_assert_ok(tl__buf_printf(&y, "  s%d: *svc\n", i));
+		tl_assert_ok(tl__buf_printf(&y, "  svc%d: *svc\n", i));
 	tl_compose_options o = quiet_options();
 	long ms = 0;
 	tl_assert_rc(TL_EINVALID, parse_timed(y.ptr, &o, &ms));
@@ -122,7 +122,7 @@ static void test_compose_warnings_bounded(void **state)
 	tl_assert_ok(tl__buf_puts(&y, "x-svc: &svc\n  image: busybox\n  unknown_key: 1\n"
 	                              "services:\n"));
 	for (int i = 0; i < 5000; i++)
-		tl_assert_ok(tl__buf_printf(&y, "  s%d: *svc\n", i));
+		tl_assert_ok(tl__buf_printf(&y, "  svc%d: *svc\n", i));
 	tl_compose_options o = quiet_options();
 	tl_compose *c = NULL;
 	long t0 = now_ms();

@@ -25,10 +25,10 @@ static int load(const char *yaml, int policy, const char *dir)
 static void test_reserved_service_names(void **state)
 {
 	char *dir = tl_test_tmpdir();
-	const char *names[] = {"postgres", "redis", "storage", "minio", "Postgres", "REDIS"};
+	const char *names[] = {"postgres", "redis", "s3", "storage", "minio", "Postgres", "REDIS"};
 	const int policies[] = {TL_COMPOSE_TRUSTED, TL_COMPOSE_STRICT};
 	for (size_t p = 0; p < 2; p++)
-		for (size_t i = 0; i < 6; i++) {
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			char yaml[300];
 			snprintf(yaml, sizeof(yaml),
 			         "services:\n  app:\n    image: x\n  %s:\n    image: y\n", names[i]);
@@ -90,7 +90,7 @@ static void test_platform_compose_networks_and_secrets(void **state)
 			fail_msg("%s is not on the internal network only:\n%s", internal[i], b);
 		free(b);
 	}
-	const char *shared[] = {"postgres", "redis", "minio"};
+	const char *shared[] = {"postgres", "redis", "s3"};
 	for (size_t i = 0; i < 3; i++) {
 		char *b = block_of(text, shared[i]);
 		assert_non_null(strstr(b, "networks: [towlion]"));
@@ -109,7 +109,7 @@ static void test_platform_compose_networks_and_secrets(void **state)
 		const char *svc, *has, *lacks;
 	} want[] = {{"postgres", "POSTGRES_PASSWORD=", "REDIS_PASSWORD"},
 	            {"redis", "REDIS_PASSWORD=", "POSTGRES_PASSWORD"},
-	            {"minio", "MINIO_ROOT_PASSWORD=", "GRAFANA"},
+	            {"s3", "AWS_SECRET_ACCESS_KEY=", "GRAFANA"},
 	            {"grafana", "GF_SECURITY_ADMIN_PASSWORD=", "POSTGRES_PASSWORD"}};
 	for (size_t i = 0; i < 4; i++) {
 		char path[800];
