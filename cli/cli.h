@@ -100,7 +100,7 @@ void cli_print(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * cli_print, cli_fail, cli_error and the event renderer all go through it. */
 void cli_write_safe(FILE *f, const char *s, size_t n);
 void cli_fprint(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cli_vfprint(FILE *f, const char *fmt, va_list ap);
+void cli_vfprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Set the --json document (steals the reference). */
 void cli_set_result(cli *c, json_t *doc);
 
