@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,34 +13,7 @@
 
 int tl__file_read(tl_buf *out, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return tl__error_os(0, errno, "cannot open %s", path);
-	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_grow(&b, 4096);
-	while (rc == TL_OK) {
-		if (b.asize - b.size < 4096 && (rc = tl__buf_grow(&b, b.size + 4096)))
-			break;
-		ssize_t n = read(fd, b.ptr + b.size, b.asize - b.size - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = tl__error_os(TL_EIO, errno, "cannot read %s", path);
-			break;
-		}
-		if (n == 0)
-			break;
-		b.size += (size_t)n;
-	}
-	close(fd);
-	if (rc) {
-		tl__buf_dispose_secret(&b);
-		return rc;
-	}
-	b.ptr[b.size] = '\0';
-	tl__buf_dispose_secret(out);
-	*out = b;
-	return TL_OK;
+	return tl__file_read_max(out, path, SIZE_MAX, "file");
 }
 
 int tl__mkdir_p(const char *path, mode_t mode)
