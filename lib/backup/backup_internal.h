@@ -149,6 +149,8 @@ int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
 /* Run a statement with text params; *out (may be NULL) gets the result. */
 int tl__bk_pg_exec(PGresult **out, PGconn *conn, const char *what, const char *sql,
                    int nparams, const char *const *params);
+/* Run one statement built with quoted identifiers (no parameters). */
+int tl__bk_pg_execf(PGconn *c, const char *what, const char *fmt, ...) TL__PRINTF(3, 4);
 /* A quoted identifier to free(); NULL with the error set. */
 char *tl__bk_pg_ident(PGconn *conn, const char *name);
 /* Number of user tables (not system, not temporary) in the connected db. */

@@ -284,3 +284,16 @@ char *tl__bk_program(const char *bin_dir, int server_version, const char *prog)
 	free(p);
 	return tl__strdup(prog);
 }
+
+int tl__bk_pg_execf(PGconn *c, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	tl_buf sql = TL_BUF_INIT;
+	int rc = tl__buf_vprintf(&sql, fmt, ap);
+	va_end(ap);
+	if (rc == TL_OK)
+		rc = tl__bk_pg_exec(NULL, c, what, sql.ptr, 0, NULL);
+	tl_buf_dispose(&sql);
+	return rc;
+}

@@ -25,29 +25,15 @@ static int only_word_chars(const char *s)
 	return 1;
 }
 
-/* Run one statement built with quoted identifiers (no parameters). */
-static int exec_fmt(PGconn *c, const char *what, const char *fmt, ...) TL__PRINTF(3, 4);
-static int exec_fmt(PGconn *c, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	tl_buf sql = TL_BUF_INIT;
-	int rc = tl__buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	if (rc == TL_OK)
-		rc = tl__bk_pg_exec(NULL, c, what, sql.ptr, 0, NULL);
-	tl_buf_dispose(&sql);
-	return rc;
-}
-
 void tl__bk_drop_db(tl_ctx *ctx, PGconn *admin, const char *db)
 {
 	char *q = tl__bk_pg_ident(admin, db);
 	if (!q)
 		return;
 	/* WITH (FORCE) ends sessions first (PostgreSQL 13+). */
-	if (exec_fmt(admin, "drop the scratch database", "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-	             q) != TL_OK)
+	if (tl__bk_pg_execf(admin, "drop the scratch database",
+	                    "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+	                    q) != TL_OK)
 		tl__log(ctx, TL_LOG_WARN, "could not drop %s: %s", db, tl_error_last()->message);
 	free(q);
 }
@@ -88,13 +74,13 @@ static int create_scratch(PGconn *admin, const char *scratch, const char *owner,
 	if (!qs || !qo)
 		rc = TL_ENOMEM;
 	else if (enc && col && ctyp)
-		rc = exec_fmt(admin, "create the scratch database",
-		              "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s "
-		              "LC_COLLATE %s LC_CTYPE %s",
-		              qs, qo, enc, col, ctyp);
+		rc = tl__bk_pg_execf(admin, "create the scratch database",
+		                     "CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING %s "
+		                     "LC_COLLATE %s LC_CTYPE %s",
+		                     qs, qo, enc, col, ctyp);
 	else
-		rc = exec_fmt(admin, "create the scratch database",
-		              "CREATE DATABASE %s OWNER %s TEMPLATE template0", qs, qo);
+		rc = tl__bk_pg_execf(admin, "create the scratch database",
+		                     "CREATE DATABASE %s OWNER %s TEMPLATE template0", qs, qo);
 	PQfreemem(enc);
 	PQfreemem(col);
 	PQfreemem(ctyp);
@@ -120,12 +106,13 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 		return rc;
 	/* Nobody but the owner and the restore role may connect meanwhile. */
 	char *qs = tl__bk_pg_ident(admin, scratch), *ql = tl__bk_pg_ident(admin, login);
-	rc = qs && ql ? exec_fmt(admin, "close the scratch database to PUBLIC",
-	                         "REVOKE ALL ON DATABASE %s FROM PUBLIC", qs)
+	rc = qs && ql ? tl__bk_pg_execf(admin, "close the scratch database to PUBLIC",
+	                                "REVOKE ALL ON DATABASE %s FROM PUBLIC", qs)
 	              : TL_ENOMEM;
 	if (rc == TL_OK && as_owner)
-		rc = exec_fmt(admin, "let the restore role connect", "GRANT CONNECT ON DATABASE %s TO %s",
-		              qs, ql);
+		rc = tl__bk_pg_execf(admin, "let the restore role connect",
+		                     "GRANT CONNECT ON DATABASE %s TO %s",
+		                     qs, ql);
 	free(qs);
 	free(ql);
 	char pause[64];
@@ -273,19 +260,20 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 			rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_PG, "database %s disappeared", from);
 		else {
 			acl_default = PQgetvalue(r, 0, 1)[0] == 't';
-			rc = exec_fmt(admin, "set the connection limit",
-			              "ALTER DATABASE %s CONNECTION LIMIT %d", qt,
-			              atoi(PQgetvalue(r, 0, 0)));
+			rc = tl__bk_pg_execf(admin, "set the connection limit",
+			                     "ALTER DATABASE %s CONNECTION LIMIT %d", qt,
+			                     atoi(PQgetvalue(r, 0, 0)));
 		}
 		PQclear(r);
 	}
 	/* The scratch database was closed to PUBLIC: a default ACL means
 	 * PUBLIC's CONNECT and TEMPORARY are given back. */
 	if (rc == TL_OK && acl_default)
-		rc = exec_fmt(admin, "give PUBLIC its default rights",
-		              "GRANT CONNECT, TEMPORARY ON DATABASE %s TO PUBLIC", qt);
+		rc = tl__bk_pg_execf(admin, "give PUBLIC its default rights",
+		                     "GRANT CONNECT, TEMPORARY ON DATABASE %s TO PUBLIC", qt);
 	if (rc == TL_OK && !acl_default) {
-		rc = exec_fmt(admin, "reset the grants", "REVOKE ALL ON DATABASE %s FROM PUBLIC", qt);
+		rc = tl__bk_pg_execf(admin, "reset the grants",
+		                     "REVOKE ALL ON DATABASE %s FROM PUBLIC", qt);
 		if (rc == TL_OK)
 			rc = tl__bk_pg_exec(&r, admin, "read the grants",
 			                    "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
@@ -299,9 +287,10 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 			const char *priv = PQgetvalue(r, i, 1);
 			if (strcmp(priv, "CONNECT") && strcmp(priv, "TEMPORARY") && strcmp(priv, "CREATE"))
 				continue;
-			rc = exec_fmt(admin, "copy a grant", "GRANT %s ON DATABASE %s TO %s%s", priv, qt,
-			              PQgetvalue(r, i, 0),
-			              PQgetvalue(r, i, 2)[0] == 't' ? " WITH GRANT OPTION" : "");
+			rc = tl__bk_pg_execf(admin, "copy a grant",
+			                     "GRANT %s ON DATABASE %s TO %s%s", priv, qt,
+			                     PQgetvalue(r, i, 0),
+			                     PQgetvalue(r, i, 2)[0] == 't' ? " WITH GRANT OPTION" : "");
 		}
 		if (rc == TL_OK)
 			PQclear(r);
@@ -324,8 +313,9 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 			PQfreemem(lit);
 		}
 		if (rc == TL_OK)
-			rc = qn && val.ptr ? exec_fmt(admin, "copy a setting", "ALTER DATABASE %s SET %s = %s",
-			                              qt, qn, val.ptr)
+			rc = qn && val.ptr ? tl__bk_pg_execf(admin, "copy a setting",
+			                                     "ALTER DATABASE %s SET %s = %s",
+			                                     qt, qn, val.ptr)
 			                   : TL_ENOMEM;
 		free(qn);
 		tl_buf_dispose(&val);
@@ -376,19 +366,21 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 	if (rc == TL_OK)
 		rc = tl__bk_intent_step(ctx, in, "swap");
 	if (rc == TL_OK)
-		rc = exec_fmt(admin, "refuse new connections", "ALTER DATABASE %s ALLOW_CONNECTIONS false",
-		              qc);
+		rc = tl__bk_pg_execf(admin, "refuse new connections",
+		                     "ALTER DATABASE %s ALLOW_CONNECTIONS false",
+		                     qc);
 	if (rc == TL_OK) {
 		tl__bk_pause_at("restore:closed");
 		rc = empty_database(admin, cur);
 		if (rc == TL_OK)
 			rc = tl__bk_pg_exec(NULL, admin, "begin the swap", "BEGIN", 0, NULL);
 		if (rc == TL_OK) {
-			rc = exec_fmt(admin, "rename the current database", "ALTER DATABASE %s RENAME TO %s",
-			              qc, qp);
+			rc = tl__bk_pg_execf(admin, "rename the current database",
+			                     "ALTER DATABASE %s RENAME TO %s",
+			                     qc, qp);
 			if (rc == TL_OK)
-				rc = exec_fmt(admin, "rename the restored database",
-				              "ALTER DATABASE %s RENAME TO %s", qs, qc);
+				rc = tl__bk_pg_execf(admin, "rename the restored database",
+				                     "ALTER DATABASE %s RENAME TO %s", qs, qc);
 			if (rc == TL_OK)
 				rc = tl__bk_pg_exec(NULL, admin, "commit the swap", "COMMIT", 0, NULL);
 			if (rc == TL_OK)
@@ -408,8 +400,9 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 		tl_error saved = *tl_error_last();
 		char msg[1024];
 		snprintf(msg, sizeof(msg), "%s", saved.message);
-		if (exec_fmt(admin, "allow connections again", "ALTER DATABASE %s ALLOW_CONNECTIONS true",
-		             reopen) != TL_OK)
+		if (tl__bk_pg_execf(admin, "allow connections again",
+		                    "ALTER DATABASE %s ALLOW_CONNECTIONS true",
+		                    reopen) != TL_OK)
 			tl__log(ctx, TL_LOG_ERROR, "could not re-allow connections to %s: %s; run ALTER "
 			        "DATABASE %s ALLOW_CONNECTIONS true", reopen, tl_error_last()->message,
 			        reopen);
@@ -597,8 +590,8 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 	if (rc == TL_OK) {
 		if (o.into || !exists) {
 			char *qs = tl__bk_pg_ident(admin, scratch), *qt = tl__bk_pg_ident(admin, target);
-			rc = qs && qt ? exec_fmt(admin, "name the restored database",
-			                         "ALTER DATABASE %s RENAME TO %s", qs, qt)
+			rc = qs && qt ? tl__bk_pg_execf(admin, "name the restored database",
+			                                "ALTER DATABASE %s RENAME TO %s", qs, qt)
 			              : TL_ENOMEM;
 			free(qs);
 			free(qt);

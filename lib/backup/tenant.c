@@ -19,20 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-static int exec_q(PGconn *c, const char *what, const char *fmt, ...) TL__PRINTF(3, 4);
-static int exec_q(PGconn *c, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	tl_buf sql = TL_BUF_INIT;
-	int rc = tl__buf_vprintf(&sql, fmt, ap);
-	va_end(ap);
-	if (rc == TL_OK)
-		rc = tl__bk_pg_exec(NULL, c, what, sql.ptr, 0, NULL);
-	tl_buf_dispose(&sql);
-	return rc;
-}
-
 int tl__bk_owner_check(PGconn *admin, const char *database, const char *owner)
 {
 	const char *p[] = {owner};
@@ -91,8 +77,9 @@ int tl__bk_restorer_create(char password[TL__BK_PW_LEN + 1], PGconn *admin, cons
 	rc = sql ? tl__bk_pg_exec(NULL, admin, "create the restore role", sql, 0, NULL) : TL_ENOMEM;
 	if (rc == TL_OK && member_of) {
 		char *qm = tl__bk_pg_ident(admin, member_of);
-		rc = qm ? exec_q(admin, "make the restore role a member of the owner", "GRANT %s TO %s",
-		                 qm, q)
+		rc = qm ? tl__bk_pg_execf(admin, "make the restore role a member of the owner",
+		                          "GRANT %s TO %s",
+		                          qm, q)
 		        : TL_ENOMEM;
 		free(qm);
 	}
@@ -125,10 +112,12 @@ int tl__bk_disown(PGconn *db, const char *role, const char *owner)
 	/* Whatever the tenant's code created after RESET ROLE belongs to the
 	 * throwaway role: give it to the owner, and take back its grants. */
 	if (rc == TL_OK)
-		rc = exec_q(db, "hand the restore role's objects to the owner", "REASSIGN OWNED BY %s TO %s",
-		            qr, qo);
+		rc = tl__bk_pg_execf(db, "hand the restore role's objects to the owner",
+		                     "REASSIGN OWNED BY %s TO %s",
+		                     qr, qo);
 	if (rc == TL_OK)
-		rc = exec_q(db, "revoke the restore role's rights", "DROP OWNED BY %s", qr);
+		rc = tl__bk_pg_execf(db, "revoke the restore role's rights",
+		                     "DROP OWNED BY %s", qr);
 	free(qr);
 	free(qo);
 	return rc;
@@ -143,7 +132,8 @@ int tl__bk_restorer_drop(tl_ctx *ctx, PGconn *admin, const char *role)
 	                        1, p);
 	char *q = rc == TL_OK ? tl__bk_pg_ident(admin, role) : NULL;
 	if (rc == TL_OK)
-		rc = q ? exec_q(admin, "drop the restore role", "DROP ROLE IF EXISTS %s", q)
+		rc = q ? tl__bk_pg_execf(admin, "drop the restore role",
+		                         "DROP ROLE IF EXISTS %s", q)
 		       : TL_ENOMEM;
 	free(q);
 	if (rc)
