@@ -139,9 +139,6 @@ void tl__bk_retention(tl__bk_keep_item *items, size_t n, time_t now, int keep_da
 int tl__bk_pg_open(PGconn **out, tl_ctx *ctx, const char *dbname);
 int tl__bk_pg_open_as(PGconn **out, tl_ctx *ctx, const char *dbname, const char *user,
                       const char *password);
-/* Mask TOWLION_PG_URL's password (`url`), whole or in the pieces libpq
- * may have cut it into, in a message of `cap` bytes (scrub.c). */
-void tl__bk_scrub(char *msg, size_t cap, const char *url);
 /* Set the error from a failed result (or the connection); returns the
  * code. */
 int tl__bk_pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)

@@ -136,7 +136,7 @@ int tl__bk_pg_open_as(PGconn **out, tl_ctx *ctx, const char *dbname, const char 
 		char clean[1024];
 		snprintf(clean, sizeof(clean), "%s", PQerrorMessage(c));
 		trim(clean);
-		tl__bk_scrub(clean, sizeof(clean), url);
+		tl__scrub_password(clean, sizeof(clean), url);
 		rc = tl__error_set_upstream(code_for_text(clean, 0), TL_ERRCLASS_PG, "", 0,
 		                            "cannot connect to PostgreSQL%s%s%s%s (TOWLION_PG_URL): %s",
 		                            dbname ? " database " : "", dbname ? dbname : "",

@@ -112,6 +112,9 @@ int tl__file_read(tl_buf *out, const char *path);
 /* The same for a file a tenant controls: TL_EINVALID naming `what`, the
  * path and the limit when it holds more than `max` bytes. */
 int tl__file_read_max(tl_buf *out, const char *path, size_t max, const char *what);
+/* Mask the password of `url` (whole, percent-decoded, or in the pieces
+ * libpq may have cut it into) in `msg`, a string of `cap` bytes. */
+void tl__scrub_password(char *msg, size_t cap, const char *url);
 /* Create a directory and its parents with `mode` (existing is fine). */
 int tl__mkdir_p(const char *path, mode_t mode);
 /* fsync a directory (after a rename into it). */

@@ -68,11 +68,13 @@ int tl__pg_fail(PGconn *conn, const PGresult *res, const char *fmt, ...)
 	                              what, msg, *state ? state : "none");
 }
 
-/* Connection failures carry no SQLSTATE in libpq: read the message. */
-static int connect_fail(PGconn *c, const char *where)
+/* Connection failures carry no SQLSTATE in libpq: read the message,
+ * which may quote pieces of the URL (and so of its password). */
+static int connect_fail(PGconn *c, const char *where, const char *url)
 {
 	char msg[512];
 	one_line(msg, sizeof(msg), c ? PQerrorMessage(c) : "out of memory");
+	tl__scrub_password(msg, sizeof(msg), url);
 	const char *state = "08001", *hint = "start PostgreSQL or fix the host and port in "
 	                                     "TOWLION_PG_URL";
 	int code = TL_EUNAVAILABLE;
@@ -128,7 +130,7 @@ int tl__pg_open(PGconn **out, tl_ctx *ctx, const char *dbname)
 		char where[160] = "";
 		if (dbname)
 			snprintf(where, sizeof(where), " (database %s)", dbname);
-		int rc = connect_fail(c, where);
+		int rc = connect_fail(c, where, url);
 		PQfinish(c);
 		return rc;
 	}

@@ -9,7 +9,7 @@
  *    the next command repairs it and says so;
  *  - backup run with a database that refuses connections reports it;
  *  - a restore keeps the previews' schemas with their roles;
- *  - a wrong TOWLION_PG_URL never puts its password in an error.
+ *  - a wrong TOWLION_PG_URL never puts its password in an error (backup and pg).
  * Every database and role is named ib<pid>... and dropped at the end.
  */
 #include "tl_test.h"
@@ -800,6 +800,11 @@ static void test_wrong_url_never_quotes_password(void **state)
 		assert_secret_absent(bad[i].secret, "restore");
 		assert_int_not_equal(tl_backup_repair(NULL, ctx, NULL), TL_OK);
 		assert_secret_absent(bad[i].secret, "repair");
+		/* The pg module (towlion db ...) connects with the same URL. */
+		tl_pg *pg = NULL;
+		assert_int_not_equal(tl_pg_connect(&pg, ctx), TL_OK);
+		assert_null(pg);
+		assert_secret_absent(bad[i].secret, "pg connect");
 	}
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_PG_URL", getenv("TOWLION_PG_URL")));
 	/* With the right URL the (harmless) record is cleared. */

@@ -587,12 +587,12 @@ static void test_scrub(void **state)
 	for (size_t i = 0; i < TL__ARRAY_SIZE(cases); i++) {
 		char msg[256];
 		snprintf(msg, sizeof(msg), "%s", cases[i].msg);
-		tl__bk_scrub(msg, sizeof(msg), cases[i].url);
+		tl__scrub_password(msg, sizeof(msg), cases[i].url);
 		assert_string_equal(msg, cases[i].want);
 	}
 	/* A message at its capacity stays terminated. */
 	char small[12] = "ab ab ab ab";
-	tl__bk_scrub(small, sizeof(small), "postgresql://u:ab@h/db");
+	tl__scrub_password(small, sizeof(small), "postgresql://u:ab@h/db");
 	assert_true(strlen(small) < sizeof(small));
 }
 

@@ -5,9 +5,10 @@
  * whose password holds '/', '@' or ':' is split in the wrong places, and
  * "invalid integer value "s3cr" for connection option "port"" then shows
  * part of the password. Every message that may carry libpq's words about
- * the admin URL goes through tl__bk_scrub() before it becomes an error.
+ * a URL with a password goes through tl__scrub_password() before it
+ * becomes an error (the pg and backup modules).
  */
-#include "backup_internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,7 @@ static void mask_all(char *msg, size_t cap, const char *needle, size_t nlen)
 	}
 }
 
-void tl__bk_scrub(char *msg, size_t cap, const char *url)
+void tl__scrub_password(char *msg, size_t cap, const char *url)
 {
 	if (!msg || !url || cap < 8)
 		return;
