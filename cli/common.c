@@ -69,6 +69,22 @@ void cli_fprint(FILE *f, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A restore killed halfway may have left a database closed to
+ * connections: every command repairs that first, as the backup commands
+ * and doctor do themselves (only an opendir when nothing is recorded).
+ * The repair reports through events; its own failure is a warning, as
+ * the command itself may not need the database. */
+static void repair_interrupted(cli *c)
+{
+	const char *g = c->group ? c->group->name : "";
+	if (c->dry_run || !strcmp(g, "backup") || !strcmp(g, "doctor"))
+		return;
+	if (tl_backup_repair(NULL, c->ctx, NULL) != TL_OK) {
+		cli_fprint(stderr, "towlion: warning: %s\n", tl_error_last()->message);
+		tl_error_clear();
+	}
+}
+
 tl_ctx *cli_ctx(cli *c)
 {
 	if (c->ctx)
@@ -81,6 +97,7 @@ tl_ctx *cli_ctx(cli *c)
 		c->ctx = NULL;
 		return NULL;
 	}
+	repair_interrupted(c);
 	return c->ctx;
 }
 

@@ -479,11 +479,13 @@ static void test_killed_at_each_step(void **state)
 		int verify;   /* a deep verify, not a restore */
 		int closed;   /* the live database is left closed */
 		int swapped;  /* the restored copy is live */
-		int repair_by; /* 0 backup run, 1 doctor, 2 CLI backup repair, 3 verify, 4 restore */
+		int repair_by; /* 0 backup run, 1 doctor, 2 CLI backup repair, 3 verify, 4 restore,
+		                  5 any other CLI command (db list) */
 	} steps[] = {
 		{"restore:scratch", 0, 0, 0, 0},
 		{"restore:restored", 0, 0, 0, 1},
 		{"restore:closed", 0, 1, 0, 0},
+		{"restore:closed", 0, 1, 0, 5},
 		{"restore:swapped", 0, 1, 1, 2},
 		{"verify:scratch", 1, 0, 0, 3},
 		{"verify:restored", 1, 0, 0, 4},
@@ -542,22 +544,34 @@ static void test_killed_at_each_step(void **state)
 			assert_non_null(strstr(b->detail, "repaired restore of"));
 			assert_non_null(strstr(b->detail, db));
 			tl_doctor_report_free(r);
-		} else if (steps[i].repair_by == 2) {
+		} else if (steps[i].repair_by == 2 || steps[i].repair_by == 5) {
 			tl__spawn_result res;
 			char sd[600], bd[600];
 			snprintf(sd, sizeof(sd), "TOWLION_STATE_DIR=%s", state_dir);
 			snprintf(bd, sizeof(bd), "TOWLION_BACKUP_DIR=%s", backup_dir);
 			const char *env[] = {sd, bd, "TOWLION_BACKUP_KEY=", "TOWLION_BACKUP_REMOTE=", NULL};
-			const char *argv[] = {TL_TEST_BINARY_DIR "/towlion", "--json", "backup", "repair",
-			                      NULL};
+			const char *repair[] = {TL_TEST_BINARY_DIR "/towlion", "--json", "backup", "repair",
+			                        NULL};
+			const char *other[] = {TL_TEST_BINARY_DIR "/towlion", "db", "list", NULL};
+			const char *const *argv = steps[i].repair_by == 2 ? repair : other;
 			tl__spawn_opts so = {.argv = argv, .env = env, .stdout_mode = TL__STDIO_BUFFER,
 			                     .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 60000};
 			tl_assert_ok(tl__spawn(&res, NULL, &so));
 			if (res.exit_status)
 				print_error("%s\n", res.err.ptr ? res.err.ptr : "");
 			assert_int_equal(res.exit_status, 0);
-			assert_non_null(strstr(res.out.ptr, "\"repaired\""));
-			assert_non_null(strstr(res.out.ptr, db));
+			if (steps[i].repair_by == 2) {
+				assert_non_null(strstr(res.out.ptr, "\"repaired\""));
+				assert_non_null(strstr(res.out.ptr, db));
+			} else {
+				/* db list repaired first and said so on stderr; the
+				 * reopened database is in its list. */
+				print_message("db list said: %s\n", res.err.ptr ? res.err.ptr : "");
+				assert_non_null(res.err.ptr);
+				assert_non_null(strstr(res.err.ptr, "repaired"));
+				assert_non_null(strstr(res.err.ptr, db));
+				assert_non_null(strstr(res.out.ptr, db));
+			}
 			tl__buf_puts(&heard, res.out.ptr);
 			tl__spawn_result_dispose(&res);
 		} else if (steps[i].repair_by == 3) {
@@ -577,7 +591,7 @@ static void test_killed_at_each_step(void **state)
 			expect(admin, "1", cq);
 		}
 		tl_ctx_set_event_cb(ctx, NULL, NULL);
-		if (steps[i].repair_by != 2) {
+		if (steps[i].repair_by != 2 && steps[i].repair_by != 5) {
 			if (!strstr(heard.ptr ? heard.ptr : "", "repaired"))
 				print_error("events: %s\n", heard.ptr ? heard.ptr : "(none)");
 			assert_non_null(strstr(heard.ptr, "repaired"));
