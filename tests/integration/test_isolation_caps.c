@@ -54,31 +54,6 @@ static int on_event(const tl_event *e, void *p)
 	return 0;
 }
 
-static long hwm_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	assert_true(v > 0);
-	return v;
-}
-
-/* Peak memory from now on: reset VmHWM to the current RSS. */
-static long hwm_baseline(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-	return hwm_kib();
-}
-
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -170,10 +145,10 @@ static void test_build_gib_without_newline(void **state)
 	snprintf(tag, sizeof(tag), "towlion-test/%s-gib:latest", g_prefix);
 	memset(&f->ev, 0, sizeof(f->ev));
 	tl_buf img = TL_BUF_INIT;
-	long base = hwm_baseline();
+	long base = tl_test_peak_reset_kib();
 	long t0 = now_ms();
 	build(f, &img, FIXTURES "/gib-build", tag);
-	long grew = hwm_kib() - base;
+	long grew = tl_test_peak_kib() - base;
 	print_message("1 GiB build step: %ld ms, %d output events, longest %zu bytes, "
 	              "peak memory +%ld KiB\n", now_ms() - t0, f->ev.n, f->ev.longest, grew);
 	assert_true(tl__str_startswith(img.ptr, "sha256:"));
@@ -201,10 +176,10 @@ static void test_logs_gib_without_newline(void **state)
 	assert_int_equal(code, 0);
 
 	memset(&f->ev, 0, sizeof(f->ev));
-	long base = hwm_baseline();
+	long base = tl_test_peak_reset_kib();
 	long t0 = now_ms();
 	tl_assert_ok(tl_docker_container_logs(NULL, NULL, f->d, id.ptr, NULL));
-	long grew = hwm_kib() - base;
+	long grew = tl_test_peak_kib() - base;
 	print_message("1 GiB of logs as events: %ld ms, %d events, peak memory +%ld KiB\n",
 	              now_ms() - t0, f->ev.n, grew);
 	assert_true(grew < MEM_BOUND_KIB);
@@ -212,10 +187,10 @@ static void test_logs_gib_without_newline(void **state)
 	assert_string_equal(f->ev.last, "logged-after-the-flood");
 
 	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
-	base = hwm_baseline();
+	base = tl_test_peak_reset_kib();
 	tl_assert_rc(TL_EIO, tl_docker_container_logs(&out, &err, f->d, id.ptr, NULL));
 	tl_assert_error_contains("larger than 16777216 bytes (the limit");
-	grew = hwm_kib() - base;
+	grew = tl_test_peak_kib() - base;
 	print_message("1 GiB of logs into buffers: refused, peak memory +%ld KiB\n", grew);
 	assert_true(grew < MEM_BOUND_KIB);
 	assert_null(out.ptr); /* the caller's buffers are untouched */
@@ -235,10 +210,10 @@ static void test_exec_endless_output(void **state)
 	const char *flood[] = {"sh", "-c", "yes aaaaaaaaaaaaaaa | tr -d '\\n'", NULL};
 	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
 	int code = -1;
-	long base = hwm_baseline();
+	long base = tl_test_peak_reset_kib();
 	tl_assert_rc(TL_EIO, tl_docker_exec(&code, &out, &err, f->d, id.ptr, flood, NULL));
 	tl_assert_error_contains("larger than 16777216 bytes (the limit");
-	long grew = hwm_kib() - base;
+	long grew = tl_test_peak_kib() - base;
 	print_message("endless exec output into buffers: refused, peak memory +%ld KiB\n", grew);
 	assert_true(grew < MEM_BOUND_KIB);
 	assert_null(out.ptr);
@@ -249,9 +224,9 @@ static void test_exec_endless_output(void **state)
 	                     "echo exec-after-the-flood",
 	                     NULL};
 	memset(&f->ev, 0, sizeof(f->ev));
-	base = hwm_baseline();
+	base = tl_test_peak_reset_kib();
 	tl_assert_ok(tl_docker_exec(&code, NULL, NULL, f->d, id.ptr, big, NULL));
-	grew = hwm_kib() - base;
+	grew = tl_test_peak_kib() - base;
 	assert_int_equal(code, 0);
 	assert_true(grew < MEM_BOUND_KIB);
 	assert_int_equal(f->ev.cut, 1);
@@ -287,10 +262,10 @@ static void test_health_endless_body(void **state)
 	/* the proper one first: it also proves the image serves */
 	tl_assert_ok(tl__health_wait(f->ctx, hp_good, "/health", 20000, NULL, NULL));
 
-	long base = hwm_baseline();
+	long base = tl_test_peak_reset_kib();
 	long t0 = now_ms();
 	tl_assert_rc(TL_EUNHEALTHY, tl__health_wait(f->ctx, hp_bad, "/endless", 3000, NULL, NULL));
-	long ms = now_ms() - t0, grew = hwm_kib() - base;
+	long ms = now_ms() - t0, grew = tl_test_peak_kib() - base;
 	print_message("endless health body: unhealthy after %ld ms, peak memory +%ld KiB\n", ms,
 	              grew);
 	tl_assert_error_contains("larger than 65536 bytes (the limit)");

@@ -146,3 +146,27 @@ void tl_test_sh(const char *fmt, ...)
 	if (system(cmd) != 0)
 		fail_msg("command failed: %s", cmd);
 }
+
+long tl_test_peak_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	assert_true(v > 0);
+	return v;
+}
+
+long tl_test_peak_reset_kib(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+	return tl_test_peak_kib();
+}

@@ -55,6 +55,11 @@ char *tl_test_http(const char *method, const char *url, const char *host, const 
 /* Run a shell command line built with printf formatting (test set-up
  * only: copying trees, git fixtures); fails the test when it fails. */
 void tl_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* This process's peak resident memory (VmHWM) in KiB; and the same after
+ * resetting the peak to the current size (/proc/self/clear_refs 5), as
+ * the baseline of a memory bound. */
+long tl_test_peak_kib(void);
+long tl_test_peak_reset_kib(void);
 
 /* A context that ignores /etc/towlion and the environment, except for
  * TOWLION_* variables when `with_env` is set (harness tests). */

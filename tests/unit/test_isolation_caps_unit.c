@@ -28,30 +28,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Peak resident memory (VmHWM) in KiB, and its reset (clear_refs 5). */
-static long hwm_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
-			break;
-	if (f)
-		fclose(f);
-	assert_true(v > 0);
-	return v;
-}
-
-static void hwm_reset(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
-
 static tl_compose_options quiet_options(void)
 {
 	tl_compose_options o = TL_COMPOSE_OPTIONS_INIT;
@@ -414,13 +390,12 @@ static void test_lines_endless_line(void **state)
 	memset(chunk, 'a', sizeof(chunk));
 	chunk[sizeof(chunk) - 1] = (char)0xC3; /* an "é" split by the cut is left out */
 	chunk[0] = (char)0xA9;
-	hwm_reset();
-	long base = hwm_kib();
+	long base = tl_test_peak_reset_kib();
 	for (int i = 0; i < 16384; i++) /* 1 GiB */
 		tl_assert_ok(dk_lines_put(&l, DK_STDOUT, chunk, sizeof(chunk)));
 	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "tail\nnext line\n", 15));
 	tl_assert_ok(dk_lines_flush(&l));
-	long grew = hwm_kib() - base;
+	long grew = tl_test_peak_kib() - base;
 	print_message("1 GiB without a newline: %d events, longest %zu bytes, +%ld KiB peak\n",
 	              s.n, s.longest, grew);
 	assert_int_equal(s.n, 2);
