@@ -28,18 +28,25 @@ wait_serves() { # HOST PATH EXPECTED [SECONDS]
   done
 }
 
-# The client loop: GET / over and over until told to stop, one line per
-# request in its log ("200 hello 1.0.0", or the failure). A request that
-# is not a 200 with "hello" in it is a failed request.
+# The client loop: GET / over and over until told to stop, a new
+# connection each time, one line per request in its log ("200 hello
+# 1.0.0 ", or the failure). A request that is not a 200 with "hello" in it
+# is a failed request. One shell in the namespace runs the whole loop.
 client_loop_start() { # HOST
-  local log=$SERVER_DIR/client.log
+  local log=$SERVER_DIR/client.log stop=$SERVER_DIR/client.stop
   : > "$log"
-  rm -f "$SERVER_DIR/client.stop"
-  (
-    while [[ ! -e $SERVER_DIR/client.stop ]]; do
-      https_get "$1" / >> "$log"
+  rm -f "$stop"
+  # Two clients at once: the hello app answers in about a second on a
+  # loaded machine, and one client alone would sample the switch too thinly.
+  on_server bash -c '
+    for worker in 1 2; do
+      while [[ ! -e $3 ]]; do
+        out=$(curl -sS --max-time 20 --cacert "$1" --resolve "$2:443:127.0.0.1" \
+          -w "\n%{http_code}" "https://$2/" 2>&1)
+        printf "%s %s\n" "${out##*$'"'"'\n'"'"'}" "$(tr -s "\r\n" "  " <<< "${out%$'"'"'\n'"'"'*}")"
+      done &
     done
-  ) &
+    wait' client-loop "$CADDY_ROOT_CERT" "$1" "$stop" >> "$log" 2>&1 &
   CLIENT_LOOP_PID=$!
 }
 
