@@ -92,6 +92,10 @@ const tl__config_key tl__config_keys[] = {
 	 "Postmark server token, or SES ACCESS_KEY:SECRET_KEY"},
 	{"TOWLION_ALERT_MAIL_FROM", "", NULL, TL__KEY_PLAIN, "sender of alert e-mail"},
 	{"TOWLION_ALERT_MAIL_TO", "", NULL, TL__KEY_PLAIN, "recipient of alert e-mail"},
+	/* backups (issue 16): dump tools of the server's own major version */
+	{"TOWLION_PG_TOOLS", "auto", NULL, TL__KEY_PLAIN,
+	 "auto: the host's pg_dump/pg_restore when their major matches the server's, else "
+	 "the platform's PostgreSQL container's (docker exec); host; container"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);
