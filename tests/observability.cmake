@@ -10,3 +10,7 @@ add_test(NAME integration.observability_textfile_scrape
                  $<TARGET_FILE:towlion_cli>)
 set_tests_properties(integration.observability_textfile_scrape PROPERTIES
                      LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+# An app deployed on the harness's dockerd runs with the json-file limits,
+# and Docker rotates its log at them.
+tl_integration_test(observability_logs SERVICES TIMEOUT 300)
