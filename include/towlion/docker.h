@@ -267,6 +267,14 @@ TL_EXTERN(int) tl_docker_container_spec_add_extra_host(tl_docker_container_spec 
 /** The signal `stop` sends ("SIGTERM") and how long it waits (seconds). */
 TL_EXTERN(int) tl_docker_container_spec_set_stop(tl_docker_container_spec *s,
                                                  const char *signal, int timeout_s);
+/**
+ * The logging driver ("json-file") and its options as "key=value" strings
+ * ("max-size=10m", "max-file=3"), NULL-terminated (NULL: none):
+ * HostConfig.LogConfig. Docker checks the values at create.
+ */
+TL_EXTERN(int) tl_docker_container_spec_set_log(tl_docker_container_spec *s,
+                                                const char *driver,
+                                                const char *const *options);
 /** The Engine API JSON body this spec sends (for --dry-run and debugging). */
 TL_EXTERN(int) tl_docker_container_spec_json(tl_buf *out, const tl_docker_container_spec *s);
 

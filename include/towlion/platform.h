@@ -98,6 +98,10 @@ TL_EXTERN(int) tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx,
                                            (prometheus, cadvisor, node-exporter) */
 #define TL_PLATFORM_NO_PORTS (1u << 3)  /* compose/up: publish no host ports (a
                                            trial next to another platform) */
+#define TL_PLATFORM_LOGS (1u << 4)      /* up: also the logs profile (loki,
+                                           promtail); grafana runs with either
+                                           profile. Both add to the profiles
+                                           TOWLION_PLATFORM_PROFILES names */
 
 typedef struct {
 	unsigned int version;        /* TL_PLATFORM_OPTIONS_VERSION */
@@ -244,6 +248,16 @@ TL_EXTERN(int) tl_metrics_options_init(tl_metrics_options *opts, unsigned int ve
  * call: its towlion_scrape_up is 0 and its series are left out.
  */
 TL_EXTERN(int) tl_metrics_render(tl_buf *out, tl_ctx *ctx, const tl_metrics_options *opts);
+
+/**
+ * Render the metrics and write them atomically to DIR/towlion.prom (0644)
+ * for node-exporter's textfile collector (`--collector.textfile.directory
+ * DIR`): the collector never reads a half-written file. TL_EINVALID for a
+ * relative DIR, TL_ENOTFOUND when DIR is not a directory. `written` (may
+ * be NULL) receives the file's path.
+ */
+TL_EXTERN(int) tl_metrics_write_textfile(tl_buf *written, tl_ctx *ctx, const char *dir,
+                                         const tl_metrics_options *opts);
 
 /* ---- alerts ---------------------------------------------------------------- */
 

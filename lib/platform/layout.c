@@ -296,6 +296,9 @@ int tl_platform_init(tl_platform_report **out, tl_ctx *ctx, const tl_platform_op
 		          : TL_ENOMEM;
 		free(path);
 	}
+	/* Grafana's provisioning and node-exporter's textfile dir (observe.c). */
+	if (rc == TL_OK)
+		rc = tl__plat_observe_files(r, ctx, &p);
 	if (rc == TL_OK && (rc = tl__step(ctx, "platform.network", tl__cfg(ctx, "TOWLION_NETWORK"),
 	                                  "Docker network")) == TL_OK)
 		rc = ensure_network(r, ctx, &p);

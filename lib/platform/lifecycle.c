@@ -5,17 +5,13 @@
 #include "platform_int.h"
 #include "towlion/docker.h"
 #include "towlion/envfile.h"
+#include "docker/logrotate.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool wanted(const tl__plat *p, const tl__plat_service *s)
-{
-	return !s->profile || (p->flags & TL_PLATFORM_METRICS);
-}
 
 /* "127.0.0.1:9000:9000" or "80:80" -> host ip, host port, container port */
 static int parse_port(const char *spec, char *ip, size_t iplen, int *host, int *cont)
@@ -63,6 +59,8 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 	    (rc = tl_docker_container_spec_set_memory(sp, s->memory)))
 		goto out;
 	if (s->cmd && (rc = tl_docker_container_spec_set_cmd(sp, s->cmd)))
+		goto out;
+	if ((rc = tl__docker_spec_rotate_logs(sp, ctx)))
 		goto out;
 	/* Caddy's admin API on a unix socket (TOWLION_CADDY_ADMIN=unix:///path):
 	 * its directory at the same path inside, no admin port anywhere. */
@@ -261,6 +259,9 @@ int tl_platform_up(tl_platform_report **out, tl_ctx *ctx, const tl_platform_opti
 		rc = TL_ENOMEM;
 		goto out;
 	}
+	unsigned profiles = 0;
+	if ((rc = tl__plat_profiles(&profiles, ctx, p.flags)))
+		goto out;
 	if ((rc = tl_envfile_open(&env, p.env_file, 0))) {
 		if (rc == TL_ENOTFOUND)
 			tl__error_set(rc, TL_ERRCLASS_CONFIG,
@@ -291,11 +292,14 @@ int tl_platform_up(tl_platform_report **out, tl_ctx *ctx, const tl_platform_opti
 		goto out;
 	for (size_t i = 0; i < tl__plat_nservices && rc == TL_OK; i++) {
 		const tl__plat_service *s = &tl__plat_services[i];
-		if (!wanted(&p, s))
+		if (!tl__plat_service_wanted(s, profiles))
 			continue;
 		if ((rc = tl__step(ctx, "platform.up", s->name, "starting %s", s->name)) == TL_OK)
 			rc = up_one(r, ctx, d, &p, s, env);
 	}
+	/* grafana.<domain> and storage.<domain> (observe.c). */
+	if (rc == TL_OK)
+		rc = tl__plat_routes(r, ctx, &p, profiles);
 	/* Apps still on the flat network of an older platform move to their
 	 * own networks now that Caddy runs (live, without a failed request). */
 	if (rc == TL_OK && !(p.flags & TL_PLATFORM_DRY_RUN)) {

@@ -74,10 +74,15 @@ typedef struct {
 	int read_only;
 } tl__plat_mount;
 
+#define TL__PLAT_PROFILE_LOGS 1u    /* loki, promtail (and grafana) */
+#define TL__PLAT_PROFILE_METRICS 2u /* prometheus, cadvisor, node-exporter
+                                       (and grafana) */
+
 typedef struct {
 	const char *name;
 	const char *image;            /* pinned default */
-	const char *profile;          /* NULL, or "metrics" */
+	unsigned profiles;            /* TL__PLAT_PROFILE_*: runs with any of
+	                                 them; 0: the core, always */
 	const char *const *cmd;       /* NULL: the image's */
 	const char *const *health;    /* Docker form: "CMD"/"CMD-SHELL", ... */
 	const tl__plat_mount *mounts;
@@ -106,10 +111,28 @@ char *tl__plat_service_env(const tl__plat *p, const char *service);
 extern const tl__plat_service tl__plat_services[];
 extern const size_t tl__plat_nservices;
 
+/* The profiles `platform up` starts: TL_PLATFORM_LOGS / _METRICS in
+ * `flags`, and those TOWLION_PLATFORM_PROFILES names ("logs,metrics");
+ * TL_EINVALID naming an unknown one. */
+int tl__plat_profiles(unsigned *out, tl_ctx *ctx, unsigned flags);
+/* Whether `s` runs with `profiles` (the core always does). */
+bool tl__plat_service_wanted(const tl__plat_service *s, unsigned profiles);
+/* "logs", "metrics" for one TL__PLAT_PROFILE_* bit. */
+const char *tl__plat_profile_name(unsigned bit);
+
 /* The image of `svc` after the "service=image" overrides; TL_EINVALID on
  * a malformed override or an unknown service name in one. */
 int tl__plat_images_check(const char *const *images);
 const char *tl__plat_image(const tl__plat *p, const tl__plat_service *svc);
+
+/* ---- observability (observe.c) ---- */
+
+/* init: Grafana's provisioning files and dashboard, node-exporter's
+ * textfile directory, under the data dir. */
+int tl__plat_observe_files(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p);
+/* up: grafana.<domain> (when `profiles` run Grafana; removed otherwise)
+ * and storage.<domain>, through the routing module. */
+int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsigned profiles);
 
 /* ---- apps as Docker sees them (metrics.c) ---- */
 

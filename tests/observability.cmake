@@ -1,0 +1,16 @@
+# Observability (issue 16): profiles, Grafana provisioning, log rotation,
+# the metrics textfile. Unit tests need no service (docker-compose and
+# python3-yaml run as programs).
+tl_unit_test(observability)
+
+# towlion metrics --textfile read by Debian's node-exporter and scraped by
+# Debian's Prometheus, both on loopback (no harness needed).
+add_test(NAME integration.observability_textfile_scrape
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/observability/textfile-scrape
+                 $<TARGET_FILE:towlion_cli>)
+set_tests_properties(integration.observability_textfile_scrape PROPERTIES
+                     LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+# An app deployed on the harness's dockerd runs with the json-file limits,
+# and Docker rotates its log at them.
+tl_integration_test(observability_logs SERVICES TIMEOUT 300)
