@@ -291,8 +291,8 @@ static int read_generated(tl_buf *out, const char *path)
 	else if (st.st_mode & 0077)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 		                   "the generated configuration %s has mode %04o: it holds "
-		                   "passwords and must be 0600 (chmod 600 it, or run `towlion "
-		                   "platform init` again)",
+		                   "passwords and must be 0600: check what it says, then chmod "
+		                   "600 it",
 		                   path, (unsigned)(st.st_mode & 07777));
 	else if (st.st_uid != geteuid() && st.st_uid != 0)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,

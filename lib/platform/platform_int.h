@@ -53,6 +53,17 @@ void tl__plat_dispose(tl__plat *p);
 /* "<data>/<rel>" */
 char *tl__plat_data(const tl__plat *p, const char *rel);
 
+/* ---- genconf.c ---- */
+
+/* Write <state>/towlion.conf from platform.env (`env`): the admin URLs
+ * with their passwords, the object store's keys, Caddy's admin socket;
+ * then read it into `ctx` (not under --root or --dry-run). */
+struct tl_envfile;
+int tl__plat_write_conf(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p,
+                        const struct tl_envfile *platform_env);
+/* <TOWLION_STATE_DIR>/caddy-admin/admin.sock (not rebased). */
+char *tl__plat_caddy_admin_socket(tl_ctx *ctx);
+
 /* ---- redisconf.c ---- */
 
 /* Write redis.conf (aclfile, no password) and the ACL file's default user
