@@ -5,3 +5,4 @@
 tl_unit_test(conf_layers)
 tl_cli_test(conf_init)
 tl_cli_test(conf_caddy TIMEOUT 120)
+tl_integration_test(conf_answers SERVICES TIMEOUT 120)

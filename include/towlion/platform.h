@@ -154,6 +154,12 @@ TL_EXTERN(void) tl_platform_report_free(tl_platform_report *r);
  *    REDIS_PASSWORD, MINIO_ROOT_USER, MINIO_ROOT_PASSWORD and
  *    GRAFANA_ADMIN_PASSWORD, generated from getrandom() when missing;
  *    existing values are kept. Never printed, never in events.
+ *  - TOWLION_STATE_DIR/towlion.conf (0600): TOWLION_PG_URL and
+ *    TOWLION_REDIS_URL with the generated passwords, the object store's
+ *    endpoint and admin keys, TOWLION_CADDY_ADMIN on a unix socket in a
+ *    0700 directory; only changed keys are rewritten, others kept. `ctx`
+ *    reads it at once (not under root or dry run), as every later context
+ *    does (below the config file and the environment).
  *  - the main Caddyfile (tl_caddy_write_main) unless one exists, and the
  *    Prometheus and Promtail configuration files.
  *  - the Docker network TOWLION_NETWORK, unless TL_PLATFORM_NO_DOCKER
@@ -196,6 +202,13 @@ TL_EXTERN(int) tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const cha
  * a running container of the same image is kept; one of another image is
  * replaced. Needs tl_platform_init() first (platform.env). TL_EUNHEALTHY
  * names a service that did not become healthy in time.
+ * Then, within the same timeout, each shared service must answer towlion
+ * as the context reaches it (step "answers"): a PostgreSQL login with
+ * TOWLION_PG_URL, Redis AUTH and PING with TOWLION_REDIS_URL, a signed S3
+ * ListBuckets, Caddy's admin API at TOWLION_CADDY_ADMIN; otherwise
+ * TL_EUNAVAILABLE or TL_EAUTH naming the service and its last log lines.
+ * Not asked under opts->root or TL_PLATFORM_NO_PORTS (Caddy still is,
+ * without root).
  */
 TL_EXTERN(int) tl_platform_up(tl_platform_report **out, tl_ctx *ctx,
                               const tl_platform_options *opts);

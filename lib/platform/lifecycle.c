@@ -236,9 +236,19 @@ static int up_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d, const tl__pl
 	    dry || (!running && (rc = tl_docker_container_start(d, name))))
 		goto out;
 	tl_buf state = TL_BUF_INIT;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = wait_healthy(ctx, d, name, p->timeout_ms, &state)) == TL_OK)
 		rc = tl__plat_step(r, "healthy", name, 0, "%s", state.ptr);
 	tl_buf_dispose(&state);
+	/* Healthy to Docker; then answering towlion, within the same time. */
+	if (rc == TL_OK) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		rc = tl__plat_wait_answers(r, ctx, d, p, s->name,
+		                           p->timeout_ms > spent ? p->timeout_ms - spent : 0);
+	}
 out:
 	tl_docker_container_spec_free(sp);
 	tl_docker_container_free(c);

@@ -64,6 +64,16 @@ int tl__plat_write_conf(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p,
 /* <TOWLION_STATE_DIR>/caddy-admin/admin.sock (not rebased). */
 char *tl__plat_caddy_admin_socket(tl_ctx *ctx);
 
+/* ---- answers.c ---- */
+
+/* Wait (up to `timeout_ms`) until the shared service `service` answers
+ * towlion as configured (PG login, Redis AUTH+PING, signed S3 request,
+ * Caddy admin API); other services: TL_OK at once. The error names the
+ * service and its container's last log lines. */
+struct tl_docker;
+int tl__plat_wait_answers(tl_platform_report *r, tl_ctx *ctx, struct tl_docker *d,
+                          const tl__plat *p, const char *service, long timeout_ms);
+
 /* ---- redisconf.c ---- */
 
 /* Write redis.conf (aclfile, no password) and the ACL file's default user
