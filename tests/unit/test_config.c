@@ -20,6 +20,7 @@ static const char *const all_keys[] = {
 	"TOWLION_PREVIEW_CPUS", "TOWLION_PREVIEW_MEMORY", "TOWLION_ALERT_REPO", "TOWLION_ALERT_MAIL",
 	"TOWLION_ALERT_MAIL_ENDPOINT", "TOWLION_ALERT_MAIL_TOKEN", "TOWLION_ALERT_MAIL_FROM",
 	"TOWLION_ALERT_MAIL_TO",
+	"TOWLION_PG_TOOLS", /* backups, issue 16 */
 };
 
 static void clear_env(void)
