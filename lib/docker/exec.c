@@ -153,7 +153,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 	tl_buf head = TL_BUF_INIT; /* response headers, then an error body */
 	int in_headers = 1, status = 0, want_stdin = o->stdin_data != NULL || o->stdin_fd >= 0;
 	size_t stdin_off = 0;
-	char buf[16384];
+	char buf[65536]; /* a pg_dump streams through here: fewer, larger reads */
 	/* With stdin_fd: one slice read from it, sent before the next read. */
 	char *slice = o->stdin_fd >= 0 ? tl__malloc(65536) : NULL;
 	size_t slice_len = 0, slice_off = 0;
