@@ -11,6 +11,6 @@ add_test(NAME integration.observability_textfile_scrape
 set_tests_properties(integration.observability_textfile_scrape PROPERTIES
                      LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
 
-# An app deployed on the harness's dockerd runs with the json-file limits,
-# and Docker rotates its log at them.
-tl_integration_test(observability_logs SERVICES TIMEOUT 300)
+# On the harness: a deployed app runs with the json-file limits (Docker
+# rotates its log at them); the platform routes go live in Caddy.
+tl_integration_test(observability_server SERVICES TIMEOUT 300)

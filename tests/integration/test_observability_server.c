@@ -1,11 +1,17 @@
 /*
- * Log rotation on the real dockerd of the harness: an app deployed through
- * the deploy engine (examples/apps/hello) runs with Docker's json-file
- * driver and the TOWLION_LOG_MAX_SIZE / TOWLION_LOG_MAX_FILE limits, as
- * Docker itself reports them (inspect), and Docker rotates its log at
- * that size.
+ * Observability on the harness's real services:
+ * - log rotation on the real dockerd: an app deployed through the deploy
+ *   engine (examples/apps/hello) runs with Docker's json-file driver and
+ *   the TOWLION_LOG_MAX_SIZE / TOWLION_LOG_MAX_FILE limits, as Docker
+ *   itself reports them (inspect), and Docker rotates its log at that size;
+ * - the platform's own routes in the real Caddy: storage.<domain> and
+ *   grafana.<domain> (taken away when no profile runs Grafana), live in
+ *   Caddy's upstreams; an app that holds one of the names is left alone.
  */
 #include "tl_test.h"
+
+#include "core/core.h"
+#include "platform/platform_int.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -132,10 +138,102 @@ static void test_app_container_log_rotation(void **state)
 	tl_docker_free(d);
 }
 
+/* The site `site` as listed, or NULL; its first host into `host`. */
+static bool site_routes(const char *site, const char *host, const char *upstream)
+{
+	tl_caddy_sites *l = NULL;
+	tl_assert_ok(tl_caddy_list(&l, ctx));
+	bool found = false;
+	for (size_t i = 0; i < tl_caddy_sites_count(l); i++) {
+		const tl_caddy_site *s = tl_caddy_sites_at(l, i);
+		if (!strcmp(s->site, site) && s->nhosts == 1 && !strcmp(s->hosts[0], host) &&
+		    s->nupstreams == 1 && !strcmp(s->upstreams[0], upstream))
+			found = true;
+	}
+	tl_caddy_sites_free(l);
+	return found;
+}
+
+static bool caddy_has_upstream(const char *address)
+{
+	tl_caddy_upstreams *u = NULL;
+	tl_assert_ok(tl_caddy_upstreams_get(&u, ctx));
+	bool found = false;
+	for (size_t i = 0; i < tl_caddy_upstreams_count(u); i++)
+		found |= !strcmp(tl_caddy_upstreams_at(u, i)->address, address);
+	tl_caddy_upstreams_free(u);
+	return found;
+}
+
+static const tl_platform_step *step_for(const tl_platform_report *r, const char *subject)
+{
+	for (size_t i = 0; i < tl_platform_report_count(r); i++)
+		if (!strcmp(tl_platform_report_at(r, i)->subject, subject))
+			return tl_platform_report_at(r, i);
+	return NULL;
+}
+
+static void test_platform_routes(void **state)
+{
+	tl__plat p;
+	tl_assert_ok(tl__plat_open(&p, ctx, NULL));
+	const char *dom = tl_ctx_config_get(ctx, "TOWLION_DOMAIN");
+	char storage[128], grafana[128];
+	snprintf(storage, sizeof(storage), "storage.%s", dom);
+	snprintf(grafana, sizeof(grafana), "grafana.%s", dom);
+
+	/* The metrics profile runs Grafana: both routes, live in Caddy. */
+	tl_platform_report *r = tl__plat_report_new();
+	tl_assert_ok(tl__plat_routes(r, ctx, &p, TL__PLAT_PROFILE_METRICS));
+	assert_int_equal(tl_platform_report_changed(r), 2);
+	tl_platform_report_free(r);
+	assert_true(site_routes("storage", storage, "127.0.0.1:9000"));
+	assert_true(site_routes("grafana", grafana, "127.0.0.1:3000"));
+	assert_true(caddy_has_upstream("127.0.0.1:9000"));
+	assert_true(caddy_has_upstream("127.0.0.1:3000"));
+	/* Again: nothing changes (up is idempotent). */
+	r = tl__plat_report_new();
+	tl_assert_ok(tl__plat_routes(r, ctx, &p, TL__PLAT_PROFILE_METRICS));
+	assert_int_equal(tl_platform_report_changed(r), 0);
+	tl_platform_report_free(r);
+
+	/* Core only: Grafana's route goes, storage stays. */
+	r = tl__plat_report_new();
+	tl_assert_ok(tl__plat_routes(r, ctx, &p, 0));
+	assert_string_equal(step_for(r, grafana)->detail, "removed (no profile runs it)");
+	tl_platform_report_free(r);
+	assert_false(site_routes("grafana", grafana, "127.0.0.1:3000"));
+	assert_false(caddy_has_upstream("127.0.0.1:3000"));
+	assert_true(site_routes("storage", storage, "127.0.0.1:9000"));
+
+	/* An app's site named "grafana" (another host): left alone, said so. */
+	tl_caddy_route rt = TL_CADDY_ROUTE_INIT;
+	char apphost[128];
+	snprintf(apphost, sizeof(apphost), "dash.%s", dom);
+	const char *hosts[] = {apphost}, *ups[] = {"127.0.0.1:3999"};
+	rt.site = "grafana";
+	rt.hosts = hosts;
+	rt.nhosts = 1;
+	rt.upstreams = ups;
+	rt.nupstreams = 1;
+	tl_assert_ok(tl_caddy_route_set(ctx, &rt));
+	for (unsigned prof = 0; prof <= TL__PLAT_PROFILE_LOGS; prof += TL__PLAT_PROFILE_LOGS) {
+		r = tl__plat_report_new();
+		tl_assert_ok(tl__plat_routes(r, ctx, &p, prof));
+		assert_non_null(strstr(step_for(r, grafana)->detail, "not routed"));
+		tl_platform_report_free(r);
+		assert_true(site_routes("grafana", apphost, "127.0.0.1:3999"));
+	}
+	tl_assert_ok(tl_caddy_route_remove(NULL, ctx, "grafana"));
+	tl_assert_ok(tl_caddy_route_remove(NULL, ctx, "storage"));
+	tl__plat_dispose(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_app_container_log_rotation),
+		cmocka_unit_test(test_platform_routes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
