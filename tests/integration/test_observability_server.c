@@ -177,20 +177,23 @@ static void test_platform_routes(void **state)
 {
 	tl__plat p;
 	tl_assert_ok(tl__plat_open(&p, ctx, NULL));
-	const char *dom = tl_ctx_config_get(ctx, "TOWLION_DOMAIN");
+	char dom[64]; /* a copy: config_set below may move the value */
+	snprintf(dom, sizeof(dom), "%s", tl_ctx_config_get(ctx, "TOWLION_DOMAIN"));
 	char storage[128], grafana[128];
 	snprintf(storage, sizeof(storage), "storage.%s", dom);
 	snprintf(grafana, sizeof(grafana), "grafana.%s", dom);
 
-	/* The metrics profile runs Grafana: both routes, live in Caddy. */
+	/* Caddy in its container (network mode), the metrics profile running
+	 * Grafana: both routes, by service name, live in Caddy. */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_UPSTREAM_MODE", "network"));
 	tl_platform_report *r = tl__plat_report_new();
 	tl_assert_ok(tl__plat_routes(r, ctx, &p, TL__PLAT_PROFILE_METRICS));
 	assert_int_equal(tl_platform_report_changed(r), 2);
 	tl_platform_report_free(r);
-	assert_true(site_routes("storage", storage, "127.0.0.1:9000"));
-	assert_true(site_routes("grafana", grafana, "127.0.0.1:3000"));
-	assert_true(caddy_has_upstream("127.0.0.1:9000"));
-	assert_true(caddy_has_upstream("127.0.0.1:3000"));
+	assert_true(site_routes("storage", storage, "s3:9000"));
+	assert_true(site_routes("grafana", grafana, "grafana:3000"));
+	assert_true(caddy_has_upstream("s3:9000"));
+	assert_true(caddy_has_upstream("grafana:3000"));
 	/* Again: nothing changes (up is idempotent). */
 	r = tl__plat_report_new();
 	tl_assert_ok(tl__plat_routes(r, ctx, &p, TL__PLAT_PROFILE_METRICS));
@@ -202,9 +205,19 @@ static void test_platform_routes(void **state)
 	tl_assert_ok(tl__plat_routes(r, ctx, &p, 0));
 	assert_string_equal(step_for(r, grafana)->detail, "removed (no profile runs it)");
 	tl_platform_report_free(r);
-	assert_false(site_routes("grafana", grafana, "127.0.0.1:3000"));
-	assert_false(caddy_has_upstream("127.0.0.1:3000"));
+	assert_false(site_routes("grafana", grafana, "grafana:3000"));
+	assert_false(caddy_has_upstream("grafana:3000"));
+	assert_true(site_routes("storage", storage, "s3:9000"));
+
+	/* Caddy on the host (loopback): storage through its published port;
+	 * Grafana, on the internal network only, publishes none: no route. */
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_UPSTREAM_MODE", "loopback"));
+	r = tl__plat_report_new();
+	tl_assert_ok(tl__plat_routes(r, ctx, &p, TL__PLAT_PROFILE_METRICS));
+	tl_platform_report_free(r);
 	assert_true(site_routes("storage", storage, "127.0.0.1:9000"));
+	assert_true(caddy_has_upstream("127.0.0.1:9000"));
+	assert_false(site_routes("grafana", grafana, "127.0.0.1:3000"));
 
 	/* An app's site named "grafana" (another host): left alone, said so. */
 	tl_caddy_route rt = TL_CADDY_ROUTE_INIT;
