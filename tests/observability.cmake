@@ -11,6 +11,11 @@ add_test(NAME integration.observability_textfile_scrape
 set_tests_properties(integration.observability_textfile_scrape PROPERTIES
                      LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
 
-# An app deployed on the harness's dockerd runs with the json-file limits,
-# and Docker rotates its log at them.
-tl_integration_test(observability_logs SERVICES TIMEOUT 300)
+# On the harness: a deployed app runs with the json-file limits (Docker
+# rotates its log at them); the platform routes go live in Caddy.
+tl_integration_test(observability_server SERVICES TIMEOUT 300)
+
+# Debian's Prometheus and node-exporter in containers on the platform's
+# internal network: towlion's series scraped by service name; a tenant's
+# container reaches neither port.
+tl_integration_test(observability_net SERVICES TIMEOUT 300)

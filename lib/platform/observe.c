@@ -251,16 +251,22 @@ int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsig
 		return tl__plat_step(r, "route", "grafana, storage", 0,
 		                     "skipped: a trial under --root has no Caddy of its own");
 	/* Caddy in its container reaches both by service name (it joins the
-	 * internal network for Grafana); Caddy on the host reaches the ports
-	 * they publish on 127.0.0.1. */
+	 * internal network for Grafana). Caddy on the host (loopback mode)
+	 * reaches the port the object store publishes on 127.0.0.1; Grafana,
+	 * only on the internal network, publishes none (Docker publishes no
+	 * port of a container only on an internal network): no route then. */
 	bool loopback = !strcmp(tl__cfg(ctx, "TOWLION_UPSTREAM_MODE"), "loopback");
 	int rc = route(r, ctx, p, "storage", loopback ? "127.0.0.1:9000" : "s3:9000");
 	bool grafana = false;
 	for (size_t i = 0; i < tl__plat_nservices; i++)
 		if (!strcmp(tl__plat_services[i].name, "grafana"))
 			grafana = tl__plat_service_wanted(&tl__plat_services[i], profiles);
+	if (rc == TL_OK && grafana && loopback)
+		rc = tl__log(ctx, TL_LOG_WARN,
+		             "grafana.%s is not routed: Caddy on the host cannot reach Grafana on "
+		             "the internal network (TOWLION_UPSTREAM_MODE=network routes it)",
+		             tl__cfg(ctx, "TOWLION_DOMAIN"));
 	if (rc == TL_OK)
-		rc = route(r, ctx, p, "grafana",
-		           !grafana ? NULL : loopback ? "127.0.0.1:3000" : "grafana:3000");
+		rc = route(r, ctx, p, "grafana", grafana && !loopback ? "grafana:3000" : NULL);
 	return rc;
 }

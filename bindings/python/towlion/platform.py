@@ -77,12 +77,15 @@ class Platform:
         with self._ctx._use() as c:
             return _t.tl_platform_compose_write(c, path, _platform_opts(**kw))
 
-    def up(self, *, metrics: bool = False, images: Optional[dict[str, str]] = None,
+    def up(self, *, metrics: bool = False, logs: bool = False,
+           images: Optional[dict[str, str]] = None,
            timeout_ms: Optional[int] = None, root: Optional[str] = None,
            no_ports: bool = False, dry_run: bool = False) -> list[dict[str, Any]]:
-        """Start the platform's services and wait until they are healthy."""
+        """Start the core services, and the ``logs`` / ``metrics`` profiles
+        (besides those TOWLION_PLATFORM_PROFILES names), and wait until they
+        are healthy."""
         return self._report(_t.tl_platform_up, _platform_opts(
-            dry_run=dry_run, metrics=metrics, no_ports=no_ports, images=images,
+            dry_run=dry_run, metrics=metrics, logs=logs, no_ports=no_ports, images=images,
             timeout_ms=timeout_ms, root=root))
 
     def down(self, *, metrics: bool = False, root: Optional[str] = None,
