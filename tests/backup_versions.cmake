@@ -3,4 +3,4 @@
 # deep verify and restore through docker exec of the container's tools,
 # no password in docker inspect, refusals that change nothing. Needs the
 # PostgreSQL 17 image (TL_TEST_PG17_IMAGE, made by tests/images/build).
-tl_integration_test(backup_versions SERVICES TIMEOUT 600)
+tl_integration_test(backup_versions SERVICES TIMEOUT 900)

@@ -13,7 +13,8 @@
  *  - a PostgreSQL 17 without the platform labels (auto), or
  *    TOWLION_PG_TOOLS=host: refused before any change (lock free, no
  *    intent, no scratch database, no file, no S3 object).
- * The image: TL_TEST_PG17_IMAGE (tests/images/build makes it). Containers
+ * The image: TL_TEST_PG17_IMAGE, else the one tests/images/build makes
+ * (built once, then cached by content). Containers
  * are named bv<pid>-..., labelled towlion.test=backup_versions and removed
  * at the end.
  */
@@ -36,14 +37,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IMAGE_DEFAULT "towlion-test/postgres:17"
 
 static tl_ctx *ctx;
 static tl_docker *dk;
 static char *tmp, backup_dir[512], state_dir[512], key_path[512];
 static char prefix[32];
 static char pw[33];
-static const char *image;
+static char image[256];
 static char platform_name[64], stray_name[64];
 static int platform_port, stray_port;
 static char platform_url[256], stray_url[256];
@@ -131,9 +131,26 @@ static int setup(void **state)
 {
 	if (!TL_TEST_REQUIRE("TOWLION_DOCKER_HOST"))
 		return -1;
-	image = getenv("TL_TEST_PG17_IMAGE");
-	if (!image || !*image)
-		image = IMAGE_DEFAULT;
+	if (getenv("TL_TEST_PG17_IMAGE") && *getenv("TL_TEST_PG17_IMAGE")) {
+		snprintf(image, sizeof(image), "%s", getenv("TL_TEST_PG17_IMAGE"));
+	} else {
+		/* "postgres=towlion-local/postgres:<hash>" on its stdout */
+		const char *argv[] = {TL_TEST_SOURCE_DIR "/tests/images/build", "--only", "postgres",
+		                      NULL};
+		tl__spawn_opts so = {0};
+		so.argv = argv;
+		so.stdout_mode = TL__STDIO_BUFFER;
+		so.stderr_mode = TL__STDIO_INHERIT;
+		so.timeout_ms = 1200000;
+		tl__spawn_result res = {0};
+		int rc = tl__spawn(&res, NULL, &so);
+		const char *line = rc == TL_OK && res.exited && res.exit_status == 0 && res.out.ptr
+		                           ? strstr(res.out.ptr, "postgres=")
+		                           : NULL;
+		if (line)
+			sscanf(line, "postgres=%255s", image);
+		tl__spawn_result_dispose(&res);
+	}
 	snprintf(prefix, sizeof(prefix), "bv%d", (int)getpid());
 	random_hex(pw, sizeof(pw));
 	tmp = tl_test_tmpdir();
@@ -149,9 +166,9 @@ static int setup(void **state)
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_PG_TOOLS", "auto"));
 	tl_assert_ok(tl_docker_open(&dk, ctx));
 	tl_docker_image *img = NULL;
-	if (tl_docker_image_inspect(&img, dk, image) != TL_OK) {
-		print_message("no image %s (tests/images/build makes it; or set "
-		              "TL_TEST_PG17_IMAGE)\n", image);
+	if (!*image || tl_docker_image_inspect(&img, dk, image) != TL_OK) {
+		print_message("no PostgreSQL 17 image \"%s\" (tests/images/build --only postgres "
+		              "makes it; or set TL_TEST_PG17_IMAGE)\n", image);
 		if (getenv("CI") && !strcmp(getenv("CI"), "true"))
 			fail_msg("the PostgreSQL 17 image %s is missing under CI", image);
 		return -1;
