@@ -247,9 +247,11 @@ int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsig
 	if (!*tl__cfg(ctx, "TOWLION_DOMAIN"))
 		return tl__plat_step(r, "route", "grafana, storage", 0,
 		                     "skipped: TOWLION_DOMAIN is not set");
-	if (*p->root)
+	/* A trial (under a root, or next to another platform without ports):
+	 * the Caddy the context names is not this platform's. */
+	if (*p->root || (p->flags & TL_PLATFORM_NO_PORTS))
 		return tl__plat_step(r, "route", "grafana, storage", 0,
-		                     "skipped: a trial under --root has no Caddy of its own");
+		                     "skipped: a trial platform routes nothing in the live Caddy");
 	/* Caddy in its container reaches both by service name (it joins the
 	 * internal network for Grafana). Caddy on the host (loopback mode)
 	 * reaches the port the object store publishes on 127.0.0.1; Grafana,
