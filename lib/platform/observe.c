@@ -157,6 +157,15 @@ int tl__plat_observe_files(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p
 
 /* ---- the platform's own routes ---------------------------------------- */
 
+char *tl__plat_root_url(tl_ctx *ctx, const char *service)
+{
+	const char *dom = tl__cfg(ctx, "TOWLION_DOMAIN");
+	if (strcmp(service, "grafana") || !*dom)
+		return NULL;
+	bool plain = !strcmp(tl__cfg(ctx, "TOWLION_TLS"), "off");
+	return tl__sprintf("%s://grafana.%s/", plain ? "http" : "https", dom);
+}
+
 /* Whether the site file `site` is the platform's route to `host` (or
  * absent): an app may be called "grafana" or "storage", and its site is
  * then never replaced nor removed here. */
