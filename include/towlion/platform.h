@@ -171,9 +171,11 @@ TL_EXTERN(int) tl_platform_init(tl_platform_report **out, tl_ctx *ctx,
 
 /**
  * Render the platform compose file (compose specification, as understood
- * by docker-compose 1.28+ and Compose v2): caddy, postgres, redis, minio,
- * loki, promtail and grafana, plus prometheus, cadvisor and node-exporter
- * under `profiles: [metrics]` (COMPOSE_PROFILES=metrics enables them).
+ * by docker-compose 1.28+ and Compose v2): caddy, postgres, redis and s3
+ * (the core), loki and promtail under `profiles: [logs]`, prometheus,
+ * cadvisor and node-exporter under `profiles: [metrics]`, grafana under
+ * both (COMPOSE_PROFILES=logs,metrics enables them). Every service logs
+ * through json-file with TOWLION_LOG_MAX_SIZE / TOWLION_LOG_MAX_FILE.
  * Every service has pinned image tags, a healthcheck (where the image can
  * run one), `restart: unless-stopped`, CPU and memory limits
  * (deploy.resources.limits), its /data volumes and, for those that need
@@ -202,7 +204,15 @@ TL_EXTERN(int) tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const cha
  * a running container of the same image is kept; one of another image is
  * replaced. Needs tl_platform_init() first (platform.env). TL_EUNHEALTHY
  * names a service that did not become healthy in time.
- * Then, within the same timeout, each shared service must answer towlion
+ * The core services always; the logs and metrics profiles when
+ * TL_PLATFORM_LOGS / TL_PLATFORM_METRICS or TOWLION_PLATFORM_PROFILES ask
+ * (TL_EINVALID, before anything changes, for an unknown name there). Then,
+ * with TOWLION_DOMAIN set (and neither a root nor TL_PLATFORM_NO_PORTS),
+ * the routes storage.<domain> -> the object store and grafana.<domain> ->
+ * Grafana (taken away when no profile runs it), through tl_caddy_route_set;
+ * a site of that name that is an app's is left alone (a "route" step
+ * says so).
+ * Within the same timeout, each shared service must answer towlion
  * as the context reaches it (step "answers"): a PostgreSQL login with
  * TOWLION_PG_URL, Redis AUTH and PING with TOWLION_REDIS_URL, a signed S3
  * ListBuckets, Caddy's admin API at TOWLION_CADDY_ADMIN; otherwise

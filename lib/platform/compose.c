@@ -151,6 +151,13 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 			q(b, eq + 1);
 			tl__buf_putc(b, '\n');
 		}
+		char *root_url = tl__plat_root_url(ctx, s->name);
+		if (root_url) {
+			tl__buf_puts(b, "      GF_SERVER_ROOT_URL: ");
+			q(b, root_url);
+			tl__buf_putc(b, '\n');
+		}
+		free(root_url);
 	}
 	const char *sock = admin_socket(ctx, s);
 	if (s->mounts || sock) {

@@ -87,6 +87,10 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 		rc = k ? tl_docker_container_spec_add_env(sp, k, eq + 1) : TL_ENOMEM;
 		free(k);
 	}
+	char *root_url = tl__plat_root_url(ctx, s->name);
+	if (root_url && rc == TL_OK)
+		rc = tl_docker_container_spec_add_env(sp, "GF_SERVER_ROOT_URL", root_url);
+	free(root_url);
 	/* Secrets travel in the create request's Env (as env_file does),
 	 * never on a command line and never in events. */
 	const char *const *keys = NULL;

@@ -157,6 +157,15 @@ int tl__plat_observe_files(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p
 
 /* ---- the platform's own routes ---------------------------------------- */
 
+char *tl__plat_root_url(tl_ctx *ctx, const char *service)
+{
+	const char *dom = tl__cfg(ctx, "TOWLION_DOMAIN");
+	if (strcmp(service, "grafana") || !*dom)
+		return NULL;
+	bool plain = !strcmp(tl__cfg(ctx, "TOWLION_TLS"), "off");
+	return tl__sprintf("%s://grafana.%s/", plain ? "http" : "https", dom);
+}
+
 /* Whether the site file `site` is the platform's route to `host` (or
  * absent): an app may be called "grafana" or "storage", and its site is
  * then never replaced nor removed here. */
@@ -247,9 +256,11 @@ int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsig
 	if (!*tl__cfg(ctx, "TOWLION_DOMAIN"))
 		return tl__plat_step(r, "route", "grafana, storage", 0,
 		                     "skipped: TOWLION_DOMAIN is not set");
-	if (*p->root)
+	/* A trial (under a root, or next to another platform without ports):
+	 * the Caddy the context names is not this platform's. */
+	if (*p->root || (p->flags & TL_PLATFORM_NO_PORTS))
 		return tl__plat_step(r, "route", "grafana, storage", 0,
-		                     "skipped: a trial under --root has no Caddy of its own");
+		                     "skipped: a trial platform routes nothing in the live Caddy");
 	/* Caddy in its container reaches both by service name (it joins the
 	 * internal network for Grafana). Caddy on the host (loopback mode)
 	 * reaches the port the object store publishes on 127.0.0.1; Grafana,

@@ -154,6 +154,10 @@ int tl__plat_observe_files(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p
 /* up: grafana.<domain> (when `profiles` run Grafana; removed otherwise)
  * and storage.<domain>, through the routing module. */
 int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsigned profiles);
+/* Grafana's public address, https://grafana.<domain>/ (http:// with
+ * TOWLION_TLS=off), for `service` grafana with TOWLION_DOMAIN set; NULL
+ * otherwise (or out of memory). Its links and redirects use it. */
+char *tl__plat_root_url(tl_ctx *ctx, const char *service);
 
 /* ---- apps as Docker sees them (metrics.c) ---- */
 

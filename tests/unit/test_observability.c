@@ -190,6 +190,8 @@ static void test_compose_profiles_and_logging(void **state)
 	snprintf(expect, sizeof(expect), "%s/node-exporter/textfile:/textfile:ro", data);
 	assert_non_null(strstr(cfg.ptr, expect));
 	assert_non_null(strstr(cfg.ptr, "--collector.textfile.directory=/textfile"));
+	/* Grafana knows the address it is routed at (links, redirects). */
+	assert_non_null(strstr(cfg.ptr, "GF_SERVER_ROOT_URL: https://grafana.example.com/"));
 	tl_buf_dispose(&cfg);
 	free(text);
 
