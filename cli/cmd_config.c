@@ -1,6 +1,8 @@
 /* towlion config: show the effective configuration and where it came from. */
 #include "cli.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *source_name(int s)
@@ -9,6 +11,7 @@ static const char *source_name(int s)
 	case TL_CONFIG_FROM_FILE: return "file";
 	case TL_CONFIG_FROM_ENV: return "env";
 	case TL_CONFIG_FROM_API: return "api";
+	case TL_CONFIG_FROM_STATE: return "generated";
 	default: return "default";
 	}
 }
@@ -25,7 +28,14 @@ static int run_show(cli *c)
 		return cli_fail(c, tl_error_last()->code);
 	json_t *keys = json_object();
 	const char *path = tl_ctx_config_path(ctx);
+	/* The generated file is read from TOWLION_STATE_DIR when it exists
+	 * (lib/core/ctx.c): name it so "from generated" says which file. */
+	char *generated = NULL;
+	const char *state = tl_ctx_config_get(ctx, "TOWLION_STATE_DIR");
+	if (state && asprintf(&generated, "%s/towlion.conf", state) < 0)
+		generated = NULL;
 	cli_print(c, "# config file: %s\n", path ? path : "(none read)");
+	cli_print(c, "# generated file (platform init): %s\n", generated ? generated : "?");
 	for (size_t i = 0; i < tl_config_key_count(); i++) {
 		const char *k, *v, *d;
 		int src;
@@ -35,7 +45,9 @@ static int run_show(cli *c)
 		cli_print(c, "%s=%s%s%s\n", k, v, src ? "    # from " : "",
 		          src ? source_name(src) : "");
 	}
-	cli_set_result(c, json_pack("{s:s?, s:o}", "file", path, "keys", keys));
+	cli_set_result(c, json_pack("{s:s?, s:s?, s:o}", "file", path, "generated_file",
+	                            generated, "keys", keys));
+	free(generated);
 	return 0;
 }
 

@@ -5,14 +5,25 @@
 
 static int run_metrics(cli *c)
 {
-	const char *out = NULL;
-	cli_opt opts[] = {{"-o", true, &out}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	const char *out = NULL, *textfile = NULL;
+	cli_opt opts[] = {{"-o", true, &out}, {"--textfile", true, &textfile}};
+	int rc = cli_parse(c, opts, 2, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
+	if (out && textfile)
+		return cli_usage(c, "-o and --textfile are two ways to say where: give one");
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
+	if (textfile) {
+		/* node-exporter's textfile collector: DIR/towlion.prom, whole. */
+		tl_buf path = TL_BUF_INIT;
+		if ((rc = tl_metrics_write_textfile(&path, ctx, textfile, NULL)))
+			return cli_fail(c, rc);
+		cli_set_result(c, json_pack("{s:s}", "file", path.ptr));
+		tl_buf_dispose(&path);
+		return 0;
+	}
 	tl_buf text = TL_BUF_INIT;
 	if ((rc = tl_metrics_render(&text, ctx, NULL)))
 		return cli_fail(c, rc);
@@ -38,8 +49,10 @@ static int run_metrics(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"", "[-o FILE]", "print the platform's metrics (Prometheus text format)",
-	 "towlion metrics -o /var/lib/node-exporter/towlion.prom", false, run_metrics},
+	{"", "[-o FILE | --textfile DIR]",
+	 "print the platform's metrics (Prometheus text format), or write them for "
+	 "node-exporter's textfile collector",
+	 "towlion metrics --textfile /data/node-exporter/textfile", false, run_metrics},
 };
 
 const cli_group cli_group_metrics = {"metrics", "the platform's metrics for Prometheus",

@@ -120,13 +120,26 @@ static int run_updown(cli *c, bool up)
 	int rc = take_images(c, images);
 	if (rc)
 		return rc;
-	const char *root = NULL, *metrics = NULL, *timeout = NULL;
+	const char *root = NULL, *metrics = NULL, *timeout = NULL, *profile = NULL;
 	cli_opt opts[] = {{"--root", true, &root},
 	                  {"--metrics", false, &metrics},
-	                  {"--timeout", true, &timeout}};
-	if ((rc = cli_parse(c, opts, 3, NULL, 0, 0, NULL)))
+	                  {"--timeout", true, &timeout},
+	                  {"--profile", true, &profile}};
+	if ((rc = cli_parse(c, opts, 4, NULL, 0, 0, NULL)))
 		return rc;
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
+	/* --profile logs,metrics adds to TOWLION_PLATFORM_PROFILES. */
+	unsigned profiles = metrics ? TL_PLATFORM_METRICS : 0;
+	for (const char *p = profile; p && *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == 4 && !strncmp(p, "logs", 4))
+			profiles |= TL_PLATFORM_LOGS;
+		else if (n == 7 && !strncmp(p, "metrics", 7))
+			profiles |= TL_PLATFORM_METRICS;
+		else
+			return cli_usage(c, "--profile takes logs, metrics or logs,metrics");
+		p += n + (p[n] == ',');
+	}
 	char *end;
 	if (timeout && ((o.timeout_ms = strtol(timeout, &end, 10) * 1000) <= 0 || *end))
 		return cli_usage(c, "--timeout needs a number of seconds");
@@ -135,7 +148,7 @@ static int run_updown(cli *c, bool up)
 		return cli_fail(c, tl_error_last()->code);
 	o.root = root;
 	o.images = images[0] ? images : NULL;
-	o.flags = (c->dry_run ? TL_PLATFORM_DRY_RUN : 0) | (metrics ? TL_PLATFORM_METRICS : 0);
+	o.flags = (c->dry_run ? TL_PLATFORM_DRY_RUN : 0) | profiles;
 	tl_platform_report *r = NULL;
 	rc = up ? tl_platform_up(&r, ctx, &o) : tl_platform_down(&r, ctx, &o);
 	return report_out(c, rc, r, up ? "platform up" : "platform down");
@@ -173,9 +186,9 @@ static const cli_verb verbs[] = {
 	{"compose", "[--standalone APP] [-o FILE|-] [--image SVC=IMAGE]... [--root DIR]",
 	 "write the platform compose file (or one app's self-hosting file)",
 	 "towlion platform compose -o /srv/towlion/compose.yml", true, run_compose},
-	{"up", "[--metrics] [--image SVC=IMAGE]... [--timeout S] [--root DIR]",
+	{"up", "[--profile logs,metrics] [--image SVC=IMAGE]... [--timeout S] [--root DIR]",
 	 "start the platform services and wait until they are healthy",
-	 "towlion platform up --metrics", true, run_up},
+	 "towlion platform up --profile logs,metrics", true, run_up},
 	{"down", "[--root DIR]", "stop and remove the platform containers (data stays)",
 	 "towlion platform down", true, run_down},
 	{"migrate-networks", "",

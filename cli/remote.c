@@ -56,6 +56,29 @@ static int signal_exit(const char *name)
 	return EXIT_FAILED;
 }
 
+/* The remote stderr arrives line by line (TL_SSH_OUT_EVENTS): written
+ * to ours as it comes, escaped, and its first line kept for the message
+ * of an exit 127. Other events are the CLI's usual ones. */
+typedef struct {
+	cli *c;
+	char first[512];
+	bool have_first;
+} remote_events;
+
+static int on_remote_event(const tl_event *ev, void *payload)
+{
+	remote_events *re = payload;
+	if (ev->type != TL_EVENT_OUTPUT || ev->level != TL_LOG_WARN)
+		return cli_on_event(ev, re->c);
+	if (!re->have_first) {
+		snprintf(re->first, sizeof(re->first), "%s", ev->message);
+		re->have_first = true;
+	}
+	cli_progress_clear(re->c);
+	cli_fprint(stderr, "%s\n", ev->message);
+	return 0;
+}
+
 int cli_remote_run(int argc, char **argv)
 {
 	const char *values[3] = {NULL, NULL, NULL};
@@ -111,8 +134,9 @@ int cli_remote_run(int argc, char **argv)
 	/* Only the server's configuration matters: none is read here. */
 	tl_ctx_options co = TL_CTX_OPTIONS_INIT;
 	co.flags = TL_CTX_NO_ENV | TL_CTX_NO_CONFIG_FILE;
-	co.event_cb = cli_on_event;
-	co.event_payload = &c;
+	remote_events re = {.c = &c};
+	co.event_cb = on_remote_event;
+	co.event_payload = &re;
 	tl_ssh *ssh = NULL;
 	int exit_code;
 	if ((rc = tl_ctx_new(&c.ctx, &co)) == TL_OK) {
@@ -127,9 +151,9 @@ int cli_remote_run(int argc, char **argv)
 	}
 	if (rc == TL_OK) {
 		tl_ssh_exec_options eo = TL_SSH_EXEC_OPTIONS_INIT;
-		eo.stdout_mode = eo.stderr_mode = TL_SSH_OUT_FD;
+		eo.stdout_mode = TL_SSH_OUT_FD;
 		eo.stdout_fd = STDOUT_FILENO;
-		eo.stderr_fd = STDERR_FILENO;
+		eo.stderr_mode = TL_SSH_OUT_EVENTS;
 		eo.stdin_fd = isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
 		tl_ssh_result res = TL_SSH_RESULT_INIT;
 		fflush(stdout);
@@ -141,9 +165,16 @@ int cli_remote_run(int argc, char **argv)
 				        res.exit_signal);
 				exit_code = signal_exit(res.exit_signal);
 			} else if (exit_code == 127) {
-				fprintf(stderr, "towlion: '%s' was not found on %s; install towlion "
-				                "there, or set TOWLION_REMOTE_TOWLION to its path\n",
-				        rargv[0], host.ptr);
+				/* The shell's "not found" and the dynamic loader's "error
+				 * while loading shared libraries" both exit 127: say both,
+				 * with what the server said. */
+				cli_fprint(stderr,
+				           "towlion: '%s' was not found on %s or it failed to load "
+				           "(exit 127): %s\ninstall towlion there (a non-system "
+				           "prefix needs its lib directory next to bin/), or set "
+				           "TOWLION_REMOTE_TOWLION to its path\n",
+				           rargv[0], host.ptr,
+				           re.have_first ? re.first : "(nothing on stderr)");
 			}
 		}
 		tl_ssh_result_dispose(&res);

@@ -585,7 +585,7 @@ static const tl_py_field tl_py_docker_logs_options_fields[] = {
 #define ST tl_docker_exec_options
 static const tl_py_field tl_py_docker_exec_options_fields[] = {
 	SV(env), S(user), S(workdir), TL_F2(ST, stdin_data, K_BYTES, stdin_len), B(tty),
-	L(timeout_ms), TL_FEND};
+	L(timeout_ms), I(stdin_fd), I(stdout_fd), TL_FEND};
 #undef ST
 #define ST tl_compose_options
 static const tl_py_field tl_py_compose_options_fields[] = {

@@ -28,8 +28,14 @@
  *
  * pg_dump and pg_restore run with an argv, never a shell; the password of
  * TOWLION_PG_URL reaches them only through the child's PGPASSWORD.
- * They are taken from opts->pg_bin_dir, else from
- * /usr/lib/postgresql/<server major>/bin, else from PATH.
+ * They are always of the server's own major version (TOWLION_PG_TOOLS):
+ * the host's from opts->pg_bin_dir, else /usr/lib/postgresql/<server
+ * major>/bin, else PATH, when their --version says that major; else those
+ * of the platform's PostgreSQL container (labels towlion.platform=1 and
+ * towlion.service=postgres), run by docker exec as nobody with the
+ * password in the exec's own environment. With none that fits, a backup,
+ * restore or deep verify fails with TL_EUNSUPPORTED before it changes
+ * anything (no lock held, no intent record, no scratch database).
  *
  * Locks: one per database (<TOWLION_STATE_DIR>/locks/backup.<db>.lock)
  * while it is backed up or restored.
@@ -272,6 +278,16 @@ TL_EXTERN(int) tl_backup_repair(tl_buf *done, tl_ctx *ctx, const tl_backup_optio
  * 0600, atomically; TL_EEXISTS when the file exists (never overwritten).
  */
 TL_EXTERN(int) tl_backup_key_generate(const char *path);
+
+/* ---- dump tools -------------------------------------------------------- */
+
+/**
+ * Which dump tools backups would use now, as one line for a doctor:
+ * "host /usr/lib/postgresql/15/bin (PostgreSQL 15 tools, server 15)" or
+ * "container towlion-postgres (PostgreSQL 17 tools, server 17)". Connects
+ * to TOWLION_PG_URL; TL_EUNSUPPORTED (saying why) when none fit.
+ */
+TL_EXTERN(int) tl_backup_pg_tools(tl_buf *out, tl_ctx *ctx);
 
 TL_END_DECL
 

@@ -109,7 +109,10 @@ typedef enum {
 	TL_CONFIG_FROM_DEFAULT = 0,
 	TL_CONFIG_FROM_FILE = 1,
 	TL_CONFIG_FROM_ENV = 2,
-	TL_CONFIG_FROM_API = 3
+	TL_CONFIG_FROM_API = 3,
+	/* TOWLION_STATE_DIR/towlion.conf, written by `towlion platform init`:
+	 * below the config file and the environment, above the defaults. */
+	TL_CONFIG_FROM_STATE = 4
 } tl_config_source;
 
 /**

@@ -267,6 +267,14 @@ TL_EXTERN(int) tl_docker_container_spec_add_extra_host(tl_docker_container_spec 
 /** The signal `stop` sends ("SIGTERM") and how long it waits (seconds). */
 TL_EXTERN(int) tl_docker_container_spec_set_stop(tl_docker_container_spec *s,
                                                  const char *signal, int timeout_s);
+/**
+ * The logging driver ("json-file") and its options as "key=value" strings
+ * ("max-size=10m", "max-file=3"), NULL-terminated (NULL: none):
+ * HostConfig.LogConfig. Docker checks the values at create.
+ */
+TL_EXTERN(int) tl_docker_container_spec_set_log(tl_docker_container_spec *s,
+                                                const char *driver,
+                                                const char *const *options);
 /** The Engine API JSON body this spec sends (for --dry-run and debugging). */
 TL_EXTERN(int) tl_docker_container_spec_json(tl_buf *out, const tl_docker_container_spec *s);
 
@@ -348,10 +356,17 @@ typedef struct {
 	size_t stdin_len;
 	int tty;                  /* allocate a TTY (one output stream) */
 	long timeout_ms;          /* 0: none */
+	/* version 2: streams of any size through descriptors (pipes, files)
+	 * instead of memory. */
+	int stdin_fd;             /* read to its end into the command's stdin; -1: none
+	                             (not with stdin_data) */
+	int stdout_fd;            /* the command's stdout is written there; -1: none (then
+	                             `out` or events as before) */
 } tl_docker_exec_options;
 
-#define TL_DOCKER_EXEC_OPTIONS_VERSION 1
-#define TL_DOCKER_EXEC_OPTIONS_INIT {TL_DOCKER_EXEC_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0}
+#define TL_DOCKER_EXEC_OPTIONS_VERSION 2
+#define TL_DOCKER_EXEC_OPTIONS_INIT \
+	{TL_DOCKER_EXEC_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, -1, -1}
 
 TL_EXTERN(int) tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned int version);
 
@@ -361,7 +376,10 @@ TL_EXTERN(int) tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned i
  * stderr go to `out` and `err`, or, when both are NULL, to OUTPUT events
  * as they come. TL_ECONFLICT when the container is not running. Output
  * has the limits of tl_docker_container_logs(): 16 MiB into buffers, lines
- * cut at 64 KiB as events.
+ * cut at 64 KiB as events. With `stdout_fd` the command's stdout goes
+ * there whatever its size (`out` must be NULL) and its stderr to `err`
+ * (dropped when NULL); a descriptor that stops taking it (EPIPE) ends the
+ * exec with TL_EIO. Options of version 1 are accepted (no descriptors).
  */
 TL_EXTERN(int) tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
                               const char *container, const char *const *argv,

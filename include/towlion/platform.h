@@ -98,6 +98,10 @@ TL_EXTERN(int) tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx,
                                            (prometheus, cadvisor, node-exporter) */
 #define TL_PLATFORM_NO_PORTS (1u << 3)  /* compose/up: publish no host ports (a
                                            trial next to another platform) */
+#define TL_PLATFORM_LOGS (1u << 4)      /* up: also the logs profile (loki,
+                                           promtail); grafana runs with either
+                                           profile. Both add to the profiles
+                                           TOWLION_PLATFORM_PROFILES names */
 
 typedef struct {
 	unsigned int version;        /* TL_PLATFORM_OPTIONS_VERSION */
@@ -150,6 +154,12 @@ TL_EXTERN(void) tl_platform_report_free(tl_platform_report *r);
  *    REDIS_PASSWORD, MINIO_ROOT_USER, MINIO_ROOT_PASSWORD and
  *    GRAFANA_ADMIN_PASSWORD, generated from getrandom() when missing;
  *    existing values are kept. Never printed, never in events.
+ *  - TOWLION_STATE_DIR/towlion.conf (0600): TOWLION_PG_URL and
+ *    TOWLION_REDIS_URL with the generated passwords, the object store's
+ *    endpoint and admin keys, TOWLION_CADDY_ADMIN on a unix socket in a
+ *    0700 directory; only changed keys are rewritten, others kept. `ctx`
+ *    reads it at once (not under root or dry run), as every later context
+ *    does (below the config file and the environment).
  *  - the main Caddyfile (tl_caddy_write_main) unless one exists, and the
  *    Prometheus and Promtail configuration files.
  *  - the Docker network TOWLION_NETWORK, unless TL_PLATFORM_NO_DOCKER
@@ -161,9 +171,11 @@ TL_EXTERN(int) tl_platform_init(tl_platform_report **out, tl_ctx *ctx,
 
 /**
  * Render the platform compose file (compose specification, as understood
- * by docker-compose 1.28+ and Compose v2): caddy, postgres, redis, minio,
- * loki, promtail and grafana, plus prometheus, cadvisor and node-exporter
- * under `profiles: [metrics]` (COMPOSE_PROFILES=metrics enables them).
+ * by docker-compose 1.28+ and Compose v2): caddy, postgres, redis and s3
+ * (the core), loki and promtail under `profiles: [logs]`, prometheus,
+ * cadvisor and node-exporter under `profiles: [metrics]`, grafana under
+ * both (COMPOSE_PROFILES=logs,metrics enables them). Every service logs
+ * through json-file with TOWLION_LOG_MAX_SIZE / TOWLION_LOG_MAX_FILE.
  * Every service has pinned image tags, a healthcheck (where the image can
  * run one), `restart: unless-stopped`, CPU and memory limits
  * (deploy.resources.limits), its /data volumes and, for those that need
@@ -192,6 +204,21 @@ TL_EXTERN(int) tl_platform_compose_write(tl_buf *written, tl_ctx *ctx, const cha
  * a running container of the same image is kept; one of another image is
  * replaced. Needs tl_platform_init() first (platform.env). TL_EUNHEALTHY
  * names a service that did not become healthy in time.
+ * The core services always; the logs and metrics profiles when
+ * TL_PLATFORM_LOGS / TL_PLATFORM_METRICS or TOWLION_PLATFORM_PROFILES ask
+ * (TL_EINVALID, before anything changes, for an unknown name there). Then,
+ * with TOWLION_DOMAIN set (and neither a root nor TL_PLATFORM_NO_PORTS),
+ * the routes storage.<domain> -> the object store and grafana.<domain> ->
+ * Grafana (taken away when no profile runs it), through tl_caddy_route_set;
+ * a site of that name that is an app's is left alone (a "route" step
+ * says so).
+ * Within the same timeout, each shared service must answer towlion
+ * as the context reaches it (step "answers"): a PostgreSQL login with
+ * TOWLION_PG_URL, Redis AUTH and PING with TOWLION_REDIS_URL, a signed S3
+ * ListBuckets, Caddy's admin API at TOWLION_CADDY_ADMIN; otherwise
+ * TL_EUNAVAILABLE or TL_EAUTH naming the service and its last log lines.
+ * Not asked under opts->root or TL_PLATFORM_NO_PORTS (Caddy still is,
+ * without root).
  */
 TL_EXTERN(int) tl_platform_up(tl_platform_report **out, tl_ctx *ctx,
                               const tl_platform_options *opts);
@@ -244,6 +271,16 @@ TL_EXTERN(int) tl_metrics_options_init(tl_metrics_options *opts, unsigned int ve
  * call: its towlion_scrape_up is 0 and its series are left out.
  */
 TL_EXTERN(int) tl_metrics_render(tl_buf *out, tl_ctx *ctx, const tl_metrics_options *opts);
+
+/**
+ * Render the metrics and write them atomically to DIR/towlion.prom (0644)
+ * for node-exporter's textfile collector (`--collector.textfile.directory
+ * DIR`): the collector never reads a half-written file. TL_EINVALID for a
+ * relative DIR, TL_ENOTFOUND when DIR is not a directory. `written` (may
+ * be NULL) receives the file's path.
+ */
+TL_EXTERN(int) tl_metrics_write_textfile(tl_buf *written, tl_ctx *ctx, const char *dir,
+                                         const tl_metrics_options *opts);
 
 /* ---- alerts ---------------------------------------------------------------- */
 

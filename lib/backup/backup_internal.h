@@ -4,6 +4,7 @@
 
 #include "core/core.h"
 #include "towlion/backup.h"
+#include "towlion/docker.h"
 
 #include <libpq-fe.h>
 #include <time.h>
@@ -165,10 +166,40 @@ int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname);
  * password are left out). */
 int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
                      const char *password);
+/* The same, reaching the server at `host`:`port` instead of the URL's
+ * (and without the URL's options naming files on this host). */
+int tl__bk_client_at(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
+                     const char *password, const char *host, const char *port);
 void tl__bk_client_dispose(tl__bk_client *c);
 /* Path of `prog` (pg_dump, pg_restore): bin_dir, else
  * /usr/lib/postgresql/<major>/bin, else the bare name (PATH). */
 char *tl__bk_program(const char *bin_dir, int server_version, const char *prog);
+
+/* ---- tools.c: dump tools of the server's own major version ---- */
+
+typedef struct {
+	int in_container;  /* run by docker exec in `container` */
+	char *where;       /* host: the tools' directory ("PATH"); else the container's name */
+	char *container;   /* the platform's postgres container (id) */
+	int server_major;
+	int tools_major;
+	char *dump, *restore, *psql; /* programs (paths inside the container there) */
+	tl_docker *docker; /* container: used by one thread at a time */
+} tl__bk_tools;
+
+/* Pick the tools for the server `server` is connected to (see tools.c),
+ * or TL_EUNSUPPORTED saying why none fit. */
+int tl__bk_tools_pick(tl__bk_tools *out, tl_ctx *ctx, PGconn *server, const char *bin_dir);
+void tl__bk_tools_dispose(tl__bk_tools *t);
+/* The major version in a `pg_dump --version` line; 0 when none. */
+int tl__bk_tools_major(const char *version_line);
+/* tl__bk_client_as() for where the tools run (`t` NULL: the host). */
+int tl__bk_tools_client(tl__bk_client *out, const tl__bk_tools *t, tl_ctx *ctx,
+                        const char *dbname, const char *user, const char *password);
+/* tl__spawn(`so`) with these tools: on the host, or as an exec whose
+ * stdin/stdout are `so`'s FD descriptors (else none), its stderr into
+ * res->err. Safe on a worker thread (no events). */
+int tl__bk_tools_run(tl__spawn_result *res, const tl__bk_tools *t, const tl__spawn_opts *so);
 
 /* ---- common.c ---- */
 
@@ -183,6 +214,7 @@ typedef struct {
 	int lock_timeout_ms;
 	const char *into;
 	int threads;
+	const tl__bk_tools *tools; /* set once picked (restore, deep verify) */
 } tl__bk_opts;
 
 /* Copy a caller's options (NULL: defaults), checking the version. */
@@ -212,8 +244,9 @@ typedef struct {
 /* Stream the backup at `path` (decrypted, decompressed) into `argv`'s
  * stdin (or, argv NULL, nowhere: a plain integrity check). Checks the
  * SHA-256 against `expect_sha` when not NULL/empty. */
-int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
-                const tl__bk_name *name, const char *const *argv, const char *const *env,
+int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const tl__bk_tools *tools,
+                const char *path, const tl__bk_name *name, const char *const *argv,
+                const char *const *env,
                 int timeout_ms, const char *expect_sha, const char *subject);
 
 /* ---- restore.c helpers shared with verify ---- */

@@ -20,6 +20,7 @@
 
 typedef struct {
 	tl__spawn_opts so;
+	const tl__bk_tools *tools;
 	tl__spawn_result res;
 	int rc;
 	char msg[512];
@@ -29,7 +30,7 @@ typedef struct {
 static void *child_main(void *arg)
 {
 	child_job *j = arg;
-	j->rc = tl__spawn(&j->res, NULL, &j->so);
+	j->rc = tl__bk_tools_run(&j->res, j->tools, &j->so);
 	if (j->rc)
 		snprintf(j->msg, sizeof(j->msg), "%s", tl_error_last()->message);
 	close(j->in_fd);
@@ -78,8 +79,9 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
-                const tl__bk_name *name, const char *const *argv, const char *const *env,
+int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const tl__bk_tools *tools,
+                const char *path, const tl__bk_name *name, const char *const *argv,
+                const char *const *env,
                 int timeout_ms, const char *expect_sha, const char *subject)
 {
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -122,6 +124,7 @@ int tl__bk_feed(tl__bk_feed_result *out, tl_ctx *ctx, const char *path,
 			job.so.stdout_mode = TL__STDIO_NULL;
 			job.so.stderr_mode = TL__STDIO_BUFFER;
 			job.so.timeout_ms = timeout_ms;
+			job.tools = tools;
 			job.in_fd = p[0];
 			if ((errno = pthread_create(&th, NULL, child_main, &job)) != 0) {
 				rc = tl__error_os(TL_EIO, errno, "cannot start a thread");

@@ -220,6 +220,25 @@ int tl__bk_client_for(tl__bk_client *out, tl_ctx *ctx, const char *dbname)
 int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
                      const char *password)
 {
+	return tl__bk_client_at(out, ctx, dbname, user, password, NULL, NULL);
+}
+
+/* Options that name the server's address, or files on this host: left
+ * out when the client runs elsewhere (in the server's container). */
+static int local_only(const char *k)
+{
+	static const char *const keys[] = {"host",    "hostaddr",    "port",   "passfile",
+	                                   "service", "sslcert",     "sslkey", "sslrootcert",
+	                                   "sslcrl",  "sslcrldir",   NULL};
+	for (const char *const *p = keys; *p; p++)
+		if (!strcmp(k, *p))
+			return 1;
+	return 0;
+}
+
+int tl__bk_client_at(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const char *user,
+                     const char *password, const char *host, const char *port)
+{
 	const char *url = tl__cfg(ctx, "TOWLION_PG_URL");
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(url, &err);
@@ -238,6 +257,8 @@ int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const 
 		/* Another role: the admin's name and password stay behind. */
 		if (user && (!strcmp(o->keyword, "user") || !strcmp(o->keyword, "password")))
 			continue;
+		if (host && local_only(o->keyword))
+			continue;
 		if (!strcmp(o->keyword, "password")) {
 			pw = tl__sprintf("PGPASSWORD=%s", o->val);
 			if (!pw)
@@ -246,6 +267,10 @@ int tl__bk_client_as(tl__bk_client *out, tl_ctx *ctx, const char *dbname, const 
 		}
 		rc = put_kv(&ci, o->keyword, o->val);
 	}
+	if (rc == TL_OK && host)
+		rc = put_kv(&ci, "host", host);
+	if (rc == TL_OK && host && port)
+		rc = put_kv(&ci, "port", port);
 	if (rc == TL_OK && user) {
 		rc = put_kv(&ci, "user", user);
 		if (rc == TL_OK && password && !(pw = tl__sprintf("PGPASSWORD=%s", password)))

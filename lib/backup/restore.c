@@ -120,17 +120,16 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 	if (rc == TL_OK)
 		tl__bk_pause_at(pause);
 	tl__bk_client cl = {0};
-	char *prog = NULL, *dbarg = NULL, *rolearg = NULL, *pgoptions = NULL;
+	char *dbarg = NULL, *rolearg = NULL, *pgoptions = NULL;
+	const char *prog = name->format == TL_BACKUP_FORMAT_SQL ? o->tools->psql : o->tools->restore;
 	if (rc == TL_OK)
-		rc = tl__bk_client_as(&cl, ctx, scratch, login, login_pw);
+		rc = tl__bk_tools_client(&cl, o->tools, ctx, scratch, login, login_pw);
 	if (rc == TL_OK) {
-		int sql = name->format == TL_BACKUP_FORMAT_SQL;
-		prog = tl__bk_program(o->pg_bin_dir, PQserverVersion(admin), sql ? "psql" : "pg_restore");
 		dbarg = tl__sprintf("--dbname=%s", cl.conninfo);
 		rolearg = tl__sprintf("--role=%s", owner);
 		/* psql has no --role: the session starts as the owner instead. */
 		pgoptions = tl__sprintf("PGOPTIONS=-c role=%s", owner);
-		if (!prog || !dbarg || !rolearg || !pgoptions)
+		if (!dbarg || !rolearg || !pgoptions)
 			rc = TL_ENOMEM;
 	}
 	if (rc == TL_OK) {
@@ -150,14 +149,13 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 		const char *env_sql[] = {pgoptions, cl.pgpassword_env, NULL};
 		const char *env_dump[] = {cl.pgpassword_env, NULL};
 		const char *subject = name->format == TL_BACKUP_FORMAT_SQL ? "psql" : "pg_restore";
-		rc = tl__bk_feed(NULL, ctx, path, name,
+		rc = tl__bk_feed(NULL, ctx, o->tools, path, name,
 		                 name->format == TL_BACKUP_FORMAT_SQL ? psql : restore,
 		                 name->format == TL_BACKUP_FORMAT_SQL && as_owner ? env_sql : env_dump,
 		                 o->timeout_ms, m->sha256, subject);
 		if (rc)
 			tl__error_prefix("restore of %s into %s", m->file, scratch);
 	}
-	free(prog);
 	free(dbarg);
 	free(rolearg);
 	free(pgoptions);
@@ -544,6 +542,12 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 		rc = pick_owner(&owner, admin, database);
 	if (rc == TL_OK)
 		rc = tl__bk_owner_check(admin, database, owner);
+	/* Before any intent record, role or scratch database: tools of the
+	 * server's major, or a refusal that changed nothing. */
+	tl__bk_tools tools = {0};
+	if (rc == TL_OK)
+		rc = tl__bk_tools_pick(&tools, ctx, admin, o.pg_bin_dir);
+	o.tools = &tools;
 	time_t now = time(NULL);
 	if (rc == TL_OK) {
 		scratch = tl__bk_derived_db(database, "__restore_", now);
@@ -637,6 +641,7 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 	}
 done:
 	sodium_memzero(pw, sizeof(pw));
+	tl__bk_tools_dispose(&tools);
 	PQfinish(admin);
 	tl__lock_release(lk);
 	free(owner);

@@ -57,6 +57,7 @@ void tl_backup_report_free(tl_backup_report *r)
 
 typedef struct {
 	tl__spawn_opts so;
+	const tl__bk_tools *tools;
 	tl__spawn_result res;
 	int rc;
 	char msg[512];
@@ -68,7 +69,7 @@ static void *child_main(void *arg)
 	child_job *j = arg;
 	/* No ctx: events belong to the caller's thread. Cancellation closes
 	 * the pipe instead, which ends pg_dump with SIGPIPE. */
-	j->rc = tl__spawn(&j->res, NULL, &j->so);
+	j->rc = tl__bk_tools_run(&j->res, j->tools, &j->so);
 	if (j->rc)
 		snprintf(j->msg, sizeof(j->msg), "%s", tl_error_last()->message);
 	if (j->out_fd >= 0)
@@ -120,6 +121,8 @@ typedef struct {
 	const tl__bk_opts *o;
 	const char *dir;
 	const unsigned char *key; /* NULL: not encrypted */
+	tl__bk_tools tools;       /* picked with the first database's connection */
+	int tools_picked;
 } run_env;
 
 typedef struct {
@@ -162,6 +165,7 @@ static int pump(run_env *env, const char *db, int fd, const char *const *argv,
 	job.so.out_fd = p[1];
 	job.so.stderr_mode = TL__STDIO_BUFFER;
 	job.so.timeout_ms = env->o->timeout_ms;
+	job.tools = &env->tools;
 	job.out_fd = p[1];
 	pthread_t th;
 	if ((errno = pthread_create(&th, NULL, child_main, &job)) != 0) {
@@ -296,6 +300,11 @@ static int backup_one(run_env *env, const char *db, one_result *res)
 	int64_t t0 = tl__bk_now_ms();
 	time_t started = time(NULL);
 	rc = open_snapshot(&c, &snapshot, &m, ctx, db);
+	/* Before a file exists: tools of the server's major, or a refusal. */
+	if (rc == TL_OK && !env->tools_picked) {
+		rc = tl__bk_tools_pick(&env->tools, ctx, c, o->pg_bin_dir);
+		env->tools_picked = rc == TL_OK;
+	}
 	if (rc == TL_OK) {
 		/* Two runs in one second: the next free second names the file. */
 		for (time_t t = started;; t++) {
@@ -313,16 +322,17 @@ static int backup_one(run_env *env, const char *db, one_result *res)
 		}
 	}
 	if (rc == TL_OK && (o->flags & TL_BACKUP_DRY_RUN)) {
-		tl__log(ctx, TL_LOG_INFO, "would write %s (%lld tables)", path, (long long)m.tables);
+		tl__log(ctx, TL_LOG_INFO, "would write %s (%lld tables) with pg_dump %d of the %s %s",
+		        path, (long long)m.tables, env->tools.tools_major,
+		        env->tools.in_container ? "container" : "host", env->tools.where);
 		goto done;
 	}
 	if (rc == TL_OK)
-		rc = tl__bk_client_for(&cl, ctx, db);
-	char *prog = NULL;
+		rc = tl__bk_tools_client(&cl, &env->tools, ctx, db, NULL, NULL);
+	const char *prog = env->tools.dump;
 	if (rc == TL_OK) {
-		prog = tl__bk_program(o->pg_bin_dir, PQserverVersion(c), "pg_dump");
 		partial = tl__sprintf("%s.partial", path);
-		if (!prog || !partial)
+		if (!partial)
 			rc = TL_ENOMEM;
 	}
 	if (rc == TL_OK) {
@@ -347,7 +357,6 @@ static int backup_one(run_env *env, const char *db, one_result *res)
 		free(dbarg);
 		free(snaparg);
 	}
-	free(prog);
 	if (fd >= 0) {
 		if (rc == TL_OK && fsync(fd) != 0)
 			rc = tl__error_os(TL_EIO, errno, "cannot fsync %s", partial);
@@ -491,7 +500,7 @@ int tl_backup_run(tl_backup_report **out, tl_ctx *ctx, const tl_backup_options *
 		free(rep);
 		goto out_found;
 	}
-	run_env env = {ctx, &o, dir, have_key ? key : NULL};
+	run_env env = {ctx, &o, dir, have_key ? key : NULL, {0}, 0};
 	int first = TL_OK;
 	tl_buf failed = TL_BUF_INIT;
 	size_t nfailed = 0;
@@ -524,6 +533,7 @@ int tl_backup_run(tl_backup_report **out, tl_ctx *ctx, const tl_backup_options *
 		rc = tl__error_set(first, TL_ERRCLASS_BACKUP, "backup failed for %zu of %zu databases: %s",
 		                   nfailed, ndbs, failed.ptr ? failed.ptr : "");
 	tl_buf_dispose(&failed);
+	tl__bk_tools_dispose(&env.tools);
 	*out = rep;
 out_found:
 	for (size_t i = 0; found && found[i]; i++)

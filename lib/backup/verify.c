@@ -220,6 +220,13 @@ static int deep_check(tl_backup_check *chk, tl_ctx *ctx, const char *path,
 	PGconn *admin = NULL;
 	char pw[TL__BK_PW_LEN + 1] = "";
 	int rc = tl__bk_pg_open(&admin, ctx, NULL);
+	/* Before the intent record: tools of the server's major, or nothing. */
+	tl__bk_tools tools = {0};
+	tl__bk_opts with_tools = *o;
+	if (rc == TL_OK)
+		rc = tl__bk_tools_pick(&tools, ctx, admin, o->pg_bin_dir);
+	with_tools.tools = &tools;
+	o = &with_tools;
 	time_t now = time(NULL);
 	char *scratch = rc ? NULL : tl__bk_derived_db(m->database, "__verify_", now);
 	if (rc == TL_OK && !scratch)
@@ -256,6 +263,7 @@ static int deep_check(tl_backup_check *chk, tl_ctx *ctx, const char *path,
 			                       "%s", msg);
 	}
 	sodium_memzero(pw, sizeof(pw));
+	tl__bk_tools_dispose(&tools);
 	free(scratch);
 	PQfinish(admin);
 	return rc;
@@ -302,7 +310,7 @@ int tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *backup,
 			rc = deep_check(&chk, ctx, path, &name, &m, &o);
 		} else {
 			tl__bk_feed_result fr;
-			rc = tl__bk_feed(&fr, ctx, path, &name, NULL, NULL, 0, m.sha256, "verify");
+			rc = tl__bk_feed(&fr, ctx, NULL, path, &name, NULL, NULL, 0, m.sha256, "verify");
 			chk.bytes = fr.bytes;
 			if (rc == TL_OK && m.dump_bytes && fr.bytes != m.dump_bytes)
 				rc = tl__error_set(TL_EIO, TL_ERRCLASS_BACKUP,

@@ -92,6 +92,20 @@ const tl__config_key tl__config_keys[] = {
 	 "Postmark server token, or SES ACCESS_KEY:SECRET_KEY"},
 	{"TOWLION_ALERT_MAIL_FROM", "", NULL, TL__KEY_PLAIN, "sender of alert e-mail"},
 	{"TOWLION_ALERT_MAIL_TO", "", NULL, TL__KEY_PLAIN, "recipient of alert e-mail"},
+	/* backups (issue 16): dump tools of the server's own major version */
+	{"TOWLION_PG_TOOLS", "auto", NULL, TL__KEY_PLAIN,
+	 "auto: the host's pg_dump/pg_restore when their major matches the server's, else "
+	 "the platform's PostgreSQL container's (docker exec); host; container"},
+	/* Observability (issue 16): container log rotation and the platform's
+	 * optional profiles. */
+	{"TOWLION_LOG_MAX_SIZE", "10m", NULL, TL__KEY_PLAIN,
+	 "json-file log size at which Docker rotates an app, preview or platform "
+	 "container's log (k, m, g; 0: no rotation)"},
+	{"TOWLION_LOG_MAX_FILE", "3", NULL, TL__KEY_PLAIN,
+	 "rotated log files Docker keeps per container (1..999)"},
+	{"TOWLION_PLATFORM_PROFILES", "", NULL, TL__KEY_PLAIN,
+	 "optional platform services `platform up` starts: logs (Loki, Promtail, "
+	 "Grafana), metrics (Prometheus, node-exporter, cAdvisor, Grafana), comma-separated"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);

@@ -102,6 +102,13 @@ void tl__ctx_reset_cancel(tl_ctx *ctx);
 /* "512m", "1g", "4096" (bytes; k/m/g are powers of 1024) -> bytes. */
 int tl__parse_size(int64_t *out, const char *text);
 
+/* The file `platform init` writes in TOWLION_STATE_DIR, and (re)reading
+ * it into a context: it fills the keys that neither the config file, the
+ * environment nor tl_ctx_config_set() set. Missing is fine; a file others
+ * may read or write is TL_EINVALID. */
+#define TL__GENERATED_CONFIG_NAME "towlion.conf"
+int tl__ctx_load_generated(tl_ctx *ctx);
+
 /* Shorthand for a config value that is known to exist. */
 const char *tl__cfg(const tl_ctx *ctx, const char *key);
 

@@ -3,8 +3,12 @@
 #include "towlion/envfile.h"
 #include "towlion/validate.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int tl__config_index(const char *key)
 {
@@ -203,6 +207,40 @@ static int slot_set(tl_ctx *ctx, int idx, const char *value, int source)
 	return TL_OK;
 }
 
+/* Keys the generated file may not set: they say where it is. */
+static bool locates_generated(const char *key)
+{
+	return !strcmp(key, "TOWLION_DATA_DIR") || !strcmp(key, "TOWLION_STATE_DIR");
+}
+
+/* Take the keys of a parsed file into the slots. A generated file
+ * (`source` TL_CONFIG_FROM_STATE) only fills keys nothing else has set. */
+static int load_keys(tl_ctx *ctx, tl_envfile *env, const char *path, int source)
+{
+	int rc = TL_OK;
+	for (size_t i = 0; i < tl_envfile_count(env) && rc == TL_OK; i++) {
+		const char *key, *value;
+		tl_envfile_at(env, i, &key, &value);
+		char where[600];
+		snprintf(where, sizeof(where), "%s:%u", path, tl_envfile_line(env, key));
+		int idx = tl__config_index(key);
+		if (idx < 0)
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                   "%s: unknown key %s (see docs/configuration.md "
+			                   "for the keys)",
+			                   where, key);
+		else if (source == TL_CONFIG_FROM_STATE && locates_generated(key))
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                   "%s: %s cannot be set in the generated file (it says "
+			                   "where that file is); set it in %s or the environment",
+			                   where, key, TL_CONFIG_DEFAULT_PATH);
+		else if ((rc = check_value(key, value, where)) == TL_OK &&
+		         !(source == TL_CONFIG_FROM_STATE && ctx->slots[idx].value))
+			rc = slot_set(ctx, idx, value, source);
+	}
+	return rc;
+}
+
 static int load_file(tl_ctx *ctx, const char *path, bool must_exist)
 {
 	tl_envfile *env = NULL;
@@ -216,26 +254,106 @@ static int load_file(tl_ctx *ctx, const char *path, bool must_exist)
 		                     path);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < tl_envfile_count(env) && rc == TL_OK; i++) {
-		const char *key, *value;
-		tl_envfile_at(env, i, &key, &value);
-		char where[600];
-		snprintf(where, sizeof(where), "%s:%u", path, tl_envfile_line(env, key));
-		int idx = tl__config_index(key);
-		if (idx < 0)
-			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
-			                   "%s: unknown key %s (see docs/configuration.md "
-			                   "for the keys)",
-			                   where, key);
-		else if ((rc = check_value(key, value, where)) == TL_OK)
-			rc = slot_set(ctx, idx, value, TL_CONFIG_FROM_FILE);
-	}
+	rc = load_keys(ctx, env, path, TL_CONFIG_FROM_FILE);
 	if (rc == TL_OK) {
 		ctx->config_path = tl__strdup(path);
 		if (!ctx->config_path)
 			rc = TL_ENOMEM;
 	}
 	tl_envfile_free(env);
+	return rc;
+}
+
+/* Read the generated file through one descriptor, checked first: it holds
+ * the platform's passwords, so one that others may read or write, or that
+ * is not ours (or root's), is refused rather than used. */
+static int read_generated(tl_buf *out, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return TL_ENOTFOUND;
+	if (fd < 0 && errno == EACCES)
+		return tl__error_os(TL_EAUTH, errno,
+		                    "cannot read the generated configuration %s: run towlion "
+		                    "as the user that ran `towlion platform init` (root on a "
+		                    "server), or set TOWLION_STATE_DIR",
+		                    path);
+	if (fd < 0)
+		return tl__error_os(TL_EIO, errno, "cannot open the generated configuration %s%s",
+		                    path, errno == ELOOP ? " (a symbolic link is refused)" : "");
+	struct stat st;
+	int rc = TL_OK;
+	if (fstat(fd, &st) != 0)
+		rc = tl__error_os(TL_EIO, errno, "cannot look at %s", path);
+	else if (!S_ISREG(st.st_mode))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "the generated configuration %s is not a regular file", path);
+	else if (st.st_mode & 0077)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "the generated configuration %s has mode %04o: it holds "
+		                   "passwords and must be 0600: check what it says, then chmod "
+		                   "600 it",
+		                   path, (unsigned)(st.st_mode & 07777));
+	else if (st.st_uid != geteuid() && st.st_uid != 0)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "the generated configuration %s belongs to uid %u, neither "
+		                   "this user nor root: refused",
+		                   path, (unsigned)st.st_uid);
+	else if (st.st_size > 1024 * 1024)
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "the generated configuration %s is larger than 1 MiB", path);
+	tl_buf b = TL_BUF_INIT;
+	if (rc == TL_OK)
+		rc = tl__buf_grow(&b, (size_t)st.st_size + 1);
+	while (rc == TL_OK && b.size < (size_t)st.st_size) {
+		ssize_t n = read(fd, b.ptr + b.size, (size_t)st.st_size - b.size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			rc = tl__error_os(TL_EIO, errno, "cannot read %s", path);
+		else if (n == 0)
+			break; /* shrank meanwhile: what is there */
+		else
+			b.size += (size_t)n;
+	}
+	close(fd);
+	if (rc)
+		tl__buf_dispose_secret(&b);
+	else
+		*out = b;
+	return rc;
+}
+
+int tl__ctx_load_generated(tl_ctx *ctx)
+{
+	/* Forget what an earlier read took from it (platform init rereads). */
+	for (size_t i = 0; i < tl__config_key_n; i++) {
+		tl__config_slot *s = &ctx->slots[i];
+		if (s->value && s->source == TL_CONFIG_FROM_STATE) {
+			tl__free_secret(s->value);
+			s->value = NULL;
+		}
+	}
+	int rc = recompute(ctx);
+	char *path = rc ? NULL : tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"),
+	                                       TL__GENERATED_CONFIG_NAME);
+	if (!path)
+		return rc ? rc : TL_ENOMEM;
+	tl_buf text = TL_BUF_INIT;
+	tl_envfile *env = NULL;
+	rc = read_generated(&text, path);
+	if (rc == TL_ENOTFOUND) {
+		rc = TL_OK; /* no `platform init` yet: nothing to add */
+	} else if (rc == TL_OK &&
+	           (rc = tl_envfile_parse(&env, text.ptr ? text.ptr : "", text.size, path)) ==
+	               TL_OK) {
+		rc = load_keys(ctx, env, path, TL_CONFIG_FROM_STATE);
+	}
+	tl_envfile_free(env);
+	tl__buf_dispose_secret(&text);
+	free(path);
+	if (rc == TL_OK)
+		rc = recompute(ctx);
 	return rc;
 }
 
@@ -296,6 +414,10 @@ int tl_ctx_new(tl_ctx **out, const tl_ctx_options *opts)
 	}
 	if (rc == TL_OK && !(opts->flags & TL_CTX_NO_ENV))
 		rc = load_env(ctx);
+	/* The generated file comes last but fills only what the admin's file
+	 * and the environment left unset: defaults < generated < file < env. */
+	if (rc == TL_OK && !(opts->flags & TL_CTX_NO_CONFIG_FILE))
+		rc = tl__ctx_load_generated(ctx);
 	if (rc == TL_OK)
 		rc = recompute(ctx);
 	if (rc) {

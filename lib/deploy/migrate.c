@@ -202,6 +202,70 @@ static int migrate_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d,
 	return rc;
 }
 
+/* Is any running platform container (the shared services, and Caddy when
+ * it joins tenant networks) missing from the network NET? */
+static bool platform_missing(const tl_docker_container_list *pl, const char *net, bool caddy)
+{
+	for (size_t i = 0; i < tl_docker_container_list_count(pl); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(pl, i);
+		const char *svc = tl_docker_container_label(c, "towlion.service");
+		bool joins = svc && ((caddy && !strcmp(svc, "caddy")) || !strcmp(svc, "postgres") ||
+		                     !strcmp(svc, "redis") || !strcmp(svc, "s3"));
+		if (joins && !*tl_docker_container_ip(c, net))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Platform containers join tenant networks when a project deploys; a
+ * platform container made again (`platform down && platform up`, a new
+ * image) is on none of them, so Caddy could not reach any app (503) and
+ * no app its database by name. Every project that runs on its own network
+ * gets Caddy and the shared services back (idempotent: a connected one is
+ * left as it is).
+ */
+static int rejoin_tenants(tl_platform_report *r, tl_ctx *ctx, tl_docker *d, bool dry)
+{
+	const char *project_filter[] = {"towlion.project", NULL};
+	const char *platform_filter[] = {"towlion.platform=1", NULL};
+	tl_docker_container_list *cl = NULL, *pl = NULL;
+	char **done = NULL;
+	bool caddy = !strcmp(tl__cfg(ctx, "TOWLION_UPSTREAM_MODE"), "network");
+	int rc = tl_docker_container_list_by_label(&cl, d, project_filter, 0);
+	if (rc == TL_OK)
+		rc = tl_docker_container_list_by_label(&pl, d, platform_filter, 0);
+	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(cl, i);
+		const char *proj = tl_docker_container_label(c, "towlion.project");
+		const char *app = tl_docker_container_label(c, "towlion.app");
+		char *net = proj && app ? tl__tenant_network(ctx, proj) : NULL;
+		bool seen = false;
+		for (size_t k = 0; proj && done && done[k] && !seen; k++)
+			seen = !strcmp(done[k], proj);
+		if (!net || seen || !*tl_docker_container_ip(c, net) || !platform_missing(pl, net, caddy)) {
+			free(net);
+			if (proj && app && !net)
+				rc = TL_ENOMEM;
+			continue;
+		}
+		rc = tl__strv_push(&done, proj);
+		tl__project p = {.name = proj, .app = app, .pr = tl_docker_container_label(c, "towlion.pr")};
+		tl__tenant_net tn = {0};
+		if (rc == TL_OK && !dry && (rc = tl__tenant_net_join(&tn, ctx, d, &p)))
+			tl__error_prefix("joining the platform's containers to the network %s", net);
+		tl__tenant_net_dispose(&tn);
+		if (rc == TL_OK)
+			rc = tl__plat_step(r, "network", proj, 1, "%splatform containers joined %s",
+			                   dry ? "would have the " : "", net);
+		free(net);
+	}
+	tl__strv_free(done);
+	tl_docker_container_list_free(pl);
+	tl_docker_container_list_free(cl);
+	return rc;
+}
+
 int tl_platform_migrate_networks(tl_platform_report **out, tl_ctx *ctx,
                                  const tl_platform_options *opts)
 {
@@ -228,6 +292,8 @@ int tl_platform_migrate_networks(tl_platform_report **out, tl_ctx *ctx,
 	if (rc == TL_OK && nv == 0)
 		rc = tl__plat_step(r, "network", tl__cfg(ctx, "TOWLION_NETWORK"), 0,
 		                   "no app or preview left on the flat network");
+	if (rc == TL_OK)
+		rc = rejoin_tenants(r, ctx, d, dry);
 	flat_dispose(v, nv);
 	tl_docker_free(d);
 	if (rc || !out)

@@ -8,6 +8,7 @@
 #include "towlion/docker.h"
 #include "bindsnap.h"
 #include "core/pathwalk.h"
+#include "docker/logrotate.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -217,6 +218,9 @@ int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__s
 		rc = tl_docker_container_spec_set_restart(s, svc->restart ? svc->restart
 		                                                          : "unless-stopped",
 		                                          0);
+	/* A size cap on the container's log (TOWLION_LOG_MAX_SIZE/_FILE). */
+	if (rc == TL_OK)
+		rc = tl__docker_spec_rotate_logs(s, a->ctx);
 	if (rc == TL_OK && (svc->stop_signal || svc->stop_grace_s >= 0))
 		rc = tl_docker_container_spec_set_stop(s, svc->stop_signal,
 		                                       svc->stop_grace_s >= 0 ? svc->stop_grace_s

@@ -354,6 +354,35 @@ int tl_docker_container_spec_set_stop(tl_docker_container_spec *s, const char *s
 	return rc;
 }
 
+int tl_docker_container_spec_set_log(tl_docker_container_spec *s, const char *driver,
+                                     const char *const *options)
+{
+	TL__CHECK_ARG(s && driver && *driver);
+	json_t *lc = json_object(), *opts = json_object();
+	int rc = put(lc, "Type", jstr(driver, "logging driver"));
+	for (size_t i = 0; rc == TL_OK && options && options[i]; i++) {
+		const char *eq = strchr(options[i], '=');
+		if (!eq || eq == options[i]) {
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
+			                   "logging option \"%s\" is not key=value", options[i]);
+			break;
+		}
+		char *k = tl__strndup(options[i], (size_t)(eq - options[i]));
+		rc = k ? put(opts, k, jstr(eq + 1, "logging option")) : TL_ENOMEM;
+		free(k);
+	}
+	if (rc == TL_OK) {
+		rc = put(lc, "Config", opts);
+		opts = NULL;
+	}
+	json_decref(opts);
+	if (rc) {
+		json_decref(lc);
+		return rc;
+	}
+	return put(host_config(s), "LogConfig", lc);
+}
+
 /* The full request body, with the network part added. */
 static json_t *request_body(const tl_docker_container_spec *s)
 {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -89,6 +90,7 @@ static int write_all(int fd, const char *p, size_t n)
 typedef struct {
 	dk_demux m;
 	tl_buf *out, *err;
+	int out_fd; /* stdout goes here when >= 0 */
 	dk_lines lines;
 	int events;
 	const char *what;
@@ -102,6 +104,18 @@ static int exec_emit(int stream, const char *data, size_t len, void *p)
 		                     (int)(len > 500 ? 500 : len), data);
 	if (s->events)
 		return dk_lines_put(&s->lines, stream, data, len);
+	if (stream != DK_STDERR && s->out_fd >= 0) {
+		while (len) {
+			ssize_t w = write(s->out_fd, data, len);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return tl__error_os(TL_EIO, errno, "%s: cannot pass its output on", s->what);
+			data += w;
+			len -= (size_t)w;
+		}
+		return TL_OK;
+	}
 	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
 	if (!b)
 		return TL_OK;
@@ -137,9 +151,15 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 
 	int64_t deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
 	tl_buf head = TL_BUF_INIT; /* response headers, then an error body */
-	int in_headers = 1, status = 0, want_stdin = o->stdin_data != NULL;
+	int in_headers = 1, status = 0, want_stdin = o->stdin_data != NULL || o->stdin_fd >= 0;
 	size_t stdin_off = 0;
-	char buf[16384];
+	char buf[65536]; /* a pg_dump streams through here: fewer, larger reads */
+	/* With stdin_fd: one slice read from it, sent before the next read. */
+	char *slice = o->stdin_fd >= 0 ? tl__malloc(65536) : NULL;
+	size_t slice_len = 0, slice_off = 0;
+	int slice_eof = 0;
+	if (o->stdin_fd >= 0 && !slice)
+		rc = TL_ENOMEM;
 	while (!rc) {
 		if ((rc = tl__cancelled(d->ctx)))
 			break;
@@ -154,10 +174,15 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 			if (left < wait)
 				wait = (int)left;
 		}
-		struct pollfd pfd = {fd, POLLIN, 0};
-		if (!in_headers && want_stdin)
-			pfd.events |= POLLOUT;
-		int n = poll(&pfd, 1, wait);
+		struct pollfd pfds[2] = {{fd, POLLIN, 0}, {-1, 0, 0}};
+		struct pollfd *pfd = &pfds[0];
+		if (!in_headers && want_stdin) {
+			if (slice && slice_off == slice_len && !slice_eof)
+				pfds[1] = (struct pollfd){o->stdin_fd, POLLIN, 0};
+			else
+				pfd->events |= POLLOUT;
+		}
+		int n = poll(pfds, 2, wait);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -166,24 +191,41 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		}
 		if (n == 0)
 			continue;
-		if (pfd.revents & POLLOUT) {
-			size_t left = o->stdin_len - stdin_off;
-			ssize_t w = left ? send(fd, (const char *)o->stdin_data + stdin_off,
-			                        left > 65536 ? 65536 : left, MSG_NOSIGNAL | MSG_DONTWAIT)
+		if (pfds[1].revents) {
+			ssize_t got = read(o->stdin_fd, slice, 65536);
+			if (got < 0 && errno != EINTR && errno != EAGAIN) {
+				rc = tl__error_os(TL_EIO, errno, "%s: cannot read its input", what);
+				break;
+			}
+			if (got == 0)
+				slice_eof = 1;
+			if (got >= 0)
+				slice_len = (size_t)got, slice_off = 0;
+		}
+		if (pfd->revents & POLLOUT) {
+			const char *src = slice ? slice + slice_off
+			                        : (const char *)o->stdin_data + stdin_off;
+			size_t left = slice ? slice_len - slice_off : o->stdin_len - stdin_off;
+			ssize_t w = left ? send(fd, src, left > 65536 ? 65536 : left,
+			                        MSG_NOSIGNAL | MSG_DONTWAIT)
 			                 : 0;
 			if (w < 0 && errno != EAGAIN && errno != EINTR) {
 				/* the command closed its stdin early: that is its business */
 				want_stdin = 0;
 				shutdown(fd, SHUT_WR);
 			} else if (w >= 0) {
-				stdin_off += (size_t)w;
-				if (stdin_off == o->stdin_len) {
+				if (slice)
+					slice_off += (size_t)w;
+				else
+					stdin_off += (size_t)w;
+				if (slice ? slice_eof && slice_off == slice_len
+				          : stdin_off == o->stdin_len) {
 					want_stdin = 0;
 					shutdown(fd, SHUT_WR); /* EOF on the command's stdin */
 				}
 			}
 		}
-		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		if (!(pfd->revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -229,6 +271,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		}
 	}
 	close(fd);
+	free(slice);
 	if (!rc && in_headers)
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker closed the connection",
 		                   what);
@@ -250,8 +293,14 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 {
 	TL__CHECK_ARG(d && argv && argv[0]);
 	tl_docker_exec_options def = TL_DOCKER_EXEC_OPTIONS_INIT;
-	const tl_docker_exec_options *o = opts ? opts : &def;
-	TL__CHECK_ARG(o->version == TL_DOCKER_EXEC_OPTIONS_VERSION && o->timeout_ms >= 0);
+	if (opts && opts->version == 1) /* before stdin_fd and stdout_fd */
+		memcpy(&def, opts, offsetof(tl_docker_exec_options, stdin_fd));
+	else if (opts)
+		TL__CHECK_ARG(opts->version == TL_DOCKER_EXEC_OPTIONS_VERSION);
+	const tl_docker_exec_options *o = opts && opts->version != 1 ? opts : &def;
+	def.version = TL_DOCKER_EXEC_OPTIONS_VERSION;
+	TL__CHECK_ARG(o->timeout_ms >= 0 && !(o->stdin_fd >= 0 && o->stdin_data) &&
+	              !(o->stdout_fd >= 0 && out));
 	int rc = dk_check_ref(container, "container name");
 	if (rc)
 		return rc;
@@ -261,7 +310,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	for (const char *const *e = o->env; e && *e; e++)
 		json_array_append_new(env, json_string(*e));
 	json_t *body = json_pack("{s:b, s:b, s:b, s:b, s:o, s:o}", "AttachStdin",
-	                         o->stdin_data != NULL, "AttachStdout", 1, "AttachStderr", 1, "Tty",
+	                         o->stdin_data != NULL || o->stdin_fd >= 0, "AttachStdout", 1, "AttachStderr", 1, "Tty",
 	                         o->tty != 0, "Cmd", cmd, "Env", env);
 	if (body && o->user)
 		json_object_set_new(body, "User", json_string(o->user));
@@ -282,7 +331,8 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	dk_demux_init(&s.m, o->tty);
 	s.out = out ? &got_out : NULL;
 	s.err = err ? &got_err : NULL;
-	s.events = !out && !err;
+	s.out_fd = o->stdout_fd;
+	s.events = !out && !err && o->stdout_fd < 0;
 	s.lines.ctx = d->ctx;
 	s.lines.subject = container;
 	s.what = what;

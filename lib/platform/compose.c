@@ -6,6 +6,7 @@
 #include "platform_int.h"
 #include "towlion/app.h"
 #include "towlion/envfile.h"
+#include "docker/logrotate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,20 @@ static void limits(tl_buf *b, double cpus, int64_t memory)
 	               cpus, (long long)(memory / (1024 * 1024)));
 }
 
+/* Docker's json-file driver with the size cap every towlion container
+ * gets (TOWLION_LOG_MAX_SIZE/_FILE, checked by the caller). */
+static void logging(tl_buf *b, tl_ctx *ctx)
+{
+	const char *size, *files;
+	if (tl__log_rotation(&size, &files, ctx) || !strcmp(size, "0"))
+		return;
+	tl__buf_puts(b, "    logging:\n      driver: json-file\n      options:\n        max-size: ");
+	q(b, size);
+	tl__buf_puts(b, "\n        max-file: ");
+	q(b, files);
+	tl__buf_putc(b, '\n');
+}
+
 /* Caddy's admin socket path when TOWLION_CADDY_ADMIN is unix:///path
  * and `s` is Caddy; NULL otherwise. */
 static const char *admin_socket(tl_ctx *ctx, const tl__plat_service *s)
@@ -101,8 +116,14 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 	               p->standalone_app ? p->standalone_app : "", p->standalone_app ? "-" : "",
 	               s->name);
 	tl__buf_puts(b, "    restart: unless-stopped\n    init: true\n");
-	if (with_profile && s->profile)
-		tl__buf_printf(b, "    profiles: [%s]\n", s->profile);
+	if (with_profile && s->profiles) {
+		/* Compose runs a service when any of its profiles is on. */
+		tl__buf_puts(b, "    profiles: [");
+		for (unsigned bit = 1, n = 0; bit <= s->profiles; bit <<= 1)
+			if (s->profiles & bit)
+				tl__buf_printf(b, "%s%s", n++ ? ", " : "", tl__plat_profile_name(bit));
+		tl__buf_puts(b, "]\n");
+	}
 	if (cmd) {
 		tl__buf_puts(b, "    command: ");
 		qlist(b, cmd);
@@ -130,6 +151,13 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 			q(b, eq + 1);
 			tl__buf_putc(b, '\n');
 		}
+		char *root_url = tl__plat_root_url(ctx, s->name);
+		if (root_url) {
+			tl__buf_puts(b, "      GF_SERVER_ROOT_URL: ");
+			q(b, root_url);
+			tl__buf_putc(b, '\n');
+		}
+		free(root_url);
 	}
 	const char *sock = admin_socket(ctx, s);
 	if (s->mounts || sock) {
@@ -177,6 +205,7 @@ static void service(tl_buf *b, tl_ctx *ctx, const tl__plat *p, const tl__plat_se
 		                "      start_period: 30s\n");
 	}
 	limits(b, s->cpus, s->memory);
+	logging(b, ctx);
 	tl__buf_printf(b, "    labels:\n      towlion.platform: \"1\"\n      towlion.service: %s\n",
 	               s->name);
 	if (s->depends && !p->standalone_app) {
@@ -200,7 +229,8 @@ static int render_shared(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
 	const char *env_files[] = {p->env_file, NULL};
 	tl__buf_puts(b, "# The Towlion platform services, written by `towlion platform compose`.\n"
 	                "# Secrets come from platform.env (0600); none is written here.\n"
-	                "# The metrics services start with COMPOSE_PROFILES=metrics.\n"
+	                "# The optional services start with COMPOSE_PROFILES=logs,metrics\n"
+	                "# (either one also starts grafana; docs/observability.md).\n"
 	                "services:\n");
 	for (size_t i = 0; i < tl__plat_nservices; i++)
 		service(b, ctx, p, &tl__plat_services[i], tl__plat_services[i].cmd, env_files, true);
@@ -299,6 +329,7 @@ static int render_standalone(tl_buf *b, tl_ctx *ctx, const tl__plat *p)
 	                "      redis:\n        condition: service_healthy\n"
 	                "      s3:\n        condition: service_healthy\n");
 	limits(b, 1.0, 1024LL * 1024 * 1024);
+	logging(b, ctx);
 	tl__buf_printf(b, "    labels:\n      towlion.app: %s\n      towlion.service: app\n"
 	                  "    networks: [towlion]\n",
 	               app);
@@ -331,7 +362,10 @@ int tl_platform_compose_render(tl_buf *out, tl_ctx *ctx, const tl_platform_optio
 	if (rc)
 		return rc;
 	tl_buf b = TL_BUF_INIT;
-	rc = p.standalone_app ? render_standalone(&b, ctx, &p) : render_shared(&b, ctx, &p);
+	const char *size, *files;
+	rc = tl__log_rotation(&size, &files, ctx);
+	if (rc == TL_OK)
+		rc = p.standalone_app ? render_standalone(&b, ctx, &p) : render_shared(&b, ctx, &p);
 	if (rc == TL_OK && !b.ptr)
 		rc = TL_ENOMEM;
 	if (rc == TL_OK) {

@@ -278,6 +278,10 @@ int tl_platform_init(tl_platform_report **out, tl_ctx *ctx, const tl_platform_op
 		rc = tl__step(ctx, "platform.secrets", p.env_file, "platform secrets");
 	if (rc == TL_OK)
 		rc = ensure_env(r, &p, &env);
+	/* towlion's own configuration before the Caddyfile: the main
+	 * Caddyfile's admin address comes from it. */
+	if (rc == TL_OK)
+		rc = tl__plat_write_conf(r, ctx, &p, env);
 	if (rc == TL_OK)
 		rc = tl__plat_redis_conf(r, &p, tl_envfile_get(env, "REDIS_PASSWORD"));
 	if (rc == TL_OK)
@@ -296,6 +300,9 @@ int tl_platform_init(tl_platform_report **out, tl_ctx *ctx, const tl_platform_op
 		          : TL_ENOMEM;
 		free(path);
 	}
+	/* Grafana's provisioning and node-exporter's textfile dir (observe.c). */
+	if (rc == TL_OK)
+		rc = tl__plat_observe_files(r, ctx, &p);
 	if (rc == TL_OK && (rc = tl__step(ctx, "platform.network", tl__cfg(ctx, "TOWLION_NETWORK"),
 	                                  "Docker network")) == TL_OK)
 		rc = ensure_network(r, ctx, &p);

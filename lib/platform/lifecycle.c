@@ -5,17 +5,13 @@
 #include "platform_int.h"
 #include "towlion/docker.h"
 #include "towlion/envfile.h"
+#include "docker/logrotate.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool wanted(const tl__plat *p, const tl__plat_service *s)
-{
-	return !s->profile || (p->flags & TL_PLATFORM_METRICS);
-}
 
 /* "127.0.0.1:9000:9000" or "80:80" -> host ip, host port, container port */
 static int parse_port(const char *spec, char *ip, size_t iplen, int *host, int *cont)
@@ -64,6 +60,8 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 		goto out;
 	if (s->cmd && (rc = tl_docker_container_spec_set_cmd(sp, s->cmd)))
 		goto out;
+	if ((rc = tl__docker_spec_rotate_logs(sp, ctx)))
+		goto out;
 	/* Caddy's admin API on a unix socket (TOWLION_CADDY_ADMIN=unix:///path):
 	 * its directory at the same path inside, no admin port anywhere. */
 	const char *admin = tl__cfg(ctx, "TOWLION_CADDY_ADMIN");
@@ -89,6 +87,10 @@ static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__pla
 		rc = k ? tl_docker_container_spec_add_env(sp, k, eq + 1) : TL_ENOMEM;
 		free(k);
 	}
+	char *root_url = tl__plat_root_url(ctx, s->name);
+	if (root_url && rc == TL_OK)
+		rc = tl_docker_container_spec_add_env(sp, "GF_SERVER_ROOT_URL", root_url);
+	free(root_url);
 	/* Secrets travel in the create request's Env (as env_file does),
 	 * never on a command line and never in events. */
 	const char *const *keys = NULL;
@@ -238,9 +240,19 @@ static int up_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d, const tl__pl
 	    dry || (!running && (rc = tl_docker_container_start(d, name))))
 		goto out;
 	tl_buf state = TL_BUF_INIT;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = wait_healthy(ctx, d, name, p->timeout_ms, &state)) == TL_OK)
 		rc = tl__plat_step(r, "healthy", name, 0, "%s", state.ptr);
 	tl_buf_dispose(&state);
+	/* Healthy to Docker; then answering towlion, within the same time. */
+	if (rc == TL_OK) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		rc = tl__plat_wait_answers(r, ctx, d, p, s->name,
+		                           p->timeout_ms > spent ? p->timeout_ms - spent : 0);
+	}
 out:
 	tl_docker_container_spec_free(sp);
 	tl_docker_container_free(c);
@@ -261,6 +273,9 @@ int tl_platform_up(tl_platform_report **out, tl_ctx *ctx, const tl_platform_opti
 		rc = TL_ENOMEM;
 		goto out;
 	}
+	unsigned profiles = 0;
+	if ((rc = tl__plat_profiles(&profiles, ctx, p.flags)))
+		goto out;
 	if ((rc = tl_envfile_open(&env, p.env_file, 0))) {
 		if (rc == TL_ENOTFOUND)
 			tl__error_set(rc, TL_ERRCLASS_CONFIG,
@@ -291,11 +306,14 @@ int tl_platform_up(tl_platform_report **out, tl_ctx *ctx, const tl_platform_opti
 		goto out;
 	for (size_t i = 0; i < tl__plat_nservices && rc == TL_OK; i++) {
 		const tl__plat_service *s = &tl__plat_services[i];
-		if (!wanted(&p, s))
+		if (!tl__plat_service_wanted(s, profiles))
 			continue;
 		if ((rc = tl__step(ctx, "platform.up", s->name, "starting %s", s->name)) == TL_OK)
 			rc = up_one(r, ctx, d, &p, s, env);
 	}
+	/* grafana.<domain> and storage.<domain> (observe.c). */
+	if (rc == TL_OK)
+		rc = tl__plat_routes(r, ctx, &p, profiles);
 	/* Apps still on the flat network of an older platform move to their
 	 * own networks now that Caddy runs (live, without a failed request). */
 	if (rc == TL_OK && !(p.flags & TL_PLATFORM_DRY_RUN)) {

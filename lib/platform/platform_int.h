@@ -53,6 +53,27 @@ void tl__plat_dispose(tl__plat *p);
 /* "<data>/<rel>" */
 char *tl__plat_data(const tl__plat *p, const char *rel);
 
+/* ---- genconf.c ---- */
+
+/* Write <state>/towlion.conf from platform.env (`env`): the admin URLs
+ * with their passwords, the object store's keys, Caddy's admin socket;
+ * then read it into `ctx` (not under --root or --dry-run). */
+struct tl_envfile;
+int tl__plat_write_conf(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p,
+                        const struct tl_envfile *platform_env);
+/* <TOWLION_STATE_DIR>/caddy-admin/admin.sock (not rebased). */
+char *tl__plat_caddy_admin_socket(tl_ctx *ctx);
+
+/* ---- answers.c ---- */
+
+/* Wait (up to `timeout_ms`) until the shared service `service` answers
+ * towlion as configured (PG login, Redis AUTH+PING, signed S3 request,
+ * Caddy admin API); other services: TL_OK at once. The error names the
+ * service and its container's last log lines. */
+struct tl_docker;
+int tl__plat_wait_answers(tl_platform_report *r, tl_ctx *ctx, struct tl_docker *d,
+                          const tl__plat *p, const char *service, long timeout_ms);
+
 /* ---- redisconf.c ---- */
 
 /* Write redis.conf (aclfile, no password) and the ACL file's default user
@@ -74,10 +95,15 @@ typedef struct {
 	int read_only;
 } tl__plat_mount;
 
+#define TL__PLAT_PROFILE_LOGS 1u    /* loki, promtail (and grafana) */
+#define TL__PLAT_PROFILE_METRICS 2u /* prometheus, cadvisor, node-exporter
+                                       (and grafana) */
+
 typedef struct {
 	const char *name;
 	const char *image;            /* pinned default */
-	const char *profile;          /* NULL, or "metrics" */
+	unsigned profiles;            /* TL__PLAT_PROFILE_*: runs with any of
+	                                 them; 0: the core, always */
 	const char *const *cmd;       /* NULL: the image's */
 	const char *const *health;    /* Docker form: "CMD"/"CMD-SHELL", ... */
 	const tl__plat_mount *mounts;
@@ -106,10 +132,32 @@ char *tl__plat_service_env(const tl__plat *p, const char *service);
 extern const tl__plat_service tl__plat_services[];
 extern const size_t tl__plat_nservices;
 
+/* The profiles `platform up` starts: TL_PLATFORM_LOGS / _METRICS in
+ * `flags`, and those TOWLION_PLATFORM_PROFILES names ("logs,metrics");
+ * TL_EINVALID naming an unknown one. */
+int tl__plat_profiles(unsigned *out, tl_ctx *ctx, unsigned flags);
+/* Whether `s` runs with `profiles` (the core always does). */
+bool tl__plat_service_wanted(const tl__plat_service *s, unsigned profiles);
+/* "logs", "metrics" for one TL__PLAT_PROFILE_* bit. */
+const char *tl__plat_profile_name(unsigned bit);
+
 /* The image of `svc` after the "service=image" overrides; TL_EINVALID on
  * a malformed override or an unknown service name in one. */
 int tl__plat_images_check(const char *const *images);
 const char *tl__plat_image(const tl__plat *p, const tl__plat_service *svc);
+
+/* ---- observability (observe.c) ---- */
+
+/* init: Grafana's provisioning files and dashboard, node-exporter's
+ * textfile directory, under the data dir. */
+int tl__plat_observe_files(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p);
+/* up: grafana.<domain> (when `profiles` run Grafana; removed otherwise)
+ * and storage.<domain>, through the routing module. */
+int tl__plat_routes(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p, unsigned profiles);
+/* Grafana's public address, https://grafana.<domain>/ (http:// with
+ * TOWLION_TLS=off), for `service` grafana with TOWLION_DOMAIN set; NULL
+ * otherwise (or out of memory). Its links and redirects use it. */
+char *tl__plat_root_url(tl_ctx *ctx, const char *service);
 
 /* ---- apps as Docker sees them (metrics.c) ---- */
 

@@ -49,36 +49,51 @@ const tl__plat_service tl__plat_services[] = {
 	             {"caddy/config", "/config", 0}),
 	 .ports = L("{http}:{http}", "{https}:{https}", "127.0.0.1:2019:2019"),
 	 .cpus = 1.0, .memory = 512 * MiB},
-	{.name = "loki", .image = "grafana/loki:2.9.8",
+	/* The logs profile: Loki stores what Promtail reads from Docker's
+	 * json-file logs. */
+	{.name = "loki", .image = "grafana/loki:2.9.8", .profiles = TL__PLAT_PROFILE_LOGS,
 	 .cmd = L("-config.file=/etc/loki/local-config.yaml"),
 	 .health = WGET("http://127.0.0.1:3100/ready"), .mounts = M({"loki", "/loki", 0}),
 	 .ports = L("127.0.0.1:3100:3100"), .cpus = 0.5, .memory = 512 * MiB},
-	{.name = "promtail", .image = "grafana/promtail:2.9.8",
+	{.name = "promtail", .image = "grafana/promtail:2.9.8", .profiles = TL__PLAT_PROFILE_LOGS,
 	 .cmd = L("-config.file=/etc/promtail/promtail.yml"),
 	 .mounts = M({"promtail", "/etc/promtail", 1},
 	             {"/var/lib/docker/containers", "/var/lib/docker/containers", 1},
 	             {"/var/log", "/var/log", 1}),
 	 .cpus = 0.25, .memory = 128 * MiB, .depends = L("loki")},
+	/* Grafana shows what either profile collects: it runs with either.
+	 * Its data sources and dashboards come provisioned (observe.c),
+	 * read-only; it waits for neither (one of them may be off). */
 	{.name = "grafana", .image = "grafana/grafana:10.4.5",
+	 .profiles = TL__PLAT_PROFILE_LOGS | TL__PLAT_PROFILE_METRICS,
 	 .health = WGET("http://127.0.0.1:3000/api/health"),
-	 .mounts = M({"grafana", "/var/lib/grafana", 0}), .ports = L("127.0.0.1:3000:3000"),
-	 .env = L("GF_USERS_ALLOW_SIGN_UP=false"), .env_file = 1, .cpus = 0.5,
-	 .memory = 256 * MiB, .depends = L("loki")},
-	{.name = "prometheus", .image = "prom/prometheus:v2.53.0", .profile = "metrics",
+	 .mounts = M({"grafana", "/var/lib/grafana", 0},
+	             {"grafana-provisioning", "/etc/grafana/provisioning", 1},
+	             {"grafana-dashboards", "/var/lib/towlion-dashboards", 1}),
+	 .ports = L("127.0.0.1:3000:3000"),
+	 .env = L("GF_USERS_ALLOW_SIGN_UP=false", "GF_ANALYTICS_REPORTING_ENABLED=false",
+	          "GF_ANALYTICS_CHECK_FOR_UPDATES=false"),
+	 .env_file = 1, .cpus = 0.5, .memory = 256 * MiB},
+	{.name = "prometheus", .image = "prom/prometheus:v2.53.0", .profiles = TL__PLAT_PROFILE_METRICS,
 	 .cmd = L("--config.file=/etc/prometheus/prometheus.yml",
 	          "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=15d"),
 	 .health = WGET("http://127.0.0.1:9090/-/healthy"),
 	 .mounts = M({"prometheus/config", "/etc/prometheus", 1},
 	             {"prometheus/data", "/prometheus", 0}),
 	 .ports = L("127.0.0.1:9090:9090"), .cpus = 0.5, .memory = 512 * MiB},
-	{.name = "cadvisor", .image = "gcr.io/cadvisor/cadvisor:v0.49.1", .profile = "metrics",
+	{.name = "cadvisor", .image = "gcr.io/cadvisor/cadvisor:v0.49.1", .profiles = TL__PLAT_PROFILE_METRICS,
 	 .health = WGET("http://127.0.0.1:8080/healthz"),
 	 .mounts = M({"/", "/rootfs", 1}, {"/var/run", "/var/run", 1}, {"/sys", "/sys", 1},
 	             {"/var/lib/docker", "/var/lib/docker", 1}),
 	 .cpus = 0.25, .memory = 256 * MiB},
-	{.name = "node-exporter", .image = "prom/node-exporter:v1.8.1", .profile = "metrics",
-	 .cmd = L("--path.rootfs=/host"),
-	 .health = WGET("http://127.0.0.1:9100/metrics"), .mounts = M({"/", "/host", 1}),
+	/* The textfile collector reads what `towlion metrics --textfile`
+	 * writes (examples/systemd/towlion-metrics.timer): towlion's own
+	 * series reach Prometheus through the node job. */
+	{.name = "node-exporter", .image = "prom/node-exporter:v1.8.1",
+	 .profiles = TL__PLAT_PROFILE_METRICS,
+	 .cmd = L("--path.rootfs=/host", "--collector.textfile.directory=/textfile"),
+	 .health = WGET("http://127.0.0.1:9100/metrics"),
+	 .mounts = M({"/", "/host", 1}, {"node-exporter/textfile", "/textfile", 1}),
 	 .cpus = 0.1, .memory = 64 * MiB},
 };
 
@@ -132,4 +147,48 @@ const char *tl_platform_service_at(size_t i, const char **default_image)
 	if (default_image)
 		*default_image = tl__plat_services[i].image;
 	return tl__plat_services[i].name;
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} profile_names[] = {{"logs", TL__PLAT_PROFILE_LOGS}, {"metrics", TL__PLAT_PROFILE_METRICS}};
+
+const char *tl__plat_profile_name(unsigned bit)
+{
+	for (size_t i = 0; i < TL__ARRAY_SIZE(profile_names); i++)
+		if (profile_names[i].bit == bit)
+			return profile_names[i].name;
+	return "";
+}
+
+int tl__plat_profiles(unsigned *out, tl_ctx *ctx, unsigned flags)
+{
+	unsigned want = (flags & TL_PLATFORM_LOGS ? TL__PLAT_PROFILE_LOGS : 0) |
+	                (flags & TL_PLATFORM_METRICS ? TL__PLAT_PROFILE_METRICS : 0);
+	const char *v = tl__cfg(ctx, "TOWLION_PLATFORM_PROFILES");
+	while (*v) {
+		size_t n = strcspn(v, ", ");
+		size_t i = 0;
+		while (i < TL__ARRAY_SIZE(profile_names) &&
+		       (strlen(profile_names[i].name) != n || strncmp(profile_names[i].name, v, n)))
+			i++;
+		if (n && i == TL__ARRAY_SIZE(profile_names))
+			return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+			                     "TOWLION_PLATFORM_PROFILES names \"%.*s\": the profiles "
+			                     "are logs and metrics (comma-separated; empty: the core "
+			                     "services only)",
+			                     (int)(n > 64 ? 64 : n), v);
+		if (n)
+			want |= profile_names[i].bit;
+		v += n;
+		v += strspn(v, ", ");
+	}
+	*out = want;
+	return TL_OK;
+}
+
+bool tl__plat_service_wanted(const tl__plat_service *s, unsigned profiles)
+{
+	return !s->profiles || (s->profiles & profiles);
 }

@@ -154,7 +154,7 @@ static void test_up_and_down(void **state)
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
 	o.root = root;
 	o.images = standin_images();
-	o.flags = TL_PLATFORM_METRICS | TL_PLATFORM_NO_PORTS;
+	o.flags = TL_PLATFORM_LOGS | TL_PLATFORM_METRICS | TL_PLATFORM_NO_PORTS;
 	o.timeout_ms = 90000;
 	tl_platform_report *r = NULL;
 	/* Containers a killed run left behind. */
@@ -205,6 +205,12 @@ static void test_up_and_down(void **state)
 			"unless-stopped");
 		assert_true(json_integer_value(json_object_get(hc, "Memory")) > 0);
 		assert_true(json_integer_value(json_object_get(hc, "NanoCpus")) > 0);
+		/* Log rotation (TOWLION_LOG_MAX_SIZE/_FILE defaults). */
+		json_t *lc = json_object_get(hc, "LogConfig");
+		assert_string_equal(json_string_value(json_object_get(lc, "Type")), "json-file");
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(lc, "Config"), "max-size")),
+			"10m");
 		if (strcmp(svc, "promtail"))
 			assert_string_equal(tl_docker_container_health(c), "healthy");
 		if (!strcmp(svc, "postgres")) {

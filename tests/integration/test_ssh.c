@@ -753,7 +753,37 @@ static void test_cli_host_mode(void **state)
 	r = cli(version, "TOWLION_REMOTE_TOWLION=/nonexistent/towlion");
 	assert_int_equal(r.exit_status, 127);
 	assert_non_null(strstr(r.err.ptr, "TOWLION_REMOTE_TOWLION"));
+	assert_non_null(strstr(r.err.ptr, "not found on"));
 	tl__spawn_result_dispose(&r);
+
+	/* A towlion that is there but cannot load its library (an install
+	 * whose lib/ is missing): the loader's own 127, which the message
+	 * names with the server's first stderr line. The copy asks for a
+	 * soname no one has (same length, so the ELF stays valid). */
+	dir = tl_test_tmpdir();
+	char broken[600], env_broken[700];
+	snprintf(broken, sizeof(broken), "%s/towlion", dir);
+	tl_buf exe = TL_BUF_INIT;
+	tl_assert_ok(tl__file_read(&exe, TL_TEST_BINARY_DIR "/towlion"));
+	size_t replaced = 0;
+	for (char *p = exe.ptr; (p = memmem(p, exe.size - (size_t)(p - exe.ptr),
+	                                    "libtowlion.so.0", 15)) != NULL;
+	     p += 15, replaced++)
+		memcpy(p, "libtowlion.so.9", 15);
+	assert_true(replaced > 0);
+	tl_assert_ok(tl__file_write_atomic(broken, exe.ptr, exe.size, 0755));
+	tl_buf_dispose(&exe);
+	snprintf(env_broken, sizeof(env_broken), "TOWLION_REMOTE_TOWLION=%s", broken);
+	r = cli(version, env_broken);
+	assert_int_equal(r.exit_status, 127);
+	if (!strstr(r.err.ptr, "failed to load (exit 127): ") ||
+	    !strstr(r.err.ptr, "libtowlion.so.9"))
+		print_error("stderr: %s\n", r.err.ptr);
+	assert_non_null(strstr(r.err.ptr, "failed to load (exit 127): "));
+	assert_non_null(strstr(r.err.ptr, "error while loading shared libraries"));
+	assert_non_null(strstr(r.err.ptr, "libtowlion.so.9"));
+	tl__spawn_result_dispose(&r);
+	tl_test_rmdir(dir);
 
 	/* --ssh-key without --host is a local usage error. */
 	const char *argv[] = {TL_TEST_BINARY_DIR "/towlion", "--ssh-key", key, "--version", NULL};

@@ -125,8 +125,8 @@ static void test_preview_workflow(void **state)
 
 static void test_systemd_units(void **state)
 {
-	const char *units[] = {"towlion-alerts", "towlion-preview-gc"};
-	for (size_t i = 0; i < 2; i++) {
+	const char *units[] = {"towlion-alerts", "towlion-preview-gc", "towlion-metrics"};
+	for (size_t i = 0; i < 3; i++) {
 		char rel[128];
 		snprintf(rel, sizeof(rel), "systemd/%s.service", units[i]);
 		char *svc = example(rel);

@@ -188,6 +188,19 @@ def test_platform_compose_and_services(unit_ctx):
     assert "caddy" in names and "postgres" in names
     text = unit_ctx.platform.compose()
     assert "postgres" in text and "services:" in text
+    assert "profiles: [logs, metrics]" in text  # grafana, with either profile
+
+
+def test_platform_metrics_textfile(unit_ctx, workdir):
+    unit_ctx.config_set("TOWLION_DOCKER_HOST", "unix:///nonexistent.sock")
+    unit_ctx.config_set("TOWLION_PG_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    tf = workdir / "textfile"
+    tf.mkdir()
+    path = unit_ctx.platform.metrics_textfile(str(tf))
+    assert path == str(tf / "towlion.prom")
+    assert 'towlion_scrape_up{source="docker"} 0' in (tf / "towlion.prom").read_text()
+    with pytest.raises(towlion.NotFound):
+        unit_ctx.platform.metrics_textfile(str(workdir / "missing"))
 
 
 def test_events_steps_and_cancel(unit_ctx, workdir):

@@ -163,7 +163,7 @@ class Context:
         """Every known key: ``{key: {"value", "description", "source"}}``
         (source: default, file, env, api). Secrets read "(set)" unless
         ``reveal``."""
-        sources = {0: "default", 1: "file", 2: "env", 3: "api"}
+        sources = {0: "default", 1: "file", 2: "env", 3: "api", 4: "generated"}
         out: dict[str, dict[str, str]] = {}
         with self._use() as c:
             for i in range(_t.tl_config_key_count()):

@@ -15,10 +15,11 @@ CHECKS = {"services": _t.TL_DOCTOR_SERVICES, "server": _t.TL_DOCTOR_SERVER,
 
 
 def _platform_opts(dry_run: bool = False, no_docker: bool = False, metrics: bool = False,
-                   no_ports: bool = False, **kw: Any) -> dict[str, Any]:
+                   no_ports: bool = False, logs: bool = False, **kw: Any) -> dict[str, Any]:
     flags = ((_t.TL_PLATFORM_DRY_RUN if dry_run else 0) |
              (_t.TL_PLATFORM_NO_DOCKER if no_docker else 0) |
              (_t.TL_PLATFORM_METRICS if metrics else 0) |
+             (_t.TL_PLATFORM_LOGS if logs else 0) |
              (_t.TL_PLATFORM_NO_PORTS if no_ports else 0))
     images = kw.pop("images", None)
     if isinstance(images, dict):
@@ -76,12 +77,15 @@ class Platform:
         with self._ctx._use() as c:
             return _t.tl_platform_compose_write(c, path, _platform_opts(**kw))
 
-    def up(self, *, metrics: bool = False, images: Optional[dict[str, str]] = None,
+    def up(self, *, metrics: bool = False, logs: bool = False,
+           images: Optional[dict[str, str]] = None,
            timeout_ms: Optional[int] = None, root: Optional[str] = None,
            no_ports: bool = False, dry_run: bool = False) -> list[dict[str, Any]]:
-        """Start the platform's services and wait until they are healthy."""
+        """Start the core services, and the ``logs`` / ``metrics`` profiles
+        (besides those TOWLION_PLATFORM_PROFILES names), and wait until they
+        are healthy."""
         return self._report(_t.tl_platform_up, _platform_opts(
-            dry_run=dry_run, metrics=metrics, no_ports=no_ports, images=images,
+            dry_run=dry_run, metrics=metrics, logs=logs, no_ports=no_ports, images=images,
             timeout_ms=timeout_ms, root=root))
 
     def down(self, *, metrics: bool = False, root: Optional[str] = None,
@@ -107,6 +111,12 @@ class Platform:
         """The platform's metrics in the Prometheus text format."""
         with self._ctx._use() as c:
             return _t.tl_metrics_render(c, None)
+
+    def metrics_textfile(self, directory: str) -> str:
+        """Write the metrics to ``directory/towlion.prom`` (atomically) for
+        node-exporter's textfile collector; returns the file's path."""
+        with self._ctx._use() as c:
+            return _t.tl_metrics_write_textfile(c, directory, None)
 
     def alerts(self, *, dry_run: bool = False, github_repo: Optional[str] = None,
                **thresholds: Any) -> dict[str, Any]:

@@ -9,6 +9,44 @@
 
 _docker_ping() { curl -fsS --max-time 2 --unix-socket "$1" http://docker/_ping; }
 
+# The arguments of a harness dockerd whose state is under DIR/docker (one
+# per line): how we start one, and how we recognise one started so.
+# Every app and preview gets a network of its own: Docker's default pools
+# hold about 30 networks, so carve /24s out of 172.20.0.0/14 (1024
+# networks, inside the 172.16.0.0/12 that PostgreSQL's pg_hba trusts), as
+# docs/platform.md tells a server's daemon.json to.
+_docker_args() {
+  local d=$1/docker
+  printf '%s\n' --data-root "$d/root" --exec-root "$d/exec" -H "unix://$d/docker.sock" \
+    --pidfile "$d/dockerd.pid" --default-address-pool base=172.20.0.0/14,size=24 \
+    --log-level warn
+}
+
+# The dockerds in our network namespace (those in a namespace of their
+# own, e.g. tests/e2e's, own another docker0 and do not conflict).
+_docker_here() {
+  local pid ours; ours=$(readlink /proc/self/ns/net)
+  for pid in $(pgrep -x dockerd); do
+    [[ $(readlink "/proc/$pid/ns/net" 2>/dev/null) == "$ours" ]] && echo "$pid"
+  done
+  return 0
+}
+
+# If dockerd PID was started by a harness (scripts/demo's, scripts/test's,
+# another developer's) with our very arguments, and that harness is still
+# there and its daemon answers: print its socket. Otherwise fail.
+_docker_harness_daemon() {
+  local pid=$1 sock dir have want
+  have=$(tr '\0' '\n' < "/proc/$pid/cmdline" 2>/dev/null | tail -n +2) || return 1
+  sock=$(sed -n 's|^unix://\(.*/docker/docker.sock\)$|\1|p' <<< "$have" | head -n1)
+  [[ -n $sock ]] || return 1
+  dir=${sock%/docker/docker.sock}
+  want=$(_docker_args "$dir")
+  [[ $have == "$want" && -e $dir/$HARNESS_MARKER ]] || return 1
+  _docker_ping "$sock" > /dev/null 2>&1 || return 1
+  printf '%s\n' "$sock"
+}
+
 # The bridge gateway containers use to reach services on the host.
 _docker_gateway() {
   local sock=$1 gw
@@ -38,26 +76,31 @@ svc_docker_start() {
     [[ -S /run/containerd/containerd.sock ]] &&
       warn "docker: a system containerd is running; dockerd will use it"
     # A second dockerd would fight the first over docker0 and iptables.
-    local other
-    other=$(pgrep -x dockerd | head -n1) || true
-    if [[ -n $other ]]; then
+    # One that another harness started the same way (scripts/demo's while
+    # scripts/test runs, or the other way round) is reused instead, as if
+    # --reuse-docker named it: our stop then leaves it and its containers
+    # alone, and its own harness stops it.
+    local other harness_sock=''
+    for other in $(_docker_here); do
+      harness_sock=$(_docker_harness_daemon "$other") && break
+    done
+    other=${other:-}
+    if [[ -n $harness_sock ]]; then
+      sock=$harness_sock
+      log "docker: reusing the running harness dockerd of ${sock%/docker/docker.sock} (pid $other, the same configuration); stop leaves it running"
+      : > "$d/reused"
+    elif [[ -n $(_docker_here) ]]; then
+      other=$(_docker_here | head -n1)
       warn "docker: another dockerd (pid $other) is running: pass --reuse-docker SOCK with its socket"
       warn "docker: (for another harness: \$DIR/docker/docker.sock; for the system one: /var/run/docker.sock)"
       return 1
     fi
+  fi
+  if [[ -z $reuse && ! -e $d/reused ]]; then
     mkdir -p "$d/root" "$d/exec"
-    # Every app and preview gets a network of its own: Docker's default
-    # pools hold about 30 networks, so carve /24s out of 172.20.0.0/14
-    # (1024 networks, inside the 172.16.0.0/12 that PostgreSQL's pg_hba
-    # trusts), as docs/platform.md tells a server's daemon.json to.
     log "docker: starting dockerd"
-    pid=$(spawn "$logf" dockerd \
-            --data-root "$d/root" \
-            --exec-root "$d/exec" \
-            -H "unix://$sock" \
-            --pidfile "$d/dockerd.pid" \
-            --default-address-pool base=172.20.0.0/14,size=24 \
-            --log-level warn)
+    local args; mapfile -t args < <(_docker_args "$HARNESS_DIR")
+    pid=$(spawn "$logf" dockerd "${args[@]}")
     echo "$pid" > "$(pidfile docker)"
     wait_until "docker" "$logf" "$pid" _docker_ping "$sock" || return 1
   fi

@@ -1,0 +1,11 @@
+# End to end: the whole platform on a server of its own (tests/e2e/server:
+# a dockerd in a network namespace of its own, the images from
+# tests/images/build). Label e2e; it needs no harness service, so
+# scripts/test runs it in the background next to the other suites
+# (`ctest -L e2e`), and the main run leaves it out (`-LE e2e`).
+add_test(NAME e2e.server
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/server/run
+                 --towlion $<TARGET_FILE:towlion_cli>
+                 --dir ${PROJECT_BINARY_DIR}/e2e-server)
+set_tests_properties(e2e.server PROPERTIES LABELS e2e TIMEOUT 1800
+                     RESOURCE_LOCK e2e_server)
