@@ -99,8 +99,14 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
 
-/* "512m", "1g", "4096" (bytes; k/m/g are powers of 1024) -> bytes. */
+/* ---- strict numbers (parse.c; the public ones are in towlion/validate.h) ---- */
+
+/* "512m", "1g", "4096" (bytes; k/m/g/t are powers of 1024) -> bytes, as
+ * tl_parse_size() up to INT64_MAX. */
 int tl__parse_size(int64_t *out, const char *text);
+/* TL_EINVALID: 'invalid WHAT "VALUE": WHY', the value cut at 80 bytes and
+ * its control bytes, quotes and backslashes escaped as \xNN. */
+int tl__error_bad_input(const char *what, const char *value, const char *why);
 
 /* Shorthand for a config value that is known to exist. */
 const char *tl__cfg(const tl_ctx *ctx, const char *key);

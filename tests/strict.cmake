@@ -1,0 +1,4 @@
+# Strict input and leaving nothing behind (issue 22, part 3): the number
+# parsers, env-file errors that quote nothing, escaped terminal output,
+# atomic app destroy and refusing tenancy for unregistered names.
+tl_unit_test(parse)
