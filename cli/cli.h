@@ -118,6 +118,17 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
  * verb's synopsis names. */
 int cli_unknown_option(cli *c, const char *word);
 
+/* numbers.c: the value `text` of option `name` (NULL: not given, *out
+ * untouched) through the library's strict parsers; 0, or the exit code
+ * after a usage error naming the option and what it takes. min >= 0. */
+int cli_opt_uint(cli *c, uint64_t *out, const char *name, const char *text, uint64_t min,
+                 uint64_t max);
+int cli_opt_int(cli *c, int *out, const char *name, const char *text, int min, int max);
+int cli_opt_duration_ms(cli *c, uint64_t *out, const char *name, const char *text,
+                        uint64_t bare_unit_ms, uint64_t min_ms, uint64_t max_ms);
+int cli_opt_size(cli *c, uint64_t *out, const char *name, const char *text, uint64_t min,
+                 uint64_t max);
+
 /* Events: render steps/progress/logs on stderr (cli_events.c). */
 int cli_on_event(const tl_event *ev, void *payload);
 

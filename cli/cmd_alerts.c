@@ -4,15 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int num(cli *c, const char *v, const char *name, double *out)
+/* A whole, positive threshold up to max (NULL: not given, *out untouched). */
+static int num(cli *c, const char *v, const char *name, uint64_t max, double *out)
 {
-	char *end;
-	if (!v)
-		return 0;
-	*out = strtod(v, &end);
-	if (*end || *out <= 0)
-		return cli_usage(c, "%s needs a positive number", name);
-	return 0;
+	uint64_t n = 0;
+	int rc = cli_opt_uint(c, &n, name, v, 1, max);
+	if (v && !rc)
+		*out = (double)n;
+	return rc;
 }
 
 static int run_check(cli *c)
@@ -29,11 +28,11 @@ static int run_check(cli *c)
 		return rc;
 	tl_alert_options o = TL_ALERT_OPTIONS_INIT;
 	double bh = 0, mr = 0, cd = 0;
-	if ((rc = num(c, disk, "--disk-pct", &o.disk_pct)) ||
-	    (rc = num(c, mem, "--memory-pct", &o.memory_pct)) ||
-	    (rc = num(c, backup_h, "--backup-hours", &bh)) ||
-	    (rc = num(c, restarts, "--max-restarts", &mr)) ||
-	    (rc = num(c, cert, "--cert-days", &cd)))
+	if ((rc = num(c, disk, "--disk-pct", 100, &o.disk_pct)) ||
+	    (rc = num(c, mem, "--memory-pct", 100, &o.memory_pct)) ||
+	    (rc = num(c, backup_h, "--backup-hours", 87600, &bh)) ||
+	    (rc = num(c, restarts, "--max-restarts", 100000, &mr)) ||
+	    (rc = num(c, cert, "--cert-days", 3650, &cd)))
 		return rc;
 	o.backup_max_age_s = (int64_t)(bh * 3600);
 	o.max_restarts = (int)mr;

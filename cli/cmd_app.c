@@ -69,13 +69,13 @@ static int run_create(cli *c)
 	o.web_service = service;
 	o.health_path = health;
 	o.release_command = release;
-	char *end;
-	if (port && ((o.port = (int)strtol(port, &end, 10)) <= 0 || *end))
-		return cli_usage(c, "--port needs a number");
-	if (drain && ((o.drain_ms = (int)strtol(drain, &end, 10)) < 0 || *end))
-		return cli_usage(c, "--drain-ms needs a number");
-	if (keep && ((o.keep_images = (int)strtol(keep, &end, 10)) <= 0 || *end))
-		return cli_usage(c, "--keep-images needs a positive number");
+	uint64_t drain_ms = 0;
+	if ((rc = cli_opt_int(c, &o.port, "--port", port, 1, 65535)) ||
+	    (rc = cli_opt_duration_ms(c, &drain_ms, "--drain-ms", drain, 1, 0, 3600000)) ||
+	    (rc = cli_opt_int(c, &o.keep_images, "--keep-images", keep, 1, 1000)))
+		return rc;
+	if (drain)
+		o.drain_ms = (int)drain_ms;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);

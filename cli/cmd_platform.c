@@ -127,9 +127,12 @@ static int run_updown(cli *c, bool up)
 	if ((rc = cli_parse(c, opts, 3, NULL, 0, 0, NULL)))
 		return rc;
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
-	char *end;
-	if (timeout && ((o.timeout_ms = strtol(timeout, &end, 10) * 1000) <= 0 || *end))
-		return cli_usage(c, "--timeout needs a number of seconds");
+	uint64_t timeout_ms = 0;
+	if ((rc = cli_opt_duration_ms(c, &timeout_ms, "--timeout", timeout, 1000, 1000,
+	                              86400000)))
+		return rc;
+	if (timeout)
+		o.timeout_ms = (long)timeout_ms;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
