@@ -99,6 +99,9 @@ void cli_print(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * Newline and tab stay; so do the colour sequences the CLI writes itself.
  * cli_print, cli_fail, cli_error and the event renderer all go through it. */
 void cli_write_safe(FILE *f, const char *s, size_t n);
+/* The same for one line of a message (an error quoting arguments, file
+ * names, errors of peers): newline and tab are escaped too. */
+void cli_write_line(FILE *f, const char *s);
 void cli_fprint(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_vfprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Set the --json document (steals the reference). */

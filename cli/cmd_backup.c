@@ -123,7 +123,9 @@ static int run_run(cli *c)
 	if (rc) {
 		/* Keep the per-database document (it says which failed and why);
 		 * the summary goes to stderr and sets the exit code. */
-		fprintf(stderr, "towlion: %s\n", tl_error_last()->message);
+		fputs("towlion: ", stderr);
+		cli_write_line(stderr, tl_error_last()->message);
+		fputc('\n', stderr);
 		return cli_exit_code(rc);
 	}
 	return 0;
