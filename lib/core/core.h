@@ -168,6 +168,10 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir,
                      const char *name, int timeout_ms);
 /* Release and free. NULL is fine. */
 void tl__lock_release(tl__lock *lock);
+/* Remove the lock file, then release and free (for a lock whose subject is
+ * gone: a destroyed app, a database that does not exist). Safe against
+ * waiters: see lock.c. NULL is fine. */
+void tl__lock_discard(tl__lock *lock);
 /* Describe the current holder of a lock, if any ("pid 12 (towlion deploy)
  * since ..."); TL_ENOTFOUND when nobody holds it. */
 int tl__lock_holder(tl_buf *out, const char *dir, const char *name);
