@@ -156,6 +156,15 @@ int tl__file_write_atomic(const char *path, const void *data, size_t len,
  * from getrandom(). `out` must hold len + 1 bytes. */
 int tl__secret_generate(char *out, size_t len);
 
+/* ---- the app registry (lib/app) ---- */
+
+/* TL_OK when `name` is a registered app; TL_ENOTFOUND naming it, saying to
+ * register it or to ask for a standalone `what` (`standalone_hint`: how,
+ * e.g. "--standalone") otherwise. Tenancy (a database, Redis user, bucket)
+ * for a name that is no app is a resource nothing removes. */
+int tl__app_require_registered(tl_ctx *ctx, const char *name, const char *what,
+                               const char *standalone_hint);
+
 /* ---- locks (lock.c) ---- */
 
 typedef struct tl__lock tl__lock;
