@@ -159,8 +159,9 @@ static int run_destroy(cli *c)
 		if ((rc = tl_app_open(&a, ctx, pos[0])))
 			return cli_fail(c, rc);
 		tl_app_free(a);
-		cli_print(c, "would remove the route, containers and images of %s%s\n", pos[0],
-		          purge ? ", and its database, Redis user and bucket" : "");
+		cli_print(c, "would remove the route, containers, images, network, state files, "
+		             "lock and registry entry of %s%s\n",
+		          pos[0], purge ? ", and its database, Redis user and bucket" : "");
 		cli_set_result(c, json_pack("{s:b, s:s, s:b}", "dry_run", 1, "app", pos[0], "purge",
 		                            purge != NULL));
 		return 0;
@@ -187,8 +188,10 @@ static const cli_verb verbs[] = {
 	{"list", "", "list the registered apps", "towlion app list --json", false, run_list},
 	{"show", "APP", "show an app's settings", "towlion app show shop", false, run_show},
 	{"destroy", "APP --yes [--purge]",
-	 "remove an app's route, containers, images and registry entry (--purge: also its "
-	 "database, Redis user and bucket)",
+	 "remove an app's route, containers, images, network, state files (env file, plans, "
+	 "history), lock and registry entry (--purge: also its database, Redis user and "
+	 "bucket); refuses, changing nothing, while a service it needs is down; a rerun "
+	 "finishes a destroy that was stopped",
 	 "towlion app destroy shop --yes", true, run_destroy},
 };
 

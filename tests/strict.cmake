@@ -2,3 +2,4 @@
 # parsers, env-file errors that quote nothing, escaped terminal output,
 # atomic app destroy and refusing tenancy for unregistered names.
 tl_unit_test(parse)
+tl_integration_test(destroy SERVICES TIMEOUT 900)
