@@ -3,3 +3,4 @@
 # atomic app destroy and refusing tenancy for unregistered names.
 tl_unit_test(parse)
 tl_integration_test(destroy SERVICES TIMEOUT 900)
+tl_unit_test(lock_discard)
