@@ -4,3 +4,8 @@
 tl_unit_test(parse)
 tl_integration_test(destroy SERVICES TIMEOUT 900)
 tl_unit_test(lock_discard)
+# The CLI: escaped output, strict numbers that change nothing, env-file
+# errors that quote nothing (no services); tenancy for unregistered names
+# and destroy refusing with a service down (the harness).
+tl_cli_test(strict)
+tl_cli_test(strict_services SERVICES TIMEOUT 600)
