@@ -99,6 +99,9 @@ void cli_print(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * Newline and tab stay; so do the colour sequences the CLI writes itself.
  * cli_print, cli_fail, cli_error and the event renderer all go through it. */
 void cli_write_safe(FILE *f, const char *s, size_t n);
+/* The same for one line of a message (an error quoting arguments, file
+ * names, errors of peers): newline and tab are escaped too. */
+void cli_write_line(FILE *f, const char *s);
 void cli_fprint(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cli_vfprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Set the --json document (steals the reference). */
@@ -117,6 +120,17 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
 /* The usage error for an unknown option, suggesting the nearest one the
  * verb's synopsis names. */
 int cli_unknown_option(cli *c, const char *word);
+
+/* numbers.c: the value `text` of option `name` (NULL: not given, *out
+ * untouched) through the library's strict parsers; 0, or the exit code
+ * after a usage error naming the option and what it takes. min >= 0. */
+int cli_opt_uint(cli *c, uint64_t *out, const char *name, const char *text, uint64_t min,
+                 uint64_t max);
+int cli_opt_int(cli *c, int *out, const char *name, const char *text, int min, int max);
+int cli_opt_duration_ms(cli *c, uint64_t *out, const char *name, const char *text,
+                        uint64_t bare_unit_ms, uint64_t min_ms, uint64_t max_ms);
+int cli_opt_size(cli *c, uint64_t *out, const char *name, const char *text, uint64_t min,
+                 uint64_t max);
 
 /* Events: render steps/progress/logs on stderr (cli_events.c). */
 int cli_on_event(const tl_event *ev, void *payload);

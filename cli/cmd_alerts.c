@@ -4,14 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int num(cli *c, const char *v, const char *name, double *out)
+/* A positive threshold up to max, digits with an optional fraction ("85",
+ * "0.5"; NULL: not given, *out untouched). The grammar is checked before
+ * strtod, which also takes signs, spaces, exponents, hex, inf and nan. */
+static int num(cli *c, const char *v, const char *name, double max, double *out)
 {
-	char *end;
 	if (!v)
 		return 0;
-	*out = strtod(v, &end);
-	if (*end || *out <= 0)
-		return cli_usage(c, "%s needs a positive number", name);
+	size_t i = strspn(v, "0123456789");
+	if (i && v[i] == '.' && v[i + 1])
+		i += 1 + strspn(v + i + 1, "0123456789");
+	double d = i && !v[i] && i < 32 ? strtod(v, NULL) : 0;
+	if (!(d > 0 && d <= max))
+		return cli_usage(c, "%s: expected a number above 0, at most %g, like 85 or 0.5", name,
+		                 max);
+	*out = d;
 	return 0;
 }
 
@@ -28,16 +35,15 @@ static int run_check(cli *c)
 	if (rc)
 		return rc;
 	tl_alert_options o = TL_ALERT_OPTIONS_INIT;
-	double bh = 0, mr = 0, cd = 0;
-	if ((rc = num(c, disk, "--disk-pct", &o.disk_pct)) ||
-	    (rc = num(c, mem, "--memory-pct", &o.memory_pct)) ||
-	    (rc = num(c, backup_h, "--backup-hours", &bh)) ||
-	    (rc = num(c, restarts, "--max-restarts", &mr)) ||
-	    (rc = num(c, cert, "--cert-days", &cd)))
+	double bh = 0;
+	if ((rc = num(c, disk, "--disk-pct", 100, &o.disk_pct)) ||
+	    (rc = num(c, mem, "--memory-pct", 100, &o.memory_pct)) ||
+	    (rc = num(c, backup_h, "--backup-hours", 87600, &bh)) ||
+	    (rc = cli_opt_int(c, &o.max_restarts, "--max-restarts", restarts, 1, 100000)) ||
+	    (rc = cli_opt_int(c, &o.cert_days, "--cert-days", cert, 1, 3650)))
 		return rc;
-	o.backup_max_age_s = (int64_t)(bh * 3600);
-	o.max_restarts = (int)mr;
-	o.cert_days = (int)cd;
+	if (backup_h)
+		o.backup_max_age_s = (int64_t)(bh * 3600);
 	o.github_repo = repo;
 	o.mail_provider = mail;
 	o.mail_endpoint = endpoint;

@@ -69,13 +69,13 @@ static int run_create(cli *c)
 	o.web_service = service;
 	o.health_path = health;
 	o.release_command = release;
-	char *end;
-	if (port && ((o.port = (int)strtol(port, &end, 10)) <= 0 || *end))
-		return cli_usage(c, "--port needs a number");
-	if (drain && ((o.drain_ms = (int)strtol(drain, &end, 10)) < 0 || *end))
-		return cli_usage(c, "--drain-ms needs a number");
-	if (keep && ((o.keep_images = (int)strtol(keep, &end, 10)) <= 0 || *end))
-		return cli_usage(c, "--keep-images needs a positive number");
+	uint64_t drain_ms = 0;
+	if ((rc = cli_opt_int(c, &o.port, "--port", port, 1, 65535)) ||
+	    (rc = cli_opt_duration_ms(c, &drain_ms, "--drain-ms", drain, 1, 0, 3600000)) ||
+	    (rc = cli_opt_int(c, &o.keep_images, "--keep-images", keep, 1, 1000)))
+		return rc;
+	if (drain)
+		o.drain_ms = (int)drain_ms;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
@@ -159,8 +159,9 @@ static int run_destroy(cli *c)
 		if ((rc = tl_app_open(&a, ctx, pos[0])))
 			return cli_fail(c, rc);
 		tl_app_free(a);
-		cli_print(c, "would remove the route, containers and images of %s%s\n", pos[0],
-		          purge ? ", and its database, Redis user and bucket" : "");
+		cli_print(c, "would remove the route, containers, images, network, state files, "
+		             "lock and registry entry of %s%s\n",
+		          pos[0], purge ? ", and its database, Redis user and bucket" : "");
 		cli_set_result(c, json_pack("{s:b, s:s, s:b}", "dry_run", 1, "app", pos[0], "purge",
 		                            purge != NULL));
 		return 0;
@@ -187,8 +188,10 @@ static const cli_verb verbs[] = {
 	{"list", "", "list the registered apps", "towlion app list --json", false, run_list},
 	{"show", "APP", "show an app's settings", "towlion app show shop", false, run_show},
 	{"destroy", "APP --yes [--purge]",
-	 "remove an app's route, containers, images and registry entry (--purge: also its "
-	 "database, Redis user and bucket)",
+	 "remove an app's route, containers, images, network, state files (env file, plans, "
+	 "history), lock and registry entry (--purge: also its database, Redis user and "
+	 "bucket); refuses, changing nothing, while a service it needs is down; a rerun "
+	 "finishes a destroy that was stopped",
 	 "towlion app destroy shop --yes", true, run_destroy},
 };
 

@@ -83,18 +83,10 @@ static int run_run(cli *c)
 		o.format = TL_BACKUP_FORMAT_SQL;
 	else if (format && strcmp(format, "custom"))
 		return cli_usage(c, "--format is custom or sql");
-	if (level) {
-		char *end = NULL;
-		o.level = (int)strtol(level, &end, 10);
-		if (*end || o.level < 1)
-			return cli_usage(c, "--level needs a number >= 1");
-	}
-	if (threads) {
-		char *end = NULL;
-		o.threads = (int)strtol(threads, &end, 10);
-		if (*end || !*threads || o.threads < 0)
-			return cli_usage(c, "--threads needs a number of extra zstd threads (0: none)");
-	}
+	/* zstd levels are 1..22; threads are extra zstd workers (0: none). */
+	if ((rc = cli_opt_int(c, &o.level, "--level", level, 1, 22)) ||
+	    (rc = cli_opt_int(c, &o.threads, "--threads", threads, 0, 256)))
+		return rc;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
@@ -131,7 +123,9 @@ static int run_run(cli *c)
 	if (rc) {
 		/* Keep the per-database document (it says which failed and why);
 		 * the summary goes to stderr and sets the exit code. */
-		fprintf(stderr, "towlion: %s\n", tl_error_last()->message);
+		fputs("towlion: ", stderr);
+		cli_write_line(stderr, tl_error_last()->message);
+		fputc('\n', stderr);
 		return cli_exit_code(rc);
 	}
 	return 0;

@@ -36,7 +36,7 @@ static int run_check(cli *c)
 		return cli_fail(c, rc);
 	for (size_t i = 0; i < tl_compose_warning_count(cf); i++)
 		if (!c->json && !c->quiet)
-			fprintf(stderr, "warning: %s\n", tl_compose_warning_at(cf, i));
+			cli_fprint(stderr, "warning: %s\n", tl_compose_warning_at(cf, i));
 	tl_buf js = TL_BUF_INIT;
 	if ((rc = tl_compose_to_json(&js, cf)) != TL_OK) {
 		tl_compose_free(cf);

@@ -70,21 +70,18 @@ static void base_opts(cli *c, tl_pg_options *o)
 
 static int run_create(cli *c)
 {
-	const char *limit = NULL, *app = NULL;
-	cli_opt opts[] = {{"--connection-limit", true, &limit}};
-	int rc = cli_parse(c, opts, 1, &app, 1, 1, NULL);
+	const char *limit = NULL, *app = NULL, *standalone = NULL;
+	cli_opt opts[] = {{"--connection-limit", true, &limit}, {"--standalone", false, &standalone}};
+	int rc = cli_parse(c, opts, 2, &app, 1, 1, NULL);
 	if (rc)
 		return rc;
 	tl_pg_options o;
 	base_opts(c, &o);
-	if (limit) {
-		char *end = NULL;
-		long v = strtol(limit, &end, 10);
-		if (!*limit || *end || v < 0 || v > 100000)
-			return cli_usage(c, "--connection-limit must be a number from 0 (no limit) "
-			                    "to 100000");
-		o.connection_limit = (int)v;
-	}
+	if (!standalone)
+		o.flags |= TL_PG_REGISTERED_ONLY;
+	/* 0: no limit */
+	if ((rc = cli_opt_int(c, &o.connection_limit, "--connection-limit", limit, 0, 100000)))
+		return rc;
 	return run_app_op(c, tl_pg_app_create, &o, app);
 }
 
@@ -215,9 +212,10 @@ static int run_schema(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"create", "APP [--connection-limit N]",
+	{"create", "APP [--connection-limit N] [--standalone]",
 	 "create the app's role and database (owned by the role, closed to others) and write "
-	 "its DATABASE_URL into the app's env file; does nothing when they exist",
+	 "its DATABASE_URL into the app's env file; does nothing when they exist. APP must be "
+	 "a registered app unless --standalone (a database no app destroy removes)",
 	 "towlion db create shop", true, run_create},
 	{"list", "", "list the apps' databases: owner, size, connections, previews",
 	 "towlion db list --json", false, run_list},

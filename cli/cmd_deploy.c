@@ -30,11 +30,14 @@ static json_t *release_json(const tl_release *r)
 	                 svcs);
 }
 
-static long parse_seconds(const char *s)
+/* --timeout: a duration, a bare number in seconds, 1 s to a day (0: not
+ * given, the library's default). */
+static int parse_timeout(cli *c, long *ms, const char *text)
 {
-	char *end;
-	long v = s ? strtol(s, &end, 10) : 0;
-	return (s && (*end || v <= 0 || v > 86400)) ? -1 : v;
+	uint64_t v = 0;
+	int rc = cli_opt_duration_ms(c, &v, "--timeout", text, 1000, 1000, 86400000);
+	*ms = (long)v;
+	return rc;
 }
 
 static int run_deploy(cli *c)
@@ -51,9 +54,9 @@ static int run_deploy(cli *c)
 		return cli_usage(c, "give --path DIR or --git URL --ref REF");
 	if (git && !ref)
 		return cli_usage(c, "--git needs --ref (a branch, tag or commit)");
-	long t = parse_seconds(timeout);
-	if (t < 0)
-		return cli_usage(c, "--timeout takes seconds (1 to 86400)");
+	long t = 0;
+	if ((rc = parse_timeout(c, &t, timeout)))
+		return rc;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
@@ -62,7 +65,7 @@ static int run_deploy(cli *c)
 	o.git_url = git;
 	o.git_ref = ref;
 	o.release_id = release;
-	o.health_timeout_ms = t * 1000;
+	o.health_timeout_ms = t;
 	o.requested_by = getenv("GITHUB_ACTIONS") ? "github-actions" : "cli";
 	if (c->dry_run) {
 		tl_buf plan = TL_BUF_INIT;
@@ -91,9 +94,9 @@ static int run_rollback(cli *c)
 	int rc = cli_parse(c, opts, 2, pos, 1, 1, NULL);
 	if (rc)
 		return rc;
-	long t = parse_seconds(timeout);
-	if (t < 0)
-		return cli_usage(c, "--timeout takes seconds (1 to 86400)");
+	long t = 0;
+	if ((rc = parse_timeout(c, &t, timeout)))
+		return rc;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
@@ -126,7 +129,7 @@ static int run_rollback(cli *c)
 	}
 	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
 	o.release_id = to;
-	o.health_timeout_ms = t * 1000;
+	o.health_timeout_ms = t;
 	o.requested_by = "cli";
 	tl_release *r = NULL;
 	if ((rc = tl_rollback(&r, ctx, pos[0], &o)))

@@ -148,19 +148,12 @@ static int run_logs(cli *c)
 	if (rc || (rc = check_app(c, pos[0])))
 		return rc;
 	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
-	char *end = NULL;
-	if (tail) {
-		long n = strtol(tail, &end, 10);
-		if (*end || n < 0 || n > 1000000)
-			return cli_usage(c, "--tail needs a number of lines");
-		lo.tail = (int)n;
-	}
-	if (since) {
-		long long s = strtoll(since, &end, 10);
-		if (*end || s < 0)
-			return cli_usage(c, "--since needs Unix seconds");
-		lo.since = s;
-	}
+	uint64_t since_s = 0;
+	if ((rc = cli_opt_int(c, &lo.tail, "--tail (lines)", tail, 0, 1000000)) ||
+	    (rc = cli_opt_uint(c, &since_s, "--since (Unix seconds)", since, 0, INT64_MAX)))
+		return rc;
+	if (since)
+		lo.since = (int64_t)since_s;
 	lo.follow = follow != NULL;
 	lo.timestamps = ts != NULL;
 	tl_docker *d = open_docker(c);

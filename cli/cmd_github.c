@@ -21,7 +21,7 @@ static char *read_body(cli *c, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
-		fprintf(stderr, "towlion: cannot read %s: %m\n", path);
+		cli_error(c, EXIT_FAILED, "cannot read %s: %m", path);
 		return NULL;
 	}
 	char *buf = malloc(BODY_MAX + 1);
@@ -30,8 +30,8 @@ static char *read_body(cli *c, const char *path)
 	if (f != stdin)
 		fclose(f);
 	if (err || n > BODY_MAX || memchr(buf, '\0', n)) {
-		fprintf(stderr, "towlion: %s: %s\n", path,
-		        err ? "cannot read it" : n > BODY_MAX ? "larger than 1 MiB" : "not text");
+		cli_error(c, EXIT_FAILED, "%s: %s", path,
+		          err ? "cannot read it" : n > BODY_MAX ? "larger than 1 MiB" : "not text");
 		free(buf);
 		return NULL;
 	}

@@ -140,9 +140,12 @@ static int run_updown(cli *c, bool up)
 			return cli_usage(c, "--profile takes logs, metrics or logs,metrics");
 		p += n + (p[n] == ',');
 	}
-	char *end;
-	if (timeout && ((o.timeout_ms = strtol(timeout, &end, 10) * 1000) <= 0 || *end))
-		return cli_usage(c, "--timeout needs a number of seconds");
+	uint64_t timeout_ms = 0;
+	if ((rc = cli_opt_duration_ms(c, &timeout_ms, "--timeout", timeout, 1000, 1000,
+	                              86400000)))
+		return rc;
+	if (timeout)
+		o.timeout_ms = (long)timeout_ms;
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);

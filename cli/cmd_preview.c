@@ -56,7 +56,11 @@ static int run_up(cli *c)
 	o.git_ref = ref;
 	o.path = path;
 	o.repo = repo;
-	o.health_timeout_ms = timeout ? atol(timeout) * 1000 : 0;
+	uint64_t timeout_ms = 0;
+	if ((rc = cli_opt_duration_ms(c, &timeout_ms, "--timeout", timeout, 1000, 1000,
+	                              86400000)))
+		return rc;
+	o.health_timeout_ms = (long)timeout_ms;
 	tl_preview *p = NULL;
 	if ((rc = tl_preview_up(&p, ctx, pos[0], pr, &o)))
 		return cli_fail(c, rc);
@@ -144,9 +148,8 @@ static int run_gc(cli *c)
 	if (rc)
 		return rc;
 	tl_preview_gc_options o = TL_PREVIEW_GC_OPTIONS_INIT;
-	char *end;
-	if (days && ((o.older_than_days = (int)strtol(days, &end, 10)) < 1 || *end))
-		return cli_usage(c, "--older-than takes a number of days");
+	if ((rc = cli_opt_int(c, &o.older_than_days, "--older-than (days)", days, 1, 36500)))
+		return rc;
 	o.check_github = !no_github;
 	o.dry_run = c->dry_run;
 	tl_ctx *ctx = cli_ctx(c);

@@ -69,13 +69,16 @@ static int run_op(cli *c, op_fn fn, const char *app, uint32_t pr, unsigned int f
 
 static int run_create(cli *c)
 {
-	const char *app = NULL, *prs = NULL, *rotate = NULL;
-	cli_opt opts[] = {{"--pr", true, &prs}, {"--rotate", false, &rotate}};
-	int rc = cli_parse(c, opts, 2, &app, 1, 1, NULL);
+	const char *app = NULL, *prs = NULL, *rotate = NULL, *standalone = NULL;
+	cli_opt opts[] = {{"--pr", true, &prs}, {"--rotate", false, &rotate},
+	                  {"--standalone", false, &standalone}};
+	int rc = cli_parse(c, opts, 3, &app, 1, 1, NULL);
 	uint32_t pr = 0;
 	if (rc || (rc = parse_pr(c, prs, &pr)))
 		return rc;
-	return run_op(c, tl_redis_create, app, pr, rotate ? TL_REDIS_ROTATE : 0);
+	return run_op(c, tl_redis_create, app, pr,
+	              (rotate ? TL_REDIS_ROTATE : 0) |
+	                  (standalone ? 0 : TL_REDIS_REGISTERED_ONLY));
 }
 
 static int run_drop(cli *c)
@@ -140,10 +143,11 @@ static int run_stats(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"create", "APP [--pr N] [--rotate]",
+	{"create", "APP [--pr N] [--rotate] [--standalone]",
 	 "create the app's (or preview's) ACL user, limited to keys and channels under "
 	 "APP: (or APP-pr-N:), and write REDIS_URL and REDIS_KEY_PREFIX into its env file; "
-	 "keeps an existing password unless --rotate",
+	 "keeps an existing password unless --rotate. APP must be a registered app unless "
+	 "--standalone",
 	 "towlion redis create shop", true, run_create},
 	{"drop", "APP [--pr N] [--purge --yes]",
 	 "delete the ACL user (disconnecting its clients) and the env file keys; the data "

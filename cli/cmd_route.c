@@ -113,14 +113,18 @@ static int run_add(cli *c)
 		} else if (!strcmp(a, "--health")) {
 			r.health_uri = v;
 		} else if (!strcmp(a, "--health-interval")) {
-			r.health_interval_s = (unsigned)strtoul(v, NULL, 10);
+			/* Caddy's active health checks tick in whole seconds. */
+			uint64_t ms = 0;
+			rc = cli_opt_duration_ms(c, &ms, a, v, 1000, 1000, 3600000);
+			if (!rc && ms % 1000)
+				rc = cli_usage(c, "--health-interval is a whole number of seconds "
+				                  "(1s to 1h), like 10s or 2m");
+			r.health_interval_s = (unsigned)(ms / 1000);
 		} else if (!strcmp(a, "--redirect-to")) {
 			r.redirect_to = v;
 		} else if (!strcmp(a, "--max-body")) {
-			char *end;
-			r.max_body_bytes = strtoull(v, &end, 10);
-			if (*end || !r.max_body_bytes)
-				rc = cli_usage(c, "--max-body takes a number of bytes");
+			/* Caddy reads the limit as a signed 64-bit number. */
+			rc = cli_opt_size(c, &r.max_body_bytes, a, v, 1, INT64_MAX);
 		} else if (!strcmp(a, "--tls")) {
 			r.tls = !strcmp(v, "auto")       ? TL_CADDY_TLS_AUTO
 			        : !strcmp(v, "internal") ? TL_CADDY_TLS_INTERNAL
@@ -302,8 +306,8 @@ static const cli_verb verbs[] = {
 	{"list", "[--health]", "list the sites (from the files), and with --health the upstreams "
 	 "as Caddy sees them", "towlion route list --health", false, run_list},
 	{"add", "SITE HOST [HOST...] --upstream H:P [--upstream H:P...] [--health URI] "
-	 "[--health-interval S] [--path PATH=H:P[,H:P]...] [--tls auto|internal|off] "
-	 "[--max-body BYTES] [--no-security-headers] [--redirect-to APEX]",
+	 "[--health-interval DURATION] [--path PATH=H:P[,H:P]...] [--tls auto|internal|off] "
+	 "[--max-body SIZE] [--no-security-headers] [--redirect-to APEX]",
 	 "add a site or replace it whole (blue/green: the same site with new upstreams); "
 	 "Caddy validates it before anything changes",
 	 "towlion route add shop shop.example.com --upstream shop-app:8000 --health /health",

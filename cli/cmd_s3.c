@@ -21,11 +21,32 @@ static void iso_time(char out[32], int64_t t)
 		strcpy(out, "-");
 }
 
+/* A bucket or user for a name that is no registered app is one that
+ * `app destroy` never removes: refused unless --standalone. */
+static int check_registered(cli *c, const char *app, const char *standalone)
+{
+	if (standalone)
+		return 0;
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	tl_app *a = NULL;
+	int rc = tl_app_open(&a, ctx, app);
+	tl_app_free(a);
+	if (rc == TL_ENOTFOUND)
+		return cli_error(c, EXIT_NOTFOUND,
+		                 "%s is no registered app: register it first (towlion app create %s "
+		                 "DOMAIN), or ask for a standalone bucket (--standalone)",
+		                 app, app);
+	return rc ? cli_fail(c, rc) : 0;
+}
+
 static int run_bucket(cli *c)
 {
-	const char *pos[2] = {NULL, NULL};
+	const char *pos[2] = {NULL, NULL}, *standalone = NULL;
 	size_t npos = 0;
-	int rc = cli_parse(c, NULL, 0, pos, 1, 2, &npos);
+	cli_opt opts[] = {{"--standalone", false, &standalone}};
+	int rc = cli_parse(c, opts, 1, pos, 1, 2, &npos);
 	if (rc)
 		return rc;
 	if (!strcmp(pos[0], "list")) {
@@ -60,6 +81,10 @@ static int run_bucket(cli *c)
 	tl_buf bucket = TL_BUF_INIT;
 	if (tl_s3_app_bucket(&bucket, app) != TL_OK)
 		return cli_usage(c, "%s", tl_error_last()->message);
+	if ((rc = check_registered(c, app, standalone))) {
+		tl_buf_dispose(&bucket);
+		return rc;
+	}
 	tl_s3 *s3 = NULL;
 	if ((rc = open_s3(c, &s3))) {
 		tl_buf_dispose(&bucket);
@@ -86,9 +111,10 @@ static int run_bucket(cli *c)
 /* towlion s3 app create|rotate|drop APP: the app's own user and keys. */
 static int run_app(cli *c)
 {
-	const char *pos[2] = {NULL, NULL};
+	const char *pos[2] = {NULL, NULL}, *standalone = NULL;
 	size_t npos = 0;
-	int rc = cli_parse(c, NULL, 0, pos, 2, 2, &npos);
+	cli_opt opts[] = {{"--standalone", false, &standalone}};
+	int rc = cli_parse(c, opts, 1, pos, 2, 2, &npos);
 	if (rc)
 		return rc;
 	const char *verb = pos[0], *app = pos[1];
@@ -102,7 +128,8 @@ static int run_app(cli *c)
 	unsigned int flags = c->dry_run ? TL_S3_DRY_RUN : 0;
 	tl_buf bucket = TL_BUF_INIT, env = TL_BUF_INIT, key = TL_BUF_INIT;
 	if (!strcmp(verb, "create"))
-		rc = tl_s3_app_create(&bucket, &env, s3, app, flags);
+		rc = tl_s3_app_create(&bucket, &env, s3, app,
+		                      flags | (standalone ? 0 : TL_S3_REGISTERED_ONLY));
 	else if (!strcmp(verb, "rotate"))
 		rc = tl_s3_app_rotate(&key, s3, app, flags);
 	else
@@ -350,10 +377,11 @@ static int run_rm(cli *c)
 }
 
 static const cli_verb verbs[] = {
-	{"bucket", "create APP | list",
-	 "create the app's bucket APP-uploads (no keys: see s3 app); or list the buckets",
+	{"bucket", "create APP [--standalone] | list",
+	 "create the app's bucket APP-uploads (no keys: see s3 app; APP must be a registered "
+	 "app unless --standalone); or list the buckets",
 	 "towlion s3 bucket create shop", true, run_bucket},
-	{"app", "create|rotate|drop APP",
+	{"app", "create|rotate|drop APP [--standalone]",
 	 "the app's own object storage user, which reaches only APP-uploads: create it with "
 	 "a key pair and write S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY, S3_SECRET_KEY into its "
 	 "env file; rotate its keys (the old key stops working); or delete it and its keys",

@@ -10,11 +10,13 @@
 static const char *const own_sgr[] = {"\033[0m", "\033[1;34m", "\033[31m", "\033[32m",
                                       "\033[33m"};
 
-void cli_write_safe(FILE *f, const char *s, size_t n)
+/* keep_lines: newline and tab pass, and so do the CLI's own colours;
+ * otherwise every control is escaped (one line of a message). */
+static void write_escaped(FILE *f, const char *s, size_t n, bool keep_lines)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch == 0x1b) {
+		if (ch == 0x1b && keep_lines) {
 			size_t k = 0, len = 0;
 			for (; k < sizeof(own_sgr) / sizeof(own_sgr[0]); k++) {
 				len = strlen(own_sgr[k]);
@@ -27,7 +29,7 @@ void cli_write_safe(FILE *f, const char *s, size_t n)
 				continue;
 			}
 		}
-		if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f) {
+		if ((ch < 0x20 && !(keep_lines && (ch == '\n' || ch == '\t'))) || ch == 0x7f) {
 			fprintf(f, "\\x%02x", ch);
 		} else if (ch == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
 		           (unsigned char)s[i + 1] <= 0x9f) {
@@ -38,6 +40,31 @@ void cli_write_safe(FILE *f, const char *s, size_t n)
 			fputc(ch, f);
 		}
 	}
+}
+
+void cli_write_safe(FILE *f, const char *s, size_t n)
+{
+	write_escaped(f, s, n, true);
+}
+
+void cli_write_line(FILE *f, const char *s)
+{
+	write_escaped(f, s, strlen(s), false);
+}
+
+/* "towlion: MESSAGE" on stderr, in red on a terminal. The message is one
+ * line whatever it holds: it quotes arguments, file names and errors of
+ * peers, so a newline or an ESC in them must not forge lines or move the
+ * cursor. */
+static void print_error_line(cli *c, const char *message)
+{
+	fputs("towlion: ", stderr);
+	if (c->color)
+		fputs("\033[31m", stderr);
+	cli_write_line(stderr, message);
+	if (c->color)
+		fputs("\033[0m", stderr);
+	fputc('\n', stderr);
 }
 
 void cli_vfprint(FILE *f, const char *fmt, va_list ap)
@@ -128,8 +155,7 @@ int cli_fail(cli *c, int rc)
 		                      "upstream_code", (json_int_t)e->upstream_code);
 	}
 	cli_progress_clear(c);
-	cli_fprint(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", e->message,
-	           c->color ? "\033[0m" : "");
+	print_error_line(c, e->message);
 	return cli_exit_code(rc);
 }
 
@@ -140,8 +166,7 @@ int cli_error(cli *c, int exit_code, const char *fmt, ...)
 	vsnprintf(c->usage_error, sizeof(c->usage_error), fmt, ap);
 	va_end(ap);
 	cli_progress_clear(c);
-	cli_fprint(stderr, "towlion: %s%s%s\n", c->color ? "\033[31m" : "", c->usage_error,
-	           c->color ? "\033[0m" : "");
+	print_error_line(c, c->usage_error);
 	return exit_code;
 }
 
@@ -152,8 +177,9 @@ int cli_usage(cli *c, const char *fmt, ...)
 	vsnprintf(c->usage_error, sizeof(c->usage_error), fmt, ap);
 	va_end(ap);
 	cli_progress_clear(c);
-	fprintf(stderr, "towlion %s%s%s: %s", c->group->name, c->verb->name[0] ? " " : "",
-	        c->verb->name, c->usage_error);
+	fprintf(stderr, "towlion %s%s%s: ", c->group->name, c->verb->name[0] ? " " : "",
+	        c->verb->name);
+	cli_write_line(stderr, c->usage_error);
 	fprintf(stderr, "\nusage: towlion %s%s%s%s%s\nSee 'towlion %s%s%s --help'.\n",
 	        c->group->name, c->verb->name[0] ? " " : "", c->verb->name,
 	        c->verb->args[0] ? " " : "", c->verb->args, c->group->name,

@@ -88,7 +88,9 @@ static int unknown(cli *c, const char *what, const char *word, const char *const
 	char msg[256];
 	snprintf(msg, sizeof(msg), "unknown %s '%s'%s%s%s", what, word,
 	         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
-	fprintf(stderr, "towlion: %s\nSee '%s'.\n", msg, help_cmd);
+	fputs("towlion: ", stderr);
+	cli_write_line(stderr, msg); /* the word is the user's, ESC and all */
+	fprintf(stderr, "\nSee '%s'.\n", help_cmd);
 	snprintf(c->usage_error, sizeof(c->usage_error), "%s", msg);
 	return EXIT_USAGE;
 }

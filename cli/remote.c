@@ -125,7 +125,7 @@ int cli_remote_run(int argc, char **argv)
 	tl_buf user = TL_BUF_INIT, host = TL_BUF_INIT;
 	int port = 0, rc;
 	if ((rc = tl_ssh_target_parse(&user, &host, &port, values[0]))) {
-		fprintf(stderr, "towlion: --host: %s\n", tl_error_last()->message);
+		cli_fprint(stderr, "towlion: --host: %s\n", tl_error_last()->message);
 		free(rargv);
 		return EXIT_USAGE;
 	}
@@ -161,7 +161,7 @@ int cli_remote_run(int argc, char **argv)
 		if (rc == TL_OK) {
 			exit_code = res.exit_status;
 			if (res.exit_signal[0]) {
-				fprintf(stderr, "towlion: the remote command was killed by SIG%s\n",
+				cli_fprint(stderr, "towlion: the remote command was killed by SIG%s\n",
 				        res.exit_signal);
 				exit_code = signal_exit(res.exit_signal);
 			} else if (exit_code == 127) {

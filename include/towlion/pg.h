@@ -111,6 +111,11 @@ TL_EXTERN(void) tl_pg_report_free(tl_pg_report *r);
 /** Flags for tl_pg_options.flags. */
 #define TL_PG_DRY_RUN (1u << 0) /* inspect and plan, change nothing */
 #define TL_PG_CONFIRM (1u << 1) /* required by tl_pg_app_drop() */
+/* tl_pg_app_create(): refuse (TL_ENOTFOUND) a name that is no registered
+ * app (tl_app_create). Frontends set it unless the user asks for a
+ * standalone database: a database for no app is one that `app destroy`
+ * never removes. */
+#define TL_PG_REGISTERED_ONLY (1u << 2)
 
 typedef struct {
 	unsigned int version;  /* TL_PG_OPTIONS_VERSION */

@@ -116,6 +116,9 @@ TL_EXTERN(void) tl_redis_report_free(tl_redis_report *r);
 #define TL_REDIS_DRY_RUN (1u << 0) /* inspect and plan, change nothing */
 #define TL_REDIS_ROTATE (1u << 1)  /* create: set a new password */
 #define TL_REDIS_PURGE (1u << 2)   /* drop: also delete the keys */
+/* create: refuse (TL_ENOTFOUND) an app name that is no registered app;
+ * frontends set it unless the user asks for a standalone user. */
+#define TL_REDIS_REGISTERED_ONLY (1u << 3)
 
 typedef struct {
 	unsigned int version; /* TL_REDIS_OPTIONS_VERSION */

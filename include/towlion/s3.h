@@ -258,6 +258,9 @@ TL_EXTERN(void) tl_s3_object_list_free(tl_s3_object_list *l);
 
 /** Flags for tl_s3_app_create(). */
 #define TL_S3_DRY_RUN (1u << 0) /* report the names, change nothing */
+/* tl_s3_app_create(): refuse (TL_ENOTFOUND) a name that is no registered
+ * app; frontends set it unless the user asks for standalone storage. */
+#define TL_S3_REGISTERED_ONLY (1u << 1)
 
 /**
  * Provision storage for app `app`: create bucket "<app>-uploads"

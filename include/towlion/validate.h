@@ -44,6 +44,35 @@ TL_EXTERN(int) tl_parse_pr(uint32_t *out, const char *text);
  */
 TL_EXTERN(int) tl_validate_hostport(const char *hostport);
 
+/*
+ * Strict numbers from outside (options, config, files). The text is ASCII
+ * digits with an optional unit and nothing else: no sign, no spaces, no
+ * trailing text or newline; overflow is an error, never a wrap. A bad
+ * value gets TL_EINVALID with a message naming `what` (e.g.
+ * "--health-interval"), quoting the value escaped, and saying what is
+ * expected, units included. *out is written only on success.
+ */
+
+/** A whole number in decimal, from min to max. */
+TL_EXTERN(int) tl_parse_uint(uint64_t *out, const char *text, uint64_t min, uint64_t max,
+                             const char *what);
+
+/**
+ * A duration in milliseconds: digits and a unit, ms, s, m or h ("500ms",
+ * "10s", "2m", "1h"). A bare number counts in bare_unit_ms (1000: seconds;
+ * 0: a unit is required). The result must lie from min_ms to max_ms.
+ */
+TL_EXTERN(int) tl_parse_duration_ms(uint64_t *out, const char *text, uint64_t bare_unit_ms,
+                                    uint64_t min_ms, uint64_t max_ms, const char *what);
+
+/**
+ * A size in bytes: digits, optionally up to 6 decimals, then an optional
+ * k, m, g or t (powers of 1024) and an optional b ("4096", "512k", "1.5g",
+ * "10MB"); a fraction needs a unit. The result must lie from min to max.
+ */
+TL_EXTERN(int) tl_parse_size(uint64_t *out, const char *text, uint64_t min, uint64_t max,
+                             const char *what);
+
 TL_END_DECL
 
 #endif

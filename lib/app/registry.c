@@ -176,6 +176,20 @@ int tl_app_open(tl_app **out, tl_ctx *ctx, const char *name)
 	return rc ? rc : load(out, ctx, name);
 }
 
+int tl__app_require_registered(tl_ctx *ctx, const char *name, const char *what,
+                               const char *standalone_hint)
+{
+	tl_app *a = NULL;
+	int rc = tl_app_open(&a, ctx, name);
+	tl_app_free(a);
+	if (rc == TL_ENOTFOUND)
+		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT,
+		                   "%s is no registered app: register it first (towlion app create "
+		                   "%s DOMAIN), or ask for a standalone %s (%s)",
+		                   name, name, what, standalone_hint);
+	return rc;
+}
+
 static int cmp_app(const void *a, const void *b)
 {
 	return strcmp((*(tl_app *const *)a)->name, (*(tl_app *const *)b)->name);

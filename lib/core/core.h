@@ -99,8 +99,14 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
 
-/* "512m", "1g", "4096" (bytes; k/m/g are powers of 1024) -> bytes. */
+/* ---- strict numbers (parse.c; the public ones are in towlion/validate.h) ---- */
+
+/* "512m", "1g", "4096" (bytes; k/m/g/t are powers of 1024) -> bytes, as
+ * tl_parse_size() up to INT64_MAX. */
 int tl__parse_size(int64_t *out, const char *text);
+/* TL_EINVALID: 'invalid WHAT "VALUE": WHY', the value cut at 80 bytes and
+ * its control bytes, quotes and backslashes escaped as \xNN. */
+int tl__error_bad_input(const char *what, const char *value, const char *why);
 
 /* The file `platform init` writes in TOWLION_STATE_DIR, and (re)reading
  * it into a context: it fills the keys that neither the config file, the
@@ -157,6 +163,15 @@ int tl__file_write_atomic(const char *path, const void *data, size_t len,
  * from getrandom(). `out` must hold len + 1 bytes. */
 int tl__secret_generate(char *out, size_t len);
 
+/* ---- the app registry (lib/app) ---- */
+
+/* TL_OK when `name` is a registered app; TL_ENOTFOUND naming it, saying to
+ * register it or to ask for a standalone `what` (`standalone_hint`: how,
+ * e.g. "--standalone") otherwise. Tenancy (a database, Redis user, bucket)
+ * for a name that is no app is a resource nothing removes. */
+int tl__app_require_registered(tl_ctx *ctx, const char *name, const char *what,
+                               const char *standalone_hint);
+
 /* ---- locks (lock.c) ---- */
 
 typedef struct tl__lock tl__lock;
@@ -169,6 +184,10 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir,
                      const char *name, int timeout_ms);
 /* Release and free. NULL is fine. */
 void tl__lock_release(tl__lock *lock);
+/* Remove the lock file, then release and free (for a lock whose subject is
+ * gone: a destroyed app, a database that does not exist). Safe against
+ * waiters: see lock.c. NULL is fine. */
+void tl__lock_discard(tl__lock *lock);
 /* Describe the current holder of a lock, if any ("pid 12 (towlion deploy)
  * since ..."); TL_ENOTFOUND when nobody holds it. */
 int tl__lock_holder(tl_buf *out, const char *dir, const char *name);

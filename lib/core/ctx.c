@@ -113,27 +113,6 @@ static bool is_count(const char *v)
 	return *end == '\0' && n >= 0 && n <= 100000;
 }
 
-int tl__parse_size(int64_t *out, const char *v)
-{
-	char *end;
-	if (!v || !*v || *v == '-' || *v == '+')
-		return TL_EINVALID;
-	double n = strtod(v, &end);
-	double mult = 1;
-	switch (*end) {
-	case 'k': case 'K': mult = 1024.0; end++; break;
-	case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-	case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-	default: break;
-	}
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || n < 0 || n * mult > 9.0e18)
-		return TL_EINVALID;
-	*out = (int64_t)(n * mult);
-	return TL_OK;
-}
-
 static bool is_cpus(const char *v)
 {
 	char *end;

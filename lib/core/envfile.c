@@ -98,17 +98,24 @@ static int add_warning(tl_envfile *env, char *msg)
 
 /* Parser state over the whole input. */
 typedef struct {
-	const char *p, *end;
+	const char *start, *p, *end;
 	unsigned line;
 	const char *name;
 	json_t *index; /* key -> position of its live entry: keeps a file of
 	                  many keys linear to parse, not quadratic */
 } parser;
 
-static int perr(const parser *ps, unsigned line, const char *what)
+/* A parse error at `at`, on line `line`: FILE:LINE:COLUMN and what was
+ * expected, never a byte of the file itself. An env file holds secrets,
+ * and --env-file may be pointed at any file (a line of /etc/shadow starts
+ * with a user name): quoting "the bad key" would print them. */
+static int perr(const parser *ps, unsigned line, const char *at, const char *what)
 {
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s:%u: %s", ps->name, line,
-	                     what);
+	const char *bol = at;
+	while (bol > ps->start && bol[-1] != '\n')
+		bol--;
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s:%u:%zu: %s", ps->name, line,
+	                     (size_t)(at - bol) + 1, what);
 }
 
 /* Append the bytes of a quoted value, turning CRLF into LF. */
@@ -123,6 +130,7 @@ static int put_char(tl_buf *v, parser *ps, char c)
 
 static int parse_single(parser *ps, tl_buf *v, unsigned start_line)
 {
+	const char *open = ps->p - 1;
 	while (ps->p < ps->end && *ps->p != '\'') {
 		char c = *ps->p++;
 		int rc = put_char(v, ps, c);
@@ -130,13 +138,14 @@ static int parse_single(parser *ps, tl_buf *v, unsigned start_line)
 			return rc;
 	}
 	if (ps->p >= ps->end)
-		return perr(ps, start_line, "unterminated single-quoted value");
+		return perr(ps, start_line, open, "unterminated single-quoted value");
 	ps->p++;
 	return TL_OK;
 }
 
 static int parse_double(parser *ps, tl_buf *v, unsigned start_line)
 {
+	const char *open = ps->p - 1;
 	while (ps->p < ps->end && *ps->p != '"') {
 		char c = *ps->p++;
 		int rc;
@@ -160,7 +169,7 @@ static int parse_double(parser *ps, tl_buf *v, unsigned start_line)
 			return rc;
 	}
 	if (ps->p >= ps->end)
-		return perr(ps, start_line, "unterminated double-quoted value");
+		return perr(ps, start_line, open, "unterminated double-quoted value");
 	ps->p++;
 	return TL_OK;
 }
@@ -179,7 +188,7 @@ static int parse_after_quote(parser *ps)
 			ps->p++;
 		return TL_OK;
 	}
-	return perr(ps, ps->line, "unexpected text after the closing quote");
+	return perr(ps, ps->line, ps->p, "unexpected text after the closing quote");
 }
 
 static int parse_unquoted(parser *ps, tl_buf *v)
@@ -230,18 +239,17 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 	}
 	const char *k = ps->p;
 	if (ps->p >= ps->end || !key_start((unsigned char)*ps->p))
-		return perr(ps, start_line,
+		return perr(ps, start_line, ps->p,
 		            "expected KEY=VALUE (a key starts with a letter or '_')");
 	while (ps->p < ps->end && key_char((unsigned char)*ps->p))
 		ps->p++;
 	size_t klen = (size_t)(ps->p - k);
 	while (ps->p < ps->end && blank(*ps->p))
 		ps->p++;
-	if (ps->p >= ps->end || *ps->p != '=') {
-		char msg[200];
-		snprintf(msg, sizeof(msg), "expected '=' after the key %.*s", (int)(klen > 64 ? 64 : klen), k);
-		return perr(ps, start_line, msg);
-	}
+	if (ps->p >= ps->end || *ps->p != '=')
+		return perr(ps, start_line, ps->p,
+		            "expected '=' after the key (KEY=VALUE; a key has only letters, "
+		            "digits and '_')");
 	ps->p++;
 	while (ps->p < ps->end && blank(*ps->p))
 		ps->p++;
@@ -305,7 +313,8 @@ int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char 
 	tl_envfile *env = tl__calloc(1, sizeof(*env));
 	if (!env)
 		return TL_ENOMEM;
-	parser ps = {data ? data : "", (data ? data : "") + len, 1, name ? name : "(env)",
+	parser ps = {data ? data : "", data ? data : "", (data ? data : "") + len, 1,
+	             name ? name : "(env)",
 	             json_object()};
 	int rc = ps.index ? TL_OK : TL_ENOMEM;
 	while (ps.p < ps.end && rc == TL_OK) {

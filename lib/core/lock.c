@@ -1,8 +1,15 @@
 /*
  * Named locks: flock() on <dir>/<name>.lock. The kernel drops the lock
  * when the holder dies, so a crash never leaves an app locked. The holder
- * writes who it is into the file so a waiter can name it. Lock files are
- * never deleted: unlinking a flock()ed file lets two processes "hold" it.
+ * writes who it is into the file so a waiter can name it.
+ *
+ * Removing a lock file is a race: a waiter that opened the file before the
+ * unlink gets the flock on the removed inode, while a newcomer creates a
+ * new file at the path and locks that one, and both "hold" the lock. So a
+ * file is only ever removed by its holder (tl__lock_discard), and every
+ * acquirer, once it has the flock, checks that the path still names the
+ * inode it locked; when it does not, it lets go and opens the path again.
+ * With both, at most one process holds a lock named by a path.
  */
 #include "core.h"
 
@@ -11,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,6 +102,15 @@ static void describe_holder(tl_buf *out, int fd)
 		tl__buf_printf(out, " since %s", since);
 }
 
+/* Does the path still name the file we hold open? */
+static bool still_named(const tl__lock *lk)
+{
+	struct stat held, named;
+	if (fstat(lk->fd, &held) != 0 || stat(lk->path, &named) != 0)
+		return false;
+	return held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *name,
                      int timeout_ms)
 {
@@ -109,17 +126,23 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 		free(lk);
 		return TL_ENOMEM;
 	}
-	lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lk->fd < 0) {
-		rc = tl__error_os(0, errno, "cannot open lock file %s", lk->path);
-		goto fail;
-	}
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	bool told = false;
+	lk->fd = -1;
 	for (;;) {
-		if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0)
-			break;
+		if (lk->fd < 0 && (lk->fd = open(lk->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+			rc = tl__error_os(0, errno, "cannot open lock file %s", lk->path);
+			goto fail;
+		}
+		if (flock(lk->fd, LOCK_EX | LOCK_NB) == 0) {
+			if (still_named(lk))
+				break;
+			/* Its holder removed it while we waited: lock the path anew. */
+			close(lk->fd);
+			lk->fd = -1;
+			continue;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			rc = tl__error_os(TL_EIO, errno, "cannot lock %s", lk->path);
 			goto fail;
@@ -174,6 +197,18 @@ void tl__lock_release(tl__lock *lk)
 	close(lk->fd);
 	free(lk->path);
 	free(lk);
+}
+
+void tl__lock_discard(tl__lock *lk)
+{
+	if (!lk)
+		return;
+	/* Unlinked while held: a waiter on this inode finds it gone once it
+	 * gets the flock, and starts over on the path (see the top). */
+	if (unlink(lk->path) != 0 && errno != ENOENT) {
+		/* Left in place: the lock stays correct, only a file remains. */
+	}
+	tl__lock_release(lk);
 }
 
 int tl__lock_holder(tl_buf *out, const char *dir, const char *name)

@@ -7,20 +7,7 @@
 
 static int bad(const char *what, const char *value, const char *why)
 {
-	/* Quote at most 80 bytes of the offending value, escaping controls so a
-	 * hostile name cannot forge lines in a terminal or log. */
-	char shown[4 * 80 + 4];
-	size_t o = 0;
-	for (size_t i = 0; value[i] && i < 80 && o < sizeof(shown) - 5; i++) {
-		unsigned char c = (unsigned char)value[i];
-		if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-			o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", c);
-		else
-			shown[o++] = (char)c;
-	}
-	shown[o] = '\0';
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "invalid %s \"%s%s\": %s", what,
-	                     shown, strlen(value) > 80 ? "..." : "", why);
+	return tl__error_bad_input(what, value, why);
 }
 
 static bool lower_alnum(char c)

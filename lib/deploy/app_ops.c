@@ -11,8 +11,11 @@
 #include "towlion/s3.h"
 #include "towlion/validate.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int tl_deploy_options_init(tl_deploy_options *opts, unsigned int version)
 {
@@ -254,6 +257,161 @@ static int drop_s3_user(tl_ctx *ctx, const char *app)
 	return rc;
 }
 
+/* ---- destroy ----------------------------------------------------------- */
+
+/* Whether object storage has anything of the app's to remove. */
+static bool s3_user_kept(tl_ctx *ctx)
+{
+	return *tl__cfg(ctx, "TOWLION_S3_ENDPOINT") &&
+	       !strcmp(tl__cfg(ctx, "TOWLION_S3_ADMIN_API"), "iam");
+}
+
+static void note_down(tl_buf *down, const char *service)
+{
+	tl__buf_printf(down, "%s%s (%s)", down->size ? "; " : "", service,
+	               tl_error_last()->message);
+	tl_error_clear();
+}
+
+/* Every service destroy will talk to, asked before anything changes: a
+ * destroy that stops halfway because PostgreSQL is down has already taken
+ * the app off the air. TL_EUNAVAILABLE listing each one that is down. */
+static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
+{
+	tl_buf down = TL_BUF_INIT;
+	tl_docker *d = NULL;
+	if (tl_docker_open(&d, ctx) != TL_OK)
+		note_down(&down, "Docker");
+	tl_docker_free(d);
+	tl_caddy_upstreams *u = NULL;
+	if (tl_caddy_upstreams_get(&u, ctx) != TL_OK)
+		note_down(&down, "Caddy");
+	tl_caddy_upstreams_free(u);
+	if (opts->purge) {
+		tl_pg *pg = NULL;
+		if (tl_pg_connect(&pg, ctx) != TL_OK)
+			note_down(&down, "PostgreSQL");
+		tl_pg_free(pg);
+		tl_redis *r = NULL;
+		if (tl_redis_connect(&r, ctx) != TL_OK)
+			note_down(&down, "Redis");
+		tl_redis_free(r);
+	}
+	if ((opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT")) || s3_user_kept(ctx)) {
+		tl_s3 *s3 = NULL;
+		tl_buf bucket = TL_BUF_INIT;
+		int rc = tl_s3_new(&s3, ctx, NULL);
+		if (rc == TL_OK)
+			rc = tl_s3_app_bucket(&bucket, app);
+		if (rc == TL_OK)
+			rc = tl_s3_bucket_exists(s3, bucket.ptr);
+		if (rc != TL_OK && rc != TL_ENOTFOUND)
+			note_down(&down, "object storage");
+		tl_buf_dispose(&bucket);
+		tl_s3_free(s3);
+	}
+	int rc = TL_OK;
+	if (down.size)
+		rc = tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_DEPLOY,
+		                   "cannot destroy %s, nothing was changed: it needs %s, and %s "
+		                   "unavailable: %s",
+		                   app, opts->purge ? "Docker, Caddy, PostgreSQL, Redis and object "
+		                                      "storage"
+		                                    : "Docker and Caddy",
+		                   strchr(down.ptr, ';') ? "these are" : "this is", down.ptr);
+	tl_buf_dispose(&down);
+	return rc;
+}
+
+/* What a destroy has removed so far, for its report and its error. */
+typedef struct {
+	tl_buf done, left;
+} destroy_log;
+
+static void destroy_plan(destroy_log *l, const char *what)
+{
+	tl__buf_printf(&l->left, "%s%s", l->left.size ? ", " : "", what);
+}
+
+/* Move the first planned item to the removed list. */
+static void destroy_done(destroy_log *l, tl_ctx *ctx, const char *app)
+{
+	const char *comma = l->left.ptr ? strstr(l->left.ptr, ", ") : NULL;
+	size_t n = comma ? (size_t)(comma - l->left.ptr) : l->left.size;
+	tl__buf_printf(&l->done, "%s%.*s", l->done.size ? ", " : "", (int)n, l->left.ptr);
+	tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %.*s", app, (int)n, l->left.ptr);
+	char *rest = tl__strdup(comma ? comma + 2 : "");
+	tl__buf_clear(&l->left);
+	if (rest && *rest)
+		tl__buf_puts(&l->left, rest);
+	free(rest);
+}
+
+/* Remove the app's state directory (apps/APP: env file, plans, release
+ * history, lock files) but its registry entry, app.json, which goes last.
+ * The locks kept in it are taken first, so that an operation holding one
+ * (a `redis create` writing app.env) finishes before its files go; they
+ * are then removed while held (tl__lock_discard). */
+static int remove_state_files(tl_ctx *ctx, const char *state_dir)
+{
+	tl__lock *redis_lk = NULL, *env_lk = NULL;
+	int rc = tl__lock_acquire(&redis_lk, ctx, state_dir, "redis", 30000);
+	if (rc == TL_OK)
+		rc = tl__lock_acquire(&env_lk, ctx, state_dir, "app.env", 30000);
+	DIR *dir = rc == TL_OK ? opendir(state_dir) : NULL;
+	if (rc == TL_OK && !dir && errno != ENOENT)
+		rc = tl__error_os(0, errno, "cannot read %s", state_dir);
+	for (struct dirent *e; rc == TL_OK && dir && (e = readdir(dir));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    !strcmp(e->d_name, "app.json") || !strcmp(e->d_name, "redis.lock") ||
+		    !strcmp(e->d_name, "app.env.lock"))
+			continue;
+		char *path = tl__path_join(state_dir, e->d_name);
+		rc = path ? tl__rm_rf(path, state_dir) : TL_ENOMEM;
+		free(path);
+	}
+	if (dir)
+		closedir(dir);
+	if (rc == TL_OK) {
+		tl__lock_discard(env_lk);
+		tl__lock_discard(redis_lk);
+	} else {
+		tl__lock_release(env_lk);
+		tl__lock_release(redis_lk);
+	}
+	return rc;
+}
+
+/* What a killed destroy leaves once the registry entry is gone: the app's
+ * lock file. A rerun removes it (holding it) and says so. */
+static int finish_unregistered(tl_ctx *ctx, const char *app, const char *locks,
+                               const char *lock_name)
+{
+	char *file = tl__sprintf("%s/%s.lock", locks, lock_name);
+	int rc = file ? TL_OK : TL_ENOMEM;
+	if (rc == TL_OK && access(file, F_OK) != 0)
+		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CONFIG, "no app named %s", app);
+	tl__lock *lock = NULL;
+	if (rc == TL_OK)
+		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, 60000);
+	if (rc == TL_OK) {
+		tl__lock_discard(lock);
+		tl__log(ctx, TL_LOG_INFO,
+		        "%s was already unregistered (an earlier destroy stopped before its end); "
+		        "removed its lock file",
+		        app);
+	}
+	free(file);
+	return rc;
+}
+
+/*
+ * The order makes a rerun complete what a killed or failed run began:
+ * every step below tolerates finding its part already gone, and the
+ * registry entry goes last but the lock, so until the end the app is still
+ * there to destroy again. Nothing starts before every service it needs has
+ * answered (check_services).
+ */
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);
@@ -265,18 +423,58 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 	if (!opts->confirm)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "destroying %s cannot be undone: confirm it (--yes)", app);
-	tl__project p;
-	tl_app *a = NULL;
-	if ((rc = tl__app_project(&p, &a, ctx, app)))
-		return rc;
-	tl__lock *lock = NULL;
 	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
 	char *lock_name = tl__sprintf("app-%s", app);
+	if (!locks || !lock_name) {
+		free(locks);
+		free(lock_name);
+		return TL_ENOMEM;
+	}
+	tl__project p;
+	tl_app *a = NULL;
+	rc = tl__app_project(&p, &a, ctx, app);
+	if (rc == TL_ENOTFOUND) {
+		tl_buf why = TL_BUF_INIT;
+		tl__buf_puts(&why, tl_error_last()->message);
+		rc = finish_unregistered(ctx, app, locks, lock_name);
+		if (rc == TL_ENOTFOUND && why.ptr)
+			tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CONFIG, "%s", why.ptr);
+		tl_buf_dispose(&why);
+		free(locks);
+		free(lock_name);
+		return rc;
+	}
+	if (rc) {
+		free(locks);
+		free(lock_name);
+		return rc;
+	}
+	tl__lock *lock = NULL;
 	long lt = opts->lock_timeout_ms ? opts->lock_timeout_ms : 60000;
-	rc = (locks && lock_name) ? tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt)
-	                          : TL_ENOMEM;
+	rc = check_services(ctx, app, opts);
 	if (rc == TL_OK)
-		rc = tl__project_teardown(ctx, &p);
+		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt);
+
+	destroy_log l = {TL_BUF_INIT, TL_BUF_INIT};
+	bool s3_user = s3_user_kept(ctx);
+	bool bucket = opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT");
+	destroy_plan(&l, "route, containers, images and network");
+	if (s3_user)
+		destroy_plan(&l, "object storage user");
+	if (opts->purge)
+		destroy_plan(&l, "database and role");
+	if (opts->purge)
+		destroy_plan(&l, "Redis user and keys");
+	if (bucket)
+		destroy_plan(&l, "bucket");
+	destroy_plan(&l, "state files");
+	destroy_plan(&l, "registry entry");
+	destroy_plan(&l, "lock file");
+
+	if (rc == TL_OK && (rc = tl__project_teardown(ctx, &p)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK && s3_user && (rc = drop_s3_user(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
 	if (rc == TL_OK && opts->purge) {
 		tl_pg *pg = NULL;
 		rc = tl__step(ctx, "destroy.database", app, "dropping the database of %s", app);
@@ -289,17 +487,36 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 		if (rc == TL_ENOTFOUND)
 			rc = TL_OK;
 		tl_pg_free(pg);
+		if (rc == TL_OK)
+			destroy_done(&l, ctx, app);
 	}
-	if (rc == TL_OK && opts->purge)
-		rc = purge_redis(ctx, app);
-	if (rc == TL_OK && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT") &&
-	    !strcmp(tl__cfg(ctx, "TOWLION_S3_ADMIN_API"), "iam"))
-		rc = drop_s3_user(ctx, app);
-	if (rc == TL_OK && opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT"))
-		rc = purge_bucket(ctx, app);
+	if (rc == TL_OK && opts->purge && (rc = purge_redis(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK && bucket && (rc = purge_bucket(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
 	if (rc == TL_OK)
-		rc = tl_app_unregister(ctx, app);
-	tl__lock_release(lock);
+		rc = tl__step(ctx, "destroy.files", app, "removing the state files of %s", app);
+	if (rc == TL_OK && (rc = remove_state_files(ctx, p.state_dir)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "destroy.registry", app, "unregistering %s", app);
+	if (rc == TL_OK && (rc = tl_app_unregister(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK) {
+		tl__lock_discard(lock);
+		destroy_done(&l, ctx, app);
+		tl__log(ctx, TL_LOG_INFO, "destroyed %s: removed its %s", app,
+		        l.done.ptr ? l.done.ptr : "nothing");
+	} else {
+		tl__lock_release(lock);
+		/* What is gone and what is not, and that a rerun finishes it. */
+		if (l.done.size)
+			tl__error_prefix("destroying %s stopped; removed its %s; not removed: its %s "
+			                 "(run the destroy again to finish)",
+			                 app, l.done.ptr, l.left.ptr ? l.left.ptr : "");
+	}
+	tl_buf_dispose(&l.done);
+	tl_buf_dispose(&l.left);
 	free(locks);
 	free(lock_name);
 	tl__project_dispose(&p);

@@ -189,6 +189,11 @@ int tl_pg_app_create(tl_pg_report **out, tl_pg *pg, const char *app,
                      const tl_pg_options *opts)
 {
 	app_op o;
+	if (opts && pg && (opts->flags & TL_PG_REGISTERED_ONLY)) {
+		int rc = tl__app_require_registered(pg->ctx, app, "database", "--standalone");
+		if (rc)
+			return rc;
+	}
 	int rc = op_begin(&o, pg, app, opts);
 	db_state db;
 	if (rc == TL_OK)

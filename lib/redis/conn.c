@@ -1,6 +1,7 @@
 /* The admin connection: URL, AUTH, commands and their errors. */
 #include "redis_internal.h"
 #include "core/url.h"
+#include "towlion/validate.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -145,9 +146,9 @@ int tl_redis_connect(tl_redis **out, tl_ctx *ctx)
 	}
 	int db = 0;
 	if (*u.path && strcmp(u.path, "/") != 0) {
-		char *end = NULL;
-		long v = strtol(u.path + 1, &end, 10);
-		if (!end || *end || v < 0 || v > 15) {
+		/* Strict: strtol took "+3" and " 3" as well. */
+		uint64_t v = 0;
+		if (tl_parse_uint(&v, u.path + 1, 0, 15, "database number") != TL_OK) {
 			tl__url_dispose(&u);
 			return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 			                     "TOWLION_REDIS_URL: the path must be a database "

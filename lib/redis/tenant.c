@@ -244,7 +244,8 @@ static int create_locked(tl_redis_report **out, tl_redis *r, const char *app, ui
 		TL__CHECK_ARG(opts->version >= 1);
 		o = *opts;
 	}
-	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_ROTATE)) == 0);
+	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_ROTATE |
+	                           TL_REDIS_REGISTERED_ONLY)) == 0);
 	const char *apphost = tl__cfg(r->ctx, "TOWLION_REDIS_APP_HOST");
 	int rc = tl_validate_hostport(apphost);
 	if (rc) {
@@ -534,6 +535,20 @@ static int run_locked(locked_fn fn, tl_redis_report **out, tl_redis *r, const ch
 int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
                     const tl_redis_options *opts)
 {
+	/* Before the lock: taking it makes the app's state directory. A bad
+	 * or reserved name is told as such first. */
+	if (r && opts && opts->version >= 1 && (opts->flags & TL_REDIS_REGISTERED_ONLY)) {
+		tl_buf user = TL_BUF_INIT, prefix = TL_BUF_INIT;
+		int rc = tl_redis_names(&user, &prefix, app, pr);
+		if (!rc)
+			rc = tl__redis_check_user(r, user.ptr);
+		if (!rc)
+			rc = tl__app_require_registered(r->ctx, app, "Redis user", "--standalone");
+		tl_buf_dispose(&user);
+		tl_buf_dispose(&prefix);
+		if (rc)
+			return rc;
+	}
 	return run_locked(create_locked, out, r, app, pr, opts);
 }
 

@@ -101,7 +101,13 @@ out:
 int tl_s3_app_create(tl_buf *bucket, tl_buf *env_path, tl_s3 *s3, const char *app,
                      unsigned int flags)
 {
-	TL__CHECK_ARG(s3 && (flags & ~TL_S3_DRY_RUN) == 0);
+	TL__CHECK_ARG(s3 && (flags & ~(TL_S3_DRY_RUN | TL_S3_REGISTERED_ONLY)) == 0);
+	if (flags & TL_S3_REGISTERED_ONLY) {
+		int rc = tl__app_require_registered(s3->ctx, app, "bucket", "--standalone");
+		if (rc)
+			return rc;
+	}
+	flags &= ~TL_S3_REGISTERED_ONLY;
 	app_names n;
 	int rc = names_get(&n, s3, app, flags);
 	if (rc)

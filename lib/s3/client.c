@@ -7,6 +7,7 @@
  * name with every value RFC 3986-encoded). */
 #include "s3_internal.h"
 #include "core/url.h"
+#include "towlion/validate.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -304,12 +305,14 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *p)
 	} else if (IS("content-length")) {
 		char tmp[32];
 		copy_header_value(tmp, sizeof(tmp), v, vlen);
-		char *end = NULL;
-		errno = 0;
-		unsigned long long n = strtoull(tmp, &end, 10);
-		if (!errno && end && end != tmp && !*end) {
+		/* A peer's number: strtoull made "-1" into 2^64-1. Not a clean
+		 * number: no length, and no error either (the body decides). */
+		uint64_t n = 0;
+		if (tl_parse_uint(&n, tmp, 0, UINT64_MAX, "Content-Length") == TL_OK) {
 			r->content_length = n;
 			r->has_length = true;
+		} else {
+			tl_error_clear();
 		}
 	}
 #undef IS

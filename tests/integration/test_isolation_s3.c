@@ -521,6 +521,8 @@ static void test_cli_never_prints_secrets(void **state)
 			argv[n++] = "app";
 			argv[n++] = verbs[i][0];
 			argv[n++] = app;
+			if (i == 0)
+				argv[n++] = "--standalone"; /* no registered app of that name */
 			tl__spawn_opts o = {.argv = argv, .env = env, .stdout_mode = TL__STDIO_BUFFER,
 			                    .stderr_mode = TL__STDIO_BUFFER, .timeout_ms = 60000};
 			tl__spawn_result r;

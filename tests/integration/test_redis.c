@@ -612,7 +612,7 @@ static void test_cli(void **state)
 	snprintf(statearg, sizeof(statearg), "TOWLION_STATE_DIR=%s", f->dir);
 	const char *env[] = {statearg, NULL};
 	tl__spawn_result r;
-	const char *create[] = {"--json", "redis", "create", f->a, NULL};
+	const char *create[] = {"--json", "redis", "create", f->a, "--standalone", NULL};
 	assert_int_equal(towlion(&r, env, create), 0);
 	json_t *doc = json_loads(r.out.ptr, 0, NULL);
 	assert_non_null(doc);

@@ -578,7 +578,7 @@ static void test_cli(void **state)
 	const char *env[] = {statearg, NULL};
 	tl__spawn_result r;
 
-	const char *create[] = {"--json", "s3", "bucket", "create", app, NULL};
+	const char *create[] = {"--json", "s3", "bucket", "create", app, "--standalone", NULL};
 	assert_int_equal(towlion(&r, env, create), 0);
 	json_t *doc = json_out(&r);
 	assert_string_equal(json_string_value(json_object_get(doc, "bucket")), bkt);

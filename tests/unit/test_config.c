@@ -150,7 +150,7 @@ static const bad_file bad_files[] = {
 	{"TOWLION_BACKUP_KEEP_DAYS=-1\n", TL_EINVALID, "whole number"},
 	{"TOWLION_DOMAIN=Bad_Domain\n", TL_EINVALID, "TOWLION_DOMAIN"},
 	{"TOWLION_DATA_DIR=relative/path\n", TL_EINVALID, "absolute path"},
-	{"TOWLION_DOMAIN='unterminated\n", TL_EINVALID, ":1: unterminated"},
+	{"TOWLION_DOMAIN='unterminated\n", TL_EINVALID, ":1:16: unterminated"},
 	{"PATH=/bin\n", TL_EINVALID, "unknown key PATH"},
 };
 

@@ -100,6 +100,32 @@ static void test_errors_name_file_and_line(void **state)
 	tl_assert_error_contains("NUL");
 }
 
+/* A parse error names file, line and column and never quotes a byte of the
+ * file: an env file holds secrets, and --env-file can be pointed at any
+ * file (a line of /etc/shadow starts with a user name). */
+static void test_errors_quote_nothing(void **state)
+{
+	static const struct {
+		const char *text, *where, *secret;
+	} cases[] = {
+		{"OK=1\nsk_live_9f8e7d6c5b4a token\n", "secrets.env:2:22:", "sk_live"},
+		{"daemon:*:19000:0:99999:7:::\n", "secrets.env:1:7:", "daemon"},
+		{"A=1\nB='hunter2' hunter3\n", "secrets.env:2:13:", "hunter"},
+		{"PASSWORD=\"s3cr3t-no-end\n", "secrets.env:1:10:", "s3cr3t"},
+		{"\x1b[2J=x\n", "secrets.env:1:1:", "[2J"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tl_envfile *env = NULL;
+		tl_assert_rc(TL_EINVALID, tl_envfile_parse(&env, cases[i].text,
+		                                           strlen(cases[i].text), "secrets.env"));
+		const char *m = tl_error_last()->message;
+		if (!strstr(m, cases[i].where))
+			fail_msg("case %zu: \"%s\" does not name %s", i, m, cases[i].where);
+		if (strstr(m, cases[i].secret))
+			fail_msg("case %zu: \"%s\" quotes the file", i, m);
+	}
+}
+
 static void test_duplicates_last_wins_with_warning(void **state)
 {
 	tl_envfile *env = parse("A=1\nB=2\nA=3\n");
@@ -232,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_set_on_duplicate_updates_live_entry),
 		cmocka_unit_test(test_open_save_mode_and_atomic),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_errors_quote_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

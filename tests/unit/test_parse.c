@@ -1,0 +1,157 @@
+/* The strict number parsers (lib/core/parse.c): a table of inputs with the
+ * value expected, or the error and the words its message must hold. */
+#include "tl_test.h"
+#include "core/core.h"
+
+#include <string.h>
+
+enum kind { UINT, DUR, DUR_BARE_S, SIZE };
+
+typedef struct {
+	enum kind kind;
+	const char *text;
+	uint64_t min, max;
+	int rc;              /* TL_OK or TL_EINVALID */
+	uint64_t want;       /* when rc == TL_OK */
+	const char *message; /* a part of the message when rc != TL_OK */
+} row;
+
+#define U64MAX UINT64_MAX
+static const row rows[] = {
+	/* whole numbers */
+	{UINT, "0", 0, 10, TL_OK, 0, NULL},
+	{UINT, "10", 0, 10, TL_OK, 10, NULL},
+	{UINT, "007", 0, 10, TL_OK, 7, NULL},
+	{UINT, "18446744073709551615", 0, U64MAX, TL_OK, U64MAX, NULL},
+	{UINT, "18446744073709551616", 0, U64MAX, TL_EINVALID, 0, "whole number"},
+	{UINT, "99999999999999999999999", 0, U64MAX, TL_EINVALID, 0, "whole number"},
+	{UINT, "11", 0, 10, TL_EINVALID, 0, "from 0 to 10"},
+	{UINT, "0", 1, 10, TL_EINVALID, 0, "from 1 to 10"},
+	{UINT, "-1", 0, U64MAX, TL_EINVALID, 0, "\"-1\""},
+	{UINT, "+1", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, "", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, " 1", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, "1 ", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, "1\n", 0, 10, TL_EINVALID, 0, "\\x0a"},
+	{UINT, "1x", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, "0x10", 0, 100, TL_EINVALID, 0, "whole number"},
+	{UINT, "1e3", 0, 10000, TL_EINVALID, 0, "whole number"},
+	{UINT, "1.0", 0, 10, TL_EINVALID, 0, "whole number"},
+	{UINT, "abc", 0, 10, TL_EINVALID, 0, "whole number"},
+	/* durations, unit required */
+	{DUR, "10s", 0, U64MAX, TL_OK, 10000, NULL},
+	{DUR, "500ms", 0, U64MAX, TL_OK, 500, NULL},
+	{DUR, "2m", 0, U64MAX, TL_OK, 120000, NULL},
+	{DUR, "1h", 0, U64MAX, TL_OK, 3600000, NULL},
+	{DUR, "0s", 0, U64MAX, TL_OK, 0, NULL},
+	{DUR, "10", 0, U64MAX, TL_EINVALID, 0, "expected a duration like 10s, 500ms, 2m"},
+	{DUR, "abc", 0, U64MAX, TL_EINVALID, 0, "expected a duration like 10s, 500ms, 2m"},
+	{DUR, "10s\n}", 0, U64MAX, TL_EINVALID, 0, "\"10s\\x0a}\""},
+	{DUR, "-1s", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "1.5s", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "10 s", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "10S", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "10sec", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "s", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "10d", 0, U64MAX, TL_EINVALID, 0, "expected a duration"},
+	{DUR, "18446744073709551615h", 0, U64MAX, TL_EINVALID, 0, "use 0 to"},
+	{DUR, "100ms", 1000, 86400000, TL_EINVALID, 0, "use 1 to 86400 s"},
+	{DUR, "25h", 1000, 86400000, TL_EINVALID, 0, "use 1 to 86400 s"},
+	{DUR, "250ms", 100, 1000, TL_OK, 250, NULL},
+	{DUR, "50ms", 100, 1000, TL_EINVALID, 0, "use 100 to 1000 ms"},
+	/* durations, a bare number in seconds */
+	{DUR_BARE_S, "30", 0, U64MAX, TL_OK, 30000, NULL},
+	{DUR_BARE_S, "30s", 0, U64MAX, TL_OK, 30000, NULL},
+	{DUR_BARE_S, "-1", 0, U64MAX, TL_EINVALID, 0, "a bare number is seconds"},
+	{DUR_BARE_S, "4294967296", 1000, 86400000, TL_EINVALID, 0, "use 1 to 86400 s"},
+	/* sizes */
+	{SIZE, "0", 0, U64MAX, TL_OK, 0, NULL},
+	{SIZE, "4096", 0, U64MAX, TL_OK, 4096, NULL},
+	{SIZE, "512k", 0, U64MAX, TL_OK, 512ull << 10, NULL},
+	{SIZE, "10m", 0, U64MAX, TL_OK, 10ull << 20, NULL},
+	{SIZE, "10MB", 0, U64MAX, TL_OK, 10ull << 20, NULL},
+	{SIZE, "1g", 0, U64MAX, TL_OK, 1ull << 30, NULL},
+	{SIZE, "1.5g", 0, U64MAX, TL_OK, 3ull << 29, NULL},
+	{SIZE, "0.5k", 0, U64MAX, TL_OK, 512, NULL},
+	{SIZE, "2t", 0, U64MAX, TL_OK, 2ull << 40, NULL},
+	{SIZE, "100b", 0, U64MAX, TL_OK, 100, NULL},
+	{SIZE, "-5", 0, U64MAX, TL_EINVALID, 0, "expected a size like 4096, 512k"},
+	{SIZE, "1.5", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "1.", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, ".5g", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "1.0000001g", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "10x", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "10mm", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "10m\n", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "1e9", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "nan", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "inf", 0, U64MAX, TL_EINVALID, 0, "expected a size"},
+	{SIZE, "16777216t", 0, U64MAX, TL_EINVALID, 0, "bytes"},
+	{SIZE, "18446744073709551615k", 0, U64MAX, TL_EINVALID, 0, "bytes"},
+	{SIZE, "0", 1, U64MAX, TL_EINVALID, 0, "use 1 to"},
+	{SIZE, "2g", 0, 1ull << 30, TL_EINVALID, 0, "use 0 to 1073741824 bytes"},
+};
+
+static int parse(const row *r, uint64_t *out)
+{
+	switch (r->kind) {
+	case UINT: return tl_parse_uint(out, r->text, r->min, r->max, "--n");
+	case DUR: return tl_parse_duration_ms(out, r->text, 0, r->min, r->max, "--interval");
+	case DUR_BARE_S:
+		return tl_parse_duration_ms(out, r->text, 1000, r->min, r->max, "--timeout");
+	case SIZE: return tl_parse_size(out, r->text, r->min, r->max, "--max-body");
+	}
+	return TL_EINVALID;
+}
+
+static void test_table(void **state)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const row *r = &rows[i];
+		uint64_t out = 0xdeadbeef;
+		tl_error_clear();
+		int rc = parse(r, &out);
+		if (rc != r->rc)
+			fail_msg("row %zu \"%s\": rc %d, want %d (%s)", i, r->text, rc, r->rc,
+			         tl_error_last()->message);
+		if (rc == TL_OK) {
+			if (out != r->want)
+				fail_msg("row %zu \"%s\": %llu, want %llu", i, r->text,
+				         (unsigned long long)out, (unsigned long long)r->want);
+			continue;
+		}
+		/* Out untouched, the message names the option, never a raw control. */
+		assert_int_equal(out, 0xdeadbeef);
+		const char *m = tl_error_last()->message;
+		assert_int_equal(tl_error_last()->klass, TL_ERRCLASS_INPUT);
+		if (!strstr(m, r->message) || !strstr(m, "invalid --"))
+			fail_msg("row %zu \"%s\": message \"%s\" lacks \"%s\"", i, r->text, m,
+			         r->message);
+		for (const char *p = m; *p; p++)
+			assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	}
+}
+
+static void test_arguments(void **state)
+{
+	uint64_t out;
+	tl_assert_rc(TL_EINVALID, tl_parse_uint(NULL, "1", 0, 1, "x"));
+	tl_assert_rc(TL_EINVALID, tl_parse_uint(&out, NULL, 0, 1, "x"));
+	tl_assert_rc(TL_EINVALID, tl_parse_size(&out, "1", 2, 1, "x"));
+	tl_assert_rc(TL_EINVALID, tl_parse_duration_ms(&out, NULL, 0, 0, 1, NULL));
+	/* The internal size parser keeps its int64 range. */
+	int64_t s = 0;
+	tl_assert_rc(TL_OK, tl__parse_size(&s, "512m"));
+	assert_int_equal(s, 512ll << 20);
+	tl_assert_rc(TL_EINVALID, tl__parse_size(&s, "8589934592g"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_arguments),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
