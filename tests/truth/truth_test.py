@@ -15,10 +15,18 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 from clitest import Test, ROOT, private_caddy, example_app, http  # noqa: E402
+import schema  # noqa: E402
 
 EXIT_UNAVAILABLE, EXIT_UNHEALTHY = 5, 6
 
 t = Test("truth")
+SCHEMAS, DEFS = schema.load(os.path.join(ROOT, "docs", "cli-json.md"))
+
+
+def conforms(cmd, doc):
+    """Every document this test reads is checked against docs/cli-json.md."""
+    errs = schema.errors(doc, SCHEMAS[cmd], DEFS) if doc is not None else ["no document"]
+    t.check(not errs, f"{cmd} --json breaks its schema: {errs[:3]}")
 t.require_env("TOWLION_PG_URL", "TOWLION_DOCKER_HOST")
 pymod = t.args[0] if t.args else None
 caddy = private_caddy(t)
@@ -37,12 +45,14 @@ def docker(method, path, body=None):
 def status(*extra, e=env):
     """(exit code, the app's status document, stderr)."""
     rc, doc, err = t.json(["status", app] + list(extra), env=e)
+    conforms("status", doc)
     apps = (doc or {}).get("apps") or [{}]
     return rc, apps[0], err
 
 
 def doctor(e=env):
     rc, doc, err = t.json(["doctor"], env=e, timeout=120)
+    conforms("doctor", doc)
     return rc, {c["name"]: c for c in (doc or {}).get("checks", [])}, err
 
 
