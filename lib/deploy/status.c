@@ -163,10 +163,14 @@ static int collect_dials(char ***out, const json_t *j)
  * admin API does not answer. */
 static int live_route(char ***dials, tl_ctx *ctx, const char *host)
 {
-	json_t *servers = NULL;
-	int rc = tl__caddy_get(&servers, ctx, "/config/apps/http/servers");
+	/* The whole config: a path into it answers 400 while Caddy has no
+	 * http app at all (no site), which is "no route", not "unknown". */
+	json_t *config = NULL;
+	int rc = tl__caddy_get(&config, ctx, "/config/");
 	if (rc)
 		return rc;
+	json_t *servers = json_object_get(json_object_get(json_object_get(config, "apps"), "http"),
+	                                  "servers");
 	bool found = false;
 	const char *k;
 	json_t *srv;
@@ -180,7 +184,7 @@ static int live_route(char ***dials, tl_ctx *ctx, const char *host)
 			}
 		}
 	}
-	json_decref(servers);
+	json_decref(config);
 	return rc ? rc : found ? TL_OK : TL_ENOTFOUND;
 }
 

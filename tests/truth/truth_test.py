@@ -143,7 +143,16 @@ t.check(code == 200, f"load a hand-made route: HTTP {code} {body}")
 rc, st, err = status()
 t.check(rc == EXIT_UNHEALTHY and not st["healthy"] and st["route"]["state"] == "elsewhere" and
         "127.0.0.1:9" in st["reason"], f"route elsewhere: exit {rc} {st}")
+# No route at all (Caddy emptied by hand, as after a restart without its
+# config): "missing", not "unknown".
+code, cfg = http(f"{admin}/config/")
+cfg.get("apps", {}).pop("http", None)
+code, body = http(f"{admin}/load", method="POST", body=cfg)
+rc, st, err = status()
+t.check(rc == EXIT_UNHEALTHY and st["route"]["state"] == "missing" and
+        "no route" in st["reason"], f"route missing: exit {rc} {st}")
 rc, _, err = t.run(["route", "reload"], env=env)
+t.check(rc == 0, f"route reload: {err}")
 rc, st, err = status()
 t.check(rc == 0 and st["healthy"], f"after route reload: exit {rc} {st}")
 
