@@ -306,15 +306,14 @@ static int status_one(cli *c, const tl_app_status *st, const char *name, const e
                       bool detail, json_t *apps, json_t *removed)
 {
 	const char *rel = tl_app_status_release(st);
-	int route = tl_app_status_route(st);
-	int verdict = !*rel || tl_app_status_healthy(st) ? 0 : EXIT_UNHEALTHY;
-	/* Only Caddy's silence (the reason names the containers' faults
-	 * first, the route's last): the app may well be serving. */
+	int route = tl_app_status_route(st), h = tl_app_status_health(st);
 	const char *reason = tl_app_status_reason(st);
-	if (verdict && route == TL_APP_ROUTE_UNKNOWN && !strncmp(reason, "route unknown", 13))
-		verdict = EXIT_UNAVAILABLE;
-	const char *health = !*rel ? "-" : !verdict ? "healthy"
-	                                 : verdict == EXIT_UNAVAILABLE ? "unknown" : "UNHEALTHY";
+	int verdict = h == TL_APP_HEALTH_BAD       ? EXIT_UNHEALTHY
+	              : h == TL_APP_HEALTH_UNKNOWN ? EXIT_UNAVAILABLE
+	                                           : 0;
+	const char *health = h == TL_APP_HEALTH_NONE ? "-"
+	                     : h == TL_APP_HEALTH_BAD ? "UNHEALTHY"
+	                                              : tl_app_health_name(h);
 	const tl_pg_db_info *db = db_of(x, name);
 	const tl_backup_info *bk = newest_backup(x, db ? db->database : NULL);
 	char age[32], size[32], bage[32];
@@ -358,6 +357,7 @@ static int status_one(cli *c, const tl_app_status *st, const char *name, const e
 	                                   (json_int_t)bk->created, "size", (json_int_t)bk->size)
 	                       : json_null());
 	json_object_set_new(doc, "previews", json_integer((json_int_t)prs));
+	json_object_set_new(doc, "health", json_string(tl_app_health_name(h)));
 	if (removed)
 		json_object_set(doc, "removed", removed);
 	json_array_append_new(apps, doc);

@@ -181,6 +181,21 @@ typedef enum {
 	TL_APP_ROUTE_UNKNOWN = 4    /* Caddy's admin API did not answer */
 } tl_app_route_state;
 
+/** The verdict of tl_app_status_health(). */
+typedef enum {
+	TL_APP_HEALTH_NONE = 0,   /* never deployed: nothing to judge */
+	TL_APP_HEALTH_OK = 1,     /* tl_app_status_healthy() */
+	TL_APP_HEALTH_BAD = 2,    /* not healthy: tl_app_status_reason() says why */
+	TL_APP_HEALTH_UNKNOWN = 3 /* the containers are fine but Caddy did not answer:
+	                             whether the app is reached is unknown */
+} tl_app_health;
+
+/** A tl_app_health: unlike tl_app_status_healthy(), tells an app that is
+ * not healthy from one whose health Caddy's silence leaves unknown. */
+TL_EXTERN(int) tl_app_status_health(const tl_app_status *st);
+/** "none", "healthy", "unhealthy", "unknown". */
+TL_EXTERN(const char *) tl_app_health_name(int health);
+
 /** A tl_app_route_state. An app is healthy only with TL_APP_ROUTE_OK. */
 TL_EXTERN(int) tl_app_status_route(const tl_app_status *st);
 /** "none", "ok", "missing", "elsewhere", "unknown". */

@@ -18,10 +18,11 @@
 #include <strings.h>
 #include <string.h>
 
-/* How long a routed container may take to answer its health path (each
- * try is bounded by health.c's own probe timeout): long enough for a
- * loaded server, paid in full only by a container that does not answer. */
-#define STATUS_PROBE_MS 5000
+/* A routed container gets this long to answer its health path, twice
+ * (a loaded server answers slowly, not never): paid in full only by a
+ * container that does not answer. */
+#define STATUS_PROBE_MS 4000
+#define STATUS_PROBE_TRIES 2
 
 typedef struct {
 	tl_app_container pub;
@@ -38,6 +39,7 @@ struct tl_app_status {
 	int64_t since;
 	char *url;
 	int healthy;
+	int health; /* a tl_app_health */
 	container_set active, leftovers;
 	int route;
 	char **route_upstreams; /* as Caddy has them */
@@ -221,20 +223,25 @@ static container_item *set_add(container_set *s, const tl_docker_container *c,
 }
 
 /* A routed container of the active release: ask its health path, as the
- * deploy gate does. TL_EUSER (cancelled) is the only error. */
+ * deploy gate does; `why` gets the answer when it is not healthy.
+ * TL_EUSER (cancelled) is the only error. */
 static int probe(tl_ctx *ctx, const tl_docker_container *c, const tl__svc *svc,
-                 const char *upstream, const char **health)
+                 const char *upstream, const char **health, tl_buf *why)
 {
 	char *at = loopback_mode(ctx)
 	                   ? tl__strdup(upstream)
 	                   : tl__sprintf("%s:%d", tl_docker_container_ip(c, NULL), svc->port);
 	if (!at)
 		return TL_ENOMEM;
-	int rc = tl__health_wait(ctx, at, svc->health_path, STATUS_PROBE_MS, NULL, NULL);
+	int rc = TL_EUNHEALTHY;
+	for (int i = 0; i < STATUS_PROBE_TRIES && rc == TL_EUNHEALTHY; i++)
+		rc = tl__health_once(ctx, at, svc->health_path, STATUS_PROBE_MS);
 	free(at);
-	if (rc == TL_EUSER)
+	if (rc == TL_EUSER || rc == TL_ENOMEM)
 		return rc;
 	*health = rc == TL_OK ? "healthy" : "unhealthy";
+	if (rc != TL_OK && tl__buf_puts(why, tl_error_last()->message))
+		return TL_ENOMEM;
 	tl_error_clear();
 	return TL_OK;
 }
@@ -271,21 +278,23 @@ static int sort_containers(tl_app_status *st, tl_ctx *ctx, const tl_docker_conta
 		bool running = tl_docker_container_running(c);
 		char *up = web ? upstream_of(ctx, c, svc->port) : tl__strdup("");
 		const char *health = tl_docker_container_health(c);
+		tl_buf answer = TL_BUF_INIT;
 		if (!up)
 			rc = TL_ENOMEM;
 		if (rc == TL_OK && web && running)
-			rc = probe(ctx, c, svc, up, &health);
+			rc = probe(ctx, c, svc, up, &health, &answer);
 		container_item *it = rc == TL_OK ? set_add(&st->active, c, up, health) : NULL;
 		free(up);
 		if (rc == TL_OK && !it)
 			rc = TL_ENOMEM;
-		if (rc)
-			break;
-		if (!running)
+		if (rc == TL_OK && !running)
 			rc = because(why, "container %s is %s", it->name, it->state);
-		else if (!strcmp(health, "unhealthy"))
-			rc = because(why, "container %s is unhealthy%s", it->name,
-			             web ? " (its health path does not answer)" : "");
+		else if (rc == TL_OK && !strcmp(health, "unhealthy"))
+			rc = answer.size ? because(why, "container %s is unhealthy (%s)", it->name,
+			                           answer.ptr)
+			                 : because(why, "container %s is unhealthy (Docker's healthcheck)",
+			                           it->name);
+		tl_buf_dispose(&answer);
 	}
 	/* Every service of the release must have a running container; with
 	 * no saved plan, at least one container must. */
@@ -391,12 +400,19 @@ static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
 	if (rc == TL_OK)
 		rc = sort_containers(st, ctx, l, &plan, &why);
 	st->route = TL_APP_ROUTE_NONE;
+	bool containers_fine = why.size == 0;
 	if (rc == TL_OK && *st->release)
 		rc = check_route(st, ctx, tl_app_domain_at(a, 0), &why);
 	if (rc == TL_OK && !st->route_upstreams &&
 	    !(st->route_upstreams = tl__calloc(1, sizeof(char *))))
 		rc = TL_ENOMEM;
 	st->healthy = rc == TL_OK && *st->release && why.size == 0;
+	/* Caddy's silence alone does not make a serving app unhealthy: its
+	 * health is unknown then. */
+	st->health = !*st->release ? TL_APP_HEALTH_NONE
+	             : st->healthy ? TL_APP_HEALTH_OK
+	             : containers_fine && st->route == TL_APP_ROUTE_UNKNOWN ? TL_APP_HEALTH_UNKNOWN
+	                                                                  : TL_APP_HEALTH_BAD;
 	if (rc == TL_OK && !(st->reason = dup0(why.ptr)))
 		rc = TL_ENOMEM;
 	tl_buf_dispose(&why);
@@ -457,6 +473,22 @@ size_t tl_app_status_leftover_count(const tl_app_status *st)
 const tl_app_container *tl_app_status_leftover_at(const tl_app_status *st, size_t i)
 {
 	return (st && i < st->leftovers.n) ? &st->leftovers.v[i].pub : NULL;
+}
+
+int tl_app_status_health(const tl_app_status *st)
+{
+	return st ? st->health : TL_APP_HEALTH_NONE;
+}
+
+const char *tl_app_health_name(int health)
+{
+	switch (health) {
+	case TL_APP_HEALTH_NONE: return "none";
+	case TL_APP_HEALTH_OK: return "healthy";
+	case TL_APP_HEALTH_BAD: return "unhealthy";
+	case TL_APP_HEALTH_UNKNOWN: return "unknown";
+	default: return "invalid";
+	}
 }
 
 const char *tl_app_route_state_name(int state)

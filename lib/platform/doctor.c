@@ -245,16 +245,15 @@ static void check_apps(tl_ctx *ctx, outcome *o)
 			status = TL_CHECK_FAIL;
 			continue;
 		}
-		const char *rel = tl_app_status_release(st);
-		deployed += *rel != '\0';
-		if (*rel && tl_app_status_healthy(st)) {
+		int h = tl_app_status_health(st);
+		deployed += h != TL_APP_HEALTH_NONE;
+		if (h == TL_APP_HEALTH_OK) {
 			healthy++;
-		} else if (*rel && tl_app_status_route(st) == TL_APP_ROUTE_UNKNOWN &&
-		           !strncmp(tl_app_status_reason(st), "route unknown", 13)) {
+		} else if (h == TL_APP_HEALTH_UNKNOWN) {
 			tl__buf_printf(&unknown, "%s%s", unknown.size ? ", " : "", name);
 			if (status == TL_CHECK_OK)
 				status = TL_CHECK_WARN;
-		} else if (*rel) {
+		} else if (h == TL_APP_HEALTH_BAD) {
 			tl__buf_printf(&bad, "%s%s: %s", bad.size ? "; " : "", name,
 			               tl_app_status_reason(st));
 			status = TL_CHECK_FAIL;

@@ -90,12 +90,14 @@ t.check(rc == 0, f"app create: {err}")
 
 # Not deployed: no health to judge, exit 0, no route expected.
 rc, st, err = status()
-t.check(rc == 0 and st.get("healthy") is False and st.get("route", {}).get("state") == "none",
+t.check(rc == 0 and st.get("healthy") is False and st.get("health") == "none" and
+        st.get("route", {}).get("state") == "none",
         f"before any deploy: exit {rc}, {st}")
 
 deploy("1.0.0")
 rc, st, err = status()
-t.check(rc == 0 and st["healthy"] and st["reason"] == "", f"deployed: exit {rc}, {st} {err}")
+t.check(rc == 0 and st["healthy"] and st["health"] == "healthy" and st["reason"] == "",
+        f"deployed: exit {rc}, {st} {err}")
 t.check(st["route"]["state"] == "ok" and len(st["route"]["upstreams"]) == 1,
         f"the route as Caddy has it: {st['route']}")
 t.check(len(st["containers"]) == 1 and st["leftovers"] == [], f"containers: {st}")
@@ -193,7 +195,8 @@ t.check("unreachable" in line.split(), f"PostgreSQL down, DB column: {out}")
 code, _ = docker("DELETE", f"/containers/{web}?force=1")
 t.check(code == 204, f"remove {web} by hand: HTTP {code}")
 rc, st, err = status()
-t.check(rc == EXIT_UNHEALTHY and st["healthy"] is False and "no running container" in st["reason"]
+t.check(rc == EXIT_UNHEALTHY and st["healthy"] is False and st["health"] == "unhealthy" and
+        "no running container" in st["reason"]
         and st["containers"] == [], f"container gone: exit {rc} {st}")
 rc, out, err = t.run(["status", app], env=env)
 t.check(rc == EXIT_UNHEALTHY and "UNHEALTHY" in out and "why:" in out, f"human: {rc} {out}")
@@ -223,6 +226,7 @@ if pymod:
         before, removed, after = {}, [], {}
     t.check(before.get("healthy") is True and before.get("route", {}).get("state") == "ok" and
             before.get("route", {}).get("upstreams") and before.get("reason") == "" and
+            before.get("health") == "healthy" and
             before.get("operation") is None and
             names(before.get("leftovers", [])) == [f"{app}-app-left3"],
             f"Python status: {p.stdout} {p.stderr[-400:]}")
@@ -233,7 +237,8 @@ if pymod:
 subprocess.run([f"{ROOT}/tests/harness/stop", os.path.join(t.tmp, "caddy-harness")],
                capture_output=True, timeout=120)
 rc, st, err = status()
-t.check(rc == EXIT_UNAVAILABLE and st["healthy"] is False and st["route"]["state"] == "unknown"
+t.check(rc == EXIT_UNAVAILABLE and st["healthy"] is False and st["health"] == "unknown" and
+        st["route"]["state"] == "unknown"
         and "route unknown" in st["reason"], f"Caddy down: exit {rc} {st}")
 rc, out, err = t.run(["status"], env=env)
 t.check(rc != 0 and "healthy" not in out.replace("UNHEALTHY", ""), f"Caddy down, human: {out}")

@@ -158,6 +158,7 @@ class Deploys:
                     "since": _t.tl_app_status_since(st),
                     "url": _t.tl_app_status_url(st),
                     "healthy": bool(_t.tl_app_status_healthy(st)),
+                    "health": _t.tl_app_health_name(_t.tl_app_status_health(st)),
                     "reason": _t.tl_app_status_reason(st),
                     "route": {
                         "state": _t.tl_app_route_state_name(_t.tl_app_status_route(st)),
