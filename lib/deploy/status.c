@@ -373,7 +373,8 @@ static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
 		return TL_ENOMEM;
 
 	/* A deploy (or another operation) in progress holds the app's lock:
-	 * its new containers are not leftovers of a dead one. */
+	 * its new containers show among the leftovers until it switches, so
+	 * say who runs it. */
 	tl_buf holder = TL_BUF_INIT;
 	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
 	char *lock_name = tl__sprintf("app-%s", app);

@@ -276,7 +276,7 @@ class GitHub:
     def validate_repo(repo: str) -> None: ...
 
 class Platform:
-    def doctor(self, checks: Literal["services", "server", "all"] = ..., *,
+    def doctor(self, checks: Literal["services", "server", "apps", "all"] = ..., *,
                disk_warn_pct: Optional[float] = ..., backup_max_age_s: Optional[int] = ...,
                cert_warn_days: Optional[int] = ...) -> Record: ...
     def init(self, *, root: Optional[str] = ..., no_docker: bool = ...,
