@@ -173,27 +173,46 @@ static int run_releases(cli *c)
 	return 0;
 }
 
-static json_t *status_json(const char *app, const tl_app_status *st)
+static json_t *containers_json(const tl_app_status *st, size_t (*count)(const tl_app_status *),
+                               const tl_app_container *(*at)(const tl_app_status *, size_t))
 {
 	json_t *cs = json_array();
-	for (size_t i = 0; i < tl_app_status_container_count(st); i++) {
-		const tl_app_container *k = tl_app_status_container_at(st, i);
+	for (size_t i = 0; i < count(st); i++) {
+		const tl_app_container *k = at(st, i);
 		json_array_append_new(cs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name",
 		                                     k->name, "service", k->service, "release",
 		                                     k->release, "state", k->state, "health",
 		                                     k->health, "upstream", k->upstream, "created",
 		                                     (json_int_t)k->created));
 	}
-	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "app", app, "release",
-	                 tl_app_status_release(st), "since", (json_int_t)tl_app_status_since(st),
-	                 "url", tl_app_status_url(st), "healthy", tl_app_status_healthy(st),
-	                 "containers", cs);
+	return cs;
+}
+
+static json_t *status_json(const char *app, const tl_app_status *st)
+{
+	json_t *ups = json_array();
+	for (size_t i = 0; i < tl_app_status_route_upstream_count(st); i++)
+		json_array_append_new(ups, json_string(tl_app_status_route_upstream_at(st, i)));
+	const char *op = tl_app_status_operation(st);
+	return json_pack("{s:s, s:s, s:I, s:s, s:b, s:s, s:{s:s, s:o}, s:o, s:o, s:s?}", "app",
+	                 app, "release", tl_app_status_release(st), "since",
+	                 (json_int_t)tl_app_status_since(st), "url", tl_app_status_url(st),
+	                 "healthy", tl_app_status_healthy(st), "reason", tl_app_status_reason(st),
+	                 "route", "state", tl_app_route_state_name(tl_app_status_route(st)),
+	                 "upstreams", ups, "containers",
+	                 containers_json(st, tl_app_status_container_count,
+	                                 tl_app_status_container_at),
+	                 "leftovers",
+	                 containers_json(st, tl_app_status_leftover_count, tl_app_status_leftover_at),
+	                 "operation", *op ? op : NULL);
 }
 
 /* What the platform knows beside the apps: database sizes, newest
  * backups, previews. Each part is best effort: a service that does not
- * answer leaves its column empty (doctor says why). */
+ * answer leaves its column empty (doctor says why), except PostgreSQL,
+ * whose silence is said as such ("unreachable" is not "no database"). */
 typedef struct {
+	char *pg_error; /* why PostgreSQL did not answer, or NULL */
 	tl_pg_db_list *dbs;
 	tl_backup_list *backups;
 	tl_preview_list *previews;
@@ -202,8 +221,8 @@ typedef struct {
 static void extras_load(extras *x, tl_ctx *ctx)
 {
 	tl_pg *pg = NULL;
-	if (tl_pg_connect(&pg, ctx) == TL_OK)
-		tl_pg_list(&x->dbs, pg);
+	if (tl_pg_connect(&pg, ctx) != TL_OK || tl_pg_list(&x->dbs, pg) != TL_OK)
+		x->pg_error = strdup(tl_error_last()->message);
 	tl_pg_free(pg);
 	tl_backup_list_get(&x->backups, ctx, NULL);
 	tl_preview_list_load(&x->previews, ctx, NULL);
@@ -212,6 +231,7 @@ static void extras_load(extras *x, tl_ctx *ctx)
 
 static void extras_free(extras *x)
 {
+	free(x->pg_error);
 	tl_pg_db_list_free(x->dbs);
 	tl_backup_list_free(x->backups);
 	tl_preview_list_free(x->previews);
@@ -269,11 +289,117 @@ static void age_text(char *out, size_t len, int64_t since)
 		snprintf(out, len, "%ldd", age / 86400);
 }
 
+static void print_containers(cli *c, const char *title, const tl_app_status *st,
+                             size_t (*count)(const tl_app_status *),
+                             const tl_app_container *(*at)(const tl_app_status *, size_t))
+{
+	if (count(st))
+		cli_print(c, "  %s:\n", title);
+	for (size_t k = 0; k < count(st); k++) {
+		const tl_app_container *ct = at(st, k);
+		cli_print(c, "    %-34s %-14s %-26s %-10s %-10s %s\n", ct->name, ct->service,
+		          ct->release, ct->state, ct->health, ct->upstream);
+	}
+}
+
+/* One app's line (and with `detail` its containers and route); adds its
+ * JSON to `apps`. Returns the app's verdict: 0 healthy or not deployed,
+ * EXIT_UNAVAILABLE when Caddy could not say, EXIT_UNHEALTHY. */
+static int status_one(cli *c, const tl_app_status *st, const char *name, const extras *x,
+                      bool detail, json_t *apps, json_t *removed)
+{
+	const char *rel = tl_app_status_release(st);
+	int route = tl_app_status_route(st), h = tl_app_status_health(st);
+	const char *reason = tl_app_status_reason(st);
+	int verdict = h == TL_APP_HEALTH_BAD       ? EXIT_UNHEALTHY
+	              : h == TL_APP_HEALTH_UNKNOWN ? EXIT_UNAVAILABLE
+	                                           : 0;
+	const char *health = h == TL_APP_HEALTH_NONE ? "-"
+	                     : h == TL_APP_HEALTH_BAD ? "UNHEALTHY"
+	                                              : tl_app_health_name(h);
+	const tl_pg_db_info *db = db_of(x, name);
+	const tl_backup_info *bk = newest_backup(x, db ? db->database : NULL);
+	char age[32], size[32], bage[32];
+	age_text(age, sizeof(age), tl_app_status_since(st));
+	human_size(size, sizeof(size), db ? db->size_bytes : -1);
+	if (x->pg_error)
+		snprintf(size, sizeof(size), "unreachable");
+	age_text(bage, sizeof(bage), bk ? bk->created : 0);
+	size_t prs = previews_of(x, name);
+	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3zu %s\n", name,
+	          *rel ? rel : "(not deployed)", health, age, size, bage, prs,
+	          tl_app_status_url(st));
+	if (*reason)
+		cli_print(c, "  why: %s\n", reason);
+	if (*tl_app_status_operation(st))
+		cli_print(c, "  in progress: %s\n", tl_app_status_operation(st));
+	if (detail) {
+		cli_print(c, "  route: %s", tl_app_route_state_name(route));
+		for (size_t i = 0; i < tl_app_status_route_upstream_count(st); i++)
+			cli_print(c, " %s", tl_app_status_route_upstream_at(st, i));
+		cli_print(c, "\n");
+		print_containers(c, "containers", st, tl_app_status_container_count,
+		                 tl_app_status_container_at);
+		print_containers(c, "leftovers", st, tl_app_status_leftover_count,
+		                 tl_app_status_leftover_at);
+	}
+	if (tl_app_status_leftover_count(st) && !*tl_app_status_operation(st))
+		cli_print(c, "  %zu leftover container(s) of releases that do not serve: `towlion "
+		             "status %s --fix` removes them\n",
+		          tl_app_status_leftover_count(st), name);
+	json_t *doc = status_json(name, st);
+	json_object_set_new(doc, "database",
+	                    x->pg_error ? json_pack("{s:b, s:s}", "reachable", 0, "error",
+	                                            x->pg_error)
+	                    : db ? json_pack("{s:s, s:I, s:i}", "name", db->database, "size_bytes",
+	                                     (json_int_t)db->size_bytes, "connections",
+	                                     db->connections)
+	                         : json_null());
+	json_object_set_new(doc, "last_backup",
+	                    bk ? json_pack("{s:s, s:I, s:I}", "file", bk->file, "created",
+	                                   (json_int_t)bk->created, "size", (json_int_t)bk->size)
+	                       : json_null());
+	json_object_set_new(doc, "previews", json_integer((json_int_t)prs));
+	json_object_set_new(doc, "health", json_string(tl_app_health_name(h)));
+	if (removed)
+		json_object_set(doc, "removed", removed);
+	json_array_append_new(apps, doc);
+	return verdict;
+}
+
+/* --fix: remove the app's leftovers first (--dry-run: name them). */
+static int fix_one(cli *c, tl_ctx *ctx, const char *name, json_t **removed)
+{
+	*removed = json_array();
+	if (c->dry_run) {
+		tl_app_status *st = NULL;
+		int rc = tl_app_status_get(&st, ctx, name);
+		for (size_t i = 0; rc == TL_OK && i < tl_app_status_leftover_count(st); i++) {
+			const char *n = tl_app_status_leftover_at(st, i)->name;
+			cli_print(c, "would remove %s\n", n);
+			json_array_append_new(*removed, json_string(n));
+		}
+		tl_app_status_free(st);
+		return rc;
+	}
+	tl_buf names = TL_BUF_INIT;
+	int rc = tl_app_leftovers_remove(&names, ctx, name, 0);
+	for (char *p = names.ptr, *nl; rc == TL_OK && p && *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		*nl = '\0';
+		cli_print(c, "removed %s\n", p);
+		json_array_append_new(*removed, json_string(p));
+	}
+	tl_buf_dispose(&names);
+	return rc;
+}
+
 static int run_status(cli *c)
 {
-	const char *pos[1];
+	const char *pos[1], *fix = NULL;
 	size_t npos = 0;
-	int rc = cli_parse(c, NULL, 0, pos, 0, 1, &npos);
+	cli_opt opts[] = {{"--fix", false, &fix}};
+	int rc = cli_parse(c, opts, 1, pos, 0, 1, &npos);
 	if (rc)
 		return rc;
 	tl_ctx *ctx = cli_ctx(c);
@@ -285,56 +411,33 @@ static int run_status(cli *c)
 	extras x = {0};
 	extras_load(&x, ctx);
 	json_t *apps = json_array();
-	int unhealthy = 0, found = 0;
-	cli_print(c, "%-16s %-26s %-9s %-5s %-7s %-7s %-3s %s\n", "APP", "RELEASE", "HEALTH",
+	int verdict = 0, found = 0;
+	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3s %s\n", "APP", "RELEASE", "HEALTH",
 	          "AGE", "DB", "BACKUP", "PRS", "URL");
 	for (size_t i = 0; i < tl_app_list_count(l); i++) {
 		const char *name = tl_app_name(tl_app_list_at(l, i));
 		if (npos && strcmp(name, pos[0]))
 			continue;
 		found = 1;
+		json_t *removed = NULL;
 		tl_app_status *st = NULL;
-		if ((rc = tl_app_status_get(&st, ctx, name))) {
+		if ((fix && (rc = fix_one(c, ctx, name, &removed))) ||
+		    (rc = tl_app_status_get(&st, ctx, name))) {
+			json_decref(removed);
 			tl_app_list_free(l);
 			extras_free(&x);
 			json_decref(apps);
 			return cli_fail(c, rc);
 		}
-		const char *rel = tl_app_status_release(st);
-		const char *health = !*rel ? "-" : tl_app_status_healthy(st) ? "healthy" : "UNHEALTHY";
-		unhealthy |= *rel && !tl_app_status_healthy(st);
-		const tl_pg_db_info *db = db_of(&x, name);
-		const tl_backup_info *bk = newest_backup(&x, db ? db->database : NULL);
-		char age[32], size[32], bage[32];
-		age_text(age, sizeof(age), tl_app_status_since(st));
-		human_size(size, sizeof(size), db ? db->size_bytes : -1);
-		age_text(bage, sizeof(bage), bk ? bk->created : 0);
-		size_t prs = previews_of(&x, name);
-		cli_print(c, "%-16s %-26s %-9s %-5s %-7s %-7s %-3zu %s\n", name,
-		          *rel ? rel : "(not deployed)", health, age, size, bage, prs,
-		          tl_app_status_url(st));
-		if (npos)
-			for (size_t k = 0; k < tl_app_status_container_count(st); k++) {
-				const tl_app_container *ct = tl_app_status_container_at(st, k);
-				cli_print(c, "    %-34s %-14s %-8s %-10s %s\n", ct->name, ct->service,
-				          ct->state, ct->health, ct->upstream);
-			}
-		json_t *doc = status_json(name, st);
-		json_object_set_new(doc, "database",
-		                    db ? json_pack("{s:s, s:I, s:i}", "name", db->database, "size_bytes",
-		                                   (json_int_t)db->size_bytes, "connections",
-		                                   db->connections)
-		                       : json_null());
-		json_object_set_new(doc, "last_backup",
-		                    bk ? json_pack("{s:s, s:I, s:I}", "file", bk->file, "created",
-		                                   (json_int_t)bk->created, "size",
-		                                   (json_int_t)bk->size)
-		                       : json_null());
-		json_object_set_new(doc, "previews", json_integer((json_int_t)prs));
-		json_array_append_new(apps, doc);
+		int v = status_one(c, st, name, &x, npos > 0, apps, removed);
+		if (v == EXIT_UNHEALTHY || !verdict)
+			verdict = v ? v : verdict;
+		json_decref(removed);
 		tl_app_status_free(st);
 	}
 	tl_app_list_free(l);
+	if (x.pg_error)
+		cli_print(c, "(PostgreSQL unreachable: %s)\n", x.pg_error);
 	extras_free(&x);
 	if (npos && !found) {
 		json_decref(apps);
@@ -347,7 +450,8 @@ static int run_status(cli *c)
 		cli_print(c, "(no apps yet: `towlion app create NAME`, then `towlion deploy NAME "
 		             "--path DIR`)\n");
 	cli_set_result(c, json_pack("{s:o}", "apps", apps));
-	return unhealthy ? EXIT_UNHEALTHY : 0;
+	/* 6 when an app is unhealthy; else 5 when Caddy could not tell. */
+	return verdict;
 }
 
 static const cli_verb deploy_verbs[] = {
@@ -374,7 +478,9 @@ const cli_group cli_group_releases = {"releases", "an app's release history", re
                                       1};
 
 static const cli_verb status_verbs[] = {
-	{"", "[APP]", "apps at a glance: release, health, age, URL (with APP: its containers)",
+	{"", "[APP] [--fix]",
+	 "apps at a glance: release, health, age, URL (with APP: its route and containers); "
+	 "--fix removes leftover containers of releases that do not serve",
 	 "towlion status", false, run_status},
 };
 const cli_group cli_group_status = {"status", "the platform at a glance", status_verbs, 1};

@@ -1,6 +1,8 @@
 /* towlion doctor: is every service reachable, and if not, why. */
 #include "cli.h"
 
+#include <string.h>
+
 static int run_doctor(cli *c)
 {
 	size_t npos;
@@ -14,8 +16,10 @@ static int run_doctor(cli *c)
 	if ((rc = tl_doctor_run_with(&r, ctx, NULL)) != TL_OK)
 		return cli_fail(c, rc);
 	json_t *checks = json_array();
+	bool service_failed = false;
 	for (size_t i = 0; i < tl_doctor_report_count(r); i++) {
 		const tl_check *k = tl_doctor_report_at(r, i);
+		service_failed |= k->status == TL_CHECK_FAIL && strcmp(k->name, "apps") != 0;
 		const char *st = tl_check_status_name(k->status);
 		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:s, s:f}", "name", k->name,
 		                                        "status", st, "detail", k->detail, "hint",
@@ -32,8 +36,11 @@ static int run_doctor(cli *c)
 	cli_set_result(c, json_pack("{s:s, s:o}", "status", tl_check_status_name(worst),
 	                            "checks", checks));
 	tl_doctor_report_free(r);
-	/* A failed check is a service that cannot be reached. */
-	return worst == TL_CHECK_FAIL ? EXIT_UNAVAILABLE : 0;
+	/* A failed check is a service that cannot be reached, or (when only
+	 * the apps check failed) an app that is not healthy. */
+	if (worst != TL_CHECK_FAIL)
+		return 0;
+	return service_failed ? EXIT_UNAVAILABLE : EXIT_UNHEALTHY;
 }
 
 static const cli_verb verbs[] = {

@@ -170,6 +170,68 @@ TL_EXTERN(size_t) tl_app_status_container_count(const tl_app_status *st);
 TL_EXTERN(const tl_app_container *) tl_app_status_container_at(const tl_app_status *st,
                                                                size_t i);
 
+/* ---- what status found beyond the active release's containers -------- */
+
+/** The app's route as Caddy has it live (tl_app_status_route). */
+typedef enum {
+	TL_APP_ROUTE_NONE = 0,      /* not deployed: no route expected */
+	TL_APP_ROUTE_OK = 1,        /* every upstream is a container of the active release */
+	TL_APP_ROUTE_MISSING = 2,   /* Caddy routes nothing for the app's host */
+	TL_APP_ROUTE_ELSEWHERE = 3, /* an upstream is not a container of the active release */
+	TL_APP_ROUTE_UNKNOWN = 4    /* Caddy's admin API did not answer */
+} tl_app_route_state;
+
+/** The verdict of tl_app_status_health(). */
+typedef enum {
+	TL_APP_HEALTH_NONE = 0,   /* never deployed: nothing to judge */
+	TL_APP_HEALTH_OK = 1,     /* tl_app_status_healthy() */
+	TL_APP_HEALTH_BAD = 2,    /* not healthy: tl_app_status_reason() says why */
+	TL_APP_HEALTH_UNKNOWN = 3 /* the containers are fine but Caddy did not answer:
+	                             whether the app is reached is unknown */
+} tl_app_health;
+
+/** A tl_app_health: unlike tl_app_status_healthy(), tells an app that is
+ * not healthy from one whose health Caddy's silence leaves unknown. */
+TL_EXTERN(int) tl_app_status_health(const tl_app_status *st);
+/** "none", "healthy", "unhealthy", "unknown". */
+TL_EXTERN(const char *) tl_app_health_name(int health);
+
+/** A tl_app_route_state. An app is healthy only with TL_APP_ROUTE_OK. */
+TL_EXTERN(int) tl_app_status_route(const tl_app_status *st);
+/** "none", "ok", "missing", "elsewhere", "unknown". */
+TL_EXTERN(const char *) tl_app_route_state_name(int state);
+/** The upstreams (dial addresses) Caddy sends the app's first host to. */
+TL_EXTERN(size_t) tl_app_status_route_upstream_count(const tl_app_status *st);
+TL_EXTERN(const char *) tl_app_status_route_upstream_at(const tl_app_status *st, size_t i);
+/** Why the app is not healthy ("container shop-app-x1y2 is exited; Caddy
+ * has no route for shop.example.com"), or "" when it is (or was never
+ * deployed). */
+TL_EXTERN(const char *) tl_app_status_reason(const tl_app_status *st);
+/** Who holds the app's lock now ("pid 12 (towlion deploy) since ..."), or
+ * "": with an operation in progress, its new containers show as leftovers
+ * until it switches. */
+TL_EXTERN(const char *) tl_app_status_operation(const tl_app_status *st);
+/**
+ * Leftovers: the app's containers of releases that are not the active one
+ * (what a killed deploy or release command left, running or stopped).
+ * They count neither for nor against the app's health; the containers of
+ * tl_app_status_container_at() are the active release's only.
+ */
+TL_EXTERN(size_t) tl_app_status_leftover_count(const tl_app_status *st);
+TL_EXTERN(const tl_app_container *) tl_app_status_leftover_at(const tl_app_status *st,
+                                                              size_t i);
+
+/**
+ * Remove the app's leftovers: under the app's lock (waiting up to
+ * `lock_timeout_ms`; 0: 10 s, < 0: do not wait; TL_ELOCKED naming the
+ * holder), every container of a release that does not serve (neither the
+ * active one nor one Caddy's route points at) is stopped and removed, as
+ * the next deploy would. `removed` (may be NULL) gets their names, one a
+ * line.
+ */
+TL_EXTERN(int) tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char *app,
+                                       long lock_timeout_ms);
+
 TL_END_DECL
 
 #endif

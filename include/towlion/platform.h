@@ -52,7 +52,8 @@ TL_EXTERN(const char *) tl_check_status_name(int status);
 #define TL_DOCTOR_SERVICES (1u << 0) /* directories, docker, postgres, redis,
                                         caddy, s3 (what tl_doctor_run does) */
 #define TL_DOCTOR_SERVER (1u << 1)   /* os, disk, ports, backups, certificates */
-#define TL_DOCTOR_ALL (TL_DOCTOR_SERVICES | TL_DOCTOR_SERVER)
+#define TL_DOCTOR_APPS (1u << 2)     /* apps: every app's status (deploy.h) */
+#define TL_DOCTOR_ALL (TL_DOCTOR_SERVICES | TL_DOCTOR_SERVER | TL_DOCTOR_APPS)
 
 typedef struct {
 	unsigned int version;    /* TL_DOCTOR_OPTIONS_VERSION */
@@ -74,9 +75,10 @@ TL_EXTERN(int) tl_doctor_options_init(tl_doctor_options *opts, unsigned int vers
  *                  off Debian 12 or newer
  *   "disk"         space and inode use of the file system holding
  *                  TOWLION_DATA_DIR (statvfs)
- *   "ports"        TOWLION_HTTP_PORT / TOWLION_HTTPS_PORT: ok when something
- *                  listens on each (Caddy), or when the port is free to bind
- *                  (Caddy not started yet: warn)
+ *   "ports"        TOWLION_HTTP_PORT / TOWLION_HTTPS_PORT (the HTTP port only
+ *                  with TOWLION_TLS=off): ok when something listens on each
+ *                  (Caddy), or when it is free while Caddy answers on its
+ *                  admin API (no site yet); free with Caddy down: warn
  *   "backups"      the newest backup of every database found by
  *                  tl_backup_list_get() (backup.h), warned when older than
  *                  backup_max_age_s or unverifiable; skip without backups
@@ -84,6 +86,11 @@ TL_EXTERN(int) tl_doctor_options_init(tl_doctor_options *opts, unsigned int vers
  *                  TOWLION_CADDY_DIR/data/caddy/certificates (PEM files read
  *                  from disk, no TLS connection made): warn when one expires
  *                  within cert_warn_days, fail when expired
+ * With TL_DOCTOR_APPS it adds, last:
+ *   "apps"         every app's tl_app_status_get(): fail when a deployed app
+ *                  is not healthy (containers gone or stopped, health path
+ *                  not answering, route missing or elsewhere); warn when
+ *                  only Caddy's silence leaves it unknown, or for leftovers
  * `opts` may be NULL (every check, default thresholds).
  */
 TL_EXTERN(int) tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx,

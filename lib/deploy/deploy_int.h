@@ -38,6 +38,10 @@ int tl__source_commit_of(tl_buf *commit, tl_ctx *ctx, const char *dir);
 typedef int (*tl__container_alive_fn)(void *payload);
 int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long timeout_ms,
                     const tl__container_alive_fn alive, void *alive_payload);
+/* One probe, bounded by timeout_ms (for status, which asks a running
+ * release rather than waiting for a new one): TL_OK, or TL_EUNHEALTHY
+ * with why as the error message. */
+int tl__health_once(tl_ctx *ctx, const char *hostport, const char *path, long timeout_ms);
 
 /* ---- the plan: what to run, from the compose file (plan.c) ---- */
 

@@ -24,10 +24,10 @@ static long now_ms(void)
 }
 
 /* One probe: TL_OK when healthy; otherwise TL_EUNHEALTHY with why. */
-static int probe(tl_ctx *ctx, const char *url, tl_buf *why)
+static int probe(tl_ctx *ctx, const char *url, long timeout_ms, tl_buf *why)
 {
-	tl__http_req req = {.url = url, .timeout_ms = PROBE_TIMEOUT_MS,
-	                    .connect_timeout_ms = PROBE_TIMEOUT_MS, .service = "the new release",
+	tl__http_req req = {.url = url, .timeout_ms = timeout_ms,
+	                    .connect_timeout_ms = timeout_ms, .service = "the new release",
 	                    .klass = TL_ERRCLASS_DEPLOY, .max_body = PROBE_MAX_BODY};
 	tl__http_resp resp;
 	int rc = tl__http_do(ctx, &resp, &req);
@@ -65,7 +65,7 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 	long deadline = now_ms() + timeout_ms;
 	int rc;
 	for (;;) {
-		rc = probe(ctx, url, &why);
+		rc = probe(ctx, url, PROBE_TIMEOUT_MS, &why);
 		if (rc != TL_EUNHEALTHY)
 			break;
 		/* A container that exited will never answer: stop waiting. */
@@ -83,6 +83,20 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 		struct timespec t = {0, POLL_MS * 1000000L};
 		nanosleep(&t, NULL);
 	}
+	tl_buf_dispose(&why);
+	free(url);
+	return rc;
+}
+
+int tl__health_once(tl_ctx *ctx, const char *hostport, const char *path, long timeout_ms)
+{
+	char *url = tl__sprintf("http://%s%s", hostport, path);
+	if (!url)
+		return TL_ENOMEM;
+	tl_buf why = TL_BUF_INIT;
+	int rc = probe(ctx, url, timeout_ms, &why);
+	if (rc == TL_EUNHEALTHY)
+		tl__error_set(rc, TL_ERRCLASS_DEPLOY, "%s", why.ptr ? why.ptr : "no answer");
 	tl_buf_dispose(&why);
 	free(url);
 	return rc;

@@ -4,6 +4,7 @@
  * never fails the report.
  */
 #include "platform_int.h"
+#include "caddy/caddy_internal.h"
 #include "towlion/backup.h"
 #include "towlion/envfile.h"
 #include "towlion/pg.h"
@@ -117,13 +118,27 @@ static int port_bind_errno(int port)
 	return err;
 }
 
+/* Caddy answers on its admin API: a free port then means no site uses
+ * it yet, not that Caddy is down. */
+static bool caddy_running(tl_ctx *ctx)
+{
+	json_t *j = NULL;
+	bool up = tl__caddy_get(&j, ctx, "/config/admin") == TL_OK;
+	json_decref(j);
+	tl_error_clear();
+	return up;
+}
+
 void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 {
+	/* With TLS off, sites serve plain HTTP only: 443 is not Caddy's. */
+	bool tls_off = !strcmp(tl__cfg(ctx, "TOWLION_TLS"), "off");
 	const char *keys[] = {"TOWLION_HTTP_PORT", "TOWLION_HTTPS_PORT"};
 	tl_buf d = TL_BUF_INIT;
 	int status = TL_CHECK_OK;
 	const char *hint = "";
-	for (size_t i = 0; i < 2; i++) {
+	int caddy = -1; /* not asked yet */
+	for (size_t i = 0; i < (tls_off ? 1u : 2u); i++) {
 		const char *v = tl__cfg(ctx, keys[i]);
 		char *end;
 		long port = strtol(v, &end, 10);
@@ -141,6 +156,13 @@ void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 		}
 		int err = port_bind_errno((int)port);
 		if (err == 0) {
+			if (caddy < 0)
+				caddy = caddy_running(ctx);
+			if (caddy) {
+				tl__buf_printf(&d, "%ld: free (Caddy runs; no site listens on it yet)",
+				               port);
+				continue;
+			}
 			tl__buf_printf(&d, "%ld: free (nothing listens)", port);
 			hint = "start Caddy (towlion platform up) so it serves the sites";
 		} else if (err == EACCES) {
@@ -152,6 +174,8 @@ void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 		}
 		status = TL_CHECK_WARN;
 	}
+	if (tls_off)
+		tl__buf_puts(&d, " (TLS off: no HTTPS port)");
 	tl__say(o, status, hint, "%s", d.ptr ? d.ptr : "");
 	tl_buf_dispose(&d);
 }

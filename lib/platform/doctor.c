@@ -7,6 +7,8 @@
 #include "core/http.h"
 #include "core/url.h"
 #include "platform_int.h"
+#include "towlion/app.h"
+#include "towlion/deploy.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -152,6 +154,8 @@ out:
 	tl__url_dispose(&u);
 }
 
+/* `any_status`: any answer short of a server error shows the service is
+ * there (S3 answers 403 to an unsigned request); a 5xx never does. */
 static void check_http(tl_ctx *ctx, outcome *o, const char *service, const char *base,
                        const char *path, const char *hint, bool any_status)
 {
@@ -168,7 +172,7 @@ static void check_http(tl_ctx *ctx, outcome *o, const char *service, const char 
 	else if (tl__http_do(ctx, &resp, &req) != TL_OK)
 		say(o, TL_CHECK_FAIL, hint, "%s", tl_error_last()->message);
 	else {
-		if (any_status || resp.status == 200)
+		if (any_status ? resp.status < 500 : resp.status == 200)
 			say(o, TL_CHECK_OK, "", "%s answers at %s (HTTP %ld)", service, base,
 			    resp.status);
 		else
@@ -193,7 +197,7 @@ static void check_s3(tl_ctx *ctx, outcome *o)
 		    "no S3 endpoint configured");
 		return;
 	}
-	/* Any HTTP answer (403 included) shows an S3 server is there. */
+	/* Any HTTP answer short of 5xx (403 included) shows an S3 server is there. */
 	check_http(ctx, o, "S3", ep, "/", "start the S3 server or fix TOWLION_S3_ENDPOINT",
 	           true);
 }
@@ -219,6 +223,73 @@ static void check_dirs(tl_ctx *ctx, outcome *o)
 	    tl__cfg(ctx, "TOWLION_APPS_DIR"), tl__cfg(ctx, "TOWLION_STATE_DIR"));
 }
 
+/* The apps as tl_app_status_get() sees them: each release's containers
+ * and the route Caddy has. An app that is not serving fails the check. */
+static void check_apps(tl_ctx *ctx, outcome *o)
+{
+	tl_app_list *l = NULL;
+	if (tl_app_list_load(&l, ctx) != TL_OK) {
+		say(o, TL_CHECK_FAIL, "check TOWLION_STATE_DIR", "cannot list the apps: %s",
+		    tl_error_last()->message);
+		return;
+	}
+	tl_buf bad = TL_BUF_INIT, unknown = TL_BUF_INIT, left = TL_BUF_INIT;
+	size_t deployed = 0, healthy = 0;
+	int status = TL_CHECK_OK;
+	for (size_t i = 0; i < tl_app_list_count(l); i++) {
+		const char *name = tl_app_name(tl_app_list_at(l, i));
+		tl_app_status *st = NULL;
+		if (tl_app_status_get(&st, ctx, name) != TL_OK) {
+			tl__buf_printf(&bad, "%s%s: %s", bad.size ? "; " : "", name,
+			               tl_error_last()->message);
+			status = TL_CHECK_FAIL;
+			continue;
+		}
+		int h = tl_app_status_health(st);
+		deployed += h != TL_APP_HEALTH_NONE;
+		if (h == TL_APP_HEALTH_OK) {
+			healthy++;
+		} else if (h == TL_APP_HEALTH_UNKNOWN) {
+			tl__buf_printf(&unknown, "%s%s", unknown.size ? ", " : "", name);
+			if (status == TL_CHECK_OK)
+				status = TL_CHECK_WARN;
+		} else if (h == TL_APP_HEALTH_BAD) {
+			tl__buf_printf(&bad, "%s%s: %s", bad.size ? "; " : "", name,
+			               tl_app_status_reason(st));
+			status = TL_CHECK_FAIL;
+		}
+		if (tl_app_status_leftover_count(st) && !*tl_app_status_operation(st)) {
+			tl__buf_printf(&left, "%s%s", left.size ? ", " : "", name);
+			if (status == TL_CHECK_OK)
+				status = TL_CHECK_WARN;
+		}
+		tl_app_status_free(st);
+	}
+	tl_buf d = TL_BUF_INIT;
+	tl__buf_printf(&d, "%zu of %zu deployed app%s healthy", healthy, deployed,
+	               deployed == 1 ? "" : "s");
+	if (bad.size)
+		tl__buf_printf(&d, "; NOT healthy: %s", bad.ptr);
+	if (unknown.size)
+		tl__buf_printf(&d, "; health unknown (Caddy does not answer): %s", unknown.ptr);
+	if (left.size)
+		tl__buf_printf(&d, "; leftover containers: %s", left.ptr);
+	const char *hint = bad.size ? "see `towlion status APP`; `towlion deploy APP` or "
+	                              "`towlion rollback APP` puts a healthy release back"
+	                   : unknown.size ? "start Caddy, then `towlion route reload`"
+	                   : left.size    ? "`towlion status APP --fix` removes leftovers"
+	                                  : "";
+	if (!tl_app_list_count(l))
+		say(o, TL_CHECK_SKIP, "", "no apps yet");
+	else
+		say(o, status, hint, "%s", d.ptr ? d.ptr : "");
+	tl_buf_dispose(&d);
+	tl_buf_dispose(&bad);
+	tl_buf_dispose(&unknown);
+	tl_buf_dispose(&left);
+	tl_app_list_free(l);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(tl_ctx *, outcome *);
@@ -236,6 +307,7 @@ static const struct {
 	{"ports", NULL, tl__check_ports, TL_DOCTOR_SERVER},
 	{"backups", NULL, tl__check_backups, TL_DOCTOR_SERVER},
 	{"certificates", NULL, tl__check_certs, TL_DOCTOR_SERVER},
+	{"apps", check_apps, NULL, TL_DOCTOR_APPS},
 };
 
 int tl_doctor_options_init(tl_doctor_options *opts, unsigned int version)

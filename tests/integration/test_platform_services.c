@@ -4,7 +4,7 @@
  * small local stand-in image, since there is no registry: the test proves
  * the lifecycle, labels, health checks, restart policy, binds and secrets
  * in the environment, not that postgres runs); metrics show an app's
- * containers and pass promtool; the doctor runs all eleven checks.
+ * containers and pass promtool; the doctor runs all twelve checks.
  */
 #include "tl_test.h"
 
@@ -366,9 +366,9 @@ static void test_doctor_runs_every_check(void **state)
 	tl_doctor_report *r = NULL;
 	tl_assert_ok(tl_doctor_run_with(&r, ctx, NULL));
 	const char *names[] = {"directories", "docker", "postgres", "redis", "caddy", "s3",
-	                       "os", "disk", "ports", "backups", "certificates"};
-	assert_int_equal(tl_doctor_report_count(r), 11);
-	for (size_t i = 0; i < 11; i++) {
+	                       "os", "disk", "ports", "backups", "certificates", "apps"};
+	assert_int_equal(tl_doctor_report_count(r), 12);
+	for (size_t i = 0; i < 12; i++) {
 		const tl_check *c = tl_doctor_report_at(r, i);
 		print_message("%-12s %-4s %s\n", c->name, tl_check_status_name(c->status), c->detail);
 		assert_string_equal(c->name, names[i]);

@@ -147,7 +147,9 @@ class Deploys:
                                                        _t.tl_release_list_at)]
 
     def status(self, app: str) -> dict[str, Any]:
-        """The app at a glance: active release, since, URL, health, containers."""
+        """The app at a glance, from what is: active release, since, URL, health
+        and why not, the route as Caddy has it, the active release's containers,
+        leftovers of releases that do not serve, and an operation in progress."""
         with self._ctx._use() as c:
             with owned(_t.tl_app_status_get(c, app), _t.tl_app_status_free) as st:
                 return {
@@ -156,6 +158,22 @@ class Deploys:
                     "since": _t.tl_app_status_since(st),
                     "url": _t.tl_app_status_url(st),
                     "healthy": bool(_t.tl_app_status_healthy(st)),
+                    "health": _t.tl_app_health_name(_t.tl_app_status_health(st)),
+                    "reason": _t.tl_app_status_reason(st),
+                    "route": {
+                        "state": _t.tl_app_route_state_name(_t.tl_app_status_route(st)),
+                        "upstreams": list(items(st, _t.tl_app_status_route_upstream_count,
+                                                _t.tl_app_status_route_upstream_at)),
+                    },
                     "containers": list(items(st, _t.tl_app_status_container_count,
                                              _t.tl_app_status_container_at)),
+                    "leftovers": list(items(st, _t.tl_app_status_leftover_count,
+                                            _t.tl_app_status_leftover_at)),
+                    "operation": _t.tl_app_status_operation(st) or None,
                 }
+
+    def remove_leftovers(self, app: str, *, lock_timeout_ms: int = 0) -> list[str]:
+        """Remove the app's containers of releases that do not serve (what
+        `towlion status --fix` does); the names of those removed."""
+        with self._ctx._use() as c:
+            return _t.tl_app_leftovers_remove(c, app, lock_timeout_ms).splitlines()

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from .context import Context
 
 CHECKS = {"services": _t.TL_DOCTOR_SERVICES, "server": _t.TL_DOCTOR_SERVER,
-          "all": _t.TL_DOCTOR_ALL}
+          "apps": _t.TL_DOCTOR_APPS, "all": _t.TL_DOCTOR_ALL}
 
 
 def _platform_opts(dry_run: bool = False, no_docker: bool = False, metrics: bool = False,
@@ -37,7 +37,8 @@ class Platform:
                backup_max_age_s: Optional[int] = None,
                cert_warn_days: Optional[int] = None) -> dict[str, Any]:
         """Check the services (and with ``checks="all"`` or ``"server"`` the
-        OS, disk, ports, backups, certificates). Returns ``{"worst": "ok" |
+        OS, disk, ports, backups, certificates; with ``"all"`` or ``"apps"``
+        every app's health as status() sees it). Returns ``{"worst": "ok" |
         "warn" | "fail", "checks": [{name, status, detail, hint, elapsed_ms}]}``."""
         o = opts(checks=CHECKS[checks], disk_warn_pct=disk_warn_pct,
                  backup_max_age_s=backup_max_age_s, cert_warn_days=cert_warn_days)
