@@ -104,12 +104,28 @@ void cli_fprint(FILE *f, const char *fmt, ...)
 static void repair_interrupted(cli *c)
 {
 	const char *g = c->group ? c->group->name : "";
-	if (c->dry_run || !strcmp(g, "backup") || !strcmp(g, "doctor"))
+	if (c->dry_run)
 		return;
-	if (tl_backup_repair(NULL, c->ctx, NULL) != TL_OK) {
+	if (strcmp(g, "backup") && strcmp(g, "doctor") &&
+	    tl_backup_repair(NULL, c->ctx, NULL) != TL_OK) {
 		cli_fprint(stderr, "towlion: warning: %s\n", tl_error_last()->message);
 		tl_error_clear();
 	}
+	/* Deploys, rollbacks, preview ups and route changes a kill left in
+	 * flight: finished or undone, and said so (the events are silent
+	 * under --json, this line is not). */
+	tl_buf done = TL_BUF_INIT;
+	if (tl_deploy_repair(&done, c->ctx) != TL_OK) {
+		cli_fprint(stderr, "towlion: warning: %s\n", tl_error_last()->message);
+		tl_error_clear();
+	} else if (done.size && c->json) {
+		for (char *line = done.ptr, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+			nl = strchr(line, '\n');
+			cli_fprint(stderr, "towlion: warning: %.*s\n",
+			           (int)(nl ? (size_t)(nl - line) : strlen(line)), line);
+		}
+	}
+	tl_buf_dispose(&done);
 }
 
 tl_ctx *cli_ctx(cli *c)

@@ -136,8 +136,22 @@ TL_EXTERN(int) tl_caddy_route_set(tl_ctx *ctx, const tl_caddy_route *route);
  */
 TL_EXTERN(int) tl_caddy_route_remove(tl_buf *removed, tl_ctx *ctx, const char *name);
 
-/** Re-apply the state on disk (e.g. after Caddy restarted). */
+/** Re-apply the state on disk (e.g. after Caddy restarted). Settles an
+ * interrupted change first, as tl_caddy_reconcile() does. */
 TL_EXTERN(int) tl_caddy_reload(tl_ctx *ctx);
+
+/**
+ * Settle the route changes a killed process left in flight. A change
+ * writes the site's pending file (sites/NAME.caddy.pending) before Caddy
+ * loads it and makes it the site file after: a pending change that Caddy
+ * runs is finished (the file follows), any other is undone (Caddy gets
+ * the files). Every route change does this first; a caller that only
+ * reads may call it to make Caddy and the files agree. `done` (may be
+ * NULL) receives one line per settled change ("" when none): "route NAME:
+ * interrupted change finished|undone". Only a directory read when nothing
+ * is pending. TL_EUNAVAILABLE when a change is pending and Caddy is down.
+ */
+TL_EXTERN(int) tl_caddy_reconcile(tl_buf *done, tl_ctx *ctx);
 
 /**
  * Validate the state on disk with Caddy's adapter without applying it.

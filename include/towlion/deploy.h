@@ -99,6 +99,17 @@ TL_EXTERN(int) tl_rollback(tl_release **out, tl_ctx *ctx, const char *app,
                            const tl_rollback_options *opts);
 
 /** The app's release history, newest first. */
+/**
+ * Settle what killed processes left in flight: route changes (as
+ * tl_caddy_reconcile()) and deploys, rollbacks and preview ups whose
+ * project lock is free. Each is finished (the release had been recorded
+ * as serving) or undone (the route goes back, the release's containers,
+ * images and plan go), and said so in an event, a warning and one line of
+ * `done` (may be NULL; "" when nothing was in flight). An operation still
+ * running is left alone. Only directory reads when nothing is in flight.
+ */
+TL_EXTERN(int) tl_deploy_repair(tl_buf *done, tl_ctx *ctx);
+
 TL_EXTERN(int) tl_release_list_load(tl_release_list **out, tl_ctx *ctx, const char *app);
 TL_EXTERN(size_t) tl_release_list_count(const tl_release_list *list);
 TL_EXTERN(const tl_release *) tl_release_list_at(const tl_release_list *list, size_t i);

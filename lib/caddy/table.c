@@ -46,8 +46,10 @@ typedef struct {
 	tl_buf cache;         /* adapted/cache, when made with these globals */
 	cache_entry *cached;  /* its sites, sorted by name */
 	size_t ncached;
-	const char *base;     /* the globals' record, from the cache */
+	const char *base;     /* the globals' record, from the cache or base_own */
 	size_t base_len;
+	json_t *base_adapted; /* the globals adapted now (no cache) */
+	tl_buf base_own;
 } table;
 
 static void entry_dispose(site_entry *e)
@@ -72,6 +74,8 @@ static void table_dispose(table *t)
 	tl_buf_dispose(&t->main);
 	tl_buf_dispose(&t->cache);
 	free(t->cached);
+	json_decref(t->base_adapted);
+	tl_buf_dispose(&t->base_own);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -392,126 +396,315 @@ static int lock_routes(tl__lock **lk, tl_ctx *ctx)
 	return rc;
 }
 
-/*
- * The transaction. `name`: the site changed (NULL: none, a reload);
- * `text`: its new file text, or NULL to remove it. Called under the lock.
- */
-static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *text)
+/* A site's pending file: written before Caddy is asked to load a change
+ * to that site, so that a process killed between Caddy accepting it and
+ * the site file being written leaves a record of it. Empty: the change
+ * removes the site. Caddy imports only the .caddy files: never this one. */
+#define PENDING_SUFFIX ".caddy.pending"
+
+static char *pending_path(const table *t, const char *name)
+{
+	return tl__sprintf("%s/%s" PENDING_SUFFIX, t->sites_dir, name);
+}
+
+/* The configuration Caddy runs when site `name` has file text `text`
+ * (NULL: the site is removed; name NULL: the table as on disk). */
+typedef struct {
+	const char *name, *text;
+	int idx;                 /* the site's index in the table, or -1 */
+	site_entry fresh;        /* the changed site */
+	site_entry **live;       /* the sites as they will be, sorted */
+	size_t nlive;
+	tl_buf globals, config;
+} change;
+
+static void change_dispose(change *c)
+{
+	entry_dispose(&c->fresh);
+	free(c->live);
+	tl_buf_dispose(&c->globals);
+	tl_buf_dispose(&c->config);
+	memset(c, 0, sizeof(*c));
+}
+
+static int change_build(change *c, tl_ctx *ctx, table *t, const char *name, const char *text)
 {
 	int rc;
-	site_entry fresh_entry = {0};
-	int idx = name ? find_entry(t, name) : -1;
+	memset(c, 0, sizeof(*c));
+	c->name = name;
+	c->text = text;
+	c->idx = name ? find_entry(t, name) : -1;
+	site_entry *fe = &c->fresh;
 	if (name && text) {
-		if (!(fresh_entry.name = tl__strdup(name)) ||
-		    !(fresh_entry.path = tl__sprintf("%s/%s.caddy", t->sites_dir, name)) ||
-		    !(fresh_entry.text = tl__strdup(text)))
-			return (entry_dispose(&fresh_entry), TL_ENOMEM);
-		if ((rc = tl__caddy_header_parse(&fresh_entry.hdr, text, fresh_entry.path)))
-			return (entry_dispose(&fresh_entry), rc);
+		if (!(fe->name = tl__strdup(name)) ||
+		    !(fe->path = tl__sprintf("%s/%s.caddy", t->sites_dir, name)) ||
+		    !(fe->text = tl__strdup(text)))
+			return TL_ENOMEM;
+		if ((rc = tl__caddy_header_parse(&fe->hdr, text, fe->path)))
+			return rc;
 		/* A hostname belongs to one site. */
 		for (size_t i = 0; i < t->n; i++) {
-			if ((int)i == idx)
+			if ((int)i == c->idx)
 				continue;
-			for (size_t a = 0; a < fresh_entry.hdr.nhosts; a++)
+			for (size_t a = 0; a < fe->hdr.nhosts; a++)
 				for (size_t b = 0; b < t->v[i].hdr.nhosts; b++)
-					if (!strcmp(fresh_entry.hdr.hosts[a], t->v[i].hdr.hosts[b])) {
-						rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_CADDY,
-						                   "hostname %s is already routed by site %s "
-						                   "(%s); remove it there first",
-						                   fresh_entry.hdr.hosts[a], t->v[i].name,
-						                   t->v[i].path);
-						entry_dispose(&fresh_entry);
-						return rc;
-					}
+					if (!strcmp(fe->hdr.hosts[a], t->v[i].hdr.hosts[b]))
+						return tl__error_set(TL_ECONFLICT, TL_ERRCLASS_CADDY,
+						                     "hostname %s is already routed by site %s "
+						                     "(%s); remove it there first",
+						                     fe->hdr.hosts[a], t->v[i].name, t->v[i].path);
 		}
 	}
-	tl_buf globals = TL_BUF_INIT, config = TL_BUF_INIT, base_own = TL_BUF_INIT;
-	json_t *base_adapted = NULL;
 	const char **recs = tl__calloc(t->n + 2, sizeof(char *));
 	size_t *lens = tl__calloc(t->n + 2, sizeof(size_t));
-	site_entry **live = tl__calloc(t->n + 1, sizeof(site_entry *));
-	size_t nlive = 0;
-	if (!recs || !lens || !live) {
+	c->live = tl__calloc(t->n + 1, sizeof(site_entry *));
+	if (!recs || !lens || !c->live) {
 		rc = TL_ENOMEM;
 		goto out;
 	}
-	if ((rc = caddyfile_text(&globals, t, NULL, 0)))
+	if ((rc = caddyfile_text(&c->globals, t, NULL, 0)))
 		goto out;
-	cache_load(t, globals.ptr, globals.size);
+	if (!t->cache.ptr)
+		cache_load(t, c->globals.ptr, c->globals.size);
 	if (!t->base) {
-		if ((rc = tl__caddy_adapt(&base_adapted, ctx, globals.ptr, globals.size, t->main_path,
-		                          -1)) ||
-		    (rc = tl__caddy_split(&base_own, base_adapted)))
+		if ((rc = tl__caddy_adapt(&t->base_adapted, ctx, c->globals.ptr, c->globals.size,
+		                          t->main_path, -1)) ||
+		    (rc = tl__caddy_split(&t->base_own, t->base_adapted)))
 			goto out;
-		t->base = base_own.ptr;
-		t->base_len = base_own.size;
+		t->base = t->base_own.ptr;
+		t->base_len = t->base_own.size;
 	}
-	if (name && text && (rc = adapt_entry(ctx, t, &fresh_entry, false)))
+	if (name && text && (rc = adapt_entry(ctx, t, fe, false)))
 		goto out;
-	/* The sites as they will be, sorted: the changed one in its place. */
+	/* The changed one in its place. */
 	bool placed = !(name && text);
 	for (size_t i = 0; i < t->n; i++) {
-		if ((int)i == idx) {
+		if ((int)i == c->idx) {
 			if (text)
-				live[nlive++] = &fresh_entry;
+				c->live[c->nlive++] = fe;
 			placed = true;
 			continue;
 		}
 		if (!placed && strcmp(name, t->v[i].name) < 0) {
-			live[nlive++] = &fresh_entry;
+			c->live[c->nlive++] = fe;
 			placed = true;
 		}
-		live[nlive++] = &t->v[i];
+		c->live[c->nlive++] = &t->v[i];
 	}
 	if (!placed)
-		live[nlive++] = &fresh_entry;
+		c->live[c->nlive++] = fe;
 	recs[0] = t->base;
 	lens[0] = t->base_len;
-	for (size_t i = 0; i < nlive; i++) {
-		site_entry *e = live[i];
+	for (size_t i = 0; i < c->nlive; i++) {
+		site_entry *e = c->live[i];
 		if ((rc = tl__cancelled(ctx)) || (!e->rec && (rc = adapt_entry(ctx, t, e, true))))
 			goto out;
 		recs[i + 1] = e->rec;
 		lens[i + 1] = e->rec_len;
 	}
-	if ((rc = tl__caddy_assemble(&config, recs, lens, nlive + 1)) ||
-	    (rc = tl__cancelled(ctx)) || (rc = tl__caddy_load_json(ctx, config.ptr, config.size)))
-		goto out;
-
-	/* Caddy runs the new config: now the disk follows. */
-	if (name && text) {
-		if ((rc = tl__mkdir_p(t->sites_dir, 0755)) ||
-		    (rc = tl__file_write_atomic(fresh_entry.path, text, strlen(text), 0644)))
-			goto out;
-	} else if (name && idx >= 0) {
-		if (unlink(t->v[idx].path) != 0 && errno != ENOENT) {
-			rc = tl__error_os(TL_EIO, errno, "cannot remove %s", t->v[idx].path);
-			goto out;
-		}
-		tl__fsync_dir(t->sites_dir);
-	}
-	bool changed = name != NULL || base_adapted || t->ncached != nlive;
-	for (size_t i = 0; i < nlive && !changed; i++)
-		changed = live[i]->fresh;
-	if (changed)
-		cache_store(ctx, t, &globals, t->base, t->base_len, live, nlive);
+	rc = tl__caddy_assemble(&c->config, recs, lens, c->nlive + 1);
 out:
-	if (rc && name && text)
-		tl__error_prefix("route %s not applied", name);
 	free(recs);
 	free(lens);
-	free(live);
-	json_decref(base_adapted);
-	tl_buf_dispose(&base_own);
-	tl_buf_dispose(&globals);
-	tl_buf_dispose(&config);
-	entry_dispose(&fresh_entry);
+	return rc;
+}
+
+/* Does Caddy run exactly `config` now? */
+static int caddy_runs(bool *out, const json_t *live, const tl_buf *config)
+{
+	json_t *j = json_loadb(config->ptr ? config->ptr : "", config->size, 0, NULL);
+	if (!j)
+		return tl__error_set(TL_EIO, TL_ERRCLASS_CADDY, "an assembled configuration is not JSON");
+	*out = json_equal(live, j);
+	json_decref(j);
+	return TL_OK;
+}
+
+/* Make the site file say what the pending change says (finish) or drop
+ * the pending change (undo); the directory is synced either way. */
+static int settle_pending(table *t, const char *name, const char *text, bool finish)
+{
+	char *pend = pending_path(t, name);
+	char *path = tl__sprintf("%s/%s.caddy", t->sites_dir, name);
+	int rc = pend && path ? TL_OK : TL_ENOMEM;
+	if (rc == TL_OK && finish && text && rename(pend, path) != 0)
+		rc = tl__error_os(TL_EIO, errno, "cannot rename %s to %s", pend, path);
+	if (rc == TL_OK && finish && !text && unlink(path) != 0 && errno != ENOENT)
+		rc = tl__error_os(TL_EIO, errno, "cannot remove %s", path);
+	if (rc == TL_OK && (!finish || !text) && unlink(pend) != 0 && errno != ENOENT)
+		rc = tl__error_os(TL_EIO, errno, "cannot remove %s", pend);
+	if (rc == TL_OK)
+		tl__fsync_dir(t->sites_dir);
+	free(pend);
+	free(path);
+	return rc;
+}
+
+/*
+ * A pending change of site `name` left by a process that died (or whose
+ * /load answer was lost): when Caddy runs the configuration with it, the
+ * change is finished (the file follows Caddy); otherwise it is undone, and
+ * Caddy gets the table as on disk when it runs anything else (a restart
+ * from an autosave, a hand edit). After this, Caddy and the files agree.
+ */
+static int reconcile_one(tl_ctx *ctx, table *t, const char *name, tl_buf *done)
+{
+	char *pend = pending_path(t, name);
+	tl_buf text = TL_BUF_INIT;
+	int rc = pend ? tl__file_read(&text, pend) : TL_ENOMEM;
+	const char *new_text = text.size ? text.ptr : NULL;
+	json_t *live = NULL;
+	change cnew, cold;
+	memset(&cnew, 0, sizeof(cnew));
+	memset(&cold, 0, sizeof(cold));
+	bool runs_new = false, runs_old = false;
+	if (rc == TL_OK)
+		rc = tl__caddy_get(&live, ctx, "/config/");
+	if (rc == TL_OK && (rc = change_build(&cnew, ctx, t, name, new_text)) == TL_OK)
+		rc = caddy_runs(&runs_new, live, &cnew.config);
+	if (rc == TL_OK && !runs_new && (rc = change_build(&cold, ctx, t, NULL, NULL)) == TL_OK)
+		rc = caddy_runs(&runs_old, live, &cold.config);
+	if (rc == TL_OK && !runs_new && !runs_old)
+		rc = tl__caddy_load_json(ctx, cold.config.ptr, cold.config.size);
+	if (rc == TL_OK)
+		rc = settle_pending(t, name, new_text, runs_new);
+	if (rc == TL_OK) {
+		const char *what = runs_new ? (new_text ? "finished: Caddy had accepted it, the site "
+		                                          "file now says the same"
+		                                        : "finished: Caddy had accepted it, the site "
+		                                          "file is removed")
+		                            : "undone: Caddy and the site file keep the route as it "
+		                              "was";
+		tl__step(ctx, "caddy.reconcile", name, "interrupted route change of %s %s", name,
+		         what);
+		tl__log(ctx, TL_LOG_WARN, "route %s: an interrupted change was %s", name, what);
+		if (done)
+			tl__buf_printf(done, "%sroute %s: interrupted change %s", done->size ? "\n" : "",
+			               name, runs_new ? "finished" : "undone");
+	} else {
+		tl__error_prefix("cannot settle the interrupted route change of %s (%s stays)", name,
+		                 pend ? pend : "its pending file");
+	}
+	json_decref(live);
+	change_dispose(&cnew);
+	change_dispose(&cold);
+	tl_buf_dispose(&text);
+	free(pend);
+	return rc;
+}
+
+/* Names of the sites with a pending change (NULL-terminated, may be NULL). */
+static int pending_names(char ***out, const table *t)
+{
+	*out = NULL;
+	DIR *d = opendir(t->sites_dir);
+	if (!d)
+		return errno == ENOENT ? TL_OK : tl__error_os(TL_EIO, errno, "cannot read %s",
+		                                               t->sites_dir);
+	int rc = TL_OK;
+	size_t sl = strlen(PENDING_SUFFIX);
+	for (struct dirent *de; rc == TL_OK && (de = readdir(d));) {
+		size_t len = strlen(de->d_name);
+		if (len <= sl || strcmp(de->d_name + len - sl, PENDING_SUFFIX))
+			continue;
+		char *name = tl__strndup(de->d_name, len - sl);
+		if (!name)
+			rc = TL_ENOMEM;
+		else if (tl__caddy_validate_site(name) != TL_OK)
+			tl_error_clear(); /* not a name we would write: not ours */
+		else
+			rc = tl__strv_push(out, name);
+		free(name);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Settle every pending change; the table is read again after one. */
+static int reconcile_locked(tl_ctx *ctx, table *t, tl_buf *done)
+{
+	char **names = NULL;
+	int rc = pending_names(&names, t);
+	for (size_t i = 0; rc == TL_OK && names && names[i]; i++)
+		rc = reconcile_one(ctx, t, names[i], done);
+	if (rc == TL_OK && names) {
+		table_dispose(t);
+		if ((rc = table_open(t, ctx, true)) == TL_OK)
+			rc = parse_headers(t);
+	}
+	tl__strv_free(names);
+	return rc;
+}
+
+/*
+ * The transaction. `name`: the site changed (NULL: none, a reload);
+ * `text`: its new file text, or NULL to remove it. Called under the lock.
+ * The order makes a kill at any point recoverable: the pending file, then
+ * Caddy's /load, then the pending file becomes the site file.
+ */
+static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *text)
+{
+	change c;
+	char *pend = NULL;
+	bool pending = false;
+	int rc = change_build(&c, ctx, t, name, text);
+	if (rc == TL_OK && name && (text || c.idx >= 0)) {
+		if (!(pend = pending_path(t, name)))
+			rc = TL_ENOMEM;
+		else if ((rc = tl__mkdir_p(t->sites_dir, 0755)) == TL_OK &&
+		         (rc = tl__file_write_atomic(pend, text ? text : "", text ? strlen(text) : 0,
+		                                     0644)) == TL_OK)
+			pending = true;
+	}
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "caddy.load", name, "loading the new configuration into Caddy");
+	if (rc == TL_OK && (rc = tl__caddy_load_json(ctx, c.config.ptr, c.config.size)) &&
+	    pending) {
+		/* Refused: the live config is unchanged, so is the disk. Any
+		 * other failure (an answer lost) is settled by asking Caddy. */
+		if (rc == TL_EINVALID || rc == TL_EUSER) {
+			settle_pending(t, name, text, false);
+		} else {
+			tl_error saved = *tl_error_last();
+			char msg[1024];
+			snprintf(msg, sizeof(msg), "%s", saved.message);
+			if (reconcile_one(ctx, t, name, NULL) == TL_OK) {
+				tl_buf check = TL_BUF_INIT;
+				char *path = tl__sprintf("%s/%s.caddy", t->sites_dir, name);
+				bool took = path && (text ? tl__file_read(&check, path) == TL_OK &&
+				                                    check.ptr && !strcmp(check.ptr, text)
+				                          : access(path, F_OK) != 0);
+				tl_buf_dispose(&check);
+				free(path);
+				if (took)
+					rc = TL_OK;
+			}
+			if (rc)
+				tl__error_set_upstream(saved.code, saved.klass, saved.upstream,
+				                       saved.upstream_code, "%s", msg);
+			pending = false;
+		}
+	}
+	/* Caddy runs the new config: now the disk follows. */
+	if (rc == TL_OK && pending &&
+	    (rc = tl__step(ctx, "caddy.loaded", name, "Caddy accepted it; confirming the site file")) ==
+	        TL_OK)
+		rc = settle_pending(t, name, text, true);
+	bool changed = rc == TL_OK && (name != NULL || t->base_adapted || t->ncached != c.nlive);
+	for (size_t i = 0; rc == TL_OK && i < c.nlive && !changed; i++)
+		changed = c.live[i]->fresh;
+	if (changed)
+		cache_store(ctx, t, &c.globals, t->base, t->base_len, c.live, c.nlive);
+	if (rc && name && text)
+		tl__error_prefix("route %s not applied", name);
+	free(pend);
+	change_dispose(&c);
 	return rc;
 }
 
 /* Lock, open the table, run the transaction. */
 static int apply(tl_ctx *ctx, const char *name, const char *text, const char *remove_by,
-                 tl_buf *removed)
+                 tl_buf *removed, tl_buf *done)
 {
 	tl__lock *lk = NULL;
 	table t;
@@ -519,7 +712,8 @@ static int apply(tl_ctx *ctx, const char *name, const char *text, const char *re
 	int rc = lock_routes(&lk, ctx);
 	if (rc)
 		return rc;
-	if ((rc = table_open(&t, ctx, true)) || (rc = parse_headers(&t)))
+	if ((rc = table_open(&t, ctx, true)) || (rc = parse_headers(&t)) ||
+	    (rc = reconcile_locked(ctx, &t, done)))
 		goto out;
 	if (remove_by) {
 		int idx = find_entry(&t, remove_by);
@@ -548,7 +742,7 @@ out:
 
 int tl__caddy_site_apply(tl_ctx *ctx, const char *name, const char *text)
 {
-	return apply(ctx, name, text, NULL, NULL);
+	return apply(ctx, name, text, NULL, NULL, NULL);
 }
 
 int tl_caddy_write_main(tl_ctx *ctx, const tl_caddy_main_options *opts)
@@ -574,7 +768,7 @@ int tl_caddy_route_set(tl_ctx *ctx, const tl_caddy_route *route)
 	if (rc)
 		return rc;
 	if ((rc = tl__step(ctx, "caddy.apply", route->site, "routing %s", route->site)) == TL_OK)
-		rc = apply(ctx, route->site, text.ptr, NULL, NULL);
+		rc = apply(ctx, route->site, text.ptr, NULL, NULL, NULL);
 	tl_buf_dispose(&text);
 	return rc;
 }
@@ -583,14 +777,40 @@ int tl_caddy_route_remove(tl_buf *removed, tl_ctx *ctx, const char *name)
 {
 	TL__CHECK_ARG(ctx && name && *name);
 	int rc = tl__step(ctx, "caddy.remove", name, "removing the route of %s", name);
-	return rc ? rc : apply(ctx, NULL, NULL, name, removed);
+	return rc ? rc : apply(ctx, NULL, NULL, name, removed, NULL);
 }
 
 int tl_caddy_reload(tl_ctx *ctx)
 {
 	TL__CHECK_ARG(ctx);
 	int rc = tl__step(ctx, "caddy.reload", NULL, "applying the routes on disk");
-	return rc ? rc : apply(ctx, NULL, NULL, NULL, NULL);
+	return rc ? rc : apply(ctx, NULL, NULL, NULL, NULL, NULL);
+}
+
+int tl_caddy_reconcile(tl_buf *done, tl_ctx *ctx)
+{
+	TL__CHECK_ARG(ctx);
+	tl__lock *lk = NULL;
+	table t;
+	tl_buf d = TL_BUF_INIT;
+	/* Only a directory read when nothing is pending; the lock otherwise
+	 * (a change in progress holds it, and settles its own file). */
+	char **names = NULL;
+	memset(&t, 0, sizeof(t));
+	t.sites_dir = tl__path_join(tl__cfg(ctx, "TOWLION_CADDY_DIR"), "sites");
+	int rc = t.sites_dir ? pending_names(&names, &t) : TL_ENOMEM;
+	bool any = names != NULL;
+	tl__strv_free(names);
+	table_dispose(&t);
+	if (rc == TL_OK && any && (rc = lock_routes(&lk, ctx)) == TL_OK &&
+	    (rc = table_open(&t, ctx, true)) == TL_OK && (rc = parse_headers(&t)) == TL_OK)
+		rc = reconcile_locked(ctx, &t, &d);
+	if (rc == TL_OK && done)
+		rc = tl__buf_set(done, d.ptr ? d.ptr : "", d.size);
+	tl_buf_dispose(&d);
+	table_dispose(&t);
+	tl__lock_release(lk);
+	return rc;
 }
 
 int tl_caddy_check(tl_ctx *ctx)

@@ -1,7 +1,50 @@
 /* Emitting events to the context's callback, and cancellation. */
 #include "config.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/*
+ * The test hook (tests/faults): TOWLION_TEST_PAUSE_AT=STEP[#N] makes the
+ * process stop itself at the Nth (default: first) emission of step STEP,
+ * after writing "PID STEP\n" to the file TOWLION_TEST_PAUSE_FILE, so that
+ * a test can SIGKILL it exactly there instead of racing a timer. Read
+ * from the environment only (never from a config file), and inert unless
+ * both variables are set. Not an interface: only for fault injection.
+ * TOWLION_TEST_TRACE_FILE=PATH appends every step's name to PATH, which is
+ * how the suite learns the steps of an operation.
+ */
+static void test_pause_at(const char *step)
+{
+	static int seen;
+	const char *trace = getenv("TOWLION_TEST_TRACE_FILE");
+	if (trace && *trace && step) {
+		FILE *f = fopen(trace, "ae");
+		if (f) {
+			fprintf(f, "%s\n", step);
+			fclose(f);
+		}
+	}
+	const char *want = getenv("TOWLION_TEST_PAUSE_AT");
+	const char *file = getenv("TOWLION_TEST_PAUSE_FILE");
+	if (!want || !*want || !file || !*file || !step)
+		return;
+	const char *hash = strchr(want, '#');
+	size_t len = hash ? (size_t)(hash - want) : strlen(want);
+	if (strlen(step) != len || strncmp(step, want, len))
+		return;
+	int nth = hash ? atoi(hash + 1) : 1;
+	if (++seen != nth)
+		return;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), step);
+	if (n > 0 && (size_t)n < sizeof(line) &&
+	    tl__file_write_atomic(file, line, (size_t)n, 0600) == TL_OK)
+		raise(SIGSTOP);
+}
 
 static int emit(tl_ctx *ctx, const tl_event *ev)
 {
@@ -47,6 +90,7 @@ int tl__log(tl_ctx *ctx, int level, const char *fmt, ...)
 
 int tl__step(tl_ctx *ctx, const char *step, const char *subject, const char *fmt, ...)
 {
+	test_pause_at(step);
 	if (!ctx || !ctx->event_cb)
 		return tl__cancelled(ctx);
 	char msg[1024];

@@ -187,4 +187,12 @@ int tl__remove_other_releases(attempt *a, char *const *keep, const char *role, i
 int tl__serving_releases(char ***keep, attempt *a);
 void tl__prune_images(attempt *a);
 
+/* recover.c: the in-flight record of a deploy, rollback or preview up
+ * (kind), written under the project lock before anything changes; and
+ * settling one a dead process left (finish or undo, told through an event,
+ * a warning and a line in `done`, which may be NULL). */
+int tl__deploy_op_begin(tl_ctx *ctx, const tl__project *p, const char *kind,
+                        const char *release);
+int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, tl_buf *done);
+
 #endif

@@ -8,6 +8,7 @@
  * returns, and anything a killed attempt left behind is removed by the next
  * one (it holds the same lock, so it knows nobody else is working).
  */
+#include "core/oplog.h"
 #include "deploy_int.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -622,6 +623,15 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		if (rc == TL_OK)
 			rc = check_images(&a);
 	}
+	/* What a killed attempt left in flight is settled first; then this
+	 * one is recorded before it changes anything. */
+	bool in_flight = false;
+	if (rc == TL_OK)
+		rc = tl__deploy_op_settle(ctx, p, a.docker, NULL);
+	if (rc == TL_OK && (rc = tl__deploy_op_begin(ctx, p, from ? "rollback" : p->pr ? "preview up"
+	                                                                         : "deploy",
+	                                             a.release_id)) == TL_OK)
+		in_flight = true;
 	/* The project's own network, Caddy and the shared services on it,
 	 * before the first container. */
 	if (rc == TL_OK)
@@ -660,12 +670,24 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		rc = merge_platform_env(&a);
 	if (rc == TL_OK && !from)
 		rc = run_release_command(&a);
-	if (rc == TL_OK)
+	if (rc == TL_OK && (rc = tl__oplog_step(ctx, p->name, "start")) == TL_OK)
 		rc = start_routed(&a);
-	if (rc == TL_OK)
+	bool switching = false;
+	if (rc == TL_OK && (rc = tl__oplog_step(ctx, p->name, "switch")) == TL_OK) {
+		switching = true;
 		rc = switch_route(&a);
+	}
 	if (rc) {
-		remove_started(&a);
+		/* A switch that failed any other way than a refusal may have
+		 * reached Caddy: the record stays for the next command to settle
+		 * (it puts the route back before the containers go). */
+		if (!switching || rc == TL_EINVALID || rc == TL_ECONFLICT || rc == TL_EUSER)
+			remove_started(&a);
+		else {
+			in_flight = false;
+			tl__log(ctx, TL_LOG_WARN, "the route of %s may have moved; the next command on "
+			        "it settles that", p->name);
+		}
 		if (recordable && a.rel && rc != TL_EUSER) {
 			tl_error saved = *tl_error_last();
 			char msg[1024];
@@ -680,6 +702,8 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	 * here on must not make the next deploy remove it), then clean up.
 	 * Failures from here on leave the new release serving. */
 	rc = record(&a, TL_RELEASE_ACTIVE, o, t0);
+	if (rc == TL_OK)
+		rc = tl__oplog_step(ctx, p->name, "recorded");
 	char *const keep[] = {a.release_id, NULL};
 	if (rc == TL_OK)
 		rc = tl__remove_other_releases(&a, keep, "web", p->drain_ms);
@@ -702,6 +726,8 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		a.rel = NULL;
 	}
 out:
+	if (in_flight)
+		tl__oplog_remove(ctx, p->name);
 	tl__strv_free(serving);
 	attempt_dispose(&a);
 	tl__lock_release(lock);
