@@ -24,10 +24,11 @@ static long now_ms(void)
 }
 
 /* One probe: TL_OK when healthy; otherwise TL_EUNHEALTHY with why. */
-static int probe(tl_ctx *ctx, const char *url, long timeout_ms, tl_buf *why)
+static int probe(tl_ctx *ctx, const char *url, long timeout_ms, const char *service,
+                 tl_buf *why)
 {
 	tl__http_req req = {.url = url, .timeout_ms = timeout_ms,
-	                    .connect_timeout_ms = timeout_ms, .service = "the new release",
+	                    .connect_timeout_ms = timeout_ms, .service = service,
 	                    .klass = TL_ERRCLASS_DEPLOY, .max_body = PROBE_MAX_BODY};
 	tl__http_resp resp;
 	int rc = tl__http_do(ctx, &resp, &req);
@@ -65,7 +66,7 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 	long deadline = now_ms() + timeout_ms;
 	int rc;
 	for (;;) {
-		rc = probe(ctx, url, PROBE_TIMEOUT_MS, &why);
+		rc = probe(ctx, url, PROBE_TIMEOUT_MS, "the new release", &why);
 		if (rc != TL_EUNHEALTHY)
 			break;
 		/* A container that exited will never answer: stop waiting. */
@@ -94,7 +95,7 @@ int tl__health_once(tl_ctx *ctx, const char *hostport, const char *path, long ti
 	if (!url)
 		return TL_ENOMEM;
 	tl_buf why = TL_BUF_INIT;
-	int rc = probe(ctx, url, timeout_ms, &why);
+	int rc = probe(ctx, url, timeout_ms, "the container", &why);
 	if (rc == TL_EUNHEALTHY)
 		tl__error_set(rc, TL_ERRCLASS_DEPLOY, "%s", why.ptr ? why.ptr : "no answer");
 	tl_buf_dispose(&why);

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
@@ -58,8 +59,9 @@ def doctor(e=env):
 
 def deploy(version):
     rc, out, err = t.run(["deploy", app, "--path", example_app(t, "hello", version),
-                          "--timeout", "30"], env=env, timeout=600)
-    t.check(rc == 0, f"deploy {version}: exit {rc}: {err.strip()[-400:]}")
+                          "--timeout", "120"], env=env, timeout=900)
+    if not t.check(rc == 0, f"deploy {version}: exit {rc}: {err.strip()[-400:]}"):
+        t.finish()  # nothing below means anything without a deployed app
 
 
 def leftover(name, running):
@@ -95,7 +97,9 @@ t.check(rc == 0 and st.get("healthy") is False and st.get("health") == "none" an
         f"before any deploy: exit {rc}, {st}")
 
 deploy("1.0.0")
+t0 = time.monotonic()
 rc, st, err = status()
+print(f"status of a healthy app took {time.monotonic() - t0:.2f} s", flush=True)
 t.check(rc == 0 and st["healthy"] and st["health"] == "healthy" and st["reason"] == "",
         f"deployed: exit {rc}, {st} {err}")
 t.check(st["route"]["state"] == "ok" and len(st["route"]["upstreams"]) == 1,
