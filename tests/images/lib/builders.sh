@@ -2,27 +2,32 @@
 # How each image is made (sourced by tests/images/build). Everything here is
 # a build input: a change rebuilds every image.
 #
-# Uses from build: IMAGES_HOME, ROOT, TL_HARNESS_S3_PREFIX, work, sock,
-# docker_cli, log, die.
+# Uses from build: IMAGES_HOME, ROOT, work, sock, docker_cli, log, die.
 
-# The files from outside the image's directory that go into it.
-extra_inputs() { # SVC
-	case $1 in
-	s3) printf '%s\n' "$ROOT/tests/harness/lib/s3-server.js" \
-	                  "$TL_HARNESS_S3_PREFIX/package-lock.json";;
-	app-base) printf '%s\n' "$ROOT/tests/harness/lib/common.sh" \
-	                        "$ROOT/tests/harness/lib/docker.sh" /bin/busybox;;
-	esac
+# SVC/extras: what an image takes from outside its directory, one
+# "DEST SOURCE" a line (SOURCE relative to the repository or absolute, a file
+# or a directory; DEST relative to the build context). Prints "DEST SOURCE"
+# with SOURCE made absolute; $TL_HARNESS_S3_PREFIX in SOURCE is expanded.
+extras() { # SVC
+	local f=$IMAGES_HOME/$1/extras dest src
+	[[ -f $f ]] || return 0
+	sed 's/#.*//' "$f" | while read -r dest src; do
+		[[ -n $dest ]] || continue
+		src=${src//'$TL_HARNESS_S3_PREFIX'/$TL_HARNESS_S3_PREFIX}
+		[[ $src == /* ]] || src=$ROOT/$src
+		printf '%s %s\n' "$dest" "$src"
+	done
 }
 
 # Builders: each makes the image TAG in the dockerd.
 
 # A Debian root file system with the packages in SVC/packages, from the suite
 # in SVC/suite, made by mmdebstrap (essential packages only, no apt, no
-# documentation: strip-docs) and `docker import`ed; then SVC/Dockerfile adds the
-# entrypoint, user and command on top of it.
+# documentation: strip-docs) and `docker import`ed; then SVC/Dockerfile adds
+# the entrypoint, user and command on top of it, with SVC/extras in its
+# context.
 build_debian() { # SVC TAG
-	local svc=$1 tag=$2 dir=$IMAGES_HOME/$1 ctx=$work/$1 suite pkgs
+	local svc=$1 tag=$2 dir=$IMAGES_HOME/$1 ctx=$work/$1 suite pkgs dest src
 	local rootfs=towlion-local/$svc-rootfs:${tag##*:}
 	suite=$(< "$dir/suite")
 	pkgs=$(sed 's/#.*//' "$dir/packages" | xargs | tr ' ' ,)
@@ -40,7 +45,10 @@ build_debian() { # SVC TAG
 
 	mkdir -p "$ctx"
 	cp -a "$dir/." "$ctx/"
-	context_extras "$svc" "$ctx"
+	while read -r dest src; do
+		mkdir -p "$(dirname "$ctx/$dest")"
+		cp -a "$src" "$ctx/$dest"
+	done < <(extras "$svc")
 	docker_cli build -q --build-arg BASE="$rootfs" --label "towlion-local.inputs=${tag##*:}" \
 		-t "$tag" "$ctx" > /dev/null || die "$svc: docker build failed"
 	# Only the tag goes: the layer stays under the image built on it.
@@ -48,21 +56,11 @@ build_debian() { # SVC TAG
 	rm -rf "$ctx"
 }
 
-# What an image's Dockerfile copies from outside its directory.
-context_extras() { # SVC CTX
-	case $1 in
-	s3)
-		cp "$ROOT/tests/harness/lib/s3-server.js" "$2/"
-		cp -a "$TL_HARNESS_S3_PREFIX/node_modules" "$TL_HARNESS_S3_PREFIX/package-lock.json" "$2/"
-		;;
-	esac
-}
-
-# The busybox image the tests' apps are built on: the harness's own builder
-# (tests/harness/lib/docker.sh), run against this dockerd with our tag.
+# The busybox image the tests' apps are built on (app-base/extras names the
+# inputs): the harness's own builder, run against this dockerd with our tag.
 build_app_base() { # SVC TAG
 	(
-		# shellcheck source=../harness/lib/common.sh
+		# shellcheck source=../../harness/lib/common.sh
 		source "$ROOT/tests/harness/lib/common.sh"
 		HARNESS_DIR=$work/harness TOWLION_DOCKER_HOST=unix://$sock TL_HARNESS_BUSYBOX_IMAGE=$2
 		mkdir -p "$HARNESS_DIR/docker/cli"
