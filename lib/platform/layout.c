@@ -206,6 +206,45 @@ static const char promtail_yml[] =
 	"  - job_name: system\n    static_configs:\n      - targets: [localhost]\n"
 	"        labels:\n          job: varlogs\n          __path__: /var/log/*.log\n";
 
+/* The "\tadmin ..." line of a main Caddyfile's text ("" when none). */
+static void admin_line(char *out, size_t cap, const char *text)
+{
+	const char *a = text ? strstr(text, "\n\tadmin ") : NULL;
+	*out = '\0';
+	if (a)
+		snprintf(out, cap, "%.*s", (int)strcspn(a + 2, "\n"), a + 2);
+}
+
+/* An existing main Caddyfile is the routing module's and stays; but one
+ * written before towlion.conf named the admin socket would leave Caddy's
+ * admin API where towlion no longer looks: say so, and how to mend it. */
+static int caddyfile_admin_kept(tl_platform_report *r, tl_ctx *ctx, const char *path)
+{
+	tl_buf cur = TL_BUF_INIT, want = TL_BUF_INIT;
+	char have_line[512], want_line[512];
+	int rc = tl__file_read(&cur, path);
+	if (rc == TL_OK)
+		rc = tl_caddy_render_main(&want, ctx, NULL);
+	if (rc != TL_OK) {
+		/* Only a hint: what cannot be compared is kept as it was. */
+		tl_error_clear();
+		rc = tl__plat_step(r, "write", path, 0, "kept (the routing module owns it)");
+	} else {
+		admin_line(have_line, sizeof(have_line), cur.ptr);
+		admin_line(want_line, sizeof(want_line), want.ptr);
+		if (!strcmp(have_line, want_line))
+			rc = tl__plat_step(r, "write", path, 0, "kept (the routing module owns it)");
+		else
+			rc = tl__plat_step(r, "write", path, 0,
+			                   "kept, but its \"%s\" is not the configured \"%s\": run "
+			                   "`towlion route init` to rewrite it",
+			                   have_line, want_line);
+	}
+	tl_buf_dispose(&cur);
+	tl_buf_dispose(&want);
+	return rc;
+}
+
 static int write_caddyfile(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p)
 {
 	char *path = tl__path_join(p->caddy, "Caddyfile");
@@ -214,7 +253,7 @@ static int write_caddyfile(tl_platform_report *r, tl_ctx *ctx, const tl__plat *p
 	struct stat st;
 	int rc = TL_OK;
 	if (stat(path, &st) == 0) {
-		rc = tl__plat_step(r, "write", path, 0, "kept (the routing module owns it)");
+		rc = caddyfile_admin_kept(r, ctx, path);
 	} else if (p->flags & TL_PLATFORM_DRY_RUN) {
 		rc = tl__plat_step(r, "write", path, 1, "main Caddyfile");
 	} else if (!*p->root) {

@@ -86,6 +86,21 @@ t.check(read_env(conf) == c, "towlion.conf the same on rerun")
 t.check(not steps(doc, "config"), f"no config step on rerun: {steps(doc, 'config')}")
 t.check(steps(doc, "write").get(conf, {}).get("changed") is False, "towlion.conf up to date")
 
+# A main Caddyfile from before the socket is kept (the routing module owns
+# it), with a step saying its admin is not the configured one.
+caddyfile = os.path.join(data, "caddy", "Caddyfile")
+text = open(caddyfile).read()
+with open(caddyfile, "w") as f:
+    f.write(text.replace(f"admin unix/{sock}", "admin 127.0.0.1:2019"))
+doc = init()
+w = steps(doc, "write").get(caddyfile, {})
+t.check("admin 127.0.0.1:2019" in w.get("detail", "") and "route init" in w.get("detail", ""),
+        f"an old admin in the Caddyfile is named: {w}")
+with open(caddyfile, "w") as f:
+    f.write(text)
+w = steps(init(), "write").get(caddyfile, {})
+t.check(w.get("detail") == "kept (the routing module owns it)", f"Caddyfile kept: {w}")
+
 # A key changed by hand is put back (and named); one the admin added stays.
 with open(conf, "a") as f:
     f.write("TOWLION_DOMAIN=added.example\n")
