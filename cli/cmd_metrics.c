@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 static int run_metrics(cli *c)
 {
@@ -20,7 +21,9 @@ static int run_metrics(cli *c)
 		tl_buf path = TL_BUF_INIT;
 		if ((rc = tl_metrics_write_textfile(&path, ctx, textfile, NULL)))
 			return cli_fail(c, rc);
-		cli_set_result(c, json_pack("{s:s}", "file", path.ptr));
+		struct stat st;
+		json_int_t bytes = stat(path.ptr, &st) == 0 ? (json_int_t)st.st_size : 0;
+		cli_set_result(c, json_pack("{s:s, s:I}", "file", path.ptr, "bytes", bytes));
 		tl_buf_dispose(&path);
 		return 0;
 	}

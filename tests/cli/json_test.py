@@ -157,6 +157,7 @@ doc("backup key", ["backup", "key", "generate", os.path.join(t.tmp, "backup.key"
 
 doc("metrics", ["metrics"])
 doc("metrics", ["metrics", "-o", os.path.join(t.tmp, "towlion.prom")])
+doc("metrics", ["metrics", "--textfile", t.tmp])
 doc("alerts check", ["--dry-run", "alerts", "check"])
 doc("platform init", ["--dry-run", "platform", "init", "--root", os.path.join(t.tmp, "root"),
                       "--no-docker"])

@@ -92,7 +92,7 @@ static void test_app_container_log_rotation(void **state)
 	snprintf(path, sizeof(path), "%s/hello", src);
 	tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
 	o.path = path;
-	o.health_timeout_ms = 8000;
+	o.health_timeout_ms = 60000; /* a loaded CI machine is slow to start it */
 	o.requested_by = "test";
 	tl_release *r = NULL;
 	tl_assert_ok(tl_deploy(&r, ctx, app, &o));
