@@ -10,7 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#define PROBE_TIMEOUT_MS 1000
+/* One probe may take this long: on a loaded server a healthy release can
+ * take more than a second to answer (the e2e server test saw every 1 s
+ * probe of a busybox app time out for 3 minutes at a load of 190); the
+ * deploy's own timeout still bounds the whole wait. */
+#define PROBE_TIMEOUT_MS 5000
 #define POLL_MS 25
 /* The answer is the tenant's: {"status":"ok"} needs a few bytes, an
  * endless or huge body makes the probe fail instead of filling memory. */

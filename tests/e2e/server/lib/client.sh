@@ -37,16 +37,17 @@ client_loop_start() { # HOST
   : > "$log"
   rm -f "$stop"
   # Two clients at once: the hello app answers in about a second on a
-  # loaded machine, and one client alone would sample the switch too thinly.
+  # loaded machine, and one client alone would sample the switch too
+  # thinly (TL_E2E_CLIENTS overrides).
   on_server bash -c '
-    for worker in 1 2; do
+    for ((worker = 0; worker < $4; worker++)); do
       while [[ ! -e $3 ]]; do
         out=$(curl -sS --max-time 20 --cacert "$1" --resolve "$2:443:127.0.0.1" \
           -w "\n%{http_code}" "https://$2/" 2>&1)
         printf "%s %s\n" "${out##*$'"'"'\n'"'"'}" "$(tr -s "\r\n" "  " <<< "${out%$'"'"'\n'"'"'*}")"
       done &
     done
-    wait' client-loop "$CADDY_ROOT_CERT" "$1" "$stop" >> "$log" 2>&1 &
+    wait' client-loop "$CADDY_ROOT_CERT" "$1" "$stop" "${TL_E2E_CLIENTS:-2}" >> "$log" 2>&1 &
   CLIENT_LOOP_PID=$!
 }
 
