@@ -416,7 +416,10 @@ done:
 	free(partial);
 	tl__bk_client_dispose(&cl);
 	tl__bk_manifest_dispose(&m);
-	tl__lock_release(lk);
+	/* Removed, not only released: a lock file per database name would
+	 * outlive databases (and names that never were one, `--db NOSUCH`).
+	 * Safe while others wait on it: see lib/core/lock.c. */
+	tl__lock_discard(lk);
 	if (rc && strstr(tl_error_last()->message, "not currently accepting connections"))
 		tl__error_prefix("%s refuses connections (ALLOW_CONNECTIONS is false; after a killed "
 		                 "restore, towlion doctor says why), so it was not backed up", db);

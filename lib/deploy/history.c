@@ -166,13 +166,25 @@ int tl__history_record(const char *state_dir, const tl_release *r)
 		}
 	}
 	json_array_append_new(a, to_json(r));
-	while (json_array_size(a) > HISTORY_MAX)
+	/* Releases that fall off the history can no longer be rolled back to:
+	 * their saved plans go too, once the shorter history is on disk. */
+	json_t *dropped = json_array();
+	while (json_array_size(a) > HISTORY_MAX) {
+		if (dropped)
+			json_array_append(dropped, json_array_get(a, 0));
 		json_array_remove(a, 0);
+	}
 	char *text = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	char *path = history_path(state_dir);
-	rc = (text && path) ? tl__mkdir_p(state_dir, 0700) : TL_ENOMEM;
+	rc = (text && path && dropped) ? tl__mkdir_p(state_dir, 0700) : TL_ENOMEM;
 	if (rc == TL_OK)
 		rc = tl__file_write_atomic(path, text, strlen(text), 0600);
+	json_array_foreach(rc == TL_OK ? dropped : NULL, i, o) {
+		const char *id = json_string_value(json_object_get(o, "id"));
+		if (id && (!r->id || strcmp(id, r->id)))
+			tl__plan_forget(state_dir, id);
+	}
+	json_decref(dropped);
 	free(text);
 	free(path);
 	json_decref(a);

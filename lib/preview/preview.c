@@ -279,7 +279,12 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 		                                          : "there was no preview %s", name);
 	if (rc == TL_OK && existed)
 		*existed = found;
-	tl__lock_release(lock);
+	/* A preview that is gone leaves no lock file (lib/core/lock.c says why
+	 * removing it under the lock is safe). */
+	if (rc == TL_OK)
+		tl__lock_discard(lock);
+	else
+		tl__lock_release(lock);
 	free(locks);
 	free(lock_name);
 	tl_preview_free(pv);
