@@ -221,6 +221,10 @@ typedef struct {
 int tl__bk_opts_read(tl__bk_opts *out, const tl_backup_options *opts);
 /* Take the per-database lock. */
 int tl__bk_lock(tl__lock **out, tl_ctx *ctx, const char *database, int timeout_ms);
+/* Let go of a tl__bk_lock and remove its file: one lock file per database
+ * name would outlive databases (and names that never were one). Safe while
+ * others wait on it (lib/core/lock.c). NULL: nothing. */
+void tl__bk_unlock(tl__lock *lk);
 /* Resolve a backup argument (a file name in TOWLION_BACKUP_DIR or a path)
  * to a path and its parsed name. */
 int tl__bk_resolve(char **path, tl__bk_name *name, tl_ctx *ctx, const char *backup);

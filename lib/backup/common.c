@@ -95,6 +95,11 @@ int tl__bk_lock(tl__lock **out, tl_ctx *ctx, const char *database, int timeout_m
 	return rc;
 }
 
+void tl__bk_unlock(tl__lock *lk)
+{
+	tl__lock_discard(lk);
+}
+
 int tl__bk_resolve(char **path, tl__bk_name *name, tl_ctx *ctx, const char *backup)
 {
 	TL__CHECK_ARG(backup && *backup);

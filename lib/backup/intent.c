@@ -252,7 +252,7 @@ int tl__bk_repair(tl_ctx *ctx, tl_buf *done, int dry_run)
 		tl_buf_dispose(&text);
 		tl_buf_dispose(&what);
 		free(path);
-		tl__lock_release(lk);
+		tl__bk_unlock(lk);
 	}
 	closedir(d);
 	PQfinish(admin);

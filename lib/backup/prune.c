@@ -166,7 +166,7 @@ static int prune_kept_databases(tl_backup_prune_report *rep, tl_ctx *ctx, const 
 			         : TL_ENOMEM;
 		free(q);
 		free(sql);
-		tl__lock_release(lk);
+		tl__bk_unlock(lk);
 		if (r1) {
 			it->pub.deleted = 0;
 			it->pub.reason = "deletion failed";
@@ -242,7 +242,7 @@ int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_o
 		/* Not while a backup or restore of that database runs. */
 		int r1 = TL_OK;
 		if (!locked_db || strcmp(locked_db, b->database) != 0) {
-			tl__lock_release(lk);
+			tl__bk_unlock(lk);
 			lk = NULL;
 			locked_db = b->database;
 			r1 = tl__bk_lock(&lk, ctx, b->database, o.lock_timeout_ms);
@@ -263,7 +263,7 @@ int tl_backup_prune(tl_backup_prune_report **out, tl_ctx *ctx, const tl_backup_o
 			tl__log(ctx, TL_LOG_INFO, "pruned %s (%s)", b->file, keep[i].reason);
 		}
 	}
-	tl__lock_release(lk);
+	tl__bk_unlock(lk);
 	free(keep);
 	tl_backup_list_free(l);
 	int r2 = prune_kept_databases(rep, ctx, &o, keep_days);

@@ -643,7 +643,7 @@ done:
 	sodium_memzero(pw, sizeof(pw));
 	tl__bk_tools_dispose(&tools);
 	PQfinish(admin);
-	tl__lock_release(lk);
+	tl__bk_unlock(lk);
 	free(owner);
 	free(scratch);
 	free(pre);

@@ -416,10 +416,7 @@ done:
 	free(partial);
 	tl__bk_client_dispose(&cl);
 	tl__bk_manifest_dispose(&m);
-	/* Removed, not only released: a lock file per database name would
-	 * outlive databases (and names that never were one, `--db NOSUCH`).
-	 * Safe while others wait on it: see lib/core/lock.c. */
-	tl__lock_discard(lk);
+	tl__bk_unlock(lk);
 	if (rc && strstr(tl_error_last()->message, "not currently accepting connections"))
 		tl__error_prefix("%s refuses connections (ALLOW_CONNECTIONS is false; after a killed "
 		                 "restore, towlion doctor says why), so it was not backed up", db);

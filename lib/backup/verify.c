@@ -336,7 +336,7 @@ int tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *backup,
 	}
 	if (rc == TL_OK && out)
 		*out = chk;
-	tl__lock_release(lk);
+	tl__bk_unlock(lk);
 	free(path);
 	tl__bk_name_dispose(&name);
 	tl__bk_manifest_dispose(&m);
