@@ -412,6 +412,7 @@ static int run_status(cli *c)
 	extras_load(&x, ctx);
 	json_t *apps = json_array();
 	int verdict = 0, found = 0;
+	char *unknown = NULL; /* why the first app's route could not be told */
 	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3s %s\n", "APP", "RELEASE", "HEALTH",
 	          "AGE", "DB", "BACKUP", "PRS", "URL");
 	for (size_t i = 0; i < tl_app_list_count(l); i++) {
@@ -427,9 +428,12 @@ static int run_status(cli *c)
 			tl_app_list_free(l);
 			extras_free(&x);
 			json_decref(apps);
+			free(unknown);
 			return cli_fail(c, rc);
 		}
 		int v = status_one(c, st, name, &x, npos > 0, apps, removed);
+		if (v == EXIT_UNAVAILABLE && !unknown)
+			unknown = strdup(tl_app_status_reason(st) ? tl_app_status_reason(st) : "");
 		if (v == EXIT_UNHEALTHY || !verdict)
 			verdict = v ? v : verdict;
 		json_decref(removed);
@@ -450,7 +454,13 @@ static int run_status(cli *c)
 		cli_print(c, "(no apps yet: `towlion app create NAME`, then `towlion deploy NAME "
 		             "--path DIR`)\n");
 	cli_set_result(c, json_pack("{s:o}", "apps", apps));
-	/* 6 when an app is unhealthy; else 5 when Caddy could not tell. */
+	/* 6 when an app is unhealthy; else 5 when Caddy could not tell, and
+	 * stderr says so (stdout is the table, or the JSON). */
+	if (verdict == EXIT_UNAVAILABLE)
+		cli_fprint(stderr, "towlion: Caddy did not answer, so whether the apps are "
+		                   "routed is unknown (%s)\n",
+		           unknown && *unknown ? unknown : "no reason given");
+	free(unknown);
 	return verdict;
 }
 
