@@ -137,3 +137,18 @@ int tl__url_encode(tl_buf *out, const char *s)
 	}
 	return TL_OK;
 }
+
+int tl__url_put_userinfo(tl_buf *out, const char *scheme, const char *user,
+                         const char *password)
+{
+	int rc = tl__buf_printf(out, "%s://", scheme);
+	if (rc == TL_OK)
+		rc = tl__url_encode(out, user);
+	if (rc == TL_OK)
+		rc = tl__buf_putc(out, ':');
+	if (rc == TL_OK)
+		rc = tl__url_encode(out, password);
+	if (rc == TL_OK)
+		rc = tl__buf_putc(out, '@');
+	return rc;
+}

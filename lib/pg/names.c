@@ -73,15 +73,9 @@ int tl_pg_url_build(tl_buf *out, const char *user, const char *password,
 		return TL_EINVALID;
 	}
 	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_puts(&b, "postgresql://");
+	int rc = tl__url_put_userinfo(&b, "postgresql", user, password);
 	if (rc == TL_OK)
-		rc = tl__url_encode(&b, user);
-	if (rc == TL_OK)
-		rc = tl__buf_putc(&b, ':');
-	if (rc == TL_OK)
-		rc = tl__url_encode(&b, password);
-	if (rc == TL_OK)
-		rc = tl__buf_printf(&b, "@%s/", hostport);
+		rc = tl__buf_printf(&b, "%s/", hostport);
 	if (rc == TL_OK)
 		rc = tl__url_encode(&b, database);
 	if (rc) {

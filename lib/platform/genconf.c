@@ -33,15 +33,9 @@ static char *url_with_password(const char *scheme, const char *user, const char 
                                const char *rest)
 {
 	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_printf(&b, "%s://", scheme);
+	int rc = tl__url_put_userinfo(&b, scheme, user, password);
 	if (rc == TL_OK)
-		rc = tl__url_encode(&b, user);
-	if (rc == TL_OK)
-		rc = tl__buf_putc(&b, ':');
-	if (rc == TL_OK)
-		rc = tl__url_encode(&b, password);
-	if (rc == TL_OK)
-		rc = tl__buf_printf(&b, "@%s", rest);
+		rc = tl__buf_puts(&b, rest);
 	if (rc) {
 		tl__buf_dispose_secret(&b);
 		return NULL;
