@@ -343,7 +343,7 @@ static const cli_verb env_verbs[] = {
 	{"set", "APP KEY=VALUE... [--from-file F] [--from-stdin] [--production-only] [--restart]",
 	 "set settings of APP for its containers (platform keys refused; values never shown); "
 	 "they take effect on the next deploy, or now with --restart",
-	 "printf 'EMAIL_API_KEY=%s\\n' \"$KEY\" | towlion env set shop --from-stdin", true, run_set},
+	 "towlion env set shop --from-stdin --restart < shop-secrets.env", true, run_set},
 	{"unset", "APP KEY... [--restart]", "remove settings of APP",
 	 "towlion env unset shop EMAIL_API_KEY --restart", true, run_unset},
 	{"list", "APP [--show]",

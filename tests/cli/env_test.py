@@ -266,6 +266,62 @@ run(ssh + ["env", "set", app, f"VIA_SSH_ARG={rs2}", "--production-only"], e=renv
 run(ssh + ["env", "set", app, "--from-file", os.path.join(t.tmp, "in.env")], e=renv)
 run(ssh + ["env", "set", app, "--from-stdin", f"DATABASE_URL={SECRET}"], input="", e=renv,
     want=1)
+
+
+def workflow_step(path, name):
+    """The `run:` script of the step called `name` in a workflow file."""
+    lines = open(path).read().splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == f"- name: {name}")
+    run_at = next(i for i in range(start, len(lines)) if lines[i].strip() == "run: |")
+    indent = len(lines[run_at]) - len(lines[run_at].lstrip()) + 2
+    body = []
+    for l in lines[run_at + 1:]:
+        if l.strip() and len(l) - len(l.lstrip()) < indent:
+            break
+        body.append(l[indent:])
+    return "\n".join(body) + "\n"
+
+
+# examples/github/deploy.yml's own step, as GitHub runs it (bash -e), with
+# its secrets in the environment and `towlion` on PATH; the server side
+# gets this test's directories from the environment of the wrapper.
+step = workflow_step(os.path.join(ROOT, "examples", "github", "deploy.yml"),
+                     "App settings from GitHub Secrets")
+home = os.path.join(t.tmp, "runner-home")
+os.makedirs(os.path.join(home, ".ssh"), mode=0o700)
+for src_, dst in ((os.environ["TL_TEST_SSH_KEY"], "towlion_deploy"),
+                  (os.environ["TL_TEST_SSH_KNOWN_HOSTS"], "known_hosts")):
+    with open(src_) as f, open(os.path.join(home, ".ssh", dst), "w") as g:
+        g.write(f.read())
+    os.chmod(os.path.join(home, ".ssh", dst), 0o600)
+bindir = os.path.join(t.tmp, "runner-bin")
+os.makedirs(bindir)
+os.symlink(t.towlion, os.path.join(bindir, "towlion"))
+server_wrapper = os.path.join(t.tmp, "towlion-server")
+with open(server_wrapper, "w") as f:
+    f.write("#!/bin/sh\n")
+    for k in ("TOWLION_STATE_DIR", "TOWLION_DATA_DIR", "TOWLION_APPS_DIR", "TOWLION_DOMAIN"):
+        f.write(f"export {k}='{env[k]}'\n")
+    f.write(f"printf '%s\\n' \"$@\" >> {argv_log}\nexec {t.towlion} \"$@\"\n")
+os.chmod(server_wrapper, 0o755)
+gh_value = SECRET + "-gh \"quoted\" $NOT_EXPANDED"
+app_settings = f"EMAIL_API_URL=http://mail-standin:8025\nEMAIL_API_KEY='{gh_value}'"
+runner = dict(os.environ, HOME=home, PATH=bindir + ":" + os.environ["PATH"], APP=app,
+              SERVER_HOST=f"{os.environ['TL_TEST_SSH_HOST']}:{os.environ['TL_TEST_SSH_PORT']}",
+              SERVER_USER=os.environ["TL_TEST_SSH_USER"], APP_SETTINGS=app_settings,
+              TOWLION_REMOTE_TOWLION=server_wrapper)
+p = subprocess.run(["bash", "-e", "-c", step], env=runner, capture_output=True, text=True,
+                   timeout=120)
+outputs.append(("deploy.yml: App settings from GitHub Secrets", p.stdout + p.stderr))
+t.check(p.returncode == 0, f"the workflow's settings step: exit {p.returncode}: {p.stderr}")
+runner["APP_SETTINGS"] = ""
+p = subprocess.run(["bash", "-e", "-c", step], env=runner, capture_output=True, text=True,
+                   timeout=120)
+t.check(p.returncode == 0, f"the step without the secret does nothing: {p.stderr}")
+s = listed(show=True)
+t.check(s.get("EMAIL_API_KEY", {}).get("value") == gh_value and
+        s.get("EMAIL_API_URL", {}).get("value") == "http://mail-standin:8025",
+        f"the workflow's step set the settings: {s.get('EMAIL_API_KEY')}")
 s = listed(show=True)
 t.check(s.get("VIA_SSH", {}).get("value") == rs1, f"--from-stdin over --host: {s.get('VIA_SSH')}")
 t.check(s.get("VIA_SSH_ARG", {}).get("value") == rs2 and s["VIA_SSH_ARG"]["production_only"],
