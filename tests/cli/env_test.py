@@ -95,6 +95,12 @@ def destroy():
 
 t.cleanups.append(destroy)
 
+other = f"envo{os.getpid() % 100000}"  # another tenant, with settings of its own
+OTHER_SECRET = "other-" + secrets.token_hex(12)
+t.cleanups.append(lambda: t.run(["app", "destroy", other, "--yes", "--purge"], env=env,
+                                timeout=300))
+run(["app", "create", other, "--domain", f"{other}.towlion.test"])
+run(["env", "set", other, f"OTHER_SECRET={OTHER_SECRET}", f"EMAIL_API_KEY={OTHER_SECRET}"])
 run(["app", "create", app, "--domain", host, "--drain-ms", "300"])
 run(["db", "create", app])
 run(["route", "init"])
@@ -175,6 +181,7 @@ for c in cs:
     t.check(c.get("DATABASE_URL", "").startswith("postgresql://") and
             "evil" not in c.get("DATABASE_URL", ""), "the platform's DATABASE_URL wins")
     t.check(c.get("APP_DOMAIN") == host, "APP_DOMAIN is the platform's")
+    t.check(OTHER_SECRET not in json.dumps(c), "another app's settings are not here")
 lines = [l for l in open(settings) if not l.startswith("DATABASE_URL=")]
 with open(settings, "w") as f:
     f.writelines(lines)
@@ -241,7 +248,33 @@ for c in cs:
     t.check(c.get("EMAIL_API_KEY") == SECRET, "the preview gets the app's settings")
     t.check("PROD_ONLY" not in c, "the preview does not get production-only settings")
     t.check(c.get("APP_DOMAIN", "").startswith("pr-7."), "the preview's own APP_DOMAIN")
+    t.check(OTHER_SECRET not in json.dumps(c), "another app's settings are not here")
 run(["preview", "down", app, "--pr", "7"])
+
+# A hostile preview reaches for what it is not given: a production-only
+# key and another app's settings through interpolation (empty: settings
+# are not compose variables), and the settings files through env_file
+# (refused: outside its checkout), before anything runs.
+evil = os.path.join(t.tmp, "evil")
+subprocess.run(["cp", "-a", src, evil], check=True)
+compose = os.path.join(evil, "deploy", "docker-compose.yml")
+text = open(compose).read()
+open(compose, "w").write(text.replace(
+    "      APP_ENV: production\n",
+    "      APP_ENV: production\n      LEAK1: \"${PROD_ONLY:-none}\"\n"
+    "      LEAK2: \"${OTHER_SECRET:-none}\"\n"))
+run(["preview", "up", app, "--pr", "8", "--path", evil])
+cs = containers(f"{app}-pr-8", "web")
+t.check(len(cs) == 1 and cs[0].get("LEAK1") == "none" and cs[0].get("LEAK2") == "none",
+        f"interpolation reaches no setting: {[(c.get('LEAK1'), c.get('LEAK2')) for c in cs]}")
+run(["preview", "down", app, "--pr", "8"])
+for target in (settings, os.path.join(env["TOWLION_STATE_DIR"], "apps", other, "settings.env")):
+    open(compose, "w").write(text.replace("    env_file: .env\n",
+                                          f"    env_file:\n      - .env\n      - {target}\n"))
+    rc, out, err = run(["preview", "up", app, "--pr", "9", "--path", evil], want=1)
+    t.check("outside the app directory" in err, f"env_file of {target} refused: {err[-300:]}")
+    t.check(not containers(f"{app}-pr-9"), "no container of the refused preview")
+run(["preview", "down", app, "--pr", "9"], want=None)
 
 # ---- through --host over SSH: values never on the server's command line -----
 conf = os.path.join(t.tmp, "remote.conf")
