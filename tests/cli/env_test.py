@@ -233,6 +233,52 @@ rel = d["releases"] if d else []
 t.check(len(rel) == 2 and rel[0]["status"] == "active" and rel[0]["id"] == d["releases"][0]["id"]
         and rel[0]["source"].startswith("restart:path:"),
         f"the restart is a release of its own: {rel}")
+
+# ---- a restart killed at each of its steps ------------------------------------
+# SIGKILLed exactly there (the TOWLION_TEST_PAUSE_AT hook, as tests/faults
+# does): the app keeps serving, and the next `env set --restart` settles
+# what was left and converges to one web container with the new value.
+
+
+def health_ok():
+    import http.client
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", int(env["TOWLION_HTTP_PORT"]), timeout=10)
+        c.request("GET", "/health", headers={"Host": host})
+        r = c.getresponse()
+        r.read()
+        return r.status == 200
+    except OSError:
+        return False
+
+
+trace = os.path.join(t.tmp, "trace")
+rc, _, err = t.run(["env", "set", app, "KILLED=0", "--restart"],
+                   env=dict(env, TOWLION_TEST_TRACE_FILE=trace), timeout=600)
+steps = []
+for st in open(trace).read().split() if os.path.exists(trace) else []:
+    if st not in steps:
+        steps.append(st)
+t.check(rc == 0 and "deploy.switch" in steps, f"traced restart: {rc} {steps} {err[-300:]}")
+for n, step in enumerate(steps, 1):
+    pause = os.path.join(t.tmp, f"pause-{n}")
+    p = subprocess.Popen([t.towlion, "env", "set", app, f"KILLED={n}", "--restart"],
+                         env=dict(env, TOWLION_TEST_PAUSE_AT=step, TOWLION_TEST_PAUSE_FILE=pause),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(pause) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if os.path.exists(pause):
+        os.kill(int(open(pause).read().split()[0]), 9)
+    p.wait(timeout=60)
+    t.check(health_ok(), f"restart killed at {step}: the app still answers")
+    run(["env", "set", app, f"KILLED={n}b", "--restart"])
+    cs = containers(app, "web")
+    t.check(len(cs) == 1 and cs[0].get("KILLED") == f"{n}b" and health_ok(),
+            f"restart killed at {step}, then again: one web container with the new value "
+            f"({[c.get('KILLED') for c in cs]})")
+print(f"restart killed at {len(steps)} steps: {' '.join(steps)}")
+run(["env", "unset", app, "KILLED"])
 run(["env", "unset", app, "LATER", "--restart"])
 cs = containers(app, "web")
 t.check(len(cs) == 1 and "LATER" not in cs[0], "unset --restart removes it now")
