@@ -5,8 +5,9 @@
  * dropping a request, and can never leave the app broken:
  *
  *  1. take the app's lock (waits, or TL_ELOCKED naming the holder);
- *  2. read the compose file and the app's env; merge the platform's values
- *     (DATABASE_URL, REDIS_URL, S3_*, APP_DOMAIN) into the containers' env;
+ *  2. read the compose file and the app's env; merge the app's settings
+ *     (appenv.h) and then the platform's values (DATABASE_URL, REDIS_URL,
+ *     S3_*, APP_DOMAIN) into the containers' env;
  *  3. build the images, tagged with the release id and labelled;
  *  4. run the release command (migrations) in a one-off container: a
  *     failure stops here, nothing else changed;
