@@ -211,11 +211,29 @@ static json_t *error_document(const cli *c, int exit_code)
 	                 "upstream", "", "upstream_code", (json_int_t)0);
 }
 
+/* `towlion server ...` runs here even with --host, which names the
+ * server it works on (cmd_server.c): the first word that is not an option
+ * or an option's value is the group. */
+static bool runs_here(int argc, char **argv)
+{
+	static const char *const valued[] = {"--config", "--host", "--ssh-key", "--known-hosts"};
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		bool takes = false;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			takes |= !strcmp(argv[i], valued[k]);
+		if (takes)
+			i++;
+		else if (argv[i][0] != '-')
+			return !strcmp(argv[i], "server");
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	cli c = {0};
 	bool help = false, version = false;
-	if (cli_remote_requested(argc, argv))
+	if (cli_remote_requested(argc, argv) && !runs_here(argc, argv))
 		return cli_remote_run(argc, argv);
 	int rc = take_global_flags(&c, &argc, argv, &help, &version);
 	if (rc)
