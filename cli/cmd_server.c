@@ -50,7 +50,7 @@ static int debs_in(cli *c, const char *dir, char ***out)
 {
 	DIR *d = opendir(dir);
 	if (!d)
-		return cli_error(c, EXIT_NOTFOUND, "towlion: --packages %s: cannot open the directory",
+		return cli_error(c, EXIT_NOTFOUND, "--packages %s: cannot open the directory",
 		                 dir);
 	size_t n = 0;
 	char **v = calloc(MAX_REPEAT + 1, sizeof(*v));
@@ -66,10 +66,10 @@ static int debs_in(cli *c, const char *dir, char ***out)
 	}
 	closedir(d);
 	if (!v)
-		return cli_error(c, EXIT_FAILED, "towlion: out of memory");
+		return cli_error(c, EXIT_FAILED, "out of memory");
 	if (!n) {
 		free(v);
-		return cli_error(c, EXIT_NOTFOUND, "towlion: --packages %s: no .deb file there", dir);
+		return cli_error(c, EXIT_NOTFOUND, "--packages %s: no .deb file there", dir);
 	}
 	qsort(v, n, sizeof(*v), cmp_str);
 	*out = v;
@@ -92,7 +92,7 @@ static int read_key(cli *c, const char *arg, char *key, size_t size)
 	}
 	FILE *f = fopen(arg, "r");
 	if (!f)
-		return cli_error(c, EXIT_NOTFOUND, "towlion: --deploy-key %s: cannot read it", arg);
+		return cli_error(c, EXIT_NOTFOUND, "--deploy-key %s: cannot read it", arg);
 	if (!fgets(key, (int)size, f))
 		key[0] = '\0';
 	fclose(f);
