@@ -51,7 +51,10 @@ int tl__srv_firewall_text(tl_buf *out, int ssh_port)
 		"\t\t# before Docker's own filter chains\n"
 		"\t\ttype filter hook forward priority filter - 10; policy accept;\n"
 		"\t\tct status dnat iifname != \"docker0\" iifname != \"br-*\" "
-		"ct original proto-dst != { 80, 443 } drop\n"
+		"meta l4proto tcp "
+		"ct original proto-dst != 80 ct original proto-dst != 443 drop\n"
+		"\t\tct status dnat iifname != \"docker0\" iifname != \"br-*\" "
+		"meta l4proto udp ct original proto-dst != 443 drop\n"
 		"\t}\n"
 		"}\n",
 		ssh_port, ssh_port);
