@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # The towlion packages the test installs on the server:
 #  - the directory given with --packages (scripts/package's output), or
-#  - when the tree has scripts/package (the Debian packaging), what it builds, or
+#  - when the tree has scripts/package (the Debian packaging), the towlion
+#    and libtowlion0 packages it builds (not -dev: a server needs no headers), or
 #  - a minimal `towlion` package made here from the build tree: the CLI, its
 #    library and the systemd units, depending on the libraries it links.
 
@@ -38,7 +39,9 @@ debs_prepare() { # GIVEN_DIR BUILD_DIR WORK_DIR
   fi
   mkdir -p "$work/debs"
   if [[ -x $ROOT/scripts/package ]]; then
-    nice -n 10 "$ROOT/scripts/package" --out "$work/debs" >&2
+    local built
+    built=$(DEB_BUILD_OPTIONS=nocheck nice -n 10 "$ROOT/scripts/package" --out "$work/pkgs") || return 1
+    grep -E '/(towlion|libtowlion0)_[^/]*\.deb$' <<< "$built" | xargs -r cp -t "$work/debs"
   else
     debs_minimal "$build" "$work/debs"
   fi
