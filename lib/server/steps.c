@@ -481,7 +481,8 @@ static int init_apply(tl__srv *s)
 static const char doctor_sh[] =
 	"out=$(towlion doctor 2>&1); rc=$?\n"
 	"[ $rc = 0 ] && { echo 'towlion doctor: all green'; exit 0; }\n"
-	"echo \"$out\" | grep -v '^ok ' | head -n 8; exit 10\n";
+	"echo \"not green: $(echo \"$out\" | awk '/^[a-z]/ && $1 != \"ok\" { printf \"%s%s %s\", s, $2, $1; s = \", \" }')\"\n"
+	"exit 10\n";
 
 static int up_check(tl__srv *s)
 {
@@ -489,7 +490,7 @@ static int up_check(tl__srv *s)
 	int rc = tl__buf_printf(&sh, "%s%s", need_towlion_sh, doctor_sh);
 	if (!rc && (rc = tl__srv_check(s, sh.ptr, NULL, NULL)) == TL__SRV_CHANGE) {
 		tl_buf why = TL_BUF_INIT;
-		tl__buf_printf(&why, "platform up (doctor: %s)", s->why.ptr ? s->why.ptr : "");
+		tl__buf_printf(&why, "platform up (doctor %s)", s->why.ptr ? s->why.ptr : "");
 		tl_buf_dispose(&s->why);
 		s->why = why;
 	}
@@ -531,7 +532,7 @@ static int doctor_check(tl__srv *s)
 	int rc = tl__srv_check(s, doctor_sh, NULL, NULL);
 	if (rc == TL__SRV_CHANGE)
 		rc = tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_PROCESS,
-		                   "%s: towlion doctor is not green: %s", s->host,
+		                   "%s: towlion doctor is %s", s->host,
 		                   s->why.ptr ? s->why.ptr : "");
 	return rc;
 }
