@@ -529,10 +529,14 @@ static int timers_apply(tl__srv *s)
 
 static int doctor_check(tl__srv *s)
 {
-	int rc = tl__srv_check(s, doctor_sh, NULL, NULL);
+	tl_buf sh = TL_BUF_INIT;
+	int rc = tl__buf_printf(&sh, "%s%s", need_towlion_sh, doctor_sh);
+	if (!rc)
+		rc = tl__srv_check(s, sh.ptr, NULL, NULL);
+	tl_buf_dispose(&sh);
 	if (rc == TL__SRV_CHANGE)
 		rc = tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_PROCESS,
-		                   "%s: towlion doctor is %s", s->host,
+		                   "%s: towlion doctor: %s", s->host,
 		                   s->why.ptr ? s->why.ptr : "");
 	return rc;
 }
