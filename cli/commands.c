@@ -26,6 +26,8 @@ extern const cli_group cli_group_route;
 extern const cli_group cli_group_s3;
 /* app settings and secrets (envcfg) */
 extern const cli_group cli_group_env;
+/* server bootstrap (issue 20) */
+extern const cli_group cli_group_server;
 
 const cli_group *const cli_groups[] = {
 	/* apps and releases first, then their services, then the server */
@@ -52,6 +54,7 @@ const cli_group *const cli_groups[] = {
 	&cli_group_config,
 	/* app settings and secrets (envcfg) */
 	&cli_group_env,
+	&cli_group_server, /* issue 20 */
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);

@@ -19,7 +19,8 @@ static const char *const global_usage =
 
 /* Take the global flags out of argv wherever they stand (before "--"), so
  * `towlion docker ps --json` works as well as `towlion --json docker ps`. */
-static int take_global_flags(cli *c, int *argc, char **argv, bool *help, bool *version)
+static int take_global_flags(cli *c, int *argc, char **argv, bool *help, bool *version,
+                             bool verb_config)
 {
 	int w = 1;
 	bool rest = false;
@@ -44,6 +45,8 @@ static int take_global_flags(cli *c, int *argc, char **argv, bool *help, bool *v
 			*help = true;
 		} else if (!strcmp(a, "--version") && w == 1) {
 			*version = true;
+		} else if (verb_config && !strncmp(a, "--config", 8)) {
+			argv[w++] = argv[i]; /* server bootstrap --config KEY=VALUE */
 		} else if (!strcmp(a, "--config")) {
 			if (i + 1 >= *argc) {
 				fprintf(stderr, "towlion: --config needs a file\n%s", global_usage);
@@ -211,13 +214,32 @@ static json_t *error_document(const cli *c, int exit_code)
 	                 "upstream", "", "upstream_code", (json_int_t)0);
 }
 
+/* `towlion server ...` runs here even with --host, which names the
+ * server it works on (cmd_server.c): the first word that is not an option
+ * or an option's value is the group. */
+static bool runs_here(int argc, char **argv)
+{
+	static const char *const valued[] = {"--config", "--host", "--ssh-key", "--known-hosts"};
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+		bool takes = false;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			takes |= !strcmp(argv[i], valued[k]);
+		if (takes)
+			i++;
+		else if (argv[i][0] != '-')
+			return !strcmp(argv[i], "server");
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	cli c = {0};
 	bool help = false, version = false;
-	if (cli_remote_requested(argc, argv))
+	bool here = runs_here(argc, argv);
+	if (cli_remote_requested(argc, argv) && !here)
 		return cli_remote_run(argc, argv);
-	int rc = take_global_flags(&c, &argc, argv, &help, &version);
+	int rc = take_global_flags(&c, &argc, argv, &help, &version, here);
 	if (rc)
 		return rc;
 	c.tty = isatty(STDERR_FILENO);

@@ -9,3 +9,13 @@ add_test(NAME e2e.server
                  --dir ${PROJECT_BINARY_DIR}/e2e-server)
 set_tests_properties(e2e.server PROPERTIES LABELS e2e TIMEOUT 1800
                      RESOURCE_LOCK e2e_server)
+
+# towlion server bootstrap (issue 20): a Debian 12 systemd container made
+# by the test, bootstrapped over SSH, an app deployed to it, its firewall
+# checked from outside, bootstrapped again without a change.
+add_test(NAME e2e.bootstrap
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/bootstrap/run
+                 --towlion $<TARGET_FILE:towlion_cli>
+                 --dir ${PROJECT_BINARY_DIR}/e2e-bootstrap)
+set_tests_properties(e2e.bootstrap PROPERTIES LABELS e2e TIMEOUT 2400
+                     RESOURCE_LOCK e2e_bootstrap)

@@ -599,6 +599,11 @@ static const tl_py_field tl_py_doctor_options_fields[] = {
 static const tl_py_field tl_py_platform_options_fields[] = {
 	U(flags), S(root), SV(images), S(standalone_app), L(timeout_ms), TL_FEND};
 #undef ST
+#define ST tl_server_bootstrap_options
+static const tl_py_field tl_py_server_bootstrap_options_fields[] = {
+	U(flags), SV(packages), SV(images), SV(config), SV(platform_images), S(deploy_user),
+	S(deploy_key), I(ssh_port), L(min_disk_mb), L(min_memory_mb), L(timeout_ms), TL_FEND};
+#undef ST
 #define ST tl_metrics_options
 static const tl_py_field tl_py_metrics_options_fields[] = {U(flags), TL_FEND};
 #undef ST
@@ -668,6 +673,13 @@ static const tl_py_field tl_py_backup_check_fields[] = {
 #define ST tl_platform_step
 static const tl_py_field tl_py_platform_step_fields[] = {
 	S(action), S(subject), S(detail), B(changed), TL_FEND};
+#undef ST
+#define ST tl_server_step
+static const tl_py_field tl_py_server_step_fields[] = {
+	S(name), I(status), S(detail), D(elapsed_ms), TL_FEND};
+#undef ST
+#define ST tl_server_secret
+static const tl_py_field tl_py_server_secret_fields[] = {S(name), S(value), TL_FEND};
 #undef ST
 #define ST tl_alert
 static const tl_py_field tl_py_alert_fields[] = {

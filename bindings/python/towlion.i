@@ -151,6 +151,7 @@ TL_HANDLE(tl_github_pr, tl_github_pr_free)
 TL_HANDLE(tl_github_issue, tl_github_issue_free)
 TL_HANDLE(tl_doctor_report, tl_doctor_report_free)
 TL_HANDLE(tl_platform_report, tl_platform_report_free)
+TL_HANDLE(tl_server_report, tl_server_report_free)
 TL_HANDLE(tl_alert_report, tl_alert_report_free)
 TL_HANDLE(tl_docker, tl_docker_free)
 TL_HANDLE(tl_docker_container, tl_docker_container_free)
@@ -236,6 +237,8 @@ TL_RECORD_RET(tl_backup_info, tl_py_backup_info_fields)
 TL_RECORD_RET(tl_backup_outcome, tl_py_backup_outcome_fields)
 TL_RECORD_RET(tl_backup_prune_item, tl_py_backup_prune_item_fields)
 TL_RECORD_RET(tl_platform_step, tl_py_platform_step_fields)
+TL_RECORD_RET(tl_server_step, tl_py_server_step_fields)
+TL_RECORD_RET(tl_server_secret, tl_py_server_secret_fields)
 TL_RECORD_RET(tl_alert, tl_py_alert_fields)
 
 /* ---- inputs ------------------------------------------------------------------ */
@@ -280,6 +283,8 @@ TL_OPTIONS(tl_docker_exec_options, TL_DOCKER_EXEC_OPTIONS_INIT, tl_py_docker_exe
 TL_OPTIONS(tl_compose_options, TL_COMPOSE_OPTIONS_INIT, tl_py_compose_options_fields)
 TL_OPTIONS(tl_doctor_options, TL_DOCTOR_OPTIONS_INIT, tl_py_doctor_options_fields)
 TL_OPTIONS(tl_platform_options, TL_PLATFORM_OPTIONS_INIT, tl_py_platform_options_fields)
+TL_OPTIONS(tl_server_bootstrap_options, TL_SERVER_BOOTSTRAP_OPTIONS_INIT,
+           tl_py_server_bootstrap_options_fields)
 TL_OPTIONS(tl_metrics_options, TL_METRICS_OPTIONS_INIT, tl_py_metrics_options_fields)
 TL_OPTIONS(tl_alert_options, TL_ALERT_OPTIONS_INIT, tl_py_alert_options_fields)
 TL_OPTIONS(tl_scan_options, TL_SCAN_OPTIONS_INIT, tl_py_scan_options_fields)
@@ -346,6 +351,7 @@ TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_field
 %include "towlion/compose.h"
 /* app settings (envcfg) */
 %include "towlion/appenv.h"
+%include "towlion/server.h"
 
 /* ---- contexts and their callback ----------------------------------------------- */
 

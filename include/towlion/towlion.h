@@ -24,5 +24,6 @@
 #include "towlion/docker.h"
 #include "towlion/compose.h"
 #include "towlion/appenv.h"
+#include "towlion/server.h"
 
 #endif

@@ -258,6 +258,14 @@ class SSH:
             timeout_ms: Optional[int] = ..., **connect: Any) -> Record: ...
     def upload(self, host: str, local_path: str, remote_path: str, *,
                mode: Optional[int] = ..., **connect: Any) -> None: ...
+    def bootstrap(self, host: str, *, port: Optional[int] = ..., user: str = ...,
+                  key_path: Optional[str] = ..., known_hosts: Optional[str] = ...,
+                  packages: Optional[Sequence[str]] = ..., images: Optional[Sequence[str]] = ...,
+                  config: Optional[dict[str, str]] = ...,
+                  platform_images: Optional[dict[str, str]] = ...,
+                  deploy_user: Optional[str] = ..., deploy_key: Optional[str] = ...,
+                  ssh_port: Optional[int] = ..., dry_run: bool = ...,
+                  timeout_ms: Optional[int] = ...) -> Record: ...
     @staticmethod
     def quote_argv(argv: Sequence[str]) -> str: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from . import _towlion as _t
-from ._handle import Handle, opts
+from ._handle import Handle, items, opts, owned
 
 if TYPE_CHECKING:
     from .context import Context
@@ -95,5 +95,41 @@ class SSH:
         """connect(), upload() one file, disconnect."""
         with self.connect(host, **connect) as s:
             s.upload(local_path, remote_path, mode=mode)
+
+    def bootstrap(self, host: str, *, port: Optional[int] = None, user: str = "root",
+                  key_path: Optional[str] = None, known_hosts: Optional[str] = None,
+                  packages: Optional[Sequence[str]] = None,
+                  images: Optional[Sequence[str]] = None,
+                  config: Optional[dict[str, str]] = None,
+                  platform_images: Optional[dict[str, str]] = None,
+                  deploy_user: Optional[str] = None, deploy_key: Optional[str] = None,
+                  ssh_port: Optional[int] = None, dry_run: bool = False,
+                  timeout_ms: Optional[int] = None) -> dict[str, Any]:
+        """``towlion server bootstrap``: make a fresh Debian 12 server a
+        running platform, idempotently. ``packages``: local .deb paths;
+        ``images``: docker-save tars; ``config``: towlion.conf keys;
+        ``platform_images``: {service: image} for platform up;
+        ``deploy_key``: the deploy user's public key line. Returns the
+        steps (name, status: unchanged/changed/would change/skipped,
+        detail, elapsed_ms) and the GitHub secrets {name: value}."""
+        status = {_t.TL_SERVER_UNCHANGED: "unchanged", _t.TL_SERVER_CHANGED: "changed",
+                  _t.TL_SERVER_WOULD_CHANGE: "would change", _t.TL_SERVER_SKIPPED: "skipped"}
+        so = opts(host=host, port=port, user=user, key_path=key_path, known_hosts=known_hosts)
+        bo = opts(flags=_t.TL_SERVER_DRY_RUN if dry_run else 0,
+                  packages=list(packages) if packages else None,
+                  images=list(images) if images else None,
+                  config=[f"{k}={v}" for k, v in config.items()] if config else None,
+                  platform_images=([f"{k}={v}" for k, v in platform_images.items()]
+                                   if platform_images else None),
+                  deploy_user=deploy_user, deploy_key=deploy_key, ssh_port=ssh_port,
+                  timeout_ms=timeout_ms)
+        with self._ctx._use() as c:
+            with owned(_t.tl_server_bootstrap(c, so, bo), _t.tl_server_report_free) as r:
+                steps = [dict(s, status=status[s["status"]]) for s in
+                         items(r, _t.tl_server_report_count, _t.tl_server_report_at)]
+                secrets = {x["name"]: x["value"] for x in
+                           items(r, _t.tl_server_report_secret_count,
+                                 _t.tl_server_report_secret_at)}
+        return {"steps": steps, "secrets": secrets}
 
     quote_argv = staticmethod(quote_argv)
