@@ -98,6 +98,15 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 /* TL_EUSER (error set) when the caller cancelled, TL_OK otherwise. */
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
+/* Apps whose interrupted destroy this context's repair finished: a destroy
+ * of one of them, asked for next, has nothing left to do and succeeds. */
+/* The test hook of the fault suites (event.c, inert unless
+ * TOWLION_TEST_PAUSE_AT and TOWLION_TEST_PAUSE_FILE are set): every step
+ * event passes through it; a point that is no event (a step inside a
+ * transaction of lib/backup) calls it directly. */
+void tl__test_pause_at(const char *step);
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app);
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app);
 
 /* ---- strict numbers (parse.c; the public ones are in towlion/validate.h) ---- */
 

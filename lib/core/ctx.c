@@ -418,8 +418,19 @@ void tl_ctx_free(tl_ctx *ctx)
 	}
 	free(ctx->slots);
 	free(ctx->config_path);
+	tl__strv_free(ctx->destroyed);
 	free(ctx);
 	tl_shutdown();
+}
+
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app)
+{
+	return tl__strv_contains(ctx->destroyed, app) ? TL_OK : tl__strv_push(&ctx->destroyed, app);
+}
+
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app)
+{
+	return ctx && tl__strv_contains(ctx->destroyed, app);
 }
 
 const char *tl_ctx_config_get(const tl_ctx *ctx, const char *key)

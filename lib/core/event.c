@@ -17,7 +17,7 @@
  * TOWLION_TEST_TRACE_FILE=PATH appends every step's name to PATH, which is
  * how the suite learns the steps of an operation.
  */
-static void test_pause_at(const char *step)
+void tl__test_pause_at(const char *step)
 {
 	static int seen;
 	const char *trace = getenv("TOWLION_TEST_TRACE_FILE");
@@ -90,7 +90,7 @@ int tl__log(tl_ctx *ctx, int level, const char *fmt, ...)
 
 int tl__step(tl_ctx *ctx, const char *step, const char *subject, const char *fmt, ...)
 {
-	test_pause_at(step);
+	tl__test_pause_at(step);
 	if (!ctx || !ctx->event_cb)
 		return tl__cancelled(ctx);
 	char msg[1024];
