@@ -324,28 +324,31 @@ static int check_services(tl_ctx *ctx, const char *app, bool purge)
 	return rc;
 }
 
-/* What a destroy has removed so far, for its report and its error. */
+/* What a destroy has removed so far, for its report and its error: the
+ * planned items in order, the first `done` of them removed. */
 typedef struct {
-	tl_buf done, left;
+	const char *item[10];
+	size_t n, done;
 } destroy_log;
 
 static void destroy_plan(destroy_log *l, const char *what)
 {
-	tl__buf_printf(&l->left, "%s%s", l->left.size ? ", " : "", what);
+	if (l->n < sizeof(l->item) / sizeof(l->item[0]))
+		l->item[l->n++] = what;
 }
 
-/* Move the first planned item to the removed list. */
+/* The next planned item is removed. */
 static void destroy_done(destroy_log *l, tl_ctx *ctx, const char *app)
 {
-	const char *comma = l->left.ptr ? strstr(l->left.ptr, ", ") : NULL;
-	size_t n = comma ? (size_t)(comma - l->left.ptr) : l->left.size;
-	tl__buf_printf(&l->done, "%s%.*s", l->done.size ? ", " : "", (int)n, l->left.ptr);
-	tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %.*s", app, (int)n, l->left.ptr);
-	char *rest = tl__strdup(comma ? comma + 2 : "");
-	tl__buf_clear(&l->left);
-	if (rest && *rest)
-		tl__buf_puts(&l->left, rest);
-	free(rest);
+	if (l->done < l->n)
+		tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %s", app, l->item[l->done++]);
+}
+
+/* "a, b, c" of the items [from, to). */
+static void destroy_list(tl_buf *out, const destroy_log *l, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		tl__buf_printf(out, "%s%s", i > from ? ", " : "", l->item[i]);
 }
 
 /* Remove the app's state directory (apps/APP: env file, plans, release
@@ -422,7 +425,7 @@ static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bo
 	memset(&p, 0, sizeof(p));
 	p.name = app; /* all the teardown needs */
 	p.app = app;
-	destroy_log l = {TL_BUF_INIT, TL_BUF_INIT};
+	destroy_log l = {{NULL}, 0, 0};
 	bool s3_user = s3_user_kept(ctx);
 	bool bucket = purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT");
 	destroy_plan(&l, "route, containers, images and network");
@@ -486,15 +489,18 @@ static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bo
 		tl__lock_discard(*lock);
 		*lock = NULL;
 		destroy_done(&l, ctx, app);
-		tl__buf_puts(removed, l.done.ptr ? l.done.ptr : "nothing");
-	} else if (l.done.size) {
+		destroy_list(removed, &l, 0, l.done);
+	} else if (l.done) {
 		/* What is gone and what is not, and that a rerun finishes it. */
+		tl_buf gone = TL_BUF_INIT, left = TL_BUF_INIT;
+		destroy_list(&gone, &l, 0, l.done);
+		destroy_list(&left, &l, l.done, l.n);
 		tl__error_prefix("destroying %s stopped; removed its %s; not removed: its %s "
 		                 "(run the destroy again, or any command, to finish)",
-		                 app, l.done.ptr, l.left.ptr ? l.left.ptr : "");
+		                 app, gone.ptr ? gone.ptr : "", left.ptr ? left.ptr : "");
+		tl_buf_dispose(&gone);
+		tl_buf_dispose(&left);
 	}
-	tl_buf_dispose(&l.done);
-	tl_buf_dispose(&l.left);
 	return rc;
 }
 
