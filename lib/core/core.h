@@ -113,6 +113,16 @@ bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app);
 /* "512m", "1g", "4096" (bytes; k/m/g/t are powers of 1024) -> bytes, as
  * tl_parse_size() up to INT64_MAX. */
 int tl__parse_size(int64_t *out, const char *text);
+/* The strict grammar of parse.c for what the public parsers do not cover.
+ * Leading ASCII digits at *p (no sign, no space), advancing *p; false on
+ * none or on overflow. */
+bool tl__parse_digits(uint64_t *out, const char **p);
+/* Digits, then optionally '.' and up to 9 digits, at *p (no sign, no
+ * exponent, no hex, no inf/nan as strtod takes them); advances *p. */
+bool tl__parse_decimal_prefix(double *out, const char **p);
+/* A whole text of that grammar from min to max (cpus: "1.5"); the error
+ * names `what` and quotes the text escaped. */
+int tl__parse_decimal(double *out, const char *text, double min, double max, const char *what);
 /* TL_EINVALID: 'invalid WHAT "VALUE": WHY', the value cut at 80 bytes and
  * its control bytes, quotes and backslashes escaped as \xNN. */
 int tl__error_bad_input(const char *what, const char *value, const char *why);

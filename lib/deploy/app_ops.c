@@ -477,6 +477,11 @@ static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bo
 			tl_error_clear();
 			rc = TL_OK;
 		}
+		/* The directory itself, which unregistering removes only when it
+		 * was registered, and the state-file locks above may have made
+		 * again after a concurrent finish; a file in it stays. */
+		if (rc == TL_OK && rmdir(state_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+			rc = tl__error_os(0, errno, "cannot remove %s", state_dir);
 		if (rc == TL_OK)
 			destroy_done(&l, ctx, app);
 	}

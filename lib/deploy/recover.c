@@ -276,7 +276,13 @@ int tl_deploy_repair(tl_buf *done, tl_ctx *ctx)
 			                        "remove it",
 			                        names[i]);
 		} else if (r == TL_ENOTFOUND) {
-			r = TL_OK; /* settled meanwhile */
+			/* Settled meanwhile, by another command: taking the lock made
+			 * its file again, which must not outlive a destroyed project
+			 * (removing it while held is safe: lib/core/lock.c). */
+			r = TL_OK;
+			tl_error_clear();
+			tl__lock_discard(lk);
+			lk = NULL;
 		}
 		if (r && !first)
 			first = r;
