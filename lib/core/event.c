@@ -36,8 +36,11 @@ void tl__test_pause_at(const char *step)
 	size_t len = hash ? (size_t)(hash - want) : strlen(want);
 	if (strlen(step) != len || strncmp(step, want, len))
 		return;
-	int nth = hash ? atoi(hash + 1) : 1;
-	if (++seen != nth)
+	uint64_t nth = 1;
+	const char *np = hash ? hash + 1 : NULL;
+	if (np && (!tl__parse_digits(&nth, &np) || *np))
+		return; /* STEP#junk names no emission */
+	if ((uint64_t)++seen != nth)
 		return;
 	char line[256];
 	int n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), step);

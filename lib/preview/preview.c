@@ -4,6 +4,7 @@
  * schema/role and Redis user, at its own host.
  */
 #include "preview_int.h"
+#include "towlion/validate.h"
 #include "core/oplog.h"
 #include "towlion/app.h"
 #include "towlion/envfile.h"
@@ -110,12 +111,14 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 	tl_preview *prev = NULL;
 	bool exists = tl__preview_load(&prev, ctx, app, pr) == TL_OK;
 	tl_error_clear();
-	long max = strtol(tl__cfg(ctx, "TOWLION_PREVIEW_MAX"), NULL, 10);
-	if (!exists && (long)count_previews(ctx, app) >= max)
+	uint64_t max = 0;
+	rc = tl_parse_uint(&max, tl__cfg(ctx, "TOWLION_PREVIEW_MAX"), 0, 100000,
+	                   "TOWLION_PREVIEW_MAX");
+	if (rc == TL_OK && !exists && count_previews(ctx, app) >= max)
 		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_DEPLOY,
 		                   "app %s has %ld previews already (TOWLION_PREVIEW_MAX); remove one "
 		                   "with `towlion preview down %s --pr N` or `towlion preview gc`",
-		                   app, max, app);
+		                   app, (long)max, app);
 	/* The PR's code first, and its compose file checked under the strict
 	 * policy, before anything is created for it. */
 	tl_buf commit = TL_BUF_INIT;
