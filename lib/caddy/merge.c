@@ -344,7 +344,7 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 			/* our own marker, but read as strictly: a bad one is no index */
 			const char *q = m + 1 + strlen(ROUTES_MARK);
 			uint64_t k = UINT64_MAX;
-			if (!tl__parse_digits(&k, &q) || *q != '"')
+			if (!tl__parse_digits(&k, &q) || strncmp(q, "@@", 2))
 				k = UINT64_MAX;
 			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
 				if (i)
