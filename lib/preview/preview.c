@@ -77,7 +77,7 @@ static size_t count_previews(tl_ctx *ctx, const char *app)
 {
 	tl_preview_list *l = NULL;
 	size_t n = 0;
-	if (tl_preview_list_load(&l, ctx, app) == TL_OK)
+	if (tl__preview_list_load(&l, ctx, app, false) == TL_OK)
 		n = tl_preview_list_count(l);
 	tl_preview_list_free(l);
 	tl_error_clear();

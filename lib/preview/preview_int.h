@@ -30,6 +30,10 @@ int tl__preview_project(tl__project *p, tl_ctx *ctx, const char *app, uint32_t p
 int tl__preview_down_finish(tl_ctx *ctx, const char *project, const json_t *rec,
                             tl__lock **lock, tl_buf *done);
 
+/* list.c: tl_preview_list_load, each preview's health checked (as
+ * tl_app_status_get checks an app) only when `check`. */
+int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, bool check);
+
 /* comment.c: keep the PR's one comment up to date; failures are warnings. */
 void tl__preview_comment(tl_ctx *ctx, tl_preview *p, bool removed);
 
