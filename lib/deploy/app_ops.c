@@ -583,10 +583,7 @@ int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
 	const char *app = tl__oplog_str(rec, "app");
 	bool purge = json_is_true(json_object_get(rec, "purge"));
 	if (strcmp(app, project) || tl_validate_app_name(app) != TL_OK)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-		                     "the in-flight record of %s is malformed; inspect and remove it "
-		                     "(%s/ops/%s.json)",
-		                     project, tl__cfg(ctx, "TOWLION_STATE_DIR"), project);
+		return tl__oplog_malformed(ctx, project);
 	/* The state directory from the name, not from the file. */
 	char *state_dir = app_state_dir(ctx, app);
 	tl_buf removed = TL_BUF_INIT;

@@ -168,10 +168,7 @@ int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, t
 		goto out;
 	}
 	if (!*release || strchr(release, '/')) {
-		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-		                   "the in-flight record of %s is malformed; inspect and remove it "
-		                   "(%s/ops/%s.json)",
-		                   p->name, tl__cfg(ctx, "TOWLION_STATE_DIR"), p->name);
+		rc = tl__oplog_malformed(ctx, p->name);
 		goto out;
 	}
 	/* A route change of its own may be in flight too: settle it first. */
@@ -271,10 +268,7 @@ int tl_deploy_repair(tl_buf *done, tl_ctx *ctx)
 			p.state_dir = (char *)tl__oplog_str(rec, "state_dir");
 			r = *p.app && *p.state_dir
 			        ? tl__deploy_op_settle(ctx, &p, docker, &d)
-			        : tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-			                        "the in-flight record of %s is malformed; inspect and "
-			                        "remove it",
-			                        names[i]);
+			        : tl__oplog_malformed(ctx, names[i]);
 		} else if (r == TL_ENOTFOUND) {
 			/* Settled meanwhile, by another command: taking the lock made
 			 * its file again, which must not outlive a destroyed project

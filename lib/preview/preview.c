@@ -341,10 +341,7 @@ int tl__preview_down_finish(tl_ctx *ctx, const char *project, const json_t *rec,
 		rc = TL_EINVALID;
 	}
 	if (rc)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-		                     "the in-flight record of %s is malformed; inspect and remove it "
-		                     "(%s/ops/%s.json)",
-		                     project, tl__cfg(ctx, "TOWLION_STATE_DIR"), project);
+		return tl__oplog_malformed(ctx, project);
 	rc = down_steps(ctx, &p, app, pr, true, lock);
 	if (rc == TL_OK) {
 		tl__log(ctx, TL_LOG_WARN, "finished an interrupted preview down of %s (killed at step "

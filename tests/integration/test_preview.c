@@ -8,6 +8,7 @@
 #include "tl_test.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -54,7 +55,9 @@ static char *preview_host(uint32_t pr)
 	return h;
 }
 
-static size_t count_label(const char *label)
+/* The containers with `label` (all states): counted, and removed by hand
+ * first when `remove`. */
+static size_t containers_labelled(const char *label, bool remove)
 {
 	tl_docker *d = NULL;
 	tl_assert_ok(tl_docker_open(&d, F->ctx));
@@ -62,10 +65,16 @@ static size_t count_label(const char *label)
 	tl_docker_container_list *l = NULL;
 	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
 	size_t n = tl_docker_container_list_count(l);
+	for (size_t i = 0; remove && i < n; i++)
+		tl_assert_ok(tl_docker_container_remove(
+		    d, tl_docker_container_name(tl_docker_container_list_at(l, i)),
+		    TL_DOCKER_REMOVE_FORCE));
 	tl_docker_container_list_free(l);
 	tl_docker_free(d);
 	return n;
 }
+
+static size_t count_label(const char *label) { return containers_labelled(label, false); }
 
 /* Run psql inside the preview's container with its own DATABASE_URL. */
 static int psql_in(const char *project, const char *sql, tl_buf *err)
@@ -371,20 +380,9 @@ static void test_health_from_reality(void **state)
 	/* up again, then its container removed by hand */
 	tl_preview_free(up(2, TL_OK));
 	assert_int_equal(listed_health(2), 1);
-	tl_docker *d = NULL;
-	tl_assert_ok(tl_docker_open(&d, F->ctx));
-	char f[128];
-	snprintf(f, sizeof(f), "towlion.project=%s", project);
-	const char *filters[] = {f, NULL};
-	tl_docker_container_list *l = NULL;
-	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
-	assert_true(tl_docker_container_list_count(l) > 0);
-	for (size_t i = 0; i < tl_docker_container_list_count(l); i++)
-		tl_assert_ok(tl_docker_container_remove(
-		    d, tl_docker_container_name(tl_docker_container_list_at(l, i)),
-		    TL_DOCKER_REMOVE_FORCE));
-	tl_docker_container_list_free(l);
-	tl_docker_free(d);
+	char label[128];
+	snprintf(label, sizeof(label), "towlion.project=%s", project);
+	assert_true(containers_labelled(label, true) > 0);
 	assert_int_equal(listed_health(2), 0);
 	/* the production app next to it keeps its own truth */
 	tl_app_status *st = NULL;
