@@ -75,7 +75,8 @@ static int load_app(tl_preview_list *l, tl_ctx *ctx, const char *app, bool check
 			tl_preview_free(p);
 	}
 	closedir(d);
-	tl_error_clear();
+	if (rc == TL_OK) /* a failure keeps its message (the record it names) */
+		tl_error_clear();
 	return rc;
 }
 
