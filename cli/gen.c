@@ -39,7 +39,12 @@ static const char *man_date(char *buf, size_t len)
 {
 	/* Reproducible builds set SOURCE_DATE_EPOCH. */
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	time_t t = sde && *sde ? (time_t)strtoll(sde, NULL, 10) : time(NULL);
+	uint64_t e = 0;
+	time_t t = time(NULL);
+	if (sde && *sde && tl_parse_uint(&e, sde, 0, INT32_MAX, "SOURCE_DATE_EPOCH") == TL_OK)
+		t = (time_t)e;
+	else if (sde && *sde)
+		fprintf(stderr, "gen: %s; using the current date\n", tl_error_last()->message);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%d", &tm);

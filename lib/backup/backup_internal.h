@@ -309,9 +309,6 @@ void tl__bk_intent_remove(tl_ctx *ctx, const char *database);
 /* Repair what killed restores/verifies left (see intent.c); one line per
  * repair appended to `done`. Records of live operations are skipped. */
 int tl__bk_repair(tl_ctx *ctx, tl_buf *done, int dry_run);
-/* Tests: when TL_TEST_PAUSE_AT equals `point` (and TL_TEST_PAUSE_FILE is
- * set), write our pid to that file and sleep until killed. */
-void tl__bk_pause_at(const char *point);
 
 /* ---- remote.c: offsite copies ---- */
 

@@ -84,20 +84,6 @@ void tl__bk_intent_remove(tl_ctx *ctx, const char *database)
 	free(dir);
 }
 
-void tl__bk_pause_at(const char *point)
-{
-	/* Tests only: stop at a named step so a kill -9 lands exactly there. */
-	const char *want = getenv("TL_TEST_PAUSE_AT");
-	const char *file = getenv("TL_TEST_PAUSE_FILE");
-	if (!want || !file || strcmp(want, point) != 0)
-		return;
-	char line[64];
-	int n = snprintf(line, sizeof(line), "%d\n", (int)getpid());
-	tl__file_write_atomic(file, line, (size_t)n, 0600);
-	for (;;)
-		sleep(60);
-}
-
 /* ---- repair ---- */
 
 static const char *jstr(json_t *j, const char *k)

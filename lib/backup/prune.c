@@ -1,6 +1,7 @@
 /* tl_backup_prune: retention applied to the backup directory (and to the
  * offsite copies). The decisions are in retention.c. */
 #include "backup_internal.h"
+#include "towlion/validate.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -42,15 +43,11 @@ void tl_backup_prune_report_free(tl_backup_prune_report *r)
 
 static int config_int(int *out, tl_ctx *ctx, const char *key, int min)
 {
-	const char *v = tl__cfg(ctx, key);
-	char *end = NULL;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (!*v || *end || errno || n < min || n > 100000)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
-		                     "%s must be a whole number >= %d (it is \"%s\")", key, min, v);
-	*out = (int)n;
-	return TL_OK;
+	uint64_t n;
+	int rc = tl_parse_uint(&n, tl__cfg(ctx, key), (uint64_t)min, 100000, key);
+	if (rc == TL_OK)
+		*out = (int)n;
+	return rc;
 }
 
 static int remove_backup(tl_ctx *ctx, const tl_backup_info *b)

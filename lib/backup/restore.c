@@ -118,7 +118,7 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 	char pause[64];
 	snprintf(pause, sizeof(pause), "%s:scratch", kind);
 	if (rc == TL_OK)
-		tl__bk_pause_at(pause);
+		tl__test_pause_at(pause);
 	tl__bk_client cl = {0};
 	char *dbarg = NULL, *rolearg = NULL, *pgoptions = NULL;
 	const char *prog = name->format == TL_BACKUP_FORMAT_SQL ? o->tools->psql : o->tools->restore;
@@ -162,7 +162,7 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 	tl__bk_client_dispose(&cl);
 	snprintf(pause, sizeof(pause), "%s:restored", kind);
 	if (rc == TL_OK)
-		tl__bk_pause_at(pause);
+		tl__test_pause_at(pause);
 	/* The restored database must hold as many tables as were dumped. */
 	if (rc == TL_OK && m->tables >= 0) {
 		PGconn *sc = NULL;
@@ -368,7 +368,7 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 		                     "ALTER DATABASE %s ALLOW_CONNECTIONS false",
 		                     qc);
 	if (rc == TL_OK) {
-		tl__bk_pause_at("restore:closed");
+		tl__test_pause_at("restore:closed");
 		rc = empty_database(admin, cur);
 		if (rc == TL_OK)
 			rc = tl__bk_pg_exec(NULL, admin, "begin the swap", "BEGIN", 0, NULL);
@@ -382,7 +382,7 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 			if (rc == TL_OK)
 				rc = tl__bk_pg_exec(NULL, admin, "commit the swap", "COMMIT", 0, NULL);
 			if (rc == TL_OK)
-				tl__bk_pause_at("restore:swapped");
+				tl__test_pause_at("restore:swapped");
 			if (rc) {
 				tl_error saved = *tl_error_last();
 				char msg[1024];

@@ -33,6 +33,7 @@
  * changes: a refusal leaves no lock, intent record or scratch database.
  */
 #include "backup_internal.h"
+#include "towlion/validate.h"
 
 #include "towlion/docker.h"
 
@@ -51,10 +52,10 @@ int tl__bk_tools_major(const char *version_line)
 	if (!p)
 		return 0;
 	p += strlen("(PostgreSQL) ");
-	if (*p < '1' || *p > '9')
+	uint64_t v = 0;
+	if (*p < '1' || *p > '9' || !tl__parse_digits(&v, &p))
 		return 0;
-	long v = strtol(p, NULL, 10);
-	return v > 0 && v < 1000 ? (int)v : 0;
+	return v < 1000 ? (int)v : 0;
 }
 
 void tl__bk_tools_dispose(tl__bk_tools *t)
@@ -115,16 +116,21 @@ static int url_address(char *host, size_t hlen, int *port, tl_ctx *ctx)
 		                     "TOWLION_PG_URL is not a valid PostgreSQL URL");
 	host[0] = '\0';
 	*port = 5432;
+	uint64_t pv;
+	int rc = TL_OK;
 	for (PQconninfoOption *o = opts; o->keyword; o++) {
 		if (!o->val || !*o->val)
 			continue;
 		if (!strcmp(o->keyword, "host") && o->val[0] != '/' && !strchr(o->val, ','))
 			snprintf(host, hlen, "%s", o->val);
+		else if (!strcmp(o->keyword, "port") &&
+		         tl_parse_uint(&pv, o->val, 1, 65535, "TOWLION_PG_URL port") == TL_OK)
+			*port = (int)pv;
 		else if (!strcmp(o->keyword, "port"))
-			*port = atoi(o->val);
+			rc = TL_EINVALID;
 	}
 	PQconninfoFree(opts);
-	return TL_OK;
+	return rc;
 }
 
 /* Whether container `c` is the server at host:port: it publishes its

@@ -3,6 +3,7 @@
 #include "core/http.h"
 
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -82,13 +83,14 @@ static char *shift_lines(const char *msg, const char *what, int offset)
 	tl_buf b = TL_BUF_INIT;
 	const char *p = msg;
 	for (const char *m; (m = strstr(p, "Caddyfile:"));) {
-		char *end = NULL;
-		long line = strtol(m + 10, &end, 10);
-		if (end == m + 10 || (*end != ':' && *end != ' ')) {
+		const char *end = m + 10;
+		uint64_t n = 0;
+		if (!tl__parse_digits(&n, &end) || n > LONG_MAX || (*end != ':' && *end != ' ')) {
 			tl__buf_put(&b, p, (size_t)(m + 10 - p));
 			p = m + 10;
 			continue;
 		}
+		long line = (long)n;
 		tl__buf_put(&b, p, (size_t)(m - p));
 		if (offset >= 0 && line > offset)
 			tl__buf_printf(&b, "%s:%ld", what, line - offset);

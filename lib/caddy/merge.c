@@ -53,11 +53,12 @@ int tl__caddy_field_next(const char **p, const char *end, char *tag, const char 
 	const char *s = *p;
 	if (s >= end)
 		return TL_ENOTFOUND;
-	char *e = NULL;
-	if (end - s < 4 || s[1] != ' ')
+	const char *e = s + 2;
+	uint64_t n = 0;
+	/* digits only: strtoull took " +5" and "-1" (2^64-1) */
+	if (end - s < 4 || s[1] != ' ' || !tl__parse_digits(&n, &e))
 		goto corrupt;
-	unsigned long long n = strtoull(s + 2, &e, 10);
-	if (!e || e >= end || *e != '\n' || n > (unsigned long long)(end - e - 1) ||
+	if (e >= end || *e != '\n' || n > (unsigned long long)(end - e - 1) ||
 	    (size_t)(end - e - 1) - n < 1 || e[1 + n] != '\n')
 		goto corrupt;
 	*tag = s[0];
@@ -340,7 +341,11 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 			}
 			p = m + 2 + strlen(POLICIES_MARK);
 		} else {
-			size_t k = strtoul(m + 1 + strlen(ROUTES_MARK), NULL, 10);
+			/* our own marker, but read as strictly: a bad one is no index */
+			const char *q = m + 1 + strlen(ROUTES_MARK);
+			uint64_t k = UINT64_MAX;
+			if (!tl__parse_digits(&k, &q) || strncmp(q, "@@", 2))
+				k = UINT64_MAX;
 			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
 				if (i)
 					tl__buf_putc(&b, ',');

@@ -122,14 +122,11 @@ static int tls_mode(int *out, tl_ctx *ctx, int route_tls)
 
 static int port_value(long *out, tl_ctx *ctx, const char *key)
 {
-	const char *v = tl__cfg(ctx, key);
-	char *end = NULL;
-	long p = strtol(v, &end, 10);
-	if (!*v || *end || p < 1 || p > 65535 || v[0] == '0' || v[0] == '+')
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
-		                     "%s is \"%s\"; it must be a port number 1..65535", key, v);
-	*out = p;
-	return TL_OK;
+	uint64_t p;
+	int rc = tl_parse_uint(&p, tl__cfg(ctx, key), 1, 65535, key);
+	if (rc == TL_OK)
+		*out = (long)p;
+	return rc;
 }
 
 int tl__caddy_admin_listen(tl_buf *out, const char *admin_url)

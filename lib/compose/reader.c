@@ -256,14 +256,14 @@ int rd_int(rd *r, yaml_node_t *n, const char *what, long lo, long hi, long *out)
 	int rc = rd_str(r, n, what, &s);
 	if (rc)
 		return rc;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno || v < lo || v > hi)
+	/* every caller's range is from 0 up: no sign */
+	uint64_t v = 0;
+	const char *end = s;
+	if (!tl__parse_digits(&v, &end) || *end || lo < 0 || v < (uint64_t)lo || v > (uint64_t)hi)
 		rc = rd_fail(r, n, "%s must be a whole number from %ld to %ld, not \"%s\"", what, lo,
 		             hi, s);
 	else
-		*out = v;
+		*out = (long)v;
 	free(s);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* One service of a compose file: every key of the supported subset, the
  * strict policy's refusals, and warnings for the rest. */
 #include "reader.h"
+#include "towlion/validate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -280,10 +281,10 @@ static int k_expose(sv *s, const kv *p)
 	size_t i;
 	json_t *e;
 	json_array_foreach(a, i, e) {
-		const char *v = json_string_value(e);
-		char *end;
-		long port = strtol(v, &end, 10);
-		if (port < 1 || port > 65535 || (*end && strcmp(end, "/tcp") && strcmp(end, "/udp"))) {
+		const char *v = json_string_value(e), *end = v;
+		uint64_t port = 0;
+		if (!tl__parse_digits(&port, &end) || port < 1 || port > 65535 ||
+		    (*end && strcmp(end, "/tcp") && strcmp(end, "/udp"))) {
 			int err = rd_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
 			                 s->name, v);
 			json_decref(a);
@@ -648,9 +649,9 @@ static int k_restart(sv *s, const kv *p)
 	int ok = !strcmp(v, "no") || !strcmp(v, "always") || !strcmp(v, "unless-stopped") ||
 	         !strcmp(v, "on-failure");
 	if (!ok && tl__str_startswith(v, "on-failure:")) {
-		char *end;
-		long n = strtol(v + 11, &end, 10);
-		ok = v[11] && !*end && n >= 0 && n < 1000000;
+		uint64_t n;
+		ok = tl_parse_uint(&n, v + 11, 0, 999999, "restart count") == TL_OK;
+		tl_error_clear();
 	}
 	rc = ok ? set(s->svc, "restart", json_string(v))
 	        : rd_fail(s->r, p->val, "service %s: restart \"%s\" is not no, always, "
@@ -683,9 +684,8 @@ static int cpus_of(sv *s, yaml_node_t *n, double *out)
 	int rc = rd_str(s->r, n, W(s, "cpus"), &v);
 	if (rc)
 		return rc;
-	char *end;
-	double d = strtod(v, &end);
-	if (end == v || *end || !(d > 0) || d > 1024)
+	double d = 0;
+	if (tl__parse_decimal(&d, v, 0, 1024, "cpus") || !(d > 0))
 		rc = rd_fail(s->r, n, "service %s: cpus \"%s\" is not a number of CPUs like 0.5",
 		             s->name, v);
 	else

@@ -2,6 +2,7 @@
  * command strings and port specs. Messages carry no location: the reader
  * prefixes file:line. */
 #include "compose_int.h"
+#include "towlion/validate.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,12 +18,9 @@ int cp_duration_ms(long *out, const char *s)
 	if (!*p)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE, "empty duration");
 	while (*p) {
-		char *end;
-		errno = 0;
-		double v = strtod(p, &end);
-		if (end == p || errno || v < 0 || *p == '-' || *p == '+' || !isdigit((unsigned char)*p))
+		double v;
+		if (!tl__parse_decimal_prefix(&v, &p))
 			goto bad;
-		p = end;
 		double mult;
 		if (!strncmp(p, "ms", 2)) {
 			mult = 1;
@@ -52,48 +50,25 @@ int cp_duration_ms(long *out, const char *s)
 	*out = (long)(total + 0.5);
 	return TL_OK;
 bad:
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
-	                     "\"%s\" is not a duration (write e.g. 30s, 1m30s, 500ms)", s);
+	return tl__error_bad_input("duration", s, "write e.g. 30s, 1m30s, 500ms");
 }
 
 int cp_bytes(int64_t *out, const char *s)
 {
-	char *end;
-	errno = 0;
-	if (!isdigit((unsigned char)*s))
-		goto bad;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
-		goto bad;
-	double mult = 1;
-	char u = (char)tolower((unsigned char)*end);
-	if (u) {
-		switch (u) {
-		case 'b': mult = 1; break;
-		case 'k': mult = 1024.0; break;
-		case 'm': mult = 1024.0 * 1024; break;
-		case 'g': mult = 1024.0 * 1024 * 1024; break;
-		case 't': mult = 1024.0 * 1024 * 1024 * 1024; break;
-		default: goto bad;
-		}
-		end++;
-		if (u != 'b' && (*end == 'b' || *end == 'B'))
-			end++;
-		if (u != 'b' && (*end == 'i' || *end == 'I')) /* 512MiB */
-			end++;
-		if (u != 'b' && (*end == 'b' || *end == 'B'))
-			end++;
+	/* Compose also writes 512MiB: the i of the binary units is ours too. */
+	char buf[64];
+	size_t n = strlen(s);
+	if (n >= 4 && n < sizeof(buf) && (s[n - 2] == 'i' || s[n - 2] == 'I') &&
+	    (s[n - 1] == 'b' || s[n - 1] == 'B') && strchr("kKmMgGtT", s[n - 3])) {
+		memcpy(buf, s, n - 2);
+		buf[n - 2] = '\0';
+		s = buf;
 	}
-	if (*end)
-		goto bad;
-	double bytes = v * mult;
-	if (bytes > 9.0e18)
-		goto bad;
-	*out = (int64_t)bytes;
-	return TL_OK;
-bad:
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
-	                     "\"%s\" is not a size (write e.g. 512m, 1g, 1048576)", s);
+	uint64_t v;
+	int rc = tl_parse_size(&v, s, 0, INT64_MAX, "size");
+	if (rc == TL_OK)
+		*out = (int64_t)v;
+	return rc;
 }
 
 int cp_shell_split(json_t **out, const char *s)
@@ -172,17 +147,13 @@ static int port_range(const char *s, size_t n, int *lo, int *hi)
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	char *dash = strchr(buf, '-');
-	char *end;
-	long a = strtol(buf, &end, 10);
-	if (end == buf || (dash ? end != dash : *end) || a < 1 || a > 65535)
+	const char *p = buf;
+	uint64_t a, b;
+	if (!tl__parse_digits(&a, &p) || (*p && *p != '-') || a < 1 || a > 65535)
 		return -1;
-	long b = a;
-	if (dash) {
-		b = strtol(dash + 1, &end, 10);
-		if (end == dash + 1 || *end || b < a || b > 65535)
-			return -1;
-	}
+	b = a;
+	if (*p == '-' && (p++, !tl__parse_digits(&b, &p) || *p || b < a || b > 65535))
+		return -1;
 	*lo = (int)a;
 	*hi = (int)b;
 	return 0;

@@ -39,6 +39,7 @@ struct tl_ctx {
 	tl_event_cb event_cb;
 	void *event_payload;
 	bool cancelled;
+	char **destroyed; /* apps whose interrupted destroy this context finished */
 };
 
 #endif

@@ -98,12 +98,31 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 /* TL_EUSER (error set) when the caller cancelled, TL_OK otherwise. */
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
+/* Apps whose interrupted destroy this context's repair finished: a destroy
+ * of one of them, asked for next, has nothing left to do and succeeds. */
+/* The test hook of the fault suites (event.c, inert unless
+ * TOWLION_TEST_PAUSE_AT and TOWLION_TEST_PAUSE_FILE are set): every step
+ * event passes through it; a point that is no event (a step inside a
+ * transaction of lib/backup) calls it directly. */
+void tl__test_pause_at(const char *step);
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app);
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app);
 
 /* ---- strict numbers (parse.c; the public ones are in towlion/validate.h) ---- */
 
 /* "512m", "1g", "4096" (bytes; k/m/g/t are powers of 1024) -> bytes, as
  * tl_parse_size() up to INT64_MAX. */
 int tl__parse_size(int64_t *out, const char *text);
+/* The strict grammar of parse.c for what the public parsers do not cover.
+ * Leading ASCII digits at *p (no sign, no space), advancing *p; false on
+ * none or on overflow. */
+bool tl__parse_digits(uint64_t *out, const char **p);
+/* Digits, then optionally '.' and up to 9 digits, at *p (no sign, no
+ * exponent, no hex, no inf/nan as strtod takes them); advances *p. */
+bool tl__parse_decimal_prefix(double *out, const char **p);
+/* A whole text of that grammar from min to max (cpus: "1.5"); the error
+ * names `what` and quotes the text escaped. */
+int tl__parse_decimal(double *out, const char *text, double min, double max, const char *what);
 /* TL_EINVALID: 'invalid WHAT "VALUE": WHY', the value cut at 80 bytes and
  * its control bytes, quotes and backslashes escaped as \xNN. */
 int tl__error_bad_input(const char *what, const char *value, const char *why);

@@ -95,31 +95,25 @@ static int recompute(tl_ctx *ctx)
 	return TL_OK;
 }
 
-static bool is_port(const char *v)
+/* The strict grammar of parse.c; the caller words the error. */
+static bool is_uint(const char *v, uint64_t min, uint64_t max)
 {
-	char *end;
-	if (!*v || *v == '0' || *v == '+' || *v == '-')
-		return false;
-	long n = strtol(v, &end, 10);
-	return *end == '\0' && n >= 1 && n <= 65535;
+	uint64_t n;
+	bool ok = tl_parse_uint(&n, v, min, max, NULL) == TL_OK;
+	tl_error_clear();
+	return ok;
 }
 
-static bool is_count(const char *v)
-{
-	char *end;
-	if (!*v || *v == '+' || *v == '-')
-		return false;
-	long n = strtol(v, &end, 10);
-	return *end == '\0' && n >= 0 && n <= 100000;
-}
+static bool is_port(const char *v) { return *v != '0' && is_uint(v, 1, 65535); }
+
+static bool is_count(const char *v) { return is_uint(v, 0, 100000); }
 
 static bool is_cpus(const char *v)
 {
-	char *end;
-	if (!*v || *v == '-' || *v == '+')
-		return false;
-	double n = strtod(v, &end);
-	return *end == '\0' && n >= 0 && n <= 1024;
+	double n;
+	bool ok = tl__parse_decimal(&n, v, 0, 1024, NULL) == TL_OK;
+	tl_error_clear();
+	return ok;
 }
 
 /* Check a value for a key; `where` says where it came from. */
@@ -418,8 +412,19 @@ void tl_ctx_free(tl_ctx *ctx)
 	}
 	free(ctx->slots);
 	free(ctx->config_path);
+	tl__strv_free(ctx->destroyed);
 	free(ctx);
 	tl_shutdown();
+}
+
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app)
+{
+	return tl__strv_contains(ctx->destroyed, app) ? TL_OK : tl__strv_push(&ctx->destroyed, app);
+}
+
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app)
+{
+	return ctx && tl__strv_contains(ctx->destroyed, app);
 }
 
 const char *tl_ctx_config_get(const tl_ctx *ctx, const char *key)

@@ -17,7 +17,7 @@
  * TOWLION_TEST_TRACE_FILE=PATH appends every step's name to PATH, which is
  * how the suite learns the steps of an operation.
  */
-static void test_pause_at(const char *step)
+void tl__test_pause_at(const char *step)
 {
 	static int seen;
 	const char *trace = getenv("TOWLION_TEST_TRACE_FILE");
@@ -36,8 +36,11 @@ static void test_pause_at(const char *step)
 	size_t len = hash ? (size_t)(hash - want) : strlen(want);
 	if (strlen(step) != len || strncmp(step, want, len))
 		return;
-	int nth = hash ? atoi(hash + 1) : 1;
-	if (++seen != nth)
+	uint64_t nth = 1;
+	const char *np = hash ? hash + 1 : NULL;
+	if (np && (!tl__parse_digits(&nth, &np) || *np))
+		return; /* STEP#junk names no emission */
+	if ((uint64_t)++seen != nth)
 		return;
 	char line[256];
 	int n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(), step);
@@ -90,7 +93,7 @@ int tl__log(tl_ctx *ctx, int level, const char *fmt, ...)
 
 int tl__step(tl_ctx *ctx, const char *step, const char *subject, const char *fmt, ...)
 {
-	test_pause_at(step);
+	tl__test_pause_at(step);
 	if (!ctx || !ctx->event_cb)
 		return tl__cancelled(ctx);
 	char msg[1024];

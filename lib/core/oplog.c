@@ -130,6 +130,14 @@ int tl__oplog_list(char ***out, tl_ctx *ctx)
 	return rc;
 }
 
+int tl__oplog_malformed(tl_ctx *ctx, const char *project)
+{
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+	                     "the in-flight record of %s is malformed; inspect and remove it "
+	                     "(%s/ops/%s.json)",
+	                     project, tl__cfg(ctx, "TOWLION_STATE_DIR"), project);
+}
+
 const char *tl__oplog_str(const json_t *rec, const char *key)
 {
 	const char *v = json_string_value(json_object_get(rec, key));

@@ -30,6 +30,8 @@ void tl__oplog_remove(tl_ctx *ctx, const char *project);
 int tl__oplog_read(json_t **out, tl_ctx *ctx, const char *project);
 /* The projects with a record (NULL when none: only an opendir). */
 int tl__oplog_list(char ***out, tl_ctx *ctx);
+/* TL_EINVALID: the record of `project` is not what its kind writes. */
+int tl__oplog_malformed(tl_ctx *ctx, const char *project);
 /* A string field of a record, "" when missing. */
 const char *tl__oplog_str(const json_t *rec, const char *key);
 

@@ -172,6 +172,45 @@ int tl_parse_size(uint64_t *out, const char *text, uint64_t min, uint64_t max, c
 	return TL_OK;
 }
 
+bool tl__parse_digits(uint64_t *out, const char **p)
+{
+	return digits(out, p, NULL);
+}
+
+bool tl__parse_decimal_prefix(double *out, const char **p)
+{
+	uint64_t whole, frac = 0;
+	size_t nfrac = 0;
+	const char *q = *p;
+	if (!digits(&whole, &q, NULL))
+		return false;
+	if (*q == '.' && q[1] >= '0' && q[1] <= '9') {
+		q++;
+		/* beyond 9 decimals nothing we count changes */
+		if (!digits(&frac, &q, &nfrac) || nfrac > 9)
+			return false;
+	}
+	double v = (double)whole, scale = 1;
+	for (size_t i = 0; i < nfrac; i++)
+		scale *= 10;
+	*out = v + (double)frac / scale;
+	*p = q;
+	return true;
+}
+
+int tl__parse_decimal(double *out, const char *text, double min, double max, const char *what)
+{
+	const char *p = text;
+	double v;
+	char why[128];
+	snprintf(why, sizeof(why), "expected a number from %g to %g like 0.5 or 2 (digits, an "
+	         "optional point and decimals)", min, max);
+	if (!text || !tl__parse_decimal_prefix(&v, &p) || *p || v < min || v > max)
+		return tl__error_bad_input(what ? what : "number", text ? text : "", why);
+	*out = v;
+	return TL_OK;
+}
+
 int tl__parse_size(int64_t *out, const char *text)
 {
 	uint64_t v;

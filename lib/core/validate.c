@@ -114,8 +114,10 @@ int tl_parse_pr(uint32_t *out, const char *text)
 	if (!text || !*text || text[0] == '0' || strspn(text, "0123456789") != strlen(text) ||
 	    strlen(text) > 10)
 		return bad("PR number", text ? text : "", "use a whole number from 1 to 2147483648");
-	long long v = strtoll(text, NULL, 10);
-	int rc = tl_validate_pr(v);
+	uint64_t v = 0;
+	const char *p = text;
+	tl__parse_digits(&v, &p); /* at most 10 digits: no overflow */
+	int rc = tl_validate_pr((long long)v);
 	if (rc)
 		return rc;
 	*out = (uint32_t)v;
@@ -177,8 +179,10 @@ int tl_validate_hostport(const char *hp)
 		return bad(what, hp, "add a port, as in app:8000");
 	const char *port = colon + 1;
 	size_t plen = strlen(port);
-	if (plen == 0 || plen > 5 || strspn(port, "0123456789") != plen || port[0] == '0' ||
-	    atol(port) > 65535)
+	uint64_t pv = 0;
+	const char *pp = port;
+	if (plen == 0 || plen > 5 || port[0] == '0' || !tl__parse_digits(&pv, &pp) || *pp ||
+	    pv > 65535)
 		return bad(what, hp, "the port must be a number from 1 to 65535");
 	size_t hlen = (size_t)(colon - hp);
 	if (hlen == 0)

@@ -2,6 +2,7 @@
  * The app-level verbs on top of the engine: deploy, rollback, history,
  * status and destroy of a registered app.
  */
+#include "core/oplog.h"
 #include "deploy_int.h"
 #include "towlion/app.h"
 #include "towlion/caddy.h"
@@ -276,7 +277,7 @@ static void note_down(tl_buf *down, const char *service)
 /* Every service destroy will talk to, asked before anything changes: a
  * destroy that stops halfway because PostgreSQL is down has already taken
  * the app off the air. TL_EUNAVAILABLE listing each one that is down. */
-static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
+static int check_services(tl_ctx *ctx, const char *app, bool purge)
 {
 	tl_buf down = TL_BUF_INIT;
 	tl_docker *d = NULL;
@@ -287,7 +288,7 @@ static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options
 	if (tl_caddy_upstreams_get(&u, ctx) != TL_OK)
 		note_down(&down, "Caddy");
 	tl_caddy_upstreams_free(u);
-	if (opts->purge) {
+	if (purge) {
 		tl_pg *pg = NULL;
 		if (tl_pg_connect(&pg, ctx) != TL_OK)
 			note_down(&down, "PostgreSQL");
@@ -297,7 +298,7 @@ static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options
 			note_down(&down, "Redis");
 		tl_redis_free(r);
 	}
-	if ((opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT")) || s3_user_kept(ctx)) {
+	if ((purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT")) || s3_user_kept(ctx)) {
 		tl_s3 *s3 = NULL;
 		tl_buf bucket = TL_BUF_INIT;
 		int rc = tl_s3_new(&s3, ctx, NULL);
@@ -315,7 +316,7 @@ static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options
 		rc = tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_DEPLOY,
 		                   "cannot destroy %s, nothing was changed: it needs %s, and %s "
 		                   "unavailable: %s",
-		                   app, opts->purge ? "Docker, Caddy, PostgreSQL, Redis and object "
+		                   app, purge ? "Docker, Caddy, PostgreSQL, Redis and object "
 		                                      "storage"
 		                                    : "Docker and Caddy",
 		                   strchr(down.ptr, ';') ? "these are" : "this is", down.ptr);
@@ -323,28 +324,31 @@ static int check_services(tl_ctx *ctx, const char *app, const tl_destroy_options
 	return rc;
 }
 
-/* What a destroy has removed so far, for its report and its error. */
+/* What a destroy has removed so far, for its report and its error: the
+ * planned items in order, the first `done` of them removed. */
 typedef struct {
-	tl_buf done, left;
+	const char *item[10];
+	size_t n, done;
 } destroy_log;
 
 static void destroy_plan(destroy_log *l, const char *what)
 {
-	tl__buf_printf(&l->left, "%s%s", l->left.size ? ", " : "", what);
+	if (l->n < sizeof(l->item) / sizeof(l->item[0]))
+		l->item[l->n++] = what;
 }
 
-/* Move the first planned item to the removed list. */
+/* The next planned item is removed. */
 static void destroy_done(destroy_log *l, tl_ctx *ctx, const char *app)
 {
-	const char *comma = l->left.ptr ? strstr(l->left.ptr, ", ") : NULL;
-	size_t n = comma ? (size_t)(comma - l->left.ptr) : l->left.size;
-	tl__buf_printf(&l->done, "%s%.*s", l->done.size ? ", " : "", (int)n, l->left.ptr);
-	tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %.*s", app, (int)n, l->left.ptr);
-	char *rest = tl__strdup(comma ? comma + 2 : "");
-	tl__buf_clear(&l->left);
-	if (rest && *rest)
-		tl__buf_puts(&l->left, rest);
-	free(rest);
+	if (l->done < l->n)
+		tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %s", app, l->item[l->done++]);
+}
+
+/* "a, b, c" of the items [from, to). */
+static void destroy_list(tl_buf *out, const destroy_log *l, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		tl__buf_printf(out, "%s%s", i > from ? ", " : "", l->item[i]);
 }
 
 /* Remove the app's state directory (apps/APP: env file, plans, release
@@ -406,12 +410,110 @@ static int finish_unregistered(tl_ctx *ctx, const char *app, const char *locks,
 }
 
 /*
- * The order makes a rerun complete what a killed or failed run began:
- * every step below tolerates finding its part already gone, and the
- * registry entry goes last but the lock, so until the end the app is still
- * there to destroy again. Nothing starts before every service it needs has
- * answered (check_services).
+ * The steps of a destroy, under the app's lock (held by the caller, with
+ * the in-flight record written). The order makes a rerun, or the repair
+ * of the next command, complete what a killed or failed run began: every
+ * step tolerates finding its part already gone, and the registry entry
+ * goes last but the record and the lock, so until the end the app is
+ * still there to destroy again. On success the record and the lock file
+ * are gone (*lock is NULL); on failure the caller releases *lock.
  */
+static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bool purge,
+                         tl__lock **lock, tl_buf *removed)
+{
+	tl__project p;
+	memset(&p, 0, sizeof(p));
+	p.name = app; /* all the teardown needs */
+	p.app = app;
+	destroy_log l = {{NULL}, 0, 0};
+	bool s3_user = s3_user_kept(ctx);
+	bool bucket = purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT");
+	destroy_plan(&l, "route, containers, images and network");
+	if (s3_user)
+		destroy_plan(&l, "object storage user");
+	if (purge)
+		destroy_plan(&l, "database and role");
+	if (purge)
+		destroy_plan(&l, "Redis user and keys");
+	if (bucket)
+		destroy_plan(&l, "bucket");
+	destroy_plan(&l, "state files");
+	destroy_plan(&l, "registry entry");
+	destroy_plan(&l, "lock file");
+
+	int rc = tl__project_teardown(ctx, &p);
+	if (rc == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK && s3_user && (rc = drop_s3_user(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK && purge) {
+		tl_pg *pg = NULL;
+		rc = tl__step(ctx, "destroy.database", app, "dropping the database of %s", app);
+		if (rc == TL_OK)
+			rc = tl_pg_connect(&pg, ctx);
+		tl_pg_options po = TL_PG_OPTIONS_INIT;
+		po.flags = TL_PG_CONFIRM;
+		if (rc == TL_OK)
+			rc = tl_pg_app_drop(NULL, pg, app, &po);
+		if (rc == TL_ENOTFOUND)
+			rc = TL_OK;
+		tl_pg_free(pg);
+		if (rc == TL_OK)
+			destroy_done(&l, ctx, app);
+	}
+	if (rc == TL_OK && purge && (rc = purge_redis(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK && bucket && (rc = purge_bucket(ctx, app)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "destroy.files", app, "removing the state files of %s", app);
+	if (rc == TL_OK && (rc = remove_state_files(ctx, state_dir)) == TL_OK)
+		destroy_done(&l, ctx, app);
+	if (rc == TL_OK)
+		rc = tl__step(ctx, "destroy.registry", app, "unregistering %s", app);
+	if (rc == TL_OK) {
+		rc = tl_app_unregister(ctx, app);
+		if (rc == TL_ENOTFOUND) { /* a killed run got that far */
+			tl_error_clear();
+			rc = TL_OK;
+		}
+		/* The directory itself, which unregistering removes only when it
+		 * was registered, and the state-file locks above may have made
+		 * again after a concurrent finish; a file in it stays. */
+		if (rc == TL_OK && rmdir(state_dir) != 0 && errno != ENOENT && errno != ENOTEMPTY)
+			rc = tl__error_os(0, errno, "cannot remove %s", state_dir);
+		if (rc == TL_OK)
+			destroy_done(&l, ctx, app);
+	}
+	if (rc == TL_OK) {
+		/* The record goes while the lock is held (a new app of the same
+		 * name may take the lock the moment it is discarded); a kill
+		 * between the two leaves only the lock file, which a rerun of
+		 * the destroy removes (finish_unregistered). */
+		tl__oplog_remove(ctx, app);
+		tl__lock_discard(*lock);
+		*lock = NULL;
+		destroy_done(&l, ctx, app);
+		destroy_list(removed, &l, 0, l.done);
+	} else if (l.done) {
+		/* What is gone and what is not, and that a rerun finishes it. */
+		tl_buf gone = TL_BUF_INIT, left = TL_BUF_INIT;
+		destroy_list(&gone, &l, 0, l.done);
+		destroy_list(&left, &l, l.done, l.n);
+		tl__error_prefix("destroying %s stopped; removed its %s; not removed: its %s "
+		                 "(run the destroy again, or any command, to finish)",
+		                 app, gone.ptr ? gone.ptr : "", left.ptr ? left.ptr : "");
+		tl_buf_dispose(&gone);
+		tl_buf_dispose(&left);
+	}
+	return rc;
+}
+
+static char *app_state_dir(tl_ctx *ctx, const char *app)
+{
+	return tl__sprintf("%s/apps/%s", tl__cfg(ctx, "TOWLION_STATE_DIR"), app);
+}
+
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);
@@ -433,93 +535,73 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 	tl__project p;
 	tl_app *a = NULL;
 	rc = tl__app_project(&p, &a, ctx, app);
-	if (rc == TL_ENOTFOUND) {
+	if (rc == TL_ENOTFOUND && tl__ctx_destroyed(ctx, app)) {
+		/* This context's repair has just finished a destroy of it. */
+		tl_error_clear();
+		rc = TL_OK;
+	} else if (rc == TL_ENOTFOUND) {
 		tl_buf why = TL_BUF_INIT;
 		tl__buf_puts(&why, tl_error_last()->message);
 		rc = finish_unregistered(ctx, app, locks, lock_name);
 		if (rc == TL_ENOTFOUND && why.ptr)
 			tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CONFIG, "%s", why.ptr);
 		tl_buf_dispose(&why);
-		free(locks);
-		free(lock_name);
-		return rc;
-	}
-	if (rc) {
-		free(locks);
-		free(lock_name);
-		return rc;
-	}
-	tl__lock *lock = NULL;
-	long lt = opts->lock_timeout_ms ? opts->lock_timeout_ms : 60000;
-	rc = check_services(ctx, app, opts);
-	if (rc == TL_OK)
-		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt);
-
-	destroy_log l = {TL_BUF_INIT, TL_BUF_INIT};
-	bool s3_user = s3_user_kept(ctx);
-	bool bucket = opts->purge && *tl__cfg(ctx, "TOWLION_S3_ENDPOINT");
-	destroy_plan(&l, "route, containers, images and network");
-	if (s3_user)
-		destroy_plan(&l, "object storage user");
-	if (opts->purge)
-		destroy_plan(&l, "database and role");
-	if (opts->purge)
-		destroy_plan(&l, "Redis user and keys");
-	if (bucket)
-		destroy_plan(&l, "bucket");
-	destroy_plan(&l, "state files");
-	destroy_plan(&l, "registry entry");
-	destroy_plan(&l, "lock file");
-
-	if (rc == TL_OK && (rc = tl__project_teardown(ctx, &p)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK && s3_user && (rc = drop_s3_user(ctx, app)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK && opts->purge) {
-		tl_pg *pg = NULL;
-		rc = tl__step(ctx, "destroy.database", app, "dropping the database of %s", app);
+	} else if (rc == TL_OK) {
+		tl__lock *lock = NULL;
+		long lt = opts->lock_timeout_ms ? opts->lock_timeout_ms : 60000;
+		rc = check_services(ctx, app, opts->purge);
 		if (rc == TL_OK)
-			rc = tl_pg_connect(&pg, ctx);
-		tl_pg_options po = TL_PG_OPTIONS_INIT;
-		po.flags = TL_PG_CONFIRM;
+			rc = tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt);
+		/* From here on the destroy is in flight: a kill leaves the record,
+		 * and the next command finishes it (tl__app_destroy_finish). */
+		json_t *f = rc ? NULL
+		               : json_pack("{s:s, s:s, s:b}", "app", app, "state_dir", p.state_dir,
+		                           "purge", opts->purge != 0);
+		if (rc == TL_OK && !f)
+			rc = tl__error_oom();
 		if (rc == TL_OK)
-			rc = tl_pg_app_drop(NULL, pg, app, &po);
-		if (rc == TL_ENOTFOUND)
-			rc = TL_OK;
-		tl_pg_free(pg);
+			rc = tl__oplog_write(ctx, app, "destroy", "start", f);
+		json_decref(f);
+		tl_buf removed = TL_BUF_INIT;
 		if (rc == TL_OK)
-			destroy_done(&l, ctx, app);
-	}
-	if (rc == TL_OK && opts->purge && (rc = purge_redis(ctx, app)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK && bucket && (rc = purge_bucket(ctx, app)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK)
-		rc = tl__step(ctx, "destroy.files", app, "removing the state files of %s", app);
-	if (rc == TL_OK && (rc = remove_state_files(ctx, p.state_dir)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK)
-		rc = tl__step(ctx, "destroy.registry", app, "unregistering %s", app);
-	if (rc == TL_OK && (rc = tl_app_unregister(ctx, app)) == TL_OK)
-		destroy_done(&l, ctx, app);
-	if (rc == TL_OK) {
-		tl__lock_discard(lock);
-		destroy_done(&l, ctx, app);
-		tl__log(ctx, TL_LOG_INFO, "destroyed %s: removed its %s", app,
-		        l.done.ptr ? l.done.ptr : "nothing");
-	} else {
+			rc = destroy_steps(ctx, app, p.state_dir, opts->purge, &lock, &removed);
+		if (rc == TL_OK)
+			tl__log(ctx, TL_LOG_INFO, "destroyed %s: removed its %s", app, removed.ptr);
 		tl__lock_release(lock);
-		/* What is gone and what is not, and that a rerun finishes it. */
-		if (l.done.size)
-			tl__error_prefix("destroying %s stopped; removed its %s; not removed: its %s "
-			                 "(run the destroy again to finish)",
-			                 app, l.done.ptr, l.left.ptr ? l.left.ptr : "");
+		tl_buf_dispose(&removed);
+		tl__project_dispose(&p);
+		tl_app_free(a);
 	}
-	tl_buf_dispose(&l.done);
-	tl_buf_dispose(&l.left);
 	free(locks);
 	free(lock_name);
-	tl__project_dispose(&p);
-	tl_app_free(a);
+	return rc;
+}
+
+int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
+                           tl__lock **lock, tl_buf *done)
+{
+	const char *app = tl__oplog_str(rec, "app");
+	bool purge = json_is_true(json_object_get(rec, "purge"));
+	if (strcmp(app, project) || tl_validate_app_name(app) != TL_OK)
+		return tl__oplog_malformed(ctx, project);
+	/* The state directory from the name, not from the file. */
+	char *state_dir = app_state_dir(ctx, app);
+	tl_buf removed = TL_BUF_INIT;
+	int rc = state_dir ? check_services(ctx, app, purge) : TL_ENOMEM;
+	if (rc == TL_OK)
+		rc = destroy_steps(ctx, app, state_dir, purge, lock, &removed);
+	if (rc == TL_OK)
+		rc = tl__ctx_remember_destroyed(ctx, app);
+	if (rc == TL_OK) {
+		tl__log(ctx, TL_LOG_WARN,
+		        "finished an interrupted destroy of %s (killed at step %s): removed its %s",
+		        app, tl__oplog_str(rec, "step"), removed.ptr);
+		tl__buf_printf(done, "%sfinished an interrupted destroy of %s", done->size ? "\n" : "",
+		               app);
+	} else {
+		tl__error_prefix("cannot finish the interrupted destroy of %s", app);
+	}
+	tl_buf_dispose(&removed);
+	free(state_dir);
 	return rc;
 }

@@ -41,20 +41,35 @@ static int too_big(const budget *b)
 /* What the copies of one release hold so far ("<bytes> <files>" in
  * <release>/.used): the limits are for all of them together, so that many
  * binds of one big tree cannot multiply it. */
-static void used_read(budget *b, const char *rel)
+static int used_read(budget *b, const char *rel)
 {
 	char *path = tl__path_join(rel, ".used");
 	tl_buf text = TL_BUF_INIT;
-	long long bytes = 0;
-	long files = 0;
-	if (path && tl__file_read(&text, path) == TL_OK && text.ptr &&
-	    sscanf(text.ptr, "%lld %ld", &bytes, &files) == 2) {
-		b->bytes = bytes;
-		b->files = files;
+	int rc = path ? tl__file_read(&text, path) : TL_ENOMEM;
+	if (rc == TL_ENOTFOUND) { /* the release's first copy */
+		tl_error_clear();
+		tl_buf_dispose(&text);
+		free(path);
+		return TL_OK;
 	}
-	tl_error_clear();
+	/* Ours, and read as strictly as input: "<bytes> <files>\n". A bad one
+	 * would reset the budget the limits count on. */
+	uint64_t bytes = 0, files = 0;
+	const char *p = text.ptr ? text.ptr : "";
+	if (rc == TL_OK &&
+	    (!tl__parse_digits(&bytes, &p) || *p++ != ' ' || !tl__parse_digits(&files, &p) ||
+	     strcmp(p, "\n") || bytes > INT64_MAX || files > LONG_MAX))
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DEPLOY,
+		                   "%s is not \"<bytes> <files>\"; remove the release's bind copies "
+		                   "(its directory) and deploy again",
+		                   path);
+	if (rc == TL_OK) {
+		b->bytes = (int64_t)bytes;
+		b->files = (long)files;
+	}
 	tl_buf_dispose(&text);
 	free(path);
+	return rc;
 }
 
 static int used_write(const budget *b, const char *rel)
@@ -276,7 +291,7 @@ int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode
 		rc = tl__error_os(0, errno, "cannot open %s", tmp);
 	budget b = {src, 0, 0};
 	if (rc == TL_OK)
-		used_read(&b, rel);
+		rc = used_read(&b, rel);
 	if (rc == TL_OK && S_ISDIR(mode)) {
 		rc = open_nofollow(&sfd, src);
 		if (rc == TL_OK && (fstat(sfd, &st) != 0 || !S_ISDIR(st.st_mode)))

@@ -3,6 +3,7 @@
 #define TL_DEPLOY_INT_H
 
 #include "core/core.h"
+#include "core/oplog.h"
 #include "towlion/app.h"
 #include "towlion/deploy.h"
 #include "towlion/docker.h"
@@ -195,5 +196,17 @@ void tl__prune_images(attempt *a);
 int tl__deploy_op_begin(tl_ctx *ctx, const tl__project *p, const char *kind,
                         const char *release);
 int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, tl_buf *done);
+/* status.c: the status of a project from what is (its containers as
+ * Docker has them, its route as Caddy has it, its health path asked now),
+ * its history and plans in `state_dir`, its site at `host`. What
+ * tl_app_status_get says of an app, for a preview, and metrics. */
+int tl__project_status(tl_app_status **out, tl_ctx *ctx, const char *project,
+                       const char *state_dir, const char *host);
+/* app_ops.c: finish the destroy a killed process left in flight (record
+ * `rec` of `project`), under the app lock *lock held by the caller: on
+ * success the lock file is gone too (*lock NULL), and a line is appended
+ * to `done`. */
+int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
+                           tl__lock **lock, tl_buf *done);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Settling a deploy, rollback or preview up that a killed process left in
- * flight (its record: lib/core/oplog.h).
+ * flight (its record: lib/core/oplog.h); tl_deploy_repair also finishes a
+ * destroy or a preview down (app_ops.c, lib/preview/preview.c).
  *
  * The engine writes the record under the project lock once it knows the
  * release, with the site file as it was before ("route_before"), and
@@ -20,6 +21,7 @@
 #include "caddy/caddy_internal.h"
 #include "core/oplog.h"
 #include "deploy_int.h"
+#include "preview/preview_int.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 
@@ -156,11 +158,17 @@ int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, t
 	a.release_id = (char *)release;
 	tl_release_list *hist = NULL;
 	tl_buf what = TL_BUF_INIT;
+	if (!strcmp(kind, "destroy") || !strcmp(kind, "preview down")) {
+		/* Finished by the repair only (tl_deploy_repair), which takes the
+		 * lock the way they need it: never deployed over. */
+		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_DEPLOY,
+		                   "a %s of %s was interrupted and is not finished: run `towlion "
+		                   "status` (tl_deploy_repair) to finish it",
+		                   kind, p->name);
+		goto out;
+	}
 	if (!*release || strchr(release, '/')) {
-		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-		                   "the in-flight record of %s is malformed; inspect and remove it "
-		                   "(%s/ops/%s.json)",
-		                   p->name, tl__cfg(ctx, "TOWLION_STATE_DIR"), p->name);
+		rc = tl__oplog_malformed(ctx, p->name);
 		goto out;
 	}
 	/* A route change of its own may be in flight too: settle it first. */
@@ -241,7 +249,16 @@ int tl_deploy_repair(tl_buf *done, tl_ctx *ctx)
 			free(lock_name);
 			continue;
 		}
-		if (r == TL_OK && (r = tl__oplog_read(&rec, ctx, names[i])) == TL_OK) {
+		const char *kind = NULL;
+		if (r == TL_OK && (r = tl__oplog_read(&rec, ctx, names[i])) == TL_OK)
+			kind = tl__oplog_str(rec, "kind");
+		/* A destroy or preview down is finished, never undone: under the
+		 * lock taken here (their own code would wait for it forever). */
+		if (kind && !strcmp(kind, "destroy")) {
+			r = tl__app_destroy_finish(ctx, names[i], rec, &lk, &d);
+		} else if (kind && !strcmp(kind, "preview down")) {
+			r = tl__preview_down_finish(ctx, names[i], rec, &lk, &d);
+		} else if (kind) {
 			tl__project p;
 			memset(&p, 0, sizeof(p));
 			const char *pr = tl__oplog_str(rec, "pr");
@@ -251,12 +268,15 @@ int tl_deploy_repair(tl_buf *done, tl_ctx *ctx)
 			p.state_dir = (char *)tl__oplog_str(rec, "state_dir");
 			r = *p.app && *p.state_dir
 			        ? tl__deploy_op_settle(ctx, &p, docker, &d)
-			        : tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-			                        "the in-flight record of %s is malformed; inspect and "
-			                        "remove it",
-			                        names[i]);
+			        : tl__oplog_malformed(ctx, names[i]);
 		} else if (r == TL_ENOTFOUND) {
-			r = TL_OK; /* settled meanwhile */
+			/* Settled meanwhile, by another command: taking the lock made
+			 * its file again, which must not outlive a destroyed project
+			 * (removing it while held is safe: lib/core/lock.c). */
+			r = TL_OK;
+			tl_error_clear();
+			tl__lock_discard(lk);
+			lk = NULL;
 		}
 		if (r && !first)
 			first = r;

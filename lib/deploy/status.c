@@ -351,10 +351,13 @@ static int check_route(tl_app_status *st, tl_ctx *ctx, const char *host, tl_buf 
 	return TL_OK;
 }
 
-static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
+/* The status of a project (an app, or a preview "<app>-pr-N"): its
+ * history and plans in `state_dir`, its site at `host`. */
+static int fill(tl_app_status *st, tl_ctx *ctx, const char *app, const char *state_dir,
+                const char *host)
 {
 	tl_release_list *hist = NULL;
-	int rc = tl__history_load(&hist, tl_app_state_dir(a));
+	int rc = tl__history_load(&hist, state_dir);
 	if (rc)
 		return rc;
 	const tl_release *active = tl__history_active(hist);
@@ -365,7 +368,7 @@ static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
 	bool off = !strcmp(tls, "off");
 	const char *port = tl__cfg(ctx, off ? "TOWLION_HTTP_PORT" : "TOWLION_HTTPS_PORT");
 	bool std = !strcmp(port, off ? "80" : "443");
-	st->url = active ? tl__sprintf("%s://%s%s%s", off ? "http" : "https", tl_app_domain_at(a, 0),
+	st->url = active ? tl__sprintf("%s://%s%s%s", off ? "http" : "https", host,
 	                               std ? "" : ":", std ? "" : port)
 	                 : tl__strdup("");
 	tl_release_list_free(hist);
@@ -389,7 +392,7 @@ static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
 
 	/* The routed port and health path of the active release's services. */
 	tl__plan plan = {0};
-	if (*st->release && tl__plan_restore(&plan, tl_app_state_dir(a), st->release))
+	if (*st->release && tl__plan_restore(&plan, state_dir, st->release))
 		tl_error_clear(); /* no saved plan: no health paths to ask */
 	tl_docker *d = NULL;
 	tl_docker_container_list *l = NULL;
@@ -403,7 +406,7 @@ static int fill(tl_app_status *st, tl_ctx *ctx, tl_app *a, const char *app)
 	st->route = TL_APP_ROUTE_NONE;
 	bool containers_fine = why.size == 0;
 	if (rc == TL_OK && *st->release)
-		rc = check_route(st, ctx, tl_app_domain_at(a, 0), &why);
+		rc = check_route(st, ctx, host, &why);
 	if (rc == TL_OK && !st->route_upstreams &&
 	    !(st->route_upstreams = tl__calloc(1, sizeof(char *))))
 		rc = TL_ENOMEM;
@@ -432,9 +435,17 @@ int tl_app_status_get(tl_app_status **out, tl_ctx *ctx, const char *app)
 	int rc = tl_app_open(&a, ctx, app);
 	if (rc)
 		return rc;
-	tl_app_status *st = tl__calloc(1, sizeof(*st));
-	rc = st ? fill(st, ctx, a, tl_app_name(a)) : TL_ENOMEM;
+	rc = tl__project_status(out, ctx, tl_app_name(a), tl_app_state_dir(a),
+	                        tl_app_domain_at(a, 0));
 	tl_app_free(a);
+	return rc;
+}
+
+int tl__project_status(tl_app_status **out, tl_ctx *ctx, const char *project,
+                       const char *state_dir, const char *host)
+{
+	tl_app_status *st = tl__calloc(1, sizeof(*st));
+	int rc = st ? fill(st, ctx, project, state_dir, host) : TL_ENOMEM;
 	if (rc) {
 		tl_app_status_free(st);
 		return rc;

@@ -1,6 +1,7 @@
 /* Containers and images as Docker described them: thin getters over the
  * JSON of inspect or list (the two have different shapes). */
 #include "docker_int.h"
+#include "towlion/validate.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -183,15 +184,21 @@ int tl_docker_container_host_port(const tl_docker_container *c, const char *port
 			const char *ip = str_or_empty(json_object_get(b, "HostIp"));
 			tl__buf_set(host_ip, ip, strlen(ip));
 		}
-		return atoi(hp);
+		uint64_t published;
+		int bad = tl_parse_uint(&published, hp, 1, 65535, "HostPort");
+		tl_error_clear(); /* not a port Docker published: none */
+		return bad ? 0 : (int)published;
 	}
 	/* list: "Ports": [{"PrivatePort": 8000, "PublicPort": 49153, "Type": "tcp", "IP": ..}] */
-	int want = atoi(key);
+	uint64_t want = 0;
+	const char *kp = key;
+	if (!tl__parse_digits(&want, &kp))
+		return 0;
 	const char *proto = strchr(key, '/') + 1;
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_object_get(c->j, "Ports"), i, p) {
-		if (json_integer_value(json_object_get(p, "PrivatePort")) != want ||
+		if (json_integer_value(json_object_get(p, "PrivatePort")) != (json_int_t)want ||
 		    strcmp(str_or_empty(json_object_get(p, "Type")), proto) != 0 ||
 		    !json_object_get(p, "PublicPort"))
 			continue;

@@ -1,6 +1,7 @@
 /* The GitHub client: configuration, one request with GitHub's headers, and
  * the mapping of GitHub's answers to errors (rate limits included). */
 #include "github_internal.h"
+#include "towlion/validate.h"
 
 #include "core/http.h"
 
@@ -142,9 +143,10 @@ static long long header_ll(const tl__http_resp *r, const char *name, bool *found
 	long long n = 0;
 	*found = false;
 	if (tl__http_resp_header(&v, r, name) == TL_OK && v.size) {
-		char *end;
-		n = strtoll(v.ptr, &end, 10);
-		*found = *end == '\0';
+		uint64_t u;
+		*found = tl_parse_uint(&u, v.ptr, 0, INT64_MAX, name) == TL_OK;
+		n = *found ? (long long)u : 0;
+		tl_error_clear();
 	}
 	tl_buf_dispose(&v);
 	return n;

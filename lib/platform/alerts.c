@@ -223,13 +223,14 @@ static int eval_apps(tl_alert_report *r, tl_ctx *ctx, const thresholds *t, int64
 		char *hk = tl__sprintf("health:%s", app), *rk = tl__sprintf("restarts:%s", app);
 		if (!hk || !rk)
 			rc = TL_ENOMEM;
-		else if (tl__app_measure(&h, d, app, now) != TL_OK)
+		else if (tl__app_measure(&h, ctx, d, app, now) != TL_OK)
 			rc = add(r, "source:docker", true, "cannot reach Docker", "%s",
 			         tl_error_last()->message);
-		else if ((rc = add(r, hk, !h.healthy, "app is not healthy",
-		                   h.running ? "%s: %d container(s) running, not all healthy"
-		                             : "%s: no container running",
-		                   app, h.running)) == TL_OK)
+		else if ((rc = add(r, hk, !h.healthy, "app is not healthy", "%s: %s", app,
+		                   h.healthy ? "healthy"
+		                   : *h.why  ? h.why
+		                   : h.running ? "its containers run but do not answer"
+		                               : "no container running")) == TL_OK)
 			rc = add(r, rk, h.restarts > t->max_restarts, "app keeps restarting",
 			         "%s: %.0f restarts of its current containers (threshold %d)", app,
 			         h.restarts, t->max_restarts);

@@ -4,6 +4,7 @@
  * never fails the report.
  */
 #include "platform_int.h"
+#include "towlion/validate.h"
 #include "caddy/caddy_internal.h"
 #include "towlion/backup.h"
 #include "towlion/envfile.h"
@@ -59,7 +60,11 @@ void tl__check_os(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 	const char *id = tl_envfile_get(rel, "ID"), *ver = tl_envfile_get(rel, "VERSION_ID");
 	const char *pretty = tl_envfile_get(rel, "PRETTY_NAME");
 	bool debian = id && !strcmp(id, "debian");
-	int major = ver ? atoi(ver) : 0;
+	/* "12" or "12.5": the major version's digits (none: not a release) */
+	uint64_t major = 0;
+	const char *vp = ver;
+	if (!ver || !tl__parse_digits(&major, &vp) || (*vp && *vp != '.'))
+		major = 0;
 	if (debian && major >= 12)
 		tl__say(o, TL_CHECK_OK, "", "%s, Linux %s", pretty ? pretty : "Debian", kernel);
 	else
@@ -140,9 +145,11 @@ void tl__check_ports(tl_ctx *ctx, const tl_doctor_options *opts, tl__outcome *o)
 	int caddy = -1; /* not asked yet */
 	for (size_t i = 0; i < (tls_off ? 1u : 2u); i++) {
 		const char *v = tl__cfg(ctx, keys[i]);
-		char *end;
-		long port = strtol(v, &end, 10);
-		if (*end || port < 1 || port > 65535) {
+		uint64_t p = 0;
+		int bad = tl_parse_uint(&p, v, 1, 65535, keys[i]);
+		long port = (long)p;
+		tl_error_clear();
+		if (bad) {
 			tl__say(o, TL_CHECK_FAIL, "set it to a TCP port", "%s=\"%s\" is not a port",
 			        keys[i], v);
 			tl_buf_dispose(&d);

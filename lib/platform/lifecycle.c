@@ -3,6 +3,7 @@
  * through the Docker API, from the same table as the compose file.
  */
 #include "platform_int.h"
+#include "towlion/validate.h"
 #include "towlion/docker.h"
 #include "towlion/envfile.h"
 #include "docker/logrotate.h"
@@ -25,9 +26,13 @@ static int parse_port(const char *spec, char *ip, size_t iplen, int *host, int *
 	if (n < 2)
 		return TL_EINVALID;
 	snprintf(ip, iplen, "%s", n == 3 ? parts[0] : "");
-	*host = atoi(parts[n - 2]);
-	*cont = atoi(parts[n - 1]);
-	return *host > 0 && *cont > 0 ? TL_OK : TL_EINVALID;
+	uint64_t h, c;
+	if (tl_parse_uint(&h, parts[n - 2], 1, 65535, "host port") ||
+	    tl_parse_uint(&c, parts[n - 1], 1, 65535, "container port"))
+		return TL_EINVALID;
+	*host = (int)h;
+	*cont = (int)c;
+	return TL_OK;
 }
 
 static int build_spec(tl_docker_container_spec **out, tl_ctx *ctx, const tl__plat *p,

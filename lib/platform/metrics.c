@@ -13,6 +13,7 @@
 #include "platform_int.h"
 #include "towlion/app.h"
 #include "towlion/backup.h"
+#include "towlion/deploy.h"
 #include "towlion/docker.h"
 #include "towlion/pg.h"
 
@@ -80,49 +81,30 @@ static int64_t restart_count(tl_docker *d, const char *id)
 	return n;
 }
 
-int tl__app_measure(tl__app_health *s, tl_docker *d, const char *app, int64_t now)
+/* The app's figures from what tl_app_status_get says of it (its active
+ * release's containers inspected, its route as Caddy has it, its health
+ * path asked), not from Docker's list alone: a removed container or a
+ * route that points elsewhere is not healthy here either. */
+int tl__app_measure(tl__app_health *s, tl_ctx *ctx, tl_docker *d, const char *app, int64_t now)
 {
-	memset(s, 0, sizeof(*s));
-	s->release_age = -1;
-	char *filter = tl__sprintf("towlion.app=%s", app);
-	const char *filters[] = {filter, NULL};
-	tl_docker_container_list *l = NULL;
-	int rc = filter ? tl_docker_container_list_by_label(&l, d, filters, 1) : TL_ENOMEM;
-	free(filter);
+	tl_app_status *st = NULL;
+	int rc = tl_app_status_get(&st, ctx, app);
 	if (rc)
 		return rc;
-	const char *release = NULL;
-	int64_t newest = 0;
-	int running = 0, unhealthy = 0;
-	for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
-		const tl_docker_container *c = tl_docker_container_list_at(l, i);
-		if (tl_docker_container_label(c, "towlion.pr"))
-			continue;
-		s->restarts += (double)restart_count(d, tl_docker_container_id(c));
-		if (!tl_docker_container_running(c))
-			continue;
-		running++;
-		/* List entries carry health only in the status line. */
-		const char *st = tl_docker_container_status(c);
-		if (strstr(st, "(unhealthy)") || strstr(st, "(health: starting)"))
-			unhealthy++;
-		const char *rel = tl_docker_container_label(c, "towlion.release");
-		if (rel && (!release || strcmp(rel, release) > 0))
-			release = rel;
-	}
-	for (size_t i = 0; release && i < tl_docker_container_list_count(l); i++) {
-		const tl_docker_container *c = tl_docker_container_list_at(l, i);
-		const char *rel = tl_docker_container_label(c, "towlion.release");
-		if (tl_docker_container_running(c) && rel && !strcmp(rel, release) &&
-		    !tl_docker_container_label(c, "towlion.pr") &&
-		    (!newest || tl_docker_container_created(c) < newest))
-			newest = tl_docker_container_created(c);
+	memset(s, 0, sizeof(*s));
+	int running = 0;
+	for (size_t i = 0; i < tl_app_status_container_count(st); i++) {
+		const tl_app_container *c = tl_app_status_container_at(st, i);
+		s->restarts += (double)restart_count(d, c->name);
+		running += !strcmp(c->state, "running");
 	}
 	s->running = running;
 	s->up = running > 0;
-	s->healthy = running > 0 && unhealthy == 0;
-	s->release_age = newest ? (double)(now - newest) : -1;
-	tl_docker_container_list_free(l);
+	s->healthy = tl_app_status_healthy(st) != 0;
+	int64_t since = tl_app_status_since(st);
+	s->release_age = since ? (double)(now - since) : -1;
+	snprintf(s->why, sizeof(s->why), "%s", tl_app_status_reason(st));
+	tl_app_status_free(st);
 	return TL_OK;
 }
 
@@ -136,7 +118,7 @@ static void emit_apps(tl_buf *b, tl_ctx *ctx, int64_t now, bool *docker_up, bool
 	app_state *st = n ? tl__calloc(n, sizeof(*st)) : NULL;
 	for (size_t i = 0; st && i < n; i++) {
 		st[i].name = tl_app_name(tl_app_list_at(apps, i));
-		if (*docker_up && tl__app_measure(&st[i].h, d, st[i].name, now) != TL_OK)
+		if (*docker_up && tl__app_measure(&st[i].h, ctx, d, st[i].name, now) != TL_OK)
 			*docker_up = false;
 	}
 	if (st && *docker_up) {

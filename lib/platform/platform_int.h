@@ -162,14 +162,17 @@ char *tl__plat_root_url(tl_ctx *ctx, const char *service);
 /* ---- apps as Docker sees them (metrics.c) ---- */
 
 typedef struct {
-	int running;        /* running containers (previews excluded) */
-	int up, healthy;
-	double release_age; /* seconds, -1 when unknown */
-	double restarts;
+	int running;        /* running containers of the active release */
+	int up, healthy;    /* healthy: as tl_app_status_get says */
+	double release_age; /* seconds since the active release went live, -1: none */
+	double restarts;    /* of the active release's containers */
+	char why[256];      /* why not healthy (tl_app_status_reason), or "" */
 } tl__app_health;
 
 struct tl_docker;
-int tl__app_measure(tl__app_health *out, struct tl_docker *d, const char *app, int64_t now);
+/* The app's figures from tl_app_status_get (d: for restart counts). */
+int tl__app_measure(tl__app_health *out, tl_ctx *ctx, struct tl_docker *d, const char *app,
+                    int64_t now);
 
 /* ---- alert e-mail (mail.c) ---- */
 

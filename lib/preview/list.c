@@ -28,8 +28,29 @@ static int push(tl_preview_list *l, tl_preview *p)
 	return TL_OK;
 }
 
-/* Previews of one app from <STATE>/apps/<app>/previews/pr-N/. */
-static int load_app(tl_preview_list *l, tl_ctx *ctx, const char *app)
+/* Whether the preview serves, by what tl_app_status_get says of an app
+ * (its containers inspected, its route as Caddy has it, its health path
+ * asked): 1 or 0; -1 when that cannot be told (Docker unreachable). */
+static int preview_health(tl_ctx *ctx, const tl_preview *pv)
+{
+	tl__project p;
+	char *name = NULL;
+	tl_app_status *st = NULL;
+	int healthy = -1;
+	if (tl__preview_project(&p, ctx, pv->app, pv->pr, &name) == TL_OK) {
+		if (tl__project_status(&st, ctx, name, p.state_dir, p.hosts[0]) == TL_OK)
+			healthy = tl_app_status_healthy(st) ? 1 : 0;
+		tl_app_status_free(st);
+		tl__project_dispose(&p);
+		free(name);
+	}
+	tl_error_clear();
+	return healthy;
+}
+
+/* Previews of one app from <STATE>/apps/<app>/previews/pr-N/, their
+ * health checked when `check`. */
+static int load_app(tl_preview_list *l, tl_ctx *ctx, const char *app, bool check)
 {
 	char *dir = tl__sprintf("%s/apps/%s/previews", tl__cfg(ctx, "TOWLION_STATE_DIR"), app);
 	if (!dir)
@@ -47,12 +68,15 @@ static int load_app(tl_preview_list *l, tl_ctx *ctx, const char *app)
 		int lrc = tl__preview_load(&p, ctx, app, pr);
 		if (lrc == TL_ENOTFOUND)
 			continue;
+		if (lrc == TL_OK && check)
+			p->healthy = preview_health(ctx, p);
 		rc = lrc ? lrc : push(l, p);
 		if (rc)
 			tl_preview_free(p);
 	}
 	closedir(d);
-	tl_error_clear();
+	if (rc == TL_OK) /* a failure keeps its message (the record it names) */
+		tl_error_clear();
 	return rc;
 }
 
@@ -65,6 +89,11 @@ static int cmp_preview(const void *a, const void *b)
 
 int tl_preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app)
 {
+	return tl__preview_list_load(out, ctx, app, true);
+}
+
+int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, bool check)
+{
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(ctx);
 	int rc = app ? tl_validate_app_name(app) : TL_OK;
@@ -74,13 +103,13 @@ int tl_preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app)
 	if (!l)
 		return TL_ENOMEM;
 	if (app) {
-		rc = load_app(l, ctx, app);
+		rc = load_app(l, ctx, app, check);
 	} else {
 		char *root = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "apps");
 		DIR *d = root ? opendir(root) : NULL;
 		for (struct dirent *e; d && rc == TL_OK && (e = readdir(d));)
 			if (e->d_name[0] != '.' && tl_validate_app_name(e->d_name) == TL_OK)
-				rc = load_app(l, ctx, e->d_name);
+				rc = load_app(l, ctx, e->d_name, check);
 		if (d)
 			closedir(d);
 		free(root);
@@ -136,7 +165,7 @@ int tl_preview_gc(tl_buf *removed, tl_ctx *ctx, const tl_preview_gc_options *opt
 	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_PREVIEW_GC_OPTIONS_VERSION);
 	TL__CHECK_ARG(opts->older_than_days >= 0);
 	tl_preview_list *l = NULL;
-	int rc = tl_preview_list_load(&l, ctx, NULL);
+	int rc = tl__preview_list_load(&l, ctx, NULL, false);
 	if (rc)
 		return rc;
 	tl_github *gh = NULL;

@@ -4,6 +4,8 @@
  * schema/role and Redis user, at its own host.
  */
 #include "preview_int.h"
+#include "towlion/validate.h"
+#include "core/oplog.h"
 #include "towlion/app.h"
 #include "towlion/envfile.h"
 #include "towlion/github.h"
@@ -75,7 +77,7 @@ static size_t count_previews(tl_ctx *ctx, const char *app)
 {
 	tl_preview_list *l = NULL;
 	size_t n = 0;
-	if (tl_preview_list_load(&l, ctx, app) == TL_OK)
+	if (tl__preview_list_load(&l, ctx, app, false) == TL_OK)
 		n = tl_preview_list_count(l);
 	tl_preview_list_free(l);
 	tl_error_clear();
@@ -109,12 +111,14 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 	tl_preview *prev = NULL;
 	bool exists = tl__preview_load(&prev, ctx, app, pr) == TL_OK;
 	tl_error_clear();
-	long max = strtol(tl__cfg(ctx, "TOWLION_PREVIEW_MAX"), NULL, 10);
-	if (!exists && (long)count_previews(ctx, app) >= max)
+	uint64_t max = 0;
+	rc = tl_parse_uint(&max, tl__cfg(ctx, "TOWLION_PREVIEW_MAX"), 0, 100000,
+	                   "TOWLION_PREVIEW_MAX");
+	if (rc == TL_OK && !exists && count_previews(ctx, app) >= max)
 		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_DEPLOY,
 		                   "app %s has %ld previews already (TOWLION_PREVIEW_MAX); remove one "
 		                   "with `towlion preview down %s --pr N` or `towlion preview gc`",
-		                   app, max, app);
+		                   app, (long)max, app);
 	/* The PR's code first, and its compose file checked under the strict
 	 * policy, before anything is created for it. */
 	tl_buf commit = TL_BUF_INIT;
@@ -212,33 +216,25 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 	return rc;
 }
 
-int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
-                    const tl_preview_options *opts)
+/*
+ * The steps of a preview down, under the project's lock (held by the
+ * caller, with the in-flight record written): each tolerates its part
+ * being gone already, so a rerun or the next command's repair completes
+ * a killed one. On success the record and the lock file are gone (*lock
+ * is NULL); on failure the caller releases *lock.
+ */
+static int down_steps(tl_ctx *ctx, tl__project *p, const char *app, uint32_t pr, bool found,
+                      tl__lock **lock)
 {
-	TL__CHECK_ARG(ctx);
-	tl__project p;
-	char *name = NULL;
-	int rc = tl__preview_project(&p, ctx, app, pr, &name);
-	if (rc)
-		return rc;
 	tl_preview *pv = NULL;
-	bool found = tl__preview_load(&pv, ctx, app, pr) == TL_OK;
+	tl__preview_load(&pv, ctx, app, pr);
 	tl_error_clear();
-	struct stat st;
-	found = found || stat(p.checkout_dir, &st) == 0 || stat(p.env_path, &st) == 0;
-	tl__lock *lock = NULL;
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", name);
-	long lt = opts && opts->lock_timeout_ms ? opts->lock_timeout_ms : 10 * 60 * 1000;
-	rc = (locks && lock_name) ? tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt)
-	                          : TL_ENOMEM;
 	/* Containers, images and route go whether or not we remember them. */
-	if (rc == TL_OK)
-		rc = tl__project_teardown(ctx, &p);
+	int rc = tl__project_teardown(ctx, p);
 	bool db, redis;
 	app_uses(ctx, app, &db, &redis);
 	tl_envfile *env = NULL;
-	if (tl_envfile_open(&env, p.env_path, 0) == TL_OK) {
+	if (tl_envfile_open(&env, p->env_path, 0) == TL_OK) {
 		db = db || tl_envfile_get(env, "DATABASE_URL");
 		redis = redis || tl_envfile_get(env, "REDIS_URL");
 	}
@@ -246,7 +242,8 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 	tl_error_clear();
 	if (rc == TL_OK && db) {
 		tl_pg *pg = NULL;
-		rc = tl__step(ctx, "preview.database", name, "dropping schema pr_%u and its role", pr);
+		rc = tl__step(ctx, "preview.database", p->name, "dropping schema pr_%u and its role",
+		              pr);
 		if (rc == TL_OK)
 			rc = tl_pg_connect(&pg, ctx);
 		if (rc == TL_OK)
@@ -259,7 +256,7 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 		tl_redis *r = NULL;
 		tl_redis_options ro = TL_REDIS_OPTIONS_INIT;
 		ro.flags = TL_REDIS_PURGE;
-		rc = tl__step(ctx, "preview.redis", name, "removing the Redis user and keys");
+		rc = tl__step(ctx, "preview.redis", p->name, "removing the Redis user and keys");
 		if (rc == TL_OK)
 			rc = tl_redis_connect(&r, ctx);
 		if (rc == TL_OK)
@@ -267,27 +264,94 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 		tl_redis_free(r);
 	}
 	if (rc == TL_OK)
-		rc = tl__rm_rf(p.checkout_dir, tl__cfg(ctx, "TOWLION_APPS_DIR"));
-	if (rc == TL_OK && unlink(p.env_path) != 0 && errno != ENOENT)
-		rc = tl__error_os(0, errno, "cannot remove %s", p.env_path);
+		rc = tl__rm_rf(p->checkout_dir, tl__cfg(ctx, "TOWLION_APPS_DIR"));
+	if (rc == TL_OK && unlink(p->env_path) != 0 && errno != ENOENT)
+		rc = tl__error_os(0, errno, "cannot remove %s", p->env_path);
 	if (rc == TL_OK)
-		rc = tl__rm_rf(p.state_dir, tl__cfg(ctx, "TOWLION_STATE_DIR"));
+		rc = tl__rm_rf(p->state_dir, tl__cfg(ctx, "TOWLION_STATE_DIR"));
 	if (rc == TL_OK && pv)
 		tl__preview_comment(ctx, pv, true);
 	if (rc == TL_OK)
-		tl__step(ctx, "preview.done", name, found ? "preview %s removed"
-		                                          : "there was no preview %s", name);
+		tl__step(ctx, "preview.done", p->name, found ? "preview %s removed"
+		                                             : "there was no preview %s", p->name);
+	/* A preview that is gone leaves no record and no lock file (lib/core/
+	 * lock.c says why removing it under the lock is safe). */
+	if (rc == TL_OK) {
+		tl__oplog_remove(ctx, p->name);
+		tl__lock_discard(*lock);
+		*lock = NULL;
+	}
+	tl_preview_free(pv);
+	return rc;
+}
+
+int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
+                    const tl_preview_options *opts)
+{
+	TL__CHECK_ARG(ctx);
+	tl__project p;
+	char *name = NULL;
+	int rc = tl__preview_project(&p, ctx, app, pr, &name);
+	if (rc)
+		return rc;
+	tl_preview *pv = NULL;
+	bool found = tl__preview_load(&pv, ctx, app, pr) == TL_OK;
+	tl_preview_free(pv);
+	tl_error_clear();
+	struct stat st;
+	found = found || stat(p.checkout_dir, &st) == 0 || stat(p.env_path, &st) == 0;
+	tl__lock *lock = NULL;
+	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
+	char *lock_name = tl__sprintf("app-%s", name);
+	long lt = opts && opts->lock_timeout_ms ? opts->lock_timeout_ms : 10 * 60 * 1000;
+	rc = (locks && lock_name) ? tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt)
+	                          : TL_ENOMEM;
+	/* From here on the down is in flight: a kill leaves the record, and
+	 * the next command finishes it (tl__preview_down_finish). */
+	json_t *f = rc ? NULL : json_pack("{s:s, s:I}", "app", app, "pr", (json_int_t)pr);
+	if (rc == TL_OK && !f)
+		rc = tl__error_oom();
+	if (rc == TL_OK)
+		rc = tl__oplog_write(ctx, name, "preview down", "start", f);
+	json_decref(f);
+	if (rc == TL_OK)
+		rc = down_steps(ctx, &p, app, pr, found, &lock);
 	if (rc == TL_OK && existed)
 		*existed = found;
-	/* A preview that is gone leaves no lock file (lib/core/lock.c says why
-	 * removing it under the lock is safe). */
-	if (rc == TL_OK)
-		tl__lock_discard(lock);
-	else
-		tl__lock_release(lock);
+	tl__lock_release(lock);
 	free(locks);
 	free(lock_name);
-	tl_preview_free(pv);
+	tl__project_dispose(&p);
+	free(name);
+	return rc;
+}
+
+int tl__preview_down_finish(tl_ctx *ctx, const char *project, const json_t *rec,
+                            tl__lock **lock, tl_buf *done)
+{
+	const char *app = tl__oplog_str(rec, "app");
+	json_int_t n = json_integer_value(json_object_get(rec, "pr"));
+	uint32_t pr = n > 0 && n <= INT32_MAX ? (uint32_t)n : 0;
+	tl__project p;
+	char *name = NULL;
+	int rc = tl__preview_project(&p, ctx, app, pr, &name);
+	if (rc == TL_OK && strcmp(name, project)) { /* not this project's record */
+		tl__project_dispose(&p);
+		free(name);
+		rc = TL_EINVALID;
+	}
+	if (rc)
+		return tl__oplog_malformed(ctx, project);
+	rc = down_steps(ctx, &p, app, pr, true, lock);
+	if (rc == TL_OK) {
+		tl__log(ctx, TL_LOG_WARN, "finished an interrupted preview down of %s (killed at step "
+		        "%s): its containers, route, schema, Redis user and files are removed",
+		        project, tl__oplog_str(rec, "step"));
+		tl__buf_printf(done, "%sfinished an interrupted preview down of %s",
+		               done->size ? "\n" : "", project);
+	} else {
+		tl__error_prefix("cannot finish the interrupted preview down of %s", project);
+	}
 	tl__project_dispose(&p);
 	free(name);
 	return rc;

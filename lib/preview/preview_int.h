@@ -23,6 +23,17 @@ int tl__preview_save(const tl_ctx *ctx, const tl_preview *p);
 int tl__preview_project(tl__project *p, tl_ctx *ctx, const char *app, uint32_t pr,
                         char **name_out);
 
+/* preview.c: finish the preview down a killed process left in flight
+ * (record `rec` of `project`), under the project lock *lock held by the
+ * caller: on success the lock file is gone too (*lock NULL), and a line
+ * is appended to `done`. */
+int tl__preview_down_finish(tl_ctx *ctx, const char *project, const json_t *rec,
+                            tl__lock **lock, tl_buf *done);
+
+/* list.c: tl_preview_list_load, each preview's health checked (as
+ * tl_app_status_get checks an app) only when `check`. */
+int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, bool check);
+
 /* comment.c: keep the PR's one comment up to date; failures are warnings. */
 void tl__preview_comment(tl_ctx *ctx, tl_preview *p, bool removed);
 

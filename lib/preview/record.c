@@ -58,6 +58,22 @@ int tl__preview_load(tl_preview **out, const tl_ctx *ctx, const char *app, uint3
 		free(path);
 		return rc;
 	}
+	/* Ours, but read strictly: the record is of this PR (an integer, not
+	 * one that wraps to it) and its times are whole, non-negative. */
+	json_t *jpr = json_object_get(j, "pr"), *jc = json_object_get(j, "created"),
+	       *ju = json_object_get(j, "updated");
+	if (!json_is_integer(jpr) || json_integer_value(jpr) != (json_int_t)pr ||
+	    !json_is_integer(jc) || json_integer_value(jc) < 0 ||
+	    (ju && (!json_is_integer(ju) || json_integer_value(ju) < 0))) {
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                   "%s: \"pr\" is not %u or \"created\"/\"updated\" is not a "
+		                   "time; inspect the file (or remove the preview: `towlion preview "
+		                   "down %s --pr %u`)",
+		                   path, pr, app, pr);
+		json_decref(j);
+		free(path);
+		return rc;
+	}
 	free(path);
 	tl_preview *p = tl__calloc(1, sizeof(*p));
 	if (p) {
@@ -154,11 +170,14 @@ int tl__preview_project(tl__project *p, tl_ctx *ctx, const char *app, uint32_t p
 		p->drain_ms = tl_app_drain_ms(a) < 1000 ? tl_app_drain_ms(a) : 1000;
 	}
 	tl_error_clear();
+	double cpus = 0;
+	int64_t mem = 0;
+	if (rc == TL_OK)
+		rc = tl__parse_decimal(&cpus, tl__cfg(ctx, "TOWLION_PREVIEW_CPUS"), 0, 1024,
+		                       "TOWLION_PREVIEW_CPUS");
+	if (rc == TL_OK && (rc = tl__parse_size(&mem, tl__cfg(ctx, "TOWLION_PREVIEW_MEMORY"))))
+		tl__error_prefix("TOWLION_PREVIEW_MEMORY");
 	if (rc == TL_OK) {
-		char *end;
-		double cpus = strtod(tl__cfg(ctx, "TOWLION_PREVIEW_CPUS"), &end);
-		int64_t mem = 0;
-		tl__parse_size(&mem, tl__cfg(ctx, "TOWLION_PREVIEW_MEMORY"));
 		p->cpus = cpus;
 		p->memory = mem;
 	}

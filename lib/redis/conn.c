@@ -200,7 +200,9 @@ int tl_redis_connect(tl_redis **out, tl_ctx *ctx)
 	if (rep->type == REDIS_REPLY_STRING)
 		parse_version(r, rep->str);
 	freeReplyObject(rep);
-	if (atoi(r->version) < 6) {
+	uint64_t major = 0;
+	const char *vp = r->version;
+	if (!tl__parse_digits(&major, &vp) || major < 6) {
 		rc = tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_REDIS,
 		                   "Redis at %s is version %s: ACL users need Redis 6 or later",
 		                   r->where, r->version[0] ? r->version : "(unknown)");

@@ -48,8 +48,12 @@ static uint64_t info_field(const char *info, const char *name)
 {
 	size_t n = strlen(name);
 	for (const char *p = info; p && *p;) {
-		if (strncmp(p, name, n) == 0 && p[n] == ':')
-			return strtoull(p + n + 1, NULL, 10);
+		if (strncmp(p, name, n) == 0 && p[n] == ':') {
+			/* "name:123\r\n": the digits, nothing but the line's end after */
+			const char *q = p + n + 1;
+			uint64_t v = 0;
+			return tl__parse_digits(&v, &q) && (*q == '\r' || *q == '\n' || !*q) ? v : 0;
+		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;

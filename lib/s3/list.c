@@ -4,6 +4,7 @@
  * here in canonical form: parameters sorted by name, values RFC 3986-
  * encoded (a '/' in a prefix becomes %2F). */
 #include "s3_internal.h"
+#include "towlion/validate.h"
 #include "core/url.h"
 
 #include <stdlib.h>
@@ -118,7 +119,11 @@ static int parse_contents(tl_s3_object_list *l, const char *p, const char *end)
 		else
 			o->etag = tl__strdup(e);
 		tl__s3_xml_get(&t, inner, ie, "Size");
-		o->size = t.ptr ? strtoull(t.ptr, NULL, 10) : 0;
+		/* the peer's number, strictly: strtoull made "-1" 2^64-1 */
+		uint64_t size = 0;
+		if (t.ptr && tl_parse_uint(&size, t.ptr, 0, INT64_MAX, "object size") != TL_OK)
+			rc = rc ? rc : TL_EIO;
+		o->size = size;
 		tl__s3_xml_get(&t, inner, ie, "LastModified");
 		o->last_modified = tl__s3_parse_time(t.ptr);
 		o->content_type = tl__strdup("");

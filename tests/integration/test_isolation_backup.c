@@ -5,7 +5,7 @@
  *    constraints, generated columns, index expressions, defaults and a
  *    count(*) of its own try superuser things: backup, deep verify and
  *    restore finish, and nothing ran with platform rights;
- *  - the restoring process SIGKILLed at each step (TL_TEST_PAUSE_AT), then
+ *  - the restoring process SIGKILLed at each step (TOWLION_TEST_PAUSE_AT), then
  *    the next command repairs it and says so;
  *  - backup run with a database that refuses connections reports it;
  *  - a restore keeps the previews' schemas with their roles;
@@ -401,8 +401,8 @@ static pid_t start_paused(const char *point, const char *const *args)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		setenv("TL_TEST_PAUSE_AT", point, 1);
-		setenv("TL_TEST_PAUSE_FILE", pause_file, 1);
+		setenv("TOWLION_TEST_PAUSE_AT", point, 1);
+		setenv("TOWLION_TEST_PAUSE_FILE", pause_file, 1);
 		setenv("TOWLION_BACKUP_DIR", backup_dir, 1);
 		setenv("TOWLION_STATE_DIR", state_dir, 1);
 		setenv("TOWLION_BACKUP_KEY", "", 1);

@@ -8,6 +8,7 @@
 #include "tl_test.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -54,7 +55,9 @@ static char *preview_host(uint32_t pr)
 	return h;
 }
 
-static size_t count_label(const char *label)
+/* The containers with `label` (all states): counted, and removed by hand
+ * first when `remove`. */
+static size_t containers_labelled(const char *label, bool remove)
 {
 	tl_docker *d = NULL;
 	tl_assert_ok(tl_docker_open(&d, F->ctx));
@@ -62,10 +65,16 @@ static size_t count_label(const char *label)
 	tl_docker_container_list *l = NULL;
 	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
 	size_t n = tl_docker_container_list_count(l);
+	for (size_t i = 0; remove && i < n; i++)
+		tl_assert_ok(tl_docker_container_remove(
+		    d, tl_docker_container_name(tl_docker_container_list_at(l, i)),
+		    TL_DOCKER_REMOVE_FORCE));
 	tl_docker_container_list_free(l);
 	tl_docker_free(d);
 	return n;
 }
+
+static size_t count_label(const char *label) { return containers_labelled(label, false); }
 
 /* Run psql inside the preview's container with its own DATABASE_URL. */
 static int psql_in(const char *project, const char *sql, tl_buf *err)
@@ -343,6 +352,47 @@ static void test_down_removes_everything(void **state)
 	assert_false(existed);
 }
 
+/* Preview PR's health as the listing says it (-2: not listed). */
+static int listed_health(uint32_t pr)
+{
+	tl_preview_list *l = NULL;
+	tl_assert_ok(tl_preview_list_load(&l, F->ctx, F->app));
+	int h = -2;
+	for (size_t i = 0; i < tl_preview_list_count(l); i++)
+		if (tl_preview_pr(tl_preview_list_at(l, i)) == pr)
+			h = tl_preview_healthy(tl_preview_list_at(l, i));
+	tl_preview_list_free(l);
+	return h;
+}
+
+/* A preview's health is what tl_app_status_get would say of an app: its
+ * containers as they are and its route as Caddy has it, not Docker's list
+ * alone. */
+static void test_health_from_reality(void **state)
+{
+	tl_preview_free(up(2, TL_OK));
+	assert_int_equal(listed_health(2), 1);
+	/* the route gone from Caddy: containers run, nobody reaches them */
+	char project[64];
+	snprintf(project, sizeof(project), "%s-pr-2", F->app);
+	tl_assert_ok(tl_caddy_route_remove(NULL, F->ctx, project));
+	assert_int_equal(listed_health(2), 0);
+	/* up again, then its container removed by hand */
+	tl_preview_free(up(2, TL_OK));
+	assert_int_equal(listed_health(2), 1);
+	char label[128];
+	snprintf(label, sizeof(label), "towlion.project=%s", project);
+	assert_true(containers_labelled(label, true) > 0);
+	assert_int_equal(listed_health(2), 0);
+	/* the production app next to it keeps its own truth */
+	tl_app_status *st = NULL;
+	tl_assert_ok(tl_app_status_get(&st, F->ctx, F->app));
+	assert_int_equal(tl_app_status_healthy(st), 1);
+	tl_app_status_free(st);
+	tl_preview_options o = TL_PREVIEW_OPTIONS_INIT;
+	tl_assert_ok(tl_preview_down(NULL, F->ctx, F->app, 2, &o));
+}
+
 static void test_gc_removes_closed_prs(void **state)
 {
 	tl_preview_free(up(2, TL_OK));
@@ -375,6 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_compose_refused_before_anything_runs,
 		                                setup, teardown),
 		cmocka_unit_test_setup_teardown(test_down_removes_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_from_reality, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_removes_closed_prs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

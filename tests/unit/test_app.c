@@ -173,12 +173,48 @@ static void test_concurrent_creates_register_once(void **state)
 	assert_int_equal(exists, N - 1);
 }
 
+/* A preview's record is ours, and still read strictly: a "pr" that is
+ * not its own (one that wraps to it as a uint32) or a negative time is
+ * refused, naming the file, instead of being listed. */
+static void test_preview_record_strict(void **state)
+{
+	fixture *f = *state;
+	static const char *const bad[] = {
+	    "\"pr\": 4294967303, \"created\": 1",  /* 7 + 2^32 */
+	    "\"pr\": \"7\", \"created\": 1",
+	    "\"pr\": 7, \"created\": -1",
+	    "\"pr\": 7, \"created\": 1.5",
+	    "\"pr\": 7, \"created\": 1, \"updated\": -5",
+	};
+	char dir[600], path[700], text[900];
+	snprintf(dir, sizeof(dir), "%s/state/apps/shop/previews/pr-7", f->dir);
+	snprintf(path, sizeof(path), "%s/preview.json", dir);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char cmd[700];
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+		snprintf(text, sizeof(text),
+		         "{\"schema\": 1, \"app\": \"shop\", %s, \"source\": \"path:/x\", "
+		         "\"commit\": \"\", \"release\": \"\", \"url\": \"\", \"repo\": \"\", "
+		         "\"comment_url\": \"\"}",
+		         bad[i]);
+		tl_test_write_file(path, text, 0600);
+		tl_preview_list *l = NULL;
+		int rc = tl_preview_list_load(&l, f->ctx, "shop");
+		if (rc != TL_EINVALID)
+			fail_msg("%s: rc %d, want TL_EINVALID", bad[i], rc);
+		tl_assert_error_contains("preview.json");
+		assert_null(l);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_open_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unregister, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preview_record_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_creates_register_once, setup,
 		                                teardown),
 	};

@@ -319,6 +319,14 @@ static void test_split_and_assemble(void **state)
 	const char *trunc[] = {"o 99\n{}\n"};
 	size_t tlen[] = {8};
 	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, trunc, tlen, 1));
+	/* A length with a sign, a space, trailing junk or one that wraps is
+	 * no length (strtoull took them all). */
+	const char *junk[] = {"o +2\n{}\n", "o  2\n{}\n", "o 2x\n{}\n", "o -1\n{}\n",
+	                      "o 18446744073709551618\n{}\n"};
+	for (size_t k = 0; k < sizeof(junk) / sizeof(junk[0]); k++) {
+		size_t jl[] = {strlen(junk[k])};
+		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, &junk[k], jl, 1));
+	}
 	json_decref(j);
 	json_decref(a);
 	json_decref(b);

@@ -241,6 +241,62 @@ static void test_getters(void **state)
 	tl_compose_free(NULL);
 }
 
+/* Numbers a compose file gives, through the one strict parser: strtod
+ * and strtol took exponents, hex, signs and trailing text. */
+static void expect_refused(const char *service_lines, const char *words)
+{
+	tl_compose_options o = TL_COMPOSE_OPTIONS_INIT;
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV | TL_COMPOSE_NO_ENV_FILE;
+	tl_compose *c = NULL;
+	tl_buf text = TL_BUF_INIT;
+	tl_assert_ok(tl__buf_printf(&text, "services:\n  app:\n    image: x\n%s", service_lines));
+	int rc = tl_compose_parse(&c, text.ptr, text.size, "n.yml", "/", &o);
+	if (rc != TL_EINVALID)
+		fail_msg("%s: accepted (rc %d)", service_lines, rc);
+	tl_assert_error_contains("n.yml:");
+	tl_assert_error_contains(words);
+	tl_compose_free(c);
+	tl_buf_dispose(&text);
+}
+
+static void test_strict_numbers(void **state)
+{
+	expect_refused("    cpus: \"1.5x\"\n", "cpus");
+	expect_refused("    cpus: 1e3\n", "cpus");
+	expect_refused("    cpus: 0x2\n", "cpus");
+	expect_refused("    cpus: -1\n", "cpus");
+	expect_refused("    cpus: inf\n", "cpus");
+	expect_refused("    cpus: \" 1\"\n", "cpus");
+	expect_refused("    mem_limit: -5\n", "size");
+	expect_refused("    mem_limit: 5e3m\n", "size");
+	expect_refused("    mem_limit: 0x10m\n", "size");
+	expect_refused("    mem_limit: 18446744073709551616\n", "size");
+	expect_refused("    expose: [\"+80\"]\n", "expose");
+	expect_refused("    expose: [\" 80\"]\n", "expose");
+	expect_refused("    restart: \"on-failure:+3\"\n", "restart");
+	expect_refused("    restart: \"on-failure:-1\"\n", "restart");
+	expect_refused("    stop_grace_period: 1e1s\n", "duration");
+	expect_refused("    stop_grace_period: 0x10s\n", "duration");
+	expect_refused("    healthcheck:\n      test: [\"CMD\", \"true\"]\n      retries: \" 3\"\n",
+	               "retries");
+	expect_refused("    healthcheck:\n      test: [\"CMD\", \"true\"]\n      retries: -1\n",
+	               "retries");
+	expect_refused("    ports:\n      - target: +80\n", "ports.target");
+	/* the forms that stay accepted */
+	long ms = 0;
+	tl_assert_ok(cp_duration_ms(&ms, "1.25s"));
+	assert_int_equal(ms, 1250);
+	int64_t b = 0;
+	tl_assert_ok(cp_bytes(&b, "512MiB"));
+	assert_int_equal(b, 512LL << 20);
+	tl_assert_rc(TL_EINVALID, cp_bytes(&b, "1.5"));
+	json_t *ports = json_array();
+	tl_assert_rc(TL_EINVALID, cp_ports_short(ports, "+80:80"));
+	tl_assert_rc(TL_EINVALID, cp_ports_short(ports, "80:80-"));
+	tl_assert_ok(cp_ports_short(ports, "8000-8001:9000-9001"));
+	json_decref(ports);
+}
+
 static void test_hostile_yaml(void **state)
 {
 	tl_compose_options o = TL_COMPOSE_OPTIONS_INIT;
@@ -344,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_interpolation),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_getters),
+		cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_hostile_yaml),
 		cmocka_unit_test(test_find_and_load_example),
 	};

@@ -147,11 +147,52 @@ static void test_arguments(void **state)
 	tl_assert_rc(TL_EINVALID, tl__parse_size(&s, "8589934592g"));
 }
 
+/* The decimal grammar (cpus) and the digit scanner the library's own
+ * formats use: no sign, exponent, hex, inf/nan, space or trailing text. */
+static void test_decimal_and_digits(void **state)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		double want;
+	} d[] = {
+		{"1.5", TL_OK, 1.5},     {"2", TL_OK, 2},         {"0.25", TL_OK, 0.25},
+		{"1.5x", TL_EINVALID, 0}, {"1e3", TL_EINVALID, 0}, {"0x10", TL_EINVALID, 0},
+		{"-1", TL_EINVALID, 0},   {"+1", TL_EINVALID, 0},  {"inf", TL_EINVALID, 0},
+		{"nan", TL_EINVALID, 0},  {".5", TL_EINVALID, 0},  {"1.", TL_EINVALID, 0},
+		{" 1", TL_EINVALID, 0},   {"1\n", TL_EINVALID, 0}, {"", TL_EINVALID, 0},
+		{"1025", TL_EINVALID, 0}, {"1.0000000001", TL_EINVALID, 0},
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		double v = -7;
+		tl_error_clear();
+		int rc = tl__parse_decimal(&v, d[i].text, 0, 1024, "cpus");
+		if (rc != d[i].rc)
+			fail_msg("\"%s\": rc %d, want %d", d[i].text, rc, d[i].rc);
+		if (rc == TL_OK)
+			assert_true(v == d[i].want);
+		else {
+			assert_true(v == -7);
+			tl_assert_error_contains("invalid cpus");
+		}
+	}
+	uint64_t n = 0;
+	const char *p = "42 7\n";
+	assert_true(tl__parse_digits(&n, &p));
+	assert_int_equal(n, 42);
+	assert_string_equal(p, " 7\n");
+	p = "-1";
+	assert_false(tl__parse_digits(&n, &p));
+	p = "18446744073709551616";
+	assert_false(tl__parse_digits(&n, &p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_decimal_and_digits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
