@@ -24,6 +24,8 @@ extern const cli_group cli_group_platform;
 extern const cli_group cli_group_redis;
 extern const cli_group cli_group_route;
 extern const cli_group cli_group_s3;
+/* app settings and secrets (envcfg) */
+extern const cli_group cli_group_env;
 
 const cli_group *const cli_groups[] = {
 	/* apps and releases first, then their services, then the server */
@@ -48,6 +50,8 @@ const cli_group *const cli_groups[] = {
 	&cli_group_metrics,
 	&cli_group_alerts,
 	&cli_group_config,
+	/* app settings and secrets (envcfg) */
+	&cli_group_env,
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);

@@ -243,6 +243,19 @@ TL_EXTERN(const tl_app_container *) tl_app_status_leftover_at(const tl_app_statu
 TL_EXTERN(int) tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char *app,
                                        long lock_timeout_ms);
 
+/**
+ * Run the active release again as a new release, so that its containers
+ * get the environment of now (the app's settings, `towlion env`, and the
+ * platform's values): the saved plan and kept images of the active
+ * release, new containers next to the old ones, the same health-gated
+ * switch and drain as a deploy (the release command is not run). The new
+ * release is recorded with source "restart:<source of the active one>".
+ * `opts->release_id` must be NULL; `opts` may be NULL. TL_ENOTFOUND: no
+ * such app, nothing deployed yet, or its images were pruned.
+ */
+TL_EXTERN(int) tl_restart(tl_release **out, tl_ctx *ctx, const char *app,
+                          const tl_rollback_options *opts);
+
 TL_END_DECL
 
 #endif

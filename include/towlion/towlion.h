@@ -23,5 +23,6 @@
 #include "towlion/backup.h"
 #include "towlion/docker.h"
 #include "towlion/compose.h"
+#include "towlion/appenv.h"
 
 #endif

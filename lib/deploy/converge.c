@@ -129,13 +129,17 @@ void tl__prune_images(attempt *a)
 		tl_error_clear();
 		return;
 	}
-	char **keep = NULL;
+	char **keep = NULL, **keep_tags = NULL;
 	int kept = 0;
 	for (size_t i = 0; i < tl_release_list_count(hist) && kept < a->p->keep_images; i++) {
 		const tl_release *r = tl_release_list_at(hist, i);
 		if (r->status == TL_RELEASE_FAILED)
 			continue;
 		tl__strv_push(&keep, r->id);
+		/* A restart runs the images of the release it restarted (labelled
+		 * with that one's id): kept while the restart is. */
+		for (size_t s = 0; s < r->nsvc; s++)
+			tl__strv_push(&keep_tags, r->img[s]);
 		kept++;
 	}
 	tl_release_list_free(hist);
@@ -151,8 +155,9 @@ void tl__prune_images(attempt *a)
 				continue;
 			/* Each tag goes; the image itself goes with its last tag. */
 			for (size_t t = 0; t < tl_docker_image_tag_count(img); t++)
-				if (tl_docker_image_remove(a->docker, tl_docker_image_tag_at(img, t), 0) ==
-				    TL_OK)
+				if (!tl__strv_contains(keep_tags, tl_docker_image_tag_at(img, t)) &&
+				    tl_docker_image_remove(a->docker, tl_docker_image_tag_at(img, t), 0) ==
+				        TL_OK)
 					tl__log(a->ctx, TL_LOG_INFO, "pruned image %s",
 					        tl_docker_image_tag_at(img, t));
 		}
@@ -161,5 +166,6 @@ void tl__prune_images(attempt *a)
 	tl_docker_image_list_free(imgs);
 	tl__strv_free(filter);
 	tl__strv_free(keep);
+	tl__strv_free(keep_tags);
 }
 

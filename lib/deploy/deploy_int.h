@@ -105,6 +105,7 @@ typedef struct {
 	double cpus;               /* limits for every container; 0: none */
 	int64_t memory;
 	tl_app *registry;          /* owned: where the settings above point */
+	bool restart;              /* with `from`: run it again as a new release (restart.c) */
 } tl__project;
 
 /* plan.c: read the compose file under `dir` into a plan for `p`. */

@@ -10,6 +10,7 @@
  */
 #include "core/oplog.h"
 #include "deploy_int.h"
+#include "towlion/appenv.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 #include "towlion/envfile.h"
@@ -530,16 +531,32 @@ static int new_release(attempt *a, const tl_deploy_options *o, const char *sourc
 }
 
 /* The environment the containers get: the compose file's, then the
- * platform's values (DATABASE_URL, REDIS_URL, S3_*, APP_DOMAIN), which
- * win. Nothing of it is ever put in an event. */
+ * app's settings (`towlion env`; a preview leaves out the production-only
+ * ones), then the platform's values (DATABASE_URL, REDIS_URL, S3_*,
+ * APP_DOMAIN), which win. Nothing of it is ever put in an event. */
 static int merge_platform_env(attempt *a)
 {
 	tl_envfile *env = NULL;
-	int rc = tl_envfile_open(&env, a->p->env_path, TL_ENVFILE_CREATE);
-	if (rc)
+	tl_appenv *settings = NULL;
+	/* Only the app itself is production; anything else is a preview. */
+	bool production = !strcmp(a->p->name, a->p->app);
+	int rc = tl_appenv_load(&settings, a->ctx, a->p->app);
+	if (rc == TL_ENOTFOUND && !production) {
+		tl_error_clear(); /* a preview of an app that is not registered */
+		rc = TL_OK;
+	}
+	if (rc == TL_OK)
+		rc = tl_envfile_open(&env, a->p->env_path, TL_ENVFILE_CREATE);
+	if (rc) {
+		tl_appenv_free(settings);
 		return rc;
+	}
 	for (size_t i = 0; rc == TL_OK && i < a->plan.n; i++) {
 		tl__svc *svc = &a->plan.svcs[i];
+		for (size_t k = 0; rc == TL_OK && k < tl_appenv_count(settings); k++)
+			if (production || !tl_appenv_production_only_at(settings, k))
+				rc = tl__env_set(&svc->env, tl_appenv_key_at(settings, k),
+				                 tl_appenv_value_at(settings, k));
 		for (size_t k = 0; rc == TL_OK && k < tl_envfile_count(env); k++) {
 			const char *key, *value;
 			tl_envfile_at(env, k, &key, &value);
@@ -549,6 +566,7 @@ static int merge_platform_env(attempt *a)
 			rc = tl__env_set(&svc->env, "APP_DOMAIN", a->p->hosts[0]);
 	}
 	tl_envfile_free(env);
+	tl_appenv_free(settings);
 	return rc;
 }
 
@@ -612,6 +630,22 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 			rc = tl__plan_load(&a.plan, ctx, p, a.src_dir);
 		if (rc == TL_OK)
 			apply_plan_settings(&a);
+	} else if (rc == TL_OK && p->restart) {
+		/* The serving release again, as a new release (new containers
+		 * next to the old, then the switch), from the same images and
+		 * plan: only the environment is read anew. The id takes a random
+		 * tail, never the commit: it must differ from the one it restarts
+		 * even within the same second. */
+		rc = tl__step(ctx, "deploy.plan", p->name, "restarting %s with the settings of now",
+		              from->id);
+		if (rc == TL_OK)
+			rc = make_release_id(&a, NULL);
+		if (rc == TL_OK)
+			rc = tl__buf_puts(&a.commit, from->commit ? from->commit : "");
+		if (rc == TL_OK)
+			rc = tl__plan_restore(&a.plan, p->state_dir, from->id);
+		if (rc == TL_OK)
+			rc = check_images(&a);
 	} else if (rc == TL_OK) {
 		rc = tl__step(ctx, "deploy.plan", p->name, "rolling back to %s", from->id);
 		if (rc == TL_OK && !(a.release_id = tl__strdup(from->id)))
@@ -628,9 +662,9 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	bool in_flight = false;
 	if (rc == TL_OK)
 		rc = tl__deploy_op_settle(ctx, p, a.docker, NULL);
-	if (rc == TL_OK && (rc = tl__deploy_op_begin(ctx, p, from ? "rollback" : p->pr ? "preview up"
-	                                                                         : "deploy",
-	                                             a.release_id)) == TL_OK)
+	const char *kind = p->restart ? "restart" : from ? "rollback" : p->pr ? "preview up"
+	                                                                       : "deploy";
+	if (rc == TL_OK && (rc = tl__deploy_op_begin(ctx, p, kind, a.release_id)) == TL_OK)
 		in_flight = true;
 	/* The project's own network, Caddy and the shared services on it,
 	 * before the first container. */
@@ -642,7 +676,14 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	/* Converge first: whatever a killed attempt left is not serving. */
 	if (rc == TL_OK)
 		rc = tl__serving_releases(&serving, &a);
-	if (rc == TL_OK && from && tl__strv_contains(serving, from->id))
+	/* A deploy between reading the history and taking the lock: restarting
+	 * what no longer serves would be a rollback nobody asked for. */
+	if (rc == TL_OK && p->restart && !tl__strv_contains(serving, from->id))
+		rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_DEPLOY,
+		                   "release %s stopped serving while the restart waited for the "
+		                   "lock; nothing was restarted",
+		                   from->id);
+	if (rc == TL_OK && from && !p->restart && tl__strv_contains(serving, from->id))
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY, "release %s is serving already",
 		                   from->id);
 	if (rc == TL_OK)
@@ -652,7 +693,10 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 
 	char source[1200];
 	if (from)
-		snprintf(source, sizeof(source), "rollback:%s", from->source ? from->source : "");
+		snprintf(source, sizeof(source), "%s:%s", p->restart ? "restart" : "rollback",
+		         !from->source                                   ? ""
+		         : tl__str_startswith(from->source, "restart:") ? from->source + 8
+		                                                         : from->source);
 	else if (o->path)
 		snprintf(source, sizeof(source), "path:%s", a.src_dir ? a.src_dir : o->path);
 	else

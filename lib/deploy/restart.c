@@ -1,0 +1,46 @@
+/*
+ * Restart: the active release again, as a new release, so that settings
+ * changed since it went live (towlion env set ... --restart) reach its
+ * containers now. It is the rollback path of the engine pointed at the
+ * active release (saved plan, kept images, health-gated switch) with a
+ * new release id, so the old containers drain as after any deploy.
+ */
+#include "deploy_int.h"
+
+#include <string.h>
+
+int tl_restart(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback_options *opts)
+{
+	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
+	TL__CHECK_ARG(ctx);
+	if (!opts)
+		opts = &def;
+	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_ROLLBACK_OPTIONS_VERSION);
+	TL__CHECK_ARG(opts->release_id == NULL);
+	tl__project p;
+	tl_app *a = NULL;
+	int rc = tl__app_project(&p, &a, ctx, app);
+	if (rc)
+		return rc;
+	tl_release_list *hist = NULL;
+	rc = tl__history_load(&hist, p.state_dir);
+	const tl_release *active = rc == TL_OK ? tl__history_active(hist) : NULL;
+	if (rc == TL_OK && !active)
+		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
+		                   "%s has no active release to restart: deploy it first (the "
+		                   "settings take effect then)",
+		                   app);
+	if (rc == TL_OK) {
+		tl_deploy_options o = TL_DEPLOY_OPTIONS_INIT;
+		o.health_timeout_ms = opts->health_timeout_ms;
+		o.lock_timeout_ms = opts->lock_timeout_ms;
+		o.requested_by = opts->requested_by;
+		p.restart = true;
+		tl__ctx_reset_cancel(ctx);
+		rc = tl__deploy_project(out, ctx, &p, &o, active);
+	}
+	tl_release_list_free(hist);
+	tl__project_dispose(&p);
+	tl_app_free(a);
+	return rc;
+}
