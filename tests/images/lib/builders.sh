@@ -49,6 +49,12 @@ build_debian() { # SVC TAG
 		mkdir -p "$(dirname "$ctx/$dest")"
 		cp -a "$src" "$ctx/$dest"
 	done < <(extras "$svc")
+	# SVC/prepare CTX, when present, adds to the context what is made on the
+	# host from the inputs (the npm cache of the app template's node image).
+	if [[ -x $dir/prepare ]]; then
+		"$dir/prepare" "$ctx" 2> "$work/$svc.prepare.log" ||
+			{ tail -n 30 "$work/$svc.prepare.log" >&2; die "$svc: $dir/prepare failed"; }
+	fi
 	docker_cli build -q --build-arg BASE="$rootfs" --label "towlion-local.inputs=${tag##*:}" \
 		-t "$tag" "$ctx" > /dev/null || die "$svc: docker build failed"
 	# Only the tag goes: the layer stays under the image built on it.

@@ -1,0 +1,47 @@
+"""The email an upload's processing sends, through a local server that
+speaks Postmark's API (conftest.email_api); and, when TEST_S3_* name an S3
+store, the whole upload -> bucket -> result row path."""
+import os
+
+import pytest
+
+from app import mail
+
+
+def test_email_goes_out_in_postmark_shape(email_api):
+    mail.send("Subject here", "body text")
+    [msg] = email_api.received
+    assert msg["From"] == "app@example.com" and msg["To"] == "owner@example.com"
+    assert msg["Subject"] == "Subject here" and msg["TextBody"] == "body text"
+
+
+def test_a_refused_token_is_an_error(email_api, monkeypatch):
+    import dataclasses
+    monkeypatch.setattr(mail, "settings", dataclasses.replace(mail.settings, email_api_key="wrong"))
+    with pytest.raises(mail.EmailError, match="401"):
+        mail.send("s", "t")
+    assert email_api.received == []
+
+
+def test_unconfigured_email_says_what_to_set(monkeypatch):
+    import dataclasses
+    monkeypatch.setattr(mail, "settings", dataclasses.replace(mail.settings, email_api_key=""))
+    with pytest.raises(mail.EmailError, match="EMAIL_API_KEY"):
+        mail.send("s", "t")
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_S3_ENDPOINT"), reason="TEST_S3_* not set")
+def test_upload_is_stored_and_processed(client, email_api, monkeypatch):
+    import hashlib
+    from app import processing
+    data = os.urandom(200_000)
+    r = client.post("/uploads", files={"file": ("blob.bin", data, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    up = r.json()
+    # USE_CELERY=0 in the tests: run the task's code here, twice (idempotent).
+    for _ in range(2):
+        out = processing.process_upload(up["id"])
+    assert out["size"] == len(data) and out["sha256"] == hashlib.sha256(data).hexdigest()
+    assert len(email_api.received) == 1 and "blob.bin" in email_api.received[0]["Subject"]
+    got = client.get(f"/uploads/{up['id']}").json()
+    assert got["result"]["sha256"] == out["sha256"] and got["result"]["emailed"] is True
