@@ -106,8 +106,6 @@ check_browser() {
   printf '%s\n' "$dom" > "$SERVER_DIR/page.html"
   grep -qF "$ITEM_NAME" <<< "$dom" ||
     { head -c 2000 <<< "$dom" >&2; fail "the rendered page does not show the item \"$ITEM_NAME\""; }
-  # What the client loop counts as the page: its title, as rendered.
-  PAGE_MARK=$(sed -n 's:.*<title>\([^<]*\)</title>.*:\1:p' <<< "$dom" | head -n 1)
   say "chromium rendered https://$HOST/ ($(wc -c <<< "$dom") bytes of DOM) with \"$ITEM_NAME\""
 }
 

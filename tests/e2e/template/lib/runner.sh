@@ -100,7 +100,7 @@ run_workflow() { # WORKFLOW(deploy|preview) EVENT BRANCH SHA [ACTION]
   d=$SERVER_DIR/runner/$wf-$event${action:+-$action}-${sha:0:7}
   home=$d/home
   rm -rf "$d"
-  mkdir -p "$home" "$d/etc-upper" "$d/etc-work"
+  mkdir -p "$home"
   chmod 0700 "$home"
   git config --file "$home/.gitconfig" \
     "url.file://$SERVER_DIR/runner/libtowlion.git.insteadOf" https://github.com/towlion/libtowlion.git
@@ -147,13 +147,20 @@ print(names[0] if len(names) == 1 else "")' "$file")
                   CCACHE_DIR: $ccache, CMAKE_C_COMPILER_LAUNCHER: "ccache",
                   CMAKE_CXX_COMPILER_LAUNCHER: "ccache", DEBIAN_FRONTEND: "noninteractive"}}' > "$ctx"
   say "runner: $wf.yml job $job on $event${action:+ ($action)} at ${sha:0:7}"
-  # The fresh machine: /usr/local and /tmp empty, /etc's changes kept in $d.
+  # The fresh machine: /usr/local and /tmp empty; what its steps change in
+  # /etc, /usr and the package system (apt-get install upgrades what it
+  # names, sudo ldconfig rewrites the cache) lands in overlays under $d,
+  # never on this machine.
   # shellcheck disable=SC2016
   unshare --mount --propagation private -- bash -c '
     set -e
+    for dir in /etc /usr /var/lib/dpkg /var/lib/apt /var/cache/apt /var/cache/debconf /var/log; do
+      layer=$1/overlay/${dir//\//_}
+      mkdir -p "$layer/upper" "$layer/work"
+      mount -t overlay runner -o "lowerdir=$dir,upperdir=$layer/upper,workdir=$layer/work" "$dir"
+    done
     mount -t tmpfs -o mode=0755 runner-usr-local /usr/local
     mount -t tmpfs -o mode=1777 runner-tmp /tmp
-    mount -t overlay runner-etc -o "lowerdir=/etc,upperdir=$1/etc-upper,workdir=$1/etc-work" /etc
     cd "$1"
     exec /usr/bin/python3 "$2" "$3" --job "$4" --context "$1/context.json" --workspace "$1/work"
   ' runner "$d" "$HERE/lib/workflow.py" "$file" "$job" < /dev/null >&2
