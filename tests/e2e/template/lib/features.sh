@@ -234,8 +234,9 @@ check_preview_up() {
   [[ $(app_sql "SELECT version_num FROM public.alembic_version") == e2e_v2 ]] ||
     check_failed "production's alembic_version moved: $(app_sql 'SELECT version_num FROM public.alembic_version')"
   # What close must remove, named now.
-  PREVIEW_REDIS_USER=$(project_env "$PREVIEW_PROJECT" REDIS_URL | sed -E 's#^redis://([^:@]*).*#\1#')
-  PREVIEW_ROLE=$(project_env "$PREVIEW_PROJECT" DATABASE_URL | sed -E 's#^[a-z]+://([^:@]*).*#\1#')
+  local penv=$TOWLION_DATA_DIR/towlion/apps/$APP/previews/pr-$PR.env
+  PREVIEW_REDIS_USER=$(sed -n 's/^REDIS_URL=//p' "$penv" | sed -E 's#^"?redis://([^:@]*).*#\1#')
+  PREVIEW_ROLE=$(sed -n 's/^DATABASE_URL=//p' "$penv" | sed -E 's#^"?[a-z]+://([^:@]*).*#\1#')
   [[ $PREVIEW_REDIS_USER && $PREVIEW_ROLE ]] || check_failed "the preview's env file names no Redis user or role"
   [[ $(dk ps -q --filter "label=towlion.project=$PREVIEW_PROJECT" | wc -l) -gt 0 ]] ||
     check_failed "no container of $PREVIEW_PROJECT runs"
@@ -267,6 +268,7 @@ check_preview_down() {
   [[ ! -e $(find "$TOWLION_DATA_DIR" -name "$PREVIEW_PROJECT.caddy" -print -quit) ]] ||
     check_failed "the site file $PREVIEW_PROJECT.caddy is left"
   [[ ! -d $TOWLION_APPS_DIR/$PREVIEW_PROJECT ]] || check_failed "$TOWLION_APPS_DIR/$PREVIEW_PROJECT is left"
+  [[ ! -e $TOWLION_DATA_DIR/towlion/apps/$APP/previews/pr-$PR.env ]] || check_failed "the preview's env file is left"
   [[ $(https_get "$phost" /api/health) != "200 "* ]] || check_failed "$phost still serves"
   wait_serves "$HOST" /api/health '"status":"ok"' 10 || check_failed "production stopped serving"
   say "preview closed: containers, network, schema, role, Redis user, route, checkout gone"
