@@ -1,10 +1,11 @@
-"""Record an installed distribution under a second name (NAME=INSTALLED).
+"""Record what Debian installed under the name PyPI gives it.
 
-PyPI publishes some modules under several distribution names (psycopg2 as
-the prebuilt wheel psycopg2-binary); Debian installs one of them. A
-.dist-info directory with the same version makes pip see the other name as
-installed too. It lists no files: `pip uninstall` of the alias removes
-nothing of the real package.
+NAME=INSTALLED: PyPI publishes some modules under several distribution
+names (psycopg2 as the prebuilt wheel psycopg2-binary); Debian installs one
+of them. NAME==VERSION: what a PyPI package carries Debian ships outside
+Python (the tzdata wheel is the tz database, which Debian's zoneinfo reads
+from /usr/share/zoneinfo). A .dist-info directory makes pip see NAME as
+installed. It lists no files: `pip uninstall` of it removes nothing.
 """
 import importlib.metadata
 import pathlib
@@ -12,8 +13,12 @@ import sys
 import sysconfig
 
 for arg in sys.argv[1:]:
-    alias, _, real = arg.partition("=")
-    version = importlib.metadata.version(real)
+    if "==" in arg:
+        alias, _, version = arg.partition("==")
+        real = "Debian's package"
+    else:
+        alias, _, real = arg.partition("=")
+        version = importlib.metadata.version(real)
     site = pathlib.Path(sysconfig.get_paths()["purelib"])
     info = site / f"{alias.replace('-', '_')}-{version}.dist-info"
     info.mkdir(parents=True, exist_ok=True)
