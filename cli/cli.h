@@ -138,6 +138,9 @@ int cli_on_event(const tl_event *ev, void *payload);
 /* remote.c: --host mode, which runs the command line on a server. */
 bool cli_remote_requested(int argc, char **argv);
 int cli_remote_run(int argc, char **argv);
+/* cmd_env.c: `env set` over --host moves its values into the remote
+ * command's stdin (`text`), off the command line. */
+int cli_env_remote_stdin(cli *c, const char **rargv, int *n, tl_buf *text);
 
 /* Clear a progress bar from the terminal line before printing on
  * stderr (events.c). */

@@ -127,6 +127,29 @@ static int pairs_from_args(cli *c, pairs *p, char **args, size_t n)
 	return 0;
 }
 
+/* The pairs of `env set`, in the order where a later one wins: the
+ * file, then stdin, then the arguments. */
+static int collect_pairs(cli *c, pairs *p, const char *file, bool from_stdin, char **args,
+                         size_t nargs)
+{
+	int rc = 0;
+	if (file) {
+		tl_envfile *env = NULL;
+		if (tl_envfile_open(&env, file, 0) != TL_OK)
+			rc = cli_fail(c, tl_error_last()->code);
+		else
+			rc = pairs_from_envfile(c, p, env);
+		tl_envfile_free(env);
+	}
+	if (!rc && from_stdin)
+		rc = read_stdin(c, p);
+	if (!rc)
+		rc = pairs_from_args(c, p, args, nargs);
+	if (!rc && p->n == 0)
+		rc = cli_usage(c, "nothing to set: give KEY=VALUE, --from-file F or --from-stdin");
+	return rc;
+}
+
 /* "A, B, C" (the keys, never values); the caller frees it. */
 static char *keys_line(char *const *keys, size_t n)
 {
@@ -219,20 +242,8 @@ static int run_set(cli *c)
 	tl_ctx *ctx = rc ? NULL : cli_ctx(c);
 	if (!rc && !ctx)
 		rc = cli_fail(c, tl_error_last()->code);
-	if (!rc && file) {
-		tl_envfile *env = NULL;
-		if (tl_envfile_open(&env, file, 0) != TL_OK)
-			rc = cli_fail(c, tl_error_last()->code);
-		else
-			rc = pairs_from_envfile(c, &p, env);
-		tl_envfile_free(env);
-	}
-	if (!rc && from_stdin)
-		rc = read_stdin(c, &p);
 	if (!rc)
-		rc = pairs_from_args(c, &p, (char **)pos + 1, npos - 1);
-	if (!rc && p.n == 0)
-		rc = cli_usage(c, "nothing to set: give KEY=VALUE, --from-file F or --from-stdin");
+		rc = collect_pairs(c, &p, file, from_stdin != NULL, (char **)pos + 1, npos - 1);
 	tl_appenv_options o = TL_APPENV_OPTIONS_INIT;
 	o.flags = (prod ? TL_APPENV_PRODUCTION_ONLY : 0) | (c->dry_run ? TL_APPENV_DRY_RUN : 0);
 	if (!rc && tl_appenv_set(ctx, pos[0], (const char *const *)p.keys,
@@ -332,7 +343,7 @@ static const cli_verb env_verbs[] = {
 	{"set", "APP KEY=VALUE... [--from-file F] [--from-stdin] [--production-only] [--restart]",
 	 "set settings of APP for its containers (platform keys refused; values never shown); "
 	 "they take effect on the next deploy, or now with --restart",
-	 "printf 'EMAIL_API_KEY=%s\\n' \"$KEY\" | towlion env set shop --from-stdin", true, run_set},
+	 "towlion env set shop --from-stdin --restart < shop-secrets.env", true, run_set},
 	{"unset", "APP KEY... [--restart]", "remove settings of APP",
 	 "towlion env unset shop EMAIL_API_KEY --restart", true, run_unset},
 	{"list", "APP [--show]",
@@ -340,3 +351,94 @@ static const cli_verb env_verbs[] = {
 	 "towlion env list shop --json", false, run_list},
 };
 const cli_group cli_group_env = {"env", "an app's own settings and secrets", env_verbs, 3};
+
+/*
+ * --host: `env set` sends its values through the remote command's stdin,
+ * never its command line (the server's ps, its shell's history, the
+ * app lock's holder record). The pairs of the arguments, of --from-file
+ * (a file here, not on the server) and of our stdin are rendered as one
+ * .env text into `text`, and rargv loses them and gains --from-stdin.
+ * Any other command: rargv and text are left alone. 0, or an exit code
+ * after the error was printed.
+ */
+int cli_env_remote_stdin(cli *c, const char **rargv, int *n, tl_buf *text)
+{
+	int at = 0, verb = -1;
+	bool rest = false;
+	for (int i = 1; i < *n && verb < 0; i++) {
+		const char *a = rargv[i];
+		if (!rest && !strcmp(a, "--")) {
+			rest = true;
+		} else if (!rest && a[0] == '-' && a[1]) {
+			if (!strcmp(a, "--config") || !strcmp(a, "--from-file"))
+				i++;
+		} else if (at++ == 0 && strcmp(a, "env")) {
+			return 0;
+		} else if (at == 2) {
+			if (strcmp(a, "set"))
+				return 0;
+			verb = i;
+		}
+	}
+	if (verb < 0)
+		return 0;
+	c->group = &cli_group_env; /* for usage errors */
+	c->verb = &env_verbs[0];
+	const char *file = NULL;
+	bool from_stdin = false;
+	char **args = calloc((size_t)*n, sizeof(*args));
+	const char **keep = calloc((size_t)*n + 2, sizeof(*keep));
+	size_t nargs = 0;
+	int nkeep = 0, rc = 0;
+	if (!args || !keep)
+		rc = cli_error(c, EXIT_FAILED, "out of memory");
+	rest = false;
+	at = 0;
+	for (int i = 0; !rc && i < *n; i++) {
+		const char *a = rargv[i];
+		if (i <= verb || (!rest && a[0] == '-' && a[1] && strcmp(a, "--from-file") &&
+		                  strncmp(a, "--from-file=", 12) && strcmp(a, "--from-stdin"))) {
+			rest = rest || !strcmp(a, "--");
+			keep[nkeep++] = a;
+			if (i > verb && !strcmp(a, "--config") && i + 1 < *n)
+				keep[nkeep++] = rargv[++i];
+		} else if (!rest && !strcmp(a, "--from-file")) {
+			if (i + 1 >= *n)
+				rc = cli_usage(c, "--from-file needs a value");
+			else
+				file = rargv[++i];
+		} else if (!rest && !strncmp(a, "--from-file=", 12)) {
+			file = a + 12;
+		} else if (!rest && !strcmp(a, "--from-stdin")) {
+			from_stdin = true;
+		} else if (at++ == 0 || !strchr(a, '=')) {
+			keep[nkeep++] = a; /* the app; a bad argument is the server's to refuse */
+		} else {
+			args[nargs++] = (char *)a;
+		}
+	}
+	pairs p = {0};
+	if (!rc)
+		rc = collect_pairs(c, &p, file, from_stdin, args, nargs);
+	tl_envfile *env = NULL;
+	if (!rc && tl_envfile_parse(&env, "", 0, NULL) != TL_OK)
+		rc = cli_fail(c, tl_error_last()->code);
+	for (size_t i = 0; !rc && i < p.n; i++)
+		if (tl_appenv_check_key(p.keys[i]) != TL_OK ||
+		    tl_envfile_set(env, p.keys[i], p.values[i]) != TL_OK)
+			rc = cli_fail(c, tl_error_last()->code);
+	if (!rc && tl_envfile_render(text, env) != TL_OK)
+		rc = cli_fail(c, tl_error_last()->code);
+	if (!rc) {
+		keep[nkeep++] = "--from-stdin";
+		for (int i = 0; i < nkeep; i++)
+			rargv[i] = keep[i];
+		rargv[nkeep] = NULL;
+		*n = nkeep;
+	}
+	tl_envfile_free(env);
+	pairs_dispose(&p);
+	free(args);
+	free(keep);
+	return rc;
+}

@@ -122,8 +122,13 @@ int cli_remote_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	tl_buf user = TL_BUF_INIT, host = TL_BUF_INIT;
+	tl_buf user = TL_BUF_INIT, host = TL_BUF_INIT, env_text = TL_BUF_INIT;
 	int port = 0, rc;
+	/* `env set`: values go through stdin, never the remote argv. */
+	if ((rc = cli_env_remote_stdin(&c, rargv, &n, &env_text))) {
+		free(rargv);
+		return rc;
+	}
 	if ((rc = tl_ssh_target_parse(&user, &host, &port, values[0]))) {
 		cli_fprint(stderr, "towlion: --host: %s\n", tl_error_last()->message);
 		free(rargv);
@@ -155,6 +160,11 @@ int cli_remote_run(int argc, char **argv)
 		eo.stdout_fd = STDOUT_FILENO;
 		eo.stderr_mode = TL_SSH_OUT_EVENTS;
 		eo.stdin_fd = isatty(STDIN_FILENO) ? -1 : STDIN_FILENO;
+		if (env_text.ptr) {
+			eo.stdin_data = env_text.ptr;
+			eo.stdin_len = env_text.size;
+			eo.stdin_fd = -1;
+		}
 		tl_ssh_result res = TL_SSH_RESULT_INIT;
 		fflush(stdout);
 		rc = tl_ssh_exec(&res, ssh, rargv, &eo);
@@ -191,6 +201,9 @@ int cli_remote_run(int argc, char **argv)
 	tl_ctx_free(c.ctx);
 	tl_buf_dispose(&user);
 	tl_buf_dispose(&host);
+	if (env_text.ptr)
+		explicit_bzero(env_text.ptr, env_text.size);
+	tl_buf_dispose(&env_text);
 	free(rargv);
 	return exit_code;
 }

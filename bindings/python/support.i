@@ -612,6 +612,11 @@ static const tl_py_field tl_py_alert_options_fields[] = {
 static const tl_py_field tl_py_scan_options_fields[] = {
 	SV(argv), I(policy), L(timeout_ms), TL_FEND};
 #undef ST
+/* app settings (envcfg) */
+#define ST tl_appenv_options
+static const tl_py_field tl_py_appenv_options_fields[] = {
+	U(flags), L(lock_timeout_ms), TL_FEND};
+#undef ST
 
 /* records returned by the library */
 #define ST tl_error

@@ -70,6 +70,8 @@ TL_VALUE_INT(tl_doctor_report_worst)
 TL_VALUE_INT(tl_preview_healthy)
 TL_VALUE_INT(tl_redis_report_dry_run)
 TL_VALUE_INT(tl_redis_stats_user_exists)
+/* app settings (envcfg) */
+TL_VALUE_INT(tl_appenv_production_only_at)
 
 /* A backup run sets its report also when some databases failed: the call
  * returns [error or None, report] so that the caller sees every outcome. */
@@ -158,6 +160,8 @@ TL_HANDLE(tl_docker_image_list, tl_docker_image_list_free)
 TL_HANDLE(tl_docker_build_spec, tl_docker_build_spec_free)
 TL_HANDLE(tl_docker_container_spec, tl_docker_container_spec_free)
 TL_HANDLE(tl_compose, tl_compose_free)
+/* app settings (envcfg) */
+TL_HANDLE(tl_appenv, tl_appenv_free)
 
 /* ---- other out-params ----------------------------------------------------- */
 
@@ -279,6 +283,8 @@ TL_OPTIONS(tl_platform_options, TL_PLATFORM_OPTIONS_INIT, tl_py_platform_options
 TL_OPTIONS(tl_metrics_options, TL_METRICS_OPTIONS_INIT, tl_py_metrics_options_fields)
 TL_OPTIONS(tl_alert_options, TL_ALERT_OPTIONS_INIT, tl_py_alert_options_fields)
 TL_OPTIONS(tl_scan_options, TL_SCAN_OPTIONS_INIT, tl_py_scan_options_fields)
+/* app settings (envcfg) */
+TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_fields)
 
 /* NULL-terminated lists of strings from a list (None: NULL). */
 %typemap(in) const char *const * (tl_py_keep keep = TL_PY_KEEP_INIT) {
@@ -338,6 +344,8 @@ TL_OPTIONS(tl_scan_options, TL_SCAN_OPTIONS_INIT, tl_py_scan_options_fields)
 %include "towlion/backup.h"
 %include "towlion/docker.h"
 %include "towlion/compose.h"
+/* app settings (envcfg) */
+%include "towlion/appenv.h"
 
 /* ---- contexts and their callback ----------------------------------------------- */
 

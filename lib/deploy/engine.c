@@ -553,10 +553,20 @@ static int merge_platform_env(attempt *a)
 	}
 	for (size_t i = 0; rc == TL_OK && i < a->plan.n; i++) {
 		tl__svc *svc = &a->plan.svcs[i];
-		for (size_t k = 0; rc == TL_OK && k < tl_appenv_count(settings); k++)
+		for (size_t k = 0; rc == TL_OK && k < tl_appenv_count(settings); k++) {
+			const char *key = tl_appenv_key_at(settings, k);
+			/* A platform key edited into the file by hand never reaches
+			 * a container: the platform's own may not be there to win. */
+			if (tl_appenv_check_key(key) != TL_OK) {
+				tl_error_clear();
+				if (i == 0)
+					rc = tl__log(a->ctx, TL_LOG_WARN, "%s: the settings file holds %s, "
+					             "which only the platform sets: ignored", a->p->app, key);
+				continue;
+			}
 			if (production || !tl_appenv_production_only_at(settings, k))
-				rc = tl__env_set(&svc->env, tl_appenv_key_at(settings, k),
-				                 tl_appenv_value_at(settings, k));
+				rc = tl__env_set(&svc->env, key, tl_appenv_value_at(settings, k));
+		}
 		for (size_t k = 0; rc == TL_OK && k < tl_envfile_count(env); k++) {
 			const char *key, *value;
 			tl_envfile_at(env, k, &key, &value);

@@ -196,6 +196,9 @@ plans = [
     ["s3", "put", obj, f"{bucket}/new.txt"],
     ["s3", "get", f"{bucket}/object.txt", os.path.join(t.tmp, "downloaded.txt")],
     ["s3", "rm", f"{bucket}/object.txt"],
+    # app settings (envcfg)
+    ["env", "set", app, "DRY_KEY=dry-value", "--production-only", "--restart"],
+    ["env", "unset", app, "DRY_KEY", "--restart"],
 ]
 
 mutating = {command(g, v) for g in table(t) for v in g["verbs"] if v["mutating"]}

@@ -95,6 +95,12 @@ static void test_deploy_workflow(void **state)
 		assert_non_null(strstr(readme, want));
 	}
 	assert_non_null(strstr(readme, "`PREVIEW_DOMAIN`"));
+	/* App settings from GitHub Secrets: through stdin, before the deploy. */
+	assert_non_null(strstr(text, "secrets.APP_SETTINGS"));
+	assert_non_null(strstr(readme, "`APP_SETTINGS`"));
+	const char *set = strstr(text, "env set \"$APP\" --from-stdin");
+	assert_non_null(set);
+	assert_true(set < strstr(text, "deploy \"$APP\" --git"));
 	free(readme);
 	yaml_document_delete(&doc);
 	free(text);

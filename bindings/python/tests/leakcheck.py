@@ -19,6 +19,10 @@ for i in range(20):
         c.config(); c.routes.render("s", ["s.example.com"], ["127.0.0.1:1"], paths=[{"path": "/a/*", "upstreams": ["127.0.0.1:2"]}])
         c.platform.compose(); c.platform.init(root=d + f"/r{i}", no_docker=True)
         with towlion.EnvFile(text="A=1\n") as e: e["B"] = "2"; e.render()
+        c.env.set("leak", {"A": "1", "B": "x\ny"}, production_only=i % 2 == 0)   # app settings (envcfg)
+        c.env.list("leak", show=True); c.env.render("leak"); c.env.unset("leak", ["A"])
+        try: c.env.set("leak", {"OK": "1", "DATABASE_URL": "x"})
+        except towlion.InvalidArgument: pass
         try: c.deploys.deploy("leak", d, lock_timeout_ms=-1)
         except towlion.TowlionError: pass
     c2 = towlion.Context(use_env=False, use_config_file=False)   # freed by GC, not close()

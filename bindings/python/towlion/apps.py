@@ -139,6 +139,18 @@ class Deploys:
             with owned(_t.tl_rollback(c, app, o), _t.tl_release_free) as r:
                 return release_dict(r)
 
+    def restart(self, app: str, *, health_timeout_ms: Optional[int] = None,
+                lock_timeout_ms: Optional[int] = None,
+                requested_by: Optional[str] = "python") -> dict[str, Any]:
+        """Run the active release again as a new release, through the same
+        health-gated switch, so its containers get the settings of now
+        (``ctx.env``); returns the new release. NotFound: nothing deployed."""
+        o = opts(health_timeout_ms=health_timeout_ms, lock_timeout_ms=lock_timeout_ms,
+                 requested_by=requested_by)
+        with self._ctx._use() as c:
+            with owned(_t.tl_restart(c, app, o), _t.tl_release_free) as r:
+                return release_dict(r)
+
     def releases(self, app: str) -> list[dict[str, Any]]:
         """The app's release history, newest first."""
         with self._ctx._use() as c:

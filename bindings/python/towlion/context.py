@@ -247,6 +247,12 @@ class Context:
         """Reading apps' compose files."""
         return Compose(self)
 
+    @property
+    def env(self) -> "Settings":
+        """An app's own settings and secrets: set, unset, list (values only
+        when asked)."""
+        return Settings(self)
+
 
 from .apps import Apps, Deploys  # noqa: E402  (modules import Context lazily)
 from .routes import Routes  # noqa: E402
@@ -257,6 +263,7 @@ from .docker import Docker  # noqa: E402
 from .redis import Redis  # noqa: E402
 from .s3 import S3  # noqa: E402
 from .ssh import SSH  # noqa: E402
+from .appenv import Settings  # noqa: E402
 from .github import GitHub  # noqa: E402
 from .platform import Platform  # noqa: E402
 from .compose import Compose  # noqa: E402
