@@ -45,3 +45,9 @@ def test_upload_is_stored_and_processed(client, email_api, monkeypatch):
     assert len(email_api.received) == 1 and "blob.bin" in email_api.received[0]["Subject"]
     got = client.get(f"/uploads/{up['id']}").json()
     assert got["result"]["sha256"] == out["sha256"] and got["result"]["emailed"] is True
+    # The object is in the bucket under the key the row names; remove it.
+    from app import storage
+    from app.config import settings
+    s3 = storage.client()
+    assert s3.head_object(Bucket=settings.s3_bucket, Key=up["key"])["ContentLength"] == len(data)
+    s3.delete_object(Bucket=settings.s3_bucket, Key=up["key"])
