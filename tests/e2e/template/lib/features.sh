@@ -161,7 +161,7 @@ check_upload_worker_mail() {
       and .headers["x-postmark-server-token"] == "(the token)"
       and (.body.Subject | contains($f)))) | length == 1' <<< "$mails" > /dev/null ||
     { check_failed "the stand-in did not get exactly one accepted email about the upload: $mails"; return 0; }
-  [[ $row == *" t" ]] || check_failed "the email was sent but the row says emailed=$row"
+  [[ $row == *" true" ]] || check_failed "the email was sent but the row says \"$row\" (emailed is not true)"
   say "email: the stand-in got one Postmark message with the server token"
 }
 

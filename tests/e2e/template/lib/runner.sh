@@ -64,6 +64,12 @@ github_standin_start() {
 
 github_state() { curl -fsS "$GITHUB_API/_standin/state"; }
 
+# The states the workflow reported for its deployment of SHA, in order.
+github_deployment_states() { # SHA
+  github_state | jq -r --arg r "$REPO" --arg sha "$1" \
+    '[.[$r].deployments[] | select(.ref == $sha) | .statuses[].state] | join(" ")'
+}
+
 runner_standins_stop() {
   [[ -d $SERVER_DIR/github-api ]] && "$ROOT/tests/harness/github-standin/stop" "$SERVER_DIR/github-api" > /dev/null 2>&1
   return 0
