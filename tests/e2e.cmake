@@ -18,5 +18,5 @@ add_test(NAME e2e.template
          COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/template/run
                  --towlion $<TARGET_FILE:towlion_cli>
                  --dir ${PROJECT_BINARY_DIR}/e2e-template)
-set_tests_properties(e2e.template PROPERTIES LABELS e2e TIMEOUT 2700
+set_tests_properties(e2e.template PROPERTIES LABELS e2e TIMEOUT 3600
                      RESOURCE_LOCK e2e_template)
