@@ -19,3 +19,13 @@ add_test(NAME e2e.bootstrap
                  --dir ${PROJECT_BINARY_DIR}/e2e-bootstrap)
 set_tests_properties(e2e.bootstrap PROPERTIES LABELS e2e TIMEOUT 2400
                      RESOURCE_LOCK e2e_bootstrap)
+# The app template end to end (tests/e2e/template, issue 17): the same kind
+# of server, plus an sshd there, the template's base images, and its GitHub
+# workflows run by a runner on this machine. Label e2e like the server run;
+# its own lock so both can run at once (each has its own dockerd).
+add_test(NAME e2e.template
+         COMMAND ${PROJECT_SOURCE_DIR}/tests/e2e/template/run
+                 --towlion $<TARGET_FILE:towlion_cli>
+                 --dir ${PROJECT_BINARY_DIR}/e2e-template)
+set_tests_properties(e2e.template PROPERTIES LABELS e2e TIMEOUT 3600
+                     RESOURCE_LOCK e2e_template)

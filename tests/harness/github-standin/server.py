@@ -35,7 +35,7 @@ Admin (no token needed, not recorded):
                                       body (JSON or text), status, headers,
                                       auth_scheme, client_port
   POST /_standin/reset                forget all state, requests and settings
-  POST /_standin/repos   {"repo":"o/r"}
+  POST /_standin/repos   {"repo":"o/r", "refs":[...]}  (refs: pushed commits/branches)
   POST /_standin/prs     {"repo","number","state":"open|closed|merged",
                           "head_sha","head_ref","base_ref","title","body","labels"}
   POST /_standin/comments {"repo","number","body","user"}   seed comments
@@ -230,6 +230,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(400, {"message": "give repo as owner/name"})
         repo = STATE.repo(repo_name, create=True)
         if path == "/_standin/repos":
+            # Commits or branches pushed to it (deployments name them).
+            repo["refs"].update(r for r in body.get("refs", []) if isinstance(r, str))
             return self._send(201, {"full_name": repo["full_name"]})
         if path == "/_standin/prs":
             number = int(body.get("number") or repo["next_number"])

@@ -30,6 +30,15 @@
 // query parameters and inner runs of spaces in header values are not
 // normalised.
 //
+// A small IAM query API on the same port, as SeaweedFS serves it (so the
+// platform image can give each app a user and keys of its own): POST / with
+// a form body signed for service "iam" by the admin key; CreateUser,
+// PutUserPolicy, DeleteUserPolicy, DeleteUser, CreateAccessKey,
+// ListAccessKeys, DeleteAccessKey. A user's key reaches only the buckets its
+// policies Allow (arn:aws:s3:::BUCKET and BUCKET/*); a bucket-level Deny
+// (towlion's policy denies bucket administration) is not modelled. Users
+// and keys are kept in DIR/.iam.json (a file: never listed as a bucket).
+//
 // Configuration comes from the environment:
 //   TL_S3_MODULE      directory of the @20minutes/s3rver package
 //   TL_S3_ADDRESS     listen address (127.0.0.1)
@@ -177,11 +186,172 @@ async function verifyPayload(ctx, expected) {
   ctx.req = replay;
 }
 
+// ---- IAM ----------------------------------------------------------------
+const iamFile = path.join(directory, '.iam.json');
+let iam = { users: {} }; // name -> { policies: {name: doc}, keys: {id: secret} }
+try {
+  iam = JSON.parse(fs.readFileSync(iamFile, 'utf8'));
+} catch (e) {
+  if (e.code !== 'ENOENT') throw e;
+}
+const keyOwner = new Map(); // access key id -> user name
+for (const [name, u] of Object.entries(iam.users)) {
+  for (const [id, secret] of Object.entries(u.keys)) {
+    keyOwner.set(id, name);
+    account.createKeyPair(id, secret);
+  }
+}
+function iamSave() {
+  const tmp = `${iamFile}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(iam), { mode: 0o600 });
+  fs.renameSync(tmp, iamFile);
+}
+
+function hmac(key, data) {
+  return crypto.createHmac('sha256', key).update(data).digest();
+}
+
+// SigV4 of an IAM request (POST /, no query), by the admin key only.
+function iamVerify(ctx, body) {
+  const h = ctx.req.headers;
+  const parts = parseAuthHeader(h.authorization || '');
+  const [key, date, reg, service, term] = (parts.Credential || '').split('/');
+  if (key !== accessKey || reg !== region || service !== 'iam' || term !== 'aws4_request') {
+    return false;
+  }
+  checkRequestTime(h['x-amz-date'] || h.date);
+  const signed = (parts.SignedHeaders || '').split(';');
+  const canonical = [ctx.method, '/', ctx.querystring || '',
+    ...signed.map((n) => `${n}:${String(h[n] || '').trim().replace(/\s+/g, ' ')}`), '',
+    parts.SignedHeaders, crypto.createHash('sha256').update(body).digest('hex')].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', h['x-amz-date'], `${date}/${reg}/${service}/aws4_request`,
+    crypto.createHash('sha256').update(canonical).digest('hex')].join('\n');
+  let k = hmac(`AWS4${secretKey}`, date);
+  for (const p of [reg, service, 'aws4_request']) k = hmac(k, p);
+  const want = hmac(k, toSign).toString('hex');
+  return parts.Signature && parts.Signature.length === want.length &&
+    crypto.timingSafeEqual(Buffer.from(parts.Signature), Buffer.from(want));
+}
+
+function xmlEscape(s) {
+  return String(s).replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function iamAnswer(ctx, status, action, inner) {
+  ctx.status = status;
+  ctx.type = 'text/xml';
+  ctx.body = status === 200
+    ? `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result>` +
+      `${inner}</${action}Result><ResponseMetadata><RequestId>${crypto.randomUUID()}` +
+      '</RequestId></ResponseMetadata></' + `${action}Response>`
+    : `<ErrorResponse><Error><Type>Sender</Type><Code>${inner[0]}</Code>` +
+      `<Message>${xmlEscape(inner[1])}</Message></Error></ErrorResponse>`;
+}
+
+async function iamHandle(ctx) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  if (!iamVerify(ctx, body)) {
+    return iamAnswer(ctx, 403, '', ['SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.']);
+  }
+  const f = new URLSearchParams(body.toString('utf8'));
+  const action = f.get('Action');
+  const name = f.get('UserName') || '';
+  const user = iam.users[name];
+  const noUser = ['NoSuchEntity', `The user with name ${name} cannot be found.`];
+  switch (action) {
+    case 'CreateUser':
+      if (user) return iamAnswer(ctx, 409, action, ['EntityAlreadyExists', `User with name ${name} already exists.`]);
+      iam.users[name] = { policies: {}, keys: {} };
+      iamSave();
+      return iamAnswer(ctx, 200, action, `<User><UserName>${xmlEscape(name)}</UserName></User>`);
+    case 'PutUserPolicy':
+      if (!user) return iamAnswer(ctx, 404, action, noUser);
+      try {
+        user.policies[f.get('PolicyName')] = JSON.parse(f.get('PolicyDocument'));
+      } catch (e) {
+        return iamAnswer(ctx, 400, action, ['MalformedPolicyDocument', e.message]);
+      }
+      iamSave();
+      return iamAnswer(ctx, 200, action, '');
+    case 'DeleteUserPolicy':
+      if (!user || !(f.get('PolicyName') in user.policies)) return iamAnswer(ctx, 404, action, noUser);
+      delete user.policies[f.get('PolicyName')];
+      iamSave();
+      return iamAnswer(ctx, 200, action, '');
+    case 'DeleteUser':
+      if (!user) return iamAnswer(ctx, 404, action, noUser);
+      if (Object.keys(user.keys).length || Object.keys(user.policies).length) {
+        return iamAnswer(ctx, 409, action, ['DeleteConflict', 'Cannot delete entity, must delete keys and policies first.']);
+      }
+      delete iam.users[name];
+      iamSave();
+      return iamAnswer(ctx, 200, action, '');
+    case 'CreateAccessKey': {
+      if (!user) return iamAnswer(ctx, 404, action, noUser);
+      const id = `AKIA${crypto.randomBytes(8).toString('hex').toUpperCase()}`;
+      const secret = crypto.randomBytes(30).toString('base64').replace(/[+/=]/g, 'x');
+      user.keys[id] = secret;
+      keyOwner.set(id, name);
+      account.createKeyPair(id, secret);
+      iamSave();
+      return iamAnswer(ctx, 200, action, `<AccessKey><UserName>${xmlEscape(name)}</UserName>` +
+        `<AccessKeyId>${id}</AccessKeyId><Status>Active</Status>` +
+        `<SecretAccessKey>${secret}</SecretAccessKey></AccessKey>`);
+    }
+    case 'ListAccessKeys':
+      if (!user) return iamAnswer(ctx, 404, action, noUser);
+      return iamAnswer(ctx, 200, action, '<AccessKeyMetadata>' + Object.keys(user.keys).map((id) =>
+        `<member><UserName>${xmlEscape(name)}</UserName><AccessKeyId>${id}</AccessKeyId>` +
+        '<Status>Active</Status></member>').join('') + '</AccessKeyMetadata><IsTruncated>false</IsTruncated>');
+    case 'DeleteAccessKey': {
+      const id = f.get('AccessKeyId');
+      if (!user || !(id in user.keys)) return iamAnswer(ctx, 404, action, noUser);
+      delete user.keys[id];
+      keyOwner.delete(id);
+      account.revokeAccessKey(id);
+      iamSave();
+      return iamAnswer(ctx, 200, action, '');
+    }
+    default:
+      return iamAnswer(ctx, 400, action, ['InvalidAction', `Action ${action} is not served here.`]);
+  }
+}
+
+// The buckets a user's policies Allow.
+function allowedBuckets(name) {
+  const out = new Set();
+  for (const doc of Object.values((iam.users[name] || { policies: {} }).policies)) {
+    for (const st of [].concat(doc.Statement || [])) {
+      if (st.Effect !== 'Allow') continue;
+      for (const r of [].concat(st.Resource || [])) {
+        const m = /^arn:aws:s3:::([^/*]+)(\/.*)?$/.exec(r);
+        if (m) out.add(m[1]);
+      }
+    }
+  }
+  return out;
+}
+
+// A user's key (not the admin's) reaches only its policies' buckets.
+function authorize(ctx, key) {
+  const name = keyOwner.get(key);
+  if (!name) return;
+  const bucket = decodeURIComponent(ctx.path.split('/')[1] || '');
+  if (!bucket || !allowedBuckets(name).has(bucket)) {
+    throw s3error(403, 'AccessDenied', 'Access Denied');
+  }
+}
+
 async function gate(ctx, next) {
   if (ctx.method === 'OPTIONS') return next(); // CORS preflight is never signed
   const h = ctx.req.headers;
   const q = ctx.query;
   const auth = h.authorization;
+  if (ctx.method === 'POST' && ctx.path === '/' && /\/iam\/aws4_request/.test(auth || '')) {
+    return iamHandle(ctx);
+  }
   if ('Signature' in q || (auth && /^AWS\s/i.test(auth))) {
     throw s3error(400, 'InvalidRequest',
       'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
@@ -195,12 +365,14 @@ async function gate(ctx, next) {
     checkRequestTime(h['x-amz-date'] || h.date);
     checkScope(parts.Credential, h['x-amz-date']);
     checkSignedHeaders(ctx, parts.SignedHeaders);
+    authorize(ctx, parts.Credential.split('/')[0]);
     const sha = h['x-amz-content-sha256'];
     if (sha && /^[0-9a-fA-F]{64}$/.test(sha)) await verifyPayload(ctx, sha);
   } else if ('X-Amz-Algorithm' in q) {
     // Presigned URL.
     checkScope(q['X-Amz-Credential'], q['X-Amz-Date']);
     checkSignedHeaders(ctx, q['X-Amz-SignedHeaders']);
+    authorize(ctx, String(q['X-Amz-Credential']).split('/')[0]);
   } else {
     throw s3error(403, 'AccessDenied', 'Access Denied (the harness S3 server refuses unsigned requests)');
   }

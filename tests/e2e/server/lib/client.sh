@@ -32,22 +32,29 @@ wait_serves() { # HOST PATH EXPECTED [SECONDS]
 # connection each time, one line per request in its log ("200 hello
 # 1.0.0 ", or the failure). A request that is not a 200 with "hello" in it
 # is a failed request. One shell in the namespace runs the whole loop.
-client_loop_start() { # HOST
+# PATHS (space-separated) are asked in turn instead of /, and OK (an
+# extended regex on the log line) says what a good answer is instead.
+CLIENT_LOOP_OK='^200 hello '
+client_loop_start() { # HOST [PATHS [OK]]
   local log=$SERVER_DIR/client.log stop=$SERVER_DIR/client.stop
   : > "$log"
   rm -f "$stop"
+  CLIENT_LOOP_OK=${3:-'^200 hello '}
   # Two clients at once: the hello app answers in about a second on a
   # loaded machine, and one client alone would sample the switch too
   # thinly (TL_E2E_CLIENTS overrides).
   on_server bash -c '
+    read -ra paths <<< "$5"
     for ((worker = 0; worker < $4; worker++)); do
+      n=$worker
       while [[ ! -e $3 ]]; do
+        path=${paths[n++ % ${#paths[@]}]}
         out=$(curl -sS --max-time 20 --cacert "$1" --resolve "$2:443:127.0.0.1" \
-          -w "\n%{http_code}" "https://$2/" 2>&1)
+          -w "\n%{http_code}" "https://$2$path" 2>&1)
         printf "%s %s\n" "${out##*$'"'"'\n'"'"'}" "$(tr -s "\r\n" "  " <<< "${out%$'"'"'\n'"'"'*}")"
       done &
     done
-    wait' client-loop "$CADDY_ROOT_CERT" "$1" "$stop" "${TL_E2E_CLIENTS:-2}" >> "$log" 2>&1 &
+    wait' client-loop "$CADDY_ROOT_CERT" "$1" "$stop" "${TL_E2E_CLIENTS:-2}" "${2:-/}" >> "$log" 2>&1 &
   CLIENT_LOOP_PID=$!
 }
 
@@ -57,6 +64,6 @@ client_loop_stop() { # -> prints "TOTAL FAILED"
   CLIENT_LOOP_PID=
   local total failed
   total=$(wc -l < "$SERVER_DIR/client.log")
-  failed=$(grep -cv '^200 hello ' "$SERVER_DIR/client.log" || true)
+  failed=$(grep -Ecv "$CLIENT_LOOP_OK" "$SERVER_DIR/client.log" || true)
   echo "$total $failed"
 }
