@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 
 static int count_entries(const char *dir)
 {
@@ -151,18 +152,27 @@ static void test_lock_names_holder_and_frees_on_sigkill(void **state)
 static void test_lock_waits_for_release(void **state)
 {
 	char *dir = tl_test_tmpdir();
+	/* The child says when it holds the lock (a sleep instead lost the race
+	 * on a loaded machine: the parent took the lock first). */
+	int held[2];
+	assert_int_equal(pipe(held), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		tl__lock *lk;
+		close(held[0]);
 		if (tl__lock_acquire(&lk, NULL, dir, "routes", 0))
 			_exit(3);
+		if (write(held[1], "h", 1) != 1)
+			_exit(4);
 		struct timespec t = {0, 300 * 1000 * 1000};
 		nanosleep(&t, NULL);
 		tl__lock_release(lk);
 		_exit(0);
 	}
-	struct timespec t = {0, 50 * 1000 * 1000};
-	nanosleep(&t, NULL);
+	close(held[1]);
+	char byte;
+	assert_int_equal(read(held[0], &byte, 1), 1);
+	close(held[0]);
 	tl__lock *lk = NULL;
 	tl_assert_ok(tl__lock_acquire(&lk, NULL, dir, "routes", 10000));
 	int status;
