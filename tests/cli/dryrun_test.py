@@ -211,8 +211,12 @@ for args in plans:
             covered.add(" ".join(args[:n]))
             key_of[" ".join(args)] = " ".join(args[:n])
             break
-t.check(mutating <= covered, f"mutating verbs without a --dry-run case here: "
-        f"{sorted(mutating - covered)}")
+# Verbs whose world is another machine: their dry run is checked where
+# that machine is (tests/e2e/bootstrap: a dry run against the fresh server
+# reports no change made, installs nothing and leaves the firewall alone).
+elsewhere = {"server bootstrap"}
+t.check(mutating <= covered | elsewhere, f"mutating verbs without a --dry-run case here: "
+        f"{sorted(mutating - covered - elsewhere)}")
 
 before = world()
 for args in plans:
