@@ -98,6 +98,21 @@ static void test_app_container_log_rotation(void **state)
 	tl_assert_ok(tl_deploy(&r, ctx, app, &o));
 	tl_release_free(r);
 
+	/* The metrics of an app deployed for real: up, healthy (its route as
+	 * Caddy has it and its health path answered), no restarts, an age. */
+	tl_buf m = TL_BUF_INIT;
+	tl_assert_ok(tl_metrics_render(&m, ctx, NULL));
+	const char *series[] = {"towlion_app_up{app=\"%s\"} 1", "towlion_app_healthy{app=\"%s\"} 1",
+	                        "towlion_app_restarts_total{app=\"%s\"} 0",
+	                        "towlion_app_release_age_seconds{app=\"%s\"} "};
+	for (size_t i = 0; i < 4; i++) {
+		char want[256];
+		snprintf(want, sizeof(want), series[i], app);
+		if (!strstr(m.ptr, want))
+			fail_msg("no \"%s\" in:\n%s", want, m.ptr);
+	}
+	tl_buf_dispose(&m);
+
 	tl_docker *d = NULL;
 	tl_assert_ok(tl_docker_open(&d, ctx));
 	tl_docker_container *c = web_container(d);

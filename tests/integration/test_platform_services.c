@@ -320,10 +320,12 @@ static void test_metrics_show_an_app(void **state)
 	tl_buf m = TL_BUF_INIT;
 	tl_assert_ok(tl_metrics_render(&m, ctx, NULL));
 	char want[256];
-	const char *series[] = {"towlion_app_up{app=\"%s\"} 1", "towlion_app_healthy{app=\"%s\"} 1",
-	                        "towlion_app_restarts_total{app=\"%s\"} 0",
-	                        "towlion_app_release_age_seconds{app=\"%s\"} "};
-	for (size_t i = 0; i < 4; i++) {
+	/* A healthy container labelled as the app is not the app up: no release
+	 * of the app runs it (the figures come from what `status` says; a
+	 * deployed app's are checked in integration.observability_server). */
+	const char *series[] = {"towlion_app_up{app=\"%s\"} 0", "towlion_app_healthy{app=\"%s\"} 0",
+	                        "towlion_app_restarts_total{app=\"%s\"} 0"};
+	for (size_t i = 0; i < 3; i++) {
 		snprintf(want, sizeof(want), series[i], app);
 		if (!strstr(m.ptr, want))
 			fail_msg("no \"%s\" in:\n%s", want, m.ptr);
