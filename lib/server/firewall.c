@@ -61,12 +61,12 @@ int tl__srv_firewall_text(tl_buf *out, int ssh_port)
 }
 
 static const char check_sh[] =
-	"w=$(cat); todo=\n"
-	"[ \"$(cat /etc/nftables.conf 2>/dev/null)\" = \"$w\" ] || todo='write /etc/nftables.conf'\n"
+	"w=$(cat); changes=\n"
+	"[ \"$(cat /etc/nftables.conf 2>/dev/null)\" = \"$w\" ] || changes='write /etc/nftables.conf'\n"
 	"nft list table inet towlion 2>/dev/null | grep -qF \"\\\"$1\\\"\" || "
-	"todo=\"${todo:+$todo, }load the rules\"\n"
-	"systemctl is-enabled --quiet nftables || todo=\"${todo:+$todo, }enable nftables.service\"\n"
-	"[ -z \"$todo\" ] || { echo \"$todo\"; exit 10; }\n"
+	"changes=\"${changes:+$changes, }load the rules\"\n"
+	"systemctl is-enabled --quiet nftables || changes=\"${changes:+$changes, }enable nftables.service\"\n"
+	"[ -z \"$changes\" ] || { echo \"$changes\"; exit 10; }\n"
 	"echo \"in: tcp $2, 80, 443, udp 443; published ports: 80 and 443 only\"\n";
 
 /* stdin: the rules. Checked, kept aside, loaded with a rollback timer. */

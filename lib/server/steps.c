@@ -70,17 +70,17 @@ static int packages_apply(tl__srv *s)
 /* $1 the directory, then SHA NAME pairs: each file there with that hash
  * and its Package at its Version installed. */
 static const char debs_check_sh[] =
-	"d=$1; shift; todo=; have=\n"
+	"d=$1; shift; changes=; have=\n"
 	"while [ $# -ge 2 ]; do\n"
 	"  f=$d/$2\n"
 	"  if [ -f \"$f\" ] && [ \"$(sha256sum < \"$f\" | cut -d' ' -f1)\" = \"$1\" ] &&\n"
 	"     p=$(dpkg-deb -f \"$f\" Package) && v=$(dpkg-deb -f \"$f\" Version) &&\n"
 	"     [ \"$(dpkg-query -W -f='${Version} ${db:Status-Status}' \"$p\" 2>/dev/null)\" = \"$v installed\" ]; then\n"
 	"    have=\"$have${have:+, }$p $v\"\n"
-	"  else todo=\"$todo $2\"; fi\n"
+	"  else changes=\"$changes $2\"; fi\n"
 	"  shift 2\n"
 	"done\n"
-	"[ -z \"$todo\" ] || { echo \"upload and install$todo\"; exit 10; }\n"
+	"[ -z \"$changes\" ] || { echo \"upload and install$changes\"; exit 10; }\n"
 	"echo \"installed: $have\"\n";
 
 static const char towlion_present_sh[] =
@@ -179,13 +179,13 @@ static int docker_apply(tl__srv *s)
 /* $1 the directory, then SHA NAME pairs. A tar is loaded when the file
  * named by its hash lists images that all exist. */
 static const char images_check_sh[] =
-	"d=$1; shift; todo=; n=0\n"
+	"d=$1; shift; changes=; n=0\n"
 	"while [ $# -ge 2 ]; do\n"
 	"  names=$(cat \"$d/$1\" 2>/dev/null) && [ -n \"$names\" ] &&\n"
-	"    docker image inspect $names > /dev/null 2>&1 && n=$((n + 1)) || todo=\"$todo $2\"\n"
+	"    docker image inspect $names > /dev/null 2>&1 && n=$((n + 1)) || changes=\"$changes $2\"\n"
 	"  shift 2\n"
 	"done\n"
-	"[ -z \"$todo\" ] || { echo \"upload and load$todo\"; exit 10; }\n"
+	"[ -z \"$changes\" ] || { echo \"upload and load$changes\"; exit 10; }\n"
 	"echo \"$n image archives loaded\"\n";
 
 static const char image_load_sh[] =
@@ -260,12 +260,12 @@ static const tl__srv_file upgrade_files[] = {
 static const char *const apt_timers[] = {"apt-daily.timer", "apt-daily-upgrade.timer", NULL};
 
 static const char units_check_sh[] =
-	"todo=\n"
+	"changes=\n"
 	"for u; do\n"
 	"  systemctl cat \"$u\" > /dev/null 2>&1 || { echo \"$u is not installed\"; exit 20; }\n"
-	"  systemctl is-enabled --quiet \"$u\" && systemctl is-active --quiet \"$u\" || todo=\"$todo $u\"\n"
+	"  systemctl is-enabled --quiet \"$u\" && systemctl is-active --quiet \"$u\" || changes=\"$changes $u\"\n"
 	"done\n"
-	"[ -z \"$todo\" ] || { echo \"enable and start$todo\"; exit 10; }\n"
+	"[ -z \"$changes\" ] || { echo \"enable and start$changes\"; exit 10; }\n"
 	"echo \"enabled: $*\"\n";
 
 static const char units_enable_sh[] = "systemctl enable --quiet --now \"$@\"";
@@ -301,12 +301,12 @@ static const char towlion_wrapper[] =
 	"exec sudo -n /usr/bin/towlion \"$@\"\n";
 
 static const char user_check_sh[] =
-	"u=$1 key=$2 todo=\n"
+	"u=$1 key=$2 changes=\n"
 	"if ! getent passwd \"$u\" > /dev/null; then echo \"create user $u with its key\"; exit 10; fi\n"
 	"h=$(getent passwd \"$u\" | cut -d: -f6)\n"
-	"grep -qxF \"$key\" \"$h/.ssh/authorized_keys\" 2>/dev/null || todo=\"add the deploy key to $h/.ssh/authorized_keys\"\n"
-	"[ \"$(stat -c %U:%a \"$h/.ssh/authorized_keys\" 2>/dev/null)\" = \"$u:600\" ] || todo=\"${todo:-fix the mode of $h/.ssh/authorized_keys}\"\n"
-	"[ -z \"$todo\" ] || { echo \"$todo\"; exit 10; }\n"
+	"grep -qxF \"$key\" \"$h/.ssh/authorized_keys\" 2>/dev/null || changes=\"add the deploy key to $h/.ssh/authorized_keys\"\n"
+	"[ \"$(stat -c %U:%a \"$h/.ssh/authorized_keys\" 2>/dev/null)\" = \"$u:600\" ] || changes=\"${changes:-fix the mode of $h/.ssh/authorized_keys}\"\n"
+	"[ -z \"$changes\" ] || { echo \"$changes\"; exit 10; }\n"
 	"echo \"user $u with the deploy key, in no group but its own; sudo: /usr/bin/towlion only\"\n";
 
 static const char user_apply_sh[] =
