@@ -51,6 +51,34 @@ static int db_exists(int *out, PGconn *admin, const char *db)
 	return rc;
 }
 
+/* The scratch and pre-restore names carry the second they were made in
+ * (retention reads it back). A second restore within the same second
+ * would collide with the first one's pre-restore copy: take the next
+ * second whose names are both free. The database's backup lock is held,
+ * so no other restore picks at the same time. */
+static int pick_derived_names(char **scratch, char **pre, time_t *t, PGconn *admin,
+                              const char *database)
+{
+	for (int tries = 0; tries < 3600; tries++, (*t)++) {
+		*scratch = tl__bk_derived_db(database, "__restore_", *t);
+		*pre = tl__bk_derived_db(database, "__pre_restore_", *t);
+		if (!*scratch || !*pre)
+			return tl_error_last()->code ? tl_error_last()->code : TL_ENOMEM;
+		int scratch_taken = 1, pre_taken = 1;
+		int rc = db_exists(&scratch_taken, admin, *scratch);
+		if (rc == TL_OK)
+			rc = db_exists(&pre_taken, admin, *pre);
+		if (rc != TL_OK || (!scratch_taken && !pre_taken))
+			return rc;
+		free(*scratch);
+		free(*pre);
+		*scratch = *pre = NULL;
+	}
+	return tl__error_set(TL_EEXISTS, TL_ERRCLASS_BACKUP,
+	                     "every pre-restore name of %s for the next hour is taken; "
+	                     "drop old %s__pre_restore_* copies", database, database);
+}
+
 /* CREATE DATABASE scratch like `model` (encoding, collation) when it
  * exists, owned by `owner`. */
 static int create_scratch(PGconn *admin, const char *scratch, const char *owner,
@@ -549,12 +577,8 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 		rc = tl__bk_tools_pick(&tools, ctx, admin, o.pg_bin_dir);
 	o.tools = &tools;
 	time_t now = time(NULL);
-	if (rc == TL_OK) {
-		scratch = tl__bk_derived_db(database, "__restore_", now);
-		pre = tl__bk_derived_db(database, "__pre_restore_", now);
-		if (!scratch || !pre)
-			rc = tl_error_last()->code ? tl_error_last()->code : TL_ENOMEM;
-	}
+	if (rc == TL_OK)
+		rc = pick_derived_names(&scratch, &pre, &now, admin, database);
 	if (rc == TL_OK && (o.flags & TL_BACKUP_DRY_RUN)) {
 		tl__log(ctx, TL_LOG_INFO, "would restore %s into %s (as owner %s, logged in as a "
 		        "throwaway role), check it, then %s", m.file,

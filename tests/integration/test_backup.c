@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -424,6 +425,33 @@ static void test_round_trip(void **state)
 	char *kept = checksums(prev.ptr);
 	assert_string_equal(kept, changed);
 	assert_owned_by(db, user);
+
+	/* A restore whose pre-restore name is taken (a second restore within
+	 * the same second) takes the next free second and keeps every copy. */
+	time_t t0 = time(NULL);
+	char *taken[2];
+	for (int i = 0; i < 2; i++) {
+		taken[i] = tl__bk_derived_db(db, "__pre_restore_", t0 + i);
+		assert_non_null(taken[i]);
+		char q[200];
+		snprintf(q, sizeof(q), "CREATE DATABASE \"%s\"", taken[i]);
+		PQclear(sql(admin, q));
+	}
+	tl_buf again = TL_BUF_INIT;
+	tl_assert_ok(tl_backup_restore(&again, ctx, db, file, &o));
+	assert_non_null(strstr(again.ptr, "__pre_restore_"));
+	assert_string_not_equal(again.ptr, prev.ptr);
+	for (int i = 0; i < 2; i++) {
+		assert_string_not_equal(again.ptr, taken[i]);
+		assert_int_equal(db_exists(taken[i]), 1);
+		char q[200];
+		snprintf(q, sizeof(q), "DROP DATABASE \"%s\"", taken[i]);
+		PQclear(sql(admin, q));
+		free(taken[i]);
+	}
+	assert_int_equal(db_exists(prev.ptr), 1);
+	assert_int_equal(db_exists(again.ptr), 1);
+	tl_buf_dispose(&again);
 	/* Owner, grants, connection limit and settings came along. */
 	char *props = value(admin,
 	                    "SELECT pg_get_userbyid(datdba) || ' ' || datconnlimit || ' ' || "
