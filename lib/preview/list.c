@@ -162,7 +162,7 @@ int tl_preview_gc(tl_buf *removed, tl_ctx *ctx, const tl_preview_gc_options *opt
 	TL__CHECK_ARG(ctx);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_PREVIEW_GC_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PREVIEW_GC_OPTIONS_VERSION, "tl_preview_gc_options");
 	TL__CHECK_ARG(opts->older_than_days >= 0);
 	tl_preview_list *l = NULL;
 	int rc = tl__preview_list_load(&l, ctx, NULL, false);

@@ -69,10 +69,8 @@ static int action(tl_redis_report *rep, tl_ctx *ctx, const char *fmt, ...)
 
 int tl_redis_options_init(tl_redis_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_REDIS_OPTIONS_VERSION);
-	tl_redis_options d = TL_REDIS_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_redis_options def = TL_REDIS_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
 }
 
 static int report_new(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
