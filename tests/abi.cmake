@@ -18,3 +18,11 @@ add_test(NAME integration.abi_old_caller
           $<TARGET_FILE:test_abi_old_caller> docker)
 set_tests_properties(integration.abi_old_caller PROPERTIES LABELS integration TIMEOUT 120
                      FIXTURES_REQUIRED services RESOURCE_LOCK services)
+
+# build.abi: the built library against the ABI baseline abi/libtowlion.so.0.abi
+# (abidiff; scripts/abi-check). build.abi_policy: which changes that check
+# lets through, tried on a small library of its own.
+add_test(NAME build.abi COMMAND ${PROJECT_SOURCE_DIR}/scripts/abi-check $<TARGET_FILE:towlion>)
+add_test(NAME build.abi_policy COMMAND ${PROJECT_SOURCE_DIR}/tests/scripts/abi-policy
+         ${CMAKE_C_COMPILER})
+set_tests_properties(build.abi build.abi_policy PROPERTIES LABELS "unit;build" TIMEOUT 120)
