@@ -19,7 +19,7 @@ add_test(NAME integration.abi_old_caller
 set_tests_properties(integration.abi_old_caller PROPERTIES LABELS integration TIMEOUT 120
                      FIXTURES_REQUIRED services RESOURCE_LOCK services)
 
-# build.abi: the built library against the ABI baseline abi/libtowlion.so.0.abi
+# build.abi: the built library against the ABI baseline abi/libtowlion0.abi
 # (abidiff; scripts/abi-check). build.abi_policy: which changes that check
 # lets through, tried on a small library of its own.
 add_test(NAME build.abi COMMAND ${PROJECT_SOURCE_DIR}/scripts/abi-check $<TARGET_FILE:towlion>)
