@@ -508,6 +508,12 @@ static char *app_state_dir(tl_ctx *ctx, const char *app)
 	return tl__sprintf("%s/apps/%s", tl__cfg(ctx, "TOWLION_STATE_DIR"), app);
 }
 
+int tl_destroy_options_init(tl_destroy_options *opts, unsigned int version)
+{
+	tl_destroy_options def = TL_DESTROY_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_DESTROY_OPTIONS_VERSION, "tl_destroy_options");
+}
+
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);

@@ -156,6 +156,13 @@ static int pr_closed(tl_ctx *ctx, tl_github *gh, const tl_preview *p)
 	return closed;
 }
 
+int tl_preview_gc_options_init(tl_preview_gc_options *opts, unsigned int version)
+{
+	tl_preview_gc_options def = TL_PREVIEW_GC_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_PREVIEW_GC_OPTIONS_VERSION,
+	                        "tl_preview_gc_options");
+}
+
 int tl_preview_gc(tl_buf *removed, tl_ctx *ctx, const tl_preview_gc_options *opts)
 {
 	tl_preview_gc_options def = TL_PREVIEW_GC_OPTIONS_INIT;

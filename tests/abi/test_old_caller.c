@@ -110,6 +110,7 @@ typedef int (*init_fn)(void *opts, unsigned int version);
 	X(tl_compose_options, tl_compose_options_init, TL_COMPOSE_OPTIONS_VERSION)  \
 	X(tl_deploy_options, tl_deploy_options_init, TL_DEPLOY_OPTIONS_VERSION)     \
 	X(tl_rollback_options, tl_rollback_options_init, TL_ROLLBACK_OPTIONS_VERSION) \
+	X(tl_destroy_options, tl_destroy_options_init, TL_DESTROY_OPTIONS_VERSION)   \
 	X(tl_docker_logs_options, tl_docker_logs_options_init,                      \
 	  TL_DOCKER_LOGS_OPTIONS_VERSION)                                            \
 	X(tl_docker_exec_options, tl_docker_exec_options_init,                      \
@@ -126,6 +127,8 @@ typedef int (*init_fn)(void *opts, unsigned int version);
 	X(tl_alert_options, tl_alert_options_init, TL_ALERT_OPTIONS_VERSION)        \
 	X(tl_scan_options, tl_scan_options_init, TL_SCAN_OPTIONS_VERSION)           \
 	X(tl_preview_options, tl_preview_options_init, TL_PREVIEW_OPTIONS_VERSION)  \
+	X(tl_preview_gc_options, tl_preview_gc_options_init,                        \
+	  TL_PREVIEW_GC_OPTIONS_VERSION)                                             \
 	X(tl_redis_options, tl_redis_options_init, TL_REDIS_OPTIONS_VERSION)        \
 	X(tl_s3_options, tl_s3_options_init, TL_S3_OPTIONS_VERSION)                 \
 	X(tl_s3_transfer_options, tl_s3_transfer_options_init,                      \
