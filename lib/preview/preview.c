@@ -286,6 +286,7 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
                     const tl_preview_options *opts)
 {
 	TL__CHECK_ARG(ctx);
+	TL__CHECK_VERSION(opts, TL_PREVIEW_OPTIONS_VERSION, "tl_preview_options");
 	tl__project p;
 	char *name = NULL;
 	int rc = tl__preview_project(&p, ctx, app, pr, &name);

@@ -62,7 +62,7 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	TL__CHECK_ARG(out && ctx);
 	tl_s3_options o = TL_S3_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_S3_OPTIONS_VERSION, "tl_s3_options");
 		o = *opts;
 	}
 	TL__CHECK_ARG(o.addressing == TL_S3_PATH_STYLE || o.addressing == TL_S3_VIRTUAL_HOST);

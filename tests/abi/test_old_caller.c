@@ -209,6 +209,15 @@ static void test_readers_refuse_future_versions(void **state)
 	tl_assert_rc(TL_EINVALID, tl_compose_parse(&c, "a: 1", 4, NULL, NULL, &cmo));
 	tl_assert_error_contains("tl_compose_options version 99");
 	assert_null(c);
+
+	/* (once a check only asked for `version >= 1`) */
+	tl_s3 *s3 = NULL;
+	tl_s3_options so = TL_S3_OPTIONS_INIT;
+	so.version = 7;
+	tl_assert_rc(TL_EINVALID, tl_s3_new(&s3, ctx, &so));
+	tl_assert_error_contains("tl_s3_new: tl_s3_options version 7 is newer than this library "
+	                         "knows (versions 1 to 1)");
+	assert_null(s3);
 	tl_ctx_free(ctx);
 }
 
