@@ -221,6 +221,21 @@ static void test_readers_refuse_future_versions(void **state)
 	tl_ctx_free(ctx);
 }
 
+static char g_container[64]; /* tltest-abi-<pid> */
+
+/* The container, also when the test died on the way (main calls it). */
+static void remove_container(void)
+{
+	tl_ctx_options co = TL_CTX_OPTIONS_INIT;
+	co.flags = TL_CTX_NO_CONFIG_FILE;
+	tl_ctx *ctx = NULL;
+	tl_docker *d = NULL;
+	if (tl_ctx_new(&ctx, &co) == TL_OK && tl_docker_open(&d, ctx) == TL_OK)
+		tl_docker_container_remove(d, g_container, TL_DOCKER_REMOVE_FORCE);
+	tl_docker_free(d);
+	tl_ctx_free(ctx);
+}
+
 /* With a daemon: a command run through the version-1 struct at the edge
  * of its page, stdin from the version-1 field. */
 static void test_exec_v1_in_container(void **state)
@@ -233,11 +248,9 @@ static void test_exec_v1_in_container(void **state)
 	tl_assert_ok(tl_ctx_new(&ctx, &co));
 	tl_docker *d = NULL;
 	tl_assert_ok(tl_docker_open(&d, ctx));
-	char name[64];
-	snprintf(name, sizeof(name), "tltest-abi-%d", (int)getpid());
 	tl_docker_container_spec *s = NULL;
 	tl_assert_ok(tl_docker_container_spec_new(&s, "towlion-test/busybox:latest"));
-	tl_assert_ok(tl_docker_container_spec_set_name(s, name));
+	tl_assert_ok(tl_docker_container_spec_set_name(s, g_container));
 	const char *sleep_argv[] = {"sleep", "300", NULL};
 	tl_assert_ok(tl_docker_container_spec_set_cmd(s, sleep_argv));
 	tl_assert_ok(tl_docker_container_spec_add_label(s, "towlion.test", "abi"));
@@ -258,7 +271,7 @@ static void test_exec_v1_in_container(void **state)
 	const char *argv[] = {"sh", "-c", "tr a-z A-Z; echo $WHO", NULL};
 	int code = -1;
 	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
-	int rc = tl_docker_exec(&code, &out, &err, d, name, argv,
+	int rc = tl_docker_exec(&code, &out, &err, d, g_container, argv,
 	                        (const tl_docker_exec_options *)o);
 	tl_docker_container_remove(d, id.ptr, TL_DOCKER_REMOVE_FORCE);
 	tl_assert_ok(rc);
@@ -275,8 +288,12 @@ static void test_exec_v1_in_container(void **state)
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "docker")) {
+		snprintf(g_container, sizeof(g_container), "tltest-abi-%d", (int)getpid());
 		const struct CMUnitTest tests[] = {cmocka_unit_test(test_exec_v1_in_container)};
-		return cmocka_run_group_tests(tests, NULL, NULL);
+		int rc = cmocka_run_group_tests(tests, NULL, NULL);
+		if (getenv("TOWLION_DOCKER_HOST"))
+			remove_container();
+		return rc;
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_options_init_v1),
