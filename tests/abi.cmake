@@ -26,3 +26,8 @@ add_test(NAME build.abi COMMAND ${PROJECT_SOURCE_DIR}/scripts/abi-check $<TARGET
 add_test(NAME build.abi_policy COMMAND ${PROJECT_SOURCE_DIR}/tests/scripts/abi-policy
          ${CMAKE_C_COMPILER})
 set_tests_properties(build.abi build.abi_policy PROPERTIES LABELS "unit;build" TIMEOUT 120)
+
+# build.options_inits: every versioned options struct has its _init() and is
+# in abi.old_caller's table.
+add_test(NAME build.options_inits COMMAND ${PROJECT_SOURCE_DIR}/tests/scripts/options-inits)
+set_tests_properties(build.options_inits PROPERTIES LABELS "unit;build" TIMEOUT 60)
