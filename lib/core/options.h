@@ -32,10 +32,10 @@
 
 /* 0 when `cond` holds at compile time; fails to compile with `why`
  * otherwise (a static assertion usable inside an expression). */
-#define TL__STATIC_ZERO(cond, why)                                             \
-	(0 * (unsigned int)sizeof(struct {                                       \
-		 _Static_assert(cond, why);                                          \
-		 int unused;                                                         \
+#define TL__STATIC_ZERO(cond, why)                                                      \
+	(0 * (unsigned int)sizeof(struct {                                                  \
+		 _Static_assert(cond, why);                                                     \
+		 int unused;                                                                    \
 	 }))
 
 /* Set TL_EINVALID naming the struct and the versions this library knows,
@@ -49,13 +49,13 @@ int tl__options_check(const void *opts, unsigned int current, const char *name,
  * every field may be read and the struct copied whole. Once its _VERSION
  * constant moves, every such site fails to compile, and is to read the
  * caller's struct through TL__OPTIONS_UPGRADE instead (which checks too). */
-#define TL__CHECK_VERSION(opts, current, name)                                 \
-	do {                                                                       \
-		_Static_assert((current) == 1, name " grew: read it through "          \
-		                                    "TL__OPTIONS_UPGRADE (options.h)");  \
-		int tl__version_rc = tl__options_check(opts, current, name, __func__); \
-		if (tl__version_rc)                                                    \
-			return tl__version_rc;                                             \
+#define TL__CHECK_VERSION(opts, current, name)                                          \
+	do {                                                                                \
+		_Static_assert((current) == 1, name " grew: read it through "                   \
+		                                    "TL__OPTIONS_UPGRADE (options.h)");         \
+		int tl__version_rc = tl__options_check(opts, current, name, __func__);          \
+		if (tl__version_rc)                                                             \
+			return tl__version_rc;                                                      \
 	} while (0)
 
 /* Write `defaults` into `out` as version `version` of the struct had it:
@@ -69,18 +69,21 @@ int tl__options_init(void *out, unsigned int version, const void *defaults,
 /* The body of a tl_x_options_init() of a struct that has only had
  * version 1. Once its _VERSION constant moves this no longer compiles:
  * list the sizes and use TL__OPTIONS_INIT_GROWN. */
-#define TL__OPTIONS_INIT(out, version, defaults, current, name)                 \
-	tl__options_init(out, version, &(defaults), (const size_t[]){sizeof(defaults)}, \
-	                 (current) + TL__STATIC_ZERO((current) == 1, name " grew: list its "     \
-	                                           "sizes, TL__OPTIONS_INIT_GROWN"), \
+#define TL__OPTIONS_INIT(out, version, defaults, current, name)                         \
+	tl__options_init(out, version, &(defaults), (const size_t[]){sizeof(defaults)},     \
+	                 (current) + TL__STATIC_ZERO((current) == 1, name " grew: list its " \
+	                                           "sizes, TL__OPTIONS_INIT_GROWN"),        \
 	                 name, __func__)
 
+/* 0, once the compiler saw that `sizes` lists one size per version. */
+#define TL__SIZES_MATCH(sizes, current, name)                                           \
+	TL__STATIC_ZERO(sizeof(sizes) / sizeof((sizes)[0]) == (current),                    \
+	                name ": one size per version")
+
 /* The same for a struct that grew: `sizes` is its static size list. */
-#define TL__OPTIONS_INIT_GROWN(out, version, defaults, sizes, current, name)      \
-	tl__options_init(out, version, &(defaults), sizes,                          \
-	                 (current) + TL__STATIC_ZERO(sizeof(sizes) / sizeof((sizes)[0]) == (current), \
-	                                             name ": one size per version"),                    \
-	                 name, __func__)
+#define TL__OPTIONS_INIT_GROWN(out, version, defaults, sizes, current, name)             \
+	tl__options_init(out, version, &(defaults), sizes,                                  \
+	                 (current) + TL__SIZES_MATCH(sizes, current, name), name, __func__)
 
 /* Make `copy` (the current struct, holding its defaults) what the caller
  * meant by `opts`: the fields its version had are copied over the
@@ -90,10 +93,8 @@ int tl__options_init(void *out, unsigned int version, const void *defaults,
 int tl__options_upgrade(void *copy, const void *opts, const size_t *sizes,
                         unsigned int current, const char *name, const char *function);
 
-#define TL__OPTIONS_UPGRADE(copy, opts, sizes, current, name)                    \
-	tl__options_upgrade(copy, opts, sizes,                                      \
-	                    (current) + TL__STATIC_ZERO(sizeof(sizes) / sizeof((sizes)[0]) == (current), \
-	                                                name ": one size per version"),                 \
+#define TL__OPTIONS_UPGRADE(copy, opts, sizes, current, name)                           \
+	tl__options_upgrade(copy, opts, sizes, (current) + TL__SIZES_MATCH(sizes, current, name), \
 	                    name, __func__)
 
 #endif
