@@ -147,6 +147,9 @@ typedef struct {
 #define TL_DESTROY_OPTIONS_VERSION 1
 #define TL_DESTROY_OPTIONS_INIT {TL_DESTROY_OPTIONS_VERSION, 0, 0, 0}
 
+/** Since 0.2 (symbol version TOWLION_0.2). */
+TL_EXTERN(int) tl_destroy_options_init(tl_destroy_options *opts, unsigned int version);
+
 /**
  * Remove an app: its route, containers and images, its object storage
  * user and keys (when TOWLION_S3_ADMIN_API is iam), then its registry

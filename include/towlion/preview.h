@@ -99,6 +99,9 @@ typedef struct {
 #define TL_PREVIEW_GC_OPTIONS_VERSION 1
 #define TL_PREVIEW_GC_OPTIONS_INIT {TL_PREVIEW_GC_OPTIONS_VERSION, 0, 1, 0}
 
+/** Since 0.2 (symbol version TOWLION_0.2). */
+TL_EXTERN(int) tl_preview_gc_options_init(tl_preview_gc_options *opts, unsigned int version);
+
 /**
  * Remove stale previews. `removed` (may be NULL) receives the names
  * ("shop-pr-7") one per line. A preview whose PR state cannot be read is

@@ -35,11 +35,8 @@ struct tl_app_list {
 
 int tl_app_options_init(tl_app_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_APP_OPTIONS_VERSION);
 	tl_app_options def = TL_APP_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_APP_OPTIONS_VERSION, "tl_app_options");
 }
 
 static char *apps_root(const tl_ctx *ctx)
@@ -379,7 +376,7 @@ int tl_app_create(tl_app **out, tl_ctx *ctx, const char *name, const tl_app_opti
 	TL__CHECK_ARG(ctx);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_APP_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_APP_OPTIONS_VERSION, "tl_app_options");
 	int rc = tl_validate_app_name(name);
 	if (rc == TL_OK)
 		rc = check_options(opts);

@@ -28,11 +28,8 @@ struct tl_appenv {
 
 int tl_appenv_options_init(tl_appenv_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_APPENV_OPTIONS_VERSION);
 	tl_appenv_options def = TL_APPENV_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_APPENV_OPTIONS_VERSION, "tl_appenv_options");
 }
 
 /* The settings file of a registered app. */
@@ -300,7 +297,7 @@ int tl_appenv_set(tl_ctx *ctx, const char *app, const char *const *keys,
 	TL__CHECK_ARG(n == 0 || (keys && values));
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_APPENV_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_APPENV_OPTIONS_VERSION, "tl_appenv_options");
 	if (n == 0)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "no KEY=VALUE to set");
 	int rc = check_keys(keys, n);
@@ -333,7 +330,7 @@ int tl_appenv_unset(tl_ctx *ctx, const char *app, const char *const *keys, size_
 	TL__CHECK_ARG(n == 0 || keys);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_APPENV_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_APPENV_OPTIONS_VERSION, "tl_appenv_options");
 	if (n == 0)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "no KEY to unset");
 	int rc = check_keys(keys, n);

@@ -10,10 +10,8 @@
 
 int tl_backup_options_init(tl_backup_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_BACKUP_OPTIONS_VERSION);
-	tl_backup_options d = TL_BACKUP_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_backup_options def = TL_BACKUP_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_BACKUP_OPTIONS_VERSION, "tl_backup_options");
 }
 
 const char *tl_backup_state_name(int state)
@@ -41,10 +39,7 @@ int tl__bk_opts_read(tl__bk_opts *out, const tl_backup_options *opts)
 	tl_backup_options d = TL_BACKUP_OPTIONS_INIT;
 	if (!opts)
 		opts = &d;
-	if (opts->version != TL_BACKUP_OPTIONS_VERSION)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
-		                     "tl_backup_options version %u is not supported (want %u)",
-		                     opts->version, TL_BACKUP_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_BACKUP_OPTIONS_VERSION, "tl_backup_options");
 	if (opts->format != TL_BACKUP_FORMAT_CUSTOM && opts->format != TL_BACKUP_FORMAT_SQL)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "unknown backup format %d",
 		                     opts->format);

@@ -13,20 +13,14 @@
 
 int tl_caddy_route_init(tl_caddy_route *route, unsigned int version)
 {
-	TL__CHECK_ARG(route);
-	TL__CHECK_ARG(version == TL_CADDY_ROUTE_VERSION);
-	tl_caddy_route init = TL_CADDY_ROUTE_INIT;
-	*route = init;
-	return TL_OK;
+	tl_caddy_route def = TL_CADDY_ROUTE_INIT;
+	return TL__OPTIONS_INIT(route, version, def, TL_CADDY_ROUTE_VERSION, "tl_caddy_route");
 }
 
 int tl_caddy_main_options_init(tl_caddy_main_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_CADDY_MAIN_OPTIONS_VERSION);
-	tl_caddy_main_options init = TL_CADDY_MAIN_OPTIONS_INIT;
-	*opts = init;
-	return TL_OK;
+	tl_caddy_main_options def = TL_CADDY_MAIN_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_CADDY_MAIN_OPTIONS_VERSION, "tl_caddy_main_options");
 }
 
 static int bad(const char *what, const char *value, const char *why)
@@ -165,7 +159,7 @@ static int validate_email(const char *e)
 int tl_caddy_render_main(tl_buf *out, tl_ctx *ctx, const tl_caddy_main_options *opts)
 {
 	TL__CHECK_ARG(out && ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_CADDY_MAIN_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_CADDY_MAIN_OPTIONS_VERSION, "tl_caddy_main_options");
 	const char *bind = opts ? opts->default_bind : NULL;
 	tl_buf admin = TL_BUF_INIT, b = TL_BUF_INIT;
 	long http, https;
@@ -325,7 +319,7 @@ static int validate_route(tl_ctx *ctx, const tl_caddy_route *r, int *tls)
 int tl_caddy_render_site(tl_buf *out, tl_ctx *ctx, const tl_caddy_route *r)
 {
 	TL__CHECK_ARG(out && ctx && r);
-	TL__CHECK_ARG(r->version == TL_CADDY_ROUTE_VERSION);
+	TL__CHECK_VERSION(r, TL_CADDY_ROUTE_VERSION, "tl_caddy_route");
 	int tls, rc;
 	long http_port = 0;
 	if ((rc = validate_route(ctx, r, &tls)) ||

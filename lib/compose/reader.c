@@ -640,10 +640,8 @@ static int read_document(rd *r, json_t *plan)
 
 int tl_compose_options_init(tl_compose_options *o, unsigned int version)
 {
-	TL__CHECK_ARG(o && version == TL_COMPOSE_OPTIONS_VERSION);
 	tl_compose_options def = TL_COMPOSE_OPTIONS_INIT;
-	*o = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(o, version, def, TL_COMPOSE_OPTIONS_VERSION, "tl_compose_options");
 }
 
 int tl_compose_find(tl_buf *path, const char *app_dir)
@@ -697,8 +695,8 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 	TL__CHECK_ARG(out && (data || !len));
 	tl_compose_options def = TL_COMPOSE_OPTIONS_INIT;
 	const tl_compose_options *o = opts ? opts : &def;
-	TL__CHECK_ARG(o->version == TL_COMPOSE_OPTIONS_VERSION &&
-	              (o->policy == TL_COMPOSE_TRUSTED || o->policy == TL_COMPOSE_STRICT));
+	TL__CHECK_VERSION(o, TL_COMPOSE_OPTIONS_VERSION, "tl_compose_options");
+	TL__CHECK_ARG((o->policy == TL_COMPOSE_TRUSTED || o->policy == TL_COMPOSE_STRICT));
 	if (!name)
 		name = "compose file";
 	if (len > MAX_FILE)

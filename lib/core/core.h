@@ -33,6 +33,8 @@
 			                     "%s: invalid argument (%s)", __func__, #cond); \
 	} while (0)
 
+#include "options.h" /* versioned options structs: TL__CHECK_VERSION... */
+
 /* ---- errors (error.c) ---- */
 
 /* Set the thread's last error; returns `code` so callers can

@@ -350,11 +350,8 @@ static int load_env(tl_ctx *ctx)
 
 int tl_ctx_options_init(tl_ctx_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_CTX_OPTIONS_VERSION);
 	tl_ctx_options def = TL_CTX_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_CTX_OPTIONS_VERSION, "tl_ctx_options");
 }
 
 int tl_ctx_new(tl_ctx **out, const tl_ctx_options *opts)
@@ -363,7 +360,7 @@ int tl_ctx_new(tl_ctx **out, const tl_ctx_options *opts)
 	TL__CHECK_ARG(out);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_CTX_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_CTX_OPTIONS_VERSION, "tl_ctx_options");
 
 	int rc = tl_init();
 	if (rc < 0)

@@ -20,20 +20,14 @@
 
 int tl_deploy_options_init(tl_deploy_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_DEPLOY_OPTIONS_VERSION);
 	tl_deploy_options def = TL_DEPLOY_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_DEPLOY_OPTIONS_VERSION, "tl_deploy_options");
 }
 
 int tl_rollback_options_init(tl_rollback_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_ROLLBACK_OPTIONS_VERSION);
 	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
 }
 
 /* The project of a registered app, with its registry settings. */
@@ -75,7 +69,7 @@ int tl_deploy(tl_release **out, tl_ctx *ctx, const char *app, const tl_deploy_op
 {
 	TL__CHECK_ARG(ctx);
 	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_DEPLOY_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_DEPLOY_OPTIONS_VERSION, "tl_deploy_options");
 	tl__project p;
 	tl_app *a = NULL;
 	int rc = tl__app_project(&p, &a, ctx, app);
@@ -94,7 +88,7 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 	TL__CHECK_ARG(ctx);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_ROLLBACK_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
 	tl__project p;
 	tl_app *a = NULL;
 	int rc = tl__app_project(&p, &a, ctx, app);
@@ -514,11 +508,17 @@ static char *app_state_dir(tl_ctx *ctx, const char *app)
 	return tl__sprintf("%s/apps/%s", tl__cfg(ctx, "TOWLION_STATE_DIR"), app);
 }
 
+int tl_destroy_options_init(tl_destroy_options *opts, unsigned int version)
+{
+	tl_destroy_options def = TL_DESTROY_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_DESTROY_OPTIONS_VERSION, "tl_destroy_options");
+}
+
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);
 	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_DESTROY_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_DESTROY_OPTIONS_VERSION, "tl_destroy_options");
 	int rc = tl_validate_app_name(app);
 	if (rc)
 		return rc;

@@ -36,7 +36,7 @@ static json_t *svc_json(const tl__svc *s)
 int tl_deploy_describe(tl_buf *json, tl_ctx *ctx, const char *app, const tl_deploy_options *o)
 {
 	TL__CHECK_ARG(json && ctx && o);
-	TL__CHECK_ARG(o->version >= 1 && o->version <= TL_DEPLOY_OPTIONS_VERSION);
+	TL__CHECK_VERSION(o, TL_DEPLOY_OPTIONS_VERSION, "tl_deploy_options");
 	if ((o->path != NULL) == (o->git_url != NULL))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "give either a directory or a git URL to deploy from");

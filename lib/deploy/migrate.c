@@ -270,7 +270,7 @@ int tl_platform_migrate_networks(tl_platform_report **out, tl_ctx *ctx,
                                  const tl_platform_options *opts)
 {
 	TL__CHECK_ARG(ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_PLATFORM_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PLATFORM_OPTIONS_VERSION, "tl_platform_options");
 	bool dry = opts && (opts->flags & TL_PLATFORM_DRY_RUN);
 	tl_platform_report *r = tl__plat_report_new();
 	tl_docker *d = NULL;

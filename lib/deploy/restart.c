@@ -15,7 +15,7 @@ int tl_restart(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback
 	TL__CHECK_ARG(ctx);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_ROLLBACK_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
 	TL__CHECK_ARG(opts->release_id == NULL);
 	tl__project p;
 	tl_app *a = NULL;

@@ -18,12 +18,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The size of each version of tl_docker_exec_options (options.h). */
+static const size_t exec_sizes[] = {
+	offsetof(tl_docker_exec_options, stdin_fd), /* 1 */
+	sizeof(tl_docker_exec_options),             /* 2: stdin_fd, stdout_fd */
+};
+
 int tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned int version)
 {
-	TL__CHECK_ARG(o && version == TL_DOCKER_EXEC_OPTIONS_VERSION);
 	tl_docker_exec_options def = TL_DOCKER_EXEC_OPTIONS_INIT;
-	*o = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT_GROWN(o, version, def, exec_sizes, TL_DOCKER_EXEC_OPTIONS_VERSION,
+	                              "tl_docker_exec_options");
 }
 
 static int64_t now_ms(void)
@@ -292,16 +297,14 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
                    const tl_docker_exec_options *opts)
 {
 	TL__CHECK_ARG(d && argv && argv[0]);
-	tl_docker_exec_options def = TL_DOCKER_EXEC_OPTIONS_INIT;
-	if (opts && opts->version == 1) /* before stdin_fd and stdout_fd */
-		memcpy(&def, opts, offsetof(tl_docker_exec_options, stdin_fd));
-	else if (opts)
-		TL__CHECK_ARG(opts->version == TL_DOCKER_EXEC_OPTIONS_VERSION);
-	const tl_docker_exec_options *o = opts && opts->version != 1 ? opts : &def;
-	def.version = TL_DOCKER_EXEC_OPTIONS_VERSION;
+	tl_docker_exec_options copy = TL_DOCKER_EXEC_OPTIONS_INIT, *o = &copy;
+	int rc = TL__OPTIONS_UPGRADE(&copy, opts, exec_sizes, TL_DOCKER_EXEC_OPTIONS_VERSION,
+	                             "tl_docker_exec_options");
+	if (rc)
+		return rc;
 	TL__CHECK_ARG(o->timeout_ms >= 0 && !(o->stdin_fd >= 0 && o->stdin_data) &&
 	              !(o->stdout_fd >= 0 && out));
-	int rc = dk_check_ref(container, "container name");
+	rc = dk_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	json_t *cmd = json_array(), *env = json_array();

@@ -6,10 +6,8 @@
 
 int tl_docker_logs_options_init(tl_docker_logs_options *o, unsigned int version)
 {
-	TL__CHECK_ARG(o && version == TL_DOCKER_LOGS_OPTIONS_VERSION);
 	tl_docker_logs_options def = TL_DOCKER_LOGS_OPTIONS_INIT;
-	*o = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(o, version, def, TL_DOCKER_LOGS_OPTIONS_VERSION, "tl_docker_logs_options");
 }
 
 typedef struct {
@@ -51,7 +49,7 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	TL__CHECK_ARG(d);
 	tl_docker_logs_options def = TL_DOCKER_LOGS_OPTIONS_INIT;
 	const tl_docker_logs_options *o = opts ? opts : &def;
-	TL__CHECK_ARG(o->version == TL_DOCKER_LOGS_OPTIONS_VERSION);
+	TL__CHECK_VERSION(o, TL_DOCKER_LOGS_OPTIONS_VERSION, "tl_docker_logs_options");
 	if (o->follow && (out || err))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "following logs streams them as events: pass NULL buffers");

@@ -17,10 +17,8 @@
 
 int tl_github_options_init(tl_github_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_GITHUB_OPTIONS_VERSION);
-	tl_github_options d = TL_GITHUB_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_github_options def = TL_GITHUB_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_GITHUB_OPTIONS_VERSION, "tl_github_options");
 }
 
 void tl_github_free(tl_github *gh)
@@ -44,7 +42,7 @@ const char *tl_github_api(const tl_github *gh)
 int tl_github_new(tl_github **out, tl_ctx *ctx, const tl_github_options *opts)
 {
 	TL__CHECK_ARG(out && ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_GITHUB_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_GITHUB_OPTIONS_VERSION, "tl_github_options");
 	tl_github_options o = TL_GITHUB_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

@@ -9,18 +9,14 @@ static const char *const status_states[] = {"error",   "failure", "inactive", "i
 
 int tl_github_deployment_options_init(tl_github_deployment_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_GITHUB_DEPLOYMENT_OPTIONS_VERSION);
-	tl_github_deployment_options d = TL_GITHUB_DEPLOYMENT_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_github_deployment_options def = TL_GITHUB_DEPLOYMENT_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_GITHUB_DEPLOYMENT_OPTIONS_VERSION, "tl_github_deployment_options");
 }
 
 int tl_github_status_options_init(tl_github_status_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_GITHUB_STATUS_OPTIONS_VERSION);
-	tl_github_status_options d = TL_GITHUB_STATUS_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_github_status_options def = TL_GITHUB_STATUS_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_GITHUB_STATUS_OPTIONS_VERSION, "tl_github_status_options");
 }
 
 /* A short single-line text: 1..max bytes, no control characters. */
@@ -58,7 +54,8 @@ static int64_t id_of(json_t *j)
 int tl_github_deployment_create(int64_t *id, tl_github *gh, const char *repo,
                                 const tl_github_deployment_options *opts)
 {
-	TL__CHECK_ARG(id && opts && opts->version == TL_GITHUB_DEPLOYMENT_OPTIONS_VERSION);
+	TL__CHECK_ARG(id && opts);
+	TL__CHECK_VERSION(opts, TL_GITHUB_DEPLOYMENT_OPTIONS_VERSION, "tl_github_deployment_options");
 	int rc = gh_check_common(gh, repo);
 	const char *env = opts->environment ? opts->environment : "production";
 	if (rc == TL_OK)
@@ -107,7 +104,8 @@ int tl_github_deployment_status_create(int64_t *id, tl_github *gh, const char *r
                                        int64_t deployment_id,
                                        const tl_github_status_options *opts)
 {
-	TL__CHECK_ARG(opts && opts->version == TL_GITHUB_STATUS_OPTIONS_VERSION);
+	TL__CHECK_ARG(opts);
+	TL__CHECK_VERSION(opts, TL_GITHUB_STATUS_OPTIONS_VERSION, "tl_github_status_options");
 	TL__CHECK_ARG(deployment_id > 0);
 	int rc = gh_check_common(gh, repo);
 	if (rc)

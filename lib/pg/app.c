@@ -20,9 +20,9 @@ static int op_begin(app_op *o, tl_pg *pg, const char *app, const tl_pg_options *
 {
 	memset(o, 0, sizeof(*o));
 	TL__CHECK_ARG(pg);
+	TL__CHECK_VERSION(opts, TL_PG_OPTIONS_VERSION, "tl_pg_options");
 	tl_pg_options d = TL_PG_OPTIONS_INIT;
 	o->opts = opts ? *opts : d;
-	TL__CHECK_ARG(o->opts.version == TL_PG_OPTIONS_VERSION);
 	TL__CHECK_ARG(o->opts.connection_limit >= 0);
 	o->pg = pg;
 	o->app = app;

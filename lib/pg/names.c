@@ -226,11 +226,6 @@ void tl_pg_report_free(tl_pg_report *r)
 
 int tl_pg_options_init(tl_pg_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	if (version != TL_PG_OPTIONS_VERSION)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
-		                     "tl_pg_options version %u is not supported", version);
-	tl_pg_options d = TL_PG_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_pg_options def = TL_PG_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_PG_OPTIONS_VERSION, "tl_pg_options");
 }

@@ -28,7 +28,7 @@ static int op_begin(preview_op *o, tl_pg *pg, const char *app, uint32_t pr,
 {
 	memset(o, 0, sizeof(*o));
 	TL__CHECK_ARG(pg);
-	TL__CHECK_ARG(!opts || opts->version == TL_PG_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PG_OPTIONS_VERSION, "tl_pg_options");
 	o->pg = pg;
 	o->app = app;
 	/* Validate before a single statement is sent. */

@@ -27,9 +27,8 @@
 
 int tl_alert_options_init(tl_alert_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_ALERT_OPTIONS_VERSION);
-	*opts = (tl_alert_options)TL_ALERT_OPTIONS_INIT;
-	return TL_OK;
+	tl_alert_options def = TL_ALERT_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_ALERT_OPTIONS_VERSION, "tl_alert_options");
 }
 
 typedef struct {
@@ -382,7 +381,7 @@ out:
 int tl_alerts_check(tl_alert_report **out, tl_ctx *ctx, const tl_alert_options *opts)
 {
 	TL__CHECK_ARG(out && ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_ALERT_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_ALERT_OPTIONS_VERSION, "tl_alert_options");
 	tl_alert_options o = TL_ALERT_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

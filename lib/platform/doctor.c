@@ -312,9 +312,8 @@ static const struct {
 
 int tl_doctor_options_init(tl_doctor_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_DOCTOR_OPTIONS_VERSION);
-	*opts = (tl_doctor_options)TL_DOCTOR_OPTIONS_INIT;
-	return TL_OK;
+	tl_doctor_options def = TL_DOCTOR_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_DOCTOR_OPTIONS_VERSION, "tl_doctor_options");
 }
 
 /* The service checks only, as this function always did. */
@@ -329,7 +328,7 @@ int tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx, const tl_doctor_opti
 {
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_DOCTOR_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_DOCTOR_OPTIONS_VERSION, "tl_doctor_options");
 	tl_doctor_options o = TL_DOCTOR_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

@@ -24,9 +24,8 @@
 
 int tl_metrics_options_init(tl_metrics_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_METRICS_OPTIONS_VERSION);
-	*opts = (tl_metrics_options)TL_METRICS_OPTIONS_INIT;
-	return TL_OK;
+	tl_metrics_options def = TL_METRICS_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_METRICS_OPTIONS_VERSION, "tl_metrics_options");
 }
 
 /* A label value, escaped as the exposition format wants. */
@@ -227,7 +226,7 @@ static void emit_host(tl_buf *b, tl_ctx *ctx, bool *disk_ok, bool *mem_ok)
 int tl_metrics_render(tl_buf *out, tl_ctx *ctx, const tl_metrics_options *opts)
 {
 	TL__CHECK_ARG(out && ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_METRICS_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_METRICS_OPTIONS_VERSION, "tl_metrics_options");
 	int64_t now = (int64_t)time(NULL);
 	tl_buf b = TL_BUF_INIT;
 	bool docker_up, apps_up, pg_up, backups_up, disk_up, mem_up;

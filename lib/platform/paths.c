@@ -7,9 +7,8 @@
 
 int tl_platform_options_init(tl_platform_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_PLATFORM_OPTIONS_VERSION);
-	*opts = (tl_platform_options)TL_PLATFORM_OPTIONS_INIT;
-	return TL_OK;
+	tl_platform_options def = TL_PLATFORM_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_PLATFORM_OPTIONS_VERSION, "tl_platform_options");
 }
 
 /* `path` under `root` ("/data" under "/tmp/x" is "/tmp/x/data"). */
@@ -26,7 +25,7 @@ int tl__plat_open(tl__plat *p, tl_ctx *ctx, const tl_platform_options *opts)
 {
 	memset(p, 0, sizeof(*p));
 	TL__CHECK_ARG(ctx);
-	TL__CHECK_ARG(!opts || opts->version == TL_PLATFORM_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PLATFORM_OPTIONS_VERSION, "tl_platform_options");
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

@@ -13,9 +13,8 @@
 
 int tl_scan_options_init(tl_scan_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_SCAN_OPTIONS_VERSION);
-	*opts = (tl_scan_options)TL_SCAN_OPTIONS_INIT;
-	return TL_OK;
+	tl_scan_options def = TL_SCAN_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_SCAN_OPTIONS_VERSION, "tl_scan_options");
 }
 
 /* `arg` with every "{image}" replaced. */
@@ -78,7 +77,7 @@ int tl_platform_scan_image(tl_scan_result *out, tl_ctx *ctx, const char *image,
                            const tl_scan_options *opts)
 {
 	TL__CHECK_ARG(ctx && image && *image && opts);
-	TL__CHECK_ARG(opts->version == TL_SCAN_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_SCAN_OPTIONS_VERSION, "tl_scan_options");
 	TL__CHECK_ARG(opts->argv && opts->argv[0] && *opts->argv[0]);
 	TL__CHECK_ARG(opts->policy == TL_SCAN_WARN || opts->policy == TL_SCAN_BLOCK);
 	if (strpbrk(image, " \t\n") || image[0] == '-')

@@ -156,13 +156,20 @@ static int pr_closed(tl_ctx *ctx, tl_github *gh, const tl_preview *p)
 	return closed;
 }
 
+int tl_preview_gc_options_init(tl_preview_gc_options *opts, unsigned int version)
+{
+	tl_preview_gc_options def = TL_PREVIEW_GC_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_PREVIEW_GC_OPTIONS_VERSION,
+	                        "tl_preview_gc_options");
+}
+
 int tl_preview_gc(tl_buf *removed, tl_ctx *ctx, const tl_preview_gc_options *opts)
 {
 	tl_preview_gc_options def = TL_PREVIEW_GC_OPTIONS_INIT;
 	TL__CHECK_ARG(ctx);
 	if (!opts)
 		opts = &def;
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_PREVIEW_GC_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PREVIEW_GC_OPTIONS_VERSION, "tl_preview_gc_options");
 	TL__CHECK_ARG(opts->older_than_days >= 0);
 	tl_preview_list *l = NULL;
 	int rc = tl__preview_list_load(&l, ctx, NULL, false);

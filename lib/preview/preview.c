@@ -22,11 +22,8 @@
 
 int tl_preview_options_init(tl_preview_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_PREVIEW_OPTIONS_VERSION);
 	tl_preview_options def = TL_PREVIEW_OPTIONS_INIT;
-	*opts = def;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_PREVIEW_OPTIONS_VERSION, "tl_preview_options");
 }
 
 /* The app's own env file says which services it uses. */
@@ -89,7 +86,7 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 {
 	TL__CHECK_ARG(ctx);
 	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(opts->version >= 1 && opts->version <= TL_PREVIEW_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_PREVIEW_OPTIONS_VERSION, "tl_preview_options");
 	if ((opts->path != NULL) == (opts->git_url != NULL))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "give either a directory or a git URL and ref for the preview");
@@ -289,6 +286,7 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
                     const tl_preview_options *opts)
 {
 	TL__CHECK_ARG(ctx);
+	TL__CHECK_VERSION(opts, TL_PREVIEW_OPTIONS_VERSION, "tl_preview_options");
 	tl__project p;
 	char *name = NULL;
 	int rc = tl__preview_project(&p, ctx, app, pr, &name);

@@ -69,10 +69,8 @@ static int action(tl_redis_report *rep, tl_ctx *ctx, const char *fmt, ...)
 
 int tl_redis_options_init(tl_redis_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_REDIS_OPTIONS_VERSION);
-	tl_redis_options d = TL_REDIS_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_redis_options def = TL_REDIS_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
 }
 
 static int report_new(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,
@@ -241,7 +239,7 @@ static int create_locked(tl_redis_report **out, tl_redis *r, const char *app, ui
 	TL__CHECK_ARG(r);
 	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
 		o = *opts;
 	}
 	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_ROTATE |
@@ -392,7 +390,7 @@ static int drop_locked(tl_redis_report **out, tl_redis *r, const char *app, uint
 	TL__CHECK_ARG(r);
 	tl_redis_options o = TL_REDIS_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
 		o = *opts;
 	}
 	TL__CHECK_ARG((o.flags & ~(TL_REDIS_DRY_RUN | TL_REDIS_PURGE)) == 0);
@@ -512,10 +510,11 @@ static int run_locked(locked_fn fn, tl_redis_report **out, tl_redis *r, const ch
                       uint32_t pr, const tl_redis_options *opts)
 {
 	TL__CHECK_ARG(r);
+	TL__CHECK_VERSION(opts, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
 	int rc = tl_validate_app_name(app);
 	if (rc)
 		return rc;
-	bool dry = opts && opts->version >= 1 && (opts->flags & TL_REDIS_DRY_RUN);
+	bool dry = opts && (opts->flags & TL_REDIS_DRY_RUN);
 	tl__lock *lock = NULL;
 	if (!dry && (rc = app_lock(&lock, r, app)))
 		return rc;
@@ -537,7 +536,8 @@ int tl_redis_create(tl_redis_report **out, tl_redis *r, const char *app, uint32_
 {
 	/* Before the lock: taking it makes the app's state directory. A bad
 	 * or reserved name is told as such first. */
-	if (r && opts && opts->version >= 1 && (opts->flags & TL_REDIS_REGISTERED_ONLY)) {
+	TL__CHECK_VERSION(opts, TL_REDIS_OPTIONS_VERSION, "tl_redis_options");
+	if (r && opts && (opts->flags & TL_REDIS_REGISTERED_ONLY)) {
 		tl_buf user = TL_BUF_INIT, prefix = TL_BUF_INIT;
 		int rc = tl_redis_names(&user, &prefix, app, pr);
 		if (!rc)

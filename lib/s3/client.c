@@ -22,10 +22,8 @@
 
 int tl_s3_options_init(tl_s3_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_S3_OPTIONS_VERSION);
-	tl_s3_options d = TL_S3_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_s3_options def = TL_S3_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_S3_OPTIONS_VERSION, "tl_s3_options");
 }
 
 static const char *pick(const char *given, const tl_ctx *ctx, const char *key)
@@ -64,7 +62,7 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	TL__CHECK_ARG(out && ctx);
 	tl_s3_options o = TL_S3_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_S3_OPTIONS_VERSION, "tl_s3_options");
 		o = *opts;
 	}
 	TL__CHECK_ARG(o.addressing == TL_S3_PATH_STYLE || o.addressing == TL_S3_VIRTUAL_HOST);

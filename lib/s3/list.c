@@ -21,10 +21,8 @@ struct tl_s3_object_list {
 
 int tl_s3_list_options_init(tl_s3_list_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_S3_LIST_OPTIONS_VERSION);
-	tl_s3_list_options d = TL_S3_LIST_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_s3_list_options def = TL_S3_LIST_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_S3_LIST_OPTIONS_VERSION, "tl_s3_list_options");
 }
 
 size_t tl_s3_object_list_count(const tl_s3_object_list *l) { return l ? l->count : 0; }
@@ -174,7 +172,7 @@ int tl_s3_object_list_get(tl_s3_object_list **out, tl_s3 *s3, const char *bucket
 	TL__CHECK_ARG(out && s3);
 	tl_s3_list_options o = TL_S3_LIST_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_S3_LIST_OPTIONS_VERSION, "tl_s3_list_options");
 		o = *opts;
 	}
 	TL__CHECK_ARG(o.page_size <= 1000);

@@ -34,10 +34,8 @@ void tl_s3_object_free(tl_s3_object *o)
 
 int tl_s3_transfer_options_init(tl_s3_transfer_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_S3_TRANSFER_OPTIONS_VERSION);
-	tl_s3_transfer_options d = TL_S3_TRANSFER_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_s3_transfer_options def = TL_S3_TRANSFER_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_S3_TRANSFER_OPTIONS_VERSION, "tl_s3_transfer_options");
 }
 
 int tl_s3_object_head(tl_s3_object **out, tl_s3 *s3, const char *bucket, const char *key)
@@ -207,7 +205,7 @@ int tl_s3_object_get_file(tl_s3 *s3, const char *bucket, const char *key, const 
 	TL__CHECK_ARG(s3 && path && *path);
 	tl_s3_transfer_options o = TL_S3_TRANSFER_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_S3_TRANSFER_OPTIONS_VERSION, "tl_s3_transfer_options");
 		o = *opts;
 	}
 	int rc = tl__s3_check_names(bucket, key);

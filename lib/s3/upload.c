@@ -233,7 +233,7 @@ int tl_s3_object_put_file(tl_buf *etag, tl_s3 *s3, const char *bucket, const cha
 	TL__CHECK_ARG(s3 && path && *path);
 	tl_s3_transfer_options o = TL_S3_TRANSFER_OPTIONS_INIT;
 	if (opts) {
-		TL__CHECK_ARG(opts->version >= 1);
+		TL__CHECK_VERSION(opts, TL_S3_TRANSFER_OPTIONS_VERSION, "tl_s3_transfer_options");
 		o = *opts;
 	}
 	int rc = tl__s3_check_names(bucket, key);

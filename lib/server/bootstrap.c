@@ -21,9 +21,8 @@ struct tl_server_report {
 
 int tl_server_bootstrap_options_init(tl_server_bootstrap_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version == TL_SERVER_BOOTSTRAP_OPTIONS_VERSION);
-	*opts = (tl_server_bootstrap_options)TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
-	return TL_OK;
+	tl_server_bootstrap_options def = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, "tl_server_bootstrap_options");
 }
 
 size_t tl_server_report_count(const tl_server_report *r) { return r ? r->n : 0; }
@@ -374,7 +373,7 @@ int tl_server_bootstrap(tl_server_report **out, tl_ctx *ctx, const tl_ssh_option
                         const tl_server_bootstrap_options *opts)
 {
 	TL__CHECK_ARG(out && ctx && ssh && ssh->host);
-	TL__CHECK_ARG(!opts || opts->version == TL_SERVER_BOOTSTRAP_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, "tl_server_bootstrap_options");
 	tl_server_bootstrap_options defaults = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
 	tl__srv s;
 	int rc = setup(&s, ctx, ssh, opts ? opts : &defaults);

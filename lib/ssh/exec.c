@@ -13,11 +13,8 @@
 
 int tl_ssh_exec_options_init(tl_ssh_exec_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_SSH_EXEC_OPTIONS_VERSION);
-	tl_ssh_exec_options d = TL_SSH_EXEC_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_ssh_exec_options def = TL_SSH_EXEC_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_SSH_EXEC_OPTIONS_VERSION, "tl_ssh_exec_options");
 }
 
 void tl_ssh_result_dispose(tl_ssh_result *res)
@@ -356,7 +353,7 @@ int tl_ssh_exec(tl_ssh_result *res, tl_ssh *ssh, const char *const *argv,
                 const tl_ssh_exec_options *opts)
 {
 	TL__CHECK_ARG(res && ssh && argv && argv[0]);
-	TL__CHECK_ARG(!opts || opts->version == TL_SSH_EXEC_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_SSH_EXEC_OPTIONS_VERSION, "tl_ssh_exec_options");
 	tl_ssh_exec_options o = TL_SSH_EXEC_OPTIONS_INIT;
 	if (opts)
 		o = *opts;

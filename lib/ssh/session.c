@@ -21,11 +21,8 @@
 
 int tl_ssh_options_init(tl_ssh_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_SSH_OPTIONS_VERSION);
-	tl_ssh_options d = TL_SSH_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_ssh_options def = TL_SSH_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_SSH_OPTIONS_VERSION, "tl_ssh_options");
 }
 
 long long tl__ssh_now_ms(void)
@@ -190,7 +187,8 @@ static char *default_known_hosts(void)
 int tl_ssh_connect(tl_ssh **out, tl_ctx *ctx, const tl_ssh_options *opts)
 {
 	TL__CHECK_ARG(out);
-	TL__CHECK_ARG(opts && opts->version == TL_SSH_OPTIONS_VERSION);
+	TL__CHECK_ARG(opts);
+	TL__CHECK_VERSION(opts, TL_SSH_OPTIONS_VERSION, "tl_ssh_options");
 	TL__CHECK_ARG(opts->host && *opts->host);
 	TL__CHECK_ARG(opts->port >= 0 && opts->port <= 65535);
 	TL__CHECK_ARG(!opts->key_passphrase || opts->key_path);

@@ -19,11 +19,8 @@
 
 int tl_ssh_upload_options_init(tl_ssh_upload_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_SSH_UPLOAD_OPTIONS_VERSION);
-	tl_ssh_upload_options d = TL_SSH_UPLOAD_OPTIONS_INIT;
-	*opts = d;
-	return TL_OK;
+	tl_ssh_upload_options def = TL_SSH_UPLOAD_OPTIONS_INIT;
+	return TL__OPTIONS_INIT(opts, version, def, TL_SSH_UPLOAD_OPTIONS_VERSION, "tl_ssh_upload_options");
 }
 
 static int sftp_fail(tl_ssh *ssh, LIBSSH2_SFTP *sftp, const char *what, const char *path)
@@ -141,7 +138,7 @@ int tl_ssh_upload(tl_ssh *ssh, const char *local_path, const char *remote_path,
                   const tl_ssh_upload_options *opts)
 {
 	TL__CHECK_ARG(ssh && local_path && remote_path && *remote_path);
-	TL__CHECK_ARG(!opts || opts->version == TL_SSH_UPLOAD_OPTIONS_VERSION);
+	TL__CHECK_VERSION(opts, TL_SSH_UPLOAD_OPTIONS_VERSION, "tl_ssh_upload_options");
 	tl_ssh_upload_options o = TL_SSH_UPLOAD_OPTIONS_INIT;
 	if (opts)
 		o = *opts;
