@@ -3,23 +3,10 @@
 #define TL_COMPOSE_INT_H
 
 #include "core/core.h"
+#include "core/interp.h"
 #include "towlion/compose.h"
 
 #include <jansson.h>
-
-/* Variable lookup for interpolation: returns the value or NULL when unset. */
-typedef const char *(*cp_lookup)(const char *name, void *payload);
-
-/*
- * Interpolate `in`: $VAR ${VAR} ${VAR:-d} ${VAR-d} ${VAR:?e} ${VAR?e} $$.
- * Defaults may themselves hold ${...}. On success *out is malloc'd and
- * `missing` (may be NULL) gets the name of the first variable that was
- * unset without a default (the caller warns). A required variable that is
- * unset, or bad syntax, is TL_EINVALID with a message without location
- * (the caller prefixes file:line).
- */
-int cp_interpolate(char **out, const char *in, cp_lookup lookup, void *payload,
-                   tl_buf *missing);
 
 /* Parsers of value syntaxes (values.c); messages without location. */
 int cp_duration_ms(long *out, const char *s);   /* "1m30s", "500ms", "10s" */

@@ -11,14 +11,20 @@ typedef struct {
 	rd *r;
 	const char *name; /* service name */
 	json_t *svc;
-	char what[200];   /* "service app: ports" for messages */
 } sv;
 
-static const char *W(sv *s, const char *key)
+#define LABEL_MAX 200
+
+static const char *label(const sv *s, const char *key, char *buf)
 {
-	snprintf(s->what, sizeof(s->what), "service %s: %s", s->name, key);
-	return s->what;
+	snprintf(buf, LABEL_MAX, "service %s: %s", s->name, key);
+	return buf;
 }
+
+/* "service app: ports" for messages. Each use has its own buffer (a
+ * compound literal lives as long as the calling block), so a label still
+ * in use is never overwritten by the next one. */
+#define W(s, key) label((s), (key), (char[LABEL_MAX]){0})
 
 static int set(json_t *o, const char *k, json_t *v)
 {
@@ -30,10 +36,11 @@ static int set(json_t *o, const char *k, json_t *v)
 static int set_str(sv *s, const kv *p, const char *as)
 {
 	char *v = NULL;
-	int rc = rd_str(s->r, p->val, W(s, p->key), &v);
+	const char *what = W(s, p->key);
+	int rc = rd_str(s->r, p->val, what, &v);
 	if (!rc) {
 		json_t *j = json_string(v);
-		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", s->what);
+		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", what);
 	}
 	free(v);
 	return rc;
@@ -977,7 +984,7 @@ static const struct {
 
 int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out)
 {
-	sv s = {r, name, json_pack("{s:s}", "name", name), ""};
+	sv s = {r, name, json_pack("{s:s}", "name", name)};
 	if (!s.svc)
 		return tl__error_oom();
 	if (rd_is_null(val)) {

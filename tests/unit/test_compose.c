@@ -1,5 +1,6 @@
-/* The compose reader's API beyond the fixtures: interpolation edge cases,
- * value syntaxes, the typed getters, finding the file, hostile YAML
+/* The compose reader's API beyond the fixtures (interpolation has its
+ * table, tests/compose/interpolation.table): value syntaxes, the typed
+ * getters, finding the file, hostile YAML
  * (self-referencing anchors, huge input) and the hello example app's own
  * compose file. */
 #include "tl_test.h"
@@ -11,58 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *lookup(const char *name, void *p)
-{
-	(void)p;
-	if (!strcmp(name, "A"))
-		return "alpha";
-	if (!strcmp(name, "E"))
-		return "";
-	return NULL;
-}
-
-static void expect_interp(const char *in, const char *want, const char *want_missing)
-{
-	char *out = NULL;
-	tl_buf missing = TL_BUF_INIT;
-	tl_assert_ok(cp_interpolate(&out, in, lookup, NULL, &missing));
-	assert_string_equal(out, want);
-	assert_string_equal(missing.ptr ? missing.ptr : "", want_missing);
-	free(out);
-	tl_buf_dispose(&missing);
-}
-
-static void test_interpolation(void **state)
-{
-	expect_interp("", "", "");
-	expect_interp("plain", "plain", "");
-	expect_interp("$A", "alpha", "");
-	expect_interp("${A}x$A.y", "alphaxalpha.y", "");
-	expect_interp("$$A $$", "$A $", "");
-	expect_interp("end$", "end$", "");
-	expect_interp("${Z:-${A:-no}}", "alpha", "");
-	expect_interp("${Z:-a}${Z-b}${E:-c}${E-d}", "abc", "");
-	expect_interp("${Z:-}", "", "");
-	expect_interp("${Z:-{braces}}", "{braces}", ""); /* a } in the default ends it */
-	expect_interp("[$Z]", "[]", "Z");
-	expect_interp("${Y}${Z}", "", "Y");
-	expect_interp("${A:?x}", "alpha", "");
-	char *out = NULL;
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${Z:?Z is needed}", lookup, NULL, NULL));
-	tl_assert_error_contains("required variable Z is missing: Z is needed");
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${E:?}", lookup, NULL, NULL));
-	tl_assert_error_contains("required variable E is empty");
-	tl_assert_ok(cp_interpolate(&out, "${E?}", lookup, NULL, NULL)); /* set, though empty */
-	free(out);
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${A", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${}", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${A+x}", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "$-", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-x}}}}}}}}}}",
-	                                         lookup, NULL, NULL));
-	tl_assert_error_contains("nests deeper");
-}
 
 static void test_values(void **state)
 {
@@ -397,7 +346,6 @@ static void test_find_and_load_example(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interpolation),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_strict_numbers),

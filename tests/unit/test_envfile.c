@@ -45,7 +45,9 @@ static const value_case values[] = {
 	{"A=it's", "A", "it's"},
 	{"A=a=b=c", "A", "a=b=c"},
 	{"exporter=1", "exporter", "1"},
-	{"A=#", "A", ""},
+	{"A=#", "A", "#"}, /* Compose: a comment starts at " #" */
+	{"1A=x", "1A", "x"},
+	{"A.B=1", "A.B", "1"},
 	{"A=ü ñ 😀", "A", "ü ñ 😀"},
 };
 
@@ -70,13 +72,13 @@ typedef struct {
 static const error_case errors[] = {
 	{"A='unterminated", 1, "unterminated single"},
 	{"OK=1\nB=\"open\nstill open", 2, "unterminated double"},
-	{"1A=x", 1, "expected KEY=VALUE"},
 	{"A x", 1, "expected '='"},
 	{"=value", 1, "expected KEY=VALUE"},
 	{"A='x' junk", 1, "after the closing quote"},
-	{"\n\n# c\nA-B=1", 4, "expected '='"},
+	{"\n\n# c\nA B=1", 4, "expected '='"},
 	{"export =1", 1, "expected KEY=VALUE"},
-	{"A.B=1", 1, "expected '='"},
+	{"A:B", 1, "expected '='"},
+	{"BARE", 1, "never passes its own environment"},
 	{"ü=1", 1, "expected KEY=VALUE"},
 	{"OK=1\r\nBAD LINE\r\n", 2, "expected '='"},
 	{"A=\"x\"y", 1, "after the closing quote"},
