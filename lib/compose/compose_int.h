@@ -16,17 +16,27 @@ int cp_shell_split(json_t **out, const char *s); /* "a 'b c' \"d\"" -> array */
 int cp_ports_short(json_t *into, const char *s);
 
 struct tl_compose_service {
-	json_t *j; /* borrowed from the plan */
+	json_t *j;              /* borrowed from the plan */
+	const tl_compose *c;    /* the file it belongs to */
 };
 
 struct tl_compose {
 	json_t *plan;
+	/* the variables the file was read with, for its env_files: the
+	 * caller's, the .env's, and whether the process environment counts */
+	json_t *vars, *dotenv;
+	int use_process_env;
 	tl_compose_service *svc; /* in file order */
 	size_t nsvc;
 	size_t *order;           /* start order as indices into svc */
 	char *web_service, *health_path, *release, *domain;
 	int web_port;
 };
+
+/* Keep copies of the variables the file was read with (plan.c), for
+ * tl_compose_service_env_file_read(). */
+int cp_keep_vars(tl_compose *c, const tl_envfile *vars, const tl_envfile *dotenv,
+                 int use_process_env);
 
 /* Topological start order (order.c): fills c->order, or TL_EINVALID
  * naming the cycle. */

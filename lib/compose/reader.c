@@ -804,6 +804,10 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		}
 		json_object_set(plan, "warnings", r.warnings);
 		rc = cp_finish(out, plan);
+		if (!rc && (rc = cp_keep_vars(*out, r.vars, r.env_file, r.use_process_env))) {
+			tl_compose_free(*out);
+			*out = NULL;
+		}
 	}
 	json_decref(plan);
 	json_decref(r.warnings);

@@ -343,6 +343,73 @@ static void test_find_and_load_example(void **state)
 	tl_buf_dispose(&path);
 }
 
+/* env_file and .env values are interpolated as Compose does, from the
+ * variables the compose file was read with; a tenant's files reach none of
+ * the server's environment (the platform reads them without it), and
+ * another tenant's values only through the files the strict policy lets
+ * them name (inside their own app directory). */
+static void test_env_file_values(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char p[512], f[512];
+	snprintf(p, sizeof(p), "%s/.env", dir);
+	tl_test_write_file(p, "\xef\xbb\xbfHOST=db\nURL=http://${HOST}:5432\n"
+	                      "LEAK=[${TL_TEST_SERVER_SECRET}]\n", 0600);
+	snprintf(f, sizeof(f), "%s/app.env", dir);
+	tl_test_write_file(f, "spring.profiles.active=dev\nDSN=\"${DATABASE_URL}/${HOST}\"\n"
+	                      "SELF=${NOPE:-no}\nUSER_URL=$URL\nQUOTED='$HOST'\n"
+	                      "LEAK=[${TL_TEST_SERVER_SECRET}]\n", 0600);
+	snprintf(p, sizeof(p), "%s/compose.yaml", dir);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file: app.env\n"
+	                      "    environment:\n      FROM_DOTENV: ${LEAK}\n", 0644);
+	setenv("TL_TEST_SERVER_SECRET", "s3cr3t", 1);
+	tl_envfile *vars = NULL;
+	const char *platform = "DATABASE_URL=postgres://db/app\n";
+	tl_assert_ok(tl_envfile_parse(&vars, platform, strlen(platform), "platform"));
+	tl_compose_options o = TL_COMPOSE_OPTIONS_INIT;
+	o.policy = TL_COMPOSE_STRICT;
+	o.app_dir = dir;
+	o.vars = vars;
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_compose *c = NULL;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_envfile_free(vars); /* the compose keeps its own copy */
+	const tl_compose_service *app = tl_compose_service_get(c, "app");
+	const char *k, *v;
+	tl_assert_ok(tl_compose_service_env_at(app, 0, &k, &v));
+	assert_string_equal(v, "[]");
+	tl_envfile *env = NULL;
+	tl_assert_ok(tl_compose_service_env_file_read(app, 0, &env));
+	assert_string_equal(tl_envfile_get(env, "spring.profiles.active"), "dev");
+	assert_string_equal(tl_envfile_get(env, "DSN"), "postgres://db/app/db");
+	assert_string_equal(tl_envfile_get(env, "SELF"), "no");
+	assert_string_equal(tl_envfile_get(env, "USER_URL"), "http://db:5432");
+	assert_string_equal(tl_envfile_get(env, "QUOTED"), "$HOST");
+	assert_string_equal(tl_envfile_get(env, "LEAK"), "[]");
+	tl_envfile_free(env);
+	tl_assert_rc(TL_ENOTFOUND, tl_compose_service_env_file_read(app, 1, &env));
+	tl_compose_free(c);
+	/* a trusted caller that allows the process environment gets it */
+	o.vars = NULL;
+	o.flags = 0;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_ok(tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	assert_string_equal(tl_envfile_get(env, "LEAK"), "[s3cr3t]");
+	tl_envfile_free(env);
+	tl_compose_free(c);
+	unsetenv("TL_TEST_SERVER_SECRET");
+	/* an env_file's error names the place and quotes nothing */
+	tl_test_write_file(f, "TOKEN=\"s3cr3t\" x\n", 0600);
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_rc(TL_EINVALID,
+	             tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	tl_assert_error_contains("app.env:1:");
+	assert_null(strstr(tl_error_last()->message, "s3cr3t"));
+	tl_compose_free(c);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_hostile_yaml),
 		cmocka_unit_test(test_find_and_load_example),
+		cmocka_unit_test(test_env_file_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
