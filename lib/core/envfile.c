@@ -613,7 +613,9 @@ static int render_value(tl_buf *out, const char *v)
 	}
 	if (plain)
 		return tl__buf_puts(out, v);
-	if (!has_single && !has_ctl)
+	/* 'x\' would not end at its quote (Compose's rule): double quotes then */
+	size_t n = strlen(v);
+	if (!has_single && !has_ctl && !(n && v[n - 1] == '\\'))
 		return tl__buf_printf(out, "'%s'", v);
 	int rc = tl__buf_putc(out, '"');
 	for (const char *p = v; *p && rc == TL_OK; p++) {
