@@ -166,9 +166,11 @@ TL_EXTERN(const char *) tl_compose_service_env_file_at(const tl_compose_service 
                                                        size_t i);
 /**
  * Read the i-th env_file as Docker Compose does: its values interpolated
- * from the variables the compose file was read with (tl_compose_options'
- * vars, the process environment unless TL_COMPOSE_NO_PROCESS_ENV, the
- * .env file), then from the keys above them. Free with tl_envfile_free().
+ * from the service's earlier env_files, then the variables the compose
+ * file was read with (tl_compose_options' vars, the process environment
+ * unless TL_COMPOSE_NO_PROCESS_ENV, the .env file), then the keys above
+ * them. A missing file marked `required: false` reads as empty. Free with
+ * tl_envfile_free().
  */
 TL_EXTERN(int) tl_compose_service_env_file_read(const tl_compose_service *s, size_t i,
                                                 tl_envfile **out);

@@ -95,18 +95,58 @@ static const char *env_file_var(const char *name, void *p)
 	return v ? v : json_string_value(json_object_get(c->dotenv, name));
 }
 
+typedef struct {
+	const tl_compose *c;
+	json_t *earlier; /* the keys of the service's env_files read before */
+} env_file_scope;
+
+/* Compose resolves an env_file's variables from the service's earlier
+ * env_files first, then from the project's variables. */
+static const char *env_file_scoped_var(const char *name, void *p)
+{
+	const env_file_scope *sc = p;
+	const char *v = json_string_value(json_object_get(sc->earlier, name));
+	return v ? v : env_file_var(name, (void *)sc->c);
+}
+
+/* Read env_file `i` in `sc`; a missing file with required: false reads
+ * as empty, as Compose skips it. */
+static int read_one(const tl_compose_service *s, size_t i, env_file_scope *sc, tl_envfile **out)
+{
+	tl_envfile_options o = TL_ENVFILE_OPTIONS_INIT;
+	o.flags = TL_ENVFILE_INTERPOLATE;
+	o.lookup = env_file_scoped_var;
+	o.payload = sc;
+	json_t *req = json_array_get(json_object_get(s->j, "env_file_required"), i);
+	if (json_is_false(req))
+		o.flags |= TL_ENVFILE_CREATE;
+	return tl_envfile_read(out, tl_compose_service_env_file_at(s, i), &o);
+}
+
 int tl_compose_service_env_file_read(const tl_compose_service *s, size_t i, tl_envfile **out)
 {
 	TL__CHECK_ARG(s && out);
-	const char *path = tl_compose_service_env_file_at(s, i);
-	if (!path)
+	if (i >= tl_compose_service_env_file_count(s))
 		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT, "service %s has no env_file %zu",
 		                     tl_compose_service_name(s), i);
-	tl_envfile_options o = TL_ENVFILE_OPTIONS_INIT;
-	o.flags = TL_ENVFILE_INTERPOLATE;
-	o.lookup = env_file_var;
-	o.payload = (void *)s->c;
-	return tl_envfile_read(out, path, &o);
+	env_file_scope sc = {s->c, json_object()};
+	int rc = sc.earlier ? TL_OK : tl__error_oom();
+	for (size_t k = 0; rc == TL_OK && k < i; k++) {
+		tl_envfile *before = NULL;
+		rc = read_one(s, k, &sc, &before);
+		for (size_t e = 0; rc == TL_OK && e < tl_envfile_count(before); e++) {
+			const char *key, *value;
+			tl_envfile_at(before, e, &key, &value);
+			json_t *js = json_string(value);
+			if (js && json_object_set_new(sc.earlier, key, js))
+				rc = tl__error_oom();
+		}
+		tl_envfile_free(before);
+	}
+	if (rc == TL_OK)
+		rc = read_one(s, i, &sc, out);
+	json_decref(sc.earlier);
+	return rc;
 }
 
 size_t tl_compose_warning_count(const tl_compose *c)

@@ -167,7 +167,7 @@ static int k_environment(sv *s, const kv *p)
 static int k_env_file(sv *s, const kv *p)
 {
 	rd *r = s->r;
-	json_t *files = json_array();
+	json_t *files = json_array(), *required = json_array();
 	int rc = TL_OK;
 	yaml_node_t *n = p->val;
 	/* a string, a list of strings, or a list of {path, required} */
@@ -178,6 +178,7 @@ static int k_env_file(sv *s, const kv *p)
 		     !rc && it < n->data.sequence.items.top; it++) {
 			yaml_node_t *item = rd_node(r, *it);
 			char *v = NULL;
+			int req = 1; /* Compose: a missing file is an error unless required: false */
 			if (item->type == YAML_MAPPING_NODE) {
 				kv *q = NULL;
 				size_t nq = 0;
@@ -185,6 +186,8 @@ static int k_env_file(sv *s, const kv *p)
 				for (size_t i = 0; !rc && i < nq; i++)
 					if (!strcmp(q[i].key, "path"))
 						rc = rd_str(r, q[i].val, W(s, "env_file.path"), &v);
+					else if (!strcmp(q[i].key, "required"))
+						rc = rd_bool(r, q[i].val, W(s, "env_file.required"), &req);
 				free(q);
 				if (!rc && !v)
 					rc = rd_fail(r, item, "service %s: env_file entry without path", s->name);
@@ -193,10 +196,14 @@ static int k_env_file(sv *s, const kv *p)
 			}
 			if (!rc)
 				json_array_append_new(paths, json_string(v));
+			if (!rc)
+				json_array_append_new(required, json_boolean(req));
 			free(v);
 		}
 	} else {
 		rc = rd_str_list(r, n, W(s, "env_file"), &paths);
+		for (size_t i = 0; !rc && i < json_array_size(paths); i++)
+			json_array_append_new(required, json_true());
 	}
 	size_t i;
 	json_t *e;
@@ -215,6 +222,10 @@ static int k_env_file(sv *s, const kv *p)
 		free(abs);
 	}
 	json_decref(paths);
+	if (!rc)
+		rc = set(s->svc, "env_file_required", required);
+	else
+		json_decref(required);
 	if (rc) {
 		json_decref(files);
 		return rc;

@@ -398,6 +398,32 @@ static void test_env_file_values(void **state)
 	tl_envfile_free(env);
 	tl_compose_free(c);
 	unsetenv("TL_TEST_SERVER_SECRET");
+	/* a later env_file sees the earlier ones' keys before the project's
+	 * variables; a missing one marked required: false is skipped */
+	char g[512];
+	snprintf(g, sizeof(g), "%s/second.env", dir);
+	tl_test_write_file(g, "FROM_FIRST=${HOST}\n", 0600);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file:\n"
+	                      "      - app.env\n      - path: missing.env\n        required: false\n"
+	                      "      - second.env\n", 0644);
+	tl_test_write_file(f, "HOST=from-app-env\n", 0600);
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	app = tl_compose_service_get(c, "app");
+	tl_assert_ok(tl_compose_service_env_file_read(app, 1, &env));
+	assert_int_equal(tl_envfile_count(env), 0);
+	tl_envfile_free(env);
+	tl_assert_ok(tl_compose_service_env_file_read(app, 2, &env));
+	assert_string_equal(tl_envfile_get(env, "FROM_FIRST"), "from-app-env");
+	tl_envfile_free(env);
+	tl_compose_free(c);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file:\n"
+	                      "      - path: missing.env\n", 0644);
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_rc(TL_ENOTFOUND,
+	             tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	tl_compose_free(c);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file: app.env\n", 0644);
 	/* an env_file's error names the place and quotes nothing */
 	tl_test_write_file(f, "TOKEN=\"s3cr3t\" x\n", 0600);
 	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
