@@ -745,7 +745,15 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		eo.flags = TL_ENVFILE_INTERPOLATE;
 		eo.lookup = dotenv_var;
 		eo.payload = &r;
-		rc = ef ? tl_envfile_read(&r.env_file, ef, &eo) : TL_ENOMEM;
+		/* a tenant's checkout may hold a .env that links to another
+		 * tenant's settings or the platform's: STRICT reads one only
+		 * inside the app directory (a file the caller names is its own) */
+		if (ef && !o->env_file && r.policy == TL_COMPOSE_STRICT && !rd_inside_app(&r, ef))
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "%s leads outside the app directory %s, which an untrusted "
+			                   "compose file may not read", ef, r.app_dir);
+		else
+			rc = ef ? tl_envfile_read(&r.env_file, ef, &eo) : TL_ENOMEM;
 		if (rc == TL_ENOTFOUND && !o->env_file) {
 			tl_error_clear();
 			rc = TL_OK;

@@ -423,6 +423,27 @@ static void test_env_file_values(void **state)
 	tl_assert_rc(TL_ENOTFOUND,
 	             tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
 	tl_compose_free(c);
+	/* another tenant's settings are not reachable through a .env link */
+	char other[512], link[512];
+	snprintf(other, sizeof(other), "%s-other-tenant.env", dir);
+	tl_test_write_file(other, "STOLEN=s3cr3t\n", 0600);
+	snprintf(link, sizeof(link), "%s/.env", dir);
+	unlink(link);
+	assert_int_equal(symlink(other, link), 0);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    environment:\n"
+	                      "      X: ${STOLEN}\n", 0644);
+	c = NULL;
+	tl_assert_rc(TL_EINVALID, tl_compose_load(&c, p, &o));
+	tl_assert_error_contains("outside the app directory");
+	assert_null(c);
+	o.policy = TL_COMPOSE_TRUSTED; /* a trusted file may */
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_compose_service_env_at(tl_compose_service_get(c, "app"), 0, &k, &v);
+	assert_string_equal(v, "s3cr3t");
+	tl_compose_free(c);
+	o.policy = TL_COMPOSE_STRICT;
+	unlink(link);
+	unlink(other);
 	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file: app.env\n", 0644);
 	/* an env_file's error names the place and quotes nothing */
 	tl_test_write_file(f, "TOKEN=\"s3cr3t\" x\n", 0600);
