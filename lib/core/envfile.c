@@ -275,8 +275,9 @@ static const char *value_lookup(const char *name, void *payload)
 	return at ? ps->env->items[json_integer_value(at)].value : v;
 }
 
-/* Replace `v` by its interpolation. Errors and warnings name the place and
- * variables, never the text: it may be a secret. */
+/* Replace `v` by its interpolation. Errors and warnings name the place,
+ * never the text: it may be a secret. Not even an unset variable's name:
+ * in "pa$sw0rd" it is part of a password. */
 static int interpolate_value(parser *ps, tl_buf *v, const char *k, size_t klen,
                              unsigned line, const char *value_at)
 {
@@ -288,9 +289,10 @@ static int interpolate_value(parser *ps, tl_buf *v, const char *k, size_t klen,
 		snprintf(why, sizeof(why), "%s", tl_error_last()->message);
 		rc = perr(ps, line, value_at, why);
 	} else if (rc == TL_OK && missing.size) {
-		rc = add_warning(ps->env, tl__sprintf("%s:%u: variable %s is not set; %.*s gets an "
-		                                      "empty string in its place", ps->name, line,
-		                                      missing.ptr, (int)klen, k));
+		rc = add_warning(ps->env, tl__sprintf("%s:%u: the value of %.*s names a variable that "
+		                                      "is not set, which an empty string replaces "
+		                                      "(write $$ for a literal $)", ps->name, line,
+		                                      (int)klen, k));
 	}
 	tl_buf_dispose(&missing);
 	if (rc) {
