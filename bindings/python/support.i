@@ -617,6 +617,11 @@ static const tl_py_field tl_py_alert_options_fields[] = {
 static const tl_py_field tl_py_scan_options_fields[] = {
 	SV(argv), I(policy), L(timeout_ms), TL_FEND};
 #undef ST
+/* env files read as a compose project's (no lookup from Python: the file's
+ * own keys only) */
+#define ST tl_envfile_options
+static const tl_py_field tl_py_envfile_options_fields[] = {U(flags), TL_FEND};
+#undef ST
 /* app settings (envcfg) */
 #define ST tl_appenv_options
 static const tl_py_field tl_py_appenv_options_fields[] = {

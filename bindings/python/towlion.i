@@ -288,6 +288,7 @@ TL_OPTIONS(tl_server_bootstrap_options, TL_SERVER_BOOTSTRAP_OPTIONS_INIT,
 TL_OPTIONS(tl_metrics_options, TL_METRICS_OPTIONS_INIT, tl_py_metrics_options_fields)
 TL_OPTIONS(tl_alert_options, TL_ALERT_OPTIONS_INIT, tl_py_alert_options_fields)
 TL_OPTIONS(tl_scan_options, TL_SCAN_OPTIONS_INIT, tl_py_scan_options_fields)
+TL_OPTIONS(tl_envfile_options, TL_ENVFILE_OPTIONS_INIT, tl_py_envfile_options_fields)
 /* app settings (envcfg) */
 TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_fields)
 

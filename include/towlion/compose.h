@@ -164,6 +164,16 @@ TL_EXTERN(int) tl_compose_service_env_at(const tl_compose_service *s, size_t i,
 TL_EXTERN(size_t) tl_compose_service_env_file_count(const tl_compose_service *s);
 TL_EXTERN(const char *) tl_compose_service_env_file_at(const tl_compose_service *s,
                                                        size_t i);
+/**
+ * Read the i-th env_file as Docker Compose does: its values interpolated
+ * from the service's earlier env_files, then the variables the compose
+ * file was read with (tl_compose_options' vars, the process environment
+ * unless TL_COMPOSE_NO_PROCESS_ENV, the .env file), then the keys above
+ * them. A missing file marked `required: false` reads as empty. Free with
+ * tl_envfile_free().
+ */
+TL_EXTERN(int) tl_compose_service_env_file_read(const tl_compose_service *s, size_t i,
+                                                tl_envfile **out);
 
 /** Published ports: host_ip ("" for all), host_port (0: any), container
  * port and protocol ("tcp"/"udp"). Ranges come expanded. */

@@ -2,12 +2,17 @@
  * libtowlion - env files (KEY=VALUE), the syntax of the platform's config
  * file and of apps' .env files.
  *
- * Syntax: one KEY=VALUE per line; an optional `export ` prefix; `#`
- * comments (whole line, or after whitespace following an unquoted value);
- * values unquoted (trimmed), 'single quoted' (literal) or "double quoted"
- * (escapes \n \r \t \" \\ \$, may span lines); empty values; CRLF line
- * ends. No variable expansion. A key given twice: the last one wins and a
- * warning is recorded.
+ * Syntax, as Docker Compose reads it (docs/compose.md lists the few
+ * differences): one KEY=VALUE per line, the key of letters, digits and
+ * _ . - [ ]; an optional `export ` prefix; `#` comments (whole line, or
+ * " #" after an unquoted value); values unquoted (trimmed), 'single
+ * quoted' (literal; a quote after a backslash does not end it) or "double
+ * quoted" (escapes \a \b \f \n \r \t \v \" \\ \$ and \0NNN octal, may span
+ * lines); empty values; CRLF line ends; a UTF-8 byte-order mark. A bare
+ * `KEY` line is refused: towlion never passes its own environment on.
+ * Variables are expanded only with TL_ENVFILE_INTERPOLATE (the files a
+ * compose project reads); the platform's own files are literal. A key
+ * given twice: the last one wins and a warning is recorded.
  *
  * Editing keeps comments, blank lines and the order of keys; saving is
  * atomic (temporary file, fsync, rename) with the given mode.
@@ -23,6 +28,36 @@ typedef struct tl_envfile tl_envfile;
 
 /** Flags for tl_envfile_open(). */
 #define TL_ENVFILE_CREATE (1u << 0) /* a missing file opens as empty */
+/* Expand ${VAR} in unquoted and double-quoted values as Docker Compose
+ * does (docs/compose.md): from the options' lookup first, then from the
+ * keys above in the same file. An unset variable is an empty string and a
+ * warning. */
+#define TL_ENVFILE_INTERPOLATE (1u << 1)
+
+/** Variable lookup for interpolation: the value, or NULL when unset. */
+typedef const char *(*tl_envfile_lookup)(const char *name, void *payload);
+
+/** Options of tl_envfile_read() and tl_envfile_parse_with(). */
+typedef struct {
+	unsigned int version;     /* TL_ENVFILE_OPTIONS_VERSION */
+	unsigned int flags;       /* TL_ENVFILE_* */
+	tl_envfile_lookup lookup; /* variables from outside the file, or NULL */
+	void *payload;            /* for lookup */
+} tl_envfile_options;
+
+#define TL_ENVFILE_OPTIONS_VERSION 1
+#define TL_ENVFILE_OPTIONS_INIT {TL_ENVFILE_OPTIONS_VERSION, 0, NULL, NULL}
+
+/** Initialise `opts` as TL_ENVFILE_OPTIONS_INIT for struct `version`. */
+TL_EXTERN(int) tl_envfile_options_init(tl_envfile_options *opts, unsigned int version);
+
+/** tl_envfile_open() with options; NULL options are the defaults. */
+TL_EXTERN(int) tl_envfile_read(tl_envfile **out, const char *path,
+                               const tl_envfile_options *opts);
+
+/** tl_envfile_parse() with options; NULL options are the defaults. */
+TL_EXTERN(int) tl_envfile_parse_with(tl_envfile **out, const char *data, size_t len,
+                                     const char *name, const tl_envfile_options *opts);
 
 /**
  * Read and parse the file at `path`. A syntax error is TL_EINVALID with
@@ -53,7 +88,8 @@ TL_EXTERN(unsigned int) tl_envfile_line(const tl_envfile *env, const char *key);
 
 /**
  * Set `key` (in place when present, appended otherwise). The key must
- * match [A-Za-z_][A-Za-z0-9_]*; TL_EINVALID otherwise. Any value is
+ * match [A-Za-z_][A-Za-z0-9_]* (narrower than what is read: a shell can
+ * source what towlion writes); TL_EINVALID otherwise. Any value is
  * accepted and quoted as needed when saved.
  */
 TL_EXTERN(int) tl_envfile_set(tl_envfile *env, const char *key, const char *value);

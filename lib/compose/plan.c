@@ -20,8 +20,10 @@ int cp_finish(tl_compose **out, json_t *plan)
 		tl_compose_free(c);
 		return TL_ENOMEM;
 	}
-	for (size_t i = 0; i < c->nsvc; i++)
+	for (size_t i = 0; i < c->nsvc; i++) {
 		c->svc[i].j = json_array_get(svcs, i);
+		c->svc[i].c = c;
+	}
 	int rc = cp_start_order(c);
 	if (rc) {
 		tl_compose_free(c);
@@ -48,9 +50,103 @@ void tl_compose_free(tl_compose *c)
 	if (!c)
 		return;
 	json_decref(c->plan);
+	json_decref(c->vars);
+	json_decref(c->dotenv);
 	free(c->svc);
 	free(c->order);
 	free(c);
+}
+
+/* A copy of an env file's keys and values (NULL stays NULL). */
+static int copy_vars(json_t **out, const tl_envfile *env)
+{
+	*out = NULL;
+	if (!env)
+		return TL_OK;
+	if (!(*out = json_object()))
+		return tl__error_oom();
+	for (size_t i = 0; i < tl_envfile_count(env); i++) {
+		const char *k, *v;
+		tl_envfile_at(env, i, &k, &v);
+		json_t *js = json_string(v);
+		if (!js) /* not UTF-8: a variable nobody can look up */
+			continue;
+		if (json_object_set_new(*out, k, js))
+			return tl__error_oom();
+	}
+	return TL_OK;
+}
+
+int cp_keep_vars(tl_compose *c, const tl_envfile *vars, const tl_envfile *dotenv,
+                 int use_process_env)
+{
+	c->use_process_env = use_process_env;
+	int rc = copy_vars(&c->vars, vars);
+	return rc ? rc : copy_vars(&c->dotenv, dotenv);
+}
+
+/* The same order as the file's own interpolation (rd_var). */
+static const char *env_file_var(const char *name, void *p)
+{
+	const tl_compose *c = p;
+	const char *v = json_string_value(json_object_get(c->vars, name));
+	if (!v && c->use_process_env)
+		v = getenv(name);
+	return v ? v : json_string_value(json_object_get(c->dotenv, name));
+}
+
+typedef struct {
+	const tl_compose *c;
+	json_t *earlier; /* the keys of the service's env_files read before */
+} env_file_scope;
+
+/* Compose resolves an env_file's variables from the service's earlier
+ * env_files first, then from the project's variables. */
+static const char *env_file_scoped_var(const char *name, void *p)
+{
+	const env_file_scope *sc = p;
+	const char *v = json_string_value(json_object_get(sc->earlier, name));
+	return v ? v : env_file_var(name, (void *)sc->c);
+}
+
+/* Read env_file `i` in `sc`; a missing file with required: false reads
+ * as empty, as Compose skips it. */
+static int read_one(const tl_compose_service *s, size_t i, env_file_scope *sc, tl_envfile **out)
+{
+	tl_envfile_options o = TL_ENVFILE_OPTIONS_INIT;
+	o.flags = TL_ENVFILE_INTERPOLATE;
+	o.lookup = env_file_scoped_var;
+	o.payload = sc;
+	json_t *req = json_array_get(json_object_get(s->j, "env_file_required"), i);
+	if (json_is_false(req))
+		o.flags |= TL_ENVFILE_CREATE;
+	return tl_envfile_read(out, tl_compose_service_env_file_at(s, i), &o);
+}
+
+int tl_compose_service_env_file_read(const tl_compose_service *s, size_t i, tl_envfile **out)
+{
+	TL__CHECK_ARG(s && out);
+	if (i >= tl_compose_service_env_file_count(s))
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_INPUT, "service %s has no env_file %zu",
+		                     tl_compose_service_name(s), i);
+	env_file_scope sc = {s->c, json_object()};
+	int rc = sc.earlier ? TL_OK : tl__error_oom();
+	for (size_t k = 0; rc == TL_OK && k < i; k++) {
+		tl_envfile *before = NULL;
+		rc = read_one(s, k, &sc, &before);
+		for (size_t e = 0; rc == TL_OK && e < tl_envfile_count(before); e++) {
+			const char *key, *value;
+			tl_envfile_at(before, e, &key, &value);
+			json_t *js = json_string(value);
+			if (js && json_object_set_new(sc.earlier, key, js))
+				rc = tl__error_oom();
+		}
+		tl_envfile_free(before);
+	}
+	if (rc == TL_OK)
+		rc = read_one(s, i, &sc, out);
+	json_decref(sc.earlier);
+	return rc;
 }
 
 size_t tl_compose_warning_count(const tl_compose *c)

@@ -200,6 +200,16 @@ const char *rd_var(const char *name, void *p)
 	return v;
 }
 
+/* What a .env file's values may use besides its own keys: Compose takes
+ * its process environment; towlion the caller's variables, and the
+ * process environment only where the caller allows it. */
+static const char *dotenv_var(const char *name, void *p)
+{
+	rd *r = p;
+	const char *v = r->vars ? tl_envfile_get(r->vars, name) : NULL;
+	return !v && r->use_process_env ? getenv(name) : v;
+}
+
 int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
 {
 	if (n->type != YAML_SCALAR_NODE)
@@ -210,9 +220,13 @@ int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
 	int rc = rd_charge(r, n, 1);
 	if (rc)
 		return rc;
-	tl_buf missing = TL_BUF_INIT;
-	rc = cp_interpolate(out, raw, rd_var, r, &missing);
+	tl_buf missing = TL_BUF_INIT, value = TL_BUF_INIT;
+	rc = tl__interpolate(&value, raw, strlen(raw), rd_var, r, &missing, 0);
+	*out = rc ? NULL : tl__buf_detach(&value);
+	if (!rc && !*out)
+		rc = TL_ENOMEM;
 	if (rc) {
+		tl_buf_dispose(&value);
 		tl_buf_dispose(&missing);
 		tl__error_prefix("%s", what);
 		return rd_locate(r, n, rc);
@@ -725,11 +739,25 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 	/* the env file for interpolation */
 	if (!rc && !(o->flags & TL_COMPOSE_NO_ENV_FILE)) {
 		char *ef = o->env_file ? absolute(o->env_file) : tl__path_join(r.base_dir, ".env");
-		rc = ef ? tl_envfile_open(&r.env_file, ef, 0) : TL_ENOMEM;
+		tl_envfile_options eo = TL_ENVFILE_OPTIONS_INIT;
+		eo.flags = TL_ENVFILE_INTERPOLATE;
+		eo.lookup = dotenv_var;
+		eo.payload = &r;
+		/* a tenant's checkout may hold a .env that links to another
+		 * tenant's settings or the platform's: STRICT reads one only
+		 * inside the app directory (a file the caller names is its own) */
+		if (ef && !o->env_file && r.policy == TL_COMPOSE_STRICT && !rd_inside_app(&r, ef))
+			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
+			                   "%s leads outside the app directory %s, which an untrusted "
+			                   "compose file may not read", ef, r.app_dir);
+		else
+			rc = ef ? tl_envfile_read(&r.env_file, ef, &eo) : TL_ENOMEM;
 		if (rc == TL_ENOTFOUND && !o->env_file) {
 			tl_error_clear();
 			rc = TL_OK;
 		}
+		for (size_t i = 0; !rc && i < tl_envfile_warning_count(r.env_file); i++)
+			json_array_append_new(r.warnings, json_string(tl_envfile_warning(r.env_file, i)));
 		free(ef);
 	}
 	json_t *plan = json_object();
@@ -782,6 +810,10 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		}
 		json_object_set(plan, "warnings", r.warnings);
 		rc = cp_finish(out, plan);
+		if (!rc && (rc = cp_keep_vars(*out, r.vars, r.env_file, r.use_process_env))) {
+			tl_compose_free(*out);
+			*out = NULL;
+		}
 	}
 	json_decref(plan);
 	json_decref(r.warnings);

@@ -11,14 +11,20 @@ typedef struct {
 	rd *r;
 	const char *name; /* service name */
 	json_t *svc;
-	char what[200];   /* "service app: ports" for messages */
 } sv;
 
-static const char *W(sv *s, const char *key)
+#define LABEL_MAX 200
+
+static const char *label(const sv *s, const char *key, char *buf)
 {
-	snprintf(s->what, sizeof(s->what), "service %s: %s", s->name, key);
-	return s->what;
+	snprintf(buf, LABEL_MAX, "service %s: %s", s->name, key);
+	return buf;
 }
+
+/* "service app: ports" for messages. Each use has its own buffer (a
+ * compound literal lives as long as the calling block), so a label still
+ * in use is never overwritten by the next one. */
+#define W(s, key) label((s), (key), (char[LABEL_MAX]){0})
 
 static int set(json_t *o, const char *k, json_t *v)
 {
@@ -30,10 +36,11 @@ static int set(json_t *o, const char *k, json_t *v)
 static int set_str(sv *s, const kv *p, const char *as)
 {
 	char *v = NULL;
-	int rc = rd_str(s->r, p->val, W(s, p->key), &v);
+	const char *what = W(s, p->key);
+	int rc = rd_str(s->r, p->val, what, &v);
 	if (!rc) {
 		json_t *j = json_string(v);
-		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", s->what);
+		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", what);
 	}
 	free(v);
 	return rc;
@@ -160,7 +167,7 @@ static int k_environment(sv *s, const kv *p)
 static int k_env_file(sv *s, const kv *p)
 {
 	rd *r = s->r;
-	json_t *files = json_array();
+	json_t *files = json_array(), *required = json_array();
 	int rc = TL_OK;
 	yaml_node_t *n = p->val;
 	/* a string, a list of strings, or a list of {path, required} */
@@ -171,6 +178,7 @@ static int k_env_file(sv *s, const kv *p)
 		     !rc && it < n->data.sequence.items.top; it++) {
 			yaml_node_t *item = rd_node(r, *it);
 			char *v = NULL;
+			int req = 1; /* Compose: a missing file is an error unless required: false */
 			if (item->type == YAML_MAPPING_NODE) {
 				kv *q = NULL;
 				size_t nq = 0;
@@ -178,6 +186,8 @@ static int k_env_file(sv *s, const kv *p)
 				for (size_t i = 0; !rc && i < nq; i++)
 					if (!strcmp(q[i].key, "path"))
 						rc = rd_str(r, q[i].val, W(s, "env_file.path"), &v);
+					else if (!strcmp(q[i].key, "required"))
+						rc = rd_bool(r, q[i].val, W(s, "env_file.required"), &req);
 				free(q);
 				if (!rc && !v)
 					rc = rd_fail(r, item, "service %s: env_file entry without path", s->name);
@@ -186,10 +196,14 @@ static int k_env_file(sv *s, const kv *p)
 			}
 			if (!rc)
 				json_array_append_new(paths, json_string(v));
+			if (!rc)
+				json_array_append_new(required, json_boolean(req));
 			free(v);
 		}
 	} else {
 		rc = rd_str_list(r, n, W(s, "env_file"), &paths);
+		for (size_t i = 0; !rc && i < json_array_size(paths); i++)
+			json_array_append_new(required, json_true());
 	}
 	size_t i;
 	json_t *e;
@@ -208,6 +222,10 @@ static int k_env_file(sv *s, const kv *p)
 		free(abs);
 	}
 	json_decref(paths);
+	if (!rc)
+		rc = set(s->svc, "env_file_required", required);
+	else
+		json_decref(required);
 	if (rc) {
 		json_decref(files);
 		return rc;
@@ -977,7 +995,7 @@ static const struct {
 
 int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out)
 {
-	sv s = {r, name, json_pack("{s:s}", "name", name), ""};
+	sv s = {r, name, json_pack("{s:s}", "name", name)};
 	if (!s.svc)
 		return tl__error_oom();
 	if (rd_is_null(val)) {

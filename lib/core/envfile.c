@@ -5,6 +5,7 @@
  * too, so editing one key never reformats the rest of a user's file.
  */
 #include "core.h"
+#include "interp.h"
 #include "towlion/envfile.h"
 
 #define TL__ENVFILE_MAX_BYTES (4u << 20)
@@ -30,10 +31,15 @@ struct tl_envfile {
 	char *path;
 	char **warnings;
 	size_t nwarn;
+	bool bom;       /* the file began with a UTF-8 byte-order mark */
 };
 
+/* Keys as tl_envfile_set() writes them: a shell can source such a file. */
 static bool key_start(int c) { return isalpha(c) || c == '_'; }
 static bool key_char(int c) { return isalnum(c) || c == '_'; }
+/* Keys as Docker Compose reads them (spring.profiles.active, 2FA_SECRET,
+ * a-b, list[0]); ASCII only, where Compose takes any letter. */
+static bool read_key_char(int c) { return key_char(c) || c == '.' || c == '-' || c == '[' || c == ']'; }
 static bool blank(int c) { return c == ' ' || c == '\t'; }
 
 static bool valid_key(const char *k)
@@ -103,7 +109,14 @@ typedef struct {
 	const char *name;
 	json_t *index; /* key -> position of its live entry: keeps a file of
 	                  many keys linear to parse, not quadratic */
+	tl_envfile *env;
+	const tl_envfile_options *opts;
 } parser;
+
+static bool interpolating(const parser *ps)
+{
+	return ps->opts && (ps->opts->flags & TL_ENVFILE_INTERPOLATE);
+}
 
 /* A parse error at `at`, on line `line`: FILE:LINE:COLUMN and what was
  * expected, never a byte of the file itself. An env file holds secrets,
@@ -128,10 +141,12 @@ static int put_char(tl_buf *v, parser *ps, char c)
 	return tl__buf_putc(v, c);
 }
 
+/* 'literal': no escapes and no variables, but like Compose a quote after
+ * a backslash does not end the value ('it\'s' is it\'s; 'x\' is open). */
 static int parse_single(parser *ps, tl_buf *v, unsigned start_line)
 {
 	const char *open = ps->p - 1;
-	while (ps->p < ps->end && *ps->p != '\'') {
+	while (ps->p < ps->end && !(*ps->p == '\'' && ps->p[-1] != '\\')) {
 		char c = *ps->p++;
 		int rc = put_char(v, ps, c);
 		if (rc)
@@ -143,6 +158,31 @@ static int parse_single(parser *ps, tl_buf *v, unsigned start_line)
 	return TL_OK;
 }
 
+static bool octal(char c) { return c >= '0' && c <= '7'; }
+
+/* After "\0": three octal digits of a byte value (Compose's \0NNN) */
+static bool octal3(const char *o, const char *end)
+{
+	return end - o >= 3 && o[0] <= '3' && octal(o[0]) && octal(o[1]) && octal(o[2]);
+}
+
+static int put_octal(parser *ps, tl_buf *v)
+{
+	const char *o = ps->p;
+	unsigned cp = (unsigned)(o[0] - '0') << 6 | (unsigned)(o[1] - '0') << 3 |
+	              (unsigned)(o[2] - '0');
+	if (cp == 0)
+		return perr(ps, ps->line, o - 2, "\\0000 is a NUL byte, which a value cannot hold");
+	ps->p += 3;
+	/* Compose writes the code point, in UTF-8 */
+	if (cp < 0x80)
+		return tl__buf_putc(v, (char)cp);
+	return tl__buf_printf(v, "%c%c", (char)(0xc0 | cp >> 6), (char)(0x80 | (cp & 0x3f)));
+}
+
+/* "escaped": Compose's escapes \a \b \f \n \r \t \v \" \\ \$ and \0NNN
+ * (octal); any other backslash stays as written. When the value is to be
+ * interpolated, \$ becomes $$ so that it stays a literal $. */
 static int parse_double(parser *ps, tl_buf *v, unsigned start_line)
 {
 	const char *open = ps->p - 1;
@@ -151,11 +191,18 @@ static int parse_double(parser *ps, tl_buf *v, unsigned start_line)
 		int rc;
 		if (c == '\\' && ps->p < ps->end) {
 			char e = *ps->p++;
-			switch (e) {
+			if (e == '0' && octal3(ps->p, ps->end)) {
+				rc = put_octal(ps, v);
+			} else switch (e) {
+			case 'a': rc = tl__buf_putc(v, '\a'); break;
+			case 'b': rc = tl__buf_putc(v, '\b'); break;
+			case 'f': rc = tl__buf_putc(v, '\f'); break;
 			case 'n': rc = tl__buf_putc(v, '\n'); break;
 			case 'r': rc = tl__buf_putc(v, '\r'); break;
 			case 't': rc = tl__buf_putc(v, '\t'); break;
-			case '"': case '\\': case '$': case '\'': rc = tl__buf_putc(v, e); break;
+			case 'v': rc = tl__buf_putc(v, '\v'); break;
+			case '"': case '\\': rc = tl__buf_putc(v, e); break;
+			case '$': rc = tl__buf_puts(v, interpolating(ps) ? "$$" : "$"); break;
 			default:
 				/* Unknown escapes stay as written, like most dotenv readers. */
 				rc = tl__buf_putc(v, '\\');
@@ -195,8 +242,9 @@ static int parse_unquoted(parser *ps, tl_buf *v)
 {
 	const char *s = ps->p;
 	const char *e = s;
+	/* a comment starts at " #", as in Compose: KEY=#x is "#x" */
 	while (e < ps->end && *e != '\n') {
-		if (*e == '#' && (e == s || blank(e[-1])))
+		if (*e == '#' && e > s && e[-1] == ' ')
 			break;
 		e++;
 	}
@@ -215,6 +263,45 @@ static int parse_unquoted(parser *ps, tl_buf *v)
 static char *raw_text(const char *s, const char *e)
 {
 	return tl__strndup(s, (size_t)(e - s));
+}
+
+/* Variables for a value: the caller's first, then the keys of the file
+ * read so far, as Compose's dotenv does. */
+static const char *value_lookup(const char *name, void *payload)
+{
+	const parser *ps = payload;
+	const char *v = ps->opts->lookup ? ps->opts->lookup(name, ps->opts->payload) : NULL;
+	json_t *at = v ? NULL : json_object_get(ps->index, name);
+	return at ? ps->env->items[json_integer_value(at)].value : v;
+}
+
+/* Replace `v` by its interpolation. Errors and warnings name the place,
+ * never the text: it may be a secret. Not even an unset variable's name:
+ * in "pa$sw0rd" it is part of a password. */
+static int interpolate_value(parser *ps, tl_buf *v, const char *k, size_t klen,
+                             unsigned line, const char *value_at)
+{
+	tl_buf out = TL_BUF_INIT, missing = TL_BUF_INIT;
+	int rc = tl__interpolate(&out, v->ptr, v->size, value_lookup, ps, &missing,
+	                         TL__INTERP_QUIET);
+	if (rc == TL_EINVALID) {
+		char why[256];
+		snprintf(why, sizeof(why), "%s", tl_error_last()->message);
+		rc = perr(ps, line, value_at, why);
+	} else if (rc == TL_OK && missing.size) {
+		rc = add_warning(ps->env, tl__sprintf("%s:%u: the value of %.*s names a variable that "
+		                                      "is not set, which an empty string replaces "
+		                                      "(write $$ for a literal $)", ps->name, line,
+		                                      (int)klen, k));
+	}
+	tl_buf_dispose(&missing);
+	if (rc) {
+		tl__buf_dispose_secret(&out);
+		return rc;
+	}
+	tl__buf_dispose_secret(v);
+	*v = out;
+	return TL_OK;
 }
 
 static env_item *find_live(const tl_envfile *env, const char *key)
@@ -238,28 +325,37 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 			ps->p++;
 	}
 	const char *k = ps->p;
-	if (ps->p >= ps->end || !key_start((unsigned char)*ps->p))
+	if (ps->p >= ps->end || !read_key_char((unsigned char)*ps->p))
 		return perr(ps, start_line, ps->p,
-		            "expected KEY=VALUE (a key starts with a letter or '_')");
-	while (ps->p < ps->end && key_char((unsigned char)*ps->p))
+		            "expected KEY=VALUE (a key has letters, digits and _ . - [ ])");
+	while (ps->p < ps->end && read_key_char((unsigned char)*ps->p))
 		ps->p++;
 	size_t klen = (size_t)(ps->p - k);
 	while (ps->p < ps->end && blank(*ps->p))
 		ps->p++;
-	if (ps->p >= ps->end || *ps->p != '=')
+	if (ps->p >= ps->end || *ps->p == '\n' ||
+	    (*ps->p == '\r' && (ps->p + 1 >= ps->end || ps->p[1] == '\n')))
 		return perr(ps, start_line, ps->p,
-		            "expected '=' after the key (KEY=VALUE; a key has only letters, "
-		            "digits and '_')");
+		            "a key without '=' (Compose would take its value from the "
+		            "environment, but towlion never passes its own environment to "
+		            "an app, on purpose: the server's variables are not the app's); "
+		            "write KEY=VALUE");
+	if (*ps->p != '=')
+		return perr(ps, start_line, ps->p,
+		            "expected '=' after the key (KEY=VALUE; a key has letters, digits "
+		            "and _ . - [ ])");
 	ps->p++;
 	while (ps->p < ps->end && blank(*ps->p))
 		ps->p++;
 
 	tl_buf v = TL_BUF_INIT;
+	const char *value_at = ps->p;
+	bool literal = false;
 	int rc;
 	if (ps->p < ps->end && (*ps->p == '\'' || *ps->p == '"')) {
 		char q = *ps->p++;
-		rc = q == '\'' ? parse_single(ps, &v, start_line)
-		               : parse_double(ps, &v, start_line);
+		literal = q == '\'';
+		rc = literal ? parse_single(ps, &v, start_line) : parse_double(ps, &v, start_line);
 		if (rc == TL_OK)
 			rc = parse_after_quote(ps);
 	} else {
@@ -267,6 +363,8 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 	}
 	if (rc == TL_OK && !v.ptr)
 		rc = tl__buf_grow(&v, 0);
+	if (rc == TL_OK && interpolating(ps) && !literal)
+		rc = interpolate_value(ps, &v, k, klen, start_line, value_at);
 	if (rc) {
 		tl__buf_dispose_secret(&v);
 		return rc;
@@ -302,10 +400,26 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 	return TL_OK;
 }
 
+int tl_envfile_options_init(tl_envfile_options *opts, unsigned int version)
+{
+	TL__CHECK_ARG(opts && version >= 1 && version <= TL_ENVFILE_OPTIONS_VERSION);
+	tl_envfile_options def = TL_ENVFILE_OPTIONS_INIT;
+	*opts = def;
+	opts->version = version;
+	return TL_OK;
+}
+
 int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char *name)
+{
+	return tl_envfile_parse_with(out, data, len, name, NULL);
+}
+
+int tl_envfile_parse_with(tl_envfile **out, const char *data, size_t len, const char *name,
+                          const tl_envfile_options *opts)
 {
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(data || len == 0);
+	TL__CHECK_ARG(!opts || (opts->version >= 1 && opts->version <= TL_ENVFILE_OPTIONS_VERSION));
 	if (data && memchr(data, '\0', len))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 		                     "%s: contains a NUL byte; not a text file",
@@ -315,8 +429,15 @@ int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char 
 		return TL_ENOMEM;
 	parser ps = {data ? data : "", data ? data : "", (data ? data : "") + len, 1,
 	             name ? name : "(env)",
-	             json_object()};
+	             json_object(), env, opts};
 	int rc = ps.index ? TL_OK : TL_ENOMEM;
+	/* Windows editors start a file with a byte-order mark; Compose skips
+	 * it, and rendering puts it back */
+	if (len >= 3 && !memcmp(ps.p, "\xef\xbb\xbf", 3)) {
+		env->bom = true;
+		ps.p += 3;
+		ps.start = ps.p;
+	}
 	while (ps.p < ps.end && rc == TL_OK) {
 		const char *line_start = ps.p;
 		const char *q = ps.p;
@@ -352,8 +473,16 @@ int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char 
 
 int tl_envfile_open(tl_envfile **out, const char *path, unsigned int flags)
 {
+	tl_envfile_options o = TL_ENVFILE_OPTIONS_INIT;
+	o.flags = flags;
+	return tl_envfile_read(out, path, &o);
+}
+
+int tl_envfile_read(tl_envfile **out, const char *path, const tl_envfile_options *opts)
+{
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(path && *path);
+	unsigned int flags = opts ? opts->flags : 0;
 	tl_buf data = TL_BUF_INIT;
 	/* env files can be a tenant's (a service's env_file, the .env of a
 	 * checkout): bounded, so that a link to /dev/zero cannot exhaust memory */
@@ -362,7 +491,7 @@ int tl_envfile_open(tl_envfile **out, const char *path, unsigned int flags)
 		rc = TL_OK;
 	tl_envfile *env = NULL;
 	if (rc == TL_OK)
-		rc = tl_envfile_parse(&env, data.ptr, data.size, path);
+		rc = tl_envfile_parse_with(&env, data.ptr, data.size, path, opts);
 	tl__buf_dispose_secret(&data);
 	if (rc)
 		return rc;
@@ -486,7 +615,9 @@ static int render_value(tl_buf *out, const char *v)
 	}
 	if (plain)
 		return tl__buf_puts(out, v);
-	if (!has_single && !has_ctl)
+	/* 'x\' would not end at its quote (Compose's rule): double quotes then */
+	size_t n = strlen(v);
+	if (!has_single && !has_ctl && !(n && v[n - 1] == '\\'))
 		return tl__buf_printf(out, "'%s'", v);
 	int rc = tl__buf_putc(out, '"');
 	for (const char *p = v; *p && rc == TL_OK; p++) {
@@ -508,7 +639,7 @@ int tl_envfile_render(tl_buf *out, const tl_envfile *env)
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(env);
 	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_grow(&b, 0);
+	int rc = env->bom ? tl__buf_puts(&b, "\xef\xbb\xbf") : tl__buf_grow(&b, 0);
 	for (size_t i = 0; i < env->n && rc == TL_OK; i++) {
 		const env_item *it = &env->items[i];
 		if (it->raw) {

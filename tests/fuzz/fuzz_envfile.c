@@ -7,9 +7,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Variables from outside the file: A... is set, E... empty, others unset. */
+static const char *lookup(const char *name, void *payload)
+{
+	(void)payload;
+	return name[0] == 'A' ? "outside" : name[0] == 'E' ? "" : NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	/* read as Compose reads a project's files: bad input is TL_EINVALID,
+	 * nothing else */
+	tl_envfile_options o = TL_ENVFILE_OPTIONS_INIT;
+	o.flags = TL_ENVFILE_INTERPOLATE;
+	o.lookup = lookup;
 	tl_envfile *env = NULL;
+	int rc = tl_envfile_parse_with(&env, (const char *)data, size, "fuzz", &o);
+	if ((rc != TL_OK && rc != TL_EINVALID) || (rc != TL_OK) != (env == NULL))
+		abort();
+	tl_envfile_free(env);
+	env = NULL;
 	if (tl_envfile_parse(&env, (const char *)data, size, "fuzz") != TL_OK)
 		return 0;
 	/* Edit: overwrite the first key, add one with awkward characters. */

@@ -1,5 +1,6 @@
-/* The compose reader's API beyond the fixtures: interpolation edge cases,
- * value syntaxes, the typed getters, finding the file, hostile YAML
+/* The compose reader's API beyond the fixtures (interpolation has its
+ * table, tests/compose/interpolation.table): value syntaxes, the typed
+ * getters, finding the file, hostile YAML
  * (self-referencing anchors, huge input) and the hello example app's own
  * compose file. */
 #include "tl_test.h"
@@ -11,58 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *lookup(const char *name, void *p)
-{
-	(void)p;
-	if (!strcmp(name, "A"))
-		return "alpha";
-	if (!strcmp(name, "E"))
-		return "";
-	return NULL;
-}
-
-static void expect_interp(const char *in, const char *want, const char *want_missing)
-{
-	char *out = NULL;
-	tl_buf missing = TL_BUF_INIT;
-	tl_assert_ok(cp_interpolate(&out, in, lookup, NULL, &missing));
-	assert_string_equal(out, want);
-	assert_string_equal(missing.ptr ? missing.ptr : "", want_missing);
-	free(out);
-	tl_buf_dispose(&missing);
-}
-
-static void test_interpolation(void **state)
-{
-	expect_interp("", "", "");
-	expect_interp("plain", "plain", "");
-	expect_interp("$A", "alpha", "");
-	expect_interp("${A}x$A.y", "alphaxalpha.y", "");
-	expect_interp("$$A $$", "$A $", "");
-	expect_interp("end$", "end$", "");
-	expect_interp("${Z:-${A:-no}}", "alpha", "");
-	expect_interp("${Z:-a}${Z-b}${E:-c}${E-d}", "abc", "");
-	expect_interp("${Z:-}", "", "");
-	expect_interp("${Z:-{braces}}", "{braces}", ""); /* a } in the default ends it */
-	expect_interp("[$Z]", "[]", "Z");
-	expect_interp("${Y}${Z}", "", "Y");
-	expect_interp("${A:?x}", "alpha", "");
-	char *out = NULL;
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${Z:?Z is needed}", lookup, NULL, NULL));
-	tl_assert_error_contains("required variable Z is missing: Z is needed");
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${E:?}", lookup, NULL, NULL));
-	tl_assert_error_contains("required variable E is empty");
-	tl_assert_ok(cp_interpolate(&out, "${E?}", lookup, NULL, NULL)); /* set, though empty */
-	free(out);
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${A", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${}", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${A+x}", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "$-", lookup, NULL, NULL));
-	tl_assert_rc(TL_EINVALID, cp_interpolate(&out, "${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-${Z:-x}}}}}}}}}}",
-	                                         lookup, NULL, NULL));
-	tl_assert_error_contains("nests deeper");
-}
 
 static void test_values(void **state)
 {
@@ -394,15 +343,129 @@ static void test_find_and_load_example(void **state)
 	tl_buf_dispose(&path);
 }
 
+/* env_file and .env values are interpolated as Compose does, from the
+ * variables the compose file was read with; a tenant's files reach none of
+ * the server's environment (the platform reads them without it), and
+ * another tenant's values only through the files the strict policy lets
+ * them name (inside their own app directory). */
+static void test_env_file_values(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char p[512], f[512];
+	snprintf(p, sizeof(p), "%s/.env", dir);
+	tl_test_write_file(p, "\xef\xbb\xbfHOST=db\nURL=http://${HOST}:5432\n"
+	                      "LEAK=[${TL_TEST_SERVER_SECRET}]\n", 0600);
+	snprintf(f, sizeof(f), "%s/app.env", dir);
+	tl_test_write_file(f, "spring.profiles.active=dev\nDSN=\"${DATABASE_URL}/${HOST}\"\n"
+	                      "SELF=${NOPE:-no}\nUSER_URL=$URL\nQUOTED='$HOST'\n"
+	                      "LEAK=[${TL_TEST_SERVER_SECRET}]\n", 0600);
+	snprintf(p, sizeof(p), "%s/compose.yaml", dir);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file: app.env\n"
+	                      "    environment:\n      FROM_DOTENV: ${LEAK}\n", 0644);
+	setenv("TL_TEST_SERVER_SECRET", "s3cr3t", 1);
+	tl_envfile *vars = NULL;
+	const char *platform = "DATABASE_URL=postgres://db/app\n";
+	tl_assert_ok(tl_envfile_parse(&vars, platform, strlen(platform), "platform"));
+	tl_compose_options o = TL_COMPOSE_OPTIONS_INIT;
+	o.policy = TL_COMPOSE_STRICT;
+	o.app_dir = dir;
+	o.vars = vars;
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_compose *c = NULL;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_envfile_free(vars); /* the compose keeps its own copy */
+	const tl_compose_service *app = tl_compose_service_get(c, "app");
+	const char *k, *v;
+	tl_assert_ok(tl_compose_service_env_at(app, 0, &k, &v));
+	assert_string_equal(v, "[]");
+	tl_envfile *env = NULL;
+	tl_assert_ok(tl_compose_service_env_file_read(app, 0, &env));
+	assert_string_equal(tl_envfile_get(env, "spring.profiles.active"), "dev");
+	assert_string_equal(tl_envfile_get(env, "DSN"), "postgres://db/app/db");
+	assert_string_equal(tl_envfile_get(env, "SELF"), "no");
+	assert_string_equal(tl_envfile_get(env, "USER_URL"), "http://db:5432");
+	assert_string_equal(tl_envfile_get(env, "QUOTED"), "$HOST");
+	assert_string_equal(tl_envfile_get(env, "LEAK"), "[]");
+	tl_envfile_free(env);
+	tl_assert_rc(TL_ENOTFOUND, tl_compose_service_env_file_read(app, 1, &env));
+	tl_compose_free(c);
+	/* a trusted caller that allows the process environment gets it */
+	o.vars = NULL;
+	o.flags = 0;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_ok(tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	assert_string_equal(tl_envfile_get(env, "LEAK"), "[s3cr3t]");
+	tl_envfile_free(env);
+	tl_compose_free(c);
+	unsetenv("TL_TEST_SERVER_SECRET");
+	/* a later env_file sees the earlier ones' keys before the project's
+	 * variables; a missing one marked required: false is skipped */
+	char g[512];
+	snprintf(g, sizeof(g), "%s/second.env", dir);
+	tl_test_write_file(g, "FROM_FIRST=${HOST}\n", 0600);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file:\n"
+	                      "      - app.env\n      - path: missing.env\n        required: false\n"
+	                      "      - second.env\n", 0644);
+	tl_test_write_file(f, "HOST=from-app-env\n", 0600);
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	app = tl_compose_service_get(c, "app");
+	tl_assert_ok(tl_compose_service_env_file_read(app, 1, &env));
+	assert_int_equal(tl_envfile_count(env), 0);
+	tl_envfile_free(env);
+	tl_assert_ok(tl_compose_service_env_file_read(app, 2, &env));
+	assert_string_equal(tl_envfile_get(env, "FROM_FIRST"), "from-app-env");
+	tl_envfile_free(env);
+	tl_compose_free(c);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file:\n"
+	                      "      - path: missing.env\n", 0644);
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_rc(TL_ENOTFOUND,
+	             tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	tl_compose_free(c);
+	/* another tenant's settings are not reachable through a .env link */
+	char other[512], link[512];
+	snprintf(other, sizeof(other), "%s-other-tenant.env", dir);
+	tl_test_write_file(other, "STOLEN=s3cr3t\n", 0600);
+	snprintf(link, sizeof(link), "%s/.env", dir);
+	unlink(link);
+	assert_int_equal(symlink(other, link), 0);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    environment:\n"
+	                      "      X: ${STOLEN}\n", 0644);
+	c = NULL;
+	tl_assert_rc(TL_EINVALID, tl_compose_load(&c, p, &o));
+	tl_assert_error_contains("outside the app directory");
+	assert_null(c);
+	o.policy = TL_COMPOSE_TRUSTED; /* a trusted file may */
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_compose_service_env_at(tl_compose_service_get(c, "app"), 0, &k, &v);
+	assert_string_equal(v, "s3cr3t");
+	tl_compose_free(c);
+	o.policy = TL_COMPOSE_STRICT;
+	unlink(link);
+	unlink(other);
+	tl_test_write_file(p, "services:\n  app:\n    image: app:1\n    env_file: app.env\n", 0644);
+	/* an env_file's error names the place and quotes nothing */
+	tl_test_write_file(f, "TOKEN=\"s3cr3t\" x\n", 0600);
+	o.flags = TL_COMPOSE_NO_PROCESS_ENV;
+	tl_assert_ok(tl_compose_load(&c, p, &o));
+	tl_assert_rc(TL_EINVALID,
+	             tl_compose_service_env_file_read(tl_compose_service_get(c, "app"), 0, &env));
+	tl_assert_error_contains("app.env:1:");
+	assert_null(strstr(tl_error_last()->message, "s3cr3t"));
+	tl_compose_free(c);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interpolation),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_getters),
 		cmocka_unit_test(test_strict_numbers),
 		cmocka_unit_test(test_hostile_yaml),
 		cmocka_unit_test(test_find_and_load_example),
+		cmocka_unit_test(test_env_file_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,13 @@ def test_envfile_edit_and_atomic_save(tmp_path):
         towlion.EnvFile(str(tmp_path / "none.env"))
     with pytest.raises(towlion.InvalidArgument):
         towlion.EnvFile(text='A="unterminated\n', path="x.env")
+    # read as Docker Compose reads a .env: a BOM, dotted keys, earlier keys
+    c = towlion.EnvFile(text="\ufeffHOST=db\nspring.x=1\nURL=http://${HOST}\nRAW='$HOST'\n",
+                        interpolate=True)
+    assert c.to_dict() == {"HOST": "db", "spring.x": "1", "URL": "http://db", "RAW": "$HOST"}
+    assert towlion.EnvFile(text="URL=http://${HOST}\n")["URL"] == "http://${HOST}"
+    with pytest.raises(towlion.InvalidArgument, match="never passes its own environment"):
+        towlion.EnvFile(text="HOME\n", interpolate=True)
     e = towlion.EnvFile(text="A=1\nA=2\n")
     assert e["A"] == "2" and len(e.warnings) == 1
     e.close()

@@ -44,15 +44,19 @@ class EnvFile:
     edited in place keeping comments and order, saved atomically."""
 
     def __init__(self, path: Optional[str] = None, *, create: bool = False,
-                 text: Optional[str] = None):
-        """Open ``path`` (``create``: a missing file opens empty) or parse ``text``."""
+                 text: Optional[str] = None, interpolate: bool = False):
+        """Open ``path`` (``create``: a missing file opens empty) or parse
+        ``text``; ``interpolate``: expand ``${VAR}`` in values from the keys
+        above them, as Docker Compose reads a ``.env`` (docs/compose.md)."""
         self._path = path
+        o = {"flags": (_t.TL_ENVFILE_CREATE if create else 0)
+             | (_t.TL_ENVFILE_INTERPOLATE if interpolate else 0)}
         if text is not None:
-            ptr = _t.tl_envfile_parse(text, path)
+            ptr = _t.tl_envfile_parse_with(text, path, o)
         else:
             if path is None:
                 raise TypeError("give a path or a text")
-            ptr = _t.tl_envfile_open(path, _t.TL_ENVFILE_CREATE if create else 0)
+            ptr = _t.tl_envfile_read(path, o)
         self._handle = Handle(ptr, _t.tl_envfile_free)
 
     def __getitem__(self, key: str) -> str:
