@@ -402,11 +402,8 @@ static int parse_entry(tl_envfile *env, parser *ps, const char *line_start)
 
 int tl_envfile_options_init(tl_envfile_options *opts, unsigned int version)
 {
-	TL__CHECK_ARG(opts && version >= 1 && version <= TL_ENVFILE_OPTIONS_VERSION);
 	tl_envfile_options def = TL_ENVFILE_OPTIONS_INIT;
-	*opts = def;
-	opts->version = version;
-	return TL_OK;
+	return TL__OPTIONS_INIT(opts, version, def, TL_ENVFILE_OPTIONS_VERSION, "tl_envfile_options");
 }
 
 int tl_envfile_parse(tl_envfile **out, const char *data, size_t len, const char *name)
@@ -419,7 +416,8 @@ int tl_envfile_parse_with(tl_envfile **out, const char *data, size_t len, const 
 {
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(data || len == 0);
-	TL__CHECK_ARG(!opts || (opts->version >= 1 && opts->version <= TL_ENVFILE_OPTIONS_VERSION));
+	if (opts)
+		TL__CHECK_VERSION(opts, TL_ENVFILE_OPTIONS_VERSION, "tl_envfile_options");
 	if (data && memchr(data, '\0', len))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
 		                     "%s: contains a NUL byte; not a text file",

@@ -71,7 +71,9 @@ static int env_files(tl__svc *out, const tl_compose_service *s)
 {
 	for (size_t i = 0; i < tl_compose_service_env_file_count(s); i++) {
 		tl_envfile *f = NULL;
-		int rc = tl_envfile_open(&f, tl_compose_service_env_file_at(s, i), 0);
+		/* Read as Compose reads it: values interpolated, a missing file
+		 * marked `required: false` empty. */
+		int rc = tl_compose_service_env_file_read(s, i, &f);
 		if (rc) {
 			tl__error_prefix("service %s: env_file", out->name);
 			return rc;

@@ -108,6 +108,7 @@ typedef int (*init_fn)(void *opts, unsigned int version);
 	X(tl_caddy_main_options, tl_caddy_main_options_init,                        \
 	  TL_CADDY_MAIN_OPTIONS_VERSION)                                             \
 	X(tl_compose_options, tl_compose_options_init, TL_COMPOSE_OPTIONS_VERSION)  \
+	X(tl_envfile_options, tl_envfile_options_init, TL_ENVFILE_OPTIONS_VERSION)  \
 	X(tl_deploy_options, tl_deploy_options_init, TL_DEPLOY_OPTIONS_VERSION)     \
 	X(tl_rollback_options, tl_rollback_options_init, TL_ROLLBACK_OPTIONS_VERSION) \
 	X(tl_destroy_options, tl_destroy_options_init, TL_DESTROY_OPTIONS_VERSION)   \
