@@ -158,6 +158,62 @@ static void test_dockerignore_rules(void **state)
 	dk_ignore_free(ig);
 }
 
+/* The answer to an exec start: headers, then frames; split anywhere. */
+static void test_hijack_answer(void **state)
+{
+	char answer[512];
+	const char *head = "HTTP/1.1 101 UPGRADED\r\nContent-Type: "
+	                   "application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\n"
+	                   "Upgrade: tcp\r\n\r\n";
+	size_t n = strlen(head);
+	memcpy(answer, head, n);
+	n += frame(answer + n, DK_STDOUT, "hello\n");
+	n += frame(answer + n, DK_STDERR, "oops\n");
+	for (size_t cut = 0; cut <= n; cut++) {
+		sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+		dk_hijack h;
+		dk_hijack_init(&h, 0);
+		tl_assert_ok(dk_hijack_feed(&h, answer, cut, to_sink, &s, "run ls"));
+		tl_assert_ok(dk_hijack_feed(&h, answer + cut, n - cut, to_sink, &s, "run ls"));
+		tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+		assert_int_equal(h.status, 101);
+		assert_string_equal(s.out.ptr, "hello\n");
+		assert_string_equal(s.err.ptr, "oops\n");
+		dk_hijack_dispose(&h);
+		tl_buf_dispose(&s.out);
+		tl_buf_dispose(&s.err);
+	}
+	/* a NUL inside a header does not hide the end of the headers (it
+	 * used to: the answer then read as a connection closed early) */
+	static const char nul[] = "HTTP/1.1 101 UPGRADED\r\nX-A: a\0b\r\n\r\n"
+	                          "\1\0\0\0\0\0\0\2hi";
+	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+	dk_hijack h;
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, nul, sizeof(nul) - 1, to_sink, &s, "run ls"));
+	tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+	assert_string_equal(s.out.ptr, "hi");
+	dk_hijack_dispose(&h);
+	tl_buf_dispose(&s.out);
+	/* an error status: Docker's message, and its body is no output */
+	const char *conflict = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n"
+	                       "{\"message\":\"container 4f2a is not running\"}\n";
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, conflict, strlen(conflict), to_sink, &s, "run ls"));
+	tl_assert_rc(TL_ECONFLICT, dk_hijack_finish(&h, "run ls"));
+	assert_non_null(strstr(tl_error_last()->message, "is not running"));
+	assert_null(s.out.ptr);
+	dk_hijack_dispose(&h);
+	/* not HTTP; and a connection closed before the headers ended */
+	dk_hijack_init(&h, 0);
+	tl_assert_rc(TL_EIO, dk_hijack_feed(&h, "garbage\r\n\r\n", 11, to_sink, &s, "x"));
+	dk_hijack_dispose(&h);
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, "HTTP/1.1 101 UPGRADED\r\n", 23, to_sink, &s, "x"));
+	tl_assert_rc(TL_EIO, dk_hijack_finish(&h, "x"));
+	dk_hijack_dispose(&h);
+}
+
 static char *run_tar_list(const char *tarpath)
 {
 	const char *argv[] = {"tar", "-tvf", tarpath, NULL};
@@ -276,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_lines_split_and_flush),
 		cmocka_unit_test(test_dockerignore_rules),
 		cmocka_unit_test(test_tar_roundtrip),
+		cmocka_unit_test(test_hijack_answer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
