@@ -7,6 +7,7 @@
 #include "towlion/docker.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 struct tl_docker {
 	tl_ctx *ctx;
@@ -160,6 +161,12 @@ size_t dk_tar_count(const dk_tar *t);
 /* The next bytes of the archive (a dk_reader). */
 size_t dk_tar_read(char *buf, size_t len, void *tar);
 void dk_tar_free(dk_tar *t);
+/* The header block(s) of one member: type '0' file, '5' directory (the
+ * name gets its '/'), '2' symlink to `link`; a pax header first when the
+ * name, link, size or mtime does not fit ustar. Owner 0:0, mode & 07777,
+ * a negative mtime as 0. */
+int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
+                  int64_t mtime, const char *link);
 
 /* Container/image objects wrap the JSON Docker answered. */
 struct tl_docker_container {

@@ -214,6 +214,25 @@ static void test_hijack_answer(void **state)
 	dk_hijack_dispose(&h);
 }
 
+/* ustar holds 11 octal digits of mtime (until 2242): a later file time
+ * goes into the pax header instead of wrapping around. */
+static void test_tar_header_late_mtime(void **state)
+{
+	tl_buf b = TL_BUF_INIT;
+	int64_t late = (int64_t)1 << 34; /* in the year 2514 */
+	tl_assert_ok(dk_tar_header(&b, "app.py", '0', 0644, 5, late, NULL));
+	assert_int_equal(b.size, 3 * 512); /* pax header, its records, the member */
+	assert_int_equal(b.ptr[156], 'x');
+	assert_non_null(memmem(b.ptr + 512, 512, " mtime=17179869184\n", 19));
+	assert_string_equal(b.ptr + 1024 + 136, "00000000000"); /* not the low bits */
+	/* a time that fits stays plain ustar; a directory carries no size */
+	tl_assert_ok(dk_tar_header(&b, "static", '5', 0755, 4096, 1764900000, NULL));
+	assert_int_equal(b.size, 512);
+	assert_string_equal(b.ptr, "static/");
+	assert_string_equal(b.ptr + 124, "00000000000");
+	tl_buf_dispose(&b);
+}
+
 static char *run_tar_list(const char *tarpath)
 {
 	const char *argv[] = {"tar", "-tvf", tarpath, NULL};
@@ -333,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_dockerignore_rules),
 		cmocka_unit_test(test_tar_roundtrip),
 		cmocka_unit_test(test_hijack_answer),
+		cmocka_unit_test(test_tar_header_late_mtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
