@@ -324,6 +324,16 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 		rc = tl__error_oom();
 	if (rc == TL_OK && !(skel = json_dumps(root, JSON_COMPACT)))
 		rc = tl__error_oom();
+	/* Every mark must be one of ours: a piece holding the text (Caddy
+	 * copies hostnames, paths and headers into the config) would have
+	 * its value replaced by routes, or cut a mark short. */
+	size_t marks = 0;
+	for (const char *m = skel; rc == TL_OK && (m = strstr(m, "\"@@towlion-")); m++)
+		marks++;
+	if (rc == TL_OK && marks != nsrv + (specific.n || catchall.n))
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+		                   "an adapted site config holds the text \"@@towlion-\", which "
+		                   "assembling the config reserves; rename what carries it");
 	for (const char *p = skel; rc == TL_OK && p;) {
 		const char *m = strstr(p, "\"@@towlion-");
 		if (!m) {
@@ -341,10 +351,12 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 			}
 			p = m + 2 + strlen(POLICIES_MARK);
 		} else {
-			/* our own marker, but read as strictly: a bad one is no index */
-			const char *q = m + 1 + strlen(ROUTES_MARK);
+			/* our own mark (counted above), still read as strictly: a bad
+			 * one is no index */
+			const char *q = m + 1;
 			uint64_t k = UINT64_MAX;
-			if (!tl__parse_digits(&k, &q) || strncmp(q, "@@", 2))
+			if (strncmp(q, ROUTES_MARK, strlen(ROUTES_MARK)) ||
+			    (q += strlen(ROUTES_MARK), !tl__parse_digits(&k, &q)) || strncmp(q, "@@", 2))
 				k = UINT64_MAX;
 			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
 				if (i)
