@@ -56,6 +56,8 @@ static int status_of(const char *line, size_t n)
 int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emit,
                    void *payload, const char *what)
 {
+	if (len == 0)
+		return TL_OK;
 	if (!h->in_headers) {
 		if (streaming(h))
 			return dk_demux_feed(&h->m, data, len, emit, payload);
