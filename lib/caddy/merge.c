@@ -53,12 +53,15 @@ int tl__caddy_field_next(const char **p, const char *end, char *tag, const char 
 	const char *s = *p;
 	if (s >= end)
 		return TL_ENOTFOUND;
-	const char *e = s + 2;
+	const char *e = NULL, *nl = NULL;
 	uint64_t n = 0;
-	/* digits only: strtoull took " +5" and "-1" (2^64-1) */
-	if (end - s < 4 || s[1] != ' ' || !tl__parse_digits(&n, &e))
+	/* digits only (strtoull took " +5" and "-1" as 2^64-1), and only up
+	 * to a newline inside [s, end): a cache cut after its digits was
+	 * read past its end (found by fuzz_caddy) */
+	if (end - s < 4 || s[1] != ' ' || !(nl = memchr(s + 2, '\n', (size_t)(end - s - 2))))
 		goto corrupt;
-	if (e >= end || *e != '\n' || n > (unsigned long long)(end - e - 1) ||
+	e = s + 2;
+	if (!tl__parse_digits(&n, &e) || e != nl || n > (unsigned long long)(end - e - 1) ||
 	    (size_t)(end - e - 1) - n < 1 || e[1 + n] != '\n')
 		goto corrupt;
 	*tag = s[0];
