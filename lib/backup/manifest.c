@@ -32,8 +32,10 @@ static void iso(char out[32], int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* A time gmtime cannot represent (a manifest read back may say
+	 * anything) is left empty, not formatted from an unset struct tm. */
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		out[0] = '\0';
 }
 
 int tl__bk_manifest_format(tl_buf *out, const tl__bk_manifest *m)
@@ -86,10 +88,11 @@ int tl__bk_manifest_parse(tl__bk_manifest *out, const char *text, const char *wh
 	tl__bk_manifest m = {0};
 	const char *db = NULL, *file = NULL, *format = NULL, *comp = "", *sha = NULL,
 	           *pgv = "", *verified = "unverified", *verified_at = NULL, *remote = "";
-	int enc = 0, mv = 0;
-	json_int_t size = -1, started = 0, dur = -1, dump = 0, tables = -1;
+	int enc = 0;
+	/* 'I', not 'i': an int would take 4294967297 for version 1 */
+	json_int_t mv = 0, size = -1, started = 0, dur = -1, dump = 0, tables = -1;
 	int bad = json_unpack_ex(j, &jerr, 0,
-	                         "{s:i, s:s, s:s, s:s, s?s, s:b, s:I, s:s, s?s, s:I, s?I, s?I, "
+	                         "{s:I, s:s, s:s, s:s, s?s, s:b, s:I, s:s, s?s, s:I, s?I, s?I, "
 	                         "s?I, s?s, s?s, s?s}",
 	                         "manifest_version", &mv, "database", &db, "file", &file,
 	                         "format", &format, "compression", &comp, "encrypted", &enc,
@@ -102,7 +105,8 @@ int tl__bk_manifest_parse(tl__bk_manifest *out, const char *text, const char *wh
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP, "%s: %s", what, jerr.text);
 	else if (mv != MANIFEST_VERSION)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
-		                   "%s: manifest version %d is not supported", what, mv);
+		                   "%s: manifest version %lld is not supported", what,
+		                   (long long)mv);
 	else if (strlen(sha) != 64 || size < 0)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP, "%s: bad size or sha256", what);
 	if (rc == TL_OK) {

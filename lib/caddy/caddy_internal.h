@@ -62,6 +62,26 @@ int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path);
 int tl__caddy_field_put(tl_buf *b, char tag, const char *v, size_t len);
 int tl__caddy_field_next(const char **p, const char *end, char *tag, const char **v,
                          size_t *len);
+/* ---- the cache of adapted sites (cache.c) ---- */
+
+#define TL__CADDY_CACHE_MAGIC "towlion-caddy-cache 1\n"
+
+/* One site in the cache: pointers into the cache's text. */
+typedef struct {
+	const char *name, *source, *rec;
+	size_t name_len, source_len, rec_len;
+} tl__caddy_cached;
+
+/* Read a cache's text made with the globals `globals`: their record
+ * (*base) and the sites (*sites, sorted by name, to free()). TL_EIO when
+ * it is torn, out of order, or made with other globals. */
+int tl__caddy_cache_parse(const char *text, size_t len, const char *globals,
+                          size_t globals_len, const char **base, size_t *base_len,
+                          tl__caddy_cached **sites, size_t *nsites);
+/* The cached site `name`, or NULL. */
+const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size_t n,
+                                             const char *name);
+
 /* Split one site's adapted config (a full config) into a record. */
 int tl__caddy_split(tl_buf *out, const json_t *adapted);
 /* Join records (the globals' first) into the whole JSON config. */

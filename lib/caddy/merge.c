@@ -53,12 +53,15 @@ int tl__caddy_field_next(const char **p, const char *end, char *tag, const char 
 	const char *s = *p;
 	if (s >= end)
 		return TL_ENOTFOUND;
-	const char *e = s + 2;
+	const char *e = NULL, *nl = NULL;
 	uint64_t n = 0;
-	/* digits only: strtoull took " +5" and "-1" (2^64-1) */
-	if (end - s < 4 || s[1] != ' ' || !tl__parse_digits(&n, &e))
+	/* digits only (strtoull took " +5" and "-1" as 2^64-1), and only up
+	 * to a newline inside [s, end): a cache cut after its digits was
+	 * read past its end (found by fuzz_caddy) */
+	if (end - s < 4 || s[1] != ' ' || !(nl = memchr(s + 2, '\n', (size_t)(end - s - 2))))
 		goto corrupt;
-	if (e >= end || *e != '\n' || n > (unsigned long long)(end - e - 1) ||
+	e = s + 2;
+	if (!tl__parse_digits(&n, &e) || e != nl || n > (unsigned long long)(end - e - 1) ||
 	    (size_t)(end - e - 1) - n < 1 || e[1 + n] != '\n')
 		goto corrupt;
 	*tag = s[0];
@@ -324,6 +327,16 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 		rc = tl__error_oom();
 	if (rc == TL_OK && !(skel = json_dumps(root, JSON_COMPACT)))
 		rc = tl__error_oom();
+	/* Every mark must be one of ours: a piece holding the text (Caddy
+	 * copies hostnames, paths and headers into the config) would have
+	 * its value replaced by routes, or cut a mark short. */
+	size_t marks = 0;
+	for (const char *m = skel; rc == TL_OK && (m = strstr(m, "\"@@towlion-")); m++)
+		marks++;
+	if (rc == TL_OK && marks != nsrv + (specific.n || catchall.n))
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+		                   "an adapted site config holds the text \"@@towlion-\", which "
+		                   "assembling the config reserves; rename what carries it");
 	for (const char *p = skel; rc == TL_OK && p;) {
 		const char *m = strstr(p, "\"@@towlion-");
 		if (!m) {
@@ -341,10 +354,12 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 			}
 			p = m + 2 + strlen(POLICIES_MARK);
 		} else {
-			/* our own marker, but read as strictly: a bad one is no index */
-			const char *q = m + 1 + strlen(ROUTES_MARK);
+			/* our own mark (counted above), still read as strictly: a bad
+			 * one is no index */
+			const char *q = m + 1;
 			uint64_t k = UINT64_MAX;
-			if (!tl__parse_digits(&k, &q) || strncmp(q, "@@", 2))
+			if (strncmp(q, ROUTES_MARK, strlen(ROUTES_MARK)) ||
+			    (q += strlen(ROUTES_MARK), !tl__parse_digits(&k, &q)) || strncmp(q, "@@", 2))
 				k = UINT64_MAX;
 			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
 				if (i)

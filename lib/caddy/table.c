@@ -31,11 +31,6 @@ typedef struct {
 } site_entry;
 
 typedef struct {
-	const char *name, *source, *rec;
-	size_t name_len, source_len, rec_len;
-} cache_entry;
-
-typedef struct {
 	char *dir, *sites_dir, *cache_dir, *main_path;
 	tl_buf main;
 	size_t prefix_len;  /* main text before the import line */
@@ -44,7 +39,7 @@ typedef struct {
 	site_entry *v;
 	size_t n;
 	tl_buf cache;         /* adapted/cache, when made with these globals */
-	cache_entry *cached;  /* its sites, sorted by name */
+	tl__caddy_cached *cached; /* its sites, sorted by name */
 	size_t ncached;
 	const char *base;     /* the globals' record, from the cache or base_own */
 	size_t base_len;
@@ -224,94 +219,33 @@ static int caddyfile_text(tl_buf *out, const table *t, const char *const *sites,
 	return rc;
 }
 
-/*
- * The cache, adapted/cache: records of fields as in merge.c, after a
- * first line "towlion-caddy-cache 1": g (the Caddyfile text of the
- * globals), b (their record), then per site n (name), f (the file's text)
- * and e (its record). It is used only when made with the same globals,
- * and a site's record only when made from the same file text, so a hand
- * edit or a new main Caddyfile simply makes Caddy adapt again.
- */
-#define CACHE_MAGIC "towlion-caddy-cache 1\n"
-
+/* The cache, adapted/cache (its format: cache.c). It is used only when
+ * made with the same globals, and a site's record only when made from the
+ * same file text, so a hand edit or a new main Caddyfile simply makes
+ * Caddy adapt again. */
 static char *cache_file(const table *t)
 {
 	return tl__path_join(t->cache_dir, "cache");
-}
-
-static int cmp_cached(const void *a, const void *b)
-{
-	const cache_entry *x = a, *y = b;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-	return c ? c : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
 /* Read the cache; any problem just means no cache. */
 static void cache_load(table *t, const char *globals, size_t globals_len)
 {
 	char *p = cache_file(t);
-	if (!p || tl__file_read(&t->cache, p) != TL_OK || !t->cache.ptr ||
-	    !tl__str_startswith(t->cache.ptr, CACHE_MAGIC)) {
-		free(p);
-		tl_buf_dispose(&t->cache);
-		return;
-	}
+	int rc = p ? tl__file_read(&t->cache, p) : TL_ENOMEM;
 	free(p);
-	const char *q = t->cache.ptr + strlen(CACHE_MAGIC), *end = t->cache.ptr + t->cache.size;
-	const char *v;
-	size_t len, cap = 0;
-	char tag;
-	bool ok = true, globals_ok = false;
-	cache_entry cur = {0};
-	while (ok && tl__caddy_field_next(&q, end, &tag, &v, &len) == TL_OK) {
-		if (tag == 'g') {
-			globals_ok = len == globals_len && !memcmp(v, globals, len);
-			ok = globals_ok;
-		} else if (tag == 'b') {
-			t->base = v;
-			t->base_len = len;
-		} else if (tag == 'n') {
-			cur = (cache_entry){v, NULL, NULL, len, 0, 0};
-		} else if (tag == 'f' && cur.name) {
-			cur.source = v;
-			cur.source_len = len;
-		} else if (tag == 'e' && cur.source) {
-			cur.rec = v;
-			cur.rec_len = len;
-			if (t->ncached == cap) {
-				cache_entry *nv = realloc(t->cached, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
-				if (!nv) {
-					ok = false;
-					break;
-				}
-				t->cached = nv;
-			}
-			t->cached[t->ncached++] = cur;
-			cur = (cache_entry){0};
-		} else {
-			ok = false;
-		}
-	}
-	if (!ok || !globals_ok || q != end) {
-		free(t->cached);
-		t->cached = NULL;
-		t->ncached = 0;
-		t->base = NULL;
+	if (rc == TL_OK)
+		rc = tl__caddy_cache_parse(t->cache.ptr, t->cache.size, globals, globals_len,
+		                           &t->base, &t->base_len, &t->cached, &t->ncached);
+	if (rc) {
 		tl_buf_dispose(&t->cache);
 		tl_error_clear();
-		return;
 	}
-	if (t->ncached)
-		qsort(t->cached, t->ncached, sizeof(*t->cached), cmp_cached);
 }
 
 static bool cache_lookup(const table *t, site_entry *e)
 {
-	cache_entry key = {e->name, NULL, NULL, strlen(e->name), 0, 0};
-	const cache_entry *c =
-		t->ncached ? bsearch(&key, t->cached, t->ncached, sizeof(*t->cached), cmp_cached)
-		           : NULL;
+	const tl__caddy_cached *c = tl__caddy_cache_find(t->cached, t->ncached, e->name);
 	if (!c || c->source_len != strlen(e->text) || memcmp(c->source, e->text, c->source_len))
 		return false;
 	e->rec = c->rec;
@@ -345,7 +279,7 @@ static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, cons
                         size_t base_len, site_entry *const *sites, size_t n)
 {
 	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_puts(&b, CACHE_MAGIC);
+	int rc = tl__buf_puts(&b, TL__CADDY_CACHE_MAGIC);
 	if (!rc)
 		rc = tl__caddy_field_put(&b, 'g', globals->ptr, globals->size);
 	if (!rc)

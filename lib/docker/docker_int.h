@@ -7,6 +7,7 @@
 #include "towlion/docker.h"
 
 #include <jansson.h>
+#include <sys/types.h>
 
 struct tl_docker {
 	tl_ctx *ctx;
@@ -89,6 +90,27 @@ int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
 /* At the end of the stream: TL_EIO when it stopped inside a frame. */
 int dk_demux_finish(const dk_demux *m);
 
+/* ---- the answer to a hijacked exec start (hijack.c), pure and fuzzable ---- */
+
+typedef struct {
+	dk_demux m;      /* the command's output, once the headers are read */
+	tl_buf head;     /* header bytes, then the start of an error body */
+	int in_headers;
+	int status;      /* HTTP status, once the headers are read */
+} dk_hijack;
+
+void dk_hijack_init(dk_hijack *h, int raw);
+/* Feed any slice of the answer: 101/200 stream their payload to `emit`;
+ * another status keeps the body for dk_hijack_finish(). TL_EIO when it is
+ * not an HTTP answer or its headers pass 64 KiB; `what` names the call. */
+int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emit,
+                   void *payload, const char *what);
+/* At the end: TL_OK when the output ended at a frame boundary, else the
+ * error (closed before the headers, Docker's message for an error
+ * status, a cut frame). */
+int dk_hijack_finish(dk_hijack *h, const char *what);
+void dk_hijack_dispose(dk_hijack *h);
+
 /* The longest line sent as one event: a longer one is cut there and
  * marked, and the rest of it dropped, so that output without newlines
  * (a tenant's build step, logs, exec) keeps memory flat. */
@@ -139,6 +161,12 @@ size_t dk_tar_count(const dk_tar *t);
 /* The next bytes of the archive (a dk_reader). */
 size_t dk_tar_read(char *buf, size_t len, void *tar);
 void dk_tar_free(dk_tar *t);
+/* The header block(s) of one member: type '0' file, '5' directory (the
+ * name gets its '/'), '2' symlink to `link`; a pax header first when the
+ * name, link, size or mtime does not fit ustar. Owner 0:0, mode & 07777,
+ * a negative mtime as 0. */
+int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
+                  int64_t mtime, const char *link);
 
 /* Container/image objects wrap the JSON Docker answered. */
 struct tl_docker_container {

@@ -93,7 +93,7 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 typedef struct {
-	dk_demux m;
+	dk_hijack answer;
 	tl_buf *out, *err;
 	int out_fd; /* stdout goes here when >= 0 */
 	dk_lines lines;
@@ -155,8 +155,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 	tl_buf_dispose(&req);
 
 	int64_t deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
-	tl_buf head = TL_BUF_INIT; /* response headers, then an error body */
-	int in_headers = 1, status = 0, want_stdin = o->stdin_data != NULL || o->stdin_fd >= 0;
+	int want_stdin = o->stdin_data != NULL || o->stdin_fd >= 0;
 	size_t stdin_off = 0;
 	char buf[65536]; /* a pg_dump streams through here: fewer, larger reads */
 	/* With stdin_fd: one slice read from it, sent before the next read. */
@@ -181,7 +180,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		}
 		struct pollfd pfds[2] = {{fd, POLLIN, 0}, {-1, 0, 0}};
 		struct pollfd *pfd = &pfds[0];
-		if (!in_headers && want_stdin) {
+		if (!s->answer.in_headers && want_stdin) {
 			if (slice && slice_off == slice_len && !slice_eof)
 				pfds[1] = (struct pollfd){o->stdin_fd, POLLIN, 0};
 			else
@@ -241,54 +240,12 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		}
 		if (r == 0)
 			break;
-		if (!in_headers) {
-			if (status == 101 || status == 200)
-				rc = dk_demux_feed(&s->m, buf, (size_t)r, exec_emit, s);
-			else if (head.size < 65536) /* an error answer: its start says why */
-				rc = tl__buf_put(&head, buf, (size_t)r);
-			continue;
-		}
-		if ((rc = tl__buf_put(&head, buf, (size_t)r)))
-			break;
-		char *end = head.size ? strstr(head.ptr, "\r\n\r\n") : NULL;
-		if (!end) {
-			if (head.size > 65536)
-				rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
-				                   "%s: Docker's answer headers are larger than 65536 "
-				                   "bytes (the limit)", what);
-			continue;
-		}
-		in_headers = 0;
-		if (sscanf(head.ptr, "HTTP/1.%*d %d", &status) != 1) {
-			rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: not an HTTP answer", what);
-			break;
-		}
-		size_t hl = (size_t)(end + 4 - head.ptr);
-		size_t rest = head.size - hl;
-		if (status == 101 || status == 200) {
-			if (rest)
-				rc = dk_demux_feed(&s->m, end + 4, rest, exec_emit, s);
-			tl__buf_clear(&head);
-		} else {
-			memmove(head.ptr, end + 4, rest);
-			head.size = rest;
-			head.ptr[rest] = '\0';
-		}
+		rc = dk_hijack_feed(&s->answer, buf, (size_t)r, exec_emit, s, what);
 	}
 	close(fd);
 	free(slice);
-	if (!rc && in_headers)
-		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker closed the connection",
-		                   what);
-	if (!rc && status != 101 && status != 200) {
-		/* the body may be chunked: find the JSON object in it */
-		char *brace = head.size ? strchr(head.ptr, '{') : NULL;
-		char *last = brace ? strrchr(brace, '}') : NULL;
-		rc = dk_error(status, brace, brace && last ? (size_t)(last - brace + 1) : 0, what);
-	}
 	if (!rc)
-		rc = dk_demux_finish(&s->m);
-	tl_buf_dispose(&head);
+		rc = dk_hijack_finish(&s->answer, what);
 	return rc;
 }
 
@@ -331,7 +288,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	/* collected aside, so that the caller's buffers change only on success */
 	tl_buf got_out = TL_BUF_INIT, got_err = TL_BUF_INIT;
 	exec_state s = {0};
-	dk_demux_init(&s.m, o->tty);
+	dk_hijack_init(&s.answer, o->tty);
 	s.out = out ? &got_out : NULL;
 	s.err = err ? &got_err : NULL;
 	s.out_fd = o->stdout_fd;
@@ -347,6 +304,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 			rc = frc;
 	}
 	dk_lines_dispose(&s.lines);
+	dk_hijack_dispose(&s.answer);
 	/* The stream ends when the command does; its exit code may take a
 	 * moment to be recorded. */
 	char *ipath = id ? tl__sprintf("/exec/%s/json", id) : NULL;

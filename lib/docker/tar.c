@@ -110,32 +110,40 @@ static void ustar_header(char *h, const char *name, long split, char type, mode_
 	h[155] = ' ';
 }
 
-/* The header block(s) of an entry. */
-static int build_header(tl_buf *out, const entry *e)
+int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
+                  int64_t mtime, const char *link)
 {
 	tl__buf_clear(out);
-	char *name = e->type == '5' ? tl__sprintf("%s/", e->rel) : tl__strdup(e->rel);
+	if (type != '0')
+		size = 0; /* only a file has data */
+	char *name = type == '5' ? tl__sprintf("%s/", rel) : tl__strdup(rel);
 	if (!name)
 		return TL_ENOMEM;
 	long split = ustar_split(name);
-	int need_pax = split < 0 || e->size > USTAR_MAX_SIZE ||
-	               (e->link && strlen(e->link) > 100);
+	/* ustar's mtime field is 11 octal digits (year 2242): a later one
+	 * goes in the pax header rather than wrapping around */
+	int need_pax = split < 0 || size > USTAR_MAX_SIZE || mtime > USTAR_MAX_SIZE ||
+	               (link && strlen(link) > 100);
 	int rc = TL_OK;
 	char h[BLOCK];
 	if (need_pax) {
 		tl_buf rec = TL_BUF_INIT;
+		char num[32];
 		if (split < 0)
 			rc = pax_record(&rec, "path", name);
-		if (!rc && e->link && strlen(e->link) > 100)
-			rc = pax_record(&rec, "linkpath", e->link);
-		if (!rc && e->size > USTAR_MAX_SIZE) {
-			char sz[32];
-			snprintf(sz, sizeof(sz), "%lld", (long long)e->size);
-			rc = pax_record(&rec, "size", sz);
+		if (!rc && link && strlen(link) > 100)
+			rc = pax_record(&rec, "linkpath", link);
+		if (!rc && size > USTAR_MAX_SIZE) {
+			snprintf(num, sizeof(num), "%lld", (long long)size);
+			rc = pax_record(&rec, "size", num);
+		}
+		if (!rc && mtime > USTAR_MAX_SIZE) {
+			snprintf(num, sizeof(num), "%lld", (long long)mtime);
+			rc = pax_record(&rec, "mtime", num);
 		}
 		if (!rc) {
-			ustar_header(h, "././@PaxHeader", 0, 'x', 0644, (int64_t)rec.size, e->mtime,
-			             NULL);
+			ustar_header(h, "././@PaxHeader", 0, 'x', 0644, (int64_t)rec.size,
+			             mtime > USTAR_MAX_SIZE ? 0 : mtime, NULL);
 			rc = tl__buf_put(out, h, BLOCK);
 		}
 		if (!rc)
@@ -148,12 +156,17 @@ static int build_header(tl_buf *out, const entry *e)
 			split = 0; /* the ustar name is then just a truncated hint */
 	}
 	if (!rc) {
-		ustar_header(h, name, split, e->type, e->mode, e->type == '0' ? e->size : 0,
-		             e->mtime, e->link);
+		ustar_header(h, name, split, type, mode, size,
+		             mtime > USTAR_MAX_SIZE ? 0 : mtime, link);
 		rc = tl__buf_put(out, h, BLOCK);
 	}
 	free(name);
 	return rc;
+}
+
+static int build_header(tl_buf *out, const entry *e)
+{
+	return dk_tar_header(out, e->rel, e->type, e->mode, e->size, e->mtime, e->link);
 }
 
 static int add_entry(dk_tar *t, const char *rel, const char *abs, const struct stat *st)

@@ -155,28 +155,27 @@ const char *tl_s3_bucket_list_created_at(const tl_s3_bucket_list *l, size_t i)
 	return l && i < l->count ? l->created[i] : NULL;
 }
 
-int tl_s3_bucket_list_get(tl_s3_bucket_list **out, tl_s3 *s3)
+int tl__s3_bucket_list_parse(tl_s3_bucket_list **out, const char *body, size_t len)
 {
-	TL__CHECK_ARG(out && s3);
-	tl__s3_req req = TL__S3_REQ_INIT("GET");
-	req.what = "list buckets";
-	tl__s3_resp resp;
-	int rc = tl__s3_do(s3, &resp, &req);
-	if (rc)
-		return rc;
 	tl_s3_bucket_list *l = tl__calloc(1, sizeof(*l));
-	const char *p = resp.body.ptr ? resp.body.ptr : "";
-	const char *end = p + resp.body.size;
+	const char *p = body ? body : "";
+	const char *end = p + len;
 	const char *inner, *after;
 	size_t ilen;
 	tl_buf name = TL_BUF_INIT, created = TL_BUF_INIT;
-	rc = l ? TL_OK : TL_ENOMEM;
+	int rc = l ? TL_OK : TL_ENOMEM;
 	size_t cap = 0;
 	while (!rc && tl__s3_xml_find(p, end, "Bucket", &inner, &ilen, &after)) {
 		p = after;
-		if (tl__s3_xml_get(&name, inner, inner + ilen, "Name") || !name.size)
+		int got = tl__s3_xml_get(&name, inner, inner + ilen, "Name");
+		if (got == TL_ENOTFOUND || (!got && !name.size))
 			continue;
-		tl__s3_xml_get(&created, inner, inner + ilen, "CreationDate");
+		if (!got)
+			got = tl__s3_xml_get(&created, inner, inner + ilen, "CreationDate");
+		if (got && got != TL_ENOTFOUND) {
+			rc = got;
+			break;
+		}
 		if (l->count == cap) {
 			cap = cap ? cap * 2 : 16;
 			char **n1 = tl__realloc(l->names, cap * sizeof(char *));
@@ -202,13 +201,26 @@ int tl_s3_bucket_list_get(tl_s3_bucket_list **out, tl_s3 *s3)
 	}
 	tl_buf_dispose(&name);
 	tl_buf_dispose(&created);
-	tl__s3_resp_dispose(&resp);
 	if (rc) {
 		tl_s3_bucket_list_free(l);
 		return rc;
 	}
 	*out = l;
 	return TL_OK;
+}
+
+int tl_s3_bucket_list_get(tl_s3_bucket_list **out, tl_s3 *s3)
+{
+	TL__CHECK_ARG(out && s3);
+	tl__s3_req req = TL__S3_REQ_INIT("GET");
+	req.what = "list buckets";
+	tl__s3_resp resp;
+	int rc = tl__s3_do(s3, &resp, &req);
+	if (rc)
+		return rc;
+	rc = tl__s3_bucket_list_parse(out, resp.body.ptr, resp.body.size);
+	tl__s3_resp_dispose(&resp);
+	return rc;
 }
 
 /* ---- policy ---- */

@@ -569,6 +569,33 @@ int tl__s3_error_from(const tl__s3_resp *resp, const char *what, const char *buc
 	return result;
 }
 
+static const char *skip_space(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static bool starts(const char *p, const char *e, const char *s)
+{
+	size_t n = strlen(s);
+	return (size_t)(e - p) >= n && memcmp(p, s, n) == 0;
+}
+
+bool tl__s3_body_is_error(const char *body, size_t len)
+{
+	if (!body || !len)
+		return false;
+	const char *e = body + len, *in, *af;
+	size_t il;
+	const char *head = skip_space(body, e);
+	if (starts(head, e, "<?xml")) {
+		const char *gt = memchr(head, '>', (size_t)(e - head));
+		head = skip_space(gt ? gt + 1 : e, e);
+	}
+	return starts(head, e, "<Error") && tl__s3_xml_find(head, e, "Error", &in, &il, &af);
+}
+
 int tl__s3_do(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 {
 	int rc = tl__s3_perform(s3, resp, req);
@@ -577,21 +604,8 @@ int tl__s3_do(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 	bool ok = resp->status >= 200 && resp->status < 300;
 	/* CompleteMultipartUpload may answer 200 and then report an error in
 	 * the body. */
-	if (ok && !req->sink && resp->body.size) {
-		const char *b = resp->body.ptr, *e = b + resp->body.size, *in, *af;
-		size_t il;
-		const char *head = b;
-		while (head < e && (*head == ' ' || *head == '\n' || *head == '\r'))
-			head++;
-		if (tl__str_startswith(head, "<?xml")) {
-			const char *gt = memchr(head, '>', (size_t)(e - head));
-			head = gt ? gt + 1 : e;
-			while (head < e && (*head == ' ' || *head == '\n' || *head == '\r'))
-				head++;
-		}
-		if (tl__str_startswith(head, "<Error") && tl__s3_xml_find(head, e, "Error", &in, &il, &af))
-			ok = false;
-	}
+	if (ok && !req->sink && tl__s3_body_is_error(resp->body.ptr, resp->body.size))
+		ok = false;
 	if (!ok) {
 		rc = tl__s3_error_from(resp, req->what, req->bucket, req->key);
 		tl__s3_resp_dispose(resp);

@@ -159,18 +159,13 @@ static int user_ensure(tl_s3 *s3, const char *user, const char *bucket)
 	return rc;
 }
 
-/* The access key ids of the user, as a NULL-terminated strv. */
-static int key_list(char ***out, tl_s3 *s3, const char *user)
+int tl__s3_access_key_ids(char ***out, const char *body, size_t len)
 {
-	tl__s3_resp resp;
-	const char *kv[] = {"UserName", user, NULL};
-	int rc = iam_call(&resp, s3, "list the keys of user", user, "ListAccessKeys", kv);
-	if (rc)
-		return rc;
 	char **v = NULL;
-	const char *p = resp.body.ptr ? resp.body.ptr : "", *end = p + resp.body.size;
+	const char *p = body ? body : "", *end = p + len;
 	const char *inner, *after;
 	size_t ilen;
+	int rc = TL_OK;
 	while (!rc && tl__s3_xml_find(p, end, "AccessKeyId", &inner, &ilen, &after)) {
 		tl_buf id = TL_BUF_INIT;
 		rc = tl__s3_xml_text(&id, inner, ilen);
@@ -179,7 +174,6 @@ static int key_list(char ***out, tl_s3 *s3, const char *user)
 		tl_buf_dispose(&id);
 		p = after;
 	}
-	tl__s3_resp_dispose(&resp);
 	if (!rc && !v && !(v = tl__calloc(1, sizeof(*v))))
 		rc = TL_ENOMEM;
 	if (rc) {
@@ -188,6 +182,19 @@ static int key_list(char ***out, tl_s3 *s3, const char *user)
 	}
 	*out = v;
 	return TL_OK;
+}
+
+/* The access key ids of the user, as a NULL-terminated strv. */
+static int key_list(char ***out, tl_s3 *s3, const char *user)
+{
+	tl__s3_resp resp;
+	const char *kv[] = {"UserName", user, NULL};
+	int rc = iam_call(&resp, s3, "list the keys of user", user, "ListAccessKeys", kv);
+	if (rc)
+		return rc;
+	rc = tl__s3_access_key_ids(out, resp.body.ptr, resp.body.size);
+	tl__s3_resp_dispose(&resp);
+	return rc;
 }
 
 static int key_delete(tl_s3 *s3, const char *user, const char *access_key)

@@ -106,8 +106,13 @@ static int parse_contents(tl_s3_object_list *l, const char *p, const char *end)
 		}
 		tl_s3_object *o = &l->items[l->count];
 		memset(o, 0, sizeof(*o));
-		if (tl__s3_xml_get(&t, inner, ie, "Key") || !t.size)
+		int got = tl__s3_xml_get(&t, inner, ie, "Key");
+		if (got == TL_ENOTFOUND || (!got && !t.size))
 			continue;
+		if (got) {
+			rc = got;
+			break;
+		}
 		o->key = tl__buf_detach(&t);
 		tl__s3_xml_get(&t, inner, ie, "ETag");
 		const char *e = t.ptr ? t.ptr : "";
@@ -144,8 +149,13 @@ static int parse_prefixes(tl_s3_object_list *l, const char *p, const char *end)
 	int rc = TL_OK;
 	while (!rc && tl__s3_xml_find(p, end, "CommonPrefixes", &inner, &ilen, &after)) {
 		p = after;
-		if (tl__s3_xml_get(&t, inner, inner + ilen, "Prefix"))
+		int got = tl__s3_xml_get(&t, inner, inner + ilen, "Prefix");
+		if (got == TL_ENOTFOUND)
 			continue;
+		if (got) {
+			rc = got;
+			break;
+		}
 		if (l->nprefixes == l->pcap) {
 			size_t cap = l->pcap ? l->pcap * 2 : 16;
 			char **n = tl__realloc(l->prefixes, cap * sizeof(*n));
@@ -166,6 +176,32 @@ static int parse_prefixes(tl_s3_object_list *l, const char *p, const char *end)
 	return rc;
 }
 
+tl_s3_object_list *tl__s3_object_list_new(void)
+{
+	return tl__calloc(1, sizeof(tl_s3_object_list));
+}
+
+int tl__s3_list_page(tl_s3_object_list *l, const char *body, size_t len, bool *more,
+                     tl_buf *token, const char *bucket)
+{
+	const char *b = body ? body : "";
+	const char *e = b + len;
+	tl_buf trunc = TL_BUF_INIT;
+	int rc = parse_contents(l, b, e);
+	if (!rc)
+		rc = parse_prefixes(l, b, e);
+	tl__s3_xml_get(&trunc, b, e, "IsTruncated");
+	*more = trunc.ptr && strcmp(trunc.ptr, "true") == 0;
+	tl_buf_dispose(&trunc);
+	tl__buf_clear(token);
+	if (!rc && *more &&
+	    (tl__s3_xml_get(token, b, e, "NextContinuationToken") || !token->size))
+		rc = tl__error_set(TL_EIO, TL_ERRCLASS_S3,
+		                   "S3 list objects in %s: a truncated page without "
+		                   "NextContinuationToken", bucket);
+	return rc;
+}
+
 int tl_s3_object_list_get(tl_s3_object_list **out, tl_s3 *s3, const char *bucket,
                           const tl_s3_list_options *opts)
 {
@@ -179,10 +215,10 @@ int tl_s3_object_list_get(tl_s3_object_list **out, tl_s3 *s3, const char *bucket
 	int rc = tl__s3_check_names(bucket, NULL);
 	if (rc)
 		return rc;
-	tl_s3_object_list *l = tl__calloc(1, sizeof(*l));
+	tl_s3_object_list *l = tl__s3_object_list_new();
 	if (!l)
 		return TL_ENOMEM;
-	tl_buf q = TL_BUF_INIT, token = TL_BUF_INIT, trunc = TL_BUF_INIT;
+	tl_buf q = TL_BUF_INIT, token = TL_BUF_INIT;
 	if (o.continuation_token && *o.continuation_token)
 		rc = tl__buf_puts(&token, o.continuation_token);
 	for (;;) {
@@ -196,19 +232,8 @@ int tl_s3_object_list_get(tl_s3_object_list **out, tl_s3 *s3, const char *bucket
 		if ((rc = tl__s3_do(s3, &resp, &req)))
 			break;
 		l->pages++;
-		const char *b = resp.body.ptr ? resp.body.ptr : "";
-		const char *e = b + resp.body.size;
-		rc = parse_contents(l, b, e);
-		if (!rc)
-			rc = parse_prefixes(l, b, e);
-		tl__s3_xml_get(&trunc, b, e, "IsTruncated");
-		bool more = trunc.ptr && strcmp(trunc.ptr, "true") == 0;
-		tl__buf_clear(&token);
-		if (!rc && more &&
-		    (tl__s3_xml_get(&token, b, e, "NextContinuationToken") || !token.size))
-			rc = tl__error_set(TL_EIO, TL_ERRCLASS_S3,
-			                   "S3 list objects in %s: a truncated page without "
-			                   "NextContinuationToken", bucket);
+		bool more = false;
+		rc = tl__s3_list_page(l, resp.body.ptr, resp.body.size, &more, &token, bucket);
 		tl__s3_resp_dispose(&resp);
 		if (rc || !more)
 			break;
@@ -222,7 +247,6 @@ int tl_s3_object_list_get(tl_s3_object_list **out, tl_s3 *s3, const char *bucket
 	}
 	tl_buf_dispose(&q);
 	tl_buf_dispose(&token);
-	tl_buf_dispose(&trunc);
 	if (rc) {
 		tl_s3_object_list_free(l);
 		return rc;

@@ -99,6 +99,24 @@ int tl__s3_xml_get(tl_buf *out, const char *p, const char *end, const char *name
 /* Append text escaped for XML content. */
 int tl__s3_xml_escape(tl_buf *out, const char *s);
 
+/* ---- the documents read from answers (pure, fuzzed) ---- */
+
+/* A 2xx body that is an <Error> document (CompleteMultipartUpload
+ * answers 200 and may report its failure so). */
+bool tl__s3_body_is_error(const char *body, size_t len);
+/* ListBuckets: the buckets with a name, in order (list.c's sibling). */
+int tl__s3_bucket_list_parse(tl_s3_bucket_list **out, const char *body, size_t len);
+/* An empty object list, filled page by page. */
+tl_s3_object_list *tl__s3_object_list_new(void);
+/* One ListObjectsV2 page: its objects and common prefixes appended to
+ * `l`; *more when IsTruncated, and then `token` holds the continuation
+ * token. TL_EIO for a bad size or a truncated page without a token
+ * (`bucket` names it). */
+int tl__s3_list_page(tl_s3_object_list *l, const char *body, size_t len, bool *more,
+                     tl_buf *token, const char *bucket);
+/* IAM ListAccessKeys: the key ids (NULL-terminated; tl__strv_free). */
+int tl__s3_access_key_ids(char ***out, const char *body, size_t len);
+
 /* ---- digests (digest.c) ---- */
 
 typedef struct {

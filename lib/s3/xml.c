@@ -96,6 +96,11 @@ int tl__s3_xml_text(tl_buf *out, const char *s, size_t len)
 	} ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
 	int rc = tl__buf_put(out, "", 0);
 	const char *end = s + len;
+	/* XML has no NUL character: one here would cut a key or a name short
+	 * in C (an object "a\0b" listed as "a", and then deleted as "a"). */
+	if (len && memchr(s, '\0', len))
+		return tl__error_set(TL_EIO, TL_ERRCLASS_S3,
+		                     "S3 answered text holding a NUL byte (that is not XML)");
 	/* CDATA sections are taken literally. */
 	while (!rc && s < end) {
 		if (end - s >= 9 && memcmp(s, "<![CDATA[", 9) == 0) {

@@ -52,6 +52,20 @@ static int ref(char **p, size_t m, size_t pi, char **s, size_t n, size_t si,
 	return r;
 }
 
+/* A path as the walk makes it: segments neither empty nor "." or "..". */
+static int walkable(const char *path)
+{
+	for (const char *s = path;;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return 0;
+		if (!e)
+			return 1;
+		s = e + 1;
+	}
+}
+
 static int plain(const char *line)
 {
 	return *line && *line != '#' && *line != '!' && *line != ' ' && *line != '\t' &&
@@ -73,6 +87,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int m = dk_ignore_match(ig, path);
 		if (m != 0 && m != 1)
 			abort();
+		/* every ancestor directory the walk passes */
+		for (char *slash = strchr(path, '/'); m == 0 && walkable(path) && slash; slash = strchr(slash + 1, '/')) {
+			char *dir = strndup(path, (size_t)(slash - path));
+			if (*dir && dk_ignore_match(ig, dir) == 1 && !dk_ignore_may_reinclude(ig, dir))
+				abort();
+			free(dir);
+		}
 		char *pats = strndup((const char *)data, plen);
 		char *pcopy = strdup(path);
 		char *s[MAXSEG];

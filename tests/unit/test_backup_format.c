@@ -164,6 +164,11 @@ static void test_manifest_rejects_bad_input(void **state)
 		"\"encrypted\":false,\"size\":1,\"sha256\":"
 		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
 		"\"started_epoch\":1}",
+		/* a version that wraps to 1 in an int */
+		"{\"manifest_version\":4294967297,\"database\":\"a\",\"file\":\"f\","
+		"\"format\":\"sql\",\"encrypted\":false,\"size\":1,\"sha256\":"
+		"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\","
+		"\"started_epoch\":1}",
 		/* negative size */
 		"{\"manifest_version\":1,\"database\":\"a\",\"file\":\"f\",\"format\":\"sql\","
 		"\"encrypted\":false,\"size\":-5,\"sha256\":"
@@ -190,6 +195,14 @@ static void test_manifest_rejects_bad_input(void **state)
 	assert_int_equal(m.format, TL_BACKUP_FORMAT_SQL);
 	assert_int_equal(m.state, TL_BACKUP_UNVERIFIED);
 	assert_int_equal(m.tables, -1);
+	/* a start no calendar holds formats as "", not from an unset struct
+	 * tm (found reviewing fuzz_backup_names' round trip) */
+	m.created = INT64_MIN;
+	tl_buf text = TL_BUF_INIT;
+	tl_assert_ok(tl__bk_manifest_format(&text, &m));
+	assert_non_null(strstr(text.ptr, "\"started\": \"\""));
+	assert_non_null(strstr(text.ptr, "\"started_epoch\": -9223372036854775808"));
+	tl_buf_dispose(&text);
 	tl__bk_manifest_dispose(&m);
 }
 

@@ -327,6 +327,35 @@ static void test_split_and_assemble(void **state)
 		size_t jl[] = {strlen(junk[k])};
 		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, &junk[k], jl, 1));
 	}
+	/* A record cut right after its length's digits is corrupt, and read
+	 * no further than its end (the ASan build catches a read past it;
+	 * found by fuzz_caddy on a cut cache file). */
+	char *cut = malloc(4);
+	memcpy(cut, "g 51", 4);
+	const char *cp = cut, *cv;
+	char ctag;
+	size_t clen;
+	tl_assert_rc(TL_EIO, tl__caddy_field_next(&cp, cut + 4, &ctag, &cv, &clen));
+	free(cut);
+	/* A value holding the marks' text is refused: it used to be read as a
+	 * mark (the value replaced by a server's routes), or past the end of
+	 * the text when cut short (found by fuzz_caddy). */
+	static const char *const marked_o[] = {"{\"a\":\"@@towlion-\"}",
+	                                       "{\"a\":\"@@towlion-routes-0@@\"}",
+	                                       "{\"a\":\"\\\"@@towlion-policies@@\"}"};
+	for (size_t k = 0; k < sizeof(marked_o) / sizeof(marked_o[0]); k++) {
+		tl_buf rec = TL_BUF_INIT;
+		tl_assert_ok(tl__caddy_field_put(&rec, 'o', marked_o[k], strlen(marked_o[k])));
+		tl_assert_ok(tl__caddy_field_put(&rec, 's', "[\":443\"]", 8));
+		tl_assert_ok(tl__caddy_field_put(&rec, 'r', "{}", 2));
+		tl_assert_ok(tl__caddy_field_put(&rec, 't', "{\"handle\":[]}", 13));
+		tl_assert_ok(tl__caddy_field_put(&rec, 'c', "{}", 2));
+		const char *one[] = {rec.ptr};
+		size_t ol[] = {rec.size};
+		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, one, ol, 1));
+		assert_non_null(strstr(tl_error_last()->message, "@@towlion-"));
+		tl_buf_dispose(&rec);
+	}
 	json_decref(j);
 	json_decref(a);
 	json_decref(b);

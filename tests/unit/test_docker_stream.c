@@ -158,6 +158,81 @@ static void test_dockerignore_rules(void **state)
 	dk_ignore_free(ig);
 }
 
+/* The answer to an exec start: headers, then frames; split anywhere. */
+static void test_hijack_answer(void **state)
+{
+	char answer[512];
+	const char *head = "HTTP/1.1 101 UPGRADED\r\nContent-Type: "
+	                   "application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\n"
+	                   "Upgrade: tcp\r\n\r\n";
+	size_t n = strlen(head);
+	memcpy(answer, head, n);
+	n += frame(answer + n, DK_STDOUT, "hello\n");
+	n += frame(answer + n, DK_STDERR, "oops\n");
+	for (size_t cut = 0; cut <= n; cut++) {
+		sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+		dk_hijack h;
+		dk_hijack_init(&h, 0);
+		tl_assert_ok(dk_hijack_feed(&h, answer, cut, to_sink, &s, "run ls"));
+		tl_assert_ok(dk_hijack_feed(&h, answer + cut, n - cut, to_sink, &s, "run ls"));
+		tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+		assert_int_equal(h.status, 101);
+		assert_string_equal(s.out.ptr, "hello\n");
+		assert_string_equal(s.err.ptr, "oops\n");
+		dk_hijack_dispose(&h);
+		tl_buf_dispose(&s.out);
+		tl_buf_dispose(&s.err);
+	}
+	/* a NUL inside a header does not hide the end of the headers (it
+	 * used to: the answer then read as a connection closed early) */
+	static const char nul[] = "HTTP/1.1 101 UPGRADED\r\nX-A: a\0b\r\n\r\n"
+	                          "\1\0\0\0\0\0\0\2hi";
+	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
+	dk_hijack h;
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, nul, sizeof(nul) - 1, to_sink, &s, "run ls"));
+	tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+	assert_string_equal(s.out.ptr, "hi");
+	dk_hijack_dispose(&h);
+	tl_buf_dispose(&s.out);
+	/* an error status: Docker's message, and its body is no output */
+	const char *conflict = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n"
+	                       "{\"message\":\"container 4f2a is not running\"}\n";
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, conflict, strlen(conflict), to_sink, &s, "run ls"));
+	tl_assert_rc(TL_ECONFLICT, dk_hijack_finish(&h, "run ls"));
+	assert_non_null(strstr(tl_error_last()->message, "is not running"));
+	assert_null(s.out.ptr);
+	dk_hijack_dispose(&h);
+	/* not HTTP; and a connection closed before the headers ended */
+	dk_hijack_init(&h, 0);
+	tl_assert_rc(TL_EIO, dk_hijack_feed(&h, "garbage\r\n\r\n", 11, to_sink, &s, "x"));
+	dk_hijack_dispose(&h);
+	dk_hijack_init(&h, 0);
+	tl_assert_ok(dk_hijack_feed(&h, "HTTP/1.1 101 UPGRADED\r\n", 23, to_sink, &s, "x"));
+	tl_assert_rc(TL_EIO, dk_hijack_finish(&h, "x"));
+	dk_hijack_dispose(&h);
+}
+
+/* ustar holds 11 octal digits of mtime (until 2242): a later file time
+ * goes into the pax header instead of wrapping around. */
+static void test_tar_header_late_mtime(void **state)
+{
+	tl_buf b = TL_BUF_INIT;
+	int64_t late = (int64_t)1 << 34; /* in the year 2514 */
+	tl_assert_ok(dk_tar_header(&b, "app.py", '0', 0644, 5, late, NULL));
+	assert_int_equal(b.size, 3 * 512); /* pax header, its records, the member */
+	assert_int_equal(b.ptr[156], 'x');
+	assert_non_null(memmem(b.ptr + 512, 512, " mtime=17179869184\n", 19));
+	assert_string_equal(b.ptr + 1024 + 136, "00000000000"); /* not the low bits */
+	/* a time that fits stays plain ustar; a directory carries no size */
+	tl_assert_ok(dk_tar_header(&b, "static", '5', 0755, 4096, 1764900000, NULL));
+	assert_int_equal(b.size, 512);
+	assert_string_equal(b.ptr, "static/");
+	assert_string_equal(b.ptr + 124, "00000000000");
+	tl_buf_dispose(&b);
+}
+
 static char *run_tar_list(const char *tarpath)
 {
 	const char *argv[] = {"tar", "-tvf", tarpath, NULL};
@@ -276,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_lines_split_and_flush),
 		cmocka_unit_test(test_dockerignore_rules),
 		cmocka_unit_test(test_tar_roundtrip),
+		cmocka_unit_test(test_hijack_answer),
+		cmocka_unit_test(test_tar_header_late_mtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,39 @@ static void test_xml_extractor(void **state)
 	tl_buf_dispose(&t);
 }
 
+/* A NUL byte in an answer's text is refused, not cut at: a listed key
+ * "a\0b" read as "a" would be the wrong object to delete (found by
+ * fuzz_s3xml: a bucket named "" in a list). */
+static void test_xml_nul_refused(void **state)
+{
+	static const char buckets[] = "<ListAllMyBucketsResult><Buckets><Bucket><Name>ok</Name>"
+	                              "</Bucket><Bucket><Name>\0\0towlion-backups</Name></Bucket>"
+	                              "</Buckets></ListAllMyBucketsResult>";
+	tl_s3_bucket_list *bl = NULL;
+	tl_assert_rc(TL_EIO, tl__s3_bucket_list_parse(&bl, buckets, sizeof(buckets) - 1));
+	assert_null(bl);
+	static const char page[] = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
+	                           "<Key>backups/a\0b</Key><Size>1</Size></Contents>"
+	                           "</ListBucketResult>";
+	tl_s3_object_list *l = tl__s3_object_list_new();
+	tl_buf token = TL_BUF_INIT;
+	bool more = true;
+	tl_assert_rc(TL_EIO, tl__s3_list_page(l, page, sizeof(page) - 1, &more, &token, "b"));
+	assert_int_equal(tl_s3_object_list_count(l), 0);
+	tl_s3_object_list_free(l);
+	/* the same page without the NUL lists its object */
+	static const char fine[] = "<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
+	                           "<Key>backups/a&amp;b</Key><Size>1</Size></Contents>"
+	                           "</ListBucketResult>";
+	l = tl__s3_object_list_new();
+	tl_assert_ok(tl__s3_list_page(l, fine, sizeof(fine) - 1, &more, &token, "b"));
+	assert_false(more);
+	assert_int_equal(tl_s3_object_list_count(l), 1);
+	assert_string_equal(tl_s3_object_key(tl_s3_object_list_at(l, 0)), "backups/a&b");
+	tl_s3_object_list_free(l);
+	tl_buf_dispose(&token);
+}
+
 static void test_error_mapping(void **state)
 {
 	assert_int_equal(tl__s3_map_code("InvalidAccessKeyId", 403), TL_EAUTH);
@@ -291,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket_names),   cmocka_unit_test(test_key_names),
 		cmocka_unit_test(test_split_and_app_bucket), cmocka_unit_test(test_xml_extractor),
+		cmocka_unit_test(test_xml_nul_refused),
 		cmocka_unit_test(test_error_mapping),  cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_time_and_encoding), cmocka_unit_test(test_client_config),
 		cmocka_unit_test(test_urls),
