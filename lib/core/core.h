@@ -144,6 +144,9 @@ int tl__file_read(tl_buf *out, const char *path);
 /* The same for a file a tenant controls: TL_EINVALID naming `what`, the
  * path and the limit when it holds more than `max` bytes. */
 int tl__file_read_max(tl_buf *out, const char *path, size_t max, const char *what);
+/* tl__file_read of `name` in the open directory `dirfd` (no path walk
+ * per file when reading a directory's many files); `path` is for errors. */
+int tl__file_read_at(tl_buf *out, int dirfd, const char *name, const char *path);
 /* Mask the password of `url` (whole, percent-decoded, or in the pieces
  * libpq may have cut it into) in `msg`, a string of `cap` bytes. */
 void tl__scrub_password(char *msg, size_t cap, const char *url);
