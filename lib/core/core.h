@@ -137,6 +137,18 @@ int tl__ctx_load_generated(tl_ctx *ctx);
 /* Shorthand for a config value that is known to exist. */
 const char *tl__cfg(const tl_ctx *ctx, const char *key);
 
+/* ---- one read of Caddy's configuration per report (ctx.c, lib/caddy/admin.c) ----
+ * A report over every app (metrics, doctor, alerts, the status of all
+ * apps) asks where each app's site is routed. Between begin and end,
+ * GET /config/ is asked once and the same snapshot answers each app:
+ * one request and one parse instead of one per app of a document that
+ * grows with the number of sites (which made the report quadratic). A
+ * /load through the context in between drops the snapshot. Scopes nest. */
+void tl__caddy_snapshot_begin(tl_ctx *ctx);
+void tl__caddy_snapshot_end(tl_ctx *ctx);
+/* For lib/caddy: where the snapshot (a json_t *) lives, NULL outside a scope. */
+void **tl__caddy_snapshot_slot(tl_ctx *ctx);
+
 /* ---- files (file.c) ---- */
 
 /* Read a whole file; TL_ENOTFOUND when it does not exist. */
