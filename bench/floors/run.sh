@@ -34,8 +34,17 @@ SOCK=${TOWLION_DOCKER_HOST#unix://}
 docker=(/usr/bin/docker -H "$TOWLION_DOCKER_HOST")
 
 work=$(mktemp -d /tmp/towlion-bench-floors.XXXXXX)
+rid=$(printf '%04x' $((RANDOM)))   # names of this run: buckets outlive it
+rows=()
+table() {
+  [ ${#rows[@]} -gt 0 ] || return 0
+  echo "| job | libtowlion | ms | floor | ms | ratio | load (1 min) |"
+  echo "|---|---|---:|---|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+}
 cleanup() {
   set +e
+  table # what was measured, also when a job failed
   "${docker[@]}" ps -aq --filter label=towlion.bench=floors | xargs -r "${docker[@]}" rm -f >/dev/null 2>&1
   "${docker[@]}" network rm floors-net >/dev/null 2>&1
   for a in $(ls "$work/state/apps" 2>/dev/null); do
@@ -59,7 +68,6 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(N
 load1() { cut -d' ' -f1 /proc/loadavg; }
 quiet() { "$@" >/dev/null 2>&1; }
 # row JOB WHAT_LIB LIB_MS WHAT_FLOOR FLOOR_MS LOAD
-rows=()
 row() {
   local r
   r=$(awk -v a="$3" -v b="$5" 'BEGIN {printf "%.2f", a / b}')
@@ -111,16 +119,21 @@ job_route() {
 
 # --- deploy: bench/deploy against docker run + first answer ---
 job_deploy() {
-  local l out lib floor t_floor=() port
+  local l out lib floor failed requests t_floor=() port
   hello_image
   l=$(load1)
-  out=$("$src/bench/deploy/run.sh" "$build" "$ROUNDS" 2>&1) || { echo "$out" >&2; return 1; }
+  # It fails when a request failed during the deploys: the figures stand,
+  # and the row says how many failed.
+  out=$("$src/bench/deploy/run.sh" "$build" "$ROUNDS" 2>&1) || true
   lib=$(awk '/^serving_median_ms/ {print $2}' <<<"$out")
+  [ -n "$lib" ] || { echo "$out" >&2; return 1; }
+  failed=$(awk '/^failed/ {print $2}' <<<"$out")
+  requests=$(awk '/^requests/ {print $2}' <<<"$out")
   # bench/deploy measures the floor itself when it can (interleaved with
   # the deploys, on the tenant's network); otherwise it is measured here.
   floor=$(awk '/^floor_median_ms/ {print $2}' <<<"$out")
   if [ -n "$floor" ]; then
-    row "deploy of a prebuilt image, call to serving" '`bench/deploy` (`tl_deploy`)' "$lib" \
+    row "deploy of a prebuilt image, call to serving" "\`bench/deploy\` (\`tl_deploy\`; $failed of $requests requests failed)" "$lib" \
       '`docker run -d --init` (tenant network, loopback port) to first answer' "$floor" "$l"
     return
   fi
@@ -134,7 +147,7 @@ job_deploy() {
     t_floor+=("$(since_ms "$s")")
     quiet "${docker[@]}" rm -f "$(cat "$work/cid")"
   done
-  row "deploy of a prebuilt image, call to serving" '`bench/deploy` (`tl_deploy`)' "$lib" \
+  row "deploy of a prebuilt image, call to serving" "\`bench/deploy\` (\`tl_deploy\`; $failed of $requests requests failed)" "$lib" \
     '`docker run -d --init` (user network, loopback port) to first answer' \
     "$(median "${t_floor[@]}")" "$l"
 }
@@ -219,49 +232,55 @@ job_provision() {
   local l i t_lib=() t_floor=() pw
   l=$(load1)
   for i in $(seq "$ROUNDS"); do
-    quiet "$TL" app create "fprov$i"
-    s=$(now); "$TL" -q db create "fprov$i" >/dev/null; t_lib+=("$(since_ms "$s")")
+    quiet "$TL" app create "fp$rid$i"
+    s=$(now); "$TL" -q db create "fp$rid$i" >/dev/null; t_lib+=("$(since_ms "$s")")
     pw=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
     # The floor: one psql, one session, the same statements in essence.
     s=$(now)
     "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$TOWLION_PG_URL" \
-      -c "CREATE ROLE fflo${i}_user LOGIN PASSWORD '$pw'" \
-      -c "CREATE DATABASE fflo${i}_db OWNER fflo${i}_user" \
-      -c "REVOKE ALL ON DATABASE fflo${i}_db FROM PUBLIC" >/dev/null
+      -c "CREATE ROLE ff$rid${i}_user LOGIN PASSWORD '$pw'" \
+      -c "CREATE DATABASE ff$rid${i}_db OWNER ff$rid${i}_user" \
+      -c "REVOKE ALL ON DATABASE ff$rid${i}_db FROM PUBLIC" >/dev/null
     t_floor+=("$(since_ms "$s")")
   done
   row "provision a database" '`towlion db create`' "$(median "${t_lib[@]}")" \
     '`psql`: CREATE ROLE, CREATE DATABASE, REVOKE' "$(median "${t_floor[@]}")" "$l"
   for i in $(seq "$ROUNDS"); do
-    quiet "$TL" db drop "fprov$i" --yes
-    "$PGBIN/psql" -X -q "$TOWLION_PG_URL" -c "DROP DATABASE fflo${i}_db" -c "DROP ROLE fflo${i}_user" >/dev/null
+    quiet "$TL" db drop "fp$rid$i" --yes
+    "$PGBIN/psql" -X -q "$TOWLION_PG_URL" -c "DROP DATABASE ff$rid${i}_db" -c "DROP ROLE ff$rid${i}_user" >/dev/null
   done
   t_lib=() t_floor=()
   l=$(load1)
   local rhost=${TOWLION_REDIS_URL#redis://} rpw
   rpw=${rhost%@*}; rpw=${rpw#*:}; rhost=${rhost#*@}
   for i in $(seq "$ROUNDS"); do
-    s=$(now); "$TL" -q redis create "fprov$i" >/dev/null; t_lib+=("$(since_ms "$s")")
+    s=$(now); "$TL" -q redis create "fp$rid$i" >/dev/null; t_lib+=("$(since_ms "$s")")
     pw=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
     s=$(now)
-    REDISCLI_AUTH=$rpw redis-cli -h "${rhost%:*}" -p "${rhost#*:}" ACL SETUSER "fflo$i" on \
-      ">$pw" "~fflo$i:*" "&fflo$i:*" +@all -@admin -@dangerous >/dev/null
+    REDISCLI_AUTH=$rpw redis-cli -h "${rhost%:*}" -p "${rhost#*:}" ACL SETUSER "ff$rid$i" on \
+      ">$pw" "~ff$rid$i:*" "&ff$rid$i:*" +@all -@admin -@dangerous >/dev/null
     t_floor+=("$(since_ms "$s")")
-    REDISCLI_AUTH=$rpw quiet redis-cli -h "${rhost%:*}" -p "${rhost#*:}" ACL DELUSER "fflo$i"
-    quiet "$TL" redis drop "fprov$i"
+    REDISCLI_AUTH=$rpw quiet redis-cli -h "${rhost%:*}" -p "${rhost#*:}" ACL DELUSER "ff$rid$i"
+    quiet "$TL" redis drop "fp$rid$i"
   done
   row "provision a Redis user" '`towlion redis create`' "$(median "${t_lib[@]}")" \
     '`redis-cli ACL SETUSER`' "$(median "${t_floor[@]}")" "$l"
   t_lib=() t_floor=()
   l=$(load1)
   for i in $(seq "$ROUNDS"); do
-    s=$(now); "$TL" -q s3 bucket create "fprov$i" >/dev/null; t_lib+=("$(since_ms "$s")")
+    s=$(now); "$TL" -q s3 bucket create "fp$rid$i" >/dev/null; t_lib+=("$(since_ms "$s")")
     s=$(now)
     curl -fsS -o /dev/null -X PUT --aws-sigv4 "aws:amz:$TOWLION_S3_REGION:s3" \
       --user "$TOWLION_S3_ACCESS_KEY:$TOWLION_S3_SECRET_KEY" \
       -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
-      "$TOWLION_S3_ENDPOINT/fflo$i-uploads"
+      "$TOWLION_S3_ENDPOINT/ff$rid$i-uploads"
     t_floor+=("$(since_ms "$s")")
+    for b in "ff$rid$i-uploads" "fp$rid$i-uploads"; do
+      curl -fsS -o /dev/null -X DELETE --aws-sigv4 "aws:amz:$TOWLION_S3_REGION:s3" \
+        --user "$TOWLION_S3_ACCESS_KEY:$TOWLION_S3_SECRET_KEY" \
+        -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' \
+        "$TOWLION_S3_ENDPOINT/$b" || true
+    done
   done
   row "provision a bucket" '`towlion s3 bucket create`' "$(median "${t_lib[@]}")" \
     '`curl --aws-sigv4 -X PUT` the bucket' "$(median "${t_floor[@]}")" "$l"
@@ -303,6 +322,3 @@ for j in "${jobs[@]}"; do
   echo "job $j" >&2
   "job_$j"
 done
-echo "| job | libtowlion | ms | floor | ms | ratio | load (1 min) |"
-echo "|---|---|---:|---|---:|---:|---:|"
-printf '%s\n' "${rows[@]}"
