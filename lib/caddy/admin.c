@@ -171,12 +171,17 @@ static int get(json_t **out, tl_ctx *ctx, const char *path);
 
 int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path)
 {
-	void **snap = strcmp(path, "/config/") ? NULL : tl__caddy_snapshot_slot(ctx);
+	return get(out, ctx, path);
+}
+
+int tl__caddy_get_config(json_t **out, tl_ctx *ctx)
+{
+	void **snap = tl__caddy_snapshot_slot(ctx);
 	if (!snap)
-		return get(out, ctx, path);
+		return get(out, ctx, "/config/");
 	if (!*snap) {
 		json_t *j = NULL;
-		int rc = get(&j, ctx, path);
+		int rc = get(&j, ctx, "/config/");
 		if (rc) /* not kept: the next app asks again */
 			return rc;
 		*snap = j;

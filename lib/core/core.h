@@ -140,7 +140,8 @@ const char *tl__cfg(const tl_ctx *ctx, const char *key);
 /* ---- one read of Caddy's configuration per report (ctx.c, lib/caddy/admin.c) ----
  * A report over every app (metrics, doctor, alerts, the status of all
  * apps) asks where each app's site is routed. Between begin and end,
- * GET /config/ is asked once and the same snapshot answers each app:
+ * tl__caddy_get_config asks GET /config/ once and the same snapshot
+ * answers each app (a route change still reads what Caddy runs now):
  * one request and one parse instead of one per app of a document that
  * grows with the number of sites (which made the report quadratic). A
  * /load through the context in between drops the snapshot. Scopes nest. */
