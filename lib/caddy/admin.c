@@ -146,6 +146,11 @@ int tl__caddy_adapt(json_t **out, tl_ctx *ctx, const char *text, size_t len,
 
 int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len)
 {
+	void **snap = tl__caddy_snapshot_slot(ctx);
+	if (snap) { /* a snapshot no longer */
+		json_decref(*snap);
+		*snap = NULL;
+	}
 	tl__http_resp resp;
 	int rc = call(ctx, &resp, "POST", "/load", "application/json", json, len);
 	if (rc)
@@ -162,7 +167,30 @@ int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len)
 	return rc;
 }
 
+static int get(json_t **out, tl_ctx *ctx, const char *path);
+
 int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path)
+{
+	return get(out, ctx, path);
+}
+
+int tl__caddy_get_config(json_t **out, tl_ctx *ctx)
+{
+	void **snap = tl__caddy_snapshot_slot(ctx);
+	if (!snap)
+		return get(out, ctx, "/config/");
+	if (!*snap) {
+		json_t *j = NULL;
+		int rc = get(&j, ctx, "/config/");
+		if (rc) /* not kept: the next app asks again */
+			return rc;
+		*snap = j;
+	}
+	*out = json_incref(*snap);
+	return TL_OK;
+}
+
+static int get(json_t **out, tl_ctx *ctx, const char *path)
 {
 	tl__http_resp resp;
 	int rc = call(ctx, &resp, "GET", path, NULL, NULL, 0);

@@ -54,6 +54,10 @@ int tl__caddy_adapt(json_t **out, tl_ctx *ctx, const char *text, size_t len,
 int tl__caddy_load_json(tl_ctx *ctx, const char *json, size_t len);
 /* GET a path of the admin API, parsed. */
 int tl__caddy_get(json_t **out, tl_ctx *ctx, const char *path);
+/* GET /config/, for a report: inside tl__caddy_snapshot_begin/end the
+ * first answer serves every later call (a route change's own reads use
+ * tl__caddy_get: they must see what Caddy runs now). */
+int tl__caddy_get_config(json_t **out, tl_ctx *ctx);
 
 /* ---- assembling (merge.c) ---- */
 

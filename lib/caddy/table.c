@@ -139,7 +139,7 @@ static int read_sites(table *t)
 		if (!(e->name = tl__strndup(nm, len - 6)) ||
 		    !(e->path = tl__path_join(t->sites_dir, nm))) {
 			rc = TL_ENOMEM;
-		} else if ((rc = tl__file_read(&text, e->path)) == TL_OK) {
+		} else if ((rc = tl__file_read_at(&text, dirfd(d), nm, e->path)) == TL_OK) {
 			e->text = text.ptr ? tl__buf_detach(&text) : tl__strdup("");
 			if (!e->text)
 				rc = TL_ENOMEM;
@@ -279,7 +279,11 @@ static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, cons
                         size_t base_len, site_entry *const *sites, size_t n)
 {
 	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_puts(&b, TL__CADDY_CACHE_MAGIC);
+	/* About the size of the cache read: one allocation, not a doubling
+	 * series of copies of a megabyte at a thousand sites. */
+	int rc = tl__buf_grow(&b, t->cache.size + 65536);
+	if (!rc)
+		rc = tl__buf_puts(&b, TL__CADDY_CACHE_MAGIC);
 	if (!rc)
 		rc = tl__caddy_field_put(&b, 'g', globals->ptr, globals->size);
 	if (!rc)

@@ -40,6 +40,10 @@ struct tl_ctx {
 	void *event_payload;
 	bool cancelled;
 	char **destroyed; /* apps whose interrupted destroy this context finished */
+	/* Caddy's configuration (a json_t) read once for a report over every
+	 * app, while caddy_snapshot > 0 (tl__caddy_snapshot_begin). */
+	void *caddy_config;
+	int caddy_snapshot;
 };
 
 #endif

@@ -139,6 +139,19 @@ int tl__ctx_load_generated(tl_ctx *ctx);
 /* Shorthand for a config value that is known to exist. */
 const char *tl__cfg(const tl_ctx *ctx, const char *key);
 
+/* ---- one read of Caddy's configuration per report (ctx.c, lib/caddy/admin.c) ----
+ * A report over every app (metrics, doctor, alerts, the status of all
+ * apps) asks where each app's site is routed. Between begin and end,
+ * tl__caddy_get_config asks GET /config/ once and the same snapshot
+ * answers each app (a route change still reads what Caddy runs now):
+ * one request and one parse instead of one per app of a document that
+ * grows with the number of sites (which made the report quadratic). A
+ * /load through the context in between drops the snapshot. Scopes nest. */
+void tl__caddy_snapshot_begin(tl_ctx *ctx);
+void tl__caddy_snapshot_end(tl_ctx *ctx);
+/* For lib/caddy: where the snapshot (a json_t *) lives, NULL outside a scope. */
+void **tl__caddy_snapshot_slot(tl_ctx *ctx);
+
 /* ---- files (file.c) ---- */
 
 /* Read a whole file; TL_ENOTFOUND when it does not exist. */
@@ -146,6 +159,9 @@ int tl__file_read(tl_buf *out, const char *path);
 /* The same for a file a tenant controls: TL_EINVALID naming `what`, the
  * path and the limit when it holds more than `max` bytes. */
 int tl__file_read_max(tl_buf *out, const char *path, size_t max, const char *what);
+/* tl__file_read of `name` in the open directory `dirfd` (no path walk
+ * per file when reading a directory's many files); `path` is for errors. */
+int tl__file_read_at(tl_buf *out, int dirfd, const char *name, const char *path);
 /* Mask the password of `url` (whole, percent-decoded, or in the pieces
  * libpq may have cut it into) in `msg`, a string of `cap` bytes. */
 void tl__scrub_password(char *msg, size_t cap, const char *url);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -398,6 +399,24 @@ int tl_ctx_new(tl_ctx **out, const tl_ctx_options *opts)
 	return TL_OK;
 }
 
+void tl__caddy_snapshot_begin(tl_ctx *ctx)
+{
+	ctx->caddy_snapshot++;
+}
+
+void tl__caddy_snapshot_end(tl_ctx *ctx)
+{
+	if (ctx->caddy_snapshot > 0 && --ctx->caddy_snapshot == 0) {
+		json_decref(ctx->caddy_config);
+		ctx->caddy_config = NULL;
+	}
+}
+
+void **tl__caddy_snapshot_slot(tl_ctx *ctx)
+{
+	return ctx->caddy_snapshot > 0 ? &ctx->caddy_config : NULL;
+}
+
 void tl_ctx_free(tl_ctx *ctx)
 {
 	if (!ctx)
@@ -410,6 +429,7 @@ void tl_ctx_free(tl_ctx *ctx)
 	free(ctx->slots);
 	free(ctx->config_path);
 	tl__strv_free(ctx->destroyed);
+	json_decref(ctx->caddy_config);
 	free(ctx);
 	tl_shutdown();
 }

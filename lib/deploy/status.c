@@ -168,7 +168,7 @@ static int live_route(char ***dials, tl_ctx *ctx, const char *host)
 	/* The whole config: a path into it answers 400 while Caddy has no
 	 * http app at all (no site), which is "no route", not "unknown". */
 	json_t *config = NULL;
-	int rc = tl__caddy_get(&config, ctx, "/config/");
+	int rc = tl__caddy_get_config(&config, ctx); /* once per report */
 	if (rc)
 		return rc;
 	json_t *servers = json_object_get(json_object_get(json_object_get(config, "apps"), "http"),

@@ -9,6 +9,7 @@
  */
 #include "tl_test.h"
 
+#include "caddy/caddy_internal.h"
 #include "core/core.h"
 
 #include <curl/curl.h>
@@ -628,6 +629,59 @@ static void test_path_routes_redirect_and_remove(void **state)
 	tl_buf_dispose(&removed);
 }
 
+static bool config_routes(json_t *config, const char *host)
+{
+	char *text = json_dumps(config, JSON_COMPACT);
+	bool yes = text && strstr(text, host);
+	free(text);
+	return yes;
+}
+
+/* A report reads Caddy's configuration once (metrics, doctor over every
+ * app), but that snapshot never outlives a change made through the same
+ * context: one tenant's new route shows in the next read, another
+ * tenant's removed route does not linger, and a route change's own
+ * reads are never answered from it. Outside a scope every read asks. */
+static void test_report_snapshot_follows_changes(void **state)
+{
+	fixture *f = *state;
+	const char *ha[] = {"snapa.rt.towlion.test"}, *hb[] = {"snapb.rt.towlion.test"};
+	const char *up[] = {f->v1.addr};
+	tl_caddy_route r;
+	route(&r, "snapa", ha, 1, up, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	tl__caddy_snapshot_begin(f->ctx);
+	json_t *one = NULL, *two = NULL, *live = NULL;
+	tl_assert_ok(tl__caddy_get_config(&one, f->ctx));
+	tl_assert_ok(tl__caddy_get_config(&two, f->ctx));
+	assert_ptr_equal(one, two); /* one request, one parse */
+	assert_true(config_routes(one, "snapa.rt") && !config_routes(one, "snapb.rt"));
+	json_decref(two);
+
+	route(&r, "snapb", hb, 1, up, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	tl_assert_ok(tl__caddy_get_config(&two, f->ctx));
+	assert_ptr_not_equal(one, two);
+	assert_true(config_routes(two, "snapa.rt") && config_routes(two, "snapb.rt"));
+	json_decref(two);
+	tl_assert_ok(tl_caddy_route_remove(NULL, f->ctx, "snapa"));
+	tl_assert_ok(tl__caddy_get_config(&two, f->ctx));
+	assert_true(!config_routes(two, "snapa.rt") && config_routes(two, "snapb.rt"));
+	tl_assert_ok(tl__caddy_get(&live, f->ctx, "/config/"));
+	assert_ptr_not_equal(live, two);
+	json_decref(live);
+	json_decref(two);
+	tl__caddy_snapshot_end(f->ctx);
+	tl_assert_ok(tl__caddy_get_config(&two, f->ctx));
+	tl_assert_ok(tl__caddy_get_config(&live, f->ctx));
+	assert_ptr_not_equal(live, two);
+	json_decref(live);
+	json_decref(two);
+	json_decref(one);
+	tl_assert_ok(tl_caddy_route_remove(NULL, f->ctx, "snapb"));
+	assert_not_served("snapb.rt.towlion.test", "/");
+}
+
 static void test_reload_restores_after_foreign_load(void **state)
 {
 	fixture *f = *state;
@@ -752,6 +806,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes_add_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_internal_https, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_snapshot_follows_changes, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, restore_harness);
 }

@@ -4,9 +4,13 @@
 #include "core/core.h"
 #include "core/url.h"
 
+#include <fcntl.h>
+#include <jansson.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_error_last_never_null(void **state)
 {
@@ -193,6 +197,71 @@ static void test_events_and_cancel(void **state)
 	tl_ctx_free(NULL);
 }
 
+/* Reads size the buffer from the file: every size around the edges
+ * (empty, a power of two and its neighbours, beyond the old 4 KiB step)
+ * comes back whole, by path and by name in an open directory, and a
+ * /proc file (size 0 to stat, text to read) is read to its end. */
+static void test_file_read_sizes(void **state)
+{
+	char dir[] = "/tmp/tl-test-read-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	const size_t sizes[] = {0, 1, 62, 63, 64, 255, 256, 4094, 4095, 4096, 4097, 8191, 70000};
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		size_t n = sizes[k];
+		char *data = malloc(n + 1), path[256];
+		for (size_t i = 0; i < n; i++)
+			data[i] = (char)('a' + (i * 7 + k) % 26);
+		snprintf(path, sizeof(path), "%s/f%zu", dir, n);
+		tl_assert_ok(tl__file_write_atomic(path, data, n, 0600));
+		tl_buf a = TL_BUF_INIT, b = TL_BUF_INIT;
+		tl_assert_ok(tl__file_read(&a, path));
+		tl_assert_ok(tl__file_read_at(&b, dfd, strrchr(path, '/') + 1, path));
+		assert_int_equal(a.size, n);
+		assert_int_equal(b.size, n);
+		assert_true(n == 0 || (!memcmp(a.ptr, data, n) && !memcmp(b.ptr, data, n)));
+		assert_true(!a.ptr || a.ptr[n] == '\0');
+		tl_buf_dispose(&a);
+		tl_buf_dispose(&b);
+		unlink(path);
+		free(data);
+	}
+	tl_buf p = TL_BUF_INIT;
+	tl_assert_ok(tl__file_read(&p, "/proc/self/status"));
+	assert_true(p.size > 64 && strstr(p.ptr, "Name:"));
+	tl_buf_dispose(&p);
+	tl_assert_rc(TL_ENOTFOUND, tl__file_read_at(&p, dfd, "missing", "missing"));
+	close(dfd);
+	rmdir(dir);
+}
+
+/* The snapshot of Caddy's configuration lives only inside a scope:
+ * nested scopes share it, the last end drops it, outside there is none. */
+static void test_caddy_snapshot_scope(void **state)
+{
+	tl_ctx *ctx = tl_test_ctx(0);
+	assert_null(tl__caddy_snapshot_slot(ctx));
+	tl__caddy_snapshot_begin(ctx);
+	void **slot = tl__caddy_snapshot_slot(ctx);
+	assert_non_null(slot);
+	assert_null(*slot);
+	*slot = json_object();
+	tl__caddy_snapshot_begin(ctx);
+	assert_ptr_equal(tl__caddy_snapshot_slot(ctx), slot);
+	assert_non_null(*slot);
+	tl__caddy_snapshot_end(ctx);
+	assert_non_null(*tl__caddy_snapshot_slot(ctx));
+	tl__caddy_snapshot_end(ctx);
+	assert_null(tl__caddy_snapshot_slot(ctx));
+	tl__caddy_snapshot_end(ctx); /* unbalanced: harmless */
+	assert_null(tl__caddy_snapshot_slot(ctx));
+	/* A scope left open is freed with the context. */
+	tl__caddy_snapshot_begin(ctx);
+	*tl__caddy_snapshot_slot(ctx) = json_object();
+	tl_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_init_refcount),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_events_and_cancel),
+		cmocka_unit_test(test_file_read_sizes),
+		cmocka_unit_test(test_caddy_snapshot_scope),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
