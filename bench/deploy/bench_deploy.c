@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -149,10 +150,14 @@ static pid_t docker_cli(char *const *args)
 {
 	extern char **environ;
 	pid_t pid;
-	if (posix_spawn(&pid, args[0], NULL, NULL, args, environ)) {
+	posix_spawn_file_actions_t fa; /* its stdout (ids, names) is not ours */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, args[0], &fa, NULL, args, environ)) {
 		perror(args[0]);
 		exit(1);
 	}
+	posix_spawn_file_actions_destroy(&fa);
 	return pid;
 }
 
