@@ -42,6 +42,7 @@ typedef struct {
 	volatile int want;       /* version we wait for (1 or 2) */
 	volatile double seen_at; /* when `want` was first answered */
 	long total, failed;
+	long closed, timeout, http; /* the failures by kind, as bench_keepalive.c */
 } load;
 
 static size_t sink(char *p, size_t s, size_t n, void *u)
@@ -77,6 +78,12 @@ static void *client(void *arg)
 		L->total++;
 		if (cc != CURLE_OK || status != 200 || !strstr(body, "hello v")) {
 			L->failed++;
+			if (cc == CURLE_OPERATION_TIMEDOUT)
+				L->timeout++;
+			else if (cc != CURLE_OK)
+				L->closed++;
+			else
+				L->http++;
 			continue;
 		}
 		char want[32];
@@ -190,7 +197,7 @@ static double floor_once(const char *image, const char *network, int seq)
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)body);
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
 		if (curl_easy_perform(c) == CURLE_OK &&
 		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
@@ -291,10 +298,10 @@ int main(int argc, char **argv)
 	qsort(floor_ms, (size_t)n, sizeof(double), cmp);
 	printf("deploys %d\nserving_median_ms %.0f\nserving_p90_ms %.0f\nserving_max_ms %.0f\n"
 	       "call_median_ms %.0f\nfloor_median_ms %.0f\nfloor_p90_ms %.0f\n"
-	       "ratio_serving_to_floor %.2f\nrequests %ld\nfailed %ld\n",
+	       "ratio_serving_to_floor %.2f\nrequests %ld\nfailed %ld (closed %ld timeout %ld http %ld)\n",
 	       n, serving[n / 2], serving[(n * 9) / 10], serving[n - 1], call[n / 2],
 	       floor_ms[n / 2], floor_ms[(n * 9) / 10], serving[n / 2] / floor_ms[n / 2], L.total,
-	       L.failed);
+	       L.failed, L.closed, L.timeout, L.http);
 	printf("mean time per step (ms):\n");
 	for (int i = 0; i < MAX_STEPS && steps[i].name; i++)
 		printf("  %-16s %7.1f\n", steps[i].name, steps[i].total / n);
