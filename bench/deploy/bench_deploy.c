@@ -5,12 +5,24 @@
  * version, and the call's own duration (which includes the drain).
  * Reports failed requests over the whole run.
  *
- * usage: bench_deploy N APP_DIR     (environment: a harness + TOWLION_*)
+ * The floor, measured in the same run, interleaved with the deploys so
+ * both see the same load: `docker run -d --init` of the same image on the
+ * same user network with a published loopback port, until its first HTTP
+ * answer (docker CLI included; the answer is polled every millisecond from
+ * the moment the CLI is started).
+ *
+ * usage: bench_deploy N APP_DIR IMAGE     (environment: a harness + TOWLION_*)
  */
 #include <towlion/towlion.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +42,7 @@ typedef struct {
 	volatile int want;       /* version we wait for (1 or 2) */
 	volatile double seen_at; /* when `want` was first answered */
 	long total, failed;
+	long closed, timeout, http; /* the failures by kind, as bench_keepalive.c */
 } load;
 
 static size_t sink(char *p, size_t s, size_t n, void *u)
@@ -65,6 +78,12 @@ static void *client(void *arg)
 		L->total++;
 		if (cc != CURLE_OK || status != 200 || !strstr(body, "hello v")) {
 			L->failed++;
+			if (cc == CURLE_OPERATION_TIMEDOUT)
+				L->timeout++;
+			else if (cc != CURLE_OK)
+				L->closed++;
+			else
+				L->http++;
 			continue;
 		}
 		char want[32];
@@ -119,6 +138,88 @@ static int cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A loopback port nobody listens on right now. */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		perror("free port");
+		exit(1);
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static pid_t docker_cli(char *const *args)
+{
+	extern char **environ;
+	pid_t pid;
+	posix_spawn_file_actions_t fa; /* its stdout (ids, names) is not ours */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (posix_spawn(&pid, args[0], &fa, NULL, args, environ)) {
+		perror(args[0]);
+		exit(1);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+static int docker_wait(pid_t pid)
+{
+	int st;
+	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* One floor run: `docker run -d --init` on the network, until the first
+ * 200 of /health on the published port; the container is removed after. */
+static double floor_once(const char *image, const char *network, int seq)
+{
+	char name[64], publish[64], url[64], label[] = "towlion-bench=deploy-floor";
+	int port = free_port();
+	snprintf(name, sizeof(name), "towlion-bench-floor-%ld-%d", (long)getpid(), seq);
+	snprintf(publish, sizeof(publish), "127.0.0.1:%d:8000", port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/health", port);
+	const char *host = getenv("TOWLION_DOCKER_HOST");
+	char *run[] = {"/usr/bin/docker", "-H", (char *)host, "run", "-d", "--init", "--name",
+	               name, "--label", label, "--network", (char *)network, "-p", publish,
+	               (char *)image, NULL};
+	CURL *c = curl_easy_init();
+	char body[256];
+	double t0 = now_ms();
+	pid_t pid = docker_cli(run);
+	for (;;) {
+		long status = 0;
+		body[0] = '\0';
+		curl_easy_reset(c);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, (void *)body);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+		if (curl_easy_perform(c) == CURLE_OK &&
+		    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
+			break;
+		if (now_ms() - t0 > 60000) {
+			fprintf(stderr, "floor: %s never answered\n", name);
+			exit(1);
+		}
+		usleep(1000);
+	}
+	double t = now_ms() - t0;
+	curl_easy_cleanup(c);
+	if (docker_wait(pid)) {
+		fprintf(stderr, "floor: docker run failed\n");
+		exit(1);
+	}
+	char *rm[] = {"/usr/bin/docker", "-H", (char *)host, "rm", "-f", name, NULL};
+	pid = docker_cli(rm);
+	docker_wait(pid);
+	return t;
+}
+
 static void set_version(const char *dir, int v)
 {
 	char path[1024];
@@ -130,12 +231,12 @@ static void set_version(const char *dir, int v)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench_deploy N APP_DIR\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: bench_deploy N APP_DIR IMAGE\n");
 		return 2;
 	}
 	int n = atoi(argv[1]);
-	const char *dir = argv[2];
+	const char *dir = argv[2], *image = argv[3];
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	tl_ctx *ctx = NULL;
 	tl_ctx_options co = TL_CTX_OPTIONS_INIT;
@@ -170,6 +271,9 @@ int main(int argc, char **argv)
 	measuring = 1;
 	double *serving = calloc((size_t)n, sizeof(double));
 	double *call = calloc((size_t)n, sizeof(double));
+	double *floor_ms = calloc((size_t)n, sizeof(double));
+	char network[256];
+	snprintf(network, sizeof(network), "%s-app-%s", getenv("TOWLION_NETWORK"), app);
 	for (int i = 0; i < n; i++) {
 		int v = (i % 2) ? 1 : 2;
 		set_version(dir, v);
@@ -185,15 +289,19 @@ int main(int argc, char **argv)
 		while (L.seen_at == 0)
 			usleep(1000);
 		serving[i] = L.seen_at - t0;
+		floor_ms[i] = floor_once(image, network, i);
 	}
 	L.stop = 1;
 	pthread_join(t, NULL);
 	qsort(serving, (size_t)n, sizeof(double), cmp);
 	qsort(call, (size_t)n, sizeof(double), cmp);
+	qsort(floor_ms, (size_t)n, sizeof(double), cmp);
 	printf("deploys %d\nserving_median_ms %.0f\nserving_p90_ms %.0f\nserving_max_ms %.0f\n"
-	       "call_median_ms %.0f\nrequests %ld\nfailed %ld\n",
-	       n, serving[n / 2], serving[(n * 9) / 10], serving[n - 1], call[n / 2], L.total,
-	       L.failed);
+	       "call_median_ms %.0f\nfloor_median_ms %.0f\nfloor_p90_ms %.0f\n"
+	       "ratio_serving_to_floor %.2f\nrequests %ld\nfailed %ld (closed %ld timeout %ld http %ld)\n",
+	       n, serving[n / 2], serving[(n * 9) / 10], serving[n - 1], call[n / 2],
+	       floor_ms[n / 2], floor_ms[(n * 9) / 10], serving[n / 2] / floor_ms[n / 2], L.total,
+	       L.failed, L.closed, L.timeout, L.http);
 	printf("mean time per step (ms):\n");
 	for (int i = 0; i < MAX_STEPS && steps[i].name; i++)
 		printf("  %-16s %7.1f\n", steps[i].name, steps[i].total / n);

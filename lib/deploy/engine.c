@@ -605,6 +605,74 @@ static void attempt_dispose(attempt *a)
 	tl_docker_free(a->docker);
 }
 
+/* ---- what the attempt runs: a new release, a restart, a rollback ------ */
+
+/* A new release from a directory or a git ref: its compose file is read. */
+static int plan_new(attempt *a, const tl_deploy_options *o)
+{
+	int rc = fetch_source(a, o);
+	if (rc == TL_OK)
+		rc = make_release_id(a, o->release_id);
+	if (rc == TL_OK)
+		rc = tl__step(a->ctx, "deploy.plan", a->p->name, "reading the compose file");
+	if (rc == TL_OK)
+		rc = tl__plan_load(&a->plan, a->ctx, a->p, a->src_dir);
+	if (rc == TL_OK)
+		apply_plan_settings(a);
+	return rc;
+}
+
+/* The serving release again, as a new release (new containers next to the
+ * old, then the switch), from the same images and plan: only the
+ * environment is read anew. The id takes a random tail, never the commit:
+ * it must differ from the one it restarts even within the same second. */
+static int plan_restart(attempt *a, const tl_release *from)
+{
+	int rc = tl__step(a->ctx, "deploy.plan", a->p->name,
+	                  "restarting %s with the settings of now", from->id);
+	if (rc == TL_OK)
+		rc = make_release_id(a, NULL);
+	if (rc == TL_OK)
+		rc = tl__buf_puts(&a->commit, from->commit ? from->commit : "");
+	if (rc == TL_OK)
+		rc = tl__plan_restore(&a->plan, a->p->state_dir, from->id);
+	if (rc == TL_OK)
+		rc = check_images(a);
+	return rc;
+}
+
+/* A kept release back under its own id, from its saved plan and images. */
+static int plan_rollback(attempt *a, const tl_release *from)
+{
+	int rc = tl__step(a->ctx, "deploy.plan", a->p->name, "rolling back to %s", from->id);
+	if (rc == TL_OK && !(a->release_id = tl__strdup(from->id)))
+		rc = TL_ENOMEM;
+	if (rc == TL_OK)
+		rc = tl__buf_puts(&a->commit, from->commit ? from->commit : "");
+	if (rc == TL_OK)
+		rc = tl__plan_restore(&a->plan, a->p->state_dir, from->id);
+	if (rc == TL_OK)
+		rc = check_images(a);
+	return rc;
+}
+
+/* The release's source as the history shows it: path:, git:, or what a
+ * restart or rollback brings back (a restart of a restart names the
+ * original source once). */
+static void describe_source(char *out, size_t len, const attempt *a,
+                            const tl_deploy_options *o, const tl_release *from)
+{
+	if (from)
+		snprintf(out, len, "%s:%s", a->p->restart ? "restart" : "rollback",
+		         !from->source                                   ? ""
+		         : tl__str_startswith(from->source, "restart:") ? from->source + 8
+		                                                         : from->source);
+	else if (o->path)
+		snprintf(out, len, "path:%s", a->src_dir ? a->src_dir : o->path);
+	else
+		snprintf(out, len, "git:%s#%s", o->git_url, o->git_ref);
+}
+
 int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
                        const tl_deploy_options *o, const tl_release *from)
 {
@@ -630,43 +698,9 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, lt < 0 ? 0 : (int)lt);
 	if (rc == TL_OK)
 		rc = tl_docker_open(&a.docker, ctx);
-	if (rc == TL_OK && !from) {
-		rc = fetch_source(&a, o);
-		if (rc == TL_OK)
-			rc = make_release_id(&a, o->release_id);
-		if (rc == TL_OK)
-			rc = tl__step(ctx, "deploy.plan", p->name, "reading the compose file");
-		if (rc == TL_OK)
-			rc = tl__plan_load(&a.plan, ctx, p, a.src_dir);
-		if (rc == TL_OK)
-			apply_plan_settings(&a);
-	} else if (rc == TL_OK && p->restart) {
-		/* The serving release again, as a new release (new containers
-		 * next to the old, then the switch), from the same images and
-		 * plan: only the environment is read anew. The id takes a random
-		 * tail, never the commit: it must differ from the one it restarts
-		 * even within the same second. */
-		rc = tl__step(ctx, "deploy.plan", p->name, "restarting %s with the settings of now",
-		              from->id);
-		if (rc == TL_OK)
-			rc = make_release_id(&a, NULL);
-		if (rc == TL_OK)
-			rc = tl__buf_puts(&a.commit, from->commit ? from->commit : "");
-		if (rc == TL_OK)
-			rc = tl__plan_restore(&a.plan, p->state_dir, from->id);
-		if (rc == TL_OK)
-			rc = check_images(&a);
-	} else if (rc == TL_OK) {
-		rc = tl__step(ctx, "deploy.plan", p->name, "rolling back to %s", from->id);
-		if (rc == TL_OK && !(a.release_id = tl__strdup(from->id)))
-			rc = TL_ENOMEM;
-		if (rc == TL_OK)
-			rc = tl__buf_puts(&a.commit, from->commit ? from->commit : "");
-		if (rc == TL_OK)
-			rc = tl__plan_restore(&a.plan, p->state_dir, from->id);
-		if (rc == TL_OK)
-			rc = check_images(&a);
-	}
+	if (rc == TL_OK)
+		rc = !from ? plan_new(&a, o) : p->restart ? plan_restart(&a, from)
+		                                          : plan_rollback(&a, from);
 	/* What a killed attempt left in flight is settled first; then this
 	 * one is recorded before it changes anything. */
 	bool in_flight = false;
@@ -702,15 +736,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		rc = tl__remove_other_releases(&a, serving, NULL, 0);
 
 	char source[1200];
-	if (from)
-		snprintf(source, sizeof(source), "%s:%s", p->restart ? "restart" : "rollback",
-		         !from->source                                   ? ""
-		         : tl__str_startswith(from->source, "restart:") ? from->source + 8
-		                                                         : from->source);
-	else if (o->path)
-		snprintf(source, sizeof(source), "path:%s", a.src_dir ? a.src_dir : o->path);
-	else
-		snprintf(source, sizeof(source), "git:%s#%s", o->git_url, o->git_ref);
+	describe_source(source, sizeof(source), &a, o, from);
 	bool recordable = rc == TL_OK && !from;
 	if (rc == TL_OK)
 		rc = new_release(&a, o, source);
