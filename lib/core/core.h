@@ -176,6 +176,12 @@ void tl__atomic_abort(tl__atomic_file *af);
 int tl__file_write_atomic(const char *path, const void *data, size_t len,
                           mode_t mode);
 
+/* ---- time (clock.c) ---- */
+
+/* Milliseconds on the monotonic clock: for durations and deadlines only
+ * (its zero is arbitrary). The one clock every module uses. */
+int64_t tl__clock_ms(void);
+
 /* ---- secrets (secret.c) ---- */
 
 /* `len` random characters from the URL-safe alphabet [A-Za-z0-9_-],

@@ -126,8 +126,7 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 		free(lk);
 		return TL_ENOMEM;
 	}
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t start = tl__clock_ms();
 	bool told = false;
 	lk->fd = -1;
 	for (;;) {
@@ -147,10 +146,7 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 			rc = tl__error_os(TL_EIO, errno, "cannot lock %s", lk->path);
 			goto fail;
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long waited = (now.tv_sec - start.tv_sec) * 1000 +
-		              (now.tv_nsec - start.tv_nsec) / 1000000;
+		int64_t waited = tl__clock_ms() - start;
 		tl_buf who = TL_BUF_INIT;
 		if (!told || (timeout_ms >= 0 && waited >= timeout_ms))
 			describe_holder(&who, lk->fd);

@@ -20,13 +20,6 @@
  * endless or huge body makes the probe fail instead of filling memory. */
 #define PROBE_MAX_BODY (64u * 1024)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* One probe: TL_OK when healthy; otherwise TL_EUNHEALTHY with why. */
 static int probe(tl_ctx *ctx, const char *url, long timeout_ms, const char *service,
                  tl_buf *why)
@@ -67,7 +60,7 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 	if (!url)
 		return TL_ENOMEM;
 	tl_buf why = TL_BUF_INIT;
-	long deadline = now_ms() + timeout_ms;
+	int64_t deadline = tl__clock_ms() + timeout_ms;
 	int rc;
 	for (;;) {
 		rc = probe(ctx, url, PROBE_TIMEOUT_MS, "the new release", &why);
@@ -79,7 +72,7 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 			                   "the container exited before %s answered", url);
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (tl__clock_ms() >= deadline) {
 			rc = tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DEPLOY,
 			                   "%s did not become healthy within %ld ms (last: %s)", url,
 			                   timeout_ms, why.ptr ? why.ptr : "no answer");

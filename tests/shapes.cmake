@@ -1,0 +1,3 @@
+# The shared helpers every module uses for one thing (issue 18, "one shape
+# everywhere"): the clock, hex, URL encoding, digests.
+tl_unit_test(shared_helpers)
