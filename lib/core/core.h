@@ -182,6 +182,13 @@ int tl__file_write_atomic(const char *path, const void *data, size_t len,
  * (its zero is arbitrary). The one clock every module uses. */
 int64_t tl__clock_ms(void);
 
+/* ---- hex and digests (hex.c) ---- */
+
+/* `len` bytes as lowercase hex; `out` holds 2 * len + 1 bytes. */
+void tl__hex(char *out, const void *bin, size_t len);
+/* SHA-256 of a memory block, as 64 hex digits. */
+void tl__sha256_hex(char out[65], const void *data, size_t len);
+
 /* ---- secrets (secret.c) ---- */
 
 /* `len` random characters from the URL-safe alphabet [A-Za-z0-9_-],

@@ -363,7 +363,7 @@ int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 		                     "S3 request with a file body but no payload hash");
 	}
 	if (!payload_sha) {
-		tl__s3_sha256_hex(sha, req->body ? req->body : "", req->body ? req->body_len : 0);
+		tl__sha256_hex(sha, req->body ? req->body : "", req->body ? req->body_len : 0);
 		payload_sha = sha;
 	}
 	char sha_header[96];

@@ -96,23 +96,6 @@ void tl__md5_final(tl__md5 *m, unsigned char out[16])
 			out[i * 4 + j] = (unsigned char)(v[i] >> (8 * j));
 }
 
-void tl__hex(char *out, const unsigned char *bin, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hex[bin[i] >> 4];
-		out[2 * i + 1] = hex[bin[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-void tl__s3_sha256_hex(char out[65], const void *data, size_t len)
-{
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, data, len);
-	tl__hex(out, h, sizeof(h));
-}
-
 int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx, int fd,
                            uint64_t offset, uint64_t size, const char *path)
 {

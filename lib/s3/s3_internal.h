@@ -110,11 +110,8 @@ typedef struct {
 void tl__md5_init(tl__md5 *m);
 void tl__md5_update(tl__md5 *m, const void *data, size_t len);
 void tl__md5_final(tl__md5 *m, unsigned char out[16]);
-void tl__hex(char *out, const unsigned char *bin, size_t len); /* 2*len+1 */
 /* "Content-MD5: <base64>" for a binary MD5. */
 void tl__s3_content_md5_header(char out[64], const unsigned char md5[16]);
-/* SHA-256 (hex) of a memory block. */
-void tl__s3_sha256_hex(char out[65], const void *data, size_t len);
 /* SHA-256 (hex) and MD5 (binary) of a file range, read with pread;
  * cancellable through ctx. */
 int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,

@@ -174,9 +174,9 @@ static void test_digests(void **state)
 		md5_hex(hex, v[i][0], 7);
 		assert_string_equal(hex, v[i][1]);
 	}
-	tl__s3_sha256_hex(hex, "", 0);
+	tl__sha256_hex(hex, "", 0);
 	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	tl__s3_sha256_hex(hex, "abc", 3);
+	tl__sha256_hex(hex, "abc", 3);
 	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	unsigned char md5[16] = {0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04,
 	                         0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e};

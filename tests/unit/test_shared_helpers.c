@@ -18,10 +18,27 @@ static void test_clock_advances_monotonically(void **state)
 	assert_true(b - a < 5000);
 }
 
+static void test_hex_and_sha256(void **state)
+{
+	char out[9];
+	const unsigned char bin[4] = {0x00, 0x0f, 0xa0, 0xff};
+	tl__hex(out, bin, sizeof(bin));
+	assert_string_equal(out, "000fa0ff");
+	tl__hex(out, bin, 0);
+	assert_string_equal(out, "");
+	char sha[65];
+	/* FIPS 180-2's examples. */
+	tl__sha256_hex(sha, "", 0);
+	assert_string_equal(sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	tl__sha256_hex(sha, "abc", 3);
+	assert_string_equal(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clock_advances_monotonically),
+		cmocka_unit_test(test_hex_and_sha256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
