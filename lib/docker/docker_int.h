@@ -62,8 +62,6 @@ int dk_call(tl_docker *d, const char *method, const char *path, json_t *body,
 /* "?filters=<urlencoded {"label":[...]}>" for label filters. */
 int dk_label_filters(tl_buf *q, const char *const *labels);
 
-/* Append the percent-encoded `s`. */
-int dk_urlenc(tl_buf *b, const char *s);
 
 /* ---- log stream demultiplexer (demux.c), pure and fuzzable ---- */
 

@@ -120,9 +120,6 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 
 /* ---- helpers ---- */
 
-/* Append the object key to a URL path: each byte outside RFC 3986's
- * unreserved set and '/' percent-encoded. */
-int tl__s3_encode_key(tl_buf *out, const char *key);
 /* "2026-11-30T04:44:44.000Z" or an HTTP date -> epoch seconds, 0 if bad. */
 int64_t tl__s3_parse_time(const char *text);
 /* Validate bucket (and key when not NULL), for public entry points. */

@@ -3,6 +3,7 @@
 #include "tl_test.h"
 
 #include "s3/s3_internal.h"
+#include "core/url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +194,7 @@ static void test_time_and_encoding(void **state)
 	assert_int_equal(tl__s3_parse_time("garbage"), 0);
 	assert_int_equal(tl__s3_parse_time(NULL), 0);
 	tl_buf b = TL_BUF_INIT;
-	tl_assert_ok(tl__s3_encode_key(&b, "dir/a b+c&d=e~f_g.h-i%\xc3\xbc"));
+	tl_assert_ok(tl__url_encode_path(&b, "dir/a b+c&d=e~f_g.h-i%\xc3\xbc"));
 	assert_string_equal(b.ptr, "dir/a%20b%2Bc%26d%3De~f_g.h-i%25%C3%BC");
 	tl_buf_dispose(&b);
 }

@@ -3,6 +3,7 @@
 #include "tl_test.h"
 
 #include "core/core.h"
+#include "core/url.h"
 
 #include <string.h>
 #include <time.h>
@@ -34,11 +35,26 @@ static void test_hex_and_sha256(void **state)
 	assert_string_equal(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static void test_url_encoding(void **state)
+{
+	tl_buf b = TL_BUF_INIT;
+	tl_assert_ok(tl__url_encode(&b, "a/b c+d&e=f~g_h.i-j%\xc3\xbc"));
+	assert_string_equal(b.ptr, "a%2Fb%20c%2Bd%26e%3Df~g_h.i-j%25%C3%BC");
+	tl__buf_clear(&b);
+	tl_assert_ok(tl__url_encode_path(&b, "dir/a b"));
+	assert_string_equal(b.ptr, "dir/a%20b");
+	tl__buf_clear(&b);
+	tl_assert_ok(tl__url_encode(&b, ""));
+	assert_string_equal(b.ptr ? b.ptr : "", "");
+	tl_buf_dispose(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clock_advances_monotonically),
 		cmocka_unit_test(test_hex_and_sha256),
+		cmocka_unit_test(test_url_encoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
