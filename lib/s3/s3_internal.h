@@ -101,15 +101,16 @@ int tl__s3_xml_escape(tl_buf *out, const char *s);
 
 /* ---- digests (digest.c) ---- */
 
-typedef struct {
-	uint32_t a, b, c, d;
-	uint64_t len;
-	unsigned char buf[64];
-} tl__md5;
+/* MD5 (RFC 1321) from OpenSSL's libcrypto, piece by piece: new, update,
+ * final, free (free also after a failure; NULL is fine). */
+typedef struct tl__md5 tl__md5;
 
-void tl__md5_init(tl__md5 *m);
-void tl__md5_update(tl__md5 *m, const void *data, size_t len);
-void tl__md5_final(tl__md5 *m, unsigned char out[16]);
+int tl__md5_new(tl__md5 **out);
+int tl__md5_update(tl__md5 *m, const void *data, size_t len);
+int tl__md5_final(tl__md5 *m, unsigned char out[16]);
+void tl__md5_free(tl__md5 *m);
+/* The MD5 of one block of memory. */
+int tl__md5_of(unsigned char out[16], const void *data, size_t len);
 /* "Content-MD5: <base64>" for a binary MD5. */
 void tl__s3_content_md5_header(char out[64], const unsigned char md5[16]);
 /* SHA-256 (hex) and MD5 (binary) of a file range, read with pread;
