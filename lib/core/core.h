@@ -203,6 +203,10 @@ int tl__secret_generate(char *out, size_t len);
  * for a name that is no app is a resource nothing removes. */
 int tl__app_require_registered(tl_ctx *ctx, const char *name, const char *what,
                                const char *standalone_hint);
+/* <TOWLION_STATE_DIR>/apps/<app>/<rest> (rest NULL: the directory itself),
+ * malloc'd into *out. `app` is not checked: callers validate it first.
+ * TL_EINVALID when TOWLION_STATE_DIR is empty. (lib/app/paths.c) */
+int tl__app_path(char **out, const tl_ctx *ctx, const char *app, const char *rest);
 
 /* ---- locks (lock.c) ---- */
 

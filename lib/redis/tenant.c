@@ -3,7 +3,7 @@
 #include "redis_internal.h"
 #include "core/appenv.h"
 #include "core/url.h"
-#include "towlion/pg.h"
+#include "towlion/app.h"
 #include "towlion/validate.h"
 
 #include <stdarg.h>

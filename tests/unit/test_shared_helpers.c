@@ -4,7 +4,9 @@
 
 #include "core/core.h"
 #include "core/url.h"
+#include "towlion/app.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -49,12 +51,32 @@ static void test_url_encoding(void **state)
 	tl_buf_dispose(&b);
 }
 
+static void test_app_paths(void **state)
+{
+	tl_ctx *ctx = tl_test_ctx(0);
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_STATE_DIR", "/srv/state"));
+	char *p = NULL;
+	tl_assert_ok(tl__app_path(&p, ctx, "blog", NULL));
+	assert_string_equal(p, "/srv/state/apps/blog");
+	free(p);
+	tl_assert_ok(tl__app_path(&p, ctx, "blog", "history.json"));
+	assert_string_equal(p, "/srv/state/apps/blog/history.json");
+	free(p);
+	/* The public env path is the same place. */
+	tl_buf b = TL_BUF_INIT;
+	tl_assert_ok(tl_app_env_path(&b, ctx, "blog"));
+	assert_string_equal(b.ptr, "/srv/state/apps/blog/app.env");
+	tl_buf_dispose(&b);
+	tl_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clock_advances_monotonically),
 		cmocka_unit_test(test_hex_and_sha256),
 		cmocka_unit_test(test_url_encoding),
+		cmocka_unit_test(test_app_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
