@@ -44,5 +44,7 @@ struct tl_compose {
 /* Topological start order (order.c): fills c->order, or TL_EINVALID
  * naming the cycle. */
 int cp_start_order(tl_compose *c);
+/* The public handle around a finished plan (plan.c; takes a reference). */
+int cp_finish(tl_compose **out, json_t *plan);
 
 #endif

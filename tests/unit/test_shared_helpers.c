@@ -4,11 +4,13 @@
 
 #include "core/core.h"
 #include "core/url.h"
+#include "deploy/deploy_int.h"
 #include "towlion/app.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void test_clock_advances_monotonically(void **state)
 {
@@ -70,6 +72,27 @@ static void test_app_paths(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* A release that falls off the history (100 kept) takes its saved plan
+ * along: plans do not pile up in the state dir. */
+static void test_plans_of_forgotten_releases_are_deleted(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	char id[32], plan[128];
+	for (int i = 0; i <= 100; i++) {
+		snprintf(id, sizeof(id), "r%03d", i);
+		tl_assert_ok(tl__plan_save(dir, id, "{}"));
+		tl_release r = {.id = id, .status = TL_RELEASE_ACTIVE, .created = i};
+		tl_assert_ok(tl__history_record(dir, &r));
+	}
+	snprintf(plan, sizeof(plan), "%s/plans/r000.json", dir);
+	assert_int_equal(access(plan, F_OK), -1);
+	snprintf(plan, sizeof(plan), "%s/plans/r001.json", dir);
+	assert_int_equal(access(plan, F_OK), 0);
+	snprintf(plan, sizeof(plan), "%s/plans/r100.json", dir);
+	assert_int_equal(access(plan, F_OK), 0);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -77,6 +100,7 @@ int main(void)
 		cmocka_unit_test(test_hex_and_sha256),
 		cmocka_unit_test(test_url_encoding),
 		cmocka_unit_test(test_app_paths),
+		cmocka_unit_test(test_plans_of_forgotten_releases_are_deleted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
