@@ -113,10 +113,22 @@ typedef struct {
 	bool takes_value;
 	const char **value; /* where a value (or "1" for flags) is stored */
 } cli_opt;
+/* A repeatable option taking a value ("--upstream A --upstream B"): every
+ * value is appended to a NULL-terminated array of borrowed strings,
+ * malloc'd; the caller frees the array (not the strings) whatever the
+ * parser returns. */
+typedef struct {
+	const char *name;
+	const char ***values;
+} cli_list_opt;
 /* Parse options; positional arguments are collected into pos (up to
  * maxpos). Returns 0, or an exit code after printing the usage error. */
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
               size_t minpos, size_t maxpos, size_t *npos);
+/* The same with repeatable options too. */
+int cli_parse_lists(cli *c, const cli_opt *opts, size_t nopts, const cli_list_opt *lists,
+                    size_t nlists, const char **pos, size_t minpos, size_t maxpos,
+                    size_t *npos);
 /* The usage error for an unknown option, suggesting the nearest one the
  * verb's synopsis names. */
 int cli_unknown_option(cli *c, const char *word);
