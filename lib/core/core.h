@@ -51,6 +51,18 @@ int tl__error_oom(void);
 int tl__errno_to_result(int err);
 /* Prefix the current error message with "<prefix>: ". */
 void tl__error_prefix(const char *fmt, ...) TL__PRINTF(1, 2);
+/* The last error, copied whole: a tl_error's message and upstream point
+ * into the thread's buffers, which the next error overwrites, so a plain
+ * copy of it does not survive the cleanup it is kept across. */
+typedef struct {
+	int code, klass;
+	long upstream_code;
+	char message[1024];
+	char upstream[64];
+} tl__error_saved;
+void tl__error_save(tl__error_saved *saved);
+/* Make it the last error again; returns its code. */
+int tl__error_restore(const tl__error_saved *saved);
 
 /* ---- memory and strings (buf.c) ---- */
 

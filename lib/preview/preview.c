@@ -142,11 +142,11 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 		tl__plan_dispose(&check);
 	if (rc && rc != TL_ECONFLICT && !exists && opts->git_url) {
 		/* A new preview that was refused leaves nothing behind. */
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		tl__rm_rf(p.checkout_dir, tl__cfg(ctx, "TOWLION_APPS_DIR"));
-		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s", msg);
+		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s",
+		                       saved.message);
 	}
 
 	/* Remember it before creating anything, so down and gc find it. */

@@ -211,18 +211,14 @@ static int put_multipart(tl_buf *etag, upload *u, uint64_t part_size)
 	if (rc && idq.size) {
 		/* Leave no orphaned parts behind (they are billed); keep the
 		 * first error, say if the abort failed too. */
-		tl_error saved = *tl_error_last();
-		char *msg = tl__strdup(saved.message);
-		char *up = tl__strdup(saved.upstream);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		if (abort_upload(u, idq.ptr))
 			tl__log(u->s3->ctx, TL_LOG_WARN,
 			        "S3: could not abort multipart upload %s of %s/%s (%s); "
 			        "a lifecycle rule or a later abort must remove its parts",
 			        id.ptr, u->bucket, u->key, tl_error_last()->message);
-		tl__error_set_upstream(saved.code, saved.klass, up ? up : "", saved.upstream_code,
-		                       "%s", msg ? msg : "multipart upload failed");
-		free(msg);
-		free(up);
+		tl__error_restore(&saved);
 	}
 	tl_buf_dispose(&id);
 	tl_buf_dispose(&idq);

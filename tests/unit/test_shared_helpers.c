@@ -93,6 +93,23 @@ static void test_plans_of_forgotten_releases_are_deleted(void **state)
 	tl_test_rmdir(dir);
 }
 
+/* A saved error survives the errors of the clean-up it is kept across,
+ * upstream text included (a copied tl_error only points at them). */
+static void test_error_saved_across_cleanup(void **state)
+{
+	tl__error_set_upstream(TL_EIO, TL_ERRCLASS_S3, "SlowDown", 503, "upload failed");
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	tl__error_set_upstream(TL_ENOTFOUND, TL_ERRCLASS_S3, "NoSuchUpload", 404, "abort failed");
+	assert_int_equal(tl__error_restore(&saved), TL_EIO);
+	const tl_error *e = tl_error_last();
+	assert_int_equal(e->code, TL_EIO);
+	assert_int_equal(e->klass, TL_ERRCLASS_S3);
+	assert_string_equal(e->message, "upload failed");
+	assert_string_equal(e->upstream, "SlowDown");
+	assert_int_equal(e->upstream_code, 503);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -101,6 +118,7 @@ int main(void)
 		cmocka_unit_test(test_url_encoding),
 		cmocka_unit_test(test_app_paths),
 		cmocka_unit_test(test_plans_of_forgotten_releases_are_deleted),
+		cmocka_unit_test(test_error_saved_across_cleanup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
