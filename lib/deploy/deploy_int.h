@@ -22,6 +22,7 @@ struct tl_release {
 
 /* history.c */
 int tl__release_add_service(tl_release *r, const char *service, const char *image);
+int tl__release_copy(tl_release **out, const tl_release *r);
 int tl__history_record(const char *state_dir, const tl_release *r);
 int tl__history_load(tl_release_list **out, const char *state_dir);
 const tl_release *tl__history_active(const tl_release_list *l);

@@ -227,6 +227,17 @@ const tl_release *tl__history_active(const tl_release_list *l)
 	return NULL;
 }
 
+int tl__release_copy(tl_release **out, const tl_release *r)
+{
+	json_t *j = to_json(r);
+	tl_release *c = j ? from_json(j) : NULL;
+	json_decref(j);
+	if (!c)
+		return tl__error_oom();
+	*out = c;
+	return TL_OK;
+}
+
 size_t tl_release_list_count(const tl_release_list *l) { return l ? l->n : 0; }
 const tl_release *tl_release_list_at(const tl_release_list *l, size_t i)
 {
