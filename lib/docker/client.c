@@ -278,6 +278,30 @@ int dk_label_filters(tl_buf *q, const char *const *labels)
 	return rc;
 }
 
+int dk_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
+               const char *kind, const char *name)
+{
+	char *path = tl__sprintf("/%s/%s%s", collection, name, suffix);
+	char *what = tl__sprintf("inspect %s %s", kind, name);
+	int rc = path && what ? dk_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
+	free(path);
+	free(what);
+	return rc;
+}
+
+int dk_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
+            const char *what)
+{
+	tl_buf q = TL_BUF_INIT;
+	int rc = tl__buf_puts(&q, path);
+	if (!rc)
+		rc = dk_label_filters(&q, labels);
+	if (!rc)
+		rc = dk_call(d, "GET", q.ptr, NULL, out, 0, what);
+	tl_buf_dispose(&q);
+	return rc;
+}
+
 /* ---- opening --------------------------------------------------------- */
 
 static int parse_host(tl_docker *d)

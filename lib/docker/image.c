@@ -371,13 +371,8 @@ int tl_docker_image_inspect(tl_docker_image **out, tl_docker *d, const char *ima
 	int rc = dk_check_ref(image, "image name");
 	if (rc)
 		return rc;
-	char *path = tl__sprintf("/images/%s/json", image);
-	char *what = tl__sprintf("inspect image %s", image);
 	json_t *j = NULL;
-	rc = path && what ? dk_call(d, "GET", path, NULL, &j, 0, what) : TL_ENOMEM;
-	free(path);
-	free(what);
-	if (rc)
+	if ((rc = dk_inspect(&j, d, "images", "/json", "image", image)))
 		return rc;
 	tl_docker_image *img = dk_image_wrap(j);
 	json_decref(j);
@@ -391,14 +386,8 @@ int tl_docker_image_list_by_label(tl_docker_image_list **out, tl_docker *d,
                                   const char *const *label_filters)
 {
 	TL__CHECK_ARG(out && d);
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl__buf_puts(&q, "/images/json");
-	if (!rc)
-		rc = dk_label_filters(&q, label_filters);
 	json_t *j = NULL;
-	if (!rc)
-		rc = dk_call(d, "GET", q.ptr, NULL, &j, 0, "list images");
-	tl_buf_dispose(&q);
+	int rc = dk_list(&j, d, "/images/json", label_filters, "list images");
 	if (!rc)
 		rc = dk_image_list_new(out, j);
 	json_decref(j);
