@@ -239,6 +239,11 @@ void tl__lock_discard(tl__lock *lock);
 /* Describe the current holder of a lock, if any ("pid 12 (towlion deploy)
  * since ..."); TL_ENOTFOUND when nobody holds it. */
 int tl__lock_holder(tl_buf *out, const char *dir, const char *name);
+/* The same two for the lock of one project (an app, or a preview
+ * "<app>-pr-N"): "app-<project>" in TOWLION_STATE_DIR/locks, the lock every
+ * operation that changes the project takes. */
+int tl__lock_project(tl__lock **out, tl_ctx *ctx, const char *project, int timeout_ms);
+int tl__lock_project_holder(tl_buf *out, const tl_ctx *ctx, const char *project);
 
 /* ---- processes (spawn.c) ---- */
 

@@ -230,3 +230,39 @@ int tl__lock_holder(tl_buf *out, const char *dir, const char *name)
 	close(fd);
 	return rc;
 }
+
+/* Where a project's lock lives, and its name. */
+static int project_lock(char **dir, char **name, const tl_ctx *ctx, const char *project)
+{
+	*dir = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
+	*name = tl__sprintf("app-%s", project);
+	if (*dir && *name)
+		return TL_OK;
+	free(*dir);
+	free(*name);
+	return TL_ENOMEM;
+}
+
+int tl__lock_project(tl__lock **out, tl_ctx *ctx, const char *project, int timeout_ms)
+{
+	char *dir, *name;
+	int rc = project_lock(&dir, &name, ctx, project);
+	if (rc == TL_OK) {
+		rc = tl__lock_acquire(out, ctx, dir, name, timeout_ms);
+		free(dir);
+		free(name);
+	}
+	return rc;
+}
+
+int tl__lock_project_holder(tl_buf *out, const tl_ctx *ctx, const char *project)
+{
+	char *dir, *name;
+	int rc = project_lock(&dir, &name, ctx, project);
+	if (rc == TL_OK) {
+		rc = tl__lock_holder(out, dir, name);
+		free(dir);
+		free(name);
+	}
+	return rc;
+}

@@ -110,6 +110,31 @@ static void test_error_saved_across_cleanup(void **state)
 	assert_int_equal(e->upstream_code, 503);
 }
 
+/* A project's lock is the one file every operation on it takes: held
+ * through tl__lock_project, it is locks/app-<project> to everyone else. */
+static void test_project_lock(void **state)
+{
+	char *dir = tl_test_tmpdir();
+	tl_ctx *ctx = tl_test_ctx(0);
+	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_STATE_DIR", dir));
+	tl_buf who = TL_BUF_INIT;
+	tl_assert_rc(TL_ENOTFOUND, tl__lock_project_holder(&who, ctx, "shop"));
+	tl__lock *held = NULL, *again = NULL;
+	tl_assert_ok(tl__lock_project(&held, ctx, "shop", 0));
+	tl_assert_ok(tl__lock_project_holder(&who, ctx, "shop"));
+	assert_non_null(strstr(who.ptr, "pid"));
+	char locks[512];
+	snprintf(locks, sizeof(locks), "%s/locks", dir);
+	tl_assert_rc(TL_ELOCKED, tl__lock_acquire(&again, ctx, locks, "app-shop", 0));
+	/* Another project's lock is another file. */
+	tl_assert_ok(tl__lock_project(&again, ctx, "shop-pr-1", 0));
+	tl__lock_release(again);
+	tl__lock_release(held);
+	tl_buf_dispose(&who);
+	tl_ctx_free(ctx);
+	tl_test_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +144,7 @@ int main(void)
 		cmocka_unit_test(test_app_paths),
 		cmocka_unit_test(test_plans_of_forgotten_releases_are_deleted),
 		cmocka_unit_test(test_error_saved_across_cleanup),
+		cmocka_unit_test(test_project_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
