@@ -107,6 +107,11 @@ void cli_vfprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(pri
 /* Set the --json document (steals the reference). */
 void cli_set_result(cli *c, json_t *doc);
 
+/* format.c: sizes and times for people. "512 B", "1.5 MiB" (powers of
+ * 1024); an ISO 8601 UTC time "2026-12-05T02:40:00Z", "-" for 0. */
+void cli_format_bytes(char *out, size_t len, double bytes);
+void cli_format_time(char out[32], int64_t t);
+
 /* Argument helpers for verbs: option parsing over c->argc/argv. */
 typedef struct {
 	const char *name;   /* "--tail" */
