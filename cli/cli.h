@@ -130,6 +130,10 @@ typedef struct {
  * maxpos). Returns 0, or an exit code after printing the usage error. */
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
               size_t minpos, size_t maxpos, size_t *npos);
+/* The start of most verbs: cli_parse, then the context (cli_ctx); 0, or
+ * the exit code after the usage or library error was reported. */
+int cli_begin(cli *c, tl_ctx **ctx, const cli_opt *opts, size_t nopts, const char **pos,
+              size_t minpos, size_t maxpos, size_t *npos);
 /* The same with repeatable options too. */
 int cli_parse_lists(cli *c, const cli_opt *opts, size_t nopts, const cli_list_opt *lists,
                     size_t nlists, const char **pos, size_t minpos, size_t maxpos,

@@ -16,12 +16,10 @@ static int run_list(cli *c)
 {
 	const char *health = NULL;
 	cli_opt opts[] = {{"--health", false, &health}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_caddy_sites *s = NULL;
 	tl_caddy_upstreams *u = NULL;
 	if ((rc = tl_caddy_list(&s, ctx)) != TL_OK)
@@ -248,12 +246,10 @@ static int run_add(cli *c)
 static int run_rm(cli *c)
 {
 	const char *pos[1];
-	int rc = cli_parse(c, NULL, 0, pos, 1, 1, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, pos, 1, 1, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if (c->dry_run) {
 		/* Show the site file that would go. */
 		tl_caddy_sites *s = NULL;
@@ -291,12 +287,10 @@ static int run_rm(cli *c)
 
 static int run_reload(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if (c->dry_run) {
 		/* A reload changes nothing on disk; the dry run validates. */
 		if ((rc = tl_caddy_check(ctx)) != TL_OK)
@@ -315,12 +309,10 @@ static int run_reload(cli *c)
 
 static int run_check(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if ((rc = tl_caddy_check(ctx)) != TL_OK)
 		return cli_fail(c, rc);
 	cli_print(c, "Caddy accepts the routes in %s\n",
@@ -333,12 +325,10 @@ static int run_init(cli *c)
 {
 	const char *bind = NULL;
 	cli_opt opts[] = {{"--bind", true, &bind}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_caddy_main_options o = TL_CADDY_MAIN_OPTIONS_INIT;
 	o.default_bind = bind;
 	if (c->dry_run) {

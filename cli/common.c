@@ -263,6 +263,17 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_
 	return cli_parse_lists(c, opts, nopts, NULL, 0, pos, minpos, maxpos, npos);
 }
 
+int cli_begin(cli *c, tl_ctx **ctx, const cli_opt *opts, size_t nopts, const char **pos,
+              size_t minpos, size_t maxpos, size_t *npos)
+{
+	int rc = cli_parse(c, opts, nopts, pos, minpos, maxpos, npos);
+	if (rc)
+		return rc;
+	if (!(*ctx = cli_ctx(c)))
+		return cli_fail(c, tl_error_last()->code);
+	return 0;
+}
+
 int cli_parse_lists(cli *c, const cli_opt *opts, size_t nopts, const cli_list_opt *lists,
                     size_t nlists, const char **pos, size_t minpos, size_t maxpos,
                     size_t *npos)
