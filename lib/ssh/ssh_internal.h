@@ -26,7 +26,6 @@ struct tl_ssh {
 	size_t nabandoned;
 };
 
-
 /* Map a libssh2 error code to a tl_result. */
 int tl__ssh_result_of(int ssh_rc);
 
