@@ -107,16 +107,37 @@ void cli_vfprint(FILE *f, const char *fmt, va_list ap) __attribute__((format(pri
 /* Set the --json document (steals the reference). */
 void cli_set_result(cli *c, json_t *doc);
 
+/* format.c: sizes and times for people. "512 B", "1.5 MiB" (powers of
+ * 1024); an ISO 8601 UTC time "2026-12-05T02:40:00Z", "-" for 0. */
+void cli_format_bytes(char *out, size_t len, double bytes);
+void cli_format_time(char out[32], int64_t t);
+
 /* Argument helpers for verbs: option parsing over c->argc/argv. */
 typedef struct {
 	const char *name;   /* "--tail" */
 	bool takes_value;
 	const char **value; /* where a value (or "1" for flags) is stored */
 } cli_opt;
+/* A repeatable option taking a value ("--upstream A --upstream B"): every
+ * value is appended to a NULL-terminated array of borrowed strings,
+ * malloc'd; the caller frees the array (not the strings) whatever the
+ * parser returns. */
+typedef struct {
+	const char *name;
+	const char ***values;
+} cli_list_opt;
 /* Parse options; positional arguments are collected into pos (up to
  * maxpos). Returns 0, or an exit code after printing the usage error. */
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos,
               size_t minpos, size_t maxpos, size_t *npos);
+/* The start of most verbs: cli_parse, then the context (cli_ctx); 0, or
+ * the exit code after the usage or library error was reported. */
+int cli_begin(cli *c, tl_ctx **ctx, const cli_opt *opts, size_t nopts, const char **pos,
+              size_t minpos, size_t maxpos, size_t *npos);
+/* The same with repeatable options too. */
+int cli_parse_lists(cli *c, const cli_opt *opts, size_t nopts, const cli_list_opt *lists,
+                    size_t nlists, const char **pos, size_t minpos, size_t maxpos,
+                    size_t *npos);
 /* The usage error for an unknown option, suggesting the nearest one the
  * verb's synopsis names. */
 int cli_unknown_option(cli *c, const char *word);

@@ -101,12 +101,10 @@ static int run_create(cli *c)
 
 static int run_list(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_app_list *l = NULL;
 	if ((rc = tl_app_list_load(&l, ctx)))
 		return cli_fail(c, rc);
@@ -129,12 +127,10 @@ static int run_list(cli *c)
 static int run_show(cli *c)
 {
 	const char *pos[1];
-	int rc = cli_parse(c, NULL, 0, pos, 1, 1, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, pos, 1, 1, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_app *a = NULL;
 	if ((rc = tl_app_open(&a, ctx, pos[0])))
 		return cli_fail(c, rc);
@@ -148,12 +144,10 @@ static int run_destroy(cli *c)
 {
 	const char *pos[1], *yes = NULL, *purge = NULL;
 	cli_opt opts[] = {{"--yes", false, &yes}, {"--purge", false, &purge}};
-	int rc = cli_parse(c, opts, 2, pos, 1, 1, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 2, pos, 1, 1, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if (c->dry_run) {
 		tl_app *a = NULL;
 		if ((rc = tl_app_open(&a, ctx, pos[0])))

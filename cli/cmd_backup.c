@@ -45,25 +45,6 @@ static void base_opts(cli *c, tl_backup_options *o, const char **dbs, size_t ndb
 	}
 }
 
-static void human(char *out, size_t len, double v)
-{
-	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
-static void iso(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static int run_run(cli *c)
 {
 	const char *dbs[MAX_DBS];
@@ -104,8 +85,8 @@ static int run_run(cli *c)
 			               (json_int_t)b->dump_bytes, "duration_ms",
 			               (json_int_t)b->duration_ms, "remote", b->remote));
 		char s[32], d[32];
-		human(s, sizeof(s), (double)b->size);
-		human(d, sizeof(d), (double)b->dump_bytes);
+		cli_format_bytes(s, sizeof(s), (double)b->size);
+		cli_format_bytes(d, sizeof(d), (double)b->dump_bytes);
 		if (b->result)
 			cli_print(c, "FAIL  %s: %s\n", b->database, b->message);
 		else if (c->dry_run)
@@ -150,8 +131,8 @@ static int run_list(cli *c)
 	for (size_t i = 0; i < tl_backup_list_count(l); i++) {
 		const tl_backup_info *b = tl_backup_list_at(l, i);
 		char when[32], s[32];
-		iso(when, b->created);
-		human(s, sizeof(s), (double)b->size);
+		cli_format_time(when, b->created);
+		cli_format_bytes(s, sizeof(s), (double)b->size);
 		json_array_append_new(
 			arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:s, s:s}", "file",
 			               b->file, "path", b->path, "database", b->database, "created", when,

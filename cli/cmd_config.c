@@ -20,12 +20,10 @@ static int run_show(cli *c)
 {
 	const char *reveal = NULL;
 	cli_opt opts[] = {{"--reveal", false, &reveal}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	json_t *keys = json_object();
 	const char *path = tl_ctx_config_path(ctx);
 	/* The generated file is read from TOWLION_STATE_DIR when it exists

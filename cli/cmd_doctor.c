@@ -6,12 +6,10 @@
 static int run_doctor(cli *c)
 {
 	size_t npos;
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, &npos);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, &npos);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_doctor_report *r = NULL;
 	if ((rc = tl_doctor_run_with(&r, ctx, NULL)) != TL_OK)
 		return cli_fail(c, rc);

@@ -297,12 +297,10 @@ static int run_list(cli *c)
 {
 	const char *app = NULL, *show = NULL;
 	cli_opt opts[] = {{"--show", false, &show}};
-	int rc = cli_parse(c, opts, 1, &app, 1, 1, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, &app, 1, 1, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_appenv *env = NULL;
 	if ((rc = tl_appenv_load(&env, ctx, app)))
 		return cli_fail(c, rc);

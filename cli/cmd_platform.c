@@ -58,12 +58,10 @@ static int run_init(cli *c)
 {
 	const char *root = NULL, *no_docker = NULL;
 	cli_opt opts[] = {{"--root", true, &root}, {"--no-docker", false, &no_docker}};
-	int rc = cli_parse(c, opts, 2, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 2, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
 	o.root = root;
 	o.flags = (c->dry_run ? TL_PLATFORM_DRY_RUN : 0) | (no_docker ? TL_PLATFORM_NO_DOCKER : 0);
@@ -169,12 +167,10 @@ static int run_down(cli *c)
 
 static int run_migrate_networks(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_platform_options o = TL_PLATFORM_OPTIONS_INIT;
 	o.flags = c->dry_run ? TL_PLATFORM_DRY_RUN : 0;
 	tl_platform_report *r = NULL;

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 64
-
 static json_t *str_array(const char *const *v, size_t n)
 {
 	json_t *a = json_array();
@@ -18,12 +16,10 @@ static int run_list(cli *c)
 {
 	const char *health = NULL;
 	cli_opt opts[] = {{"--health", false, &health}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_caddy_sites *s = NULL;
 	tl_caddy_upstreams *u = NULL;
 	if ((rc = tl_caddy_list(&s, ctx)) != TL_OK)
@@ -72,132 +68,188 @@ static int run_list(cli *c)
 	return 0;
 }
 
-static const char *take_value(cli *c, int *i)
+/* What `route add` read from its command line. Strings are borrowed from
+ * argv, except each --path's copy, split in place into its path and
+ * upstreams. Every list is as long as the command line makes it: the
+ * library says when a site has more paths or upstreams than it takes. */
+typedef struct {
+	const char **pos; /* SITE HOST...; room for every argument */
+	size_t npos;
+	const char **upstreams, **path_args; /* NULL-terminated, from cli_parse */
+	char **path_specs;                   /* owned copies of path_args */
+	const char ***path_upstreams;        /* each NULL-terminated, owned */
+	tl_caddy_path *paths;
+	size_t npaths;
+} route_args;
+
+static void route_args_dispose(route_args *a)
 {
-	if (*i + 1 >= c->argc)
-		return NULL;
-	return c->argv[++*i];
+	for (size_t i = 0; i < a->npaths; i++) {
+		free(a->path_specs[i]);
+		free((void *)a->path_upstreams[i]);
+	}
+	free(a->pos);
+	free((void *)a->upstreams);
+	free((void *)a->path_args);
+	free(a->path_specs);
+	free((void *)a->path_upstreams);
+	free(a->paths);
+}
+
+static size_t list_len(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+/* The options of `route add` into the route and its lists. */
+static int parse_route_options(cli *c, route_args *a, tl_caddy_route *r)
+{
+	const char *health_interval = NULL, *max_body = NULL, *tls = NULL, *no_headers = NULL;
+	cli_opt opts[] = {
+		{"--health", true, &r->health_uri},
+		{"--health-interval", true, &health_interval},
+		{"--redirect-to", true, &r->redirect_to},
+		{"--max-body", true, &max_body},
+		{"--tls", true, &tls},
+		{"--no-security-headers", false, &no_headers},
+	};
+	cli_list_opt lists[] = {{"--upstream", &a->upstreams}, {"--path", &a->path_args}};
+	if (!(a->pos = calloc((size_t)c->argc + 1, sizeof(*a->pos))))
+		return cli_error(c, EXIT_FAILED, "out of memory");
+	/* Positional: SITE HOST...; cli_usage below names what is missing. */
+	int rc = cli_parse_lists(c, opts, sizeof(opts) / sizeof(opts[0]), lists,
+	                         sizeof(lists) / sizeof(lists[0]), a->pos, 0, (size_t)c->argc,
+	                         &a->npos);
+	if (rc)
+		return rc;
+	if (no_headers)
+		r->security_headers = 0;
+	if (health_interval) {
+		/* Caddy's active health checks tick in whole seconds. */
+		uint64_t ms = 0;
+		rc = cli_opt_duration_ms(c, &ms, "--health-interval", health_interval, 1000, 1000,
+		                         3600000);
+		if (!rc && ms % 1000)
+			rc = cli_usage(c, "--health-interval is a whole number of seconds "
+			                  "(1s to 1h), like 10s or 2m");
+		r->health_interval_s = (unsigned)(ms / 1000);
+	}
+	/* Caddy reads the body limit as a signed 64-bit number. */
+	if (!rc && max_body)
+		rc = cli_opt_size(c, &r->max_body_bytes, "--max-body", max_body, 1, INT64_MAX);
+	if (!rc && tls) {
+		r->tls = !strcmp(tls, "auto")       ? TL_CADDY_TLS_AUTO
+		         : !strcmp(tls, "internal") ? TL_CADDY_TLS_INTERNAL
+		         : !strcmp(tls, "off")      ? TL_CADDY_TLS_OFF
+		                                    : -1;
+		if (r->tls < 0)
+			rc = cli_usage(c, "--tls is auto, internal or off");
+	}
+	return rc;
+}
+
+/* Each --path PATH=H:P[,H:P...] into a tl_caddy_path over its own copy. */
+static int split_path_specs(cli *c, route_args *a)
+{
+	size_t n = list_len(a->path_args);
+	if (!n)
+		return 0;
+	a->path_specs = calloc(n, sizeof(*a->path_specs));
+	a->path_upstreams = calloc(n, sizeof(*a->path_upstreams));
+	a->paths = calloc(n, sizeof(*a->paths));
+	if (!a->path_specs || !a->path_upstreams || !a->paths)
+		return cli_error(c, EXIT_FAILED, "out of memory");
+	for (; a->npaths < n; a->npaths++) {
+		const char *arg = a->path_args[a->npaths];
+		const char *eq = strchr(arg, '=');
+		if (!eq || eq == arg || !eq[1])
+			return cli_usage(c, "--path takes PATH=HOST:PORT[,HOST:PORT], not '%s'", arg);
+		char *spec = a->path_specs[a->npaths] = strdup(arg);
+		if (!spec)
+			return cli_error(c, EXIT_FAILED, "out of memory");
+		spec[eq - arg] = '\0';
+		const char **ups = NULL;
+		size_t nups = 0;
+		for (char *save = NULL, *tok = strtok_r(spec + (eq - arg) + 1, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save)) {
+			const char **grown = realloc((void *)ups, (nups + 2) * sizeof(*ups));
+			if (!grown) {
+				free((void *)ups);
+				return cli_error(c, EXIT_FAILED, "out of memory");
+			}
+			ups = grown;
+			ups[nups++] = tok;
+			ups[nups] = NULL;
+		}
+		a->path_upstreams[a->npaths] = ups;
+		tl_caddy_path *p = &a->paths[a->npaths];
+		p->path = spec;
+		p->upstreams = ups;
+		p->nupstreams = nups;
+	}
+	return 0;
+}
+
+/* Print the site file (--dry-run) or write and apply it. */
+static int set_route(cli *c, const tl_caddy_route *r)
+{
+	tl_ctx *ctx = cli_ctx(c);
+	if (!ctx)
+		return cli_fail(c, tl_error_last()->code);
+	int rc;
+	if (c->dry_run) {
+		tl_buf text = TL_BUF_INIT;
+		if ((rc = tl_caddy_render_site(&text, ctx, r)) != TL_OK) {
+			rc = cli_fail(c, rc);
+		} else {
+			cli_print(c, "%s", text.ptr);
+			cli_set_result(c, json_pack("{s:s, s:s, s:b}", "site", r->site, "file",
+			                            text.ptr, "dry_run", 1));
+		}
+		tl_buf_dispose(&text);
+		return rc;
+	}
+	if ((rc = tl_caddy_route_set(ctx, r)) != TL_OK)
+		return cli_fail(c, rc);
+	cli_print(c, "routed %s\n", r->site);
+	cli_set_result(c, json_pack("{s:s, s:o}", "site", r->site, "hosts",
+	                            str_array(r->hosts, r->nhosts)));
+	return 0;
 }
 
 static int run_add(cli *c)
 {
-	const char *pos[MAX_ARGS], *ups[TL_CADDY_MAX_UPSTREAMS];
-	size_t npos = 0, nups = 0, npaths = 0;
-	tl_caddy_path paths[TL_CADDY_MAX_PATHS];
-	/* each --path PATH=H:P[,H:P] owns a copy split in place */
-	char *path_specs[TL_CADDY_MAX_PATHS] = {0};
-	const char *path_ups[TL_CADDY_MAX_PATHS][TL_CADDY_MAX_UPSTREAMS];
+	route_args a = {0};
 	tl_caddy_route r = TL_CADDY_ROUTE_INIT;
-	int rc = 0;
-	for (int i = 0; i < c->argc && !rc; i++) {
-		const char *a = c->argv[i], *v = NULL;
-		if (a[0] != '-') {
-			if (npos >= MAX_ARGS)
-				rc = cli_usage(c, "too many arguments");
-			else
-				pos[npos++] = a;
-			continue;
-		}
-		bool flag = !strcmp(a, "--no-security-headers");
-		if (!flag && !(v = take_value(c, &i))) {
-			rc = cli_usage(c, "%s needs a value", a);
-			break;
-		}
-		if (flag) {
-			r.security_headers = 0;
-		} else if (!strcmp(a, "--upstream")) {
-			if (nups >= TL_CADDY_MAX_UPSTREAMS)
-				rc = cli_usage(c, "at most %d upstreams", TL_CADDY_MAX_UPSTREAMS);
-			else
-				ups[nups++] = v;
-		} else if (!strcmp(a, "--health")) {
-			r.health_uri = v;
-		} else if (!strcmp(a, "--health-interval")) {
-			/* Caddy's active health checks tick in whole seconds. */
-			uint64_t ms = 0;
-			rc = cli_opt_duration_ms(c, &ms, a, v, 1000, 1000, 3600000);
-			if (!rc && ms % 1000)
-				rc = cli_usage(c, "--health-interval is a whole number of seconds "
-				                  "(1s to 1h), like 10s or 2m");
-			r.health_interval_s = (unsigned)(ms / 1000);
-		} else if (!strcmp(a, "--redirect-to")) {
-			r.redirect_to = v;
-		} else if (!strcmp(a, "--max-body")) {
-			/* Caddy reads the limit as a signed 64-bit number. */
-			rc = cli_opt_size(c, &r.max_body_bytes, a, v, 1, INT64_MAX);
-		} else if (!strcmp(a, "--tls")) {
-			r.tls = !strcmp(v, "auto")       ? TL_CADDY_TLS_AUTO
-			        : !strcmp(v, "internal") ? TL_CADDY_TLS_INTERNAL
-			        : !strcmp(v, "off")      ? TL_CADDY_TLS_OFF
-			                                 : -1;
-			if (r.tls < 0)
-				rc = cli_usage(c, "--tls is auto, internal or off");
-		} else if (!strcmp(a, "--path")) {
-			char *eq = strchr(v, '=');
-			if (!eq || npaths >= TL_CADDY_MAX_PATHS) {
-				rc = cli_usage(c, "--path takes PATH=HOST:PORT[,HOST:PORT]");
-				break;
-			}
-			char *spec = path_specs[npaths] = strdup(v);
-			tl_caddy_path *p = &paths[npaths];
-			memset(p, 0, sizeof(*p));
-			spec[eq - v] = '\0';
-			p->path = spec;
-			p->upstreams = path_ups[npaths];
-			for (char *save = NULL, *tok = strtok_r(spec + (eq - v) + 1, ",", &save);
-			     tok && p->nupstreams < TL_CADDY_MAX_UPSTREAMS;
-			     tok = strtok_r(NULL, ",", &save))
-				path_ups[npaths][p->nupstreams++] = tok;
-			npaths++;
-		} else {
-			rc = cli_unknown_option(c, a);
-		}
-	}
-	if (!rc && npos < 2)
+	int rc = parse_route_options(c, &a, &r);
+	if (rc == 0 && a.npos < 2)
 		rc = cli_usage(c, "give a site name and at least one hostname");
-	if (!rc) {
-		r.site = pos[0];
-		r.hosts = pos + 1;
-		r.nhosts = npos - 1;
-		r.upstreams = ups;
-		r.nupstreams = nups;
-		r.paths = paths;
-		r.npaths = npaths;
-		tl_ctx *ctx = cli_ctx(c);
-		if (!ctx) {
-			rc = cli_fail(c, tl_error_last()->code);
-		} else if (c->dry_run) {
-			tl_buf text = TL_BUF_INIT;
-			if ((rc = tl_caddy_render_site(&text, ctx, &r)) != TL_OK) {
-				rc = cli_fail(c, rc);
-			} else {
-				cli_print(c, "%s", text.ptr);
-				cli_set_result(c, json_pack("{s:s, s:s, s:b}", "site", r.site, "file",
-				                            text.ptr, "dry_run", 1));
-			}
-			tl_buf_dispose(&text);
-		} else if ((rc = tl_caddy_route_set(ctx, &r)) != TL_OK) {
-			rc = cli_fail(c, rc);
-		} else {
-			cli_print(c, "routed %s\n", r.site);
-			cli_set_result(c, json_pack("{s:s, s:o}", "site", r.site, "hosts",
-			                            str_array(r.hosts, r.nhosts)));
-		}
+	if (rc == 0)
+		rc = split_path_specs(c, &a);
+	if (rc == 0) {
+		r.site = a.pos[0];
+		r.hosts = a.pos + 1;
+		r.nhosts = a.npos - 1;
+		r.upstreams = a.upstreams;
+		r.nupstreams = list_len(a.upstreams);
+		r.paths = a.paths;
+		r.npaths = a.npaths;
+		rc = set_route(c, &r);
 	}
-	for (size_t i = 0; i < npaths; i++)
-		free(path_specs[i]);
+	route_args_dispose(&a);
 	return rc;
 }
 
 static int run_rm(cli *c)
 {
 	const char *pos[1];
-	int rc = cli_parse(c, NULL, 0, pos, 1, 1, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, pos, 1, 1, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if (c->dry_run) {
 		/* Show the site file that would go. */
 		tl_caddy_sites *s = NULL;
@@ -235,12 +287,10 @@ static int run_rm(cli *c)
 
 static int run_reload(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if (c->dry_run) {
 		/* A reload changes nothing on disk; the dry run validates. */
 		if ((rc = tl_caddy_check(ctx)) != TL_OK)
@@ -259,12 +309,10 @@ static int run_reload(cli *c)
 
 static int run_check(cli *c)
 {
-	int rc = cli_parse(c, NULL, 0, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	if ((rc = tl_caddy_check(ctx)) != TL_OK)
 		return cli_fail(c, rc);
 	cli_print(c, "Caddy accepts the routes in %s\n",
@@ -277,12 +325,10 @@ static int run_init(cli *c)
 {
 	const char *bind = NULL;
 	cli_opt opts[] = {{"--bind", true, &bind}};
-	int rc = cli_parse(c, opts, 1, NULL, 0, 0, NULL);
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
-	tl_ctx *ctx = cli_ctx(c);
-	if (!ctx)
-		return cli_fail(c, tl_error_last()->code);
 	tl_caddy_main_options o = TL_CADDY_MAIN_OPTIONS_INIT;
 	o.default_bind = bind;
 	if (c->dry_run) {

@@ -13,14 +13,6 @@ static int open_s3(cli *c, tl_s3 **s3)
 	return rc ? cli_fail(c, rc) : 0;
 }
 
-static void iso_time(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (!t || !gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		strcpy(out, "-");
-}
-
 /* A bucket or user for a name that is no registered app is one that
  * `app destroy` never removes: refused unless --standalone. */
 static int check_registered(cli *c, const char *app, const char *standalone)
@@ -241,7 +233,7 @@ static int run_ls(cli *c)
 		for (size_t i = 0; i < tl_s3_object_list_count(l); i++) {
 			const tl_s3_object *o = tl_s3_object_list_at(l, i);
 			char when[32];
-			iso_time(when, tl_s3_object_last_modified(o));
+			cli_format_time(when, tl_s3_object_last_modified(o));
 			json_array_append_new(objs, json_pack("{s:s, s:I, s:s, s:s}", "key",
 			                                      tl_s3_object_key(o), "size",
 			                                      (json_int_t)tl_s3_object_size(o), "etag",

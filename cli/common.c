@@ -242,8 +242,41 @@ int cli_unknown_option(cli *c, const char *word)
 	return cli_usage(c, "unknown option '%s'", word);
 }
 
+/* Append `v` to the NULL-terminated array *list (which may be NULL). */
+static int append_value(const char ***list, const char *v)
+{
+	size_t n = 0;
+	while (*list && (*list)[n])
+		n++;
+	const char **grown = realloc((void *)*list, (n + 2) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	grown[n] = v;
+	grown[n + 1] = NULL;
+	*list = grown;
+	return 0;
+}
+
 int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_t minpos,
               size_t maxpos, size_t *npos)
+{
+	return cli_parse_lists(c, opts, nopts, NULL, 0, pos, minpos, maxpos, npos);
+}
+
+int cli_begin(cli *c, tl_ctx **ctx, const cli_opt *opts, size_t nopts, const char **pos,
+              size_t minpos, size_t maxpos, size_t *npos)
+{
+	int rc = cli_parse(c, opts, nopts, pos, minpos, maxpos, npos);
+	if (rc)
+		return rc;
+	if (!(*ctx = cli_ctx(c)))
+		return cli_fail(c, tl_error_last()->code);
+	return 0;
+}
+
+int cli_parse_lists(cli *c, const cli_opt *opts, size_t nopts, const cli_list_opt *lists,
+                    size_t nlists, const char **pos, size_t minpos, size_t maxpos,
+                    size_t *npos)
 {
 	size_t n = 0;
 	bool rest = false;
@@ -270,16 +303,30 @@ int cli_parse(cli *c, const cli_opt *opts, size_t nopts, const char **pos, size_
 				inline_val = a + l + 1;
 			}
 		}
-		if (!o)
+		const cli_list_opt *l = NULL;
+		for (size_t k = 0; k < nlists && !o && !l; k++) {
+			size_t len = strlen(lists[k].name);
+			if (!strcmp(a, lists[k].name))
+				l = &lists[k];
+			else if (!strncmp(a, lists[k].name, len) && a[len] == '=') {
+				l = &lists[k];
+				inline_val = a + len + 1;
+			}
+		}
+		if (!o && !l)
 			return cli_unknown_option(c, a);
-		if (!o->takes_value)
-			*o->value = "1";
-		else if (inline_val)
-			*o->value = inline_val;
-		else if (i + 1 < c->argc)
-			*o->value = c->argv[++i];
-		else
-			return cli_usage(c, "%s needs a value", o->name);
+		bool takes_value = l || o->takes_value;
+		const char *v = "1";
+		if (takes_value && inline_val)
+			v = inline_val;
+		else if (takes_value && i + 1 < c->argc)
+			v = c->argv[++i];
+		else if (takes_value)
+			return cli_usage(c, "%s needs a value", l ? l->name : o->name);
+		if (o)
+			*o->value = v;
+		else if (append_value(l->values, v))
+			return cli_error(c, EXIT_FAILED, "out of memory");
 	}
 	if (n < minpos)
 		return cli_usage(c, "missing argument");

@@ -22,17 +22,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void human_bytes(char *out, size_t len, double v)
-{
-	const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	int u = 0;
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
 static void human_duration(char *out, size_t len, double s)
 {
 	if (s < 0 || s > 359999)
@@ -101,9 +90,9 @@ static void draw_progress(cli *c, const tl_event *ev)
 	double elapsed = t - p->start;
 	double rate = elapsed > 0.001 ? (double)(ev->done - p->first_done) / elapsed : 0;
 	char done[32], total[32], rt[32], eta[32], line[512];
-	human_bytes(done, sizeof(done), (double)ev->done);
-	human_bytes(total, sizeof(total), (double)ev->total);
-	human_bytes(rt, sizeof(rt), rate);
+	cli_format_bytes(done, sizeof(done), (double)ev->done);
+	cli_format_bytes(total, sizeof(total), (double)ev->total);
+	cli_format_bytes(rt, sizeof(rt), rate);
 	if (finished)
 		human_duration(eta, sizeof(eta), elapsed);
 	else

@@ -76,6 +76,15 @@ TL_EXTERN(int64_t) tl_app_created(const tl_app *app);
 /** The app's directory in the state dir (registry, env file, history). */
 TL_EXTERN(const char *) tl_app_state_dir(const tl_app *app);
 
+/** <TOWLION_STATE_DIR>/apps/<app>/app.env: the app's env file (DATABASE_URL,
+ * REDIS_URL, S3 keys and the user's settings). Valid for any valid name,
+ * registered or not. */
+TL_EXTERN(int) tl_app_env_path(tl_buf *out, const tl_ctx *ctx, const char *app);
+
+/** <TOWLION_STATE_DIR>/apps/<app>/previews/pr-<N>.env */
+TL_EXTERN(int) tl_preview_env_path(tl_buf *out, const tl_ctx *ctx, const char *app,
+                                   uint32_t pr);
+
 /** Remove the app's registry entry and history (not its env file). The
  * deploy module's tl_app_destroy() is what users call: it removes the
  * containers, images and route first. */

@@ -30,6 +30,11 @@
 
 #include "towlion/common.h"
 #include "towlion/context.h"
+/* tl_app_env_path() and tl_preview_env_path() were declared here before
+ * they moved to the app header, where app-level paths belong; included so
+ * that code written against this header keeps compiling (same symbols,
+ * same version node). */
+#include "towlion/app.h"
 
 TL_BEGIN_DECL
 
@@ -68,13 +73,6 @@ TL_EXTERN(int) tl_pg_preview_names(tl_buf *schema, tl_buf *role, const char *app
  */
 TL_EXTERN(int) tl_pg_url_build(tl_buf *out, const char *user, const char *password,
                                const char *hostport, const char *database);
-
-/** <TOWLION_STATE_DIR>/apps/<app>/app.env */
-TL_EXTERN(int) tl_app_env_path(tl_buf *out, const tl_ctx *ctx, const char *app);
-
-/** <TOWLION_STATE_DIR>/apps/<app>/previews/pr-<N>.env */
-TL_EXTERN(int) tl_preview_env_path(tl_buf *out, const tl_ctx *ctx, const char *app,
-                                   uint32_t pr);
 
 /**
  * The DATABASE_URL of an app (pr == 0) or of one of its previews, read

@@ -46,10 +46,8 @@ static char *apps_root(const tl_ctx *ctx)
 
 static char *app_dir(const tl_ctx *ctx, const char *name)
 {
-	char *root = apps_root(ctx);
-	char *dir = root ? tl__path_join(root, name) : NULL;
-	free(root);
-	return dir;
+	char *dir = NULL;
+	return tl__app_path(&dir, ctx, name, NULL) ? NULL : dir;
 }
 
 void tl_app_free(tl_app *a)

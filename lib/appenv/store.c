@@ -206,19 +206,13 @@ static int change(tl_ctx *ctx, const char *app, const tl_appenv_options *o, appl
 {
 	char *path = NULL;
 	int rc = settings_path(&path, ctx, app);
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", app);
-	if (rc == TL_OK && (!locks || !lock_name))
-		rc = TL_ENOMEM;
 	long lt = o->lock_timeout_ms ? o->lock_timeout_ms : APPENV_LOCK_TIMEOUT_DEFAULT_MS;
 	tl__lock *lock = NULL;
 	bool dry = (o->flags & TL_APPENV_DRY_RUN) != 0;
 	/* A dry run checks without the lock: taking it writes the holder
 	 * into the lock file, and a dry run writes nothing. */
 	if (rc == TL_OK && !dry)
-		rc = tl__mkdir_p(locks, 0700);
-	if (rc == TL_OK && !dry)
-		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, lt < 0 ? 0 : (int)lt);
+		rc = tl__lock_project(&lock, ctx, app, lt < 0 ? 0 : (int)lt);
 	tl_envfile *env = NULL;
 	if (rc == TL_OK)
 		rc = open_file(&env, path);
@@ -238,8 +232,6 @@ static int change(tl_ctx *ctx, const char *app, const tl_appenv_options *o, appl
 		rc = tl_envfile_save(env, path, 0600);
 	tl_envfile_free(env);
 	tl__lock_release(lock);
-	free(lock_name);
-	free(locks);
 	free(path);
 	return rc;
 }

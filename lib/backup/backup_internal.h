@@ -231,8 +231,6 @@ int tl__bk_resolve(char **path, tl__bk_name *name, tl_ctx *ctx, const char *back
 /* Record `when` as the last success of `database` (atomic JSON file). */
 int tl__bk_record_success(tl_ctx *ctx, const char *database, time_t when,
                           const char *file);
-/* Milliseconds on the monotonic clock. */
-int64_t tl__bk_now_ms(void);
 /* Whether a parsed key/name/flags combination can be read: loads the key
  * when the backup is encrypted. */
 int tl__bk_key_for(unsigned char key[TL__BK_KEY_BYTES], tl_ctx *ctx, int encrypted,

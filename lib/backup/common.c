@@ -139,13 +139,6 @@ int tl__bk_key_for(unsigned char key[TL__BK_KEY_BYTES], tl_ctx *ctx, int encrypt
 	return rc;
 }
 
-int64_t tl__bk_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* last-success.json: {"<db>": {"time": "...", "epoch": N, "file": "..."}}
  * Read-modify-write under its own lock, replaced atomically. */
 int tl__bk_record_success(tl_ctx *ctx, const char *database, time_t when, const char *file)

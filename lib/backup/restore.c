@@ -205,12 +205,10 @@ int tl__bk_restore_scratch(tl_ctx *ctx, PGconn *admin, const char *kind, const c
 			                   m->file, (long long)n, (long long)m->tables);
 	}
 	if (rc) {
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		tl__bk_drop_db(ctx, admin, scratch);
-		tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
-		                       "%s", msg);
+		tl__error_restore(&saved);
 	}
 	return rc;
 }
@@ -412,20 +410,17 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 			if (rc == TL_OK)
 				tl__test_pause_at("restore:swapped");
 			if (rc) {
-				tl_error saved = *tl_error_last();
-				char msg[1024];
-				snprintf(msg, sizeof(msg), "%s", saved.message);
+				tl__error_saved saved;
+				tl__error_save(&saved);
 				PQclear(PQexec(admin, "ROLLBACK"));
-				tl__error_set_upstream(saved.code, saved.klass, saved.upstream,
-				                       saved.upstream_code, "%s", msg);
+				tl__error_restore(&saved);
 			}
 		}
 		/* The database under the old name: connectable again either way
 		 * (after the swap it is the kept copy, for inspection). */
 		const char *reopen = rc == TL_OK ? qp : qc;
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		if (tl__bk_pg_execf(admin, "allow connections again",
 		                    "ALTER DATABASE %s ALLOW_CONNECTIONS true",
 		                    reopen) != TL_OK)
@@ -433,8 +428,7 @@ static int swap_in(tl_ctx *ctx, PGconn *admin, tl__bk_intent *in, const char *cu
 			        "DATABASE %s ALLOW_CONNECTIONS true", reopen, tl_error_last()->message,
 			        reopen);
 		if (rc)
-			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
-			                       "%s", msg);
+			tl__error_restore(&saved);
 	}
 	free(qc);
 	free(qs);
@@ -487,24 +481,6 @@ static int settle_scratch(tl_ctx *ctx, const char *scratch, const char *database
 		rc = tl__bk_preview_owners(ctx, c, database, &moved);
 	PQfinish(c);
 	return rc;
-}
-
-/* Keep the error of `rc` across clean-up calls that may set their own. */
-typedef struct {
-	tl_error e;
-	char msg[1024];
-} saved_error;
-
-static void save_error(saved_error *s)
-{
-	s->e = *tl_error_last();
-	snprintf(s->msg, sizeof(s->msg), "%s", s->e.message);
-}
-
-static void restore_error(const saved_error *s)
-{
-	tl__error_set_upstream(s->e.code, s->e.klass, s->e.upstream, s->e.upstream_code, "%s",
-	                       s->msg);
 }
 
 int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
@@ -606,10 +582,10 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 		if (rc == TL_OK) {
 			rc = settle_scratch(ctx, scratch, database, scratch, owner);
 			if (rc) {
-				saved_error se;
-				save_error(&se);
+				tl__error_saved se;
+				tl__error_save(&se);
 				tl__bk_drop_db(ctx, admin, scratch);
-				restore_error(&se);
+				tl__error_restore(&se);
 			}
 		}
 		if (rc)
@@ -627,12 +603,12 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			rc = swap_in(ctx, admin, &in, database, scratch, pre);
 		}
 		if (rc) {
-			saved_error se;
-			save_error(&se);
+			tl__error_saved se;
+			tl__error_save(&se);
 			tl__bk_drop_db(ctx, admin, scratch);
-			tl__error_set_upstream(se.e.code, se.e.klass, se.e.upstream, se.e.upstream_code,
+			tl__error_set_upstream(se.code, se.klass, se.upstream, se.upstream_code,
 			                       "restore of %s failed, %s is unchanged: %s", database,
-			                       database, se.msg);
+			                       database, se.message);
 		} else {
 			tl__log(ctx, TL_LOG_INFO, "restored %s from %s%s%s", target, m.file,
 			        !o.into && exists ? "; the previous database is kept as " : "",
@@ -646,8 +622,8 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 	/* The throwaway role goes in every case; the record only once all is
 	 * clean (else the next command repairs). */
 	if (recorded) {
-		saved_error se;
-		save_error(&se);
+		tl__error_saved se;
+		tl__error_save(&se);
 		int exists_role = 1;
 		int clean = tl__bk_role_exists(&exists_role, admin, scratch) == TL_OK &&
 		            (!exists_role || tl__bk_restorer_drop(ctx, admin, scratch) == TL_OK);
@@ -659,7 +635,7 @@ int tl_backup_restore(tl_buf *previous, tl_ctx *ctx, const char *database,
 			tl__log(ctx, TL_LOG_WARN, "the restore of %s left %s behind; the next backup "
 			        "command (or towlion doctor) removes it", database, scratch);
 		if (rc)
-			restore_error(&se);
+			tl__error_restore(&se);
 		else
 			tl_error_clear();
 	}

@@ -297,7 +297,7 @@ static int backup_one(run_env *env, const char *db, one_result *res)
 	char *snapshot = NULL, *path = NULL, *partial = NULL;
 	tl__bk_client cl = {0};
 	int fd = -1;
-	int64_t t0 = tl__bk_now_ms();
+	int64_t t0 = tl__clock_ms();
 	time_t started = time(NULL);
 	rc = open_snapshot(&c, &snapshot, &m, ctx, db);
 	/* Before a file exists: tools of the server's major, or a refusal. */
@@ -377,7 +377,7 @@ static int backup_one(run_env *env, const char *db, one_result *res)
 		m.format = o->format;
 		m.encrypted = env->key != NULL;
 		m.created = started;
-		m.duration_ms = tl__bk_now_ms() - t0;
+		m.duration_ms = tl__clock_ms() - t0;
 		m.state = TL_BACKUP_UNVERIFIED;
 		rc = m.database && m.file && m.compression && m.remote ? TL_OK : TL_ENOMEM;
 		if (rc == TL_OK)

@@ -23,16 +23,6 @@
 #define OUT_BUF (1024 * 1024)
 #define CIPHER_MAX (TL__BK_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
 
-static void hex(char out[65], const unsigned char d[32])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 static void key_id(unsigned char id[TL__BK_KEYID_LEN], const unsigned char *key)
 {
 	unsigned char h[16];
@@ -297,7 +287,7 @@ int tl__bk_writer_finish(tl__bk_writer *w, char sha256[65], uint64_t *written)
 	unsigned char d[32];
 	crypto_hash_sha256_final(&w->sha, d);
 	if (sha256)
-		hex(sha256, d);
+		tl__hex(sha256, d, 32);
 	if (written)
 		*written = w->written;
 	return TL_OK;
@@ -393,7 +383,7 @@ void tl__bk_reader_sha256(tl__bk_reader *r, char sha256[65], uint64_t *nread)
 	crypto_hash_sha256_state copy = r->sha;
 	unsigned char d[32];
 	crypto_hash_sha256_final(&copy, d);
-	hex(sha256, d);
+	tl__hex(sha256, d, 32);
 	if (nread)
 		*nread = r->nread;
 }

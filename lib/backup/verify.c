@@ -251,16 +251,14 @@ static int deep_check(tl_backup_check *chk, tl_ctx *ctx, const char *path,
 		chk->bytes = m->dump_bytes;
 	}
 	if (recorded) {
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		int rexists = 1, clean = tl__bk_role_exists(&rexists, admin, scratch) == TL_OK &&
 		                         (!rexists || tl__bk_restorer_drop(ctx, admin, scratch) == TL_OK);
 		if (clean)
 			tl__bk_intent_remove(ctx, m->database);
 		if (rc)
-			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
-			                       "%s", msg);
+			tl__error_restore(&saved);
 	}
 	sodium_memzero(pw, sizeof(pw));
 	tl__bk_tools_dispose(&tools);
@@ -322,15 +320,13 @@ int tl_backup_verify(tl_backup_check *out, tl_ctx *ctx, const char *backup,
 	/* Record the verdict; only a broken backup (TL_EIO) is "failed": an
 	 * unreachable server says nothing about the file. */
 	if (checked && (rc == TL_OK || rc == TL_EIO)) {
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		m.state = rc == TL_OK ? TL_BACKUP_VERIFIED : TL_BACKUP_FAILED;
 		m.verified_at = (int64_t)time(NULL);
 		int r2 = tl__bk_manifest_save(&m, path);
 		if (rc)
-			tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
-			                       "%s", msg);
+			tl__error_restore(&saved);
 		else
 			rc = r2;
 	}

@@ -580,62 +580,86 @@ static int reconcile_locked(tl_ctx *ctx, table *t, tl_buf *done)
  * The order makes a kill at any point recoverable: the pending file, then
  * Caddy's /load, then the pending file becomes the site file.
  */
+/* Write site `name`'s new text (NULL: its removal) as its pending file,
+ * which a process killed from here on leaves for reconcile_one(). */
+static int write_pending(table *t, const char *name, const char *text)
+{
+	char *pend = pending_path(t, name);
+	int rc = pend ? tl__mkdir_p(t->sites_dir, 0755) : TL_ENOMEM;
+	if (rc == TL_OK)
+		rc = tl__file_write_atomic(pend, text ? text : "", text ? strlen(text) : 0, 0644);
+	free(pend);
+	return rc;
+}
+
+/* Whether site `name`'s file says `text` (NULL: the file is gone). */
+static bool site_file_says(const table *t, const char *name, const char *text)
+{
+	char *path = tl__sprintf("%s/%s.caddy", t->sites_dir, name);
+	tl_buf now = TL_BUF_INIT;
+	bool says = path && (text ? tl__file_read(&now, path) == TL_OK && now.ptr &&
+	                                !strcmp(now.ptr, text)
+	                          : access(path, F_OK) != 0);
+	tl_buf_dispose(&now);
+	free(path);
+	return says;
+}
+
+/*
+ * Caddy's /load failed (`rc`) with a pending change of `name` on disk.
+ * Refused: the live config is unchanged, so the disk goes back too. Any
+ * other failure (an answer lost) is settled by asking Caddy what it runs;
+ * TL_OK when that turns out to be the change. The load's error is kept.
+ */
+static int settle_failed_load(tl_ctx *ctx, table *t, const char *name, const char *text,
+                              int rc)
+{
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	if (rc == TL_EINVALID || rc == TL_EUSER)
+		settle_pending(t, name, text, false);
+	else if (reconcile_one(ctx, t, name, NULL) == TL_OK && site_file_says(t, name, text))
+		return TL_OK;
+	tl__error_restore(&saved);
+	return rc;
+}
+
+/* Keep what was adapted for the next change, when anything is new. */
+static void cache_if_changed(tl_ctx *ctx, table *t, const change *c, const char *name)
+{
+	bool changed = name != NULL || t->base_adapted || t->ncached != c->nlive;
+	for (size_t i = 0; i < c->nlive && !changed; i++)
+		changed = c->live[i]->fresh;
+	if (changed)
+		cache_store(ctx, t, &c->globals, t->base, t->base_len, c->live, c->nlive);
+}
+
+/* Apply a change of site `name` (text NULL: remove it; name NULL: the
+ * table as on disk) under the routing lock: the pending file, Caddy's
+ * /load, then the site file follows what Caddy runs. */
 static int apply_locked(tl_ctx *ctx, table *t, const char *name, const char *text)
 {
 	change c;
-	char *pend = NULL;
 	bool pending = false;
 	int rc = change_build(&c, ctx, t, name, text);
-	if (rc == TL_OK && name && (text || c.idx >= 0)) {
-		if (!(pend = pending_path(t, name)))
-			rc = TL_ENOMEM;
-		else if ((rc = tl__mkdir_p(t->sites_dir, 0755)) == TL_OK &&
-		         (rc = tl__file_write_atomic(pend, text ? text : "", text ? strlen(text) : 0,
-		                                     0644)) == TL_OK)
-			pending = true;
-	}
+	if (rc == TL_OK && name && (text || c.idx >= 0))
+		pending = (rc = write_pending(t, name, text)) == TL_OK;
 	if (rc == TL_OK)
 		rc = tl__step(ctx, "caddy.load", name, "loading the new configuration into Caddy");
 	if (rc == TL_OK && (rc = tl__caddy_load_json(ctx, c.config.ptr, c.config.size)) &&
 	    pending) {
-		/* Refused: the live config is unchanged, so is the disk. Any
-		 * other failure (an answer lost) is settled by asking Caddy. */
-		if (rc == TL_EINVALID || rc == TL_EUSER) {
-			settle_pending(t, name, text, false);
-		} else {
-			tl_error saved = *tl_error_last();
-			char msg[1024];
-			snprintf(msg, sizeof(msg), "%s", saved.message);
-			if (reconcile_one(ctx, t, name, NULL) == TL_OK) {
-				tl_buf check = TL_BUF_INIT;
-				char *path = tl__sprintf("%s/%s.caddy", t->sites_dir, name);
-				bool took = path && (text ? tl__file_read(&check, path) == TL_OK &&
-				                                    check.ptr && !strcmp(check.ptr, text)
-				                          : access(path, F_OK) != 0);
-				tl_buf_dispose(&check);
-				free(path);
-				if (took)
-					rc = TL_OK;
-			}
-			if (rc)
-				tl__error_set_upstream(saved.code, saved.klass, saved.upstream,
-				                       saved.upstream_code, "%s", msg);
-			pending = false;
-		}
+		rc = settle_failed_load(ctx, t, name, text, rc);
+		pending = false; /* settled either way */
 	}
 	/* Caddy runs the new config: now the disk follows. */
 	if (rc == TL_OK && pending &&
 	    (rc = tl__step(ctx, "caddy.loaded", name, "Caddy accepted it; confirming the site file")) ==
 	        TL_OK)
 		rc = settle_pending(t, name, text, true);
-	bool changed = rc == TL_OK && (name != NULL || t->base_adapted || t->ncached != c.nlive);
-	for (size_t i = 0; rc == TL_OK && i < c.nlive && !changed; i++)
-		changed = c.live[i]->fresh;
-	if (changed)
-		cache_store(ctx, t, &c.globals, t->base, t->base_len, c.live, c.nlive);
+	if (rc == TL_OK)
+		cache_if_changed(ctx, t, &c, name);
 	if (rc && name && text)
 		tl__error_prefix("route %s not applied", name);
-	free(pend);
 	change_dispose(&c);
 	return rc;
 }

@@ -41,5 +41,7 @@ int cp_keep_vars(tl_compose *c, const tl_envfile *vars, const tl_envfile *dotenv
 /* Topological start order (order.c): fills c->order, or TL_EINVALID
  * naming the cycle. */
 int cp_start_order(tl_compose *c);
+/* The public handle around a finished plan (plan.c; takes a reference). */
+int cp_finish(tl_compose **out, json_t *plan);
 
 #endif

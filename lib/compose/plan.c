@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cp_finish(tl_compose **out, json_t *plan);
 int cp_finish(tl_compose **out, json_t *plan)
 {
 	tl_compose *c = tl__calloc(1, sizeof(*c));

@@ -680,9 +680,6 @@ int tl_compose_find(tl_buf *path, const char *app_dir)
 	                     "docker-compose.yml and compose.yaml", app_dir);
 }
 
-void cp_finish_free(tl_compose *c);
-int cp_finish(tl_compose **out, json_t *plan);
-
 static char *dir_of(const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -53,6 +53,18 @@ int tl__error_oom(void);
 int tl__errno_to_result(int err);
 /* Prefix the current error message with "<prefix>: ". */
 void tl__error_prefix(const char *fmt, ...) TL__PRINTF(1, 2);
+/* The last error, copied whole: a tl_error's message and upstream point
+ * into the thread's buffers, which the next error overwrites, so a plain
+ * copy of it does not survive the cleanup it is kept across. */
+typedef struct {
+	int code, klass;
+	long upstream_code;
+	char message[1024];
+	char upstream[64];
+} tl__error_saved;
+void tl__error_save(tl__error_saved *saved);
+/* Make it the last error again; returns its code. */
+int tl__error_restore(const tl__error_saved *saved);
 
 /* ---- memory and strings (buf.c) ---- */
 
@@ -194,6 +206,19 @@ void tl__atomic_abort(tl__atomic_file *af);
 int tl__file_write_atomic(const char *path, const void *data, size_t len,
                           mode_t mode);
 
+/* ---- time (clock.c) ---- */
+
+/* Milliseconds on the monotonic clock: for durations and deadlines only
+ * (its zero is arbitrary). The one clock every module uses. */
+int64_t tl__clock_ms(void);
+
+/* ---- hex and digests (hex.c) ---- */
+
+/* `len` bytes as lowercase hex; `out` holds 2 * len + 1 bytes. */
+void tl__hex(char *out, const void *bin, size_t len);
+/* SHA-256 of a memory block, as 64 hex digits. */
+void tl__sha256_hex(char out[65], const void *data, size_t len);
+
 /* ---- secrets (secret.c) ---- */
 
 /* `len` random characters from the URL-safe alphabet [A-Za-z0-9_-],
@@ -208,6 +233,10 @@ int tl__secret_generate(char *out, size_t len);
  * for a name that is no app is a resource nothing removes. */
 int tl__app_require_registered(tl_ctx *ctx, const char *name, const char *what,
                                const char *standalone_hint);
+/* <TOWLION_STATE_DIR>/apps/<app>/<rest> (rest NULL: the directory itself),
+ * malloc'd into *out. `app` is not checked: callers validate it first.
+ * TL_EINVALID when TOWLION_STATE_DIR is empty. (lib/app/paths.c) */
+int tl__app_path(char **out, const tl_ctx *ctx, const char *app, const char *rest);
 
 /* ---- locks (lock.c) ---- */
 
@@ -228,6 +257,11 @@ void tl__lock_discard(tl__lock *lock);
 /* Describe the current holder of a lock, if any ("pid 12 (towlion deploy)
  * since ..."); TL_ENOTFOUND when nobody holds it. */
 int tl__lock_holder(tl_buf *out, const char *dir, const char *name);
+/* The same two for the lock of one project (an app, or a preview
+ * "<app>-pr-N"): "app-<project>" in TOWLION_STATE_DIR/locks, the lock every
+ * operation that changes the project takes. */
+int tl__lock_project(tl__lock **out, tl_ctx *ctx, const char *project, int timeout_ms);
+int tl__lock_project_holder(tl_buf *out, const tl_ctx *ctx, const char *project);
 
 /* ---- processes (spawn.c) ---- */
 

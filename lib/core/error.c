@@ -50,6 +50,22 @@ int tl__error_vset(int code, int klass, const char *fmt, va_list ap)
 	return code;
 }
 
+void tl__error_save(tl__error_saved *saved)
+{
+	const tl_error *e = tl_error_last();
+	saved->code = e->code;
+	saved->klass = e->klass;
+	saved->upstream_code = e->upstream_code;
+	snprintf(saved->message, sizeof(saved->message), "%s", e->message);
+	snprintf(saved->upstream, sizeof(saved->upstream), "%s", e->upstream);
+}
+
+int tl__error_restore(const tl__error_saved *saved)
+{
+	return tl__error_set_upstream(saved->code, saved->klass, saved->upstream,
+	                              saved->upstream_code, "%s", saved->message);
+}
+
 int tl__error_set(int code, int klass, const char *fmt, ...)
 {
 	va_list ap;

@@ -126,8 +126,7 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 		free(lk);
 		return TL_ENOMEM;
 	}
-	struct timespec start;
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	int64_t start = tl__clock_ms();
 	bool told = false;
 	lk->fd = -1;
 	for (;;) {
@@ -147,10 +146,7 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 			rc = tl__error_os(TL_EIO, errno, "cannot lock %s", lk->path);
 			goto fail;
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long waited = (now.tv_sec - start.tv_sec) * 1000 +
-		              (now.tv_nsec - start.tv_nsec) / 1000000;
+		int64_t waited = tl__clock_ms() - start;
 		tl_buf who = TL_BUF_INIT;
 		if (!told || (timeout_ms >= 0 && waited >= timeout_ms))
 			describe_holder(&who, lk->fd);
@@ -232,5 +228,41 @@ int tl__lock_holder(tl_buf *out, const char *dir, const char *name)
 		describe_holder(out, fd);
 	}
 	close(fd);
+	return rc;
+}
+
+/* Where a project's lock lives, and its name. */
+static int project_lock(char **dir, char **name, const tl_ctx *ctx, const char *project)
+{
+	*dir = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
+	*name = tl__sprintf("app-%s", project);
+	if (*dir && *name)
+		return TL_OK;
+	free(*dir);
+	free(*name);
+	return TL_ENOMEM;
+}
+
+int tl__lock_project(tl__lock **out, tl_ctx *ctx, const char *project, int timeout_ms)
+{
+	char *dir, *name;
+	int rc = project_lock(&dir, &name, ctx, project);
+	if (rc == TL_OK) {
+		rc = tl__lock_acquire(out, ctx, dir, name, timeout_ms);
+		free(dir);
+		free(name);
+	}
+	return rc;
+}
+
+int tl__lock_project_holder(tl_buf *out, const tl_ctx *ctx, const char *project)
+{
+	char *dir, *name;
+	int rc = project_lock(&dir, &name, ctx, project);
+	if (rc == TL_OK) {
+		rc = tl__lock_holder(out, dir, name);
+		free(dir);
+		free(name);
+	}
 	return rc;
 }

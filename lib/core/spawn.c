@@ -18,13 +18,6 @@
 
 extern char **environ;
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Write to a pipe without dying of SIGPIPE when the reader is gone. */
 static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 {
@@ -123,8 +116,8 @@ static int drain(tl_ctx *ctx, out_pipe *op, const char *subject)
 static void kill_group(pid_t pid, int *status)
 {
 	kill(-pid, SIGTERM);
-	long deadline = now_ms() + 2000;
-	while (now_ms() < deadline) {
+	int64_t deadline = tl__clock_ms() + 2000;
+	while (tl__clock_ms() < deadline) {
 		if (waitpid(pid, status, WNOHANG) == pid) {
 			kill(-pid, SIGKILL); /* stragglers of the group */
 			return;
@@ -227,7 +220,7 @@ int tl__spawn(tl__spawn_result *res, tl_ctx *ctx, const tl__spawn_opts *o)
 	size_t in_off = 0;
 	if (in_p[1] >= 0)
 		fcntl(in_p[1], F_SETFL, O_NONBLOCK);
-	long deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
+	int64_t deadline = o->timeout_ms > 0 ? tl__clock_ms() + o->timeout_ms : 0;
 	int status = 0;
 	bool reaped = false;
 	while (rc == TL_OK) {
@@ -254,7 +247,7 @@ int tl__spawn(tl__spawn_result *res, tl_ctx *ctx, const tl__spawn_opts *o)
 		}
 		long wait = 100;
 		if (deadline) {
-			long left = deadline - now_ms();
+			int64_t left = deadline - tl__clock_ms();
 			if (left <= 0) {
 				res->timed_out = 1;
 				rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_PROCESS,

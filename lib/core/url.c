@@ -123,19 +123,38 @@ int tl__url_parse(tl__url *out, const char *text, const char *what)
 	return TL_OK;
 }
 
-int tl__url_encode(tl_buf *out, const char *s)
+/* RFC 3986's unreserved set, spelled out: isalnum() depends on the locale. */
+static bool unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int encode(tl_buf *out, const char *s, bool keep_slash)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		int rc;
-		if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+		if (unreserved(*p) || (keep_slash && *p == '/')) {
 			rc = tl__buf_putc(out, (char)*p);
-		else
-			rc = tl__buf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+		} else {
+			const char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			rc = tl__buf_put(out, e, sizeof(e));
+		}
 		if (rc)
 			return rc;
 	}
 	return TL_OK;
+}
+
+int tl__url_encode(tl_buf *out, const char *s)
+{
+	return encode(out, s, false);
+}
+
+int tl__url_encode_path(tl_buf *out, const char *s)
+{
+	return encode(out, s, true);
 }
 
 int tl__url_put_userinfo(tl_buf *out, const char *scheme, const char *user,

@@ -503,11 +503,6 @@ static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bo
 	return rc;
 }
 
-static char *app_state_dir(tl_ctx *ctx, const char *app)
-{
-	return tl__sprintf("%s/apps/%s", tl__cfg(ctx, "TOWLION_STATE_DIR"), app);
-}
-
 int tl_destroy_options_init(tl_destroy_options *opts, unsigned int version)
 {
 	tl_destroy_options def = TL_DESTROY_OPTIONS_INIT;
@@ -585,9 +580,11 @@ int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
 	if (strcmp(app, project) || tl_validate_app_name(app) != TL_OK)
 		return tl__oplog_malformed(ctx, project);
 	/* The state directory from the name, not from the file. */
-	char *state_dir = app_state_dir(ctx, app);
+	char *state_dir = NULL;
 	tl_buf removed = TL_BUF_INIT;
-	int rc = state_dir ? check_services(ctx, app, purge) : TL_ENOMEM;
+	int rc = tl__app_path(&state_dir, ctx, app, NULL);
+	if (rc == TL_OK)
+		rc = check_services(ctx, app, purge);
 	if (rc == TL_OK)
 		rc = destroy_steps(ctx, app, state_dir, purge, lock, &removed);
 	if (rc == TL_OK)

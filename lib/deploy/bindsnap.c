@@ -325,11 +325,11 @@ int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode
 	if (rc == TL_OK)
 		rc = tl__fsync_dir(rel);
 	if (rc != TL_OK && rc != TL_ENOMEM) {
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		tl__rm_rf(tmp, rel);
-		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s", msg);
+		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s",
+		                       saved.message);
 	}
 done:
 	if (rc == TL_OK) {

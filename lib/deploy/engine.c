@@ -24,13 +24,6 @@
 #define HEALTH_TIMEOUT_DEFAULT_MS 60000
 #define RELEASE_CMD_TIMEOUT_MS (15 * 60 * 1000)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 void tl__project_dispose(tl__project *p)
 {
 	if (!p)
@@ -499,7 +492,7 @@ static int record(attempt *a, int status, const tl_deploy_options *o, long t0)
 {
 	tl_release *r = a->rel;
 	r->status = status;
-	r->duration_ms = now_ms() - t0;
+	r->duration_ms = tl__clock_ms() - t0;
 	if (status == TL_RELEASE_FAILED) {
 		free(r->error);
 		r->error = tl__strdup(tl_error_last()->message);
@@ -682,7 +675,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	if (!from && o->git_url && !o->git_ref)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "a git URL needs a ref (branch, tag or commit)");
-	long t0 = now_ms();
+	long t0 = tl__clock_ms();
 	attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
 	             o->health_timeout_ms > 0 ? o->health_timeout_ms : HEALTH_TIMEOUT_DEFAULT_MS,
 	             TL_BUF_INIT, {0}};

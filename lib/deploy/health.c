@@ -25,13 +25,6 @@
  * endless or huge body makes the probe fail instead of filling memory. */
 #define PROBE_MAX_BODY (64u * 1024)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* One probe: TL_OK when healthy; otherwise TL_EUNHEALTHY with why. */
 static int probe(tl_ctx *ctx, const char *url, long timeout_ms, const char *service,
                  tl_buf *why)
@@ -72,27 +65,27 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 	if (!url)
 		return TL_ENOMEM;
 	tl_buf why = TL_BUF_INIT;
-	long deadline = now_ms() + timeout_ms;
-	long alive_at = now_ms() + ALIVE_EVERY_MS;
+	int64_t deadline = tl__clock_ms() + timeout_ms;
+	int64_t alive_at = tl__clock_ms() + ALIVE_EVERY_MS;
 	int rc;
 	for (;;) {
 		rc = probe(ctx, url, PROBE_TIMEOUT_MS, "the new release", &why);
 		if (rc != TL_EUNHEALTHY)
 			break;
 		/* A container that exited will never answer: stop waiting. */
-		if (alive && now_ms() >= alive_at && !alive(alive_payload)) {
+		if (alive && tl__clock_ms() >= alive_at && !alive(alive_payload)) {
 			rc = tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DEPLOY,
 			                   "the container exited before %s answered", url);
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (tl__clock_ms() >= deadline) {
 			rc = tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DEPLOY,
 			                   "%s did not become healthy within %ld ms (last: %s)", url,
 			                   timeout_ms, why.ptr ? why.ptr : "no answer");
 			break;
 		}
-		if (now_ms() >= alive_at)
-			alive_at = now_ms() + ALIVE_EVERY_MS;
+		if (tl__clock_ms() >= alive_at)
+			alive_at = tl__clock_ms() + ALIVE_EVERY_MS;
 		struct timespec t = {0, POLL_MS * 1000000L};
 		nanosleep(&t, NULL);
 	}

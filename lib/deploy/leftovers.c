@@ -44,12 +44,8 @@ int tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char *app, long 
 	tl__lock *lock = NULL;
 	char **serving = NULL;
 	tl_buf names = TL_BUF_INIT;
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", p.name);
 	long lt = lock_timeout_ms ? lock_timeout_ms : LEFTOVERS_LOCK_DEFAULT_MS;
-	rc = locks && lock_name ? TL_OK : TL_ENOMEM;
-	if (rc == TL_OK)
-		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, lt < 0 ? 0 : (int)lt);
+	rc = tl__lock_project(&lock, ctx, p.name, lt < 0 ? 0 : (int)lt);
 	if (rc == TL_OK)
 		rc = tl_docker_open(&a.docker, ctx);
 	/* The active release's plan tells the loopback ports the route uses. */
@@ -75,8 +71,6 @@ int tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char *app, long 
 	tl__plan_dispose(&a.plan);
 	tl_docker_free(a.docker);
 	tl__lock_release(lock);
-	free(locks);
-	free(lock_name);
 	tl__project_dispose(&p);
 	tl_app_free(reg);
 	return rc;

@@ -160,11 +160,8 @@ static int migrate_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d,
 		return tl__plat_step(r, "network", fp->project, 1,
 		                     "would move %zu container%s from %s to %s-app-%s", n,
 		                     n == 1 ? "" : "s", flat, flat, fp->project);
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", fp->project);
 	tl__lock *lock = NULL;
-	int rc = locks && lock_name ? tl__lock_acquire(&lock, ctx, locks, lock_name, MIGRATE_LOCK_MS)
-	                            : TL_ENOMEM;
+	int rc = tl__lock_project(&lock, ctx, fp->project, MIGRATE_LOCK_MS);
 	tl__project p = {.name = fp->project, .app = fp->app, .pr = fp->pr};
 	tl__tenant_net net = {0};
 	if (rc == TL_OK)
@@ -197,8 +194,6 @@ static int migrate_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d,
 		                 fp->project, flat);
 	tl__tenant_net_dispose(&net);
 	tl__lock_release(lock);
-	free(locks);
-	free(lock_name);
 	return rc;
 }
 

@@ -379,14 +379,10 @@ static int fill(tl_app_status *st, tl_ctx *ctx, const char *app, const char *sta
 	 * its new containers show among the leftovers until it switches, so
 	 * say who runs it. */
 	tl_buf holder = TL_BUF_INIT;
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", app);
-	if (locks && lock_name && tl__lock_holder(&holder, locks, lock_name) != TL_OK)
+	if (tl__lock_project_holder(&holder, ctx, app) != TL_OK)
 		tl_error_clear();
 	st->operation = dup0(holder.ptr);
 	tl_buf_dispose(&holder);
-	free(locks);
-	free(lock_name);
 	if (!st->operation)
 		return TL_ENOMEM;
 

@@ -259,24 +259,6 @@ int dk_call(tl_docker *d, const char *method, const char *path, json_t *body, js
 	return rc;
 }
 
-int dk_urlenc(tl_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		int rc;
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			rc = tl__buf_putc(b, (char)*p);
-		} else {
-			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-			rc = tl__buf_put(b, e, 3);
-		}
-		if (rc)
-			return rc;
-	}
-	return TL_OK;
-}
-
 int dk_label_filters(tl_buf *q, const char *const *labels)
 {
 	if (!labels || !labels[0])
@@ -291,8 +273,32 @@ int dk_label_filters(tl_buf *q, const char *const *labels)
 		return tl__error_oom();
 	int rc = tl__buf_puts(q, strchr(q->ptr ? q->ptr : "", '?') ? "&filters=" : "?filters=");
 	if (!rc)
-		rc = dk_urlenc(q, s);
+		rc = tl__url_encode(q, s);
 	free(s);
+	return rc;
+}
+
+int dk_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
+               const char *kind, const char *name)
+{
+	char *path = tl__sprintf("/%s/%s%s", collection, name, suffix);
+	char *what = tl__sprintf("inspect %s %s", kind, name);
+	int rc = path && what ? dk_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
+	free(path);
+	free(what);
+	return rc;
+}
+
+int dk_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
+            const char *what)
+{
+	tl_buf q = TL_BUF_INIT;
+	int rc = tl__buf_puts(&q, path);
+	if (!rc)
+		rc = dk_label_filters(&q, labels);
+	if (!rc)
+		rc = dk_call(d, "GET", q.ptr, NULL, out, 0, what);
+	tl_buf_dispose(&q);
 	return rc;
 }
 

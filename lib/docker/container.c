@@ -542,13 +542,8 @@ int tl_docker_container_inspect(tl_docker_container **out, tl_docker *d,
 	int rc = dk_check_ref(container, "container name");
 	if (rc)
 		return rc;
-	char *path = tl__sprintf("/containers/%s/json", container);
-	char *what = tl__sprintf("inspect container %s", container);
 	json_t *j = NULL;
-	rc = path && what ? dk_call(d, "GET", path, NULL, &j, 0, what) : TL_ENOMEM;
-	free(path);
-	free(what);
-	if (rc)
+	if ((rc = dk_inspect(&j, d, "containers", "/json", "container", container)))
 		return rc;
 	tl_docker_container *c = dk_container_wrap(j);
 	json_decref(j);
@@ -562,14 +557,9 @@ int tl_docker_container_list_by_label(tl_docker_container_list **out, tl_docker 
                                       const char *const *label_filters, int all)
 {
 	TL__CHECK_ARG(out && d);
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl__buf_puts(&q, all ? "/containers/json?all=1" : "/containers/json");
-	if (!rc)
-		rc = dk_label_filters(&q, label_filters);
 	json_t *j = NULL;
-	if (!rc)
-		rc = dk_call(d, "GET", q.ptr, NULL, &j, 0, "list containers");
-	tl_buf_dispose(&q);
+	int rc = dk_list(&j, d, all ? "/containers/json?all=1" : "/containers/json",
+	                 label_filters, "list containers");
 	if (!rc)
 		rc = dk_container_list_new(out, j);
 	json_decref(j);

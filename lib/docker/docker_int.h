@@ -63,8 +63,15 @@ int dk_call(tl_docker *d, const char *method, const char *path, json_t *body,
 /* "?filters=<urlencoded {"label":[...]}>" for label filters. */
 int dk_label_filters(tl_buf *q, const char *const *labels);
 
-/* Append the percent-encoded `s`. */
-int dk_urlenc(tl_buf *b, const char *s);
+/* GET /<collection>/<name><suffix> ("containers", "web", "/json"): the
+ * object's JSON, errors naming "inspect <kind> <name>". */
+int dk_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
+               const char *kind, const char *name);
+/* GET `path` narrowed by label filters (NULL: none): a JSON array, errors
+ * naming `what` ("list images"). */
+int dk_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
+            const char *what);
+
 
 /* ---- log stream demultiplexer (demux.c), pure and fuzzable ---- */
 

@@ -31,13 +31,6 @@ int tl_docker_exec_options_init(tl_docker_exec_options *o, unsigned int version)
 	                              "tl_docker_exec_options");
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int dial(const tl_docker *d, int *fd_out)
 {
 	int fd = -1;
@@ -154,7 +147,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		rc = write_all(fd, req.ptr, req.size);
 	tl_buf_dispose(&req);
 
-	int64_t deadline = o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
+	int64_t deadline = o->timeout_ms > 0 ? tl__clock_ms() + o->timeout_ms : 0;
 	int want_stdin = o->stdin_data != NULL || o->stdin_fd >= 0;
 	size_t stdin_off = 0;
 	char buf[65536]; /* a pg_dump streams through here: fewer, larger reads */
@@ -169,7 +162,7 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 			break;
 		int wait = 200;
 		if (deadline) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - tl__clock_ms();
 			if (left <= 0) {
 				rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DOCKER,
 				                   "%s: still running after %ld ms", what, o->timeout_ms);

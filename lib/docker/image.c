@@ -1,6 +1,7 @@
 /* Images: build from a context directory, inspect, list, tag, remove,
  * prune and import. */
 #include "docker_int.h"
+#include "core/url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -235,7 +236,7 @@ static size_t build_reader(char *buf, size_t len, void *p)
 static int put_query(tl_buf *q, const char *key, const char *value)
 {
 	int rc = tl__buf_printf(q, "%c%s=", strchr(q->ptr, '?') ? '&' : '?', key);
-	return rc ? rc : dk_urlenc(q, value);
+	return rc ? rc : tl__url_encode(q, value);
 }
 
 static int put_query_json(tl_buf *q, const char *key, json_t *j)
@@ -370,13 +371,8 @@ int tl_docker_image_inspect(tl_docker_image **out, tl_docker *d, const char *ima
 	int rc = dk_check_ref(image, "image name");
 	if (rc)
 		return rc;
-	char *path = tl__sprintf("/images/%s/json", image);
-	char *what = tl__sprintf("inspect image %s", image);
 	json_t *j = NULL;
-	rc = path && what ? dk_call(d, "GET", path, NULL, &j, 0, what) : TL_ENOMEM;
-	free(path);
-	free(what);
-	if (rc)
+	if ((rc = dk_inspect(&j, d, "images", "/json", "image", image)))
 		return rc;
 	tl_docker_image *img = dk_image_wrap(j);
 	json_decref(j);
@@ -390,14 +386,8 @@ int tl_docker_image_list_by_label(tl_docker_image_list **out, tl_docker *d,
                                   const char *const *label_filters)
 {
 	TL__CHECK_ARG(out && d);
-	tl_buf q = TL_BUF_INIT;
-	int rc = tl__buf_puts(&q, "/images/json");
-	if (!rc)
-		rc = dk_label_filters(&q, label_filters);
 	json_t *j = NULL;
-	if (!rc)
-		rc = dk_call(d, "GET", q.ptr, NULL, &j, 0, "list images");
-	tl_buf_dispose(&q);
+	int rc = dk_list(&j, d, "/images/json", label_filters, "list images");
 	if (!rc)
 		rc = dk_image_list_new(out, j);
 	json_decref(j);
@@ -417,11 +407,11 @@ int tl_docker_image_tag(tl_docker *d, const char *image, const char *repo, const
 	tl_buf q = TL_BUF_INIT;
 	rc = tl__buf_printf(&q, "/images/%s/tag?repo=", image);
 	if (!rc)
-		rc = dk_urlenc(&q, repo);
+		rc = tl__url_encode(&q, repo);
 	if (!rc)
 		rc = tl__buf_puts(&q, "&tag=");
 	if (!rc)
-		rc = dk_urlenc(&q, tag ? tag : "latest");
+		rc = tl__url_encode(&q, tag ? tag : "latest");
 	char *what = tl__sprintf("tag image %s as %s:%s", image, repo, tag ? tag : "latest");
 	if (!rc)
 		rc = what ? dk_call(d, "POST", q.ptr, NULL, NULL, 0, what) : TL_ENOMEM;
@@ -460,7 +450,7 @@ int tl_docker_image_prune(uint64_t *reclaimed, tl_docker *d, const char *const *
 	tl_buf q = TL_BUF_INIT;
 	int rc = fs ? tl__buf_puts(&q, "/images/prune?filters=") : TL_ENOMEM;
 	if (!rc)
-		rc = dk_urlenc(&q, fs);
+		rc = tl__url_encode(&q, fs);
 	free(fs);
 	json_t *j = NULL;
 	if (!rc)
@@ -527,15 +517,15 @@ int tl_docker_image_import(tl_buf *image_id, tl_docker *d, const char *tar_path,
 	tl_buf q = TL_BUF_INIT;
 	rc = repo ? tl__buf_puts(&q, "/images/create?fromSrc=-&repo=") : TL_ENOMEM;
 	if (!rc)
-		rc = dk_urlenc(&q, repo);
+		rc = tl__url_encode(&q, repo);
 	if (!rc)
 		rc = tl__buf_puts(&q, "&tag=");
 	if (!rc)
-		rc = dk_urlenc(&q, tag);
+		rc = tl__url_encode(&q, tag);
 	for (const char *const *c = changes; !rc && c && *c; c++) {
 		rc = tl__buf_puts(&q, "&changes=");
 		if (!rc)
-			rc = dk_urlenc(&q, *c);
+			rc = tl__url_encode(&q, *c);
 	}
 	free(repo);
 	file_upload f = {-1, d, 0, 0};

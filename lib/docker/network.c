@@ -8,12 +8,8 @@
  * counts as the network. */
 static int network_exists(int *exists, tl_docker *d, const char *name)
 {
-	char *path = tl__sprintf("/networks/%s", name);
-	char *what = tl__sprintf("inspect network %s", name);
 	json_t *j = NULL;
-	int rc = path && what ? dk_call(d, "GET", path, NULL, &j, 0, what) : TL_ENOMEM;
-	free(path);
-	free(what);
+	int rc = dk_inspect(&j, d, "networks", "", "network", name);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
 		*exists = 0;

@@ -51,7 +51,7 @@ int tl_github_new(tl_github **out, tl_ctx *ctx, const tl_github_options *opts)
 	if (o.per_page > GH_PER_PAGE_MAX)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "GitHub per_page is 1..%u, not %u", GH_PER_PAGE_MAX, o.per_page);
-	int rc = gh_check_base(api);
+	int rc = tl__github_check_base(api);
 	if (rc)
 		return rc;
 	if (!token || !*token)
@@ -96,24 +96,24 @@ int tl_github_new(tl_github **out, tl_ctx *ctx, const tl_github_options *opts)
 
 /* ---- answers ------------------------------------------------------------ */
 
-const char *gh_str(json_t *obj, const char *key)
+const char *tl__github_str(json_t *obj, const char *key)
 {
 	const char *s = json_string_value(json_object_get(obj, key));
 	return s ? s : "";
 }
 
-char *gh_dup(json_t *obj, const char *key)
+char *tl__github_dup(json_t *obj, const char *key)
 {
-	return tl__strdup(gh_str(obj, key));
+	return tl__strdup(tl__github_str(obj, key));
 }
 
-int gh_check_common(tl_github *gh, const char *repo)
+int tl__github_check_common(tl_github *gh, const char *repo)
 {
 	TL__CHECK_ARG(gh);
 	return tl_github_validate_repo(repo);
 }
 
-void gh_answer_dispose(gh_answer *ans)
+void tl__github_answer_dispose(tl__github_answer *ans)
 {
 	if (!ans)
 		return;
@@ -150,7 +150,7 @@ static long long header_ll(const tl__http_resp *r, const char *name, bool *found
 	return n;
 }
 
-int gh_error(const tl_github *gh, long status, const char *headers, size_t hlen,
+int tl__github_error(const tl_github *gh, long status, const char *headers, size_t hlen,
              const char *body, size_t blen, const char *what)
 {
 	tl__http_resp r;
@@ -160,7 +160,7 @@ int gh_error(const tl_github *gh, long status, const char *headers, size_t hlen,
 	tl_buf said = TL_BUF_INIT, extra = TL_BUF_INIT;
 	char up[16];
 	snprintf(up, sizeof(up), "%ld", status);
-	if (gh_error_text(&said, body, blen) != TL_OK)
+	if (tl__github_error_text(&said, body, blen) != TL_OK)
 		tl__buf_clear(&said);
 	redact(&said, gh ? gh->token : NULL);
 	const char *msg = said.size ? said.ptr : "(no message)";
@@ -175,9 +175,9 @@ int gh_error(const tl_github *gh, long status, const char *headers, size_t hlen,
 		/* A primary limit says when the window resets; a secondary one
 		 * says how long to wait. */
 		if (has_reset && !(has_retry && status == 429))
-			gh_reset_text(&extra, reset, now);
+			tl__github_reset_text(&extra, reset, now);
 		else if (has_retry)
-			gh_reset_text(&extra, now + retry, now);
+			tl__github_reset_text(&extra, now + retry, now);
 		else
 			tl__buf_puts(&extra, "reset time unknown; wait a minute");
 		rc = tl__error_set_upstream(TL_EUNAVAILABLE, TL_ERRCLASS_GITHUB, up, status,
@@ -211,7 +211,7 @@ int gh_error(const tl_github *gh, long status, const char *headers, size_t hlen,
 
 /* ---- one request ------------------------------------------------------- */
 
-int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
+int tl__github_call(tl_github *gh, tl__github_answer *ans, const char *method, const char *path,
             const char *url, json_t *body, const char *what)
 {
 	memset(ans, 0, sizeof(*ans));
@@ -219,7 +219,7 @@ int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
 	int rc;
 	if (url) {
 		/* A Link from GitHub: it gets the token only under our base. */
-		if (!gh_url_under_base(url, gh->api))
+		if (!tl__github_url_under_base(url, gh->api))
 			return tl__error_set(TL_EIO, TL_ERRCLASS_GITHUB,
 			                     "cannot %s: GitHub's next page link leads outside %s; "
 			                     "not following it", what, gh->api);
@@ -251,7 +251,7 @@ int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
 		        method ? method : "GET", full.ptr, resp.status);
 		ans->status = resp.status;
 		if (resp.status < 200 || resp.status > 299) {
-			rc = gh_error(gh, resp.status, resp.headers.ptr, resp.headers.size,
+			rc = tl__github_error(gh, resp.status, resp.headers.ptr, resp.headers.size,
 			              resp.body.ptr, resp.body.size, what);
 		} else if (resp.body.size > ANSWER_MAX) {
 			rc = tl__error_set(TL_EIO, TL_ERRCLASS_GITHUB,
@@ -269,7 +269,7 @@ int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
 		}
 		tl_buf link = TL_BUF_INIT;
 		if (rc == TL_OK && tl__http_resp_header(&link, &resp, "Link") == TL_OK &&
-		    gh_link_next(&ans->next, link.ptr) != TL_OK)
+		    tl__github_link_next(&ans->next, link.ptr) != TL_OK)
 			tl__buf_clear(&ans->next);
 		tl_buf_dispose(&link);
 	} else {
@@ -279,6 +279,6 @@ int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
 	tl__http_resp_dispose(&resp);
 	tl_buf_dispose(&full);
 	if (rc)
-		gh_answer_dispose(ans);
+		tl__github_answer_dispose(ans);
 	return rc;
 }

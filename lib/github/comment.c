@@ -34,7 +34,7 @@ void tl_github_comment_free(tl_github_comment *c)
 	free(c);
 }
 
-int gh_comment_from_json(tl_github_comment **out, json_t *j, int created)
+int tl__github_comment_from_json(tl_github_comment **out, json_t *j, int created)
 {
 	json_int_t id = json_integer_value(json_object_get(j, "id"));
 	if (!json_is_object(j) || id <= 0)
@@ -45,8 +45,8 @@ int gh_comment_from_json(tl_github_comment **out, json_t *j, int created)
 		return TL_ENOMEM;
 	c->id = (int64_t)id;
 	c->created = created;
-	c->url = gh_dup(j, "html_url");
-	c->body = gh_dup(j, "body");
+	c->url = tl__github_dup(j, "html_url");
+	c->body = tl__github_dup(j, "body");
 	if (!c->url || !c->body) {
 		tl_github_comment_free(c);
 		return TL_ENOMEM;
@@ -80,7 +80,7 @@ static int check_number(uint32_t number)
 static int find_marked(tl_github_comment **found, tl_github *gh, const char *repo,
                        uint32_t number, const char *marker, const char *what)
 {
-	int rc = gh_self(gh);
+	int rc = tl__github_self(gh);
 	if (rc)
 		return rc;
 	tl_buf path = TL_BUF_INIT;
@@ -96,8 +96,8 @@ static int find_marked(tl_github_comment **found, tl_github *gh, const char *rep
 			                   GH_PAGES_MAX);
 			break;
 		}
-		gh_answer a;
-		rc = gh_call(gh, &a, "GET", path.ptr, next.size ? next.ptr : NULL, NULL, what);
+		tl__github_answer a;
+		rc = tl__github_call(gh, &a, "GET", path.ptr, next.size ? next.ptr : NULL, NULL, what);
 		if (rc)
 			break;
 		if (!json_is_array(a.json)) {
@@ -107,9 +107,9 @@ static int find_marked(tl_github_comment **found, tl_github *gh, const char *rep
 			size_t i;
 			json_t *item;
 			json_array_foreach(a.json, i, item) {
-				if (gh_body_has_marker(gh_str(item, "body"), marker) &&
-				    gh_authored_by_self(gh, item)) {
-					rc = gh_comment_from_json(&hit, item, 0);
+				if (tl__github_body_has_marker(tl__github_str(item, "body"), marker) &&
+				    tl__github_authored_by_self(gh, item)) {
+					rc = tl__github_comment_from_json(&hit, item, 0);
 					break;
 				}
 			}
@@ -117,7 +117,7 @@ static int find_marked(tl_github_comment **found, tl_github *gh, const char *rep
 		bool more = a.next.size > 0;
 		if (rc == TL_OK && more)
 			rc = tl__buf_set(&next, a.next.ptr, a.next.size);
-		gh_answer_dispose(&a);
+		tl__github_answer_dispose(&a);
 		if (!more)
 			break;
 	}
@@ -134,7 +134,7 @@ int tl_github_comment_find(tl_github_comment **out, tl_github *gh, const char *r
                            uint32_t number, const char *key)
 {
 	TL__CHECK_ARG(out);
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	tl_buf marker = TL_BUF_INIT;
 	if (rc == TL_OK)
 		rc = check_number(number);
@@ -163,18 +163,18 @@ static int post(tl_github_comment **out, tl_github *gh, const char *repo, uint32
 	char *what = tl__sprintf("post a comment on %s#%u", repo, number);
 	json_t *body = json_pack("{s:s}", "body", text);
 	int rc = path && what && body ? TL_OK : tl__error_oom();
-	gh_answer a = {0};
+	tl__github_answer a = {0};
 	if (rc == TL_OK)
-		rc = gh_call(gh, &a, "POST", path, NULL, body, what);
+		rc = tl__github_call(gh, &a, "POST", path, NULL, body, what);
 	tl_github_comment *c = NULL;
 	if (rc == TL_OK)
-		rc = gh_comment_from_json(&c, a.json, 1);
+		rc = tl__github_comment_from_json(&c, a.json, 1);
 	if (rc == TL_OK) {
 		tl__log(gh->ctx, TL_LOG_INFO, "posted comment %lld on %s#%u", (long long)c->id, repo,
 		        number);
 		give(out, c);
 	}
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	json_decref(body);
 	free(path);
 	free(what);
@@ -188,17 +188,17 @@ static int patch(tl_github_comment **out, tl_github *gh, const char *repo, int64
 	char *what = tl__sprintf("edit comment %lld on %s", (long long)id, repo);
 	json_t *body = json_pack("{s:s}", "body", text);
 	int rc = path && what && body ? TL_OK : tl__error_oom();
-	gh_answer a = {0};
+	tl__github_answer a = {0};
 	if (rc == TL_OK)
-		rc = gh_call(gh, &a, "PATCH", path, NULL, body, what);
+		rc = tl__github_call(gh, &a, "PATCH", path, NULL, body, what);
 	tl_github_comment *c = NULL;
 	if (rc == TL_OK)
-		rc = gh_comment_from_json(&c, a.json, 0);
+		rc = tl__github_comment_from_json(&c, a.json, 0);
 	if (rc == TL_OK) {
 		tl__log(gh->ctx, TL_LOG_INFO, "edited comment %lld on %s", (long long)id, repo);
 		give(out, c);
 	}
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	json_decref(body);
 	free(path);
 	free(what);
@@ -208,7 +208,7 @@ static int patch(tl_github_comment **out, tl_github *gh, const char *repo, int64
 int tl_github_comment_create(tl_github_comment **out, tl_github *gh, const char *repo,
                              uint32_t number, const char *body)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc == TL_OK)
 		rc = check_number(number);
 	if (rc)
@@ -220,7 +220,7 @@ int tl_github_comment_create(tl_github_comment **out, tl_github *gh, const char 
 int tl_github_comment_edit(tl_github_comment **out, tl_github *gh, const char *repo,
                            int64_t id, const char *body)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc)
 		return rc;
 	TL__CHECK_ARG(id > 0 && body && *body);
@@ -229,19 +229,19 @@ int tl_github_comment_edit(tl_github_comment **out, tl_github *gh, const char *r
 
 int tl_github_comment_delete(tl_github *gh, const char *repo, int64_t id)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc)
 		return rc;
 	TL__CHECK_ARG(id > 0);
 	char *path = tl__sprintf("/repos/%s/issues/comments/%lld", repo, (long long)id);
 	char *what = tl__sprintf("delete comment %lld on %s", (long long)id, repo);
 	rc = path && what ? TL_OK : tl__error_oom();
-	gh_answer a = {0};
+	tl__github_answer a = {0};
 	if (rc == TL_OK)
-		rc = gh_call(gh, &a, "DELETE", path, NULL, NULL, what);
+		rc = tl__github_call(gh, &a, "DELETE", path, NULL, NULL, what);
 	if (rc == TL_OK)
 		tl__log(gh->ctx, TL_LOG_INFO, "deleted comment %lld on %s", (long long)id, repo);
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	free(path);
 	free(what);
 	return rc;
@@ -250,7 +250,7 @@ int tl_github_comment_delete(tl_github *gh, const char *repo, int64_t id)
 int tl_github_comment_upsert(tl_github_comment **out, tl_github *gh, const char *repo,
                              uint32_t number, const char *key, const char *body)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc == TL_OK)
 		rc = check_number(number);
 	if (rc)
@@ -259,7 +259,7 @@ int tl_github_comment_upsert(tl_github_comment **out, tl_github *gh, const char 
 	tl_buf marker = TL_BUF_INIT, text = TL_BUF_INIT;
 	rc = tl_github_marker(&marker, key);
 	if (rc == TL_OK)
-		rc = gh_marked_body(&text, key, body);
+		rc = tl__github_marked_body(&text, key, body);
 	tl_github_comment *old = NULL;
 	if (rc == TL_OK) {
 		char *what = tl__sprintf("find the comment %s on %s#%u", key, repo, number);

@@ -56,7 +56,7 @@ int tl_github_deployment_create(int64_t *id, tl_github *gh, const char *repo,
 {
 	TL__CHECK_ARG(id && opts);
 	TL__CHECK_VERSION(opts, TL_GITHUB_DEPLOYMENT_OPTIONS_VERSION, "tl_github_deployment_options");
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	const char *env = opts->environment ? opts->environment : "production";
 	if (rc == TL_OK)
 		rc = check_text("deployment ref", opts->ref, 255, true);
@@ -77,8 +77,8 @@ int tl_github_deployment_create(int64_t *id, tl_github *gh, const char *repo,
 		json_object_set_new(body, "production_environment", json_boolean(opts->production));
 	char *path = tl__sprintf("/repos/%s/deployments", repo);
 	char *what = tl__sprintf("create a deployment of %s to %s on %s", opts->ref, env, repo);
-	gh_answer a = {0};
-	rc = body && path && what ? gh_call(gh, &a, "POST", path, NULL, body, what)
+	tl__github_answer a = {0};
+	rc = body && path && what ? tl__github_call(gh, &a, "POST", path, NULL, body, what)
 	                          : tl__error_oom();
 	int64_t got = rc ? 0 : id_of(a.json);
 	if (rc == TL_OK && !got)
@@ -87,13 +87,13 @@ int tl_github_deployment_create(int64_t *id, tl_github *gh, const char *repo,
 		 * deployment. */
 		rc = tl__error_set_upstream(TL_EIO, TL_ERRCLASS_GITHUB, "", a.status,
 		                            "cannot %s: GitHub answered HTTP %ld without a deployment "
-		                            "(%s)", what, a.status, gh_str(a.json, "message"));
+		                            "(%s)", what, a.status, tl__github_str(a.json, "message"));
 	if (rc == TL_OK) {
 		tl__log(gh->ctx, TL_LOG_INFO, "created deployment %lld of %s to %s on %s",
 		        (long long)got, opts->ref, env, repo);
 		*id = got;
 	}
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	json_decref(body);
 	free(path);
 	free(what);
@@ -107,7 +107,7 @@ int tl_github_deployment_status_create(int64_t *id, tl_github *gh, const char *r
 	TL__CHECK_ARG(opts);
 	TL__CHECK_VERSION(opts, TL_GITHUB_STATUS_OPTIONS_VERSION, "tl_github_status_options");
 	TL__CHECK_ARG(deployment_id > 0);
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc)
 		return rc;
 	bool known = false;
@@ -134,8 +134,8 @@ int tl_github_deployment_status_create(int64_t *id, tl_github *gh, const char *r
 	                         (long long)deployment_id);
 	char *what = tl__sprintf("set deployment %lld on %s to %s", (long long)deployment_id, repo,
 	                         opts->state);
-	gh_answer a = {0};
-	rc = body && path && what ? gh_call(gh, &a, "POST", path, NULL, body, what)
+	tl__github_answer a = {0};
+	rc = body && path && what ? tl__github_call(gh, &a, "POST", path, NULL, body, what)
 	                          : tl__error_oom();
 	if (rc == TL_OK) {
 		tl__log(gh->ctx, TL_LOG_INFO, "deployment %lld on %s: %s", (long long)deployment_id,
@@ -143,7 +143,7 @@ int tl_github_deployment_status_create(int64_t *id, tl_github *gh, const char *r
 		if (id)
 			*id = id_of(a.json);
 	}
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	json_decref(body);
 	free(path);
 	free(what);

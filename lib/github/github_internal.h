@@ -50,32 +50,32 @@ struct tl_github_issue {
 
 /* Find out who the token is (GET /user, once; TOWLION_GITHUB_USER when
  * /user is refused to an installation token). */
-int gh_self(tl_github *gh);
+int tl__github_self(tl_github *gh);
 /* Is `item` (a comment or issue as GitHub answers it) written by the
- * token's user? false until gh_self() succeeded. */
-bool gh_authored_by_self(const tl_github *gh, json_t *item);
+ * token's user? false until tl__github_self() succeeded. */
+bool tl__github_authored_by_self(const tl_github *gh, json_t *item);
 
 /* ---- pure helpers (names.c) ---- */
 
 /* The URL of the link with rel="next" in a Link header value:
  * TL_OK, or TL_ENOTFOUND (no error set) when there is none. */
-int gh_link_next(tl_buf *out, const char *link);
+int tl__github_link_next(tl_buf *out, const char *link);
 /* May a URL that GitHub handed us (a Link) receive the token? Only when
  * it lies under the API base: same scheme, host, port and base path. */
-bool gh_url_under_base(const char *url, const char *base);
+bool tl__github_url_under_base(const char *url, const char *base);
 /* The API base must be https, or http on a loopback host. */
-int gh_check_base(const char *api);
+int tl__github_check_base(const char *api);
 /* Does `body` start with `marker` followed by a line end or its end? */
-bool gh_body_has_marker(const char *body, const char *marker);
+bool tl__github_body_has_marker(const char *body, const char *marker);
 /* marker + "\n" + body into out (the marker of `key`). */
-int gh_marked_body(tl_buf *out, const char *key, const char *body);
+int tl__github_marked_body(tl_buf *out, const char *key, const char *body);
 /* Label rule for the issues filter: 1..50 chars, no ',' or controls. */
-int gh_validate_label(const char *label);
+int tl__github_validate_label(const char *label);
 /* Error message text from GitHub's JSON error ("message" and the first
  * "errors[].message" or code/field); "" when none. */
-int gh_error_text(tl_buf *out, const char *body, size_t len);
+int tl__github_error_text(tl_buf *out, const char *body, size_t len);
 /* "2026-11-30 05:00:52 UTC, in 600 s" for a reset time (epoch seconds). */
-int gh_reset_text(tl_buf *out, long long reset_epoch, long long now);
+int tl__github_reset_text(tl_buf *out, long long reset_epoch, long long now);
 
 /* ---- requests (client.c) ---- */
 
@@ -83,30 +83,30 @@ typedef struct {
 	long status;
 	json_t *json;   /* the parsed answer (json null when empty), owned */
 	tl_buf next;    /* Link rel="next" URL, "" when none */
-} gh_answer;
+} tl__github_answer;
 
 /* One request to `path` (starting with '/', appended to the API base) or
  * to `url` (a full URL under the base, from a Link). `body` is borrowed.
  * A non-2xx answer becomes the mapped error, with `what` ("post a comment
  * on o/r#3") in the message. */
-int gh_call(tl_github *gh, gh_answer *ans, const char *method, const char *path,
+int tl__github_call(tl_github *gh, tl__github_answer *ans, const char *method, const char *path,
             const char *url, json_t *body, const char *what);
-void gh_answer_dispose(gh_answer *ans);
+void tl__github_answer_dispose(tl__github_answer *ans);
 
 /* Map a non-2xx answer to an error (exposed for unit tests): headers are
  * the raw response header lines (for rate limits). */
-int gh_error(const tl_github *gh, long status, const char *headers, size_t hlen,
+int tl__github_error(const tl_github *gh, long status, const char *headers, size_t hlen,
              const char *body, size_t blen, const char *what);
 
 /* Strings from JSON ("" when absent), and a dup that sets ENOMEM. */
-const char *gh_str(json_t *obj, const char *key);
-char *gh_dup(json_t *obj, const char *key);
+const char *tl__github_str(json_t *obj, const char *key);
+char *tl__github_dup(json_t *obj, const char *key);
 
 /* Arguments shared by every call. */
-int gh_check_common(tl_github *gh, const char *repo);
+int tl__github_check_common(tl_github *gh, const char *repo);
 
 /* Objects from JSON (comment.c, issue.c). */
-int gh_comment_from_json(tl_github_comment **out, json_t *j, int created);
-int gh_issue_from_json(tl_github_issue **out, json_t *j, int action);
+int tl__github_comment_from_json(tl_github_comment **out, json_t *j, int created);
+int tl__github_issue_from_json(tl_github_issue **out, json_t *j, int action);
 
 #endif

@@ -36,7 +36,7 @@ void tl_github_issue_free(tl_github_issue *i)
 	free(i);
 }
 
-int gh_issue_from_json(tl_github_issue **out, json_t *j, int action)
+int tl__github_issue_from_json(tl_github_issue **out, json_t *j, int action)
 {
 	json_int_t n = json_integer_value(json_object_get(j, "number"));
 	if (!json_is_object(j) || n <= 0 || n > (json_int_t)TL_PR_MAX)
@@ -47,10 +47,10 @@ int gh_issue_from_json(tl_github_issue **out, json_t *j, int action)
 		return TL_ENOMEM;
 	i->number = (uint32_t)n;
 	i->action = action;
-	i->state = gh_dup(j, "state");
-	i->title = gh_dup(j, "title");
-	i->body = gh_dup(j, "body"); /* null body: "" */
-	i->url = gh_dup(j, "html_url");
+	i->state = tl__github_dup(j, "state");
+	i->title = tl__github_dup(j, "title");
+	i->body = tl__github_dup(j, "body"); /* null body: "" */
+	i->url = tl__github_dup(j, "html_url");
 	if (!i->state || !i->title || !i->body || !i->url) {
 		tl_github_issue_free(i);
 		return TL_ENOMEM;
@@ -69,9 +69,9 @@ static void give(tl_github_issue **out, tl_github_issue *i)
 
 static int check_args(tl_github *gh, const char *repo, const char *label, const char *key)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc == TL_OK && label)
-		rc = gh_validate_label(label);
+		rc = tl__github_validate_label(label);
 	tl_buf m = TL_BUF_INIT;
 	if (rc == TL_OK && key)
 		rc = tl_github_marker(&m, key);
@@ -117,8 +117,8 @@ static int find_open(tl_github_issue **found, tl_github *gh, const char *repo,
 			                   what, GH_PAGES_MAX);
 			break;
 		}
-		gh_answer a;
-		rc = gh_call(gh, &a, "GET", path.ptr, next.size ? next.ptr : NULL, NULL, what);
+		tl__github_answer a;
+		rc = tl__github_call(gh, &a, "GET", path.ptr, next.size ? next.ptr : NULL, NULL, what);
 		if (rc)
 			break;
 		if (!json_is_array(a.json))
@@ -131,15 +131,15 @@ static int find_open(tl_github_issue **found, tl_github *gh, const char *repo,
 				break;
 			/* The issues list holds pull requests too. */
 			if (json_object_get(item, "pull_request") ||
-			    strcmp(gh_str(item, "state"), "open") != 0)
+			    strcmp(tl__github_str(item, "state"), "open") != 0)
 				continue;
-			if (gh_body_has_marker(gh_str(item, "body"), marker.ptr))
-				rc = gh_issue_from_json(&hit, item, TL_GITHUB_FOUND);
+			if (tl__github_body_has_marker(tl__github_str(item, "body"), marker.ptr))
+				rc = tl__github_issue_from_json(&hit, item, TL_GITHUB_FOUND);
 		}
 		bool more = a.next.size > 0;
 		if (rc == TL_OK && more)
 			rc = tl__buf_set(&next, a.next.ptr, a.next.size);
-		gh_answer_dispose(&a);
+		tl__github_answer_dispose(&a);
 		if (!more)
 			break;
 	}
@@ -178,16 +178,16 @@ int tl_github_issue_find(tl_github_issue **out, tl_github *gh, const char *repo,
 static int send(tl_github_issue **out, tl_github *gh, const char *method, const char *path,
                 json_t *doc, const char *what, int action)
 {
-	gh_answer a = {0};
-	int rc = doc ? gh_call(gh, &a, method, path, NULL, doc, what) : tl__error_oom();
+	tl__github_answer a = {0};
+	int rc = doc ? tl__github_call(gh, &a, method, path, NULL, doc, what) : tl__error_oom();
 	tl_github_issue *i = NULL;
 	if (rc == TL_OK)
-		rc = gh_issue_from_json(&i, a.json, action);
+		rc = tl__github_issue_from_json(&i, a.json, action);
 	if (rc == TL_OK) {
 		tl__log(gh->ctx, TL_LOG_INFO, "%s: %s", what, i->url);
 		give(out, i);
 	}
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	return rc;
 }
 
@@ -202,7 +202,7 @@ int tl_github_issue_create(tl_github_issue **out, tl_github *gh, const char *rep
 		return rc;
 	TL__CHECK_ARG(key && body);
 	tl_buf text = TL_BUF_INIT;
-	rc = gh_marked_body(&text, key, body);
+	rc = tl__github_marked_body(&text, key, body);
 	json_t *doc = rc ? NULL : json_pack("{s:s, s:s}", "title", title, "body", text.ptr);
 	if (doc && label)
 		json_object_set_new(doc, "labels", json_pack("[s]", label));
@@ -232,7 +232,7 @@ int tl_github_issue_update(tl_github_issue **out, tl_github *gh, const char *rep
 	TL__CHECK_ARG(!body || key);
 	tl_buf text = TL_BUF_INIT;
 	json_t *doc = json_object();
-	if (body && (rc = gh_marked_body(&text, key, body)) == TL_OK && doc)
+	if (body && (rc = tl__github_marked_body(&text, key, body)) == TL_OK && doc)
 		json_object_set_new(doc, "body", json_string(text.ptr));
 	if (title && doc)
 		json_object_set_new(doc, "title", json_string(title));
@@ -260,7 +260,7 @@ int tl_github_issue_upsert(tl_github_issue **out, tl_github *gh, const char *rep
 	TL__CHECK_ARG(key && body);
 	tl_github_issue *old = NULL;
 	tl_buf text = TL_BUF_INIT;
-	rc = gh_marked_body(&text, key, body);
+	rc = tl__github_marked_body(&text, key, body);
 	if (rc == TL_OK)
 		rc = find_open(&old, gh, repo, label, key);
 	if (rc == TL_OK && !old) {
@@ -282,7 +282,7 @@ int tl_github_issue_upsert(tl_github_issue **out, tl_github *gh, const char *rep
 int tl_github_issue_close(tl_github_issue **out, tl_github *gh, const char *repo,
                           uint32_t number, const char *comment)
 {
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc == TL_OK && tl_validate_pr(number) != TL_OK)
 		rc = TL_EINVALID;
 	if (rc)

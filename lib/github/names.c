@@ -78,7 +78,7 @@ int tl_github_marker(tl_buf *out, const char *key)
 	return TL_OK;
 }
 
-int gh_marked_body(tl_buf *out, const char *key, const char *body)
+int tl__github_marked_body(tl_buf *out, const char *key, const char *body)
 {
 	int rc = tl_github_marker(out, key);
 	if (rc == TL_OK)
@@ -86,7 +86,7 @@ int gh_marked_body(tl_buf *out, const char *key, const char *body)
 	return rc;
 }
 
-bool gh_body_has_marker(const char *body, const char *marker)
+bool tl__github_body_has_marker(const char *body, const char *marker)
 {
 	size_t ml = strlen(marker);
 	if (!body || strncmp(body, marker, ml) != 0)
@@ -95,7 +95,7 @@ bool gh_body_has_marker(const char *body, const char *marker)
 	return c == '\0' || c == '\n' || c == '\r';
 }
 
-int gh_validate_label(const char *label)
+int tl__github_validate_label(const char *label)
 {
 	size_t len = label ? strlen(label) : 0;
 	bool ok = len >= 1 && len <= 50;
@@ -152,7 +152,7 @@ static bool params_say_next(const char *p, const char *end)
 	return false;
 }
 
-int gh_link_next(tl_buf *out, const char *link)
+int tl__github_link_next(tl_buf *out, const char *link)
 {
 	const char *p = link ? link : "";
 	for (;;) {
@@ -177,7 +177,7 @@ int gh_link_next(tl_buf *out, const char *link)
 
 /* ---- bases ------------------------------------------------------------ */
 
-bool gh_url_under_base(const char *url, const char *base)
+bool tl__github_url_under_base(const char *url, const char *base)
 {
 	/* scheme://authority compared case-insensitively, the path exactly;
 	 * the base must be followed by '/', '?' or the end. */
@@ -198,7 +198,7 @@ bool gh_url_under_base(const char *url, const char *base)
 	       !tl__str_endswith(url, "/..");
 }
 
-int gh_check_base(const char *api)
+int tl__github_check_base(const char *api)
 {
 	if (!api || !*api)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
@@ -229,7 +229,7 @@ int gh_check_base(const char *api)
 
 /* ---- error texts -------------------------------------------------------- */
 
-int gh_error_text(tl_buf *out, const char *body, size_t len)
+int tl__github_error_text(tl_buf *out, const char *body, size_t len)
 {
 	tl__buf_clear(out);
 	json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -260,7 +260,7 @@ int gh_error_text(tl_buf *out, const char *body, size_t len)
 	return rc;
 }
 
-int gh_reset_text(tl_buf *out, long long reset_epoch, long long now)
+int tl__github_reset_text(tl_buf *out, long long reset_epoch, long long now)
 {
 	time_t t = (time_t)reset_epoch;
 	struct tm tm;

@@ -47,17 +47,17 @@ void tl_github_pr_free(tl_github_pr *pr)
 int tl_github_pr_get(tl_github_pr **out, tl_github *gh, const char *repo, uint32_t number)
 {
 	TL__CHECK_ARG(out);
-	int rc = gh_check_common(gh, repo);
+	int rc = tl__github_check_common(gh, repo);
 	if (rc)
 		return rc;
 	if (tl_validate_pr(number) != TL_OK)
 		return TL_EINVALID;
 	char *path = tl__sprintf("/repos/%s/pulls/%u", repo, number);
 	char *what = tl__sprintf("read pull request %s#%u", repo, number);
-	gh_answer a = {0};
-	rc = path && what ? gh_call(gh, &a, "GET", path, NULL, NULL, what) : TL_ENOMEM;
+	tl__github_answer a = {0};
+	rc = path && what ? tl__github_call(gh, &a, "GET", path, NULL, NULL, what) : TL_ENOMEM;
 	json_t *j = a.json;
-	const char *state = rc ? "" : gh_str(j, "state");
+	const char *state = rc ? "" : tl__github_str(j, "state");
 	if (rc == TL_OK && strcmp(state, "open") != 0 && strcmp(state, "closed") != 0)
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_GITHUB,
 		                   "cannot %s: GitHub answered state \"%.40s\"", what, state);
@@ -73,11 +73,11 @@ int tl_github_pr_get(tl_github_pr **out, tl_github *gh, const char *repo, uint32
 		                      json_is_string(json_object_get(j, "merged_at"))
 		                ? TL_GITHUB_PR_MERGED
 		                : TL_GITHUB_PR_CLOSED;
-		pr->head_sha = gh_dup(head, "sha");
-		pr->head_ref = gh_dup(head, "ref");
-		pr->base_ref = gh_dup(base, "ref");
-		pr->title = gh_dup(j, "title");
-		pr->url = gh_dup(j, "html_url");
+		pr->head_sha = tl__github_dup(head, "sha");
+		pr->head_ref = tl__github_dup(head, "ref");
+		pr->base_ref = tl__github_dup(base, "ref");
+		pr->title = tl__github_dup(j, "title");
+		pr->url = tl__github_dup(j, "html_url");
 		if (!pr->head_sha || !pr->head_ref || !pr->base_ref || !pr->title || !pr->url)
 			rc = TL_ENOMEM;
 	}
@@ -85,7 +85,7 @@ int tl_github_pr_get(tl_github_pr **out, tl_github *gh, const char *repo, uint32
 		*out = pr;
 	else
 		tl_github_pr_free(pr);
-	gh_answer_dispose(&a);
+	tl__github_answer_dispose(&a);
 	free(path);
 	free(what);
 	return rc;

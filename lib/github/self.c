@@ -10,15 +10,15 @@
 #include <string.h>
 #include <strings.h>
 
-int gh_self(tl_github *gh)
+int tl__github_self(tl_github *gh)
 {
 	if (gh->self_login)
 		return TL_OK;
-	gh_answer a;
-	int rc = gh_call(gh, &a, "GET", "/user", NULL, NULL, "find out which user the token is");
+	tl__github_answer a;
+	int rc = tl__github_call(gh, &a, "GET", "/user", NULL, NULL, "find out which user the token is");
 	if (rc == TL_OK) {
 		json_int_t id = json_integer_value(json_object_get(a.json, "id"));
-		const char *login = gh_str(a.json, "login");
+		const char *login = tl__github_str(a.json, "login");
 		if (id <= 0 || !*login)
 			rc = tl__error_set(TL_EIO, TL_ERRCLASS_GITHUB,
 			                   "GitHub answered GET /user without an id and login");
@@ -26,7 +26,7 @@ int gh_self(tl_github *gh)
 			rc = TL_ENOMEM;
 		else
 			gh->self_id = (int64_t)id;
-		gh_answer_dispose(&a);
+		tl__github_answer_dispose(&a);
 		return rc;
 	}
 	/* A GitHub App installation token (GitHub Actions' GITHUB_TOKEN) may
@@ -54,7 +54,7 @@ int gh_self(tl_github *gh)
 	return rc;
 }
 
-bool gh_authored_by_self(const tl_github *gh, json_t *item)
+bool tl__github_authored_by_self(const tl_github *gh, json_t *item)
 {
 	json_t *user = json_object_get(item, "user");
 	if (!json_is_object(user) || !gh->self_login)
@@ -62,5 +62,5 @@ bool gh_authored_by_self(const tl_github *gh, json_t *item)
 	if (gh->self_id > 0)
 		return json_integer_value(json_object_get(user, "id")) == gh->self_id;
 	/* Logins are case-insensitive on GitHub. */
-	return strcasecmp(gh_str(user, "login"), gh->self_login) == 0;
+	return strcasecmp(tl__github_str(user, "login"), gh->self_login) == 0;
 }

@@ -87,45 +87,6 @@ int tl_pg_url_build(tl_buf *out, const char *user, const char *password,
 	return TL_OK;
 }
 
-/* <state>/apps/<app>[/<rest>] */
-static int state_path(tl_buf *out, const tl_ctx *ctx, const char *app, const char *rest)
-{
-	const char *state = tl__cfg(ctx, "TOWLION_STATE_DIR");
-	if (!*state)
-		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "TOWLION_STATE_DIR is empty");
-	tl_buf b = TL_BUF_INIT;
-	int rc = tl__buf_printf(&b, "%s/apps/%s/%s", state, app, rest);
-	if (rc) {
-		tl_buf_dispose(&b);
-		return rc;
-	}
-	tl_buf_dispose(out);
-	*out = b;
-	return TL_OK;
-}
-
-int tl_app_env_path(tl_buf *out, const tl_ctx *ctx, const char *app)
-{
-	TL__CHECK_ARG(out);
-	TL__CHECK_ARG(ctx);
-	int rc = tl_validate_app_name(app);
-	return rc ? rc : state_path(out, ctx, app, "app.env");
-}
-
-int tl_preview_env_path(tl_buf *out, const tl_ctx *ctx, const char *app, uint32_t pr)
-{
-	TL__CHECK_ARG(out);
-	TL__CHECK_ARG(ctx);
-	int rc = tl_validate_app_name(app);
-	if (rc == TL_OK)
-		rc = tl_validate_pr((long long)pr);
-	if (rc)
-		return rc;
-	char rest[48];
-	snprintf(rest, sizeof(rest), "previews/pr-%u.env", pr);
-	return state_path(out, ctx, app, rest);
-}
-
 int tl_pg_database_url(tl_buf *out, const tl_ctx *ctx, const char *app, uint32_t pr)
 {
 	TL__CHECK_ARG(out);

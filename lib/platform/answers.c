@@ -84,13 +84,6 @@ static bool final(int rc)
 	return rc == TL_EAUTH || rc == TL_EINVALID || rc == TL_EUNSUPPORTED || rc == TL_ENOMEM || rc == TL_EUSER;
 }
 
-static long elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 /* The error of `service` not answering, with its container's last lines. */
 static int not_answering(tl_docker *d, const char *service, const char *key, int rc,
                          const char *last, long waited)
@@ -140,17 +133,16 @@ int tl__plat_wait_answers(tl_platform_report *r, tl_ctx *ctx, tl_docker *d,
 		return tl__plat_step(r, "answers", service, 0, "not asked (no host ports)");
 	if (*root)
 		return tl__plat_step(r, "answers", service, 0, "not asked (a trial under --root)");
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = tl__clock_ms();
 	char last[512] = "";
 	for (int tries = 1;; tries++) {
 		int rc = askers[i].ask(ctx);
 		if (rc == TL_OK)
 			return tl__plat_step(r, "answers", service, 0, "%s (%ld ms, %d %s)",
-			                     askers[i].how, elapsed_ms(&t0), tries,
+			                     askers[i].how, (long)(tl__clock_ms() - t0), tries,
 			                     tries == 1 ? "try" : "tries");
 		snprintf(last, sizeof(last), "%s", tl_error_last()->message);
-		long ms = elapsed_ms(&t0);
+		long ms = (long)(tl__clock_ms() - t0);
 		if (final(rc) || ms > timeout_ms)
 			return rc == TL_EUSER ? rc
 			                      : not_answering(d, service, askers[i].key, rc, last, ms);

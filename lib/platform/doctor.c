@@ -31,13 +31,6 @@ struct tl_doctor_report {
 	size_t n;
 };
 
-static double ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
 /* The result of one check (platform_int.h), and its shorthand. */
 typedef tl__outcome outcome;
 #define say tl__say
@@ -355,8 +348,7 @@ int tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx, const tl_doctor_opti
 		                   checks[i].name)))
 			break;
 		outcome oc = {TL_CHECK_FAIL, TL_BUF_INIT, ""};
-		struct timespec t0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int64_t t0 = tl__clock_ms();
 		if (checks[i].fn)
 			checks[i].fn(ctx, &oc);
 		else
@@ -367,7 +359,7 @@ int tl_doctor_run_with(tl_doctor_report **out, tl_ctx *ctx, const tl_doctor_opti
 		it->hint = tl__strdup(oc.hint ? oc.hint : "");
 		if (!it->name || !it->detail || !it->hint)
 			rc = TL_ENOMEM;
-		it->pub = (tl_check){it->name, oc.status, it->detail, it->hint, ms_since(&t0)};
+		it->pub = (tl_check){it->name, oc.status, it->detail, it->hint, (double)(tl__clock_ms() - t0)};
 		if (rc == TL_OK)
 			rc = tl__cancelled(ctx);
 	}

@@ -156,8 +156,7 @@ out:
 static int wait_healthy(tl_ctx *ctx, tl_docker *d, const char *name, long timeout_ms,
                         tl_buf *state)
 {
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = tl__clock_ms();
 	for (;;) {
 		tl_docker_container *c = NULL;
 		int rc = tl_docker_container_inspect(&c, d, name);
@@ -178,9 +177,7 @@ static int wait_healthy(tl_ctx *ctx, tl_docker *d, const char *name, long timeou
 			                     "platform service container %s stopped (%s); see "
 			                     "`docker logs %s`",
 			                     name, state->ptr, name);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms > timeout_ms)
+		if (tl__clock_ms() - t0 > timeout_ms)
 			return tl__error_set(TL_EUNHEALTHY, TL_ERRCLASS_DOCKER,
 			                     "platform service container %s is not healthy after %ld "
 			                     "ms (%s); see `docker logs %s`",
@@ -245,16 +242,13 @@ static int up_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d, const tl__pl
 	    dry || (!running && (rc = tl_docker_container_start(d, name))))
 		goto out;
 	tl_buf state = TL_BUF_INIT;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = tl__clock_ms();
 	if ((rc = wait_healthy(ctx, d, name, p->timeout_ms, &state)) == TL_OK)
 		rc = tl__plat_step(r, "healthy", name, 0, "%s", state.ptr);
 	tl_buf_dispose(&state);
 	/* Healthy to Docker; then answering towlion, within the same time. */
 	if (rc == TL_OK) {
-		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long spent = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		long spent = (long)(tl__clock_ms() - t0);
 		rc = tl__plat_wait_answers(r, ctx, d, p, s->name,
 		                           p->timeout_ms > spent ? p->timeout_ms - spent : 0);
 	}

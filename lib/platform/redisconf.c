@@ -9,7 +9,6 @@
 #include "platform_int.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,18 +19,6 @@ static const char redis_conf[] =
 	"aclfile /data/users.acl\n"
 	"appendonly yes\n"
 	"dir /data\n";
-
-static void sha256_hex(char out[65], const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
-	for (size_t i = 0; i < sizeof(h); i++) {
-		out[2 * i] = hex[h[i] >> 4];
-		out[2 * i + 1] = hex[h[i] & 15];
-	}
-	out[64] = '\0';
-}
 
 static bool is_default_line(const char *line, size_t n)
 {
@@ -131,7 +118,7 @@ int tl__plat_redis_conf(tl_platform_report *r, const tl__plat *p, const char *pa
 	}
 	if (!rc) {
 		char hash[65], line[128];
-		sha256_hex(hash, password);
+		tl__sha256_hex(hash, password, strlen(password));
 		snprintf(line, sizeof(line), "user default on #%s ~* &* +@all\n", hash);
 		rc = merge_acl(&next, cur.ptr, line, hash);
 	}

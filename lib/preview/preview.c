@@ -139,11 +139,11 @@ int tl_preview_up(tl_preview **out, tl_ctx *ctx, const char *app, uint32_t pr,
 		tl__plan_dispose(&check);
 	if (rc && rc != TL_ECONFLICT && !exists && opts->git_url) {
 		/* A new preview that was refused leaves nothing behind. */
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		tl__rm_rf(p.checkout_dir, tl__cfg(ctx, "TOWLION_APPS_DIR"));
-		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s", msg);
+		tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code, "%s",
+		                       saved.message);
 	}
 
 	/* Remember it before creating anything, so down and gc find it. */
@@ -299,11 +299,8 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 	struct stat st;
 	found = found || stat(p.checkout_dir, &st) == 0 || stat(p.env_path, &st) == 0;
 	tl__lock *lock = NULL;
-	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
-	char *lock_name = tl__sprintf("app-%s", name);
 	long lt = opts && opts->lock_timeout_ms ? opts->lock_timeout_ms : 10 * 60 * 1000;
-	rc = (locks && lock_name) ? tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt)
-	                          : TL_ENOMEM;
+	rc = tl__lock_project(&lock, ctx, name, (int)lt);
 	/* From here on the down is in flight: a kill leaves the record, and
 	 * the next command finishes it (tl__preview_down_finish). */
 	json_t *f = rc ? NULL : json_pack("{s:s, s:I}", "app", app, "pr", (json_int_t)pr);
@@ -317,8 +314,6 @@ int tl_preview_down(int *existed, tl_ctx *ctx, const char *app, uint32_t pr,
 	if (rc == TL_OK && existed)
 		*existed = found;
 	tl__lock_release(lock);
-	free(locks);
-	free(lock_name);
 	tl__project_dispose(&p);
 	free(name);
 	return rc;

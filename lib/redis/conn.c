@@ -4,7 +4,6 @@
 #include "towlion/validate.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -14,14 +13,7 @@
 
 void tl__redis_password_hash(char out[65], const char *password)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)password, strlen(password));
-	for (size_t i = 0; i < sizeof(h); i++) {
-		out[2 * i] = hex[h[i] >> 4];
-		out[2 * i + 1] = hex[h[i] & 15];
-	}
-	out[64] = '\0';
+	tl__sha256_hex(out, password, strlen(password));
 }
 
 int tl__redis_error_reply(const char *what, const char *text)

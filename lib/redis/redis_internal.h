@@ -41,6 +41,14 @@ int tl__redis_error_reply(const char *what, const char *text);
 /* The error for a broken connection. */
 int tl__redis_error_conn(const redisContext *c, const char *what, const char *where);
 
+/* Called with each non-empty batch of keys (an array reply) of a SCAN. */
+typedef int (*tl__redis_batch_fn)(tl_redis *r, const redisReply *keys, void *payload);
+/* SCAN every key under `prefix` (matched literally, glob characters and
+ * all), only those of `type` unless NULL ("list"); each batch goes to `fn`,
+ * and its error stops the scan. (scan.c) */
+int tl__redis_scan_prefix(tl_redis *r, const char *prefix, const char *type,
+                          tl__redis_batch_fn fn, void *payload);
+
 /* Hex SHA-256 of a password, as ACL GETUSER lists it. */
 void tl__redis_password_hash(char out[65], const char *password);
 

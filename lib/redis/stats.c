@@ -78,48 +78,34 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const queue *)a)->name, ((const queue *)b)->name);
 }
 
-/* SCAN the prefix; with `type` only keys of that type. Each key found is
- * passed to `fn` (may be NULL: just count). */
+/* Each key found by scan_prefix() goes to a key_fn (or none: just count). */
 typedef int (*key_fn)(tl_redis *r, tl_redis_stats *s, const redisReply *key,
                       const char *prefix);
 
+typedef struct {
+	tl_redis_stats *stats;
+	const char *prefix;
+	key_fn fn;
+	uint64_t count;
+} scan_state;
+
+static int on_batch(tl_redis *r, const redisReply *keys, void *payload)
+{
+	scan_state *st = payload;
+	st->count += keys->elements;
+	int rc = TL_OK;
+	for (size_t i = 0; !rc && st->fn && i < keys->elements; i++)
+		rc = st->fn(r, st->stats, keys->element[i], st->prefix);
+	return rc;
+}
+
+/* SCAN the prefix; with `type` only keys of that type. */
 static int scan_prefix(tl_redis *r, tl_redis_stats *s, const char *prefix, const char *type,
                        key_fn fn, uint64_t *count)
 {
-	tl_buf pattern = TL_BUF_INIT;
-	int rc = TL_OK;
-	for (const char *p = prefix; !rc && *p; p++) {
-		if (strchr("*?[]\\", *p))
-			rc = tl__buf_putc(&pattern, '\\');
-		if (!rc)
-			rc = tl__buf_putc(&pattern, *p);
-	}
-	if (!rc)
-		rc = tl__buf_putc(&pattern, '*');
-	char cursor[32] = "0";
-	*count = 0;
-	do {
-		if (rc)
-			break;
-		const char *argv[] = {"SCAN", cursor, "MATCH", pattern.ptr, "COUNT", "1000",
-		                      "TYPE", type};
-		redisReply *rep = NULL;
-		if ((rc = tl__redis_cmd(&rep, r, "SCAN", type ? 8 : 6, argv)))
-			break;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			rc = tl__error_set(TL_EIO, TL_ERRCLASS_REDIS, "Redis SCAN: unexpected reply");
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		redisReply *keys = rep->element[1];
-		*count += keys->elements;
-		for (size_t i = 0; !rc && fn && i < keys->elements; i++)
-			rc = fn(r, s, keys->element[i], prefix);
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") != 0);
-	tl_buf_dispose(&pattern);
+	scan_state st = {s, prefix, fn, 0};
+	int rc = tl__redis_scan_prefix(r, prefix, type, on_batch, &st);
+	*count = st.count;
 	return rc;
 }
 

@@ -3,7 +3,7 @@
 #include "redis_internal.h"
 #include "core/appenv.h"
 #include "core/url.h"
-#include "towlion/pg.h"
+#include "towlion/app.h"
 #include "towlion/validate.h"
 
 #include <stdarg.h>
@@ -12,7 +12,6 @@
 #include <string.h>
 
 #define PASSWORD_LEN 32
-#define SCAN_COUNT "1000"
 
 struct tl_redis_report {
 	char *user, *prefix, *env_path;
@@ -322,66 +321,42 @@ static int create_locked(tl_redis_report **out, tl_redis *r, const char *app, ui
 	return rc;
 }
 
+/* UNLINK one batch of keys a SCAN found; counts them into *payload. */
+static int unlink_batch(tl_redis *r, const redisReply *keys, void *payload)
+{
+	uint64_t *deleted = payload;
+	size_t n = keys->elements + 1;
+	const char **argv = tl__calloc(n, sizeof(char *));
+	size_t *lens = tl__calloc(n, sizeof(size_t));
+	int rc = TL_OK;
+	if (!argv || !lens) {
+		rc = TL_ENOMEM;
+	} else {
+		argv[0] = "UNLINK";
+		lens[0] = 6;
+		for (size_t i = 0; i < keys->elements; i++) {
+			argv[i + 1] = keys->element[i]->str;
+			lens[i + 1] = keys->element[i]->len;
+		}
+		redisReply *u = redisCommandArgv(r->c, (int)n, argv, lens);
+		if (!u)
+			rc = tl__redis_error_conn(r->c, "UNLINK", r->where);
+		else if (u->type == REDIS_REPLY_ERROR)
+			rc = tl__redis_error_reply("UNLINK", u->str);
+		else
+			*deleted += (uint64_t)u->integer;
+		freeReplyObject(u);
+	}
+	free(argv);
+	free(lens);
+	return rc;
+}
+
 /* Delete every key under `prefix`, SCAN + UNLINK batch by batch. */
 static int purge_keys(uint64_t *deleted, tl_redis *r, const char *prefix)
 {
-	/* Escape glob characters: the prefix must match literally. */
-	tl_buf pattern = TL_BUF_INIT;
-	int rc = TL_OK;
-	for (const char *p = prefix; !rc && *p; p++) {
-		if (strchr("*?[]\\", *p))
-			rc = tl__buf_putc(&pattern, '\\');
-		if (!rc)
-			rc = tl__buf_putc(&pattern, *p);
-	}
-	if (!rc)
-		rc = tl__buf_putc(&pattern, '*');
-	char cursor[32] = "0";
 	*deleted = 0;
-	do {
-		if (rc)
-			break;
-		const char *argv[] = {"SCAN", cursor, "MATCH", pattern.ptr, "COUNT", SCAN_COUNT};
-		redisReply *rep = NULL;
-		if ((rc = tl__redis_cmd(&rep, r, "SCAN", 6, argv)))
-			break;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[1]->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(rep);
-			rc = tl__error_set(TL_EIO, TL_ERRCLASS_REDIS, "Redis SCAN: unexpected reply");
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		redisReply *keys = rep->element[1];
-		if (keys->elements) {
-			size_t n = keys->elements + 1;
-			const char **argv2 = tl__calloc(n, sizeof(char *));
-			size_t *lens = tl__calloc(n, sizeof(size_t));
-			if (!argv2 || !lens) {
-				rc = TL_ENOMEM;
-			} else {
-				argv2[0] = "UNLINK";
-				lens[0] = 6;
-				for (size_t i = 0; i < keys->elements; i++) {
-					argv2[i + 1] = keys->element[i]->str;
-					lens[i + 1] = keys->element[i]->len;
-				}
-				redisReply *u = redisCommandArgv(r->c, (int)n, argv2, lens);
-				if (!u)
-					rc = tl__redis_error_conn(r->c, "UNLINK", r->where);
-				else if (u->type == REDIS_REPLY_ERROR)
-					rc = tl__redis_error_reply("UNLINK", u->str);
-				else
-					*deleted += (uint64_t)u->integer;
-				freeReplyObject(u);
-			}
-			free(argv2);
-			free(lens);
-		}
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") != 0);
-	tl_buf_dispose(&pattern);
-	return rc;
+	return tl__redis_scan_prefix(r, prefix, NULL, unlink_batch, deleted);
 }
 
 static int drop_locked(tl_redis_report **out, tl_redis *r, const char *app, uint32_t pr,

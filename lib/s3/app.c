@@ -9,7 +9,7 @@
  * rotate deletes every key of the user that the env file does not hold. */
 #include "s3_internal.h"
 #include "core/appenv.h"
-#include "towlion/pg.h"
+#include "towlion/app.h"
 
 #include <string.h>
 

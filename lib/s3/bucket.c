@@ -50,8 +50,8 @@ int tl_s3_bucket_create(tl_s3 *s3, const char *bucket)
 			/* Some servers (s3rver, AWS outside us-east-1 in old
 			 * versions) say "exists" for our own bucket too: it is
 			 * ours when our keys can reach it. */
-			tl_error saved = *tl_error_last();
-			char *msg = tl__strdup(saved.message);
+			tl__error_saved saved;
+			tl__error_save(&saved);
 			if (tl_s3_bucket_exists(s3, bucket) == TL_OK)
 				rc = TL_OK;
 			else
@@ -59,8 +59,7 @@ int tl_s3_bucket_create(tl_s3 *s3, const char *bucket)
 				                            "BucketAlreadyExists", saved.upstream_code,
 				                            "%s; the name belongs to another account: "
 				                            "choose another",
-				                            msg ? msg : "bucket exists");
-			free(msg);
+				                            saved.message);
 		}
 	}
 	if (!rc)

@@ -154,22 +154,6 @@ int tl_s3_new(tl_s3 **out, tl_ctx *ctx, const tl_s3_options *opts)
 	return TL_OK;
 }
 
-int tl__s3_encode_key(tl_buf *out, const char *key)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-		unsigned char c = *p;
-		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
-		            c == '~' || c == '/';
-		int rc = keep ? tl__buf_putc(out, (char)c)
-		              : tl__buf_printf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
-		if (rc)
-			return rc;
-	}
-	return TL_OK;
-}
-
 int tl__s3_build_url(tl_buf *url, const tl_s3 *s3, const tl__s3_req *req)
 {
 	int rc;
@@ -184,7 +168,7 @@ int tl__s3_build_url(tl_buf *url, const tl_s3 *s3, const tl__s3_req *req)
 		if (s3->addressing != TL_S3_VIRTUAL_HOST)
 			rc = tl__buf_putc(url, '/');
 		if (!rc)
-			rc = tl__s3_encode_key(url, req->key);
+			rc = tl__url_encode_path(url, req->key);
 	}
 	if (!rc && req->query && *req->query)
 		rc = tl__buf_printf(url, "?%s", req->query);
@@ -361,7 +345,7 @@ int tl__s3_perform(tl_s3 *s3, tl__s3_resp *resp, const tl__s3_req *req)
 		                     "S3 request with a file body but no payload hash");
 	}
 	if (!payload_sha) {
-		tl__s3_sha256_hex(sha, req->body ? req->body : "", req->body ? req->body_len : 0);
+		tl__sha256_hex(sha, req->body ? req->body : "", req->body ? req->body_len : 0);
 		payload_sha = sha;
 	}
 	char sha_header[96];

@@ -10,6 +10,7 @@
  * others or delete it. Nothing else is allowed: no other bucket, no
  * ListAllMyBuckets, no IAM. */
 #include "s3_internal.h"
+#include "core/url.h"
 #include "towlion/validate.h"
 
 #include <string.h>
@@ -89,16 +90,8 @@ static int check_user(const char *user)
  * application/x-www-form-urlencoded with RFC 3986's unreserved set. */
 static int form_put(tl_buf *b, const char *name, const char *value)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	int rc = tl__buf_printf(b, "%s%s=", b->size ? "&" : "", name);
-	for (const unsigned char *p = (const unsigned char *)value; !rc && *p; p++) {
-		unsigned char c = *p;
-		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-		rc = keep ? tl__buf_putc(b, (char)c)
-		          : tl__buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
-	}
-	return rc;
+	return rc ? rc : tl__url_encode(b, value);
 }
 
 /* One IAM call; `kv` holds name, value pairs and ends with NULL. `user`

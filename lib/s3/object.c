@@ -107,10 +107,8 @@ int tl_s3_object_put_data(tl_buf *etag, tl_s3 *s3, const char *bucket, const cha
 	if (rc)
 		return rc;
 	unsigned char md5[16];
-	tl__md5 m;
-	tl__md5_init(&m);
-	tl__md5_update(&m, data ? data : "", len);
-	tl__md5_final(&m, md5);
+	if ((rc = tl__md5_of(md5, data ? data : "", len)))
+		return rc;
 	char md5h[64];
 	tl__s3_content_md5_header(md5h, md5);
 	char *ct = tl__sprintf("Content-Type: %s",
@@ -177,16 +175,16 @@ int tl_s3_object_get_data(tl_buf *out, tl_s3 *s3, const char *bucket, const char
 
 typedef struct {
 	tl__atomic_file af;
-	tl__md5 md5;
+	tl__md5 *md5;
 	uint64_t got;
 } download;
 
 static int download_sink(const char *data, size_t len, void *payload)
 {
 	download *d = payload;
-	tl__md5_update(&d->md5, data, len);
+	int rc = tl__md5_update(d->md5, data, len);
 	d->got += len;
-	return tl__atomic_write(&d->af, data, len);
+	return rc ? rc : tl__atomic_write(&d->af, data, len);
 }
 
 static bool is_md5_etag(const char *etag)
@@ -213,9 +211,12 @@ int tl_s3_object_get_file(tl_s3 *s3, const char *bucket, const char *key, const 
 		return rc;
 	download d;
 	memset(&d, 0, sizeof(d));
-	tl__md5_init(&d.md5);
-	if ((rc = tl__atomic_open(&d.af, path, o.file_mode ? o.file_mode : 0600)))
+	if ((rc = tl__md5_new(&d.md5)))
 		return rc;
+	if ((rc = tl__atomic_open(&d.af, path, o.file_mode ? o.file_mode : 0600))) {
+		tl__md5_free(d.md5);
+		return rc;
+	}
 	tl__s3_req req = TL__S3_REQ_INIT("GET");
 	req.bucket = bucket;
 	req.key = key;
@@ -236,14 +237,15 @@ int tl_s3_object_get_file(tl_s3 *s3, const char *bucket, const char *key, const 
 	if (!rc && is_md5_etag(resp.etag) && (!resp.sse[0] || strcmp(resp.sse, "AES256") == 0)) {
 		unsigned char sum[16];
 		char hex[33];
-		tl__md5_final(&d.md5, sum);
+		rc = tl__md5_final(d.md5, sum);
 		tl__hex(hex, sum, 16);
-		if (strcasecmp(hex, resp.etag) != 0)
+		if (!rc && strcasecmp(hex, resp.etag) != 0)
 			rc = tl__error_set(TL_EIO, TL_ERRCLASS_S3,
 			                   "S3 object %s/%s arrived corrupted (MD5 %s, ETag %s); "
 			                   "%s was left unchanged", bucket, key, hex, resp.etag, path);
 	}
 	tl__s3_resp_dispose(&resp);
+	tl__md5_free(d.md5);
 	if (rc) {
 		tl__atomic_abort(&d.af);
 		return rc;

@@ -119,20 +119,18 @@ int tl__s3_access_key_ids(char ***out, const char *body, size_t len);
 
 /* ---- digests (digest.c) ---- */
 
-typedef struct {
-	uint32_t a, b, c, d;
-	uint64_t len;
-	unsigned char buf[64];
-} tl__md5;
+/* MD5 (RFC 1321) from OpenSSL's libcrypto, piece by piece: new, update,
+ * final, free (free also after a failure; NULL is fine). */
+typedef struct tl__md5 tl__md5;
 
-void tl__md5_init(tl__md5 *m);
-void tl__md5_update(tl__md5 *m, const void *data, size_t len);
-void tl__md5_final(tl__md5 *m, unsigned char out[16]);
-void tl__hex(char *out, const unsigned char *bin, size_t len); /* 2*len+1 */
+int tl__md5_new(tl__md5 **out);
+int tl__md5_update(tl__md5 *m, const void *data, size_t len);
+int tl__md5_final(tl__md5 *m, unsigned char out[16]);
+void tl__md5_free(tl__md5 *m);
+/* The MD5 of one block of memory. */
+int tl__md5_of(unsigned char out[16], const void *data, size_t len);
 /* "Content-MD5: <base64>" for a binary MD5. */
 void tl__s3_content_md5_header(char out[64], const unsigned char md5[16]);
-/* SHA-256 (hex) of a memory block. */
-void tl__s3_sha256_hex(char out[65], const void *data, size_t len);
 /* SHA-256 (hex) and MD5 (binary) of a file range, read with pread;
  * cancellable through ctx. */
 int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
@@ -141,9 +139,6 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 
 /* ---- helpers ---- */
 
-/* Append the object key to a URL path: each byte outside RFC 3986's
- * unreserved set and '/' percent-encoded. */
-int tl__s3_encode_key(tl_buf *out, const char *key);
 /* "2026-11-30T04:44:44.000Z" or an HTTP date -> epoch seconds, 0 if bad. */
 int64_t tl__s3_parse_time(const char *text);
 /* Validate bucket (and key when not NULL), for public entry points. */

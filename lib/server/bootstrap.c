@@ -93,13 +93,6 @@ static int secret_add(tl_server_report *r, const char *name, const char *value)
 	return TL_OK;
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ---- options: everything is checked before anything is done ------------- */
 
 static bool has_ctl(const char *s)
@@ -278,30 +271,30 @@ static int run_step(tl__srv *s, tl_server_report *r, const tl__srv_step *st, boo
 {
 	char ev[64];
 	snprintf(ev, sizeof(ev), "server.%s", st->name);
-	double t0 = now_ms();
+	int64_t t0 = tl__clock_ms();
 	int rc = tl__step(s->ctx, ev, s->host, "%s", st->name);
 	if (rc)
 		return rc;
 	if (st->wanted && !st->wanted(s))
-		return report_add(r, st->name, TL_SERVER_SKIPPED, "not asked for", now_ms() - t0);
+		return report_add(r, st->name, TL_SERVER_SKIPPED, "not asked for", (double)(tl__clock_ms() - t0));
 	tl__buf_set(&s->why, "", 0);
 	rc = st->check(s);
 	if (rc < 0 && s->dry_run && *pending && rc != TL_EUSER) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "after the changes above (now: %s)",
 		         tl_error_last()->message);
-		return report_add(r, st->name, TL_SERVER_WOULD_CHANGE, msg, now_ms() - t0);
+		return report_add(r, st->name, TL_SERVER_WOULD_CHANGE, msg, (double)(tl__clock_ms() - t0));
 	}
 	if (rc < 0)
 		return rc;
 	if (rc == TL__SRV_OK)
-		return report_add(r, st->name, TL_SERVER_UNCHANGED, s->why.ptr, now_ms() - t0);
+		return report_add(r, st->name, TL_SERVER_UNCHANGED, s->why.ptr, (double)(tl__clock_ms() - t0));
 	if (!st->apply)
 		return tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_NONE, "%s: %s: %s", s->host,
 		                     st->name, s->why.ptr ? s->why.ptr : "not as wanted");
 	if (s->dry_run) {
 		*pending = true;
-		return report_add(r, st->name, TL_SERVER_WOULD_CHANGE, s->why.ptr, now_ms() - t0);
+		return report_add(r, st->name, TL_SERVER_WOULD_CHANGE, s->why.ptr, (double)(tl__clock_ms() - t0));
 	}
 	char *what = tl__strdup(s->why.ptr ? s->why.ptr : "");
 	if (!what)
@@ -316,7 +309,7 @@ static int run_step(tl__srv *s, tl_server_report *r, const tl__srv_step *st, boo
 			                   st->name, s->why.ptr ? s->why.ptr : "");
 	}
 	if (rc == TL_OK)
-		rc = report_add(r, st->name, TL_SERVER_CHANGED, what, now_ms() - t0);
+		rc = report_add(r, st->name, TL_SERVER_CHANGED, what, (double)(tl__clock_ms() - t0));
 	free(what);
 	return rc;
 }

@@ -177,7 +177,7 @@ static ssize_t pump_out(tl_ssh *ssh, LIBSSH2_CHANNEL *ch, int stream, sink *s,
 static int run_loop(tl_ssh *ssh, LIBSSH2_CHANNEL *ch, const tl_ssh_exec_options *o,
                     sink *out, sink *err, in_state *in, const char *cmd)
 {
-	long long deadline = o->timeout_ms > 0 ? tl__ssh_now_ms() + o->timeout_ms : 0;
+	int64_t deadline = o->timeout_ms > 0 ? tl__clock_ms() + o->timeout_ms : 0;
 	for (;;) {
 		int rc = TL_OK;
 		bool progress = false;
@@ -201,7 +201,7 @@ static int run_loop(tl_ssh *ssh, LIBSSH2_CHANNEL *ch, const tl_ssh_exec_options 
 		}
 		if ((rc = tl__ssh_keepalive(ssh)) || (rc = tl__cancelled(ssh->ctx)))
 			return rc;
-		long long now = tl__ssh_now_ms();
+		int64_t now = tl__clock_ms();
 		if (deadline && now >= deadline)
 			return tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_SSH,
 			                     "the command `%.200s` on %s ran past its timeout of "

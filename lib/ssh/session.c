@@ -25,13 +25,6 @@ int tl_ssh_options_init(tl_ssh_options *opts, unsigned int version)
 	return TL__OPTIONS_INIT(opts, version, def, TL_SSH_OPTIONS_VERSION, "tl_ssh_options");
 }
 
-long long tl__ssh_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int tl__ssh_result_of(int ssh_rc)
 {
 	switch (ssh_rc) {
@@ -112,7 +105,7 @@ static int tcp_connect(tl_ssh *ssh, int timeout_ms)
 		return tl__error_set(TL_EUNAVAILABLE, TL_ERRCLASS_SSH,
 		                     "cannot resolve the SSH host '%s': %s", ssh->host,
 		                     gai_strerror(g));
-	long long deadline = tl__ssh_now_ms() + timeout_ms;
+	int64_t deadline = tl__clock_ms() + timeout_ms;
 	int err = 0;
 	bool timed_out = false;
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
@@ -130,7 +123,7 @@ static int tcp_connect(tl_ssh *ssh, int timeout_ms)
 		struct pollfd p = {fd, POLLOUT, 0};
 		int r;
 		do {
-			long long left = deadline - tl__ssh_now_ms();
+			int64_t left = deadline - tl__clock_ms();
 			r = left > 0 ? poll(&p, 1, (int)left) : 0;
 		} while (r < 0 && errno == EINTR);
 		socklen_t el = sizeof(err);

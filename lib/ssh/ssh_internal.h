@@ -26,9 +26,6 @@ struct tl_ssh {
 	size_t nabandoned;
 };
 
-/* Milliseconds of a monotonic clock. */
-long long tl__ssh_now_ms(void);
-
 /* Map a libssh2 error code to a tl_result. */
 int tl__ssh_result_of(int ssh_rc);
 

@@ -93,7 +93,7 @@ static int rename_over(tl_ssh *ssh, LIBSSH2_SFTP *sftp, const char *tmp, const c
 }
 
 static int send_file(tl_ssh *ssh, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local,
-                     uint64_t total, long long deadline, int timeout_ms)
+                     uint64_t total, int64_t deadline, int timeout_ms)
 {
 	char *buf = tl__malloc(TL__SSH_UPLOAD_CHUNK);
 	if (!buf)
@@ -120,7 +120,7 @@ static int send_file(tl_ssh *ssh, LIBSSH2_SFTP_HANDLE *h, int fd, const char *lo
 		done += (uint64_t)n;
 		if (rc == TL_OK)
 			rc = tl__progress(ssh->ctx, "ssh.upload", done, total);
-		if (rc == TL_OK && deadline && tl__ssh_now_ms() > deadline)
+		if (rc == TL_OK && deadline && tl__clock_ms() > deadline)
 			rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_SSH,
 			                   "uploading %s to %s ran past its timeout of %d ms",
 			                   local, ssh->label, timeout_ms);
@@ -164,7 +164,7 @@ int tl_ssh_upload(tl_ssh *ssh, const char *local_path, const char *remote_path,
 	LIBSSH2_SFTP *sftp = NULL;
 	LIBSSH2_SFTP_HANDLE *h = NULL;
 	bool tmp_made = false;
-	long long deadline = o.timeout_ms > 0 ? tl__ssh_now_ms() + o.timeout_ms : 0;
+	int64_t deadline = o.timeout_ms > 0 ? tl__clock_ms() + o.timeout_ms : 0;
 	int rc = tl__secret_generate(rnd, 8);
 	if (rc)
 		goto out;

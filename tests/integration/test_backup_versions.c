@@ -371,14 +371,14 @@ static char *run_backup(const char *db, int format, char **remote)
 	opts_for(&o, dbs, 1);
 	o.format = format;
 	tl_backup_report *r = NULL;
-	int64_t t0 = tl__bk_now_ms();
+	int64_t t0 = tl__clock_ms();
 	tl_assert_ok(tl_backup_run(&r, ctx, &o));
 	const tl_backup_outcome *it = tl_backup_report_at(r, 0);
 	print_message("backup of %s through the container's pg_dump: %.1f MiB dumped in %lld ms "
 	              "(%.1f MiB/s)\n",
-	              db, (double)it->dump_bytes / 1048576.0, (long long)(tl__bk_now_ms() - t0),
+	              db, (double)it->dump_bytes / 1048576.0, (long long)(tl__clock_ms() - t0),
 	              (double)it->dump_bytes / 1048576.0 /
-	                      ((double)(tl__bk_now_ms() - t0 + 1) / 1000.0));
+	                      ((double)(tl__clock_ms() - t0 + 1) / 1000.0));
 	char *file = strdup(it->file);
 	if (remote)
 		*remote = strdup(it->remote);

@@ -58,36 +58,36 @@ static void test_markers(void **state)
 	key[101] = '\0';
 	tl_assert_rc(TL_EINVALID, tl_github_marker(&b, key));
 
-	tl_assert_ok(gh_marked_body(&b, "preview:web", "hello"));
+	tl_assert_ok(tl__github_marked_body(&b, "preview:web", "hello"));
 	assert_string_equal(b.ptr, "<!-- towlion:preview:web -->\nhello");
 	tl_buf_dispose(&b);
 
 	const char *m = "<!-- towlion:preview:web -->";
-	assert_true(gh_body_has_marker("<!-- towlion:preview:web -->\nbody", m));
-	assert_true(gh_body_has_marker("<!-- towlion:preview:web -->\r\nbody", m));
-	assert_true(gh_body_has_marker("<!-- towlion:preview:web -->", m));
+	assert_true(tl__github_body_has_marker("<!-- towlion:preview:web -->\nbody", m));
+	assert_true(tl__github_body_has_marker("<!-- towlion:preview:web -->\r\nbody", m));
+	assert_true(tl__github_body_has_marker("<!-- towlion:preview:web -->", m));
 	/* A longer key that starts the same is another marker. */
-	assert_false(gh_body_has_marker("<!-- towlion:preview:web-pr-2 -->\nx", m));
+	assert_false(tl__github_body_has_marker("<!-- towlion:preview:web-pr-2 -->\nx", m));
 	/* Quoted further down by someone else: not ours. */
-	assert_false(gh_body_has_marker("> <!-- towlion:preview:web -->\nx", m));
-	assert_false(gh_body_has_marker("<!-- towlion:preview:web -->x", m));
-	assert_false(gh_body_has_marker(NULL, m));
+	assert_false(tl__github_body_has_marker("> <!-- towlion:preview:web -->\nx", m));
+	assert_false(tl__github_body_has_marker("<!-- towlion:preview:web -->x", m));
+	assert_false(tl__github_body_has_marker(NULL, m));
 }
 
 static void test_labels(void **state)
 {
-	tl_assert_ok(gh_validate_label("towlion-alert"));
-	tl_assert_ok(gh_validate_label("priority: high"));
-	tl_assert_rc(TL_EINVALID, gh_validate_label(""));
-	tl_assert_rc(TL_EINVALID, gh_validate_label("a,b"));
-	tl_assert_rc(TL_EINVALID, gh_validate_label("a\tb"));
-	tl_assert_rc(TL_EINVALID, gh_validate_label("123456789012345678901234567890123456789012345678901"));
+	tl_assert_ok(tl__github_validate_label("towlion-alert"));
+	tl_assert_ok(tl__github_validate_label("priority: high"));
+	tl_assert_rc(TL_EINVALID, tl__github_validate_label(""));
+	tl_assert_rc(TL_EINVALID, tl__github_validate_label("a,b"));
+	tl_assert_rc(TL_EINVALID, tl__github_validate_label("a\tb"));
+	tl_assert_rc(TL_EINVALID, tl__github_validate_label("123456789012345678901234567890123456789012345678901"));
 }
 
 static void link_is(const char *header, const char *want)
 {
 	tl_buf b = TL_BUF_INIT;
-	int rc = gh_link_next(&b, header);
+	int rc = tl__github_link_next(&b, header);
 	if (want) {
 		tl_assert_ok(rc);
 		assert_string_equal(b.ptr, want);
@@ -126,41 +126,41 @@ static void test_link_header(void **state)
 static void test_url_under_base(void **state)
 {
 	const char *gh = "https://api.github.com";
-	assert_true(gh_url_under_base("https://api.github.com/repositories/1/issues?page=2", gh));
-	assert_true(gh_url_under_base("https://API.GitHub.com/x", gh));
-	assert_false(gh_url_under_base("https://api.github.com.evil.example/x", gh));
-	assert_false(gh_url_under_base("https://evil.example/https://api.github.com/x", gh));
-	assert_false(gh_url_under_base("http://api.github.com/x", gh));
-	assert_false(gh_url_under_base("https://api.github.com:444/x", gh));
-	assert_false(gh_url_under_base("https://api.github.com@evil.example/x", gh));
+	assert_true(tl__github_url_under_base("https://api.github.com/repositories/1/issues?page=2", gh));
+	assert_true(tl__github_url_under_base("https://API.GitHub.com/x", gh));
+	assert_false(tl__github_url_under_base("https://api.github.com.evil.example/x", gh));
+	assert_false(tl__github_url_under_base("https://evil.example/https://api.github.com/x", gh));
+	assert_false(tl__github_url_under_base("http://api.github.com/x", gh));
+	assert_false(tl__github_url_under_base("https://api.github.com:444/x", gh));
+	assert_false(tl__github_url_under_base("https://api.github.com@evil.example/x", gh));
 	const char *ghe = "https://ghe.example/api/v3";
-	assert_true(gh_url_under_base("https://ghe.example/api/v3/repos/a/b/issues?page=2", ghe));
-	assert_false(gh_url_under_base("https://ghe.example/api/v30/x", ghe));
-	assert_false(gh_url_under_base("https://ghe.example/other", ghe));
-	assert_false(gh_url_under_base("https://ghe.example/api/v3/../../x", ghe));
-	assert_false(gh_url_under_base(NULL, ghe));
+	assert_true(tl__github_url_under_base("https://ghe.example/api/v3/repos/a/b/issues?page=2", ghe));
+	assert_false(tl__github_url_under_base("https://ghe.example/api/v30/x", ghe));
+	assert_false(tl__github_url_under_base("https://ghe.example/other", ghe));
+	assert_false(tl__github_url_under_base("https://ghe.example/api/v3/../../x", ghe));
+	assert_false(tl__github_url_under_base(NULL, ghe));
 }
 
 static void test_api_base(void **state)
 {
-	tl_assert_ok(gh_check_base("https://api.github.com"));
-	tl_assert_ok(gh_check_base("https://ghe.example/api/v3"));
-	tl_assert_ok(gh_check_base("http://127.0.0.1:8080"));
-	tl_assert_ok(gh_check_base("http://localhost:8080/api/v3"));
-	tl_assert_rc(TL_EINVALID, gh_check_base("http://api.github.com"));
+	tl_assert_ok(tl__github_check_base("https://api.github.com"));
+	tl_assert_ok(tl__github_check_base("https://ghe.example/api/v3"));
+	tl_assert_ok(tl__github_check_base("http://127.0.0.1:8080"));
+	tl_assert_ok(tl__github_check_base("http://localhost:8080/api/v3"));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base("http://api.github.com"));
 	tl_assert_error_contains("https://");
-	tl_assert_rc(TL_EINVALID, gh_check_base("ftp://x"));
-	tl_assert_rc(TL_EINVALID, gh_check_base(""));
-	tl_assert_rc(TL_EINVALID, gh_check_base("https://u:secret@ghe.example"));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base("ftp://x"));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base(""));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base("https://u:secret@ghe.example"));
 	assert_null(strstr(tl_error_last()->message, "secret"));
-	tl_assert_rc(TL_EINVALID, gh_check_base("https://ghe.example/api/v3?x=1"));
-	tl_assert_rc(TL_EINVALID, gh_check_base("not a url"));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base("https://ghe.example/api/v3?x=1"));
+	tl_assert_rc(TL_EINVALID, tl__github_check_base("not a url"));
 }
 
 static int err(const char *token, long status, const char *headers, const char *body)
 {
 	tl_github gh = {.token = (char *)token};
-	return gh_error(&gh, status, headers, headers ? strlen(headers) : 0, body,
+	return tl__github_error(&gh, status, headers, headers ? strlen(headers) : 0, body,
 	                body ? strlen(body) : 0, "read pull request acme/web#3");
 }
 
@@ -235,10 +235,10 @@ static void test_error_mapping(void **state)
 static void test_reset_text(void **state)
 {
 	tl_buf b = TL_BUF_INIT;
-	tl_assert_ok(gh_reset_text(&b, 1796014852, 1796014252));
+	tl_assert_ok(tl__github_reset_text(&b, 1796014852, 1796014252));
 	assert_string_equal(b.ptr, "resets at 2026-11-30 05:00:52 UTC, in 600 s");
 	tl__buf_clear(&b);
-	tl_assert_ok(gh_reset_text(&b, 1000, 2000)); /* already past */
+	tl_assert_ok(tl__github_reset_text(&b, 1000, 2000)); /* already past */
 	assert_non_null(strstr(b.ptr, ", in 0 s"));
 	tl_buf_dispose(&b);
 }
