@@ -15,7 +15,7 @@
 
 typedef struct {
 	tl_docker *d;
-	const dk_req *r;
+	const tl__docker_req *r;
 	tl_buf *body;
 	int rc;           /* failure raised in a callback */
 	tl_buf api_hdr;   /* Api-Version header, when asked for */
@@ -113,7 +113,7 @@ static int transport_error(tl_docker *d, CURLcode cc, const char *what)
 	                              curl_easy_strerror(cc), hint);
 }
 
-static int perform(tl_docker *d, const dk_req *r, long *status, tl_buf *body, xfer *x)
+static int perform(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *body, xfer *x)
 {
 	CURL *c = d->curl;
 	tl_buf url = TL_BUF_INIT;
@@ -189,7 +189,7 @@ static int perform(tl_docker *d, const dk_req *r, long *status, tl_buf *body, xf
 	return TL_OK;
 }
 
-int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body)
+int tl__docker_request(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *body)
 {
 	xfer x = {d, r, body, TL_OK, TL_BUF_INIT, 0, 0, 0};
 	if (body)
@@ -199,7 +199,7 @@ int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body)
 	return rc;
 }
 
-int dk_error(long status, const char *body, size_t len, const char *what)
+int tl__docker_error(long status, const char *body, size_t len, const char *what)
 {
 	char msg[512] = "";
 	json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -225,7 +225,7 @@ int dk_error(long status, const char *body, size_t len, const char *what)
 	                              ml ? msg : "(no message)", status);
 }
 
-int dk_call(tl_docker *d, const char *method, const char *path, json_t *body, json_t **out,
+int tl__docker_call(tl_docker *d, const char *method, const char *path, json_t *body, json_t **out,
             long ok_status, const char *what)
 {
 	char *text = NULL;
@@ -234,15 +234,15 @@ int dk_call(tl_docker *d, const char *method, const char *path, json_t *body, js
 		if (!text)
 			return tl__error_oom();
 	}
-	dk_req r = {.method = method, .path = path, .body = text,
+	tl__docker_req r = {.method = method, .path = path, .body = text,
 	            .body_len = text ? strlen(text) : 0, .upload_len = -1,
 	            .timeout_ms = 60000, .what = what};
 	tl_buf resp = TL_BUF_INIT;
 	long status = 0;
-	int rc = dk_request(d, &r, &status, &resp);
+	int rc = tl__docker_request(d, &r, &status, &resp);
 	free(text);
 	if (rc == TL_OK && (status < 200 || status > 299) && status != ok_status)
-		rc = dk_error(status, resp.ptr, resp.size, what);
+		rc = tl__docker_error(status, resp.ptr, resp.size, what);
 	if (rc == TL_OK && out) {
 		if (resp.size == 0) {
 			*out = json_null();
@@ -259,7 +259,7 @@ int dk_call(tl_docker *d, const char *method, const char *path, json_t *body, js
 	return rc;
 }
 
-int dk_label_filters(tl_buf *q, const char *const *labels)
+int tl__docker_label_filters(tl_buf *q, const char *const *labels)
 {
 	if (!labels || !labels[0])
 		return TL_OK;
@@ -278,26 +278,26 @@ int dk_label_filters(tl_buf *q, const char *const *labels)
 	return rc;
 }
 
-int dk_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
+int tl__docker_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
                const char *kind, const char *name)
 {
 	char *path = tl__sprintf("/%s/%s%s", collection, name, suffix);
 	char *what = tl__sprintf("inspect %s %s", kind, name);
-	int rc = path && what ? dk_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
+	int rc = path && what ? tl__docker_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
 	free(path);
 	free(what);
 	return rc;
 }
 
-int dk_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
+int tl__docker_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
             const char *what)
 {
 	tl_buf q = TL_BUF_INIT;
 	int rc = tl__buf_puts(&q, path);
 	if (!rc)
-		rc = dk_label_filters(&q, labels);
+		rc = tl__docker_label_filters(&q, labels);
 	if (!rc)
-		rc = dk_call(d, "GET", q.ptr, NULL, out, 0, what);
+		rc = tl__docker_call(d, "GET", q.ptr, NULL, out, 0, what);
 	tl_buf_dispose(&q);
 	return rc;
 }
@@ -370,7 +370,7 @@ static int api_number(const char *v)
 
 static int negotiate(tl_docker *d)
 {
-	dk_req r = {.path = "/_ping", .upload_len = -1, .timeout_ms = 10000,
+	tl__docker_req r = {.path = "/_ping", .upload_len = -1, .timeout_ms = 10000,
 	            .what = "reach Docker"};
 	tl_buf body = TL_BUF_INIT;
 	xfer x = {d, &r, &body, TL_OK, TL_BUF_INIT, 1, 0, 0};
@@ -449,7 +449,7 @@ int tl_docker_version(tl_buf *version, tl_buf *os_arch, tl_docker *d)
 {
 	TL__CHECK_ARG(d);
 	json_t *j = NULL;
-	int rc = dk_call(d, "GET", "/version", NULL, &j, 0, "read Docker's version");
+	int rc = tl__docker_call(d, "GET", "/version", NULL, &j, 0, "read Docker's version");
 	if (rc)
 		return rc;
 	const char *v = json_string_value(json_object_get(j, "Version"));
@@ -465,7 +465,7 @@ int tl_docker_version(tl_buf *version, tl_buf *os_arch, tl_docker *d)
 	return rc;
 }
 
-int dk_check_ref(const char *s, const char *what)
+int tl__docker_check_ref(const char *s, const char *what)
 {
 	if (!s || !*s)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "%s is empty", what);

@@ -84,7 +84,7 @@ static json_t *argv_json(const char *const *argv, const char *what)
 int tl_docker_container_spec_new(tl_docker_container_spec **out, const char *image)
 {
 	TL__CHECK_ARG(out);
-	int rc = dk_check_ref(image, "image name");
+	int rc = tl__docker_check_ref(image, "image name");
 	if (rc)
 		return rc;
 	tl_docker_container_spec *s = tl__calloc(1, sizeof(*s));
@@ -114,7 +114,7 @@ int tl_docker_container_spec_set_name(tl_docker_container_spec *s, const char *n
 {
 	TL__CHECK_ARG(s);
 	if (name) {
-		int rc = dk_check_ref(name, "container name");
+		int rc = tl__docker_check_ref(name, "container name");
 		if (rc)
 			return rc;
 		if (strchr(name, '/') || strchr(name, ':') || strchr(name, '@'))
@@ -208,7 +208,7 @@ int tl_docker_container_spec_add_volume(tl_docker_container_spec *s, const char 
                                         const char *target, int read_only)
 {
 	TL__CHECK_ARG(s);
-	int rc = dk_check_ref(volume, "volume name");
+	int rc = tl__docker_check_ref(volume, "volume name");
 	if (rc)
 		return rc;
 	return add_mount(s, "volume", volume, target, read_only);
@@ -224,7 +224,7 @@ int tl_docker_container_spec_add_tmpfs(tl_docker_container_spec *s, const char *
 int tl_docker_container_spec_set_network(tl_docker_container_spec *s, const char *network)
 {
 	TL__CHECK_ARG(s);
-	int rc = dk_check_ref(network, "network name");
+	int rc = tl__docker_check_ref(network, "network name");
 	if (rc)
 		return rc;
 	char *n = tl__strdup(network);
@@ -238,7 +238,7 @@ int tl_docker_container_spec_set_network(tl_docker_container_spec *s, const char
 int tl_docker_container_spec_add_alias(tl_docker_container_spec *s, const char *alias)
 {
 	TL__CHECK_ARG(s);
-	int rc = dk_check_ref(alias, "network alias");
+	int rc = tl__docker_check_ref(alias, "network alias");
 	if (rc)
 		return rc;
 	if (!s->aliases && !(s->aliases = json_array()))
@@ -436,7 +436,7 @@ int tl_docker_container_create(tl_buf *id, tl_docker *d, const tl_docker_contain
 	                        : tl__sprintf("create a container from %s", image);
 	json_t *ans = NULL;
 	if (!rc)
-		rc = body && what ? dk_call(d, "POST", path.ptr, body, &ans, 0, what) : TL_ENOMEM;
+		rc = body && what ? tl__docker_call(d, "POST", path.ptr, body, &ans, 0, what) : TL_ENOMEM;
 	json_decref(body);
 	free(what);
 	tl_buf_dispose(&path);
@@ -457,7 +457,7 @@ static int simple(tl_docker *d, const char *method, const char *container, const
                   const char *query, long ok, const char *desc, long timeout_ms)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(container, "container name");
+	int rc = tl__docker_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	char *path = tl__sprintf("/containers/%s%s%s%s", container, verb[0] ? "/" : "", verb,
@@ -468,13 +468,13 @@ static int simple(tl_docker *d, const char *method, const char *container, const
 		free(what);
 		return TL_ENOMEM;
 	}
-	dk_req r = {.method = method, .path = path, .upload_len = -1, .timeout_ms = timeout_ms,
+	tl__docker_req r = {.method = method, .path = path, .upload_len = -1, .timeout_ms = timeout_ms,
 	            .what = what};
 	tl_buf body = TL_BUF_INIT;
 	long status = 0;
-	rc = dk_request(d, &r, &status, &body);
+	rc = tl__docker_request(d, &r, &status, &body);
 	if (!rc && (status < 200 || status > 299) && status != ok)
-		rc = dk_error(status, body.ptr, body.size, what);
+		rc = tl__docker_error(status, body.ptr, body.size, what);
 	tl_buf_dispose(&body);
 	free(path);
 	free(what);
@@ -501,7 +501,7 @@ int tl_docker_container_stop(tl_docker *d, const char *container, int timeout_s)
 
 int tl_docker_container_kill(tl_docker *d, const char *container, const char *signal)
 {
-	if (signal && dk_check_ref(signal, "signal"))
+	if (signal && tl__docker_check_ref(signal, "signal"))
 		return TL_EINVALID;
 	char q[48];
 	snprintf(q, sizeof(q), "?signal=%s", signal ? signal : "SIGKILL");
@@ -518,7 +518,7 @@ int tl_docker_container_restart(tl_docker *d, const char *container, int timeout
 
 int tl_docker_container_rename(tl_docker *d, const char *container, const char *new_name)
 {
-	if (!new_name || dk_check_ref(new_name, "container name"))
+	if (!new_name || tl__docker_check_ref(new_name, "container name"))
 		return new_name ? TL_EINVALID
 		                : tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "no new name");
 	char *q = tl__sprintf("?name=%s", new_name);
@@ -539,13 +539,13 @@ int tl_docker_container_inspect(tl_docker_container **out, tl_docker *d,
                                 const char *container)
 {
 	TL__CHECK_ARG(out && d);
-	int rc = dk_check_ref(container, "container name");
+	int rc = tl__docker_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	json_t *j = NULL;
-	if ((rc = dk_inspect(&j, d, "containers", "/json", "container", container)))
+	if ((rc = tl__docker_inspect(&j, d, "containers", "/json", "container", container)))
 		return rc;
-	tl_docker_container *c = dk_container_wrap(j);
+	tl_docker_container *c = tl__docker_container_wrap(j);
 	json_decref(j);
 	if (!c)
 		return TL_ENOMEM;
@@ -558,10 +558,10 @@ int tl_docker_container_list_by_label(tl_docker_container_list **out, tl_docker 
 {
 	TL__CHECK_ARG(out && d);
 	json_t *j = NULL;
-	int rc = dk_list(&j, d, all ? "/containers/json?all=1" : "/containers/json",
+	int rc = tl__docker_list(&j, d, all ? "/containers/json?all=1" : "/containers/json",
 	                 label_filters, "list containers");
 	if (!rc)
-		rc = dk_container_list_new(out, j);
+		rc = tl__docker_container_list_new(out, j);
 	json_decref(j);
 	return rc;
 }
@@ -570,7 +570,7 @@ int tl_docker_container_wait(int *exit_code, tl_docker *d, const char *container
                              long timeout_ms)
 {
 	TL__CHECK_ARG(d && timeout_ms >= 0);
-	int rc = dk_check_ref(container, "container name");
+	int rc = tl__docker_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	char *path = tl__sprintf("/containers/%s/wait?condition=not-running", container);
@@ -580,17 +580,17 @@ int tl_docker_container_wait(int *exit_code, tl_docker *d, const char *container
 		free(what);
 		return TL_ENOMEM;
 	}
-	dk_req r = {.method = "POST", .path = path, .upload_len = -1, .timeout_ms = timeout_ms,
+	tl__docker_req r = {.method = "POST", .path = path, .upload_len = -1, .timeout_ms = timeout_ms,
 	            .what = what};
 	tl_buf body = TL_BUF_INIT;
 	long status = 0;
-	rc = dk_request(d, &r, &status, &body);
+	rc = tl__docker_request(d, &r, &status, &body);
 	if (rc == TL_ETIMEOUT)
 		rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DOCKER,
 		                   "container %s was still running after %ld ms", container,
 		                   timeout_ms);
 	if (!rc && status != 200)
-		rc = dk_error(status, body.ptr, body.size, what);
+		rc = tl__docker_error(status, body.ptr, body.size, what);
 	json_t *j = rc ? NULL : json_loadb(body.ptr, body.size, 0, NULL);
 	json_t *sc = json_object_get(j, "StatusCode");
 	const char *err = json_string_value(json_object_get(json_object_get(j, "Error"),

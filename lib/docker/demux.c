@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dk_demux_init(dk_demux *m, int raw)
+void tl__docker_demux_init(tl__docker_demux *m, int raw)
 {
 	memset(m, 0, sizeof(*m));
 	m->raw = raw;
 }
 
-int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
-                  void *payload)
+int tl__docker_demux_feed(tl__docker_demux *m, const char *data, size_t len,
+                          tl__docker_demux_emit emit, void *payload)
 {
 	if (m->raw)
 		return len ? emit(DK_STDOUT, data, len, payload) : TL_OK;
@@ -53,7 +53,7 @@ int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
 	return TL_OK;
 }
 
-int dk_demux_finish(const dk_demux *m)
+int tl__docker_demux_finish(const tl__docker_demux *m)
 {
 	if (!m->raw && (m->hdr_len || m->remaining))
 		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
@@ -64,7 +64,7 @@ int dk_demux_finish(const dk_demux *m)
 
 /* ---- lines to events ---- */
 
-static int emit_line(dk_lines *l, int stream, const char *s, size_t n)
+static int emit_line(tl__docker_lines *l, int stream, const char *s, size_t n)
 {
 	if (n && s[n - 1] == '\r')
 		n--;
@@ -81,7 +81,7 @@ static int emit_line(dk_lines *l, int stream, const char *s, size_t n)
 
 /* A line that reached DK_LINE_MAX: its first bytes (not splitting a UTF-8
  * character) and a mark, as one event; the rest of it is dropped. */
-static int emit_cut(dk_lines *l, int stream, tl_buf *p)
+static int emit_cut(tl__docker_lines *l, int stream, tl_buf *p)
 {
 	size_t n = p->size;
 	for (int k = 0; k < 3 && n && ((unsigned char)p->ptr[n - 1] & 0xC0) == 0x80; k++)
@@ -96,7 +96,7 @@ static int emit_cut(dk_lines *l, int stream, tl_buf *p)
 	return rc;
 }
 
-int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len)
+int tl__docker_lines_put(tl__docker_lines *l, int stream, const char *data, size_t len)
 {
 	int i = stream == DK_STDERR ? 1 : stream == DK_SYSERR ? 2 : 0;
 	tl_buf *p = &l->pending[i];
@@ -131,7 +131,7 @@ int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len)
 	return TL_OK;
 }
 
-int dk_lines_flush(dk_lines *l)
+int tl__docker_lines_flush(tl__docker_lines *l)
 {
 	static const int streams[3] = {DK_STDOUT, DK_STDERR, DK_SYSERR};
 	int rc = TL_OK;
@@ -144,7 +144,7 @@ int dk_lines_flush(dk_lines *l)
 	return rc;
 }
 
-void dk_lines_dispose(dk_lines *l)
+void tl__docker_lines_dispose(tl__docker_lines *l)
 {
 	for (int i = 0; i < 3; i++)
 		tl_buf_dispose(&l->pending[i]);

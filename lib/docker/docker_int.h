@@ -24,7 +24,7 @@ struct tl_docker {
 /* Reads upload data for a streamed request body (like curl's read
  * callback): returns bytes written to buf (0 at the end), or (size_t)-1
  * after setting the error. */
-typedef size_t (*dk_reader)(char *buf, size_t len, void *payload);
+typedef size_t (*tl__docker_reader)(char *buf, size_t len, void *payload);
 
 typedef struct {
 	const char *method;       /* "GET" when NULL */
@@ -32,14 +32,14 @@ typedef struct {
 	const char *body;         /* JSON or other body, or NULL */
 	size_t body_len;
 	const char *content_type; /* default application/json when body is set */
-	dk_reader reader;         /* streamed upload instead of body */
+	tl__docker_reader reader;         /* streamed upload instead of body */
 	void *reader_payload;
 	int64_t upload_len;       /* total length for reader, or -1 (chunked) */
 	tl__http_sink sink;       /* stream the response body here */
 	void *sink_payload;
 	long timeout_ms;          /* 0: none */
 	const char *what;         /* for messages: "start container x" */
-} dk_req;
+} tl__docker_req;
 
 /* The largest answer of Docker's read into memory (lists, inspects). */
 #define DK_ANSWER_MAX (32u << 20)
@@ -48,28 +48,28 @@ typedef struct {
  * buffered into `body` (may be NULL; TL_EIO past DK_ANSWER_MAX) unless
  * streamed; with a sink, an error answer (not 2xx) goes to `body` instead
  * of the sink (its first MiB). */
-int dk_request(tl_docker *d, const dk_req *r, long *status, tl_buf *body);
+int tl__docker_request(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *body);
 
 /* Map a non-2xx answer to an error: 404 TL_ENOTFOUND, 409 TL_ECONFLICT,
  * others TL_ERROR; the message carries Docker's "message". */
-int dk_error(long status, const char *body, size_t len, const char *what);
+int tl__docker_error(long status, const char *body, size_t len, const char *what);
 
 /* A request with an optional JSON body (borrowed) whose answer must be
  * 2xx (or `ok_status`, e.g. 304, when non-zero); the parsed JSON answer
  * goes to *out when out is not NULL (json null when empty). */
-int dk_call(tl_docker *d, const char *method, const char *path, json_t *body,
+int tl__docker_call(tl_docker *d, const char *method, const char *path, json_t *body,
             json_t **out, long ok_status, const char *what);
 
 /* "?filters=<urlencoded {"label":[...]}>" for label filters. */
-int dk_label_filters(tl_buf *q, const char *const *labels);
+int tl__docker_label_filters(tl_buf *q, const char *const *labels);
 
 /* GET /<collection>/<name><suffix> ("containers", "web", "/json"): the
  * object's JSON, errors naming "inspect <kind> <name>". */
-int dk_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
+int tl__docker_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
                const char *kind, const char *name);
 /* GET `path` narrowed by label filters (NULL: none): a JSON array, errors
  * naming `what` ("list images"). */
-int dk_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
+int tl__docker_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,
             const char *what);
 
 
@@ -84,39 +84,39 @@ typedef struct {
 	size_t hdr_len;
 	int stream;              /* stream of the current frame */
 	uint32_t remaining;      /* payload bytes left in the current frame */
-} dk_demux;
+} tl__docker_demux;
 
 /* Receives demultiplexed payload: TL_OK to go on, or an error code. */
-typedef int (*dk_demux_emit)(int stream, const char *data, size_t len, void *payload);
+typedef int (*tl__docker_demux_emit)(int stream, const char *data, size_t len, void *payload);
 
-void dk_demux_init(dk_demux *m, int raw);
+void tl__docker_demux_init(tl__docker_demux *m, int raw);
 /* Feed any slice of the stream; frames may be split anywhere. A malformed
  * header is TL_EIO. */
-int dk_demux_feed(dk_demux *m, const char *data, size_t len, dk_demux_emit emit,
-                  void *payload);
+int tl__docker_demux_feed(tl__docker_demux *m, const char *data, size_t len,
+                          tl__docker_demux_emit emit, void *payload);
 /* At the end of the stream: TL_EIO when it stopped inside a frame. */
-int dk_demux_finish(const dk_demux *m);
+int tl__docker_demux_finish(const tl__docker_demux *m);
 
 /* ---- the answer to a hijacked exec start (hijack.c), pure and fuzzable ---- */
 
 typedef struct {
-	dk_demux m;      /* the command's output, once the headers are read */
+	tl__docker_demux m;      /* the command's output, once the headers are read */
 	tl_buf head;     /* header bytes, then the start of an error body */
 	int in_headers;
 	int status;      /* HTTP status, once the headers are read */
-} dk_hijack;
+} tl__docker_hijack;
 
-void dk_hijack_init(dk_hijack *h, int raw);
+void tl__docker_hijack_init(tl__docker_hijack *h, int raw);
 /* Feed any slice of the answer: 101/200 stream their payload to `emit`;
- * another status keeps the body for dk_hijack_finish(). TL_EIO when it is
+ * another status keeps the body for tl__docker_hijack_finish(). TL_EIO when it is
  * not an HTTP answer or its headers pass 64 KiB; `what` names the call. */
-int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emit,
-                   void *payload, const char *what);
+int tl__docker_hijack_feed(tl__docker_hijack *h, const char *data, size_t len,
+                           tl__docker_demux_emit emit, void *payload, const char *what);
 /* At the end: TL_OK when the output ended at a frame boundary, else the
  * error (closed before the headers, Docker's message for an error
  * status, a cut frame). */
-int dk_hijack_finish(dk_hijack *h, const char *what);
-void dk_hijack_dispose(dk_hijack *h);
+int tl__docker_hijack_finish(tl__docker_hijack *h, const char *what);
+void tl__docker_hijack_dispose(tl__docker_hijack *h);
 
 /* The longest line sent as one event: a longer one is cut there and
  * marked, and the rest of it dropped, so that output without newlines
@@ -132,47 +132,47 @@ typedef struct {
 	const char *subject;
 	tl_buf pending[3]; /* partial line per stream (stdout, stderr, syserr) */
 	int cutting[3];    /* dropping the rest of a line cut at DK_LINE_MAX */
-} dk_lines;
+} tl__docker_lines;
 
-int dk_lines_put(dk_lines *l, int stream, const char *data, size_t len);
+int tl__docker_lines_put(tl__docker_lines *l, int stream, const char *data, size_t len);
 /* Emit what is left and free the buffers. */
-int dk_lines_flush(dk_lines *l);
-void dk_lines_dispose(dk_lines *l);
+int tl__docker_lines_flush(tl__docker_lines *l);
+void tl__docker_lines_dispose(tl__docker_lines *l);
 
 /* ---- tar of a build context (tar.c, ignore.c) ---- */
 
-typedef struct dk_ignore dk_ignore;
+typedef struct tl__docker_ignore tl__docker_ignore;
 /* The largest .dockerignore read. */
 #define DK_IGNORE_MAX_BYTES (1u << 20)
 /* Parse .dockerignore text (NULL/empty: nothing ignored); TL_EINVALID
  * past its limits (size, patterns, segments of a pattern). */
-int dk_ignore_parse(dk_ignore **out, const char *text, size_t len);
-void dk_ignore_free(dk_ignore *ig);
+int tl__docker_ignore_parse(tl__docker_ignore **out, const char *text, size_t len);
+void tl__docker_ignore_free(tl__docker_ignore *ig);
 /* 1 when the relative path (slash separated) is excluded, 0 when not, -1
  * (error set) when the matching work for this context passed its limit. */
-int dk_ignore_match(dk_ignore *ig, const char *rel);
+int tl__docker_ignore_match(tl__docker_ignore *ig, const char *rel);
 /* 1 when some exception (!pattern) could match below directory `rel`, so
  * an excluded directory must still be walked. */
-int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel);
+int tl__docker_ignore_may_reinclude(const tl__docker_ignore *ig, const char *rel);
 
-typedef struct dk_tar dk_tar;
+typedef struct tl__docker_tar tl__docker_tar;
 /* The most files and directories one build context may hold. */
 #define DK_TAR_MAX_ENTRIES 200000u
 /* Walk `dir` and plan a tar of it; `always` paths (NULL-terminated, may be
  * NULL) are included even when ignored. */
-int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
+int tl__docker_tar_plan(tl__docker_tar **out, const char *dir, tl__docker_ignore *ig,
                 const char *const *always);
 /* Total bytes the tar will have. */
-int64_t dk_tar_size(const dk_tar *t);
-size_t dk_tar_count(const dk_tar *t);
-/* The next bytes of the archive (a dk_reader). */
-size_t dk_tar_read(char *buf, size_t len, void *tar);
-void dk_tar_free(dk_tar *t);
+int64_t tl__docker_tar_size(const tl__docker_tar *t);
+size_t tl__docker_tar_count(const tl__docker_tar *t);
+/* The next bytes of the archive (a tl__docker_reader). */
+size_t tl__docker_tar_read(char *buf, size_t len, void *tar);
+void tl__docker_tar_free(tl__docker_tar *t);
 /* The header block(s) of one member: type '0' file, '5' directory (the
  * name gets its '/'), '2' symlink to `link`; a pax header first when the
  * name, link, size or mtime does not fit ustar. Owner 0:0, mode & 07777,
  * a negative mtime as 0. */
-int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
+int tl__docker_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
                   int64_t mtime, const char *link);
 
 /* Container/image objects wrap the JSON Docker answered. */
@@ -182,14 +182,14 @@ struct tl_docker_container {
 struct tl_docker_image {
 	json_t *j;
 };
-tl_docker_container *dk_container_wrap(json_t *j); /* takes a reference */
-tl_docker_image *dk_image_wrap(json_t *j);
+tl_docker_container *tl__docker_container_wrap(json_t *j); /* takes a reference */
+tl_docker_image *tl__docker_image_wrap(json_t *j);
 /* Lists over a JSON array Docker answered (borrowed; items take refs). */
-int dk_container_list_new(tl_docker_container_list **out, json_t *arr);
-int dk_image_list_new(tl_docker_image_list **out, json_t *arr);
+int tl__docker_container_list_new(tl_docker_container_list **out, json_t *arr);
+int tl__docker_image_list_new(tl_docker_image_list **out, json_t *arr);
 
 /* Names, ids and references go into request paths as they are: refuse
  * anything outside [A-Za-z0-9._/:@+-] (TL_EINVALID naming `what`). */
-int dk_check_ref(const char *s, const char *what);
+int tl__docker_check_ref(const char *s, const char *what);
 
 #endif

@@ -86,10 +86,10 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 typedef struct {
-	dk_hijack answer;
+	tl__docker_hijack answer;
 	tl_buf *out, *err;
 	int out_fd; /* stdout goes here when >= 0 */
-	dk_lines lines;
+	tl__docker_lines lines;
 	int events;
 	const char *what;
 } exec_state;
@@ -101,7 +101,7 @@ static int exec_emit(int stream, const char *data, size_t len, void *p)
 		return tl__error_set(TL_ERROR, TL_ERRCLASS_DOCKER, "Docker: %.*s",
 		                     (int)(len > 500 ? 500 : len), data);
 	if (s->events)
-		return dk_lines_put(&s->lines, stream, data, len);
+		return tl__docker_lines_put(&s->lines, stream, data, len);
 	if (stream != DK_STDERR && s->out_fd >= 0) {
 		while (len) {
 			ssize_t w = write(s->out_fd, data, len);
@@ -233,12 +233,12 @@ static int run_hijacked(tl_docker *d, const char *exec_id, int tty,
 		}
 		if (r == 0)
 			break;
-		rc = dk_hijack_feed(&s->answer, buf, (size_t)r, exec_emit, s, what);
+		rc = tl__docker_hijack_feed(&s->answer, buf, (size_t)r, exec_emit, s, what);
 	}
 	close(fd);
 	free(slice);
 	if (!rc)
-		rc = dk_hijack_finish(&s->answer, what);
+		rc = tl__docker_hijack_finish(&s->answer, what);
 	return rc;
 }
 
@@ -254,7 +254,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 		return rc;
 	TL__CHECK_ARG(o->timeout_ms >= 0 && !(o->stdin_fd >= 0 && o->stdin_data) &&
 	              !(o->stdout_fd >= 0 && out));
-	rc = dk_check_ref(container, "container name");
+	rc = tl__docker_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	json_t *cmd = json_array(), *env = json_array();
@@ -272,7 +272,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	char *path = tl__sprintf("/containers/%s/exec", container);
 	char *what = tl__sprintf("run %s in container %s", argv[0], container);
 	json_t *ans = NULL;
-	rc = body && path && what ? dk_call(d, "POST", path, body, &ans, 0, what) : TL_ENOMEM;
+	rc = body && path && what ? tl__docker_call(d, "POST", path, body, &ans, 0, what) : TL_ENOMEM;
 	json_decref(body);
 	free(path);
 	const char *id = json_string_value(json_object_get(ans, "Id"));
@@ -281,7 +281,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	/* collected aside, so that the caller's buffers change only on success */
 	tl_buf got_out = TL_BUF_INIT, got_err = TL_BUF_INIT;
 	exec_state s = {0};
-	dk_hijack_init(&s.answer, o->tty);
+	tl__docker_hijack_init(&s.answer, o->tty);
 	s.out = out ? &got_out : NULL;
 	s.err = err ? &got_err : NULL;
 	s.out_fd = o->stdout_fd;
@@ -292,12 +292,12 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 	if (!rc)
 		rc = run_hijacked(d, id, o->tty, o, &s, what);
 	if (s.events) {
-		int frc = dk_lines_flush(&s.lines);
+		int frc = tl__docker_lines_flush(&s.lines);
 		if (!rc)
 			rc = frc;
 	}
-	dk_lines_dispose(&s.lines);
-	dk_hijack_dispose(&s.answer);
+	tl__docker_lines_dispose(&s.lines);
+	tl__docker_hijack_dispose(&s.answer);
 	/* The stream ends when the command does; its exit code may take a
 	 * moment to be recorded. */
 	char *ipath = id ? tl__sprintf("/exec/%s/json", id) : NULL;
@@ -308,7 +308,7 @@ int tl_docker_exec(int *exit_code, tl_buf *out, tl_buf *err, tl_docker *d,
 			rc = TL_ENOMEM;
 			break;
 		}
-		if ((rc = dk_call(d, "GET", ipath, NULL, &info, 0, what)))
+		if ((rc = tl__docker_call(d, "GET", ipath, NULL, &info, 0, what)))
 			break;
 		json_t *running = json_object_get(info, "Running");
 		json_t *ec = json_object_get(info, "ExitCode");

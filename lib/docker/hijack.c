@@ -10,19 +10,19 @@
 /* Headers and the start of an error body are kept up to this size. */
 #define HIJACK_HEAD_MAX 65536
 
-void dk_hijack_init(dk_hijack *h, int raw)
+void tl__docker_hijack_init(tl__docker_hijack *h, int raw)
 {
 	memset(h, 0, sizeof(*h));
-	dk_demux_init(&h->m, raw);
+	tl__docker_demux_init(&h->m, raw);
 	h->in_headers = 1;
 }
 
-void dk_hijack_dispose(dk_hijack *h)
+void tl__docker_hijack_dispose(tl__docker_hijack *h)
 {
 	tl_buf_dispose(&h->head);
 }
 
-static int streaming(const dk_hijack *h)
+static int streaming(const tl__docker_hijack *h)
 {
 	return h->status == 101 || h->status == 200;
 }
@@ -53,14 +53,14 @@ static int status_of(const char *line, size_t n)
 	return s >= 100 ? s : 0;
 }
 
-int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emit,
-                   void *payload, const char *what)
+int tl__docker_hijack_feed(tl__docker_hijack *h, const char *data, size_t len,
+                           tl__docker_demux_emit emit, void *payload, const char *what)
 {
 	if (len == 0)
 		return TL_OK;
 	if (!h->in_headers) {
 		if (streaming(h))
-			return dk_demux_feed(&h->m, data, len, emit, payload);
+			return tl__docker_demux_feed(&h->m, data, len, emit, payload);
 		size_t room = HIJACK_HEAD_MAX - h->head.size; /* an error answer: its start says why */
 		return tl__buf_put(&h->head, data, len < room ? len : room);
 	}
@@ -86,7 +86,7 @@ int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emi
 	if (streaming(h)) {
 		tl_buf after = h->head;
 		h->head = (tl_buf)TL_BUF_INIT;
-		rc = rest ? dk_demux_feed(&h->m, after.ptr + hl, rest, emit, payload) : TL_OK;
+		rc = rest ? tl__docker_demux_feed(&h->m, after.ptr + hl, rest, emit, payload) : TL_OK;
 		tl_buf_dispose(&after);
 		return rc;
 	}
@@ -98,7 +98,7 @@ int dk_hijack_feed(dk_hijack *h, const char *data, size_t len, dk_demux_emit emi
 	return TL_OK;
 }
 
-int dk_hijack_finish(dk_hijack *h, const char *what)
+int tl__docker_hijack_finish(tl__docker_hijack *h, const char *what)
 {
 	if (h->in_headers)
 		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER, "%s: Docker closed the connection",
@@ -111,8 +111,8 @@ int dk_hijack_finish(dk_hijack *h, const char *what)
 		for (const char *c = brace; c && c < b + h->head.size; c++)
 			if (*c == '}')
 				last = c;
-		return dk_error(h->status, brace, brace && last ? (size_t)(last - brace + 1) : 0,
+		return tl__docker_error(h->status, brace, brace && last ? (size_t)(last - brace + 1) : 0,
 		                what);
 	}
-	return dk_demux_finish(&h->m);
+	return tl__docker_demux_finish(&h->m);
 }

@@ -29,7 +29,7 @@ typedef struct {
 	int exception;
 } pattern;
 
-struct dk_ignore {
+struct tl__docker_ignore {
 	pattern *p;
 	size_t n;
 	unsigned long long steps; /* segment comparisons so far (MAX_STEPS) */
@@ -81,13 +81,13 @@ static int split_clean(char ***out, size_t *n, const char *s)
 	return TL_OK;
 }
 
-int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
+int tl__docker_ignore_parse(tl__docker_ignore **out, const char *text, size_t len)
 {
 	if (len > DK_IGNORE_MAX_BYTES)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
 		                     ".dockerignore: %zu bytes is more than %u (the limit)", len,
 		                     DK_IGNORE_MAX_BYTES);
-	dk_ignore *ig = tl__calloc(1, sizeof(*ig));
+	tl__docker_ignore *ig = tl__calloc(1, sizeof(*ig));
 	if (!ig)
 		return TL_ENOMEM;
 	size_t i = 0, lineno = 0;
@@ -127,7 +127,7 @@ int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
 		}
 		if (p.nseg > MAX_SEGMENTS || ig->n == MAX_PATTERNS) {
 			pattern_dispose(&p);
-			dk_ignore_free(ig);
+			tl__docker_ignore_free(ig);
 			return p.nseg > MAX_SEGMENTS
 			               ? tl__error_set(TL_EINVALID, TL_ERRCLASS_DOCKER,
 			                               ".dockerignore:%zu: a pattern of more than %d "
@@ -147,11 +147,11 @@ int dk_ignore_parse(dk_ignore **out, const char *text, size_t len)
 	*out = ig;
 	return TL_OK;
 oom:
-	dk_ignore_free(ig);
+	tl__docker_ignore_free(ig);
 	return tl__error_oom();
 }
 
-void dk_ignore_free(dk_ignore *ig)
+void tl__docker_ignore_free(tl__docker_ignore *ig)
 {
 	if (!ig)
 		return;
@@ -171,7 +171,7 @@ static int is_dstar(const pattern *p, size_t i)
  * with "**" standing for any number of segments? Greedy, going back only to the last "**" seen (the usual
  * wildcard algorithm): at most nseg * n comparisons, where trying every
  * split for every "**" would be exponential. 1, 0, or -1 past MAX_STEPS. */
-static int match_path(dk_ignore *ig, const pattern *p, char *const *path, size_t n)
+static int match_path(tl__docker_ignore *ig, const pattern *p, char *const *path, size_t n)
 {
 	size_t pi = 0, si = 0, star = (size_t)-1, star_si = 0;
 	for (;;) {
@@ -212,7 +212,7 @@ static void free_segs(char **seg, size_t n)
 	free(seg);
 }
 
-int dk_ignore_match(dk_ignore *ig, const char *rel)
+int tl__docker_ignore_match(tl__docker_ignore *ig, const char *rel)
 {
 	if (!ig || !ig->n)
 		return 0;
@@ -232,7 +232,7 @@ int dk_ignore_match(dk_ignore *ig, const char *rel)
 	return excluded;
 }
 
-int dk_ignore_may_reinclude(const dk_ignore *ig, const char *rel)
+int tl__docker_ignore_may_reinclude(const tl__docker_ignore *ig, const char *rel)
 {
 	if (!ig)
 		return 0;

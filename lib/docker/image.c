@@ -81,7 +81,7 @@ int tl_docker_build_spec_set_target(tl_docker_build_spec *s, const char *target)
 int tl_docker_build_spec_add_tag(tl_docker_build_spec *s, const char *tag)
 {
 	TL__CHECK_ARG(s && tag);
-	int rc = dk_check_ref(tag, "image tag");
+	int rc = tl__docker_check_ref(tag, "image tag");
 	if (rc)
 		return rc;
 	return json_array_append_new(s->tags, json_string(tag)) ? tl__error_oom() : TL_OK;
@@ -129,13 +129,13 @@ int tl_docker_build_spec_set_timeout(tl_docker_build_spec *s, long timeout_ms)
 
 typedef struct {
 	tl_docker *d;
-	dk_lines lines;
+	tl__docker_lines lines;
 	tl_buf partial; /* an incomplete JSON line */
 	tl_buf raw;     /* a non-200 answer */
 	tl_buf step;    /* the last "Step N/M : ..." line */
 	tl_buf error;   /* errorDetail message */
 	tl_buf id;      /* aux.ID */
-	dk_tar *tar;
+	tl__docker_tar *tar;
 	int64_t sent;
 	int dropping; /* skipping the rest of an oversized message */
 } build_state;
@@ -158,11 +158,11 @@ static int on_build_line(build_state *b, const char *s, size_t n)
 			size_t l = strcspn(stream, "\r\n");
 			tl__buf_set(&b->step, stream, l);
 		}
-		rc = dk_lines_put(&b->lines, DK_STDOUT, stream, strlen(stream));
+		rc = tl__docker_lines_put(&b->lines, DK_STDOUT, stream, strlen(stream));
 	} else if (status) {
-		rc = dk_lines_put(&b->lines, DK_STDOUT, status, strlen(status));
+		rc = tl__docker_lines_put(&b->lines, DK_STDOUT, status, strlen(status));
 		if (!rc)
-			rc = dk_lines_put(&b->lines, DK_STDOUT, "\n", 1);
+			rc = tl__docker_lines_put(&b->lines, DK_STDOUT, "\n", 1);
 	}
 	if (!rc && err && b->error.size == 0) {
 		size_t l = strlen(err);
@@ -170,9 +170,9 @@ static int on_build_line(build_state *b, const char *s, size_t n)
 			l--;
 		rc = tl__buf_set(&b->error, err, l);
 		if (!rc)
-			rc = dk_lines_put(&b->lines, DK_STDERR, err, strlen(err));
+			rc = tl__docker_lines_put(&b->lines, DK_STDERR, err, strlen(err));
 		if (!rc)
-			rc = dk_lines_put(&b->lines, DK_STDERR, "\n", 1);
+			rc = tl__docker_lines_put(&b->lines, DK_STDERR, "\n", 1);
 	}
 	if (!rc && id)
 		rc = tl__buf_set(&b->id, id, strlen(id));
@@ -182,7 +182,7 @@ static int on_build_line(build_state *b, const char *s, size_t n)
 
 /* Docker's answer is JSON lines, one message per chunk the build wrote
  * ({"stream":"..."}); the text of the messages goes line by line to
- * events (dk_lines, which cuts lines at DK_LINE_MAX). A message longer
+ * events (tl__docker_lines, which cuts lines at DK_LINE_MAX). A message longer
  * than BUILD_MESSAGE_MAX is not Docker's usual and is dropped with a
  * note, so that memory stays flat whatever the build prints. */
 #define BUILD_MESSAGE_MAX (1u << 20)
@@ -201,7 +201,7 @@ static int build_sink(const char *data, size_t len, void *p)
 			snprintf(note, sizeof(note),
 			         "\n[a build message longer than %u bytes was dropped]\n",
 			         BUILD_MESSAGE_MAX);
-			rc = dk_lines_put(&b->lines, DK_STDERR, note, strlen(note));
+			rc = tl__docker_lines_put(&b->lines, DK_STDERR, note, strlen(note));
 		} else if (!b->dropping) {
 			rc = tl__buf_put(&b->partial, data, n);
 		}
@@ -223,11 +223,11 @@ static int build_sink(const char *data, size_t len, void *p)
 static size_t build_reader(char *buf, size_t len, void *p)
 {
 	build_state *b = p;
-	size_t n = dk_tar_read(buf, len, b->tar);
+	size_t n = tl__docker_tar_read(buf, len, b->tar);
 	if (n != (size_t)-1 && n > 0) {
 		b->sent += (int64_t)n;
 		if (tl__progress(b->d->ctx, "docker.build.context", (uint64_t)b->sent,
-		                 (uint64_t)dk_tar_size(b->tar)))
+		                 (uint64_t)tl__docker_tar_size(b->tar)))
 			return (size_t)-1;
 	}
 	return n;
@@ -249,7 +249,7 @@ static int put_query_json(tl_buf *q, const char *key, json_t *j)
 	return rc;
 }
 
-static int read_dockerignore(dk_ignore **ig, const char *ctx_dir)
+static int read_dockerignore(tl__docker_ignore **ig, const char *ctx_dir)
 {
 	char *p = tl__path_join(ctx_dir, ".dockerignore");
 	if (!p)
@@ -262,7 +262,7 @@ static int read_dockerignore(dk_ignore **ig, const char *ctx_dir)
 		rc = TL_OK;
 	}
 	if (rc == TL_OK)
-		rc = dk_ignore_parse(ig, text.ptr, text.size);
+		rc = tl__docker_ignore_parse(ig, text.ptr, text.size);
 	tl_buf_dispose(&text);
 	return rc;
 }
@@ -292,18 +292,18 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 	b.lines.subject = json_string_value(json_array_get(spec->tags, 0));
 	if (!b.lines.subject)
 		b.lines.subject = spec->context;
-	dk_ignore *ig = NULL;
+	tl__docker_ignore *ig = NULL;
 	tl_buf q = TL_BUF_INIT;
 	const char *always[] = {dockerfile, ".dockerignore", NULL};
 	int rc = read_dockerignore(&ig, spec->context);
 	if (!rc)
-		rc = dk_tar_plan(&b.tar, spec->context, ig, always);
-	dk_ignore_free(ig);
+		rc = tl__docker_tar_plan(&b.tar, spec->context, ig, always);
+	tl__docker_ignore_free(ig);
 	if (!rc)
 		rc = tl__step(d->ctx, "docker.build", b.lines.subject,
 		              "Building %s from %s (%zu files, %lld bytes of context)",
-		              b.lines.subject, spec->context, dk_tar_count(b.tar),
-		              (long long)dk_tar_size(b.tar));
+		              b.lines.subject, spec->context, tl__docker_tar_count(b.tar),
+		              (long long)tl__docker_tar_size(b.tar));
 	if (!rc)
 		rc = tl__buf_puts(&q, "/build?rm=1&forcerm=1");
 	size_t i;
@@ -324,20 +324,20 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 		rc = tl__buf_puts(&q, "&nocache=1");
 	long status = 0;
 	if (!rc) {
-		dk_req r = {.method = "POST", .path = q.ptr, .content_type = "application/x-tar",
+		tl__docker_req r = {.method = "POST", .path = q.ptr, .content_type = "application/x-tar",
 		            .reader = build_reader, .reader_payload = &b,
-		            .upload_len = dk_tar_size(b.tar), .sink = build_sink,
+		            .upload_len = tl__docker_tar_size(b.tar), .sink = build_sink,
 		            .sink_payload = &b, .timeout_ms = spec->timeout_ms,
 		            .what = "build the image"};
-		rc = dk_request(d, &r, &status, &b.raw);
+		rc = tl__docker_request(d, &r, &status, &b.raw);
 	}
 	if (!rc && b.partial.size && !b.dropping)
 		rc = on_build_line(&b, b.partial.ptr, b.partial.size);
 	if (!rc)
-		rc = dk_lines_flush(&b.lines);
+		rc = tl__docker_lines_flush(&b.lines);
 	if (!rc && status != 200) {
 		char *what = tl__sprintf("build the image from %s", spec->context);
-		rc = dk_error(status, b.raw.ptr, b.raw.size, what ? what : "build the image");
+		rc = tl__docker_error(status, b.raw.ptr, b.raw.size, what ? what : "build the image");
 		free(what);
 	} else if (!rc && b.error.size) {
 		char up[8] = "200";
@@ -352,8 +352,8 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 	}
 	if (!rc && image_id)
 		rc = tl__buf_set(image_id, b.id.ptr, b.id.size);
-	dk_lines_dispose(&b.lines);
-	dk_tar_free(b.tar);
+	tl__docker_lines_dispose(&b.lines);
+	tl__docker_tar_free(b.tar);
 	tl_buf_dispose(&b.partial);
 	tl_buf_dispose(&b.raw);
 	tl_buf_dispose(&b.step);
@@ -368,13 +368,13 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 int tl_docker_image_inspect(tl_docker_image **out, tl_docker *d, const char *image)
 {
 	TL__CHECK_ARG(out && d);
-	int rc = dk_check_ref(image, "image name");
+	int rc = tl__docker_check_ref(image, "image name");
 	if (rc)
 		return rc;
 	json_t *j = NULL;
-	if ((rc = dk_inspect(&j, d, "images", "/json", "image", image)))
+	if ((rc = tl__docker_inspect(&j, d, "images", "/json", "image", image)))
 		return rc;
-	tl_docker_image *img = dk_image_wrap(j);
+	tl_docker_image *img = tl__docker_image_wrap(j);
 	json_decref(j);
 	if (!img)
 		return TL_ENOMEM;
@@ -387,9 +387,9 @@ int tl_docker_image_list_by_label(tl_docker_image_list **out, tl_docker *d,
 {
 	TL__CHECK_ARG(out && d);
 	json_t *j = NULL;
-	int rc = dk_list(&j, d, "/images/json", label_filters, "list images");
+	int rc = tl__docker_list(&j, d, "/images/json", label_filters, "list images");
 	if (!rc)
-		rc = dk_image_list_new(out, j);
+		rc = tl__docker_image_list_new(out, j);
 	json_decref(j);
 	return rc;
 }
@@ -397,11 +397,11 @@ int tl_docker_image_list_by_label(tl_docker_image_list **out, tl_docker *d,
 int tl_docker_image_tag(tl_docker *d, const char *image, const char *repo, const char *tag)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(image, "image name");
+	int rc = tl__docker_check_ref(image, "image name");
 	if (!rc)
-		rc = dk_check_ref(repo, "repository name");
+		rc = tl__docker_check_ref(repo, "repository name");
 	if (!rc && tag)
-		rc = dk_check_ref(tag, "tag");
+		rc = tl__docker_check_ref(tag, "tag");
 	if (rc)
 		return rc;
 	tl_buf q = TL_BUF_INIT;
@@ -414,7 +414,7 @@ int tl_docker_image_tag(tl_docker *d, const char *image, const char *repo, const
 		rc = tl__url_encode(&q, tag ? tag : "latest");
 	char *what = tl__sprintf("tag image %s as %s:%s", image, repo, tag ? tag : "latest");
 	if (!rc)
-		rc = what ? dk_call(d, "POST", q.ptr, NULL, NULL, 0, what) : TL_ENOMEM;
+		rc = what ? tl__docker_call(d, "POST", q.ptr, NULL, NULL, 0, what) : TL_ENOMEM;
 	free(what);
 	tl_buf_dispose(&q);
 	return rc;
@@ -423,12 +423,12 @@ int tl_docker_image_tag(tl_docker *d, const char *image, const char *repo, const
 int tl_docker_image_remove(tl_docker *d, const char *image, int force)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(image, "image name");
+	int rc = tl__docker_check_ref(image, "image name");
 	if (rc)
 		return rc;
 	char *path = tl__sprintf("/images/%s%s", image, force ? "?force=1" : "");
 	char *what = tl__sprintf("remove image %s", image);
-	rc = path && what ? dk_call(d, "DELETE", path, NULL, NULL, 0, what) : TL_ENOMEM;
+	rc = path && what ? tl__docker_call(d, "DELETE", path, NULL, NULL, 0, what) : TL_ENOMEM;
 	free(path);
 	free(what);
 	return rc;
@@ -454,7 +454,7 @@ int tl_docker_image_prune(uint64_t *reclaimed, tl_docker *d, const char *const *
 	free(fs);
 	json_t *j = NULL;
 	if (!rc)
-		rc = dk_call(d, "POST", q.ptr, NULL, &j, 0, "prune images");
+		rc = tl__docker_call(d, "POST", q.ptr, NULL, &j, 0, "prune images");
 	if (!rc && reclaimed)
 		*reclaimed = (uint64_t)json_integer_value(json_object_get(j, "SpaceReclaimed"));
 	json_decref(j);
@@ -505,7 +505,7 @@ int tl_docker_image_import(tl_buf *image_id, tl_docker *d, const char *tar_path,
                            const char *reference, const char *const *changes)
 {
 	TL__CHECK_ARG(d && tar_path);
-	int rc = dk_check_ref(reference, "image reference");
+	int rc = tl__docker_check_ref(reference, "image reference");
 	if (rc)
 		return rc;
 	/* split "repo:tag"; a ':' before the last '/' is a registry port */
@@ -541,15 +541,15 @@ int tl_docker_image_import(tl_buf *image_id, tl_docker *d, const char *tar_path,
 	collect c = {TL_BUF_INIT};
 	long status = 0;
 	if (!rc) {
-		dk_req r = {.method = "POST", .path = q.ptr, .content_type = "application/x-tar",
+		tl__docker_req r = {.method = "POST", .path = q.ptr, .content_type = "application/x-tar",
 		            .reader = file_reader, .reader_payload = &f, .upload_len = f.size,
 		            .sink = collect_sink, .sink_payload = &c, .what = "import the image"};
-		rc = dk_request(d, &r, &status, &c.all);
+		rc = tl__docker_request(d, &r, &status, &c.all);
 	}
 	if (f.fd >= 0)
 		close(f.fd);
 	if (!rc && status != 200)
-		rc = dk_error(status, c.all.ptr, c.all.size, "import the image");
+		rc = tl__docker_error(status, c.all.ptr, c.all.size, "import the image");
 	/* The answer is JSON lines: {"status":"sha256:..."} or {"error": ...}. */
 	const char *last_status = NULL;
 	json_t *keep = NULL;

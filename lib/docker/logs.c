@@ -11,9 +11,9 @@ int tl_docker_logs_options_init(tl_docker_logs_options *o, unsigned int version)
 }
 
 typedef struct {
-	dk_demux m;
+	tl__docker_demux m;
 	tl_buf *out, *err;
-	dk_lines lines;
+	tl__docker_lines lines;
 	int events;
 	const char *container;
 } logs_state;
@@ -22,7 +22,7 @@ static int logs_emit(int stream, const char *data, size_t len, void *p)
 {
 	logs_state *s = p;
 	if (s->events)
-		return dk_lines_put(&s->lines, stream, data, len);
+		return tl__docker_lines_put(&s->lines, stream, data, len);
 	tl_buf *b = stream == DK_STDERR ? s->err : s->out;
 	if (!b)
 		return TL_OK;
@@ -40,7 +40,7 @@ static int logs_emit(int stream, const char *data, size_t len, void *p)
 static int logs_sink(const char *data, size_t len, void *p)
 {
 	logs_state *s = p;
-	return dk_demux_feed(&s->m, data, len, logs_emit, s);
+	return tl__docker_demux_feed(&s->m, data, len, logs_emit, s);
 }
 
 int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char *container,
@@ -78,7 +78,7 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	/* collected aside, so that the caller's buffers change only on success */
 	tl_buf got_out = TL_BUF_INIT, got_err = TL_BUF_INIT;
 	logs_state s = {0};
-	dk_demux_init(&s.m, tty);
+	tl__docker_demux_init(&s.m, tty);
 	s.out = out ? &got_out : NULL;
 	s.err = err ? &got_err : NULL;
 	s.events = !out && !err;
@@ -89,18 +89,18 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	tl_buf errbody = TL_BUF_INIT;
 	long status = 0;
 	if (!rc && what) {
-		dk_req r = {.path = q.ptr, .upload_len = -1, .sink = logs_sink, .sink_payload = &s,
+		tl__docker_req r = {.path = q.ptr, .upload_len = -1, .sink = logs_sink, .sink_payload = &s,
 		            .timeout_ms = o->follow ? 0 : 120000, .what = what};
-		rc = dk_request(d, &r, &status, &errbody);
+		rc = tl__docker_request(d, &r, &status, &errbody);
 	} else if (!rc) {
 		rc = TL_ENOMEM;
 	}
 	if (!rc && status != 200)
-		rc = dk_error(status, errbody.ptr, errbody.size, what);
+		rc = tl__docker_error(status, errbody.ptr, errbody.size, what);
 	if (!rc)
-		rc = dk_demux_finish(&s.m);
+		rc = tl__docker_demux_finish(&s.m);
 	if (s.events) {
-		int frc = dk_lines_flush(&s.lines);
+		int frc = tl__docker_lines_flush(&s.lines);
 		if (!rc)
 			rc = frc;
 	}
@@ -110,7 +110,7 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 		rc = tl__buf_set(err, got_err.ptr ? got_err.ptr : "", got_err.size);
 	tl_buf_dispose(&got_out);
 	tl_buf_dispose(&got_err);
-	dk_lines_dispose(&s.lines);
+	tl__docker_lines_dispose(&s.lines);
 	tl_buf_dispose(&errbody);
 	tl_buf_dispose(&q);
 	free(what);

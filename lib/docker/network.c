@@ -9,7 +9,7 @@
 static int network_exists(int *exists, tl_docker *d, const char *name)
 {
 	json_t *j = NULL;
-	int rc = dk_inspect(&j, d, "networks", "", "network", name);
+	int rc = tl__docker_inspect(&j, d, "networks", "", "network", name);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
 		*exists = 0;
@@ -28,7 +28,7 @@ static int ensure(int *created, tl_docker *d, const char *name, const char *cons
                   int internal)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(name, "network name");
+	int rc = tl__docker_check_ref(name, "network name");
 	if (rc)
 		return rc;
 	int exists = 0;
@@ -50,7 +50,7 @@ static int ensure(int *created, tl_docker *d, const char *name, const char *cons
 	json_t *body = json_pack("{s:s, s:b, s:s, s:o, s:b}", "Name", name, "CheckDuplicate", 1,
 	                         "Driver", "bridge", "Labels", lab, "Internal", internal != 0);
 	char *what = tl__sprintf("create network %s", name);
-	rc = body && what ? dk_call(d, "POST", "/networks/create", body, NULL, 0, what)
+	rc = body && what ? tl__docker_call(d, "POST", "/networks/create", body, NULL, 0, what)
 	                  : TL_ENOMEM;
 	json_decref(body);
 	free(what);
@@ -92,9 +92,9 @@ int tl_docker_network_connect(tl_docker *d, const char *network, const char *con
                               const char *const *aliases)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(network, "network name");
+	int rc = tl__docker_check_ref(network, "network name");
 	if (!rc)
-		rc = dk_check_ref(container, "container name");
+		rc = tl__docker_check_ref(container, "container name");
 	int yes = 0;
 	if (!rc)
 		rc = in_network(&yes, d, network, container);
@@ -102,7 +102,7 @@ int tl_docker_network_connect(tl_docker *d, const char *network, const char *con
 		return rc;
 	json_t *al = json_array();
 	for (const char *const *a = aliases; al && a && *a; a++) {
-		if ((rc = dk_check_ref(*a, "network alias"))) {
+		if ((rc = tl__docker_check_ref(*a, "network alias"))) {
 			json_decref(al);
 			return rc;
 		}
@@ -112,7 +112,7 @@ int tl_docker_network_connect(tl_docker *d, const char *network, const char *con
 	                         "Aliases", al);
 	char *path = tl__sprintf("/networks/%s/connect", network);
 	char *what = tl__sprintf("connect container %s to network %s", container, network);
-	rc = body && path && what ? dk_call(d, "POST", path, body, NULL, 0, what) : TL_ENOMEM;
+	rc = body && path && what ? tl__docker_call(d, "POST", path, body, NULL, 0, what) : TL_ENOMEM;
 	json_decref(body);
 	free(path);
 	free(what);
@@ -123,15 +123,15 @@ int tl_docker_network_disconnect(tl_docker *d, const char *network, const char *
                                  int force)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(network, "network name");
+	int rc = tl__docker_check_ref(network, "network name");
 	if (!rc)
-		rc = dk_check_ref(container, "container name");
+		rc = tl__docker_check_ref(container, "container name");
 	if (rc)
 		return rc;
 	json_t *body = json_pack("{s:s, s:b}", "Container", container, "Force", force != 0);
 	char *path = tl__sprintf("/networks/%s/disconnect", network);
 	char *what = tl__sprintf("disconnect container %s from network %s", container, network);
-	rc = body && path && what ? dk_call(d, "POST", path, body, NULL, 0, what) : TL_ENOMEM;
+	rc = body && path && what ? tl__docker_call(d, "POST", path, body, NULL, 0, what) : TL_ENOMEM;
 	json_decref(body);
 	free(path);
 	free(what);
@@ -141,12 +141,12 @@ int tl_docker_network_disconnect(tl_docker *d, const char *network, const char *
 int tl_docker_network_remove(tl_docker *d, const char *network)
 {
 	TL__CHECK_ARG(d);
-	int rc = dk_check_ref(network, "network name");
+	int rc = tl__docker_check_ref(network, "network name");
 	if (rc)
 		return rc;
 	char *path = tl__sprintf("/networks/%s", network);
 	char *what = tl__sprintf("remove network %s", network);
-	rc = path && what ? dk_call(d, "DELETE", path, NULL, NULL, 0, what) : TL_ENOMEM;
+	rc = path && what ? tl__docker_call(d, "DELETE", path, NULL, NULL, 0, what) : TL_ENOMEM;
 	/* Docker answers 403 while containers still use it: that is a conflict. */
 	if (rc == TL_EAUTH && tl_error_last()->upstream_code == 403)
 		rc = tl__error_set_upstream(TL_ECONFLICT, TL_ERRCLASS_DOCKER, "403", 403, "%s",

@@ -13,7 +13,7 @@ static const char *str_or_empty(json_t *v)
 	return s ? s : "";
 }
 
-tl_docker_container *dk_container_wrap(json_t *j)
+tl_docker_container *tl__docker_container_wrap(json_t *j)
 {
 	tl_docker_container *c = tl__calloc(1, sizeof(*c));
 	if (c)
@@ -21,7 +21,7 @@ tl_docker_container *dk_container_wrap(json_t *j)
 	return c;
 }
 
-tl_docker_image *dk_image_wrap(json_t *j)
+tl_docker_image *tl__docker_image_wrap(json_t *j)
 {
 	tl_docker_image *i = tl__calloc(1, sizeof(*i));
 	if (i)
@@ -234,7 +234,7 @@ struct tl_docker_container_list {
 	size_t n;
 };
 
-int dk_container_list_new(tl_docker_container_list **out, json_t *arr)
+int tl__docker_container_list_new(tl_docker_container_list **out, json_t *arr)
 {
 	tl_docker_container_list *l = tl__calloc(1, sizeof(*l));
 	size_t n = json_array_size(arr);
@@ -319,7 +319,7 @@ struct tl_docker_image_list {
 	size_t n;
 };
 
-int dk_image_list_new(tl_docker_image_list **out, json_t *arr)
+int tl__docker_image_list_new(tl_docker_image_list **out, json_t *arr)
 {
 	tl_docker_image_list *l = tl__calloc(1, sizeof(*l));
 	size_t n = json_array_size(arr);

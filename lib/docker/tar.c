@@ -1,9 +1,9 @@
 /* A ustar/pax writer for build contexts, streamed straight from disk.
  *
- * dk_tar_plan() walks the context once (lstat, no symlink following,
+ * tl__docker_tar_plan() walks the context once (lstat, no symlink following,
  * sorted for a reproducible archive) and knows the archive's exact size
  * up front, so the upload has a Content-Length and real progress.
- * dk_tar_read() then produces the archive piece by piece: headers (a pax
+ * tl__docker_tar_read() then produces the archive piece by piece: headers (a pax
  * header first when a name or size does not fit ustar), file data, padding
  * and the two zero blocks. Owner is 0:0 like `docker build` sends. */
 #include "docker_int.h"
@@ -27,7 +27,7 @@ typedef struct {
 	size_t hdr_len; /* bytes of header(s) */
 } entry;
 
-struct dk_tar {
+struct tl__docker_tar {
 	entry *e;
 	size_t n, cap;
 	int64_t total;
@@ -110,7 +110,7 @@ static void ustar_header(char *h, const char *name, long split, char type, mode_
 	h[155] = ' ';
 }
 
-int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
+int tl__docker_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t size,
                   int64_t mtime, const char *link)
 {
 	tl__buf_clear(out);
@@ -166,10 +166,10 @@ int dk_tar_header(tl_buf *out, const char *rel, char type, mode_t mode, int64_t 
 
 static int build_header(tl_buf *out, const entry *e)
 {
-	return dk_tar_header(out, e->rel, e->type, e->mode, e->size, e->mtime, e->link);
+	return tl__docker_tar_header(out, e->rel, e->type, e->mode, e->size, e->mtime, e->link);
 }
 
-static int add_entry(dk_tar *t, const char *rel, const char *abs, const struct stat *st)
+static int add_entry(tl__docker_tar *t, const char *rel, const char *abs, const struct stat *st)
 {
 	/* The plan holds every entry in memory (a few hundred bytes each): a
 	 * context with millions of files is refused, not planned. */
@@ -239,7 +239,7 @@ static int is_always(const char *rel, const char *const *always)
 	return 0;
 }
 
-static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, dk_ignore *ig,
+static int walk(tl__docker_tar *t, const char *abs_dir, const char *rel_dir, tl__docker_ignore *ig,
                 const char *const *always, int depth)
 {
 	if (depth > 64)
@@ -265,14 +265,14 @@ static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, dk_ignore *
 		} else if (lstat(abs, &st) != 0) {
 			rc = tl__error_os(TL_EIO, errno, "cannot stat %s in the build context", abs);
 		} else {
-			int m = dk_ignore_match(ig, rel);
+			int m = tl__docker_ignore_match(ig, rel);
 			int excluded = m > 0 && !is_always(rel, always);
 			if (m < 0) {
 				rc = TL_EINVALID; /* the matching passed its limit: error set */
 			} else if (S_ISDIR(st.st_mode)) {
 				if (!excluded)
 					rc = add_entry(t, rel, abs, &st);
-				if (!rc && (!excluded || dk_ignore_may_reinclude(ig, rel)))
+				if (!rc && (!excluded || tl__docker_ignore_may_reinclude(ig, rel)))
 					rc = walk(t, abs, rel, ig, always, depth + 1);
 			} else if (!excluded && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
 				rc = add_entry(t, rel, abs, &st);
@@ -287,16 +287,16 @@ static int walk(dk_tar *t, const char *abs_dir, const char *rel_dir, dk_ignore *
 	return rc;
 }
 
-int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
+int tl__docker_tar_plan(tl__docker_tar **out, const char *dir, tl__docker_ignore *ig,
                 const char *const *always)
 {
-	dk_tar *t = tl__calloc(1, sizeof(*t));
+	tl__docker_tar *t = tl__calloc(1, sizeof(*t));
 	if (!t)
 		return TL_ENOMEM;
 	t->fd = -1;
 	int rc = walk(t, dir, "", ig, always, 0);
 	if (rc) {
-		dk_tar_free(t);
+		tl__docker_tar_free(t);
 		return rc;
 	}
 	t->total += 2 * BLOCK;
@@ -304,17 +304,17 @@ int dk_tar_plan(dk_tar **out, const char *dir, dk_ignore *ig,
 	return TL_OK;
 }
 
-int64_t dk_tar_size(const dk_tar *t)
+int64_t tl__docker_tar_size(const tl__docker_tar *t)
 {
 	return t->total;
 }
 
-size_t dk_tar_count(const dk_tar *t)
+size_t tl__docker_tar_count(const tl__docker_tar *t)
 {
 	return t->n;
 }
 
-void dk_tar_free(dk_tar *t)
+void tl__docker_tar_free(tl__docker_tar *t)
 {
 	if (!t)
 		return;
@@ -331,7 +331,7 @@ void dk_tar_free(dk_tar *t)
 }
 
 /* Move to the next entry's header, or to the trailer. */
-static int next_entry(dk_tar *t)
+static int next_entry(tl__docker_tar *t)
 {
 	t->off = 0;
 	if (t->cur >= t->n) {
@@ -342,9 +342,9 @@ static int next_entry(dk_tar *t)
 	return build_header(&t->hdr, &t->e[t->cur]);
 }
 
-size_t dk_tar_read(char *buf, size_t len, void *p)
+size_t tl__docker_tar_read(char *buf, size_t len, void *p)
 {
-	dk_tar *t = p;
+	tl__docker_tar *t = p;
 	size_t done = 0;
 	if (t->phase == 0 && t->off == 0 && t->hdr.size == 0 && next_entry(t))
 		return (size_t)-1;

@@ -77,20 +77,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *nul = memchr(data, '\0', size);
 	size_t plen = nul ? (size_t)(nul - (const char *)data) : size;
-	dk_ignore *ig = NULL;
-	if (dk_ignore_parse(&ig, (const char *)data, plen) != TL_OK)
+	tl__docker_ignore *ig = NULL;
+	if (tl__docker_ignore_parse(&ig, (const char *)data, plen) != TL_OK)
 		return 0;
 	char *paths = nul ? strndup(nul + 1, size - plen - 1) : strdup("");
 	signed char *memo = malloc((MAXSEG + 1) * (MAXSEG + 1));
 	for (char *sp = NULL, *path = strtok_r(paths, "\n", &sp); path;
 	     path = strtok_r(NULL, "\n", &sp)) {
-		int m = dk_ignore_match(ig, path);
+		int m = tl__docker_ignore_match(ig, path);
 		if (m != 0 && m != 1)
 			abort();
 		/* every ancestor directory the walk passes */
 		for (char *slash = strchr(path, '/'); m == 0 && walkable(path) && slash; slash = strchr(slash + 1, '/')) {
 			char *dir = strndup(path, (size_t)(slash - path));
-			if (*dir && dk_ignore_match(ig, dir) == 1 && !dk_ignore_may_reinclude(ig, dir))
+			if (*dir && tl__docker_ignore_match(ig, dir) == 1 && !tl__docker_ignore_may_reinclude(ig, dir))
 				abort();
 			free(dir);
 		}
@@ -102,25 +102,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     line = strtok_r(NULL, "\n", &lp)) {
 			if (!plain(line))
 				continue;
-			dk_ignore *one = NULL;
-			if (dk_ignore_parse(&one, line, strlen(line)) != TL_OK)
+			tl__docker_ignore *one = NULL;
+			if (tl__docker_ignore_parse(&one, line, strlen(line)) != TL_OK)
 				continue;
 			char *lcopy = strdup(line);
 			char *p[MAXSEG];
 			size_t k = split(lcopy, p);
 			if (k != (size_t)-1 && k > 0) {
 				memset(memo, -1, (k + 1) * (MAXSEG + 1)); /* the rows ref() reads */
-				if (dk_ignore_match(one, path) != ref(p, k, 0, s, n, 0, memo))
+				if (tl__docker_ignore_match(one, path) != ref(p, k, 0, s, n, 0, memo))
 					abort();
 			}
 			free(lcopy);
-			dk_ignore_free(one);
+			tl__docker_ignore_free(one);
 		}
 		free(pats);
 		free(pcopy);
 	}
 	free(memo);
 	free(paths);
-	dk_ignore_free(ig);
+	tl__docker_ignore_free(ig);
 	return 0;
 }

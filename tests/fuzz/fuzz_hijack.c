@@ -25,23 +25,23 @@ static int collect(int stream, const char *d, size_t len, void *p)
 static int run(const uint8_t *data, size_t size, int raw, unsigned seed, collected *c,
                int *status)
 {
-	dk_hijack h;
-	dk_hijack_init(&h, raw);
+	tl__docker_hijack h;
+	tl__docker_hijack_init(&h, raw);
 	size_t off = 0;
 	int rc = TL_OK;
 	while (!rc && off < size) {
 		size_t step = seed ? 1 + (seed + off * 7) % 13 : size - off;
 		if (step > size - off)
 			step = size - off;
-		rc = dk_hijack_feed(&h, (const char *)data + off, step, collect, c, "fuzz");
+		rc = tl__docker_hijack_feed(&h, (const char *)data + off, step, collect, c, "fuzz");
 		off += step;
 	}
 	if (!rc)
-		rc = dk_hijack_finish(&h, "fuzz");
+		rc = tl__docker_hijack_finish(&h, "fuzz");
 	*status = h.status;
 	if (h.head.size > 65536 + 8192) /* kept bounded, whatever comes */
 		abort();
-	dk_hijack_dispose(&h);
+	tl__docker_hijack_dispose(&h);
 	return rc;
 }
 

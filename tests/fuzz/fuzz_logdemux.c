@@ -23,19 +23,19 @@ static int collect(int stream, const char *d, size_t len, void *p)
 
 static int run(const uint8_t *data, size_t size, int raw, unsigned seed, collected *c)
 {
-	dk_demux m;
-	dk_demux_init(&m, raw);
+	tl__docker_demux m;
+	tl__docker_demux_init(&m, raw);
 	size_t off = 0;
 	while (off < size) {
 		size_t step = seed ? 1 + (seed + off * 7) % 13 : size - off;
 		if (step > size - off)
 			step = size - off;
-		int rc = dk_demux_feed(&m, (const char *)data + off, step, collect, c);
+		int rc = tl__docker_demux_feed(&m, (const char *)data + off, step, collect, c);
 		if (rc)
 			return rc;
 		off += step;
 	}
-	return dk_demux_finish(&m);
+	return tl__docker_demux_finish(&m);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,8 +5,8 @@
  * exactly what was described. With the first byte's low three bits set
  * (one input in eight: it costs files) the members are also made as a
  * real tree in a scratch directory, planned, and read through
- * dk_tar_read() in odd slices: the archive must be as
- * long as dk_tar_size() promised and list the tree in order.
+ * tl__docker_tar_read() in odd slices: the archive must be as
+ * long as tl__docker_tar_size() promised and list the tree in order.
  *
  * Input: byte 0 (flags), then per member: type byte, 2 bytes mode,
  * 8 bytes size, 8 bytes mtime, name NUL, link NUL. */
@@ -123,7 +123,7 @@ static void read_member(const unsigned char *a, size_t n, size_t *off, member *m
 static void check_headers(const member *want)
 {
 	tl_buf b = TL_BUF_INIT;
-	if (dk_tar_header(&b, want->name, want->type, (mode_t)want->mode, want->size,
+	if (tl__docker_tar_header(&b, want->name, want->type, (mode_t)want->mode, want->size,
 	                  want->mtime, want->type == '2' ? want->link : NULL) != TL_OK)
 		abort();
 	if (b.size % BLOCK)
@@ -181,17 +181,17 @@ static void check_tree(member *v, size_t n, unsigned slicing)
 		files += ok;
 		free(p);
 	}
-	dk_tar *t = NULL;
-	if (dk_tar_plan(&t, root, NULL, NULL) != TL_OK || dk_tar_count(t) != files)
+	tl__docker_tar *t = NULL;
+	if (tl__docker_tar_plan(&t, root, NULL, NULL) != TL_OK || tl__docker_tar_count(t) != files)
 		abort();
-	int64_t total = dk_tar_size(t);
+	int64_t total = tl__docker_tar_size(t);
 	unsigned char *a = malloc((size_t)total + 1);
 	size_t got = 0;
 	for (unsigned k = 0;; k++) {
 		size_t want = 1 + (slicing * 31 + k * 97) % 1500;
 		if (want > (size_t)total + 1 - got)
 			want = (size_t)total + 1 - got;
-		size_t r = dk_tar_read((char *)a + got, want, t);
+		size_t r = tl__docker_tar_read((char *)a + got, want, t);
 		if (r == (size_t)-1)
 			abort();
 		if (r == 0)
@@ -225,7 +225,7 @@ static void check_tree(member *v, size_t n, unsigned slicing)
 		if (a[i])
 			abort();
 	free(a);
-	dk_tar_free(t);
+	tl__docker_tar_free(t);
 	nftw(root, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 

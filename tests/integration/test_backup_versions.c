@@ -283,7 +283,7 @@ static void *watch(void *arg)
 	snprintf(path, sizeof(path), "/containers/%s/json", platform_name);
 	while (!w->stop) {
 		json_t *c = NULL;
-		if (dk_call(d, "GET", path, NULL, &c, 0, "inspect") == TL_OK) {
+		if (tl__docker_call(d, "GET", path, NULL, &c, 0, "inspect") == TL_OK) {
 			size_t i;
 			json_t *id;
 			json_array_foreach(json_object_get(c, "ExecIDs"), i, id) {
@@ -297,7 +297,7 @@ static void *watch(void *arg)
 				char ep[160];
 				snprintf(ep, sizeof(ep), "/exec/%s/json", s);
 				json_t *e = NULL;
-				if (dk_call(d, "GET", ep, NULL, &e, 0, "inspect exec") == TL_OK) {
+				if (tl__docker_call(d, "GET", ep, NULL, &e, 0, "inspect exec") == TL_OK) {
 					char *txt = json_dumps(e, 0);
 					tl__buf_put(&w->seen, txt, strlen(txt));
 					free(txt);

@@ -49,22 +49,22 @@ static void test_demux_split_everywhere(void **state)
 	/* Feed it in every possible pair of slices, and byte by byte. */
 	for (size_t cut = 0; cut <= n; cut++) {
 		sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
-		dk_demux m;
-		dk_demux_init(&m, 0);
-		tl_assert_ok(dk_demux_feed(&m, stream, cut, to_sink, &s));
-		tl_assert_ok(dk_demux_feed(&m, stream + cut, n - cut, to_sink, &s));
-		tl_assert_ok(dk_demux_finish(&m));
+		tl__docker_demux m;
+		tl__docker_demux_init(&m, 0);
+		tl_assert_ok(tl__docker_demux_feed(&m, stream, cut, to_sink, &s));
+		tl_assert_ok(tl__docker_demux_feed(&m, stream + cut, n - cut, to_sink, &s));
+		tl_assert_ok(tl__docker_demux_finish(&m));
 		assert_string_equal(s.out.ptr, "hello world\n");
 		assert_string_equal(s.err.ptr, "oops\n");
 		tl_buf_dispose(&s.out);
 		tl_buf_dispose(&s.err);
 	}
 	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
-	dk_demux m;
-	dk_demux_init(&m, 0);
+	tl__docker_demux m;
+	tl__docker_demux_init(&m, 0);
 	for (size_t i = 0; i < n; i++)
-		tl_assert_ok(dk_demux_feed(&m, stream + i, 1, to_sink, &s));
-	tl_assert_ok(dk_demux_finish(&m));
+		tl_assert_ok(tl__docker_demux_feed(&m, stream + i, 1, to_sink, &s));
+	tl_assert_ok(tl__docker_demux_finish(&m));
 	assert_string_equal(s.out.ptr, "hello world\n");
 	assert_string_equal(s.err.ptr, "oops\n");
 	tl_buf_dispose(&s.out);
@@ -76,20 +76,20 @@ static void test_demux_truncated_and_garbage(void **state)
 	char stream[64];
 	size_t n = frame(stream, 1, "abcdef");
 	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
-	dk_demux m;
-	dk_demux_init(&m, 0);
-	tl_assert_ok(dk_demux_feed(&m, stream, n - 2, to_sink, &s));
-	tl_assert_rc(TL_EIO, dk_demux_finish(&m));
+	tl__docker_demux m;
+	tl__docker_demux_init(&m, 0);
+	tl_assert_ok(tl__docker_demux_feed(&m, stream, n - 2, to_sink, &s));
+	tl_assert_rc(TL_EIO, tl__docker_demux_finish(&m));
 	tl_assert_error_contains("inside a frame");
 	/* a TTY stream fed to a framed demuxer is refused, not misread */
-	dk_demux_init(&m, 0);
-	tl_assert_rc(TL_EIO, dk_demux_feed(&m, "hello world\n", 12, to_sink, &s));
+	tl__docker_demux_init(&m, 0);
+	tl_assert_rc(TL_EIO, tl__docker_demux_feed(&m, "hello world\n", 12, to_sink, &s));
 	tl_assert_error_contains("TTY");
 	/* in raw (TTY) mode everything is stdout, as is */
 	tl_buf_dispose(&s.out);
-	dk_demux_init(&m, 1);
-	tl_assert_ok(dk_demux_feed(&m, "hello world\n", 12, to_sink, &s));
-	tl_assert_ok(dk_demux_finish(&m));
+	tl__docker_demux_init(&m, 1);
+	tl_assert_ok(tl__docker_demux_feed(&m, "hello world\n", 12, to_sink, &s));
+	tl_assert_ok(tl__docker_demux_finish(&m));
 	assert_string_equal(s.out.ptr, "hello world\n");
 	tl_buf_dispose(&s.out);
 	tl_buf_dispose(&s.err);
@@ -108,11 +108,11 @@ static void test_lines_split_and_flush(void **state)
 	tl_ctx *ctx = tl_test_ctx(0);
 	tl_buf got = TL_BUF_INIT;
 	tl_ctx_set_event_cb(ctx, collect_events, &got);
-	dk_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}, {0, 0, 0}};
-	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "one\r\ntw", 7));
-	tl_assert_ok(dk_lines_put(&l, DK_STDERR, "err", 3));
-	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "o\n\nthree", 8));
-	tl_assert_ok(dk_lines_flush(&l));
+	tl__docker_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}, {0, 0, 0}};
+	tl_assert_ok(tl__docker_lines_put(&l, DK_STDOUT, "one\r\ntw", 7));
+	tl_assert_ok(tl__docker_lines_put(&l, DK_STDERR, "err", 3));
+	tl_assert_ok(tl__docker_lines_put(&l, DK_STDOUT, "o\n\nthree", 8));
+	tl_assert_ok(tl__docker_lines_flush(&l));
 	assert_string_equal(got.ptr, "1:one|1:two|1:|1:three|2:err|");
 	tl_buf_dispose(&got);
 	tl_ctx_free(ctx);
@@ -131,31 +131,31 @@ static void test_dockerignore_rules(void **state)
 	                   "logs\n"
 	                   "!logs/keep.log\n"
 	                   "  \n";
-	dk_ignore *ig = NULL;
-	tl_assert_ok(dk_ignore_parse(&ig, text, strlen(text)));
-	assert_true(dk_ignore_match(ig, "CHANGES.md"));
-	assert_false(dk_ignore_match(ig, "README.md"));
-	assert_false(dk_ignore_match(ig, "sub/CHANGES.md")); /* * stays in one segment */
-	assert_true(dk_ignore_match(ig, "node_modules"));
-	assert_true(dk_ignore_match(ig, "node_modules/x/y.js")); /* below an excluded dir */
-	assert_true(dk_ignore_match(ig, "a.pyc"));
-	assert_true(dk_ignore_match(ig, "app/sub/b.pyc"));
-	assert_true(dk_ignore_match(ig, "build/out.o"));
-	assert_true(dk_ignore_match(ig, "docs/x/y/draft-1.txt"));
-	assert_true(dk_ignore_match(ig, "docs/draft.txt")); /* ** matches zero dirs */
-	assert_false(dk_ignore_match(ig, "docs/final.txt"));
-	assert_true(dk_ignore_match(ig, "secret1.txt"));
-	assert_false(dk_ignore_match(ig, "secret12.txt"));
-	assert_false(dk_ignore_match(ig, "app/main.py"));
-	assert_true(dk_ignore_match(ig, "logs/a.log"));
-	assert_false(dk_ignore_match(ig, "logs/keep.log"));
-	assert_true(dk_ignore_may_reinclude(ig, "logs"));
-	assert_false(dk_ignore_may_reinclude(ig, "node_modules"));
-	dk_ignore_free(ig);
+	tl__docker_ignore *ig = NULL;
+	tl_assert_ok(tl__docker_ignore_parse(&ig, text, strlen(text)));
+	assert_true(tl__docker_ignore_match(ig, "CHANGES.md"));
+	assert_false(tl__docker_ignore_match(ig, "README.md"));
+	assert_false(tl__docker_ignore_match(ig, "sub/CHANGES.md")); /* * stays in one segment */
+	assert_true(tl__docker_ignore_match(ig, "node_modules"));
+	assert_true(tl__docker_ignore_match(ig, "node_modules/x/y.js")); /* below an excluded dir */
+	assert_true(tl__docker_ignore_match(ig, "a.pyc"));
+	assert_true(tl__docker_ignore_match(ig, "app/sub/b.pyc"));
+	assert_true(tl__docker_ignore_match(ig, "build/out.o"));
+	assert_true(tl__docker_ignore_match(ig, "docs/x/y/draft-1.txt"));
+	assert_true(tl__docker_ignore_match(ig, "docs/draft.txt")); /* ** matches zero dirs */
+	assert_false(tl__docker_ignore_match(ig, "docs/final.txt"));
+	assert_true(tl__docker_ignore_match(ig, "secret1.txt"));
+	assert_false(tl__docker_ignore_match(ig, "secret12.txt"));
+	assert_false(tl__docker_ignore_match(ig, "app/main.py"));
+	assert_true(tl__docker_ignore_match(ig, "logs/a.log"));
+	assert_false(tl__docker_ignore_match(ig, "logs/keep.log"));
+	assert_true(tl__docker_ignore_may_reinclude(ig, "logs"));
+	assert_false(tl__docker_ignore_may_reinclude(ig, "node_modules"));
+	tl__docker_ignore_free(ig);
 	/* no file: nothing is ignored */
-	tl_assert_ok(dk_ignore_parse(&ig, NULL, 0));
-	assert_false(dk_ignore_match(ig, "anything"));
-	dk_ignore_free(ig);
+	tl_assert_ok(tl__docker_ignore_parse(&ig, NULL, 0));
+	assert_false(tl__docker_ignore_match(ig, "anything"));
+	tl__docker_ignore_free(ig);
 }
 
 /* The answer to an exec start: headers, then frames; split anywhere. */
@@ -171,15 +171,15 @@ static void test_hijack_answer(void **state)
 	n += frame(answer + n, DK_STDERR, "oops\n");
 	for (size_t cut = 0; cut <= n; cut++) {
 		sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
-		dk_hijack h;
-		dk_hijack_init(&h, 0);
-		tl_assert_ok(dk_hijack_feed(&h, answer, cut, to_sink, &s, "run ls"));
-		tl_assert_ok(dk_hijack_feed(&h, answer + cut, n - cut, to_sink, &s, "run ls"));
-		tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+		tl__docker_hijack h;
+		tl__docker_hijack_init(&h, 0);
+		tl_assert_ok(tl__docker_hijack_feed(&h, answer, cut, to_sink, &s, "run ls"));
+		tl_assert_ok(tl__docker_hijack_feed(&h, answer + cut, n - cut, to_sink, &s, "run ls"));
+		tl_assert_ok(tl__docker_hijack_finish(&h, "run ls"));
 		assert_int_equal(h.status, 101);
 		assert_string_equal(s.out.ptr, "hello\n");
 		assert_string_equal(s.err.ptr, "oops\n");
-		dk_hijack_dispose(&h);
+		tl__docker_hijack_dispose(&h);
 		tl_buf_dispose(&s.out);
 		tl_buf_dispose(&s.err);
 	}
@@ -188,30 +188,30 @@ static void test_hijack_answer(void **state)
 	static const char nul[] = "HTTP/1.1 101 UPGRADED\r\nX-A: a\0b\r\n\r\n"
 	                          "\1\0\0\0\0\0\0\2hi";
 	sink s = {TL_BUF_INIT, TL_BUF_INIT, 0};
-	dk_hijack h;
-	dk_hijack_init(&h, 0);
-	tl_assert_ok(dk_hijack_feed(&h, nul, sizeof(nul) - 1, to_sink, &s, "run ls"));
-	tl_assert_ok(dk_hijack_finish(&h, "run ls"));
+	tl__docker_hijack h;
+	tl__docker_hijack_init(&h, 0);
+	tl_assert_ok(tl__docker_hijack_feed(&h, nul, sizeof(nul) - 1, to_sink, &s, "run ls"));
+	tl_assert_ok(tl__docker_hijack_finish(&h, "run ls"));
 	assert_string_equal(s.out.ptr, "hi");
-	dk_hijack_dispose(&h);
+	tl__docker_hijack_dispose(&h);
 	tl_buf_dispose(&s.out);
 	/* an error status: Docker's message, and its body is no output */
 	const char *conflict = "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\n\r\n"
 	                       "{\"message\":\"container 4f2a is not running\"}\n";
-	dk_hijack_init(&h, 0);
-	tl_assert_ok(dk_hijack_feed(&h, conflict, strlen(conflict), to_sink, &s, "run ls"));
-	tl_assert_rc(TL_ECONFLICT, dk_hijack_finish(&h, "run ls"));
+	tl__docker_hijack_init(&h, 0);
+	tl_assert_ok(tl__docker_hijack_feed(&h, conflict, strlen(conflict), to_sink, &s, "run ls"));
+	tl_assert_rc(TL_ECONFLICT, tl__docker_hijack_finish(&h, "run ls"));
 	assert_non_null(strstr(tl_error_last()->message, "is not running"));
 	assert_null(s.out.ptr);
-	dk_hijack_dispose(&h);
+	tl__docker_hijack_dispose(&h);
 	/* not HTTP; and a connection closed before the headers ended */
-	dk_hijack_init(&h, 0);
-	tl_assert_rc(TL_EIO, dk_hijack_feed(&h, "garbage\r\n\r\n", 11, to_sink, &s, "x"));
-	dk_hijack_dispose(&h);
-	dk_hijack_init(&h, 0);
-	tl_assert_ok(dk_hijack_feed(&h, "HTTP/1.1 101 UPGRADED\r\n", 23, to_sink, &s, "x"));
-	tl_assert_rc(TL_EIO, dk_hijack_finish(&h, "x"));
-	dk_hijack_dispose(&h);
+	tl__docker_hijack_init(&h, 0);
+	tl_assert_rc(TL_EIO, tl__docker_hijack_feed(&h, "garbage\r\n\r\n", 11, to_sink, &s, "x"));
+	tl__docker_hijack_dispose(&h);
+	tl__docker_hijack_init(&h, 0);
+	tl_assert_ok(tl__docker_hijack_feed(&h, "HTTP/1.1 101 UPGRADED\r\n", 23, to_sink, &s, "x"));
+	tl_assert_rc(TL_EIO, tl__docker_hijack_finish(&h, "x"));
+	tl__docker_hijack_dispose(&h);
 }
 
 /* ustar holds 11 octal digits of mtime (until 2242): a later file time
@@ -220,13 +220,13 @@ static void test_tar_header_late_mtime(void **state)
 {
 	tl_buf b = TL_BUF_INIT;
 	int64_t late = (int64_t)1 << 34; /* in the year 2514 */
-	tl_assert_ok(dk_tar_header(&b, "app.py", '0', 0644, 5, late, NULL));
+	tl_assert_ok(tl__docker_tar_header(&b, "app.py", '0', 0644, 5, late, NULL));
 	assert_int_equal(b.size, 3 * 512); /* pax header, its records, the member */
 	assert_int_equal(b.ptr[156], 'x');
 	assert_non_null(memmem(b.ptr + 512, 512, " mtime=17179869184\n", 19));
 	assert_string_equal(b.ptr + 1024 + 136, "00000000000"); /* not the low bits */
 	/* a time that fits stays plain ustar; a directory carries no size */
-	tl_assert_ok(dk_tar_header(&b, "static", '5', 0755, 4096, 1764900000, NULL));
+	tl_assert_ok(tl__docker_tar_header(&b, "static", '5', 0755, 4096, 1764900000, NULL));
 	assert_int_equal(b.size, 512);
 	assert_string_equal(b.ptr, "static/");
 	assert_string_equal(b.ptr + 124, "00000000000");
@@ -283,14 +283,14 @@ static void test_tar_roundtrip(void **state)
 	char igp[1100];
 	snprintf(igp, sizeof(igp), "%s/.dockerignore", p);
 	tl_assert_ok(tl__file_read(&ig_text, igp));
-	dk_ignore *ig = NULL;
-	tl_assert_ok(dk_ignore_parse(&ig, ig_text.ptr, ig_text.size));
+	tl__docker_ignore *ig = NULL;
+	tl_assert_ok(tl__docker_ignore_parse(&ig, ig_text.ptr, ig_text.size));
 	const char *always[] = {"Dockerfile", ".dockerignore", NULL};
-	dk_tar *t = NULL;
-	tl_assert_ok(dk_tar_plan(&t, p, ig, always));
-	dk_ignore_free(ig);
+	tl__docker_tar *t = NULL;
+	tl_assert_ok(tl__docker_tar_plan(&t, p, ig, always));
+	tl__docker_ignore_free(ig);
 	tl_buf_dispose(&ig_text);
-	int64_t size = dk_tar_size(t);
+	int64_t size = tl__docker_tar_size(t);
 	assert_int_equal(size % 512, 0);
 	/* read it in odd-sized pieces */
 	char tarpath[1024];
@@ -299,7 +299,7 @@ static void test_tar_roundtrip(void **state)
 	char buf[777];
 	int64_t total = 0;
 	for (;;) {
-		size_t n = dk_tar_read(buf, sizeof(buf), t);
+		size_t n = tl__docker_tar_read(buf, sizeof(buf), t);
 		assert_true(n != (size_t)-1);
 		if (n == 0)
 			break;
@@ -307,7 +307,7 @@ static void test_tar_roundtrip(void **state)
 		total += (int64_t)n;
 	}
 	fclose(f);
-	dk_tar_free(t);
+	tl__docker_tar_free(t);
 	assert_int_equal(total, size);
 	char *list = run_tar_list(tarpath);
 	assert_non_null(strstr(list, " Dockerfile\n")); /* ignored, but always sent */

@@ -266,30 +266,30 @@ static void test_dockerignore_doublestar_bomb(void **state)
 	for (int i = 0; i < 60; i++)
 		tl_assert_ok(tl__buf_puts(&t, "**/a/"));
 	tl_assert_ok(tl__buf_puts(&t, "b\n"));
-	dk_ignore *ig = NULL;
-	tl_assert_ok(dk_ignore_parse(&ig, t.ptr, t.size));
+	tl__docker_ignore *ig = NULL;
+	tl_assert_ok(tl__docker_ignore_parse(&ig, t.ptr, t.size));
 	char *deep = deep_path(64);
 	long t0 = now_ms();
-	assert_int_equal(dk_ignore_match(ig, deep), 0);
+	assert_int_equal(tl__docker_ignore_match(ig, deep), 0);
 	assert_true(now_ms() - t0 < FAST_MS);
-	dk_ignore_free(ig);
+	tl__docker_ignore_free(ig);
 
 	/* correct answers, on the same shapes */
-	tl_assert_ok(dk_ignore_parse(&ig, "**/**/**/**/a/**/b\n", 19));
-	assert_int_equal(dk_ignore_match(ig, "x/a/y/z/b"), 1);
-	assert_int_equal(dk_ignore_match(ig, "x/a/y/z/b/below"), 1);
-	assert_int_equal(dk_ignore_match(ig, "b/a"), 0);
-	assert_int_equal(dk_ignore_match(ig, deep), 0);
-	dk_ignore_free(ig);
+	tl_assert_ok(tl__docker_ignore_parse(&ig, "**/**/**/**/a/**/b\n", 19));
+	assert_int_equal(tl__docker_ignore_match(ig, "x/a/y/z/b"), 1);
+	assert_int_equal(tl__docker_ignore_match(ig, "x/a/y/z/b/below"), 1);
+	assert_int_equal(tl__docker_ignore_match(ig, "b/a"), 0);
+	assert_int_equal(tl__docker_ignore_match(ig, deep), 0);
+	tl__docker_ignore_free(ig);
 	tl__buf_clear(&t);
 	for (int i = 0; i < 63; i++)
 		tl_assert_ok(tl__buf_puts(&t, "**/a/"));
 	tl_assert_ok(tl__buf_puts(&t, "a\n"));
-	tl_assert_ok(dk_ignore_parse(&ig, t.ptr, t.size));
+	tl_assert_ok(tl__docker_ignore_parse(&ig, t.ptr, t.size));
 	t0 = now_ms();
-	assert_int_equal(dk_ignore_match(ig, deep), 1);
+	assert_int_equal(tl__docker_ignore_match(ig, deep), 1);
 	assert_true(now_ms() - t0 < FAST_MS);
-	dk_ignore_free(ig);
+	tl__docker_ignore_free(ig);
 	free(deep);
 	tl_buf_dispose(&t);
 }
@@ -311,15 +311,15 @@ static void test_dockerignore_bomb_on_context(void **state)
 	for (int i = 0; i < 120; i++)
 		tl_assert_ok(tl__buf_puts(&t, "**/"));
 	tl_assert_ok(tl__buf_puts(&t, "nothere\n!**/**/**/**/**/**/x\n"));
-	dk_ignore *ig = NULL;
-	tl_assert_ok(dk_ignore_parse(&ig, t.ptr, t.size));
-	dk_tar *tar = NULL;
+	tl__docker_ignore *ig = NULL;
+	tl_assert_ok(tl__docker_ignore_parse(&ig, t.ptr, t.size));
+	tl__docker_tar *tar = NULL;
 	long t0 = now_ms();
-	tl_assert_ok(dk_tar_plan(&tar, dir, ig, NULL));
+	tl_assert_ok(tl__docker_tar_plan(&tar, dir, ig, NULL));
 	assert_true(now_ms() - t0 < FAST_MS);
-	assert_int_equal(dk_tar_count(tar), 80); /* 40 dirs, 40 files: nothing ignored */
-	dk_tar_free(tar);
-	dk_ignore_free(ig);
+	assert_int_equal(tl__docker_tar_count(tar), 80); /* 40 dirs, 40 files: nothing ignored */
+	tl__docker_tar_free(tar);
+	tl__docker_ignore_free(ig);
 	tl_buf_dispose(&t);
 	tl_buf_dispose(&p);
 	tl_test_rmdir(dir);
@@ -327,23 +327,23 @@ static void test_dockerignore_bomb_on_context(void **state)
 
 static void test_dockerignore_limits(void **state)
 {
-	dk_ignore *ig = NULL;
+	tl__docker_ignore *ig = NULL;
 	tl_buf t = TL_BUF_INIT;
 	for (int i = 0; i < 200; i++)
 		tl_assert_ok(tl__buf_puts(&t, "x/"));
-	tl_assert_rc(TL_EINVALID, dk_ignore_parse(&ig, t.ptr, t.size));
+	tl_assert_rc(TL_EINVALID, tl__docker_ignore_parse(&ig, t.ptr, t.size));
 	tl_assert_error_contains("more than 128 path segments (the limit)");
 	assert_null(ig);
 	tl__buf_clear(&t);
 	for (int i = 0; i < 10001; i++)
 		tl_assert_ok(tl__buf_printf(&t, "p%d\n", i));
-	tl_assert_rc(TL_EINVALID, dk_ignore_parse(&ig, t.ptr, t.size));
+	tl_assert_rc(TL_EINVALID, tl__docker_ignore_parse(&ig, t.ptr, t.size));
 	tl_assert_error_contains(".dockerignore:10001: more than 10000 patterns (the limit)");
 	tl__buf_clear(&t);
 	tl_assert_ok(tl__buf_grow(&t, (1u << 20) + 2));
 	memset(t.ptr, '#', (1u << 20) + 1);
 	t.size = (1u << 20) + 1;
-	tl_assert_rc(TL_EINVALID, dk_ignore_parse(&ig, t.ptr, t.size));
+	tl_assert_rc(TL_EINVALID, tl__docker_ignore_parse(&ig, t.ptr, t.size));
 	tl_assert_error_contains("(the limit)");
 	tl_buf_dispose(&t);
 
@@ -385,16 +385,16 @@ static void test_lines_endless_line(void **state)
 	tl_ctx *ctx = tl_test_ctx(0);
 	seen s = {0};
 	tl_ctx_set_event_cb(ctx, count_events, &s);
-	dk_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}, {0, 0, 0}};
+	tl__docker_lines l = {ctx, "c1", {TL_BUF_INIT, TL_BUF_INIT, TL_BUF_INIT}, {0, 0, 0}};
 	static char chunk[64 * 1024];
 	memset(chunk, 'a', sizeof(chunk));
 	chunk[sizeof(chunk) - 1] = (char)0xC3; /* an "é" split by the cut is left out */
 	chunk[0] = (char)0xA9;
 	long base = tl_test_peak_reset_kib();
 	for (int i = 0; i < 16384; i++) /* 1 GiB */
-		tl_assert_ok(dk_lines_put(&l, DK_STDOUT, chunk, sizeof(chunk)));
-	tl_assert_ok(dk_lines_put(&l, DK_STDOUT, "tail\nnext line\n", 15));
-	tl_assert_ok(dk_lines_flush(&l));
+		tl_assert_ok(tl__docker_lines_put(&l, DK_STDOUT, chunk, sizeof(chunk)));
+	tl_assert_ok(tl__docker_lines_put(&l, DK_STDOUT, "tail\nnext line\n", 15));
+	tl_assert_ok(tl__docker_lines_flush(&l));
 	long grew = tl_test_peak_kib() - base;
 	print_message("1 GiB without a newline: %d events, longest %zu bytes, +%ld KiB peak\n",
 	              s.n, s.longest, grew);
