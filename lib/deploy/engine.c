@@ -292,13 +292,13 @@ static int run_release_command(attempt *a)
 	}
 	if (created) {
 		/* Keep the failure's message: removal errors are secondary. */
-		tl_error saved = *tl_error_last();
-		char msg[1024];
-		snprintf(msg, sizeof(msg), "%s", saved.message);
+		tl__error_saved saved;
+		tl__error_save(&saved);
 		tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
-		if (rc)
-			tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code,
-			                       "%s", msg);
+		if (rc) {
+			saved.code = rc;
+			tl__error_restore(&saved);
+		}
 	}
 	tl_docker_container_spec_free(s);
 	free(name);
@@ -381,13 +381,11 @@ static int start_one(attempt *a, const tl__svc *svc, const char *role)
 
 static void remove_started(attempt *a)
 {
-	tl_error saved = *tl_error_last();
-	char msg[1024];
-	snprintf(msg, sizeof(msg), "%s", saved.message);
+	tl__error_saved saved;
+	tl__error_save(&saved);
 	for (size_t i = 0; i < a->nrun; i++)
 		tl_docker_container_remove(a->docker, a->run[i].name, TL_DOCKER_REMOVE_FORCE);
-	tl__error_set_upstream(saved.code, saved.klass, saved.upstream, saved.upstream_code,
-	                       "%s", msg);
+	tl__error_restore(&saved);
 }
 
 static int start_routed(attempt *a)
@@ -762,12 +760,11 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 			        "it settles that", p->name);
 		}
 		if (recordable && a.rel && rc != TL_EUSER) {
-			tl_error saved = *tl_error_last();
-			char msg[1024];
-			snprintf(msg, sizeof(msg), "%s", saved.message);
+			tl__error_saved saved;
+			tl__error_save(&saved);
 			record(&a, TL_RELEASE_FAILED, o, t0);
-			tl__error_set_upstream(rc, saved.klass, saved.upstream, saved.upstream_code,
-			                       "%s", msg);
+			saved.code = rc;
+			tl__error_restore(&saved);
 		}
 		goto out;
 	}
