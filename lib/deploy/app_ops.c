@@ -13,6 +13,7 @@
 #include "towlion/validate.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -30,9 +31,11 @@ int tl_deploy_options_init(tl_deploy_options *opts, unsigned int version)
 int tl_rollback_options_init(tl_rollback_options *opts, unsigned int version)
 {
 	TL__CHECK_ARG(opts);
-	TL__CHECK_ARG(version == TL_ROLLBACK_OPTIONS_VERSION);
+	TL__CHECK_ARG(version >= 1 && version <= TL_ROLLBACK_OPTIONS_VERSION);
 	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
-	*opts = def;
+	/* An older caller's struct ends before the fields appended since. */
+	memcpy(opts, &def, version >= 2 ? sizeof(def) : offsetof(tl_rollback_options, dry_run));
+	opts->version = version;
 	return TL_OK;
 }
 
@@ -121,7 +124,9 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 		                         "app %s has no release %s (see `towlion releases %s`)", app,
 		                         opts->release_id, app)
 		         : tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
-		                         "app %s has no earlier release to roll back to", app);
+		                         "app %s has no earlier release to roll back to (see "
+		                         "`towlion releases %s`)",
+		                         app, app);
 	if (rc == TL_OK && target->status == TL_RELEASE_FAILED)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
 		                   "release %s never served (it failed: %s)", target->id,
@@ -131,6 +136,7 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 		o.health_timeout_ms = opts->health_timeout_ms;
 		o.lock_timeout_ms = opts->lock_timeout_ms;
 		o.requested_by = opts->requested_by;
+		p.dry_run = opts->version >= 2 && opts->dry_run;
 		tl__ctx_reset_cancel(ctx);
 		rc = tl__deploy_project(out, ctx, &p, &o, target);
 	}

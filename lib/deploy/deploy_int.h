@@ -107,6 +107,7 @@ typedef struct {
 	int64_t memory;
 	tl_app *registry;          /* owned: where the settings above point */
 	bool restart;              /* with `from`: run it again as a new release (restart.c) */
+	bool dry_run;              /* with `from`: check as the real call, change nothing */
 } tl__project;
 
 /* plan.c: read the compose file under `dir` into a plan for `p`. */

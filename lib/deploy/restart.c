@@ -36,6 +36,7 @@ int tl_restart(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback
 		o.lock_timeout_ms = opts->lock_timeout_ms;
 		o.requested_by = opts->requested_by;
 		p.restart = true;
+		p.dry_run = opts->version >= 2 && opts->dry_run;
 		tl__ctx_reset_cancel(ctx);
 		rc = tl__deploy_project(out, ctx, &p, &o, active);
 	}
