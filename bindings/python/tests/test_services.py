@@ -313,7 +313,7 @@ def test_deploy_rollback_with_step_events(ctx, app_name, hello_app):
         glance = ctx.platform.status(app_name)
         (row,) = glance["apps"]
         assert row["app"] == app_name and row["release"] == r2["id"]
-        assert row["health"] == "healthy" and glance["health"] == "healthy"
+        assert row["health"] == "healthy" and glance["health"] == "healthy", row["reason"]
         assert row["database"] is None and row["last_backup"] is None
         assert row["previews"] == 0 and glance["reason"] == ""
         st = ctx.deploys.status(app_name)
