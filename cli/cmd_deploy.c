@@ -100,42 +100,23 @@ static int run_rollback(cli *c)
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
-	if (c->dry_run) {
-		tl_release_list *l = NULL;
-		if ((rc = tl_release_list_load(&l, ctx, pos[0])))
-			return cli_fail(c, rc);
-		const char *target = NULL;
-		for (size_t i = 0, past = 0; !target && i < tl_release_list_count(l); i++) {
-			const tl_release *r = tl_release_list_at(l, i);
-			if (to ? !strcmp(tl_release_id(r), to) : past &&
-			                 tl_release_status(r) == TL_RELEASE_SUPERSEDED)
-				target = tl_release_id(r);
-			if (tl_release_status(r) == TL_RELEASE_ACTIVE)
-				past = 1;
-		}
-		if (!target) {
-			rc = to ? cli_error(c, EXIT_NOTFOUND, "%s has no release %s; see 'towlion releases %s'",
-			                    pos[0], to, pos[0])
-			        : cli_error(c, EXIT_NOTFOUND,
-			                    "%s has no earlier release to roll back to; see 'towlion "
-			                    "releases %s'", pos[0], pos[0]);
-			tl_release_list_free(l);
-			return rc;
-		}
-		cli_print(c, "would roll %s back to %s\n", pos[0], target);
-		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "release", target));
-		tl_release_list_free(l);
-		return 0;
-	}
 	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
 	o.release_id = to;
 	o.health_timeout_ms = t;
 	o.requested_by = "cli";
+	/* The library chooses and checks the release, dry run or not: the
+	 * dry run refuses exactly when the real call would. */
+	o.dry_run = c->dry_run;
 	tl_release *r = NULL;
 	if ((rc = tl_rollback(&r, ctx, pos[0], &o)))
 		return cli_fail(c, rc);
-	cli_print(c, "%s: release %s is live again\n", pos[0], tl_release_id(r));
-	cli_set_result(c, release_json(r));
+	if (c->dry_run) {
+		cli_print(c, "would roll %s back to %s\n", pos[0], tl_release_id(r));
+		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "release", tl_release_id(r)));
+	} else {
+		cli_print(c, "%s: release %s is live again\n", pos[0], tl_release_id(r));
+		cli_set_result(c, release_json(r));
+	}
 	tl_release_free(r);
 	return 0;
 }
@@ -207,61 +188,6 @@ static json_t *status_json(const char *app, const tl_app_status *st)
 	                 "operation", *op ? op : NULL);
 }
 
-/* What the platform knows beside the apps: database sizes, newest
- * backups, previews. Each part is best effort: a service that does not
- * answer leaves its column empty (doctor says why), except PostgreSQL,
- * whose silence is said as such ("unreachable" is not "no database"). */
-typedef struct {
-	char *pg_error; /* why PostgreSQL did not answer, or NULL */
-	tl_pg_db_list *dbs;
-	tl_backup_list *backups;
-	tl_preview_list *previews;
-} extras;
-
-static void extras_load(extras *x, tl_ctx *ctx)
-{
-	tl_pg *pg = NULL;
-	if (tl_pg_connect(&pg, ctx) != TL_OK || tl_pg_list(&x->dbs, pg) != TL_OK)
-		x->pg_error = strdup(tl_error_last()->message);
-	tl_pg_free(pg);
-	tl_backup_list_get(&x->backups, ctx, NULL);
-	tl_preview_list_load(&x->previews, ctx, NULL);
-	tl_error_clear();
-}
-
-static void extras_free(extras *x)
-{
-	free(x->pg_error);
-	tl_pg_db_list_free(x->dbs);
-	tl_backup_list_free(x->backups);
-	tl_preview_list_free(x->previews);
-}
-
-static const tl_pg_db_info *db_of(const extras *x, const char *app)
-{
-	for (size_t i = 0; i < tl_pg_db_list_count(x->dbs); i++)
-		if (!strcmp(tl_pg_db_list_at(x->dbs, i)->app, app))
-			return tl_pg_db_list_at(x->dbs, i);
-	return NULL;
-}
-
-static const tl_backup_info *newest_backup(const extras *x, const char *database)
-{
-	/* The list is newest first. */
-	for (size_t i = 0; database && i < tl_backup_list_count(x->backups); i++)
-		if (!strcmp(tl_backup_list_at(x->backups, i)->database, database))
-			return tl_backup_list_at(x->backups, i);
-	return NULL;
-}
-
-static size_t previews_of(const extras *x, const char *app)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < tl_preview_list_count(x->previews); i++)
-		n += !strcmp(tl_preview_app(tl_preview_list_at(x->previews, i)), app);
-	return n;
-}
-
 static void human_size(char *out, size_t len, int64_t b)
 {
 	if (b < 0)
@@ -302,32 +228,48 @@ static void print_containers(cli *c, const char *title, const tl_app_status *st,
 	}
 }
 
-/* One app's line (and with `detail` its containers and route); adds its
- * JSON to `apps`. Returns the app's verdict: 0 healthy or not deployed,
- * EXIT_UNAVAILABLE when Caddy could not say, EXIT_UNHEALTHY. */
-static int status_one(cli *c, const tl_app_status *st, const char *name, const extras *x,
-                      bool detail, json_t *apps, json_t *removed)
+/* A source status read beside the apps, by name (NULL when absent). */
+static const tl_status_source *source_of(const tl_status_report *rep, const char *name)
 {
-	const char *rel = tl_app_status_release(st);
+	for (size_t i = 0; i < tl_status_source_count(rep); i++)
+		if (!strcmp(tl_status_source_at(rep, i)->name, name))
+			return tl_status_source_at(rep, i);
+	return NULL;
+}
+
+static json_t *database_json(const tl_status_app *row, const tl_status_source *pg)
+{
+	if (pg && !pg->answered)
+		return json_pack("{s:b, s:s}", "reachable", 0, "error", pg->error);
+	if (!*row->database)
+		return json_null();
+	return json_pack("{s:s, s:I, s:i}", "name", row->database, "size_bytes",
+	                 (json_int_t)row->database_bytes, "connections",
+	                 row->database_connections);
+}
+
+/* The i-th app of the report: its line (and with `detail` its containers
+ * and route); adds its JSON to `apps`. */
+static void status_one(cli *c, const tl_status_report *rep, size_t i, bool detail,
+                       json_t *apps, json_t *removed)
+{
+	const tl_status_app *row = tl_status_app_at(rep, i);
+	const tl_app_status *st = tl_status_app_state(rep, i);
+	const tl_status_source *pg = source_of(rep, "postgres");
+	const char *name = row->app, *rel = tl_app_status_release(st);
 	int route = tl_app_status_route(st), h = tl_app_status_health(st);
 	const char *reason = tl_app_status_reason(st);
-	int verdict = h == TL_APP_HEALTH_BAD       ? EXIT_UNHEALTHY
-	              : h == TL_APP_HEALTH_UNKNOWN ? EXIT_UNAVAILABLE
-	                                           : 0;
 	const char *health = h == TL_APP_HEALTH_NONE ? "-"
 	                     : h == TL_APP_HEALTH_BAD ? "UNHEALTHY"
 	                                              : tl_app_health_name(h);
-	const tl_pg_db_info *db = db_of(x, name);
-	const tl_backup_info *bk = newest_backup(x, db ? db->database : NULL);
 	char age[32], size[32], bage[32];
 	age_text(age, sizeof(age), tl_app_status_since(st));
-	human_size(size, sizeof(size), db ? db->size_bytes : -1);
-	if (x->pg_error)
+	human_size(size, sizeof(size), row->database_bytes);
+	if (pg && !pg->answered)
 		snprintf(size, sizeof(size), "unreachable");
-	age_text(bage, sizeof(bage), bk ? bk->created : 0);
-	size_t prs = previews_of(x, name);
-	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3zu %s\n", name,
-	          *rel ? rel : "(not deployed)", health, age, size, bage, prs,
+	age_text(bage, sizeof(bage), row->backup_created);
+	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3d %s\n", name,
+	          *rel ? rel : "(not deployed)", health, age, size, bage, row->previews,
 	          tl_app_status_url(st));
 	if (*reason)
 		cli_print(c, "  why: %s\n", reason);
@@ -335,8 +277,8 @@ static int status_one(cli *c, const tl_app_status *st, const char *name, const e
 		cli_print(c, "  in progress: %s\n", tl_app_status_operation(st));
 	if (detail) {
 		cli_print(c, "  route: %s", tl_app_route_state_name(route));
-		for (size_t i = 0; i < tl_app_status_route_upstream_count(st); i++)
-			cli_print(c, " %s", tl_app_status_route_upstream_at(st, i));
+		for (size_t k = 0; k < tl_app_status_route_upstream_count(st); k++)
+			cli_print(c, " %s", tl_app_status_route_upstream_at(st, k));
 		cli_print(c, "\n");
 		print_containers(c, "containers", st, tl_app_status_container_count,
 		                 tl_app_status_container_at);
@@ -348,23 +290,18 @@ static int status_one(cli *c, const tl_app_status *st, const char *name, const e
 		             "status %s --fix` removes them\n",
 		          tl_app_status_leftover_count(st), name);
 	json_t *doc = status_json(name, st);
-	json_object_set_new(doc, "database",
-	                    x->pg_error ? json_pack("{s:b, s:s}", "reachable", 0, "error",
-	                                            x->pg_error)
-	                    : db ? json_pack("{s:s, s:I, s:i}", "name", db->database, "size_bytes",
-	                                     (json_int_t)db->size_bytes, "connections",
-	                                     db->connections)
-	                         : json_null());
+	json_object_set_new(doc, "database", database_json(row, pg));
 	json_object_set_new(doc, "last_backup",
-	                    bk ? json_pack("{s:s, s:I, s:I}", "file", bk->file, "created",
-	                                   (json_int_t)bk->created, "size", (json_int_t)bk->size)
-	                       : json_null());
-	json_object_set_new(doc, "previews", json_integer((json_int_t)prs));
+	                    *row->backup_file
+	                        ? json_pack("{s:s, s:I, s:I}", "file", row->backup_file, "created",
+	                                    (json_int_t)row->backup_created, "size",
+	                                    (json_int_t)row->backup_bytes)
+	                        : json_null());
+	json_object_set_new(doc, "previews", json_integer(row->previews));
 	json_object_set_new(doc, "health", json_string(tl_app_health_name(h)));
 	if (removed)
 		json_object_set(doc, "removed", removed);
 	json_array_append_new(apps, doc);
-	return verdict;
 }
 
 /* --fix: remove the app's leftovers first (--dry-run: name them). */
@@ -394,6 +331,23 @@ static int fix_one(cli *c, tl_ctx *ctx, const char *name, json_t **removed)
 	return rc;
 }
 
+/* --fix for APP, or for every app: `removed` maps each app to the names
+ * of the containers removed (or, with --dry-run, that would be). */
+static int fix_all(cli *c, tl_ctx *ctx, const char *only, json_t *removed)
+{
+	tl_app_list *l = NULL;
+	int rc = only ? TL_OK : tl_app_list_load(&l, ctx);
+	size_t n = only ? 1 : tl_app_list_count(l);
+	for (size_t i = 0; rc == TL_OK && i < n; i++) {
+		const char *name = only ? only : tl_app_name(tl_app_list_at(l, i));
+		json_t *names = NULL;
+		rc = fix_one(c, ctx, name, &names);
+		json_object_set_new(removed, name, names);
+	}
+	tl_app_list_free(l);
+	return rc;
+}
+
 static int run_status(cli *c)
 {
 	const char *pos[1], *fix = NULL;
@@ -405,62 +359,42 @@ static int run_status(cli *c)
 	tl_ctx *ctx = cli_ctx(c);
 	if (!ctx)
 		return cli_fail(c, tl_error_last()->code);
-	tl_app_list *l = NULL;
-	if ((rc = tl_app_list_load(&l, ctx)))
+	json_t *removed = json_object();
+	if (fix && (rc = fix_all(c, ctx, npos ? pos[0] : NULL, removed))) {
+		json_decref(removed);
 		return cli_fail(c, rc);
-	extras x = {0};
-	extras_load(&x, ctx);
+	}
+	tl_status_options o = TL_STATUS_OPTIONS_INIT;
+	o.app = npos ? pos[0] : NULL;
+	tl_status_report *rep = NULL;
+	if ((rc = tl_status(&rep, ctx, &o))) {
+		json_decref(removed);
+		return cli_fail(c, rc);
+	}
 	json_t *apps = json_array();
-	int verdict = 0, found = 0;
-	char *unknown = NULL; /* why the first app's route could not be told */
 	cli_print(c, "%-16s %-26s %-9s %-5s %-11s %-7s %-3s %s\n", "APP", "RELEASE", "HEALTH",
 	          "AGE", "DB", "BACKUP", "PRS", "URL");
-	for (size_t i = 0; i < tl_app_list_count(l); i++) {
-		const char *name = tl_app_name(tl_app_list_at(l, i));
-		if (npos && strcmp(name, pos[0]))
-			continue;
-		found = 1;
-		json_t *removed = NULL;
-		tl_app_status *st = NULL;
-		if ((fix && (rc = fix_one(c, ctx, name, &removed))) ||
-		    (rc = tl_app_status_get(&st, ctx, name))) {
-			json_decref(removed);
-			tl_app_list_free(l);
-			extras_free(&x);
-			json_decref(apps);
-			free(unknown);
-			return cli_fail(c, rc);
-		}
-		int v = status_one(c, st, name, &x, npos > 0, apps, removed);
-		if (v == EXIT_UNAVAILABLE && !unknown)
-			unknown = strdup(tl_app_status_reason(st) ? tl_app_status_reason(st) : "");
-		if (v == EXIT_UNHEALTHY || !verdict)
-			verdict = v ? v : verdict;
-		json_decref(removed);
-		tl_app_status_free(st);
-	}
-	tl_app_list_free(l);
-	if (x.pg_error)
-		cli_print(c, "(PostgreSQL unreachable: %s)\n", x.pg_error);
-	extras_free(&x);
-	if (npos && !found) {
-		json_decref(apps);
-		tl_app *a = NULL;
-		rc = tl_app_open(&a, ctx, pos[0]); /* the registry's own message */
-		tl_app_free(a);
-		return cli_fail(c, rc ? rc : TL_ENOTFOUND);
-	}
-	if (!found)
+	for (size_t i = 0; i < tl_status_app_count(rep); i++)
+		status_one(c, rep, i, npos > 0, apps,
+		           json_object_get(removed, tl_status_app_at(rep, i)->app));
+	json_decref(removed);
+	const tl_status_source *pg = source_of(rep, "postgres");
+	if (pg && !pg->answered)
+		cli_print(c, "(PostgreSQL unreachable: %s)\n", pg->error);
+	if (!tl_status_app_count(rep))
 		cli_print(c, "(no apps yet: `towlion app create NAME`, then `towlion deploy NAME "
 		             "--path DIR`)\n");
 	cli_set_result(c, json_pack("{s:o}", "apps", apps));
 	/* 6 when an app is unhealthy; else 5 when Caddy could not tell, and
 	 * stderr says so (stdout is the table, or the JSON). */
+	int verdict = tl_status_health(rep) == TL_APP_HEALTH_BAD       ? EXIT_UNHEALTHY
+	              : tl_status_health(rep) == TL_APP_HEALTH_UNKNOWN ? EXIT_UNAVAILABLE
+	                                                               : 0;
 	if (verdict == EXIT_UNAVAILABLE)
 		cli_fprint(stderr, "towlion: Caddy did not answer, so whether the apps are "
 		                   "routed is unknown (%s)\n",
-		           unknown && *unknown ? unknown : "no reason given");
-	free(unknown);
+		           *tl_status_reason(rep) ? tl_status_reason(rep) : "no reason given");
+	tl_status_free(rep);
 	return verdict;
 }
 

@@ -502,7 +502,8 @@ static const tl_py_field tl_py_deploy_options_fields[] = {
 #undef ST
 #define ST tl_rollback_options
 static const tl_py_field tl_py_rollback_options_fields[] = {
-	S(release_id), L(health_timeout_ms), L(lock_timeout_ms), S(requested_by), TL_FEND};
+	S(release_id), L(health_timeout_ms), L(lock_timeout_ms), S(requested_by), B(dry_run),
+	TL_FEND};
 #undef ST
 #define ST tl_destroy_options
 static const tl_py_field tl_py_destroy_options_fields[] = {
@@ -607,6 +608,10 @@ static const tl_py_field tl_py_server_bootstrap_options_fields[] = {
 #define ST tl_metrics_options
 static const tl_py_field tl_py_metrics_options_fields[] = {U(flags), TL_FEND};
 #undef ST
+/* the platform at a glance (status.h) */
+#define ST tl_status_options
+static const tl_py_field tl_py_status_options_fields[] = {S(app), TL_FEND};
+#undef ST
 #define ST tl_alert_options
 static const tl_py_field tl_py_alert_options_fields[] = {
 	U(flags), D(disk_pct), D(memory_pct), I64(backup_max_age_s), I(max_restarts),
@@ -641,6 +646,16 @@ static const tl_py_field tl_py_check_fields[] = {
 static const tl_py_field tl_py_app_container_fields[] = {
 	S(name), S(service), S(release), S(state), S(health), S(upstream), I64(created),
 	TL_FEND};
+#undef ST
+/* the platform at a glance (status.h) */
+#define ST tl_status_app
+static const tl_py_field tl_py_status_app_fields[] = {
+	S(app), S(database), I64(database_bytes), I(database_connections), S(backup_file),
+	I64(backup_created), I64(backup_bytes), I(previews), TL_FEND};
+#undef ST
+#define ST tl_status_source
+static const tl_py_field tl_py_status_source_fields[] = {
+	S(name), B(answered), S(error), TL_FEND};
 #undef ST
 #define ST tl_pg_db_info
 static const tl_py_field tl_py_pg_db_info_fields[] = {

@@ -72,6 +72,8 @@ TL_VALUE_INT(tl_redis_report_dry_run)
 TL_VALUE_INT(tl_redis_stats_user_exists)
 /* app settings (envcfg) */
 TL_VALUE_INT(tl_appenv_production_only_at)
+/* the platform at a glance */
+TL_VALUE_INT(tl_status_health)
 
 /* A backup run sets its report also when some databases failed: the call
  * returns [error or None, report] so that the caller sees every outcome. */
@@ -163,6 +165,8 @@ TL_HANDLE(tl_docker_container_spec, tl_docker_container_spec_free)
 TL_HANDLE(tl_compose, tl_compose_free)
 /* app settings (envcfg) */
 TL_HANDLE(tl_appenv, tl_appenv_free)
+/* the platform at a glance */
+TL_HANDLE(tl_status_report, tl_status_free)
 
 /* ---- other out-params ----------------------------------------------------- */
 
@@ -240,6 +244,9 @@ TL_RECORD_RET(tl_platform_step, tl_py_platform_step_fields)
 TL_RECORD_RET(tl_server_step, tl_py_server_step_fields)
 TL_RECORD_RET(tl_server_secret, tl_py_server_secret_fields)
 TL_RECORD_RET(tl_alert, tl_py_alert_fields)
+/* the platform at a glance */
+TL_RECORD_RET(tl_status_app, tl_py_status_app_fields)
+TL_RECORD_RET(tl_status_source, tl_py_status_source_fields)
 
 /* ---- inputs ------------------------------------------------------------------ */
 
@@ -291,6 +298,8 @@ TL_OPTIONS(tl_scan_options, TL_SCAN_OPTIONS_INIT, tl_py_scan_options_fields)
 TL_OPTIONS(tl_envfile_options, TL_ENVFILE_OPTIONS_INIT, tl_py_envfile_options_fields)
 /* app settings (envcfg) */
 TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_fields)
+/* the platform at a glance */
+TL_OPTIONS(tl_status_options, TL_STATUS_OPTIONS_INIT, tl_py_status_options_fields)
 
 /* NULL-terminated lists of strings from a list (None: NULL). */
 %typemap(in) const char *const * (tl_py_keep keep = TL_PY_KEEP_INIT) {
@@ -353,6 +362,8 @@ TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_field
 /* app settings (envcfg) */
 %include "towlion/appenv.h"
 %include "towlion/server.h"
+/* the platform at a glance */
+%include "towlion/status.h"
 
 /* ---- contexts and their callback ----------------------------------------------- */
 

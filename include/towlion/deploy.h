@@ -83,10 +83,12 @@ typedef struct {
 	long health_timeout_ms; /* 0: 60 s */
 	long lock_timeout_ms;   /* 0: 10 min */
 	const char *requested_by;
+	/* version 2: */
+	int dry_run; /* decide and check as the real call, change nothing */
 } tl_rollback_options;
 
-#define TL_ROLLBACK_OPTIONS_VERSION 1
-#define TL_ROLLBACK_OPTIONS_INIT {TL_ROLLBACK_OPTIONS_VERSION, NULL, 0, 0, NULL}
+#define TL_ROLLBACK_OPTIONS_VERSION 2
+#define TL_ROLLBACK_OPTIONS_INIT {TL_ROLLBACK_OPTIONS_VERSION, NULL, 0, 0, NULL, 0}
 
 TL_EXTERN(int) tl_rollback_options_init(tl_rollback_options *opts, unsigned int version);
 
@@ -94,7 +96,14 @@ TL_EXTERN(int) tl_rollback_options_init(tl_rollback_options *opts, unsigned int 
  * Put an earlier release back, from its kept images, through the same
  * health-gated switch (the release command is not run again; database
  * migrations are not reverted). TL_ENOTFOUND when the release or its
- * images are gone.
+ * images are gone; TL_EINVALID when it never served or serves already.
+ *
+ * With `dry_run` (version 2), the same code path chooses the release and
+ * checks it (its saved plan, its kept images, what serves now) and stops
+ * before the app's lock: nothing changes, `out` gets the release that would
+ * come back, and a refusal is the one the real call would give now. (A
+ * rollback that a killed operation left in flight is settled by the real
+ * call first; the dry run does not settle it.)
  */
 TL_EXTERN(int) tl_rollback(tl_release **out, tl_ctx *ctx, const char *app,
                            const tl_rollback_options *opts);
@@ -255,7 +264,9 @@ TL_EXTERN(int) tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char 
  * switch and drain as a deploy (the release command is not run). The new
  * release is recorded with source "restart:<source of the active one>".
  * `opts->release_id` must be NULL; `opts` may be NULL. TL_ENOTFOUND: no
- * such app, nothing deployed yet, or its images were pruned.
+ * such app, nothing deployed yet, or its images were pruned. With
+ * `opts->dry_run`, checks as tl_rollback() does and changes nothing; `out`
+ * gets the release it would run again.
  */
 TL_EXTERN(int) tl_restart(tl_release **out, tl_ctx *ctx, const char *app,
                           const tl_rollback_options *opts);

@@ -25,5 +25,6 @@
 #include "towlion/compose.h"
 #include "towlion/appenv.h"
 #include "towlion/server.h"
+#include "towlion/status.h"
 
 #endif

@@ -13,6 +13,7 @@
 #include "towlion/validate.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -24,10 +25,17 @@ int tl_deploy_options_init(tl_deploy_options *opts, unsigned int version)
 	return TL__OPTIONS_INIT(opts, version, def, TL_DEPLOY_OPTIONS_VERSION, "tl_deploy_options");
 }
 
+/* The size of each version of tl_rollback_options (options.h). */
+const size_t tl__rollback_options_sizes[2] = {
+	offsetof(tl_rollback_options, dry_run), /* 1 */
+	sizeof(tl_rollback_options),            /* 2: dry_run */
+};
+
 int tl_rollback_options_init(tl_rollback_options *opts, unsigned int version)
 {
 	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
-	return TL__OPTIONS_INIT(opts, version, def, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
+	return TL__OPTIONS_INIT_GROWN(opts, version, def, tl__rollback_options_sizes,
+	                              TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
 }
 
 /* The project of a registered app, with its registry settings. */
@@ -84,11 +92,15 @@ int tl_deploy(tl_release **out, tl_ctx *ctx, const char *app, const tl_deploy_op
 
 int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback_options *opts)
 {
-	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
 	TL__CHECK_ARG(ctx);
-	if (!opts)
-		opts = &def;
-	TL__CHECK_VERSION(opts, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
+	/* The caller's fields over the defaults: a version-1 struct is never
+	 * read past its end, and the fields below need no version test. */
+	tl_rollback_options copy = TL_ROLLBACK_OPTIONS_INIT;
+	int vrc = TL__OPTIONS_UPGRADE(&copy, opts, tl__rollback_options_sizes,
+	                              TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
+	if (vrc)
+		return vrc;
+	opts = &copy;
 	tl__project p;
 	tl_app *a = NULL;
 	int rc = tl__app_project(&p, &a, ctx, app);
@@ -115,7 +127,9 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 		                         "app %s has no release %s (see `towlion releases %s`)", app,
 		                         opts->release_id, app)
 		         : tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
-		                         "app %s has no earlier release to roll back to", app);
+		                         "app %s has no earlier release to roll back to (see "
+		                         "`towlion releases %s`)",
+		                         app, app);
 	if (rc == TL_OK && target->status == TL_RELEASE_FAILED)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
 		                   "release %s never served (it failed: %s)", target->id,
@@ -125,6 +139,7 @@ int tl_rollback(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollbac
 		o.health_timeout_ms = opts->health_timeout_ms;
 		o.lock_timeout_ms = opts->lock_timeout_ms;
 		o.requested_by = opts->requested_by;
+		p.dry_run = opts->dry_run;
 		tl__ctx_reset_cancel(ctx);
 		rc = tl__deploy_project(out, ctx, &p, &o, target);
 	}

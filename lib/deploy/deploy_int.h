@@ -107,6 +107,7 @@ typedef struct {
 	int64_t memory;
 	tl_app *registry;          /* owned: where the settings above point */
 	bool restart;              /* with `from`: run it again as a new release (restart.c) */
+	bool dry_run;              /* with `from`: check as the real call, change nothing */
 } tl__project;
 
 /* plan.c: read the compose file under `dir` into a plan for `p`. */
@@ -185,6 +186,9 @@ int tl__label_filter(char ***out, const tl__project *p, const char *release);
 int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
                    const char *name, const char *role);
 void tl__fail_with_logs(attempt *a, const char *container, int code, const char *what);
+/* app_ops.c: the size of each version of tl_rollback_options, for its
+ * init and its readers (tl_rollback, tl_restart). */
+extern const size_t tl__rollback_options_sizes[2];
 int tl__remove_other_releases(attempt *a, char *const *keep, const char *role, int drain_ms);
 int tl__serving_releases(char ***keep, attempt *a);
 void tl__prune_images(attempt *a);

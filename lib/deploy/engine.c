@@ -683,9 +683,11 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	char *lock_name = tl__sprintf("app-%s", p->name);
 	int rc = (locks && lock_name) ? TL_OK : TL_ENOMEM;
 	long lt = o->lock_timeout_ms ? o->lock_timeout_ms : LOCK_TIMEOUT_DEFAULT_MS;
-	if (rc == TL_OK)
+	/* A dry run (a rollback's or restart's plan) takes no lock: it
+	 * changes nothing, and tells what the real call would find now. */
+	if (rc == TL_OK && !p->dry_run)
 		rc = tl__step(ctx, "deploy.lock", p->name, "locking %s", p->name);
-	if (rc == TL_OK)
+	if (rc == TL_OK && !p->dry_run)
 		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, lt < 0 ? 0 : (int)lt);
 	if (rc == TL_OK)
 		rc = tl_docker_open(&a.docker, ctx);
@@ -695,17 +697,18 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	/* What a killed attempt left in flight is settled first; then this
 	 * one is recorded before it changes anything. */
 	bool in_flight = false;
-	if (rc == TL_OK)
+	if (rc == TL_OK && !p->dry_run)
 		rc = tl__deploy_op_settle(ctx, p, a.docker, NULL);
 	const char *kind = p->restart ? "restart" : from ? "rollback" : p->pr ? "preview up"
 	                                                                       : "deploy";
-	if (rc == TL_OK && (rc = tl__deploy_op_begin(ctx, p, kind, a.release_id)) == TL_OK)
+	if (rc == TL_OK && !p->dry_run &&
+	    (rc = tl__deploy_op_begin(ctx, p, kind, a.release_id)) == TL_OK)
 		in_flight = true;
 	/* The project's own network, Caddy and the shared services on it,
 	 * before the first container. */
-	if (rc == TL_OK)
+	if (rc == TL_OK && !p->dry_run)
 		rc = tl__step(ctx, "deploy.network", p->name, "joining the network of %s", p->name);
-	if (rc == TL_OK)
+	if (rc == TL_OK && !p->dry_run)
 		rc = tl__tenant_net_join(&a.net, ctx, a.docker, p);
 
 	/* Converge first: whatever a killed attempt left is not serving. */
@@ -721,6 +724,13 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	if (rc == TL_OK && from && !p->restart && tl__strv_contains(serving, from->id))
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY, "release %s is serving already",
 		                   from->id);
+	/* The dry run ends here, every check of the real call passed: what
+	 * would come back is `from`. */
+	if (rc == TL_OK && p->dry_run) {
+		if (out)
+			rc = tl__release_copy(out, from);
+		goto out;
+	}
 	if (rc == TL_OK)
 		rc = tl__remove_other_releases(&a, NULL, "release", 0);
 	if (rc == TL_OK)

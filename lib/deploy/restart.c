@@ -11,11 +11,15 @@
 
 int tl_restart(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback_options *opts)
 {
-	tl_rollback_options def = TL_ROLLBACK_OPTIONS_INIT;
 	TL__CHECK_ARG(ctx);
-	if (!opts)
-		opts = &def;
-	TL__CHECK_VERSION(opts, TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
+	/* The caller's fields over the defaults: a version-1 struct is never
+	 * read past its end, and the fields below need no version test. */
+	tl_rollback_options copy = TL_ROLLBACK_OPTIONS_INIT;
+	int vrc = TL__OPTIONS_UPGRADE(&copy, opts, tl__rollback_options_sizes,
+	                              TL_ROLLBACK_OPTIONS_VERSION, "tl_rollback_options");
+	if (vrc)
+		return vrc;
+	opts = &copy;
 	TL__CHECK_ARG(opts->release_id == NULL);
 	tl__project p;
 	tl_app *a = NULL;
@@ -36,6 +40,7 @@ int tl_restart(tl_release **out, tl_ctx *ctx, const char *app, const tl_rollback
 		o.lock_timeout_ms = opts->lock_timeout_ms;
 		o.requested_by = opts->requested_by;
 		p.restart = true;
+		p.dry_run = opts->dry_run;
 		tl__ctx_reset_cancel(ctx);
 		rc = tl__deploy_project(out, ctx, &p, &o, active);
 	}

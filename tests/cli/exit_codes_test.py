@@ -94,4 +94,13 @@ expect(6, ["deploy", app, "--path", example_app(t, "broken-health"), "--timeout"
        stderr_has=["health"], timeout=600)
 rc, doc, err = t.json(["status", app], env=env)
 t.check(rc == 0 and doc["apps"][0]["healthy"], f"the old release still serves: {rc} {doc}")
+# rollback --dry-run refuses exactly as the rollback would (it used to pick
+# its target alone and promise both): to the release that serves, and to
+# the one that never served; the same exit code and the same words.
+rc, doc, _ = t.json(["releases", app], env=env)
+ids = {r["status"]: r["id"] for r in reversed(doc["releases"])} if doc else {}
+for target, why in ((ids.get("active"), "serving already"), (ids.get("failed"), "never served")):
+    dry = expect(1, ["--dry-run", "rollback", app, "--to", str(target)], stderr_has=[why])
+    real = expect(1, ["rollback", app, "--to", str(target)], stderr_has=[why])
+    t.check(dry == real, f"the dry run's refusal is the rollback's: {dry!r} vs {real!r}")
 t.finish()

@@ -268,8 +268,24 @@ static void test_rollback(void **state)
 	set_version(app_dir("hello"), "1.0.0");
 	tl_release *r1 = deploy_path(app_dir("hello"), TL_OK);
 	set_version(app_dir("hello"), "2.0.0");
-	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
+	tl_release *r2 = deploy_path(app_dir("hello"), TL_OK);
 	assert_serves("hello 2.0.0");
+	/* The dry run names the release the real call then puts back, and
+	 * changes nothing. */
+	tl_rollback_options dry = TL_ROLLBACK_OPTIONS_INIT;
+	dry.dry_run = 1;
+	tl_release *plan = NULL;
+	size_t before = count_containers(F->app, NULL);
+	tl_assert_ok(tl_rollback(&plan, F->ctx, F->app, &dry));
+	assert_string_equal(tl_release_id(plan), tl_release_id(r1));
+	tl_release_free(plan);
+	assert_serves("hello 2.0.0");
+	assert_int_equal(count_containers(F->app, NULL), before);
+	tl_release_list *hist = NULL;
+	tl_assert_ok(tl_release_list_load(&hist, F->ctx, F->app));
+	assert_string_equal(tl_release_id(tl_release_list_at(hist, 0)), tl_release_id(r2));
+	tl_release_list_free(hist);
+
 	tl_release *back = NULL;
 	tl_assert_ok(tl_rollback(&back, F->ctx, F->app, NULL));
 	assert_string_equal(tl_release_id(back), tl_release_id(r1));
@@ -282,6 +298,59 @@ static void test_rollback(void **state)
 	o.release_id = "20000101T000000Z-nope";
 	tl_assert_rc(TL_ENOTFOUND, tl_rollback(NULL, F->ctx, F->app, &o));
 	tl_release_free(back);
+	tl_release_free(r2);
+	tl_release_free(r1);
+}
+
+/* Refuse in the dry run exactly as the real call would: with `rc` and the
+ * same message, changing nothing. */
+static void assert_dry_run_refuses_as_real(const char *release_id, int rc, const char *why)
+{
+	tl_rollback_options o = TL_ROLLBACK_OPTIONS_INIT;
+	o.release_id = release_id;
+	o.dry_run = 1;
+	tl_release *plan = NULL;
+	tl_assert_rc(rc, tl_rollback(&plan, F->ctx, F->app, &o));
+	assert_null(plan);
+	tl_assert_error_contains(why);
+	char dry_msg[1024];
+	snprintf(dry_msg, sizeof(dry_msg), "%s", tl_error_last()->message);
+	o.dry_run = 0;
+	tl_assert_rc(rc, tl_rollback(NULL, F->ctx, F->app, &o));
+	assert_string_equal(tl_error_last()->message, dry_msg);
+}
+
+/* What the CLI's dry run used to decide alone (any release of the
+ * history by id, the first superseded one after the active) promised
+ * rollbacks the engine refuses: to the release that serves, to one whose
+ * images were pruned. The library's dry run takes the engine's path and
+ * refuses both, with the real call's error. */
+static void test_rollback_dry_run_refuses_as_the_real_call(void **state)
+{
+	set_version(app_dir("hello"), "1.0.0");
+	tl_release *r1 = deploy_path(app_dir("hello"), TL_OK);
+	set_version(app_dir("hello"), "2.0.0");
+	tl_release *r2 = deploy_path(app_dir("hello"), TL_OK);
+	assert_dry_run_refuses_as_real(tl_release_id(r2), TL_EINVALID, "is serving already");
+	/* r1's image goes (as pruning beyond keep-images would). */
+	const char *image = NULL;
+	tl_release_service_at(r1, 0, &image);
+	tl_docker *d = NULL;
+	tl_assert_ok(tl_docker_open(&d, F->ctx));
+	tl_assert_ok(tl_docker_image_remove(d, image, 1));
+	tl_docker_free(d);
+	assert_dry_run_refuses_as_real(NULL, TL_ENOTFOUND, "was pruned");
+	assert_dry_run_refuses_as_real(tl_release_id(r1), TL_ENOTFOUND, "was pruned");
+	/* Unknown: refused by both, by the same words. */
+	assert_dry_run_refuses_as_real("20000101T000000Z-nope", TL_ENOTFOUND, "has no release");
+	assert_serves("hello 2.0.0");
+	/* An old caller's version-1 struct has no dry_run: it rolls back for
+	 * real (here: refused, the image is gone). */
+	tl_rollback_options v1 = TL_ROLLBACK_OPTIONS_INIT;
+	v1.version = 1;
+	v1.dry_run = 1; /* beyond a v1 struct: never read */
+	tl_assert_rc(TL_ENOTFOUND, tl_rollback(NULL, F->ctx, F->app, &v1));
+	tl_release_free(r2);
 	tl_release_free(r1);
 }
 
@@ -596,6 +665,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_release_command_changes_nothing, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_dry_run_refuses_as_the_real_call, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_deploys_serialise, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_deploy_then_new_deploy_converges, setup,
 		                                teardown),

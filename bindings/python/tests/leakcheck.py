@@ -25,6 +25,8 @@ for i in range(20):
         except towlion.InvalidArgument: pass
         try: c.deploys.deploy("leak", d, lock_timeout_ms=-1)
         except towlion.TowlionError: pass
+        try: c.platform.status()   # the platform at a glance, with no service to ask
+        except towlion.TowlionError: pass
     c2 = towlion.Context(use_env=False, use_config_file=False)   # freed by GC, not close()
     del c2
 shutil.rmtree(d, ignore_errors=True)

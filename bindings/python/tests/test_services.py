@@ -308,6 +308,28 @@ def test_deploy_rollback_with_step_events(ctx, app_name, hello_app):
         assert _get(ctx, host).strip() == "hello 2.0.0"
         rels = ctx.deploys.releases(app_name)
         assert [r["id"] for r in rels[:2]] == [r2["id"], r1["id"]]
+        # The platform at a glance: the app's row has status()'s fields and
+        # what the platform keeps beside it.
+        glance = ctx.platform.status(app_name)
+        (row,) = glance["apps"]
+        assert row["app"] == app_name and row["release"] == r2["id"]
+        assert row["health"] == "healthy" and glance["health"] == "healthy", row["reason"]
+        assert row["database"] is None and row["last_backup"] is None
+        assert row["previews"] == 0 and glance["reason"] == ""
+        st = ctx.deploys.status(app_name)
+        assert {k: row[k] for k in st if k != "containers"} == \
+            {k: v for k, v in st.items() if k != "containers"}
+        assert [s["name"] for s in glance["sources"]] == ["postgres", "backups", "previews"]
+        assert all(s["answered"] and s["error"] == "" for s in glance["sources"])
+        assert app_name in [a["app"] for a in ctx.platform.status()["apps"]]
+        with pytest.raises(towlion.NotFound):
+            ctx.platform.status(app_name + "x")
+        # rollback's dry run: the release the rollback then brings back,
+        # and the rollback's own refusal (to what serves) without a change.
+        assert ctx.deploys.rollback(app_name, dry_run=True)["id"] == r1["id"]
+        with pytest.raises(towlion.InvalidArgument, match="serving already"):
+            ctx.deploys.rollback(app_name, r2["id"], dry_run=True)
+        assert _get(ctx, host).strip() == "hello 2.0.0"
         back = ctx.deploys.rollback(app_name)
         assert back["status"] == "active" and back["source"].startswith("rollback:")
         assert _get(ctx, host).strip() == "hello 1.0.0"

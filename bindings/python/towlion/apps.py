@@ -28,6 +28,30 @@ def app_dict(a: Any) -> dict[str, Any]:
     }
 
 
+def app_status_dict(app: str, st: Any) -> dict[str, Any]:
+    """An app status handle as a dict (``towlion status APP --json``'s
+    fields of what is: release, health, route, containers...)."""
+    return {
+        "app": app,
+        "release": _t.tl_app_status_release(st),
+        "since": _t.tl_app_status_since(st),
+        "url": _t.tl_app_status_url(st),
+        "healthy": bool(_t.tl_app_status_healthy(st)),
+        "health": _t.tl_app_health_name(_t.tl_app_status_health(st)),
+        "reason": _t.tl_app_status_reason(st),
+        "route": {
+            "state": _t.tl_app_route_state_name(_t.tl_app_status_route(st)),
+            "upstreams": list(items(st, _t.tl_app_status_route_upstream_count,
+                                    _t.tl_app_status_route_upstream_at)),
+        },
+        "containers": list(items(st, _t.tl_app_status_container_count,
+                                 _t.tl_app_status_container_at)),
+        "leftovers": list(items(st, _t.tl_app_status_leftover_count,
+                                _t.tl_app_status_leftover_at)),
+        "operation": _t.tl_app_status_operation(st) or None,
+    }
+
+
 def release_dict(r: Any) -> dict[str, Any]:
     """A release handle as a dict."""
     services = {}
@@ -130,11 +154,15 @@ class Deploys:
     def rollback(self, app: str, release_id: Optional[str] = None, *,
                  health_timeout_ms: Optional[int] = None,
                  lock_timeout_ms: Optional[int] = None,
-                 requested_by: Optional[str] = "python") -> dict[str, Any]:
+                 requested_by: Optional[str] = "python",
+                 dry_run: bool = False) -> dict[str, Any]:
         """Put an earlier release (default: the one before the active one)
-        back from its kept images; returns the release now active."""
+        back from its kept images; returns the release now active. With
+        ``dry_run``, changes nothing and returns the release that would come
+        back, or raises what the real call would raise now."""
         o = opts(release_id=release_id, health_timeout_ms=health_timeout_ms,
-                 lock_timeout_ms=lock_timeout_ms, requested_by=requested_by)
+                 lock_timeout_ms=lock_timeout_ms, requested_by=requested_by,
+                 dry_run=dry_run)
         with self._ctx._use() as c:
             with owned(_t.tl_rollback(c, app, o), _t.tl_release_free) as r:
                 return release_dict(r)
@@ -164,25 +192,7 @@ class Deploys:
         leftovers of releases that do not serve, and an operation in progress."""
         with self._ctx._use() as c:
             with owned(_t.tl_app_status_get(c, app), _t.tl_app_status_free) as st:
-                return {
-                    "app": app,
-                    "release": _t.tl_app_status_release(st),
-                    "since": _t.tl_app_status_since(st),
-                    "url": _t.tl_app_status_url(st),
-                    "healthy": bool(_t.tl_app_status_healthy(st)),
-                    "health": _t.tl_app_health_name(_t.tl_app_status_health(st)),
-                    "reason": _t.tl_app_status_reason(st),
-                    "route": {
-                        "state": _t.tl_app_route_state_name(_t.tl_app_status_route(st)),
-                        "upstreams": list(items(st, _t.tl_app_status_route_upstream_count,
-                                                _t.tl_app_status_route_upstream_at)),
-                    },
-                    "containers": list(items(st, _t.tl_app_status_container_count,
-                                             _t.tl_app_status_container_at)),
-                    "leftovers": list(items(st, _t.tl_app_status_leftover_count,
-                                            _t.tl_app_status_leftover_at)),
-                    "operation": _t.tl_app_status_operation(st) or None,
-                }
+                return app_status_dict(app, st)
 
     def remove_leftovers(self, app: str, *, lock_timeout_ms: int = 0) -> list[str]:
         """Remove the app's containers of releases that do not serve (what

@@ -51,6 +51,41 @@ class Platform:
                 return {"worst": _t.tl_check_status_name(_t.tl_doctor_report_worst(r)),
                         "checks": out}
 
+    def status(self, app: Optional[str] = None) -> dict[str, Any]:
+        """The platform at a glance (``towlion status --json``): per app (or
+        only ``app``) what is (``deploys.status()``'s fields) with its
+        ``database`` (None without one, ``{"reachable": False, "error"}``
+        when PostgreSQL did not answer), ``last_backup`` and ``previews``;
+        ``sources``: what was read beside the apps (``{name, answered,
+        error}``); ``health``: the verdict (``none``, ``healthy``,
+        ``unhealthy``, ``unknown``) and ``reason``."""
+        from .apps import app_status_dict
+        with self._ctx._use() as c:
+            with owned(_t.tl_status(c, opts(app=app)), _t.tl_status_free) as r:
+                sources = list(items(r, _t.tl_status_source_count, _t.tl_status_source_at))
+                pg = next((s for s in sources if s["name"] == "postgres"), None)
+                apps = []
+                for i in range(_t.tl_status_app_count(r)):
+                    row = _t.tl_status_app_at(r, i)
+                    doc = app_status_dict(row["app"], _t.tl_status_app_state(r, i))
+                    if pg is not None and not pg["answered"]:
+                        doc["database"] = {"reachable": False, "error": pg["error"]}
+                    elif row["database"]:
+                        doc["database"] = {"name": row["database"],
+                                           "size_bytes": row["database_bytes"],
+                                           "connections": row["database_connections"]}
+                    else:
+                        doc["database"] = None
+                    doc["last_backup"] = ({"file": row["backup_file"],
+                                           "created": row["backup_created"],
+                                           "size": row["backup_bytes"]}
+                                          if row["backup_file"] else None)
+                    doc["previews"] = row["previews"]
+                    apps.append(doc)
+                return {"apps": apps, "sources": sources,
+                        "health": _t.tl_app_health_name(_t.tl_status_health(r)),
+                        "reason": _t.tl_status_reason(r)}
+
     def _report(self, call: Any, o: dict[str, Any]) -> list[dict[str, Any]]:
         with self._ctx._use() as c:
             with owned(call(c, o), _t.tl_platform_report_free) as r:
