@@ -235,141 +235,193 @@ static int ensure(json_t *parent, const char *key, json_t **out)
 	return TL_OK;
 }
 
-int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n)
+/* What assembling gathers from the records: the merged "o" pieces, one
+ * accumulator per server (by listen address), and the distinct TLS
+ * policies of specific hosts and of catch-alls. */
+typedef struct {
+	json_t *root;
+	spans others, specific, catchall;
+	server_acc *srv;
+	size_t nsrv, capsrv;
+} assembly;
+
+static void assembly_dispose(assembly *as)
 {
-	json_t *root = json_object();
-	spans others = {0}, specific = {0}, catchall = {0};
-	server_acc *srv = NULL;
-	size_t nsrv = 0, capsrv = 0;
-	char *skel = NULL;
-	tl_buf b = TL_BUF_INIT;
-	int rc = root ? TL_OK : tl__error_oom();
-	for (size_t r = 0; rc == TL_OK && r < n; r++) {
-		const char *p = recs[r], *end = recs[r] + lens[r], *v;
-		size_t len;
-		char tag;
-		server_acc *cur = NULL;
-		bool added;
-		while (rc == TL_OK && (rc = tl__caddy_field_next(&p, end, &tag, &v, &len)) == TL_OK) {
-			switch (tag) {
-			case 'o':
-				if ((rc = spans_add(&others, v, len, &added)) == TL_OK && added)
-					rc = merge_text(root, v, len);
-				break;
-			case 's': {
-				size_t k = 0;
-				while (k < nsrv && !(srv[k].listen.len == len &&
-				                     !memcmp(srv[k].listen.p, v, len)))
-					k++;
-				if (k == nsrv) {
-					if (nsrv == capsrv) {
-						server_acc *nv = tl__realloc(
-							srv, (capsrv = capsrv ? capsrv * 2 : 4) * sizeof(*nv));
-						if (!nv) {
-							rc = TL_ENOMEM;
-							break;
-						}
-						srv = nv;
-					}
-					memset(&srv[k], 0, sizeof(srv[k]));
-					srv[k].listen = (span){v, len};
-					nsrv++;
-					if (!(srv[k].obj = json_object()))
-						rc = tl__error_oom();
-				}
-				cur = &srv[k];
-				break;
-			}
-			case 'r':
-			case 't':
-				if (!cur) {
-					rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
-					                   "corrupt adapted config record (no server)");
-				} else if (tag == 't') {
-					rc = len ? spans_push(&cur->routes, v, len) : TL_OK;
-				} else if ((rc = spans_add(&cur->rests, v, len, &added)) == TL_OK && added) {
-					rc = merge_text(cur->obj, v, len);
-				}
-				break;
-			case 'p':
-				rc = spans_add(&specific, v, len, &added);
-				break;
-			case 'c':
-				rc = spans_add(&catchall, v, len, &added);
-				break;
-			default:
-				rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
-				                   "corrupt adapted config record (tag %c)", tag);
-			}
-		}
-		if (rc == TL_ENOTFOUND)
-			rc = TL_OK;
+	free(as->others.v);
+	free(as->specific.v);
+	free(as->catchall.v);
+	for (size_t i = 0; i < as->nsrv; i++) {
+		json_decref(as->srv[i].obj);
+		free(as->srv[i].rests.v);
+		free(as->srv[i].routes.v);
 	}
-	/* The skeleton, with marks where the joined pieces go. */
+	free(as->srv);
+	json_decref(as->root);
+}
+
+/* The server listening at `listen` (an "s" field), added when new. */
+static int server_for(server_acc **out, assembly *as, const char *listen, size_t len)
+{
+	size_t k = 0;
+	while (k < as->nsrv &&
+	       !(as->srv[k].listen.len == len && !memcmp(as->srv[k].listen.p, listen, len)))
+		k++;
+	if (k == as->nsrv) {
+		if (as->nsrv == as->capsrv) {
+			size_t cap = as->capsrv ? as->capsrv * 2 : 4;
+			server_acc *nv = tl__realloc(as->srv, cap * sizeof(*nv));
+			if (!nv)
+				return TL_ENOMEM;
+			as->srv = nv;
+			as->capsrv = cap;
+		}
+		memset(&as->srv[k], 0, sizeof(as->srv[k]));
+		as->srv[k].listen = (span){listen, len};
+		as->nsrv++;
+		if (!(as->srv[k].obj = json_object()))
+			return tl__error_oom();
+	}
+	*out = &as->srv[k];
+	return TL_OK;
+}
+
+/* One site's record: its fields go where their tag says ("r" and "t"
+ * belong to the server named by the "s" before them). */
+static int gather_record(assembly *as, const char *rec, size_t rec_len)
+{
+	const char *p = rec, *end = rec + rec_len, *v;
+	size_t len;
+	char tag;
+	server_acc *cur = NULL;
+	bool added;
+	int rc;
+	while ((rc = tl__caddy_field_next(&p, end, &tag, &v, &len)) == TL_OK) {
+		switch (tag) {
+		case 'o':
+			if ((rc = spans_add(&as->others, v, len, &added)) == TL_OK && added)
+				rc = merge_text(as->root, v, len);
+			break;
+		case 's':
+			rc = server_for(&cur, as, v, len);
+			break;
+		case 'r':
+		case 't':
+			if (!cur)
+				rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+				                   "corrupt adapted config record (no server)");
+			else if (tag == 't')
+				rc = len ? spans_push(&cur->routes, v, len) : TL_OK;
+			else if ((rc = spans_add(&cur->rests, v, len, &added)) == TL_OK && added)
+				rc = merge_text(cur->obj, v, len);
+			break;
+		case 'p':
+			rc = spans_add(&as->specific, v, len, &added);
+			break;
+		case 'c':
+			rc = spans_add(&as->catchall, v, len, &added);
+			break;
+		default:
+			rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
+			                   "corrupt adapted config record (tag %c)", tag);
+		}
+		if (rc)
+			return rc;
+	}
+	return rc == TL_ENOTFOUND ? TL_OK : rc;
+}
+
+/* The merged config as compact JSON, with a mark (a string) where each
+ * server's routes and the TLS policies go. */
+static int skeleton(char **out, assembly *as)
+{
 	json_t *apps = NULL, *http = NULL, *servers, *tls = NULL, *automation = NULL;
-	if (rc == TL_OK && nsrv && !(rc = ensure(root, "apps", &apps)) &&
+	int rc = TL_OK;
+	if (as->nsrv && !(rc = ensure(as->root, "apps", &apps)) &&
 	    !(rc = ensure(apps, "http", &http))) {
 		servers = json_object();
 		if (!servers || json_object_set_new(http, "servers", servers))
 			rc = tl__error_oom();
-		for (size_t k = 0; k < nsrv && rc == TL_OK; k++) {
+		for (size_t k = 0; k < as->nsrv && rc == TL_OK; k++) {
 			char name[32], mark[64];
 			snprintf(name, sizeof(name), "srv%zu", k);
 			snprintf(mark, sizeof(mark), ROUTES_MARK "%zu@@", k);
-			if (json_object_set_new(srv[k].obj, "routes", json_string(mark)) ||
-			    json_object_set(servers, name, srv[k].obj))
+			if (json_object_set_new(as->srv[k].obj, "routes", json_string(mark)) ||
+			    json_object_set(servers, name, as->srv[k].obj))
 				rc = tl__error_oom();
 		}
 	}
-	if (rc == TL_OK && (specific.n || catchall.n) && !(rc = ensure(root, "apps", &apps)) &&
+	bool policies = as->specific.n || as->catchall.n;
+	if (rc == TL_OK && policies && !(rc = ensure(as->root, "apps", &apps)) &&
 	    !(rc = ensure(apps, "tls", &tls)) && !(rc = ensure(tls, "automation", &automation)) &&
 	    json_object_set_new(automation, "policies", json_string(POLICIES_MARK)))
 		rc = tl__error_oom();
-	if (rc == TL_OK && !(skel = json_dumps(root, JSON_COMPACT)))
+	if (rc == TL_OK && !(*out = json_dumps(as->root, JSON_COMPACT)))
 		rc = tl__error_oom();
 	/* Every mark must be one of ours: a piece holding the text (Caddy
 	 * copies hostnames, paths and headers into the config) would have
 	 * its value replaced by routes, or cut a mark short. */
 	size_t marks = 0;
-	for (const char *m = skel; rc == TL_OK && (m = strstr(m, "\"@@towlion-")); m++)
+	for (const char *m = *out; rc == TL_OK && (m = strstr(m, "\"@@towlion-")); m++)
 		marks++;
-	if (rc == TL_OK && marks != nsrv + (specific.n || catchall.n))
+	if (rc == TL_OK && marks != as->nsrv + policies)
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_CADDY,
 		                   "an adapted site config holds the text \"@@towlion-\", which "
 		                   "assembling the config reserves; rename what carries it");
-	for (const char *p = skel; rc == TL_OK && p;) {
+	return rc;
+}
+
+static void put_joined(tl_buf *b, const span *v, size_t n, bool first)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i || !first)
+			tl__buf_putc(b, ',');
+		tl__buf_put(b, v[i].p, v[i].len);
+	}
+}
+
+/* The skeleton with each mark replaced by the array it stands for. */
+static int fill_marks(tl_buf *b, const assembly *as, const char *skel)
+{
+	for (const char *p = skel;;) {
 		const char *m = strstr(p, "\"@@towlion-");
-		if (!m) {
-			rc = tl__buf_puts(&b, p);
-			break;
-		}
-		tl__buf_put(&b, p, (size_t)(m - p));
-		tl__buf_putc(&b, '[');
+		if (!m)
+			return tl__buf_puts(b, p);
+		tl__buf_put(b, p, (size_t)(m - p));
+		tl__buf_putc(b, '[');
 		if (!strncmp(m + 1, POLICIES_MARK, strlen(POLICIES_MARK))) {
-			for (size_t i = 0; i < specific.n + catchall.n; i++) {
-				span s = i < specific.n ? specific.v[i] : catchall.v[i - specific.n];
-				if (i)
-					tl__buf_putc(&b, ',');
-				tl__buf_put(&b, s.p, s.len);
-			}
+			put_joined(b, as->specific.v, as->specific.n, true);
+			put_joined(b, as->catchall.v, as->catchall.n, as->specific.n == 0);
 			p = m + 2 + strlen(POLICIES_MARK);
 		} else {
-			/* our own mark (counted above), still read as strictly: a bad
-			 * one is no index */
+			/* our own mark (counted by skeleton()), still read as
+			 * strictly: a bad one is no index */
 			const char *q = m + 1;
 			uint64_t k = UINT64_MAX;
 			if (strncmp(q, ROUTES_MARK, strlen(ROUTES_MARK)) ||
 			    (q += strlen(ROUTES_MARK), !tl__parse_digits(&k, &q)) || strncmp(q, "@@", 2))
 				k = UINT64_MAX;
-			for (size_t i = 0; k < nsrv && i < srv[k].routes.n; i++) {
-				if (i)
-					tl__buf_putc(&b, ',');
-				tl__buf_put(&b, srv[k].routes.v[i].p, srv[k].routes.v[i].len);
-			}
+			if (k < as->nsrv)
+				put_joined(b, as->srv[k].routes.v, as->srv[k].routes.n, true);
 			p = strchr(m + 1, '"') + 1;
 		}
-		rc = tl__buf_putc(&b, ']');
+		int rc = tl__buf_putc(b, ']');
+		if (rc)
+			return rc;
 	}
+}
+
+int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n)
+{
+	assembly as = {0};
+	char *skel = NULL;
+	tl_buf b = TL_BUF_INIT;
+	int rc = (as.root = json_object()) ? TL_OK : tl__error_oom();
+	for (size_t r = 0; rc == TL_OK && r < n; r++)
+		rc = gather_record(&as, recs[r], lens[r]);
+	if (rc == TL_OK)
+		rc = skeleton(&skel, &as);
+	if (rc == TL_OK)
+		rc = fill_marks(&b, &as, skel);
 	if (rc == TL_OK) {
 		tl_buf_dispose(out);
 		*out = b;
@@ -377,15 +429,6 @@ int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens,
 		tl_buf_dispose(&b);
 	}
 	free(skel);
-	free(others.v);
-	free(specific.v);
-	free(catchall.v);
-	for (size_t i = 0; i < nsrv; i++) {
-		json_decref(srv[i].obj);
-		free(srv[i].rests.v);
-		free(srv[i].routes.v);
-	}
-	free(srv);
-	json_decref(root);
+	assembly_dispose(&as);
 	return rc;
 }
