@@ -227,7 +227,7 @@ static int copy_tree(int sdir, int ddir, budget *b, int depth)
 }
 
 /* Copies of releases without a container (running or not) go. */
-static void prune(const attempt *a, const char *root)
+static void prune(const tl__deploy_attempt *a, const char *root)
 {
 	DIR *d = opendir(root);
 	if (!d)
@@ -264,7 +264,7 @@ static void name_of(char out[17], const char *src)
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode)
+int tl__bind_snapshot(char **out, const tl__deploy_attempt *a, const char *src, mode_t mode)
 {
 	char name[17];
 	name_of(name, src);

@@ -16,7 +16,7 @@
  * (for all the copies of a release together) are TL_EINVALID naming the
  * source. Copies of releases that have no
  * container left are removed on the way. */
-int tl__bind_snapshot(char **out, const attempt *a, const char *src, mode_t mode);
+int tl__bind_snapshot(char **out, const tl__deploy_attempt *a, const char *src, mode_t mode);
 
 #define TL__BIND_SNAPSHOT_MAX_BYTES (512LL << 20)
 #define TL__BIND_SNAPSHOT_MAX_FILES 50000L

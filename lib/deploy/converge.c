@@ -11,7 +11,7 @@
 
 /* Stop and remove the project's containers (of `role`, or all) whose
  * release is not in `keep`, after letting them drain for `drain_ms`. */
-int tl__remove_other_releases(attempt *a, char *const *keep, const char *role,
+int tl__remove_other_releases(tl__deploy_attempt *a, char *const *keep, const char *role,
                                  int drain_ms)
 {
 	char **filter = NULL;
@@ -56,7 +56,7 @@ int tl__remove_other_releases(attempt *a, char *const *keep, const char *role,
 /* The releases serving now: the history's active one, and that of every
  * container the route points at (a deploy killed between the switch and
  * its record leaves the route ahead of the history). */
-int tl__serving_releases(char ***keep, attempt *a)
+int tl__serving_releases(char ***keep, tl__deploy_attempt *a)
 {
 	tl_release_list *hist = NULL;
 	int rc = tl__history_load(&hist, a->p->state_dir);
@@ -122,7 +122,7 @@ int tl__serving_releases(char ***keep, attempt *a)
 }
 
 /* Keep the images of the newest keep_images releases that served. */
-void tl__prune_images(attempt *a)
+void tl__prune_images(tl__deploy_attempt *a)
 {
 	tl_release_list *hist = NULL;
 	if (tl__history_load(&hist, a->p->state_dir) != TL_OK) {

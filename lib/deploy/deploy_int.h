@@ -162,7 +162,7 @@ typedef struct {
 	char *name;
 	char *upstream; /* what Caddy uses */
 	char *probe;    /* where we check health from here */
-} started;
+} tl__started_container;
 
 typedef struct {
 	tl_ctx *ctx;
@@ -172,26 +172,27 @@ typedef struct {
 	char *release_id;
 	char *src_dir;
 	tl_buf commit;
-	started *run;
+	tl__started_container *run;
 	size_t nrun;
 	tl_release *rel;
 	long health_timeout_ms;
 	tl_buf plan_json; /* the plan as built, before the platform's env */
 	tl__tenant_net net; /* the project's own network */
-} attempt;
+} tl__deploy_attempt;
 
 #define LOG_TAIL_LINES 15
 
 int tl__label_filter(char ***out, const tl__project *p, const char *release);
-int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
+int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, const tl__svc *svc,
                    const char *name, const char *role);
-void tl__fail_with_logs(attempt *a, const char *container, int code, const char *what);
+void tl__fail_with_logs(tl__deploy_attempt *a, const char *container, int code, const char *what);
 /* app_ops.c: the size of each version of tl_rollback_options, for its
  * init and its readers (tl_rollback, tl_restart). */
 extern const size_t tl__rollback_options_sizes[2];
-int tl__remove_other_releases(attempt *a, char *const *keep, const char *role, int drain_ms);
-int tl__serving_releases(char ***keep, attempt *a);
-void tl__prune_images(attempt *a);
+int tl__remove_other_releases(tl__deploy_attempt *a, char *const *keep, const char *role,
+                              int drain_ms);
+int tl__serving_releases(char ***keep, tl__deploy_attempt *a);
+void tl__prune_images(tl__deploy_attempt *a);
 
 /* recover.c: the in-flight record of a deploy, rollback or preview up
  * (kind), written under the project lock before anything changes; and

@@ -51,7 +51,7 @@ static int tl__random_label(char *out, size_t len)
 	return TL_OK;
 }
 
-static int make_release_id(attempt *a, const char *wanted)
+static int make_release_id(tl__deploy_attempt *a, const char *wanted)
 {
 	if (wanted) {
 		for (const char *c = wanted; *c; c++)
@@ -83,7 +83,7 @@ static int make_release_id(attempt *a, const char *wanted)
 	return a->release_id ? TL_OK : TL_ENOMEM;
 }
 
-static int fetch_source(attempt *a, const tl_deploy_options *o)
+static int fetch_source(tl__deploy_attempt *a, const tl_deploy_options *o)
 {
 	if (o->path) {
 		a->src_dir = realpath(o->path, NULL);
@@ -105,7 +105,7 @@ static int fetch_source(attempt *a, const tl_deploy_options *o)
 }
 
 /* A rollback runs kept images: they must still be there. */
-static int check_images(attempt *a)
+static int check_images(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++) {
 		tl_docker_image *img = NULL;
@@ -122,7 +122,7 @@ static int check_images(attempt *a)
 	return TL_OK;
 }
 
-static int build_images(attempt *a)
+static int build_images(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++) {
 		tl__svc *svc = &a->plan.svcs[i];
@@ -204,7 +204,7 @@ static int build_images(attempt *a)
 /* The image scan hook (TOWLION_SCAN_COMMAND): every image this release
  * built is scanned before anything runs; under the block policy a HIGH or
  * CRITICAL finding refuses the release. */
-static int scan_images(attempt *a)
+static int scan_images(tl__deploy_attempt *a)
 {
 	const char *cmd = tl__cfg(a->ctx, "TOWLION_SCAN_COMMAND");
 	if (!*cmd)
@@ -242,7 +242,7 @@ static int scan_images(attempt *a)
 	return rc;
 }
 
-static const tl__svc *web_svc(const attempt *a)
+static const tl__svc *web_svc(const tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++)
 		if (a->plan.svcs[i].routed && !a->plan.svcs[i].route_path)
@@ -250,7 +250,7 @@ static const tl__svc *web_svc(const attempt *a)
 	return NULL;
 }
 
-static int run_release_command(attempt *a)
+static int run_release_command(tl__deploy_attempt *a)
 {
 	const char *cmd = a->p->release_command;
 	/* The web service's image runs it (with routes, the default route may
@@ -317,7 +317,7 @@ static int alive(void *payload)
 }
 
 /* Where Caddy and the health probe reach a started container. */
-static int addresses(attempt *a, started *st)
+static int addresses(tl__deploy_attempt *a, tl__started_container *st)
 {
 	tl_docker_container *c = NULL;
 	int rc = tl_docker_container_inspect(&c, a->docker, st->name);
@@ -351,16 +351,16 @@ static int addresses(attempt *a, started *st)
 }
 
 /* Start one container of `svc` for this release; it joins a->run. */
-static int start_one(attempt *a, const tl__svc *svc, const char *role)
+static int start_one(tl__deploy_attempt *a, const tl__svc *svc, const char *role)
 {
 	char rnd[5];
 	if (tl__random_label(rnd, 4))
 		return TL_EIO;
-	started *grown = tl__realloc(a->run, (a->nrun + 1) * sizeof(*grown));
+	tl__started_container *grown = tl__realloc(a->run, (a->nrun + 1) * sizeof(*grown));
 	if (!grown)
 		return TL_ENOMEM;
 	a->run = grown;
-	started *st = &a->run[a->nrun];
+	tl__started_container *st = &a->run[a->nrun];
 	memset(st, 0, sizeof(*st));
 	st->svc = svc;
 	st->name = tl__sprintf("%s-%s-%s", a->p->name, svc->name, rnd);
@@ -379,7 +379,7 @@ static int start_one(attempt *a, const tl__svc *svc, const char *role)
 	return rc;
 }
 
-static void remove_started(attempt *a)
+static void remove_started(tl__deploy_attempt *a)
 {
 	tl__error_saved saved;
 	tl__error_save(&saved);
@@ -388,7 +388,7 @@ static void remove_started(attempt *a)
 	tl__error_restore(&saved);
 }
 
-static int start_routed(attempt *a)
+static int start_routed(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++) {
 		const tl__svc *svc = &a->plan.svcs[i];
@@ -402,7 +402,7 @@ static int start_routed(attempt *a)
 			return rc;
 	}
 	for (size_t i = 0; i < a->nrun; i++) {
-		started *st = &a->run[i];
+		tl__started_container *st = &a->run[i];
 		int rc = tl__step(a->ctx, "deploy.health", st->svc->name,
 		                  "waiting for %s to answer %s", st->svc->name, st->svc->health_path);
 		void *payload[2] = {a->docker, st->name};
@@ -420,7 +420,7 @@ static int start_routed(attempt *a)
 }
 
 /* One route change moves every routed service at once. */
-static int switch_route(attempt *a)
+static int switch_route(tl__deploy_attempt *a)
 {
 	int rc = tl__step(a->ctx, "deploy.switch", a->p->name, "switching %s to %s", a->p->hosts[0],
 	                  a->release_id);
@@ -437,7 +437,7 @@ static int switch_route(attempt *a)
 	r.nhosts = tl__strv_len(a->p->hosts);
 	r.health_uri = web ? web->health_path : NULL;
 	for (size_t i = 0; i < a->nrun; i++) {
-		const started *st = &a->run[i];
+		const tl__started_container *st = &a->run[i];
 		if (!st->svc->routed)
 			continue;
 		size_t slot = 0; /* 0: default route; k+1: path k */
@@ -470,7 +470,7 @@ static int switch_route(attempt *a)
 	return tl_caddy_route_set(a->ctx, &r);
 }
 
-static int start_workers(attempt *a)
+static int start_workers(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->plan.n; i++) {
 		const tl__svc *svc = &a->plan.svcs[i];
@@ -486,7 +486,7 @@ static int start_workers(attempt *a)
 	return TL_OK;
 }
 
-static int record(attempt *a, int status, const tl_deploy_options *o, long t0)
+static int record(tl__deploy_attempt *a, int status, const tl_deploy_options *o, long t0)
 {
 	tl_release *r = a->rel;
 	r->status = status;
@@ -505,7 +505,7 @@ static int record(attempt *a, int status, const tl_deploy_options *o, long t0)
 	return rc ? rc : tl__history_record(a->p->state_dir, r);
 }
 
-static int new_release(attempt *a, const tl_deploy_options *o, const char *source)
+static int new_release(tl__deploy_attempt *a, const tl_deploy_options *o, const char *source)
 {
 	tl_release *r = tl__calloc(1, sizeof(*r));
 	if (!r)
@@ -525,7 +525,7 @@ static int new_release(attempt *a, const tl_deploy_options *o, const char *sourc
  * app's settings (`towlion env`; a preview leaves out the production-only
  * ones), then the platform's values (DATABASE_URL, REDIS_URL, S3_*,
  * APP_DOMAIN), which win. Nothing of it is ever put in an event. */
-static int merge_platform_env(attempt *a)
+static int merge_platform_env(tl__deploy_attempt *a)
 {
 	tl_envfile *env = NULL;
 	tl_appenv *settings = NULL;
@@ -572,13 +572,13 @@ static int merge_platform_env(attempt *a)
 }
 
 /* Settings from x-towlion where the registry left them open. */
-static void apply_plan_settings(attempt *a)
+static void apply_plan_settings(tl__deploy_attempt *a)
 {
 	if (!a->p->release_command && a->plan.release_command)
 		a->p->release_command = a->plan.release_command;
 }
 
-static void attempt_dispose(attempt *a)
+static void attempt_dispose(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->nrun; i++) {
 		free(a->run[i].name);
@@ -599,7 +599,7 @@ static void attempt_dispose(attempt *a)
 /* ---- what the attempt runs: a new release, a restart, a rollback ------ */
 
 /* A new release from a directory or a git ref: its compose file is read. */
-static int plan_new(attempt *a, const tl_deploy_options *o)
+static int plan_new(tl__deploy_attempt *a, const tl_deploy_options *o)
 {
 	int rc = fetch_source(a, o);
 	if (rc == TL_OK)
@@ -617,7 +617,7 @@ static int plan_new(attempt *a, const tl_deploy_options *o)
  * old, then the switch), from the same images and plan: only the
  * environment is read anew. The id takes a random tail, never the commit:
  * it must differ from the one it restarts even within the same second. */
-static int plan_restart(attempt *a, const tl_release *from)
+static int plan_restart(tl__deploy_attempt *a, const tl_release *from)
 {
 	int rc = tl__step(a->ctx, "deploy.plan", a->p->name,
 	                  "restarting %s with the settings of now", from->id);
@@ -633,7 +633,7 @@ static int plan_restart(attempt *a, const tl_release *from)
 }
 
 /* A kept release back under its own id, from its saved plan and images. */
-static int plan_rollback(attempt *a, const tl_release *from)
+static int plan_rollback(tl__deploy_attempt *a, const tl_release *from)
 {
 	int rc = tl__step(a->ctx, "deploy.plan", a->p->name, "rolling back to %s", from->id);
 	if (rc == TL_OK && !(a->release_id = tl__strdup(from->id)))
@@ -650,7 +650,7 @@ static int plan_rollback(attempt *a, const tl_release *from)
 /* The release's source as the history shows it: path:, git:, or what a
  * restart or rollback brings back (a restart of a restart names the
  * original source once). */
-static void describe_source(char *out, size_t len, const attempt *a,
+static void describe_source(char *out, size_t len, const tl__deploy_attempt *a,
                             const tl_deploy_options *o, const tl_release *from)
 {
 	if (from)
@@ -674,7 +674,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "a git URL needs a ref (branch, tag or commit)");
 	long t0 = tl__clock_ms();
-	attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
+	tl__deploy_attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
 	             o->health_timeout_ms > 0 ? o->health_timeout_ms : HEALTH_TIMEOUT_DEFAULT_MS,
 	             TL_BUF_INIT, {0}};
 	tl__lock *lock = NULL;

@@ -12,7 +12,7 @@
 #define LEFTOVERS_LOCK_DEFAULT_MS 10000
 
 /* The names of the project's containers whose release is not in `keep`. */
-static int names_outside(tl_buf *out, attempt *a, char *const *keep)
+static int names_outside(tl_buf *out, tl__deploy_attempt *a, char *const *keep)
 {
 	char **filter = NULL;
 	tl_docker_container_list *l = NULL;
@@ -38,7 +38,7 @@ int tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char *app, long 
 	int rc = tl__app_project(&p, &reg, ctx, app);
 	if (rc)
 		return rc;
-	attempt a = {0};
+	tl__deploy_attempt a = {0};
 	a.ctx = ctx;
 	a.p = &p;
 	tl__lock *lock = NULL;

@@ -75,7 +75,7 @@ static void sweep_tmp(tl_ctx *ctx, const char *dir)
 }
 
 /* Remove the images labelled with `release` of the project. */
-static void remove_release_images(attempt *a, const char *release)
+static void remove_release_images(tl__deploy_attempt *a, const char *release)
 {
 	char **filter = NULL;
 	tl_docker_image_list *imgs = NULL;
@@ -150,7 +150,7 @@ int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, t
 	const char *kind = tl__oplog_str(rec, "kind"), *release = tl__oplog_str(rec, "release"),
 	           *step = tl__oplog_str(rec, "step");
 	tl__project proj = *p;
-	attempt a;
+	tl__deploy_attempt a;
 	memset(&a, 0, sizeof(a));
 	a.ctx = ctx;
 	a.p = &proj;

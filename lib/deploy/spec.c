@@ -24,7 +24,7 @@ int tl__label_filter(char ***out, const tl__project *p, const char *release)
 	return rc;
 }
 
-static int add_labels(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc,
+static int add_labels(tl_docker_container_spec *s, const tl__deploy_attempt *a, const tl__svc *svc,
                       const char *role)
 {
 	int rc = tl_docker_container_spec_add_label(s, "towlion.app", a->p->app);
@@ -84,7 +84,7 @@ static int split_kv_add(tl_docker_container_spec *s, char *const *kv,
  * app's own (trusted) binds are handed over as checked; what is left for
  * them is in docs/security.md, "Bind mounts".
  */
-static int recheck_bind(char **bind_src, const attempt *a, const tl__svc *svc,
+static int recheck_bind(char **bind_src, const tl__deploy_attempt *a, const tl__svc *svc,
                         const char *src, int ro)
 {
 	const tl__project *p = a->p;
@@ -130,7 +130,7 @@ static int recheck_bind(char **bind_src, const attempt *a, const tl__svc *svc,
 	return rc;
 }
 
-static int add_binds(tl_docker_container_spec *s, const attempt *a, const tl__svc *svc)
+static int add_binds(tl_docker_container_spec *s, const tl__deploy_attempt *a, const tl__svc *svc)
 {
 	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
 		char *copy = tl__strdup(svc->binds[i]);
@@ -176,7 +176,7 @@ static int add_binds(tl_docker_container_spec *s, const attempt *a, const tl__sv
 }
 
 /* Everything a service's containers share, whatever their role. */
-int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__svc *svc,
+int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, const tl__svc *svc,
                       const char *name, const char *role)
 {
 	tl_docker_container_spec *s = NULL;
@@ -254,7 +254,7 @@ int tl__build_spec(tl_docker_container_spec **out, const attempt *a, const tl__s
 
 /* ---- failures carry the container's last words ----------------------- */
 
-void tl__fail_with_logs(attempt *a, const char *container, int code, const char *what)
+void tl__fail_with_logs(tl__deploy_attempt *a, const char *container, int code, const char *what)
 {
 	char msg[640];
 	snprintf(msg, sizeof(msg), "%s", tl_error_last()->message);

@@ -16,7 +16,7 @@
 
 static char *tmp;
 static tl__project proj;
-static attempt att;
+static tl__deploy_attempt att;
 
 static const char *at(const char *rel)
 {
