@@ -42,7 +42,7 @@ static void clean(char *p)
 	*out = '\0';
 }
 
-char *rd_abs_path(rd *r, const char *p)
+char *tl__compose_abs_path(tl__compose_reader *r, const char *p)
 {
 	char *a;
 	if (p[0] == '/')
@@ -67,7 +67,7 @@ static int under(const char *root, const char *path)
 /* `abs` with the compose file's directory (which may be reached through a
  * symlink the platform trusts, like the apps root) written as its real
  * path, so that it can be compared with the app directory, which is. */
-static char *rebase(rd *r, const char *abs)
+static char *rebase(tl__compose_reader *r, const char *abs)
 {
 	if (!r->base_dir || !under(r->base_dir, abs) || !strcmp(r->base_dir, "/"))
 		return tl__strdup(abs);
@@ -79,7 +79,7 @@ static char *rebase(rd *r, const char *abs)
 	return out;
 }
 
-int rd_canonical(rd *r, const char *abs, char **out)
+int tl__compose_canonical(tl__compose_reader *r, const char *abs, char **out)
 {
 	char *p = rebase(r, abs);
 	if (!p)
@@ -109,12 +109,12 @@ int rd_canonical(rd *r, const char *abs, char **out)
 	return rc;
 }
 
-int rd_inside_app(rd *r, const char *abs)
+int tl__compose_inside_app(tl__compose_reader *r, const char *abs)
 {
 	if (!r->app_dir || r->policy != TL_COMPOSE_STRICT)
 		return r->app_dir && under(r->app_dir, abs);
 	char *canon = NULL;
-	int rc = rd_canonical(r, abs, &canon);
+	int rc = tl__compose_canonical(r, abs, &canon);
 	free(canon);
 	return rc == TL_OK;
 }

@@ -84,7 +84,7 @@ int cp_keep_vars(tl_compose *c, const tl_envfile *vars, const tl_envfile *dotenv
 	return rc ? rc : copy_vars(&c->dotenv, dotenv);
 }
 
-/* The same order as the file's own interpolation (rd_var). */
+/* The same order as the file's own interpolation (tl__compose_var). */
 static const char *env_file_var(const char *name, void *p)
 {
 	const tl_compose *c = p;

@@ -14,30 +14,30 @@
 #define MAX_FILE (1u << 20) /* compose files are small; refuse huge input */
 #define MAX_MERGE_DEPTH 16
 
-unsigned long rd_line(const yaml_node_t *n)
+unsigned long tl__compose_line(const yaml_node_t *n)
 {
 	return n ? (unsigned long)n->start_mark.line + 1 : 0;
 }
 
-int rd_fail(rd *r, const yaml_node_t *n, const char *fmt, ...)
+int tl__compose_fail(tl__compose_reader *r, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[900];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE, "%s:%lu: %s", r->name, rd_line(n),
+	return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE, "%s:%lu: %s", r->name, tl__compose_line(n),
 	                     msg);
 }
 
-int rd_locate(rd *r, const yaml_node_t *n, int rc)
+int tl__compose_locate(tl__compose_reader *r, const yaml_node_t *n, int rc)
 {
 	if (rc == TL_EINVALID)
-		tl__error_prefix("%s:%lu", r->name, rd_line(n));
+		tl__error_prefix("%s:%lu", r->name, tl__compose_line(n));
 	return rc;
 }
 
-void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...)
+void tl__compose_warn(tl__compose_reader *r, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[900];
 	va_list ap;
@@ -45,22 +45,22 @@ void rd_warn(rd *r, const yaml_node_t *n, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	/* aliases can repeat a warning many times: keep the first ones */
-	if (json_array_size(r->warnings) >= RD_MAX_WARNINGS) {
+	if (json_array_size(r->warnings) >= TL__COMPOSE_MAX_WARNINGS) {
 		r->warnings_dropped++;
 		return;
 	}
-	char *w = tl__sprintf("%s:%lu: %s", r->name, rd_line(n), msg);
+	char *w = tl__sprintf("%s:%lu: %s", r->name, tl__compose_line(n), msg);
 	if (w)
 		json_array_append_new(r->warnings, json_string(w));
 	free(w);
 }
 
-yaml_node_t *rd_node(rd *r, int index)
+yaml_node_t *tl__compose_node(tl__compose_reader *r, int index)
 {
 	return yaml_document_get_node(&r->doc, index);
 }
 
-int rd_is_null(const yaml_node_t *n)
+int tl__compose_is_null(const yaml_node_t *n)
 {
 	if (!n)
 		return 1;
@@ -81,10 +81,10 @@ static const char *type_name(const yaml_node_t *n)
 	}
 }
 
-/* What one rd_pairs() call collects: the pairs, and an index of their
+/* What one tl__compose_pairs() call collects: the pairs, and an index of their
  * keys so that a mapping with many keys stays linear, not quadratic. */
 typedef struct {
-	kv *v;
+	tl__compose_pair *v;
 	size_t n, cap;
 	json_t *index; /* key -> position in v */
 } pairs_acc;
@@ -93,51 +93,51 @@ typedef struct {
  * r->work. Anchors, aliases and `<<` let a small file name the same nodes
  * many times over (a "billion laughs"); the budget stops that early with
  * a clear error instead of exponential time and memory. */
-int rd_charge(rd *r, const yaml_node_t *n, size_t units)
+int tl__compose_charge(tl__compose_reader *r, const yaml_node_t *n, size_t units)
 {
 	r->work += units;
-	if (r->work > RD_MAX_WORK)
-		return rd_fail(r, n,
+	if (r->work > TL__COMPOSE_MAX_WORK)
+		return tl__compose_fail(r, n,
 		               "anchors, aliases and merge keys (<<) expand this file to more "
 		               "than %u keys and values (the limit); write the file out plainly",
-		               RD_MAX_WORK);
+		               TL__COMPOSE_MAX_WORK);
 	return TL_OK;
 }
 
-static int add_pairs(rd *r, yaml_node_t *map, const char *what, pairs_acc *acc,
+static int add_pairs(tl__compose_reader *r, yaml_node_t *map, const char *what, pairs_acc *acc,
                      int explicit_only, int depth)
 {
 	if (depth > MAX_MERGE_DEPTH)
-		return rd_fail(r, map, "%s: merge keys (<<) nest deeper than %d levels (the limit)",
+		return tl__compose_fail(r, map, "%s: merge keys (<<) nest deeper than %d levels (the limit)",
 		               what, MAX_MERGE_DEPTH);
 	if (map->type != YAML_MAPPING_NODE)
-		return rd_fail(r, map, "%s must be a mapping, not %s", what, type_name(map));
+		return tl__compose_fail(r, map, "%s must be a mapping, not %s", what, type_name(map));
 	/* explicit keys first, then what `<<` merges in, so explicit ones win */
 	for (int pass = 0; pass < 2; pass++) {
 		for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
 		     p < map->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = rd_node(r, p->key), *v = rd_node(r, p->value);
+			yaml_node_t *k = tl__compose_node(r, p->key), *v = tl__compose_node(r, p->value);
 			if (!k || !v)
-				return rd_fail(r, map, "%s: broken mapping", what);
+				return tl__compose_fail(r, map, "%s: broken mapping", what);
 			if (k->type != YAML_SCALAR_NODE)
-				return rd_fail(r, k, "%s: keys must be plain strings", what);
+				return tl__compose_fail(r, k, "%s: keys must be plain strings", what);
 			const char *key = (const char *)k->data.scalar.value;
 			int merge = !strcmp(key, "<<") && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 			if (pass == 0 && !merge) {
-				int rc = rd_charge(r, k, 1);
+				int rc = tl__compose_charge(r, k, 1);
 				if (rc)
 					return rc;
 				json_t *seen = json_object_get(acc->index, key);
 				if (seen) {
 					if (!explicit_only)
 						continue; /* merged in lower down: the outer key won */
-					return rd_fail(r, k, "%s: duplicate key \"%s\" (first at line %lu)",
+					return tl__compose_fail(r, k, "%s: duplicate key \"%s\" (first at line %lu)",
 					               what, key,
-					               rd_line(acc->v[json_integer_value(seen)].knode));
+					               tl__compose_line(acc->v[json_integer_value(seen)].knode));
 				}
 				if (acc->n == acc->cap) {
 					size_t nc = acc->cap ? acc->cap * 2 : 16;
-					kv *nk = tl__realloc(acc->v, nc * sizeof(*nk));
+					tl__compose_pair *nk = tl__realloc(acc->v, nc * sizeof(*nk));
 					if (!nk)
 						return TL_ENOMEM;
 					acc->v = nk;
@@ -146,7 +146,7 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, pairs_acc *acc,
 				if (json_object_set_new_nocheck(acc->index, key,
 				                                json_integer((json_int_t)acc->n)))
 					return tl__error_oom();
-				acc->v[acc->n++] = (kv){key, k, v};
+				acc->v[acc->n++] = (tl__compose_pair){key, k, v};
 			} else if (pass == 1 && merge) {
 				if (v->type == YAML_MAPPING_NODE) {
 					int rc = add_pairs(r, v, what, acc, 0, depth + 1);
@@ -155,17 +155,17 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, pairs_acc *acc,
 				} else if (v->type == YAML_SEQUENCE_NODE) {
 					for (yaml_node_item_t *it = v->data.sequence.items.start;
 					     it < v->data.sequence.items.top; it++) {
-						yaml_node_t *m = rd_node(r, *it);
+						yaml_node_t *m = tl__compose_node(r, *it);
 						if (!m || m->type != YAML_MAPPING_NODE)
-							return rd_fail(r, v, "%s: << merges mappings only", what);
-						int rc = rd_charge(r, m, 1);
+							return tl__compose_fail(r, v, "%s: << merges mappings only", what);
+						int rc = tl__compose_charge(r, m, 1);
 						if (!rc)
 							rc = add_pairs(r, m, what, acc, 0, depth + 1);
 						if (rc)
 							return rc;
 					}
 				} else {
-					return rd_fail(r, v, "%s: << merges mappings only", what);
+					return tl__compose_fail(r, v, "%s: << merges mappings only", what);
 				}
 			}
 		}
@@ -173,7 +173,8 @@ static int add_pairs(rd *r, yaml_node_t *map, const char *what, pairs_acc *acc,
 	return TL_OK;
 }
 
-int rd_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n)
+int tl__compose_pairs(tl__compose_reader *r, yaml_node_t *map, const char *what,
+                      tl__compose_pair **out, size_t *n)
 {
 	pairs_acc acc = {NULL, 0, 0, json_object()};
 	*out = NULL;
@@ -189,9 +190,9 @@ int rd_pairs(rd *r, yaml_node_t *map, const char *what, kv **out, size_t *n)
 	return TL_OK;
 }
 
-const char *rd_var(const char *name, void *p)
+const char *tl__compose_var(const char *name, void *p)
 {
-	rd *r = p;
+	tl__compose_reader *r = p;
 	const char *v = r->vars ? tl_envfile_get(r->vars, name) : NULL;
 	if (!v && r->use_process_env)
 		v = getenv(name);
@@ -205,23 +206,23 @@ const char *rd_var(const char *name, void *p)
  * process environment only where the caller allows it. */
 static const char *dotenv_var(const char *name, void *p)
 {
-	rd *r = p;
+	tl__compose_reader *r = p;
 	const char *v = r->vars ? tl_envfile_get(r->vars, name) : NULL;
 	return !v && r->use_process_env ? getenv(name) : v;
 }
 
-int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
+int tl__compose_str(tl__compose_reader *r, yaml_node_t *n, const char *what, char **out)
 {
 	if (n->type != YAML_SCALAR_NODE)
-		return rd_fail(r, n, "%s must be a string, not %s", what, type_name(n));
+		return tl__compose_fail(r, n, "%s must be a string, not %s", what, type_name(n));
 	const char *raw = (const char *)n->data.scalar.value;
 	if (strlen(raw) != n->data.scalar.length)
-		return rd_fail(r, n, "%s contains a NUL byte", what);
-	int rc = rd_charge(r, n, 1);
+		return tl__compose_fail(r, n, "%s contains a NUL byte", what);
+	int rc = tl__compose_charge(r, n, 1);
 	if (rc)
 		return rc;
 	tl_buf missing = TL_BUF_INIT, value = TL_BUF_INIT;
-	rc = tl__interpolate(&value, raw, strlen(raw), rd_var, r, &missing, 0);
+	rc = tl__interpolate(&value, raw, strlen(raw), tl__compose_var, r, &missing, 0);
 	*out = rc ? NULL : tl__buf_detach(&value);
 	if (!rc && !*out)
 		rc = TL_ENOMEM;
@@ -229,29 +230,29 @@ int rd_str(rd *r, yaml_node_t *n, const char *what, char **out)
 		tl_buf_dispose(&value);
 		tl_buf_dispose(&missing);
 		tl__error_prefix("%s", what);
-		return rd_locate(r, n, rc);
+		return tl__compose_locate(r, n, rc);
 	}
 	/* aliases and variables can repeat text: bound what the whole file
 	 * expands to, not just each value */
 	r->text += strlen(*out);
-	if (r->text > RD_MAX_TEXT) {
+	if (r->text > TL__COMPOSE_MAX_TEXT) {
 		tl_buf_dispose(&missing);
 		free(*out);
 		*out = NULL;
-		return rd_fail(r, n,
+		return tl__compose_fail(r, n,
 		               "the values of this file expand to more than %u bytes (the limit) "
-		               "through aliases and variables", RD_MAX_TEXT);
+		               "through aliases and variables", TL__COMPOSE_MAX_TEXT);
 	}
 	if (missing.size)
-		rd_warn(r, n, "variable %s is not set; %s uses an empty string", missing.ptr, what);
+		tl__compose_warn(r, n, "variable %s is not set; %s uses an empty string", missing.ptr, what);
 	tl_buf_dispose(&missing);
 	return TL_OK;
 }
 
-int rd_bool(rd *r, yaml_node_t *n, const char *what, int *out)
+int tl__compose_bool(tl__compose_reader *r, yaml_node_t *n, const char *what, int *out)
 {
 	char *s = NULL;
-	int rc = rd_str(r, n, what, &s);
+	int rc = tl__compose_str(r, n, what, &s);
 	if (rc)
 		return rc;
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
@@ -259,22 +260,23 @@ int rd_bool(rd *r, yaml_node_t *n, const char *what, int *out)
 	else if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
 		*out = 0;
 	else
-		rc = rd_fail(r, n, "%s must be true or false, not \"%s\"", what, s);
+		rc = tl__compose_fail(r, n, "%s must be true or false, not \"%s\"", what, s);
 	free(s);
 	return rc;
 }
 
-int rd_int(rd *r, yaml_node_t *n, const char *what, long lo, long hi, long *out)
+int tl__compose_int(tl__compose_reader *r, yaml_node_t *n, const char *what, long lo, long hi,
+                    long *out)
 {
 	char *s = NULL;
-	int rc = rd_str(r, n, what, &s);
+	int rc = tl__compose_str(r, n, what, &s);
 	if (rc)
 		return rc;
 	/* every caller's range is from 0 up: no sign */
 	uint64_t v = 0;
 	const char *end = s;
 	if (!tl__parse_digits(&v, &end) || *end || lo < 0 || v < (uint64_t)lo || v > (uint64_t)hi)
-		rc = rd_fail(r, n, "%s must be a whole number from %ld to %ld, not \"%s\"", what, lo,
+		rc = tl__compose_fail(r, n, "%s must be a whole number from %ld to %ld, not \"%s\"", what, lo,
 		             hi, s);
 	else
 		*out = (long)v;
@@ -282,30 +284,30 @@ int rd_int(rd *r, yaml_node_t *n, const char *what, long lo, long hi, long *out)
 	return rc;
 }
 
-int rd_str_list(rd *r, yaml_node_t *n, const char *what, json_t **out)
+int tl__compose_str_list(tl__compose_reader *r, yaml_node_t *n, const char *what, json_t **out)
 {
 	json_t *a = json_array();
 	int rc = TL_OK;
 	if (n->type == YAML_SCALAR_NODE) {
 		char *s = NULL;
-		if (!(rc = rd_str(r, n, what, &s)))
+		if (!(rc = tl__compose_str(r, n, what, &s)))
 			json_array_append_new(a, json_string(s));
 		free(s);
 	} else if (n->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     !rc && it < n->data.sequence.items.top; it++) {
 			char *s = NULL;
-			yaml_node_t *item = rd_node(r, *it);
-			if (!(rc = rd_str(r, item, what, &s))) {
+			yaml_node_t *item = tl__compose_node(r, *it);
+			if (!(rc = tl__compose_str(r, item, what, &s))) {
 				json_t *js = json_string(s);
 				if (!js)
-					rc = rd_fail(r, item, "%s is not valid UTF-8", what);
+					rc = tl__compose_fail(r, item, "%s is not valid UTF-8", what);
 				json_array_append_new(a, js);
 			}
 			free(s);
 		}
 	} else {
-		rc = rd_fail(r, n, "%s must be a string or a list of strings, not %s", what,
+		rc = tl__compose_fail(r, n, "%s must be a string or a list of strings, not %s", what,
 		             type_name(n));
 	}
 	if (rc) {
@@ -316,25 +318,26 @@ int rd_str_list(rd *r, yaml_node_t *n, const char *what, json_t **out)
 	return TL_OK;
 }
 
-int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out)
+int tl__compose_key_values(tl__compose_reader *r, yaml_node_t *n, const char *what, int null_ok,
+                           json_t **out)
 {
 	json_t *o = json_object();
 	int rc = TL_OK;
 	if (n->type == YAML_MAPPING_NODE) {
-		kv *p = NULL;
+		tl__compose_pair *p = NULL;
 		size_t np = 0;
-		rc = rd_pairs(r, n, what, &p, &np);
+		rc = tl__compose_pairs(r, n, what, &p, &np);
 		for (size_t i = 0; !rc && i < np; i++) {
 			if (!*p[i].key) {
-				rc = rd_fail(r, p[i].knode, "%s: empty key", what);
-			} else if (rd_is_null(p[i].val)) {
+				rc = tl__compose_fail(r, p[i].knode, "%s: empty key", what);
+			} else if (tl__compose_is_null(p[i].val)) {
 				if (null_ok)
 					json_object_set_new(o, p[i].key, json_null());
 				else
 					json_object_set_new(o, p[i].key, json_string(""));
 			} else {
 				char *s = NULL;
-				if (!(rc = rd_str(r, p[i].val, what, &s)))
+				if (!(rc = tl__compose_str(r, p[i].val, what, &s)))
 					json_object_set_new(o, p[i].key, json_string(s));
 				free(s);
 			}
@@ -343,15 +346,15 @@ int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out
 	} else if (n->type == YAML_SEQUENCE_NODE) {
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     !rc && it < n->data.sequence.items.top; it++) {
-			yaml_node_t *item = rd_node(r, *it);
+			yaml_node_t *item = tl__compose_node(r, *it);
 			char *s = NULL;
-			if ((rc = rd_str(r, item, what, &s)))
+			if ((rc = tl__compose_str(r, item, what, &s)))
 				break;
 			char *eq = strchr(s, '=');
 			if (eq)
 				*eq = '\0';
 			if (!*s)
-				rc = rd_fail(r, item, "%s: entry \"%s\" has no key", what, eq ? eq + 1 : "");
+				rc = tl__compose_fail(r, item, "%s: entry \"%s\" has no key", what, eq ? eq + 1 : "");
 			else if (eq)
 				json_object_set_new(o, s, json_string(eq + 1));
 			else
@@ -359,7 +362,7 @@ int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out
 			free(s);
 		}
 	} else {
-		rc = rd_fail(r, n, "%s must be a mapping or a list of KEY=VALUE, not %s", what,
+		rc = tl__compose_fail(r, n, "%s must be a mapping or a list of KEY=VALUE, not %s", what,
 		             type_name(n));
 	}
 	if (rc) {
@@ -372,27 +375,27 @@ int rd_kv_map(rd *r, yaml_node_t *n, const char *what, int null_ok, json_t **out
 
 /* ---- top level ---- */
 
-static int read_named(rd *r, yaml_node_t *n, const char *what, json_t *into)
+static int read_named(tl__compose_reader *r, yaml_node_t *n, const char *what, json_t *into)
 {
-	kv *p = NULL;
+	tl__compose_pair *p = NULL;
 	size_t np = 0;
-	int rc = rd_pairs(r, n, what, &p, &np);
+	int rc = tl__compose_pairs(r, n, what, &p, &np);
 	for (size_t i = 0; !rc && i < np; i++) {
 		if (tl__str_startswith(p[i].key, "x-"))
 			continue;
 		json_object_set_new(into, p[i].key, json_true());
-		if (rd_is_null(p[i].val))
+		if (tl__compose_is_null(p[i].val))
 			continue;
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
 		char ctx[160];
 		snprintf(ctx, sizeof(ctx), "%s.%s", what, p[i].key);
-		if ((rc = rd_pairs(r, p[i].val, ctx, &q, &nq)))
+		if ((rc = tl__compose_pairs(r, p[i].val, ctx, &q, &nq)))
 			break;
 		for (size_t k = 0; !rc && k < nq; k++) {
 			const char *key = q[k].key;
 			if (!strcmp(key, "driver_opts") && r->policy == TL_COMPOSE_STRICT)
-				rc = rd_fail(r, q[k].knode,
+				rc = tl__compose_fail(r, q[k].knode,
 				             "%s: driver_opts are not allowed in an untrusted compose file "
 				             "(they can bind host paths)", ctx);
 			else if (!strcmp(key, "external") || !strcmp(key, "name") ||
@@ -401,7 +404,7 @@ static int read_named(rd *r, yaml_node_t *n, const char *what, json_t *into)
 			         !strcmp(key, "attachable") || tl__str_startswith(key, "x-"))
 				continue;
 			else
-				rd_warn(r, q[k].knode, "%s: unknown or unsupported key \"%s\" (ignored)", ctx,
+				tl__compose_warn(r, q[k].knode, "%s: unknown or unsupported key \"%s\" (ignored)", ctx,
 				        key);
 		}
 		free(q);
@@ -414,18 +417,18 @@ static int read_named(rd *r, yaml_node_t *n, const char *what, json_t *into)
  * to the backend and everything else to the frontend (see
  * examples/apps/fullstack). A route whose path is "/" + "*" (or that has
  * no path) is the site's default route. */
-static int read_routes(rd *r, yaml_node_t *n, json_t *xt)
+static int read_routes(tl__compose_reader *r, yaml_node_t *n, json_t *xt)
 {
 	if (n->type != YAML_SEQUENCE_NODE)
-		return rd_fail(r, n, "x-towlion.routes must be a list of {path, service, port}");
+		return tl__compose_fail(r, n, "x-towlion.routes must be a list of {path, service, port}");
 	json_t *routes = json_array();
 	int rc = TL_OK;
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
 	     !rc && it < n->data.sequence.items.top; it++) {
-		yaml_node_t *item = rd_node(r, *it);
-		kv *p = NULL;
+		yaml_node_t *item = tl__compose_node(r, *it);
+		tl__compose_pair *p = NULL;
 		size_t np = 0;
-		if (!item || (rc = rd_pairs(r, item, "x-towlion.routes item", &p, &np)))
+		if (!item || (rc = tl__compose_pairs(r, item, "x-towlion.routes item", &p, &np)))
 			break;
 		json_t *route = json_pack("{s:s, s:i, s:s}", "path", "/*", "port", 8000,
 		                          "health_path", "/health");
@@ -434,31 +437,31 @@ static int read_routes(rd *r, yaml_node_t *n, json_t *xt)
 			char *v = NULL;
 			if (!strcmp(k, "port")) {
 				long port;
-				if (!(rc = rd_int(r, p[i].val, "x-towlion.routes port", 1, 65535, &port)))
+				if (!(rc = tl__compose_int(r, p[i].val, "x-towlion.routes port", 1, 65535, &port)))
 					json_object_set_new(route, "port", json_integer(port));
 			} else if (!strcmp(k, "path") || !strcmp(k, "service") ||
 			           !strcmp(k, "health_path")) {
-				if ((rc = rd_str(r, p[i].val, "x-towlion.routes value", &v)))
+				if ((rc = tl__compose_str(r, p[i].val, "x-towlion.routes value", &v)))
 					break;
 				if (strcmp(k, "service") && (v[0] != '/' || strpbrk(v, " \t{}\"'\\")))
-					rc = rd_fail(r, p[i].val,
+					rc = tl__compose_fail(r, p[i].val,
 					             "x-towlion.routes %s must start with / and hold no spaces, "
 					             "quotes or braces, not \"%s\"", k, v);
 				else if (!*v)
-					rc = rd_fail(r, p[i].val, "x-towlion.routes %s is empty", k);
+					rc = tl__compose_fail(r, p[i].val, "x-towlion.routes %s is empty", k);
 				else
 					json_object_set_new(route, k, json_string(v));
 			} else {
-				rd_warn(r, p[i].knode, "x-towlion.routes: unknown key \"%s\" (ignored)", k);
+				tl__compose_warn(r, p[i].knode, "x-towlion.routes: unknown key \"%s\" (ignored)", k);
 			}
 			free(v);
 		}
 		if (!rc && !json_object_get(route, "service"))
-			rc = rd_fail(r, item, "x-towlion.routes item has no service");
+			rc = tl__compose_fail(r, item, "x-towlion.routes item has no service");
 		for (size_t k = 0; !rc && k < json_array_size(routes); k++)
 			if (!strcmp(json_string_value(json_object_get(json_array_get(routes, k), "path")),
 			            json_string_value(json_object_get(route, "path"))))
-				rc = rd_fail(r, item, "x-towlion.routes: path %s is routed twice",
+				rc = tl__compose_fail(r, item, "x-towlion.routes: path %s is routed twice",
 				             json_string_value(json_object_get(route, "path")));
 		if (rc)
 			json_decref(route);
@@ -473,37 +476,37 @@ static int read_routes(rd *r, yaml_node_t *n, json_t *xt)
 	return rc;
 }
 
-static int read_towlion(rd *r, yaml_node_t *n, json_t *xt)
+static int read_towlion(tl__compose_reader *r, yaml_node_t *n, json_t *xt)
 {
-	kv *p = NULL;
+	tl__compose_pair *p = NULL;
 	size_t np = 0;
-	int rc = rd_pairs(r, n, "x-towlion", &p, &np);
+	int rc = tl__compose_pairs(r, n, "x-towlion", &p, &np);
 	for (size_t i = 0; !rc && i < np; i++) {
 		const char *k = p[i].key;
 		char *s = NULL;
 		if (!strcmp(k, "port")) {
 			long v;
-			if (!(rc = rd_int(r, p[i].val, "x-towlion.port", 1, 65535, &v)))
+			if (!(rc = tl__compose_int(r, p[i].val, "x-towlion.port", 1, 65535, &v)))
 				json_object_set_new(xt, "port", json_integer(v));
 		} else if (!strcmp(k, "web_service") || !strcmp(k, "service") ||
 		           !strcmp(k, "health_path") || !strcmp(k, "release_command") ||
 		           !strcmp(k, "domain")) {
-			if ((rc = rd_str(r, p[i].val, "x-towlion value", &s)))
+			if ((rc = tl__compose_str(r, p[i].val, "x-towlion value", &s)))
 				break;
 			const char *key = !strcmp(k, "service") ? "web_service" : k;
 			if (!strcmp(k, "health_path") && s[0] != '/')
-				rc = rd_fail(r, p[i].val, "x-towlion.health_path must start with /, not \"%s\"",
+				rc = tl__compose_fail(r, p[i].val, "x-towlion.health_path must start with /, not \"%s\"",
 				             s);
 			else if (!strcmp(k, "domain") && tl_validate_domain(s) != TL_OK)
-				rc = rd_locate(r, p[i].val, TL_EINVALID);
+				rc = tl__compose_locate(r, p[i].val, TL_EINVALID);
 			else if (!*s)
-				rc = rd_fail(r, p[i].val, "x-towlion.%s is empty", k);
+				rc = tl__compose_fail(r, p[i].val, "x-towlion.%s is empty", k);
 			else
 				json_object_set_new(xt, key, json_string(s));
 		} else if (!strcmp(k, "routes")) {
 			rc = read_routes(r, p[i].val, xt);
 		} else {
-			rd_warn(r, p[i].knode, "x-towlion: unknown key \"%s\" (ignored)", k);
+			tl__compose_warn(r, p[i].knode, "x-towlion: unknown key \"%s\" (ignored)", k);
 		}
 		free(s);
 	}
@@ -527,7 +530,7 @@ static int valid_service_name(const char *s)
 }
 
 /* Cross-service checks once every service is read. */
-static int check_links(rd *r, json_t *services, kv *sp, size_t nsp)
+static int check_links(tl__compose_reader *r, json_t *services, tl__compose_pair *sp, size_t nsp)
 {
 	size_t i;
 	json_t *s;
@@ -540,7 +543,7 @@ static int check_links(rd *r, json_t *services, kv *sp, size_t nsp)
 			for (size_t m = 0; m < nsp && !found; m++)
 				found = !strcmp(sp[m].key, name);
 			if (!found)
-				return rd_fail(r, sp[i].val,
+				return tl__compose_fail(r, sp[i].val,
 				               "service \"%s\" depends on \"%s\", which is not a service in "
 				               "this file", sp[i].key, name);
 		}
@@ -548,15 +551,15 @@ static int check_links(rd *r, json_t *services, kv *sp, size_t nsp)
 	return TL_OK;
 }
 
-static int read_document(rd *r, json_t *plan)
+static int read_document(tl__compose_reader *r, json_t *plan)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&r->doc);
 	if (!root)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 		                     "%s: the file is empty: it needs a services: section", r->name);
-	kv *top = NULL;
+	tl__compose_pair *top = NULL;
 	size_t nt = 0;
-	int rc = rd_pairs(r, root, "the top level", &top, &nt);
+	int rc = tl__compose_pairs(r, root, "the top level", &top, &nt);
 	if (rc)
 		return rc;
 	yaml_node_t *services = NULL, *services_key = NULL;
@@ -569,47 +572,47 @@ static int read_document(rd *r, json_t *plan)
 			services = top[i].val;
 			services_key = top[i].knode;
 		} else if (!strcmp(k, "volumes")) {
-			if (!rd_is_null(top[i].val))
+			if (!tl__compose_is_null(top[i].val))
 				rc = read_named(r, top[i].val, "volumes", r->volumes);
 		} else if (!strcmp(k, "networks")) {
-			if (!rd_is_null(top[i].val))
+			if (!tl__compose_is_null(top[i].val))
 				rc = read_named(r, top[i].val, "networks", r->networks);
 		} else if (!strcmp(k, "x-towlion")) {
 			rc = read_towlion(r, top[i].val, xt);
 		} else if (!strcmp(k, "version") || !strcmp(k, "name")) {
 			char *s = NULL;
-			rc = rd_str(r, top[i].val, k, &s);
+			rc = tl__compose_str(r, top[i].val, k, &s);
 			if (!rc && !strcmp(k, "name"))
 				json_object_set_new(plan, "name", json_string(s));
 			free(s);
 		} else if (!tl__str_startswith(k, "x-")) {
-			rd_warn(r, top[i].knode, "unknown or unsupported top-level key \"%s\" (ignored)",
+			tl__compose_warn(r, top[i].knode, "unknown or unsupported top-level key \"%s\" (ignored)",
 			        k);
 		}
 	}
-	if (!rc && (!services || rd_is_null(services)))
-		rc = services_key ? rd_fail(r, services_key, "services: is empty")
+	if (!rc && (!services || tl__compose_is_null(services)))
+		rc = services_key ? tl__compose_fail(r, services_key, "services: is empty")
 		                  : tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 		                                  "%s: no services: section", r->name);
-	kv *sp = NULL;
+	tl__compose_pair *sp = NULL;
 	size_t nsp = 0;
 	if (!rc)
-		rc = rd_pairs(r, services, "services", &sp, &nsp);
+		rc = tl__compose_pairs(r, services, "services", &sp, &nsp);
 	json_t *arr = json_array();
 	json_object_set_new(plan, "services", arr);
 	for (size_t i = 0; !rc && i < nsp; i++) {
 		if (tl__str_startswith(sp[i].key, "x-"))
 			continue;
 		if (!valid_service_name(sp[i].key)) {
-			rc = rd_fail(r, sp[i].knode,
+			rc = tl__compose_fail(r, sp[i].knode,
 			             "service name \"%s\" must be 1-63 letters, digits, '-', '_' or '.', "
 			             "starting with a letter or digit", sp[i].key);
 			break;
 		}
-		if ((rc = rd_check_reserved(r, sp[i].knode, sp[i].key)))
+		if ((rc = tl__compose_check_reserved(r, sp[i].knode, sp[i].key)))
 			break;
 		json_t *svc = NULL;
-		rc = rd_service(r, sp[i].key, sp[i].knode, sp[i].val, &svc);
+		rc = tl__compose_service(r, sp[i].key, sp[i].knode, sp[i].val, &svc);
 		if (!rc)
 			json_array_append_new(arr, svc);
 	}
@@ -620,7 +623,7 @@ static int read_document(rd *r, json_t *plan)
 			sp[w++] = sp[i];
 	nsp = w;
 	if (!rc && nsp == 0)
-		rc = rd_fail(r, services, "services: has no service");
+		rc = tl__compose_fail(r, services, "services: has no service");
 	if (!rc)
 		rc = check_links(r, arr, sp, nsp);
 	json_t *routes = json_object_get(xt, "routes");
@@ -714,7 +717,7 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 		                     "%s: %zu bytes is too big for a compose file (limit %u)", name,
 		                     len, MAX_FILE);
-	rd r = {0};
+	tl__compose_reader r = {0};
 	r.name = name;
 	r.policy = o->policy;
 	r.vars = o->vars;
@@ -743,7 +746,7 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		/* a tenant's checkout may hold a .env that links to another
 		 * tenant's settings or the platform's: STRICT reads one only
 		 * inside the app directory (a file the caller names is its own) */
-		if (ef && !o->env_file && r.policy == TL_COMPOSE_STRICT && !rd_inside_app(&r, ef))
+		if (ef && !o->env_file && r.policy == TL_COMPOSE_STRICT && !tl__compose_inside_app(&r, ef))
 			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
 			                   "%s leads outside the app directory %s, which an untrusted "
 			                   "compose file may not read", ef, r.app_dir);
@@ -800,7 +803,7 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		json_object_set_new(plan, "networks", nets);
 		if (r.warnings_dropped) {
 			char *w = tl__sprintf("%s: %zu more warnings not shown (the first %u are)",
-			                      name, r.warnings_dropped, RD_MAX_WARNINGS);
+			                      name, r.warnings_dropped, TL__COMPOSE_MAX_WARNINGS);
 			if (w)
 				json_array_append_new(r.warnings, json_string(w));
 			free(w);

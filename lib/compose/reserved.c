@@ -29,12 +29,12 @@ const char *tl__compose_reserved_name(const char *name)
 	return NULL;
 }
 
-int rd_check_reserved(rd *r, const yaml_node_t *knode, const char *name)
+int tl__compose_check_reserved(tl__compose_reader *r, const yaml_node_t *knode, const char *name)
 {
 	const char *what = tl__compose_reserved_name(name);
 	if (!what)
 		return TL_OK;
-	return rd_fail(r, knode,
+	return tl__compose_fail(r, knode,
 	               "service name \"%s\" is reserved: on the app's network it is the name of "
 	               "%s; rename the service (the app reaches the platform's under that name)",
 	               name, what);

@@ -8,14 +8,14 @@
 #include <sys/stat.h>
 
 typedef struct {
-	rd *r;
+	tl__compose_reader *r;
 	const char *name; /* service name */
 	json_t *svc;
-} sv;
+} service_reader;
 
 #define LABEL_MAX 200
 
-static const char *label(const sv *s, const char *key, char *buf)
+static const char *label(const service_reader *s, const char *key, char *buf)
 {
 	snprintf(buf, LABEL_MAX, "service %s: %s", s->name, key);
 	return buf;
@@ -33,67 +33,67 @@ static int set(json_t *o, const char *k, json_t *v)
 	return json_object_set_new(o, k, v) ? tl__error_oom() : TL_OK;
 }
 
-static int set_str(sv *s, const kv *p, const char *as)
+static int set_str(service_reader *s, const tl__compose_pair *p, const char *as)
 {
 	char *v = NULL;
 	const char *what = W(s, p->key);
-	int rc = rd_str(s->r, p->val, what, &v);
+	int rc = tl__compose_str(s->r, p->val, what, &v);
 	if (!rc) {
 		json_t *j = json_string(v);
-		rc = j ? set(s->svc, as, j) : rd_fail(s->r, p->val, "%s is not UTF-8", what);
+		rc = j ? set(s->svc, as, j) : tl__compose_fail(s->r, p->val, "%s is not UTF-8", what);
 	}
 	free(v);
 	return rc;
 }
 
 /* An argv from a string (split like a shell) or a list. */
-static int argv_of(sv *s, const kv *p, json_t **out)
+static int argv_of(service_reader *s, const tl__compose_pair *p, json_t **out)
 {
 	yaml_node_t *n = p->val;
 	if (n->type == YAML_SCALAR_NODE) {
 		char *v = NULL;
-		int rc = rd_str(s->r, n, W(s, p->key), &v);
+		int rc = tl__compose_str(s->r, n, W(s, p->key), &v);
 		if (!rc)
-			rc = rd_locate(s->r, n, cp_shell_split(out, v));
+			rc = tl__compose_locate(s->r, n, cp_shell_split(out, v));
 		free(v);
 		return rc;
 	}
 	if (n->type != YAML_SEQUENCE_NODE)
-		return rd_fail(s->r, n, "%s must be a string or a list", W(s, p->key));
-	return rd_str_list(s->r, n, W(s, p->key), out);
+		return tl__compose_fail(s->r, n, "%s must be a string or a list", W(s, p->key));
+	return tl__compose_str_list(s->r, n, W(s, p->key), out);
 }
 
-static int k_argv(sv *s, const kv *p)
+static int k_argv(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
 	int rc = argv_of(s, p, &a);
 	return rc ? rc : set(s->svc, p->key, a);
 }
 
-static int k_build(sv *s, const kv *p)
+static int k_build(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	json_t *b = json_object();
 	char *ctx = NULL;
 	int rc = TL_OK;
 	if (p->val->type == YAML_SCALAR_NODE) {
-		rc = rd_str(r, p->val, W(s, "build"), &ctx);
+		rc = tl__compose_str(r, p->val, W(s, "build"), &ctx);
 	} else {
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
-		rc = rd_pairs(r, p->val, W(s, "build"), &q, &nq);
+		rc = tl__compose_pairs(r, p->val, W(s, "build"), &q, &nq);
 		for (size_t i = 0; !rc && i < nq; i++) {
 			const char *k = q[i].key;
 			char *v = NULL;
 			if (!strcmp(k, "context")) {
 				free(ctx);
 				ctx = NULL;
-				rc = rd_str(r, q[i].val, W(s, "build.context"), &ctx);
+				rc = tl__compose_str(r, q[i].val, W(s, "build.context"), &ctx);
 			} else if (!strcmp(k, "dockerfile") || !strcmp(k, "target")) {
-				if (!(rc = rd_str(r, q[i].val, W(s, "build value"), &v))) {
+				if (!(rc = tl__compose_str(r, q[i].val, W(s, "build value"), &v))) {
 					if (!strcmp(k, "dockerfile") &&
 					    (v[0] == '/' || !strcmp(v, "..") || strstr(v, "../")))
-						rc = rd_fail(r, q[i].val,
+						rc = tl__compose_fail(r, q[i].val,
 						             "service %s: build.dockerfile \"%s\" must be a path "
 						             "inside the build context", s->name, v);
 					else
@@ -101,12 +101,12 @@ static int k_build(sv *s, const kv *p)
 				}
 			} else if (!strcmp(k, "args")) {
 				json_t *args = NULL;
-				if (!(rc = rd_kv_map(r, q[i].val, W(s, "build.args"), 1, &args))) {
+				if (!(rc = tl__compose_key_values(r, q[i].val, W(s, "build.args"), 1, &args))) {
 					/* an arg without value takes the variable's value */
 					const char *ak;
 					json_t *av, *resolved = json_object();
 					json_object_foreach(args, ak, av) {
-						const char *val = json_is_null(av) ? rd_var(ak, r) : json_string_value(av);
+						const char *val = json_is_null(av) ? tl__compose_var(ak, r) : json_string_value(av);
 						if (val)
 							json_object_set_new(resolved, ak, json_string(val));
 					}
@@ -114,7 +114,7 @@ static int k_build(sv *s, const kv *p)
 					rc = set(b, "args", resolved);
 				}
 			} else if (!tl__str_startswith(k, "x-")) {
-				rd_warn(r, q[i].knode, "service %s: build: unknown or unsupported key \"%s\" "
+				tl__compose_warn(r, q[i].knode, "service %s: build: unknown or unsupported key \"%s\" "
 				                       "(ignored)", s->name, k);
 			}
 			free(v);
@@ -124,11 +124,11 @@ static int k_build(sv *s, const kv *p)
 			ctx = tl__strdup(".");
 	}
 	if (!rc) {
-		char *abs = ctx ? rd_abs_path(r, ctx) : NULL;
+		char *abs = ctx ? tl__compose_abs_path(r, ctx) : NULL;
 		if (!abs)
 			rc = TL_ENOMEM;
-		else if (r->policy == TL_COMPOSE_STRICT && !rd_inside_app(r, abs))
-			rc = rd_fail(r, p->val,
+		else if (r->policy == TL_COMPOSE_STRICT && !tl__compose_inside_app(r, abs))
+			rc = tl__compose_fail(r, p->val,
 			             "service %s: build context %s is outside the app directory %s, which "
 			             "an untrusted compose file may not use", s->name, abs, r->app_dir);
 		else
@@ -145,10 +145,10 @@ static int k_build(sv *s, const kv *p)
 	return set(s->svc, "build", b);
 }
 
-static int k_environment(sv *s, const kv *p)
+static int k_environment(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *m = NULL;
-	int rc = rd_kv_map(s->r, p->val, W(s, "environment"), 1, &m);
+	int rc = tl__compose_key_values(s->r, p->val, W(s, "environment"), 1, &m);
 	if (rc)
 		return rc;
 	json_t *env = json_object();
@@ -156,7 +156,7 @@ static int k_environment(sv *s, const kv *p)
 	json_t *v;
 	json_object_foreach(m, k, v) {
 		/* KEY alone passes the variable through, and nothing when unset */
-		const char *val = json_is_null(v) ? rd_var(k, s->r) : json_string_value(v);
+		const char *val = json_is_null(v) ? tl__compose_var(k, s->r) : json_string_value(v);
 		if (val)
 			json_object_set_new(env, k, json_string(val));
 	}
@@ -164,9 +164,9 @@ static int k_environment(sv *s, const kv *p)
 	return set(s->svc, "environment", env);
 }
 
-static int k_env_file(sv *s, const kv *p)
+static int k_env_file(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	json_t *files = json_array(), *required = json_array();
 	int rc = TL_OK;
 	yaml_node_t *n = p->val;
@@ -176,23 +176,23 @@ static int k_env_file(sv *s, const kv *p)
 		paths = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
 		     !rc && it < n->data.sequence.items.top; it++) {
-			yaml_node_t *item = rd_node(r, *it);
+			yaml_node_t *item = tl__compose_node(r, *it);
 			char *v = NULL;
 			int req = 1; /* Compose: a missing file is an error unless required: false */
 			if (item->type == YAML_MAPPING_NODE) {
-				kv *q = NULL;
+				tl__compose_pair *q = NULL;
 				size_t nq = 0;
-				rc = rd_pairs(r, item, W(s, "env_file"), &q, &nq);
+				rc = tl__compose_pairs(r, item, W(s, "env_file"), &q, &nq);
 				for (size_t i = 0; !rc && i < nq; i++)
 					if (!strcmp(q[i].key, "path"))
-						rc = rd_str(r, q[i].val, W(s, "env_file.path"), &v);
+						rc = tl__compose_str(r, q[i].val, W(s, "env_file.path"), &v);
 					else if (!strcmp(q[i].key, "required"))
-						rc = rd_bool(r, q[i].val, W(s, "env_file.required"), &req);
+						rc = tl__compose_bool(r, q[i].val, W(s, "env_file.required"), &req);
 				free(q);
 				if (!rc && !v)
-					rc = rd_fail(r, item, "service %s: env_file entry without path", s->name);
+					rc = tl__compose_fail(r, item, "service %s: env_file entry without path", s->name);
 			} else {
-				rc = rd_str(r, item, W(s, "env_file"), &v);
+				rc = tl__compose_str(r, item, W(s, "env_file"), &v);
 			}
 			if (!rc)
 				json_array_append_new(paths, json_string(v));
@@ -201,7 +201,7 @@ static int k_env_file(sv *s, const kv *p)
 			free(v);
 		}
 	} else {
-		rc = rd_str_list(r, n, W(s, "env_file"), &paths);
+		rc = tl__compose_str_list(r, n, W(s, "env_file"), &paths);
 		for (size_t i = 0; !rc && i < json_array_size(paths); i++)
 			json_array_append_new(required, json_true());
 	}
@@ -210,11 +210,11 @@ static int k_env_file(sv *s, const kv *p)
 	json_array_foreach(paths, i, e) {
 		if (rc)
 			break;
-		char *abs = rd_abs_path(r, json_string_value(e));
+		char *abs = tl__compose_abs_path(r, json_string_value(e));
 		if (!abs)
 			rc = TL_ENOMEM;
-		else if (r->policy == TL_COMPOSE_STRICT && !rd_inside_app(r, abs))
-			rc = rd_fail(r, n,
+		else if (r->policy == TL_COMPOSE_STRICT && !tl__compose_inside_app(r, abs))
+			rc = tl__compose_fail(r, n,
 			             "service %s: env_file %s is outside the app directory %s, which an "
 			             "untrusted compose file may not read", s->name, abs, r->app_dir);
 		else
@@ -233,46 +233,46 @@ static int k_env_file(sv *s, const kv *p)
 	return set(s->svc, "env_file", files);
 }
 
-static int k_ports(sv *s, const kv *p)
+static int k_ports(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	if (p->val->type != YAML_SEQUENCE_NODE)
-		return rd_fail(r, p->val, "service %s: ports must be a list", s->name);
+		return tl__compose_fail(r, p->val, "service %s: ports must be a list", s->name);
 	json_t *ports = json_array();
 	int rc = TL_OK;
 	for (yaml_node_item_t *it = p->val->data.sequence.items.start;
 	     !rc && it < p->val->data.sequence.items.top; it++) {
-		yaml_node_t *item = rd_node(r, *it);
+		yaml_node_t *item = tl__compose_node(r, *it);
 		if (item->type == YAML_SCALAR_NODE) {
 			char *v = NULL;
-			if (!(rc = rd_str(r, item, W(s, "ports"), &v)))
-				rc = rd_locate(r, item, cp_ports_short(ports, v));
+			if (!(rc = tl__compose_str(r, item, W(s, "ports"), &v)))
+				rc = tl__compose_locate(r, item, cp_ports_short(ports, v));
 			free(v);
 			continue;
 		}
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
 		long target = 0, published = 0;
 		char *ip = NULL, *proto = NULL;
-		rc = rd_pairs(r, item, W(s, "ports"), &q, &nq);
+		rc = tl__compose_pairs(r, item, W(s, "ports"), &q, &nq);
 		for (size_t i = 0; !rc && i < nq; i++) {
 			const char *k = q[i].key;
 			if (!strcmp(k, "target"))
-				rc = rd_int(r, q[i].val, W(s, "ports.target"), 1, 65535, &target);
+				rc = tl__compose_int(r, q[i].val, W(s, "ports.target"), 1, 65535, &target);
 			else if (!strcmp(k, "published"))
-				rc = rd_int(r, q[i].val, W(s, "ports.published"), 0, 65535, &published);
+				rc = tl__compose_int(r, q[i].val, W(s, "ports.published"), 0, 65535, &published);
 			else if (!strcmp(k, "host_ip"))
-				rc = rd_str(r, q[i].val, W(s, "ports.host_ip"), &ip);
+				rc = tl__compose_str(r, q[i].val, W(s, "ports.host_ip"), &ip);
 			else if (!strcmp(k, "protocol"))
-				rc = rd_str(r, q[i].val, W(s, "ports.protocol"), &proto);
+				rc = tl__compose_str(r, q[i].val, W(s, "ports.protocol"), &proto);
 			else if (strcmp(k, "mode") && strcmp(k, "name") && strcmp(k, "app_protocol"))
-				rd_warn(r, q[i].knode, "service %s: ports: unknown key \"%s\" (ignored)",
+				tl__compose_warn(r, q[i].knode, "service %s: ports: unknown key \"%s\" (ignored)",
 				        s->name, k);
 		}
 		if (!rc && !target)
-			rc = rd_fail(r, item, "service %s: a port needs a target", s->name);
+			rc = tl__compose_fail(r, item, "service %s: a port needs a target", s->name);
 		if (!rc && proto && strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp"))
-			rc = rd_fail(r, item, "service %s: port protocol \"%s\" is not tcp or udp", s->name,
+			rc = tl__compose_fail(r, item, "service %s: port protocol \"%s\" is not tcp or udp", s->name,
 			             proto);
 		if (!rc)
 			json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip",
@@ -290,10 +290,10 @@ static int k_ports(sv *s, const kv *p)
 	return set(s->svc, "ports", ports);
 }
 
-static int k_expose(sv *s, const kv *p)
+static int k_expose(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
-	int rc = rd_str_list(s->r, p->val, W(s, "expose"), &a);
+	int rc = tl__compose_str_list(s->r, p->val, W(s, "expose"), &a);
 	if (rc)
 		return rc;
 	size_t i;
@@ -303,7 +303,7 @@ static int k_expose(sv *s, const kv *p)
 		uint64_t port = 0;
 		if (!tl__parse_digits(&port, &end) || port < 1 || port > 65535 ||
 		    (*end && strcmp(end, "/tcp") && strcmp(end, "/udp"))) {
-			int err = rd_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
+			int err = tl__compose_fail(s->r, p->val, "service %s: expose \"%s\" is not PORT[/PROTOCOL]",
 			                 s->name, v);
 			json_decref(a);
 			return err;
@@ -325,58 +325,59 @@ static int is_docker_socket(const char *path)
  * (nothing of a preview may write its own checkout: a writer there could
  * plant the symlink that turns a later container's bind into the host's
  * "/"; data belongs in named volumes), and a directory or a file. */
-static int strict_bind(rd *r, yaml_node_t *at, const char *svc, const char *abs,
+static int strict_bind(tl__compose_reader *r, yaml_node_t *at, const char *svc, const char *abs,
                        const char *canon, int ro)
 {
 	if (!ro)
-		return rd_fail(r, at, "service %s: bind mount of %s is read-write, and an untrusted "
+		return tl__compose_fail(r, at, "service %s: bind mount of %s is read-write, and an untrusted "
 		                      "compose file may bind host paths read-only only: add \":ro\" "
 		                      "(or read_only: true), or keep the data in a named volume",
 		               svc, abs);
 	struct stat st;
 	if (lstat(canon, &st) == 0 && !S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
-		return rd_fail(r, at, "service %s: bind mount of %s is neither a directory nor a "
+		return tl__compose_fail(r, at, "service %s: bind mount of %s is neither a directory nor a "
 		                      "regular file, which is all an untrusted compose file may bind",
 		               svc, abs);
 	return TL_OK;
 }
 
-static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, const char *src,
+static int add_mount(service_reader *s, yaml_node_t *at, json_t *vols, const char *type,
+                     const char *src,
                      const char *target, int ro)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	if (!target || target[0] != '/')
-		return rd_fail(r, at, "service %s: mount target \"%s\" must be an absolute path",
+		return tl__compose_fail(r, at, "service %s: mount target \"%s\" must be an absolute path",
 		               s->name, target ? target : "");
 	char *abs = NULL;
 	if (!strcmp(type, "bind")) {
 		if (r->policy == TL_COMPOSE_STRICT && src[0] == '~')
-			return rd_fail(r, at, "service %s: bind mount of %s (the home directory) is not "
+			return tl__compose_fail(r, at, "service %s: bind mount of %s (the home directory) is not "
 			                      "allowed in an untrusted compose file", s->name, src);
-		abs = rd_abs_path(r, src);
+		abs = tl__compose_abs_path(r, src);
 		if (!abs)
 			return TL_ENOMEM;
 		char *canon = NULL;
 		int rc = TL_OK;
 		if (r->policy == TL_COMPOSE_STRICT &&
 		    (is_docker_socket(abs) || is_docker_socket(target)))
-			rc = rd_fail(r, at, "service %s: mounting the Docker socket (%s) is not "
+			rc = tl__compose_fail(r, at, "service %s: mounting the Docker socket (%s) is not "
 			                    "allowed in an untrusted compose file: it would give "
 			                    "root on the server", s->name, abs);
-		else if ((rc = rd_canonical(r, abs, &canon)) == TL_ENOMEM)
+		else if ((rc = tl__compose_canonical(r, abs, &canon)) == TL_ENOMEM)
 			;
 		else if (rc)
-			rc = rd_fail(r, at, "service %s: bind mount of %s is outside the app directory "
+			rc = tl__compose_fail(r, at, "service %s: bind mount of %s is outside the app directory "
 			                    "%s, which an untrusted compose file may not use (%s)",
 			             s->name, abs, r->app_dir, tl_error_last()->message);
 		else if (strchr(canon, ':') || strchr(target, ':'))
 			/* the plan carries a bind as "source:target[:ro]" */
-			rc = rd_fail(r, at, "service %s: bind mount of %s on %s has a ':' in a path, "
+			rc = tl__compose_fail(r, at, "service %s: bind mount of %s on %s has a ':' in a path, "
 			                    "which a bind cannot carry: rename it", s->name, canon, target);
 		else if (r->policy == TL_COMPOSE_STRICT)
 			rc = strict_bind(r, at, s->name, abs, canon, ro);
 		else if (is_docker_socket(canon))
-			rd_warn(r, at, "service %s mounts the Docker socket %s: that gives it root on the "
+			tl__compose_warn(r, at, "service %s mounts the Docker socket %s: that gives it root on the "
 			               "server", s->name, canon);
 		free(abs);
 		abs = canon;
@@ -386,19 +387,19 @@ static int add_mount(sv *s, yaml_node_t *at, json_t *vols, const char *type, con
 		}
 		src = abs;
 	} else if (!strcmp(type, "volume") && src && *src && !json_object_get(r->volumes, src)) {
-		return rd_fail(r, at, "service %s uses volume \"%s\", which is not declared under "
+		return tl__compose_fail(r, at, "service %s uses volume \"%s\", which is not declared under "
 		                      "the top-level volumes:", s->name, src);
 	}
 	json_t *m = json_pack("{s:s, s:s, s:s, s:b}", "type", type, "source", src ? src : "",
 	                      "target", target, "read_only", ro);
 	free(abs);
 	if (!m)
-		return rd_fail(r, at, "service %s: mount paths must be UTF-8", s->name);
+		return tl__compose_fail(r, at, "service %s: mount paths must be UTF-8", s->name);
 	json_array_append_new(vols, m);
 	return TL_OK;
 }
 
-static int volume_short(sv *s, yaml_node_t *item, json_t *vols, const char *spec)
+static int volume_short(service_reader *s, yaml_node_t *item, json_t *vols, const char *spec)
 {
 	char *copy = tl__strdup(spec);
 	if (!copy)
@@ -413,7 +414,7 @@ static int volume_short(sv *s, yaml_node_t *item, json_t *vols, const char *spec
 	}
 	int rc = TL_OK, ro = 0;
 	if (n > 3 || (n >= 2 && !*parts[0])) {
-		rc = rd_fail(s->r, item, "service %s: volume \"%s\" is not [SOURCE:]TARGET[:MODE]",
+		rc = tl__compose_fail(s->r, item, "service %s: volume \"%s\" is not [SOURCE:]TARGET[:MODE]",
 		             s->name, spec);
 	} else if (n == 1) {
 		rc = add_mount(s, item, vols, "volume", "", parts[0], 0);
@@ -427,7 +428,7 @@ static int volume_short(sv *s, yaml_node_t *item, json_t *vols, const char *spec
 				else if (strcmp(o, "rw") && strcmp(o, "z") && strcmp(o, "Z") &&
 				         strcmp(o, "nocopy") && strcmp(o, "cached") && strcmp(o, "delegated") &&
 				         strcmp(o, "consistent"))
-					rc = rd_fail(s->r, item, "service %s: volume mode \"%s\" is not ro or rw",
+					rc = tl__compose_fail(s->r, item, "service %s: volume mode \"%s\" is not ro or rw",
 					             s->name, o);
 			}
 		}
@@ -440,48 +441,48 @@ static int volume_short(sv *s, yaml_node_t *item, json_t *vols, const char *spec
 	return rc;
 }
 
-static int k_volumes(sv *s, const kv *p)
+static int k_volumes(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	if (p->val->type != YAML_SEQUENCE_NODE)
-		return rd_fail(r, p->val, "service %s: volumes must be a list", s->name);
+		return tl__compose_fail(r, p->val, "service %s: volumes must be a list", s->name);
 	json_t *vols = json_array();
 	int rc = TL_OK;
 	for (yaml_node_item_t *it = p->val->data.sequence.items.start;
 	     !rc && it < p->val->data.sequence.items.top; it++) {
-		yaml_node_t *item = rd_node(r, *it);
+		yaml_node_t *item = tl__compose_node(r, *it);
 		if (item->type == YAML_SCALAR_NODE) {
 			char *v = NULL;
-			if (!(rc = rd_str(r, item, W(s, "volumes"), &v)))
+			if (!(rc = tl__compose_str(r, item, W(s, "volumes"), &v)))
 				rc = volume_short(s, item, vols, v);
 			free(v);
 			continue;
 		}
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
 		char *type = NULL, *src = NULL, *target = NULL;
 		int ro = 0;
-		rc = rd_pairs(r, item, W(s, "volumes"), &q, &nq);
+		rc = tl__compose_pairs(r, item, W(s, "volumes"), &q, &nq);
 		for (size_t i = 0; !rc && i < nq; i++) {
 			const char *k = q[i].key;
 			if (!strcmp(k, "type"))
-				rc = rd_str(r, q[i].val, W(s, "volumes.type"), &type);
+				rc = tl__compose_str(r, q[i].val, W(s, "volumes.type"), &type);
 			else if (!strcmp(k, "source"))
-				rc = rd_str(r, q[i].val, W(s, "volumes.source"), &src);
+				rc = tl__compose_str(r, q[i].val, W(s, "volumes.source"), &src);
 			else if (!strcmp(k, "target"))
-				rc = rd_str(r, q[i].val, W(s, "volumes.target"), &target);
+				rc = tl__compose_str(r, q[i].val, W(s, "volumes.target"), &target);
 			else if (!strcmp(k, "read_only"))
-				rc = rd_bool(r, q[i].val, W(s, "volumes.read_only"), &ro);
+				rc = tl__compose_bool(r, q[i].val, W(s, "volumes.read_only"), &ro);
 			else if (strcmp(k, "bind") && strcmp(k, "volume") && strcmp(k, "tmpfs") &&
 			         strcmp(k, "consistency"))
-				rd_warn(r, q[i].knode, "service %s: volumes: unknown key \"%s\" (ignored)",
+				tl__compose_warn(r, q[i].knode, "service %s: volumes: unknown key \"%s\" (ignored)",
 				        s->name, k);
 		}
 		if (!rc && type && strcmp(type, "bind") && strcmp(type, "volume") && strcmp(type, "tmpfs"))
-			rc = rd_fail(r, item, "service %s: volume type \"%s\" is not bind, volume or tmpfs",
+			rc = tl__compose_fail(r, item, "service %s: volume type \"%s\" is not bind, volume or tmpfs",
 			             s->name, type);
 		if (!rc && type && !strcmp(type, "bind") && (!src || !*src))
-			rc = rd_fail(r, item, "service %s: a bind mount needs a source", s->name);
+			rc = tl__compose_fail(r, item, "service %s: a bind mount needs a source", s->name);
 		if (!rc)
 			rc = add_mount(s, item, vols, type ? type : "volume", src ? src : "", target, ro);
 		free(type);
@@ -496,17 +497,17 @@ static int k_volumes(sv *s, const kv *p)
 	return set(s->svc, "volumes", vols);
 }
 
-static int k_tmpfs(sv *s, const kv *p)
+static int k_tmpfs(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
-	int rc = rd_str_list(s->r, p->val, W(s, "tmpfs"), &a);
+	int rc = tl__compose_str_list(s->r, p->val, W(s, "tmpfs"), &a);
 	if (rc)
 		return rc;
 	size_t i;
 	json_t *e;
 	json_array_foreach(a, i, e) {
 		if (json_string_value(e)[0] != '/') {
-			int err = rd_fail(s->r, p->val, "service %s: tmpfs \"%s\" must be an absolute path",
+			int err = tl__compose_fail(s->r, p->val, "service %s: tmpfs \"%s\" must be an absolute path",
 			                 s->name, json_string_value(e));
 			json_decref(a);
 			return err;
@@ -515,41 +516,41 @@ static int k_tmpfs(sv *s, const kv *p)
 	return set(s->svc, "tmpfs", a);
 }
 
-static int k_depends_on(sv *s, const kv *p)
+static int k_depends_on(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	json_t *deps = json_array();
 	int rc = TL_OK;
 	if (p->val->type == YAML_SEQUENCE_NODE) {
 		json_t *names = NULL;
-		rc = rd_str_list(r, p->val, W(s, "depends_on"), &names);
+		rc = tl__compose_str_list(r, p->val, W(s, "depends_on"), &names);
 		size_t i;
 		json_t *n;
 		json_array_foreach(names, i, n) json_array_append_new(
 			deps, json_pack("{s:O, s:s}", "service", n, "condition", "service_started"));
 		json_decref(names);
 	} else {
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
-		rc = rd_pairs(r, p->val, W(s, "depends_on"), &q, &nq);
+		rc = tl__compose_pairs(r, p->val, W(s, "depends_on"), &q, &nq);
 		for (size_t i = 0; !rc && i < nq; i++) {
 			char *cond = NULL;
-			if (!rd_is_null(q[i].val)) {
-				kv *c = NULL;
+			if (!tl__compose_is_null(q[i].val)) {
+				tl__compose_pair *c = NULL;
 				size_t nc = 0;
-				rc = rd_pairs(r, q[i].val, W(s, "depends_on entry"), &c, &nc);
+				rc = tl__compose_pairs(r, q[i].val, W(s, "depends_on entry"), &c, &nc);
 				for (size_t k = 0; !rc && k < nc; k++) {
 					if (!strcmp(c[k].key, "condition"))
-						rc = rd_str(r, c[k].val, W(s, "depends_on.condition"), &cond);
+						rc = tl__compose_str(r, c[k].val, W(s, "depends_on.condition"), &cond);
 					else if (strcmp(c[k].key, "restart") && strcmp(c[k].key, "required"))
-						rd_warn(r, c[k].knode, "service %s: depends_on: unknown key \"%s\" "
+						tl__compose_warn(r, c[k].knode, "service %s: depends_on: unknown key \"%s\" "
 						                       "(ignored)", s->name, c[k].key);
 				}
 				free(c);
 			}
 			if (!rc && cond && strcmp(cond, "service_started") && strcmp(cond, "service_healthy") &&
 			    strcmp(cond, "service_completed_successfully"))
-				rc = rd_fail(r, q[i].val,
+				rc = tl__compose_fail(r, q[i].val,
 				             "service %s: depends_on condition \"%s\" is not service_started, "
 				             "service_healthy or service_completed_successfully", s->name, cond);
 			if (!rc)
@@ -563,7 +564,7 @@ static int k_depends_on(sv *s, const kv *p)
 	json_t *d;
 	json_array_foreach(deps, i, d) {
 		if (!rc && !strcmp(json_string_value(json_object_get(d, "service")), s->name))
-			rc = rd_fail(r, p->val, "service %s depends on itself", s->name);
+			rc = tl__compose_fail(r, p->val, "service %s depends on itself", s->name);
 	}
 	if (rc) {
 		json_decref(deps);
@@ -572,30 +573,30 @@ static int k_depends_on(sv *s, const kv *p)
 	return set(s->svc, "depends_on", deps);
 }
 
-static int k_healthcheck(sv *s, const kv *p)
+static int k_healthcheck(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
-	kv *q = NULL;
+	tl__compose_reader *r = s->r;
+	tl__compose_pair *q = NULL;
 	size_t nq = 0;
 	json_t *hc = json_object();
-	int rc = rd_pairs(r, p->val, W(s, "healthcheck"), &q, &nq);
+	int rc = tl__compose_pairs(r, p->val, W(s, "healthcheck"), &q, &nq);
 	for (size_t i = 0; !rc && i < nq; i++) {
 		const char *k = q[i].key;
 		if (!strcmp(k, "test")) {
 			json_t *t = NULL;
 			if (q[i].val->type == YAML_SCALAR_NODE) {
 				char *v = NULL;
-				if (!(rc = rd_str(r, q[i].val, W(s, "healthcheck.test"), &v)))
+				if (!(rc = tl__compose_str(r, q[i].val, W(s, "healthcheck.test"), &v)))
 					t = json_pack("[s, s]", "CMD-SHELL", v);
 				free(v);
-			} else if (!(rc = rd_str_list(r, q[i].val, W(s, "healthcheck.test"), &t))) {
+			} else if (!(rc = tl__compose_str_list(r, q[i].val, W(s, "healthcheck.test"), &t))) {
 				const char *first = json_string_value(json_array_get(t, 0));
 				if (!first || (strcmp(first, "CMD") && strcmp(first, "CMD-SHELL") &&
 				               strcmp(first, "NONE")))
-					rc = rd_fail(r, q[i].val, "service %s: a healthcheck test list starts with "
+					rc = tl__compose_fail(r, q[i].val, "service %s: a healthcheck test list starts with "
 					                          "CMD, CMD-SHELL or NONE", s->name);
 				else if (strcmp(first, "NONE") && json_array_size(t) < 2)
-					rc = rd_fail(r, q[i].val, "service %s: healthcheck test %s has no command",
+					rc = tl__compose_fail(r, q[i].val, "service %s: healthcheck test %s has no command",
 					             s->name, first);
 				else if (!strcmp(first, "NONE"))
 					json_object_set_new(hc, "disabled", json_true());
@@ -608,8 +609,8 @@ static int k_healthcheck(sv *s, const kv *p)
 		           !strcmp(k, "start_period") || !strcmp(k, "start_interval")) {
 			char *v = NULL;
 			long ms = 0;
-			if (!(rc = rd_str(r, q[i].val, W(s, "healthcheck duration"), &v)))
-				rc = rd_locate(r, q[i].val, cp_duration_ms(&ms, v));
+			if (!(rc = tl__compose_str(r, q[i].val, W(s, "healthcheck duration"), &v)))
+				rc = tl__compose_locate(r, q[i].val, cp_duration_ms(&ms, v));
 			free(v);
 			char key[40];
 			snprintf(key, sizeof(key), "%s_ms", k);
@@ -617,20 +618,20 @@ static int k_healthcheck(sv *s, const kv *p)
 				rc = set(hc, key, json_integer(ms));
 		} else if (!strcmp(k, "retries")) {
 			long n = 0;
-			if (!(rc = rd_int(r, q[i].val, W(s, "healthcheck.retries"), 0, 1000, &n)))
+			if (!(rc = tl__compose_int(r, q[i].val, W(s, "healthcheck.retries"), 0, 1000, &n)))
 				rc = set(hc, "retries", json_integer(n));
 		} else if (!strcmp(k, "disable")) {
 			int b = 0;
-			if (!(rc = rd_bool(r, q[i].val, W(s, "healthcheck.disable"), &b)) && b)
+			if (!(rc = tl__compose_bool(r, q[i].val, W(s, "healthcheck.disable"), &b)) && b)
 				rc = set(hc, "disabled", json_true());
 		} else {
-			rd_warn(r, q[i].knode, "service %s: healthcheck: unknown key \"%s\" (ignored)",
+			tl__compose_warn(r, q[i].knode, "service %s: healthcheck: unknown key \"%s\" (ignored)",
 			        s->name, k);
 		}
 	}
 	free(q);
 	if (!rc && !json_object_get(hc, "test") && !json_object_get(hc, "disabled"))
-		rc = rd_fail(r, p->val, "service %s: healthcheck needs a test (or disable: true)",
+		rc = tl__compose_fail(r, p->val, "service %s: healthcheck needs a test (or disable: true)",
 		             s->name);
 	if (rc) {
 		json_decref(hc);
@@ -639,17 +640,17 @@ static int k_healthcheck(sv *s, const kv *p)
 	return set(s->svc, "healthcheck", hc);
 }
 
-static int k_labels(sv *s, const kv *p)
+static int k_labels(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *m = NULL;
-	int rc = rd_kv_map(s->r, p->val, W(s, "labels"), 0, &m);
+	int rc = tl__compose_key_values(s->r, p->val, W(s, "labels"), 0, &m);
 	if (rc)
 		return rc;
 	const char *k;
 	json_t *v;
 	json_object_foreach(m, k, v) {
 		if (tl__str_startswith(k, "towlion.")) {
-			rc = rd_fail(s->r, p->val, "service %s: label \"%s\": the towlion.* labels are "
+			rc = tl__compose_fail(s->r, p->val, "service %s: label \"%s\": the towlion.* labels are "
 			                           "the platform's own", s->name, k);
 			json_decref(m);
 			return rc;
@@ -658,10 +659,10 @@ static int k_labels(sv *s, const kv *p)
 	return set(s->svc, "labels", m);
 }
 
-static int k_restart(sv *s, const kv *p)
+static int k_restart(service_reader *s, const tl__compose_pair *p)
 {
 	char *v = NULL;
-	int rc = rd_str(s->r, p->val, W(s, "restart"), &v);
+	int rc = tl__compose_str(s->r, p->val, W(s, "restart"), &v);
 	if (rc)
 		return rc;
 	int ok = !strcmp(v, "no") || !strcmp(v, "always") || !strcmp(v, "unless-stopped") ||
@@ -672,39 +673,39 @@ static int k_restart(sv *s, const kv *p)
 		tl_error_clear();
 	}
 	rc = ok ? set(s->svc, "restart", json_string(v))
-	        : rd_fail(s->r, p->val, "service %s: restart \"%s\" is not no, always, "
+	        : tl__compose_fail(s->r, p->val, "service %s: restart \"%s\" is not no, always, "
 	                                "on-failure[:N] or unless-stopped", s->name, v);
 	free(v);
 	return rc;
 }
 
-static int k_bool(sv *s, const kv *p)
+static int k_bool(service_reader *s, const tl__compose_pair *p)
 {
 	int b = 0;
-	int rc = rd_bool(s->r, p->val, W(s, p->key), &b);
+	int rc = tl__compose_bool(s->r, p->val, W(s, p->key), &b);
 	return rc ? rc : set(s->svc, p->key, json_boolean(b));
 }
 
-static int k_stop_grace(sv *s, const kv *p)
+static int k_stop_grace(service_reader *s, const tl__compose_pair *p)
 {
 	char *v = NULL;
 	long ms = 0;
-	int rc = rd_str(s->r, p->val, W(s, "stop_grace_period"), &v);
+	int rc = tl__compose_str(s->r, p->val, W(s, "stop_grace_period"), &v);
 	if (!rc)
-		rc = rd_locate(s->r, p->val, cp_duration_ms(&ms, v));
+		rc = tl__compose_locate(s->r, p->val, cp_duration_ms(&ms, v));
 	free(v);
 	return rc ? rc : set(s->svc, "stop_grace_period_ms", json_integer(ms));
 }
 
-static int cpus_of(sv *s, yaml_node_t *n, double *out)
+static int cpus_of(service_reader *s, yaml_node_t *n, double *out)
 {
 	char *v = NULL;
-	int rc = rd_str(s->r, n, W(s, "cpus"), &v);
+	int rc = tl__compose_str(s->r, n, W(s, "cpus"), &v);
 	if (rc)
 		return rc;
 	double d = 0;
 	if (tl__parse_decimal(&d, v, 0, 1024, "cpus") || !(d > 0))
-		rc = rd_fail(s->r, n, "service %s: cpus \"%s\" is not a number of CPUs like 0.5",
+		rc = tl__compose_fail(s->r, n, "service %s: cpus \"%s\" is not a number of CPUs like 0.5",
 		             s->name, v);
 	else
 		*out = d;
@@ -712,17 +713,17 @@ static int cpus_of(sv *s, yaml_node_t *n, double *out)
 	return rc;
 }
 
-static int memory_of(sv *s, yaml_node_t *n, int64_t *out)
+static int memory_of(service_reader *s, yaml_node_t *n, int64_t *out)
 {
 	char *v = NULL;
-	int rc = rd_str(s->r, n, W(s, "memory"), &v);
+	int rc = tl__compose_str(s->r, n, W(s, "memory"), &v);
 	if (!rc)
-		rc = rd_locate(s->r, n, cp_bytes(out, v));
+		rc = tl__compose_locate(s->r, n, cp_bytes(out, v));
 	free(v);
 	return rc;
 }
 
-static int k_cpus(sv *s, const kv *p)
+static int k_cpus(service_reader *s, const tl__compose_pair *p)
 {
 	double d;
 	int rc = cpus_of(s, p->val, &d);
@@ -731,7 +732,7 @@ static int k_cpus(sv *s, const kv *p)
 	return set(s->svc, "cpus", json_real(d));
 }
 
-static int k_mem_limit(sv *s, const kv *p)
+static int k_mem_limit(service_reader *s, const tl__compose_pair *p)
 {
 	int64_t b;
 	int rc = memory_of(s, p->val, &b);
@@ -740,30 +741,30 @@ static int k_mem_limit(sv *s, const kv *p)
 	return set(s->svc, "memory", json_integer((json_int_t)b));
 }
 
-static int k_deploy(sv *s, const kv *p)
+static int k_deploy(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
-	kv *q = NULL;
+	tl__compose_reader *r = s->r;
+	tl__compose_pair *q = NULL;
 	size_t nq = 0;
-	int rc = rd_pairs(r, p->val, W(s, "deploy"), &q, &nq);
+	int rc = tl__compose_pairs(r, p->val, W(s, "deploy"), &q, &nq);
 	for (size_t i = 0; !rc && i < nq; i++) {
 		if (strcmp(q[i].key, "resources")) {
-			rd_warn(r, q[i].knode, "service %s: deploy: unsupported key \"%s\" (ignored)",
+			tl__compose_warn(r, q[i].knode, "service %s: deploy: unsupported key \"%s\" (ignored)",
 			        s->name, q[i].key);
 			continue;
 		}
-		kv *res = NULL;
+		tl__compose_pair *res = NULL;
 		size_t nr = 0;
-		rc = rd_pairs(r, q[i].val, W(s, "deploy.resources"), &res, &nr);
+		rc = tl__compose_pairs(r, q[i].val, W(s, "deploy.resources"), &res, &nr);
 		for (size_t k = 0; !rc && k < nr; k++) {
 			if (strcmp(res[k].key, "limits")) {
-				rd_warn(r, res[k].knode, "service %s: deploy.resources: unsupported key \"%s\" "
+				tl__compose_warn(r, res[k].knode, "service %s: deploy.resources: unsupported key \"%s\" "
 				                         "(ignored)", s->name, res[k].key);
 				continue;
 			}
-			kv *lim = NULL;
+			tl__compose_pair *lim = NULL;
 			size_t nl = 0;
-			rc = rd_pairs(r, res[k].val, W(s, "deploy.resources.limits"), &lim, &nl);
+			rc = tl__compose_pairs(r, res[k].val, W(s, "deploy.resources.limits"), &lim, &nl);
 			for (size_t m = 0; !rc && m < nl; m++) {
 				if (!strcmp(lim[m].key, "cpus")) {
 					double d;
@@ -778,7 +779,7 @@ static int k_deploy(sv *s, const kv *p)
 						json_object_set_new(s->svc, "memory_from_deploy", json_true());
 					}
 				} else {
-					rd_warn(r, lim[m].knode, "service %s: deploy.resources.limits: "
+					tl__compose_warn(r, lim[m].knode, "service %s: deploy.resources.limits: "
 					                         "unsupported key \"%s\" (ignored)", s->name,
 					        lim[m].key);
 				}
@@ -791,13 +792,13 @@ static int k_deploy(sv *s, const kv *p)
 	return rc;
 }
 
-static int k_extra_hosts(sv *s, const kv *p)
+static int k_extra_hosts(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
 	int rc;
 	if (p->val->type == YAML_MAPPING_NODE) {
 		json_t *m = NULL;
-		if ((rc = rd_kv_map(s->r, p->val, W(s, "extra_hosts"), 0, &m)))
+		if ((rc = tl__compose_key_values(s->r, p->val, W(s, "extra_hosts"), 0, &m)))
 			return rc;
 		a = json_array();
 		const char *k;
@@ -808,7 +809,7 @@ static int k_extra_hosts(sv *s, const kv *p)
 			free(e);
 		}
 		json_decref(m);
-	} else if ((rc = rd_str_list(s->r, p->val, W(s, "extra_hosts"), &a))) {
+	} else if ((rc = tl__compose_str_list(s->r, p->val, W(s, "extra_hosts"), &a))) {
 		return rc;
 	}
 	size_t i;
@@ -817,7 +818,7 @@ static int k_extra_hosts(sv *s, const kv *p)
 		const char *v = json_string_value(e);
 		const char *c = strchr(v, ':');
 		if (!c || c == v || !c[1]) {
-			int err = rd_fail(s->r, p->val, "service %s: extra_hosts entry \"%s\" is not HOST:IP",
+			int err = tl__compose_fail(s->r, p->val, "service %s: extra_hosts entry \"%s\" is not HOST:IP",
 			                 s->name, v);
 			json_decref(a);
 			return err;
@@ -826,36 +827,36 @@ static int k_extra_hosts(sv *s, const kv *p)
 	return set(s->svc, "extra_hosts", a);
 }
 
-static int k_networks(sv *s, const kv *p)
+static int k_networks(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	json_t *nets = json_array();
 	int rc = TL_OK;
 	if (p->val->type == YAML_SEQUENCE_NODE) {
 		json_t *names = NULL;
-		rc = rd_str_list(r, p->val, W(s, "networks"), &names);
+		rc = tl__compose_str_list(r, p->val, W(s, "networks"), &names);
 		size_t i;
 		json_t *n;
 		json_array_foreach(names, i, n) json_array_append_new(
 			nets, json_pack("{s:O, s:[]}", "name", n, "aliases"));
 		json_decref(names);
 	} else {
-		kv *q = NULL;
+		tl__compose_pair *q = NULL;
 		size_t nq = 0;
-		rc = rd_pairs(r, p->val, W(s, "networks"), &q, &nq);
+		rc = tl__compose_pairs(r, p->val, W(s, "networks"), &q, &nq);
 		for (size_t i = 0; !rc && i < nq; i++) {
 			json_t *aliases = json_array();
-			if (!rd_is_null(q[i].val)) {
-				kv *c = NULL;
+			if (!tl__compose_is_null(q[i].val)) {
+				tl__compose_pair *c = NULL;
 				size_t nc = 0;
-				rc = rd_pairs(r, q[i].val, W(s, "networks entry"), &c, &nc);
+				rc = tl__compose_pairs(r, q[i].val, W(s, "networks entry"), &c, &nc);
 				for (size_t k = 0; !rc && k < nc; k++) {
 					if (!strcmp(c[k].key, "aliases")) {
 						json_decref(aliases);
 						aliases = NULL;
-						rc = rd_str_list(r, c[k].val, W(s, "networks.aliases"), &aliases);
+						rc = tl__compose_str_list(r, c[k].val, W(s, "networks.aliases"), &aliases);
 					} else {
-						rd_warn(r, c[k].knode, "service %s: networks: unsupported key \"%s\" "
+						tl__compose_warn(r, c[k].knode, "service %s: networks: unsupported key \"%s\" "
 						                       "(ignored)", s->name, c[k].key);
 					}
 				}
@@ -874,7 +875,7 @@ static int k_networks(sv *s, const kv *p)
 	json_array_foreach(nets, i, n) {
 		const char *name = json_string_value(json_object_get(n, "name"));
 		if (!rc && strcmp(name, "default") && !json_object_get(r->networks, name))
-			rc = rd_fail(r, p->val, "service %s uses network \"%s\", which is not declared "
+			rc = tl__compose_fail(r, p->val, "service %s uses network \"%s\", which is not declared "
 			                        "under the top-level networks:", s->name, name);
 	}
 	if (rc) {
@@ -884,44 +885,44 @@ static int k_networks(sv *s, const kv *p)
 	return set(s->svc, "networks", nets);
 }
 
-static int k_list(sv *s, const kv *p)
+static int k_list(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
-	int rc = rd_str_list(s->r, p->val, W(s, p->key), &a);
+	int rc = tl__compose_str_list(s->r, p->val, W(s, p->key), &a);
 	return rc ? rc : set(s->svc, p->key, a);
 }
 
-static int k_str(sv *s, const kv *p)
+static int k_str(service_reader *s, const tl__compose_pair *p)
 {
 	return set_str(s, p, p->key);
 }
 
 /* Keys that reach into the host. STRICT refuses them; a trusted file gets
  * a warning, because towlion does not carry them out. */
-static int k_host_access(sv *s, const kv *p)
+static int k_host_access(service_reader *s, const tl__compose_pair *p)
 {
-	rd *r = s->r;
+	tl__compose_reader *r = s->r;
 	const char *k = p->key;
 	if (!strcmp(k, "privileged")) {
 		int b = 0;
-		int rc = rd_bool(r, p->val, W(s, k), &b);
+		int rc = tl__compose_bool(r, p->val, W(s, k), &b);
 		if (rc || !b)
 			return rc;
 	}
 	if (!strcmp(k, "network_mode") || !strcmp(k, "pid") || !strcmp(k, "ipc") ||
 	    !strcmp(k, "uts")) {
 		char *v = NULL;
-		int rc = rd_str(r, p->val, W(s, k), &v);
+		int rc = tl__compose_str(r, p->val, W(s, k), &v);
 		int harmless = !rc && (!strcmp(v, "bridge") || !strcmp(v, "none") || !strcmp(v, "private") ||
 		                       !strcmp(v, "shareable") || !strcmp(v, "default"));
 		if (!rc && !harmless && r->policy == TL_COMPOSE_STRICT)
-			rc = rd_fail(r, p->knode, "service %s: %s: %s is not allowed in an untrusted "
+			rc = tl__compose_fail(r, p->knode, "service %s: %s: %s is not allowed in an untrusted "
 			                          "compose file (it shares a namespace with the %s)",
 			             s->name, k, v, tl__str_startswith(v, "host") ? "server" : "other container");
 		free(v);
 		if (rc || harmless || r->policy == TL_COMPOSE_STRICT)
 			return rc;
-		rd_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
+		tl__compose_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
 		return TL_OK;
 	}
 	if (r->policy == TL_COMPOSE_STRICT) {
@@ -940,14 +941,14 @@ static int k_host_access(sv *s, const kv *p)
 		};
 		for (size_t i = 0; i < TL__ARRAY_SIZE(why); i++)
 			if (!strcmp(why[i].key, k))
-				return rd_fail(r, p->knode, "service %s: %s is not allowed in an untrusted "
+				return tl__compose_fail(r, p->knode, "service %s: %s is not allowed in an untrusted "
 				                            "compose file: %s", s->name, k, why[i].why);
 	}
-	rd_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
+	tl__compose_warn(r, p->knode, "service %s: %s is not supported by towlion (ignored)", s->name, k);
 	return TL_OK;
 }
 
-typedef int (*handler)(sv *, const kv *);
+typedef int (*handler)(service_reader *, const tl__compose_pair *);
 static const struct {
 	const char *key;
 	handler fn;
@@ -993,20 +994,21 @@ static const struct {
 	{"device_cgroup_rules", k_host_access},
 };
 
-int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, json_t **out)
+int tl__compose_service(tl__compose_reader *r, const char *name, yaml_node_t *knode,
+                        yaml_node_t *val, json_t **out)
 {
-	sv s = {r, name, json_pack("{s:s}", "name", name)};
+	service_reader s = {r, name, json_pack("{s:s}", "name", name)};
 	if (!s.svc)
 		return tl__error_oom();
-	if (rd_is_null(val)) {
+	if (tl__compose_is_null(val)) {
 		json_decref(s.svc);
-		return rd_fail(r, knode, "service %s is empty: it needs an image or a build", name);
+		return tl__compose_fail(r, knode, "service %s is empty: it needs an image or a build", name);
 	}
-	kv *p = NULL;
+	tl__compose_pair *p = NULL;
 	size_t np = 0;
 	char what[128];
 	snprintf(what, sizeof(what), "service %s", name);
-	int rc = rd_pairs(r, val, what, &p, &np);
+	int rc = tl__compose_pairs(r, val, what, &p, &np);
 	/* deploy limits win over mem_limit/cpus whatever their order */
 	for (size_t i = 0; !rc && i < np; i++)
 		if (!strcmp(p[i].key, "deploy"))
@@ -1021,14 +1023,14 @@ int rd_service(rd *r, const char *name, yaml_node_t *knode, yaml_node_t *val, js
 		if (j < TL__ARRAY_SIZE(keys))
 			rc = keys[j].fn(&s, &p[i]);
 		else
-			rd_warn(r, p[i].knode, "service %s: unknown or unsupported key \"%s\" (ignored)",
+			tl__compose_warn(r, p[i].knode, "service %s: unknown or unsupported key \"%s\" (ignored)",
 			        name, k);
 	}
 	free(p);
 	json_object_del(s.svc, "cpus_from_deploy");
 	json_object_del(s.svc, "memory_from_deploy");
 	if (!rc && !json_object_get(s.svc, "image") && !json_object_get(s.svc, "build"))
-		rc = rd_fail(r, knode, "service %s has neither image nor build", name);
+		rc = tl__compose_fail(r, knode, "service %s has neither image nor build", name);
 	if (rc) {
 		json_decref(s.svc);
 		return rc;
