@@ -143,16 +143,9 @@ int tl__pg_report_add(tl_pg_report *r, tl_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		char **a = tl__realloc(r->actions, cap * sizeof(*a));
-		if (!a)
-			return TL_ENOMEM;
-		r->actions = a;
-		r->cap = cap;
-	}
-	if (!(r->actions[r->n] = tl__strdup(line)))
-		return TL_ENOMEM;
+	int rc = tl__strv_push(&r->actions, line);
+	if (rc)
+		return rc;
 	r->n++;
 	return tl__step(ctx, "pg", r->app, "%s%s", r->dry_run ? "would " : "", line);
 }
@@ -174,9 +167,7 @@ void tl_pg_report_free(tl_pg_report *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->n; i++)
-		free(r->actions[i]);
-	free(r->actions);
+	tl__strv_free(r->actions);
 	free(r->app);
 	free(r->database);
 	free(r->role);

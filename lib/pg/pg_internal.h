@@ -15,8 +15,8 @@ struct tl_pg {
 struct tl_pg_report {
 	char *app, *database, *role, *schema, *env_path;
 	int dry_run;
-	char **actions;
-	size_t n, cap;
+	char **actions; /* NULL-terminated (tl__strv_*) */
+	size_t n;
 };
 
 /* ---- conn.c ---- */

@@ -239,6 +239,7 @@ again:
 			tl__pg_envstate_dispose(&st);
 			r->n--;
 			free(r->actions[r->n]);
+			r->actions[r->n] = NULL; /* still a NULL-terminated vector */
 			goto again;
 		}
 		goto out;

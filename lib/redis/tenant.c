@@ -17,7 +17,7 @@ struct tl_redis_report {
 	char *user, *prefix, *env_path;
 	int dry_run;
 	uint64_t keys_deleted;
-	char **actions;
+	char **actions; /* NULL-terminated (tl__strv_*) */
 	size_t count;
 };
 
@@ -39,9 +39,7 @@ void tl_redis_report_free(tl_redis_report *r)
 	free(r->user);
 	free(r->prefix);
 	free(r->env_path);
-	for (size_t i = 0; i < r->count; i++)
-		free(r->actions[i]);
-	free(r->actions);
+	tl__strv_free(r->actions);
 	free(r);
 }
 
@@ -54,15 +52,12 @@ static int action(tl_redis_report *rep, tl_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	int rc = tl__buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	char *line = rc ? NULL : tl__buf_detach(&b);
-	char **n = line ? tl__realloc(rep->actions, (rep->count + 1) * sizeof(char *)) : NULL;
-	if (!n) {
-		free(line);
-		tl_buf_dispose(&b);
-		return TL_ENOMEM;
-	}
-	rep->actions = n;
-	rep->actions[rep->count++] = line;
+	if (rc == TL_OK)
+		rc = tl__strv_push(&rep->actions, b.ptr ? b.ptr : "");
+	tl_buf_dispose(&b);
+	if (rc)
+		return rc;
+	const char *line = rep->actions[rep->count++];
 	return tl__log(ctx, TL_LOG_INFO, "%s%s", rep->dry_run ? "would " : "", line);
 }
 
