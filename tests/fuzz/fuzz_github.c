@@ -4,7 +4,7 @@
  * must never contain the token), and the repository / marker validators
  * (an accepted repo has exactly one '/' and no ".." name).
  *
- * Input: first byte selects the target, the rest is its text; for gh_error
+ * Input: first byte selects the target, the rest is its text; for tl__github_error
  * the text is split at the first NUL into headers and body. */
 #include "github/github_internal.h"
 
@@ -28,13 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tl_buf b = TL_BUF_INIT;
 	switch (sel) {
 	case 0:
-		if (gh_link_next(&b, text) == TL_OK) {
+		if (tl__github_link_next(&b, text) == TL_OK) {
 			/* The URL came from inside <...>. */
 			if (!strstr(text, b.size ? b.ptr : "<>") && b.size)
 				abort();
 			if (memchr(b.ptr ? b.ptr : "", '>', b.size))
 				abort();
-			(void)gh_url_under_base(b.ptr ? b.ptr : "", "https://api.github.com");
+			(void)tl__github_url_under_base(b.ptr ? b.ptr : "", "https://api.github.com");
 		}
 		break;
 	case 1: {
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t bl = body ? n - hl - 1 : 0;
 		tl_github gh = {.token = (char *)TOKEN};
 		long status = 400 + (long)(n % 130);
-		if (gh_error(&gh, status, text, hl, body, bl, "fuzz") == TL_OK)
+		if (tl__github_error(&gh, status, text, hl, body, bl, "fuzz") == TL_OK)
 			abort();
 		if (strstr(tl_error_last()->message, TOKEN))
 			abort();
