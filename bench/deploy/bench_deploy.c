@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_http.h"
 
 static double now_ms(void)
 {
@@ -44,17 +45,6 @@ typedef struct {
 	long total, failed;
 	long closed, timeout, http; /* the failures by kind, as bench_keepalive.c */
 } load;
-
-static size_t sink(char *p, size_t s, size_t n, void *u)
-{
-	char *buf = u;
-	size_t len = s * n, have = strlen(buf);
-	if (have + len < 255) {
-		memcpy(buf + have, p, len);
-		buf[have + len] = '\0';
-	}
-	return len;
-}
 
 static void *client(void *arg)
 {

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bench_http.h"
 
 #define MAX_APPS 64
 
@@ -36,17 +37,6 @@ typedef struct {
 	int deploy_rc;
 	pthread_mutex_t mu;
 } site;
-
-static size_t sink(char *p, size_t s, size_t n, void *u)
-{
-	char *buf = u;
-	size_t len = s * n, have = strlen(buf);
-	if (have + len < 255) {
-		memcpy(buf + have, p, len);
-		buf[have + len] = '\0';
-	}
-	return len;
-}
 
 static void *client(void *arg)
 {
