@@ -3,11 +3,67 @@
  * finding what serves (history and route), pruning old images.
  */
 #include "deploy_int.h"
+#include "docker/serving.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 
 #include <string.h>
 #include <time.h>
+
+/* Caddy's new configuration takes no new request to the old containers,
+ * but it does not wait for those its old one is still proxying: a request
+ * slower than the drain time would be cut by the stop. After the drain
+ * time, wait while an old container still serves a connection, up to
+ * DRAIN_IDLE_MAX_MS (long-lived connections, a websocket, would hold it
+ * for ever; past that the stop's SIGTERM and grace are the app's to
+ * honour). A container whose connections cannot be told (dockerd on
+ * another machine) is left to the drain time alone. */
+#define DRAIN_IDLE_MAX_MS 30000
+#define DRAIN_POLL_MS 50
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&t, NULL);
+}
+
+static bool is_old(const tl_docker_container *c, char *const *keep)
+{
+	const char *rel = tl_docker_container_label(c, "towlion.release");
+	return !rel || !tl__strv_contains(keep, rel);
+}
+
+static void wait_until_idle(tl__deploy_attempt *a, const tl_docker_container_list *l,
+                            char *const *keep)
+{
+	long t0 = tl__clock_ms();
+	int open = 0, quiet = 0;
+	/* Two quiet looks in a row: a request the old configuration accepted
+	 * a moment ago may be between Caddy's accept and its dial. */
+	while (quiet < 2) {
+		open = 0;
+		for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
+			const tl_docker_container *c = tl_docker_container_list_at(l, i);
+			if (!is_old(c, keep))
+				continue;
+			int n = tl__docker_container_serving(a->docker, tl_docker_container_id(c));
+			if (n > 0)
+				open += n;
+		}
+		quiet = open ? 0 : quiet + 1;
+		if (quiet >= 2 || tl__clock_ms() - t0 >= DRAIN_IDLE_MAX_MS)
+			break;
+		sleep_ms(DRAIN_POLL_MS);
+	}
+	long waited = tl__clock_ms() - t0;
+	if (open)
+		tl__log(a->ctx, TL_LOG_WARN, "%s: %d connection(s) to the old release still open "
+		        "after %ld ms more; stopping it (the app gets SIGTERM and its stop grace)",
+		        a->p->name, open, waited);
+	else if (waited > 2 * DRAIN_POLL_MS + 100)
+		tl__log(a->ctx, TL_LOG_INFO, "%s: waited %ld ms more for the old release's open "
+		        "requests", a->p->name, waited);
+}
 
 /* Stop and remove the project's containers (of `role`, or all) whose
  * release is not in `keep`, after letting them drain for `drain_ms`. */
@@ -25,17 +81,14 @@ int tl__remove_other_releases(tl__deploy_attempt *a, char *const *keep, const ch
 	if (rc)
 		return rc;
 	size_t old = 0;
-	for (size_t i = 0; i < tl_docker_container_list_count(l); i++) {
-		const char *rel = tl_docker_container_label(tl_docker_container_list_at(l, i),
-		                                            "towlion.release");
-		if (!rel || !tl__strv_contains(keep, rel))
+	for (size_t i = 0; i < tl_docker_container_list_count(l); i++)
+		if (is_old(tl_docker_container_list_at(l, i), keep))
 			old++;
-	}
 	if (old && drain_ms > 0) {
 		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old container(s) for %d ms",
 		         old, drain_ms);
-		struct timespec t = {drain_ms / 1000, (drain_ms % 1000) * 1000000L};
-		nanosleep(&t, NULL);
+		sleep_ms(drain_ms);
+		wait_until_idle(a, l, keep);
 	}
 	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(l); i++) {
 		const tl_docker_container *c = tl_docker_container_list_at(l, i);

@@ -6,6 +6,7 @@
 
 #include "core/core.h"
 #include "docker/docker_int.h"
+#include "docker/serving.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,45 @@ static void test_tar_roundtrip(void **state)
 	tl_test_rmdir(dir);
 }
 
+/* The drain's count of served connections, from tables as the kernel
+ * writes them: established connections to a listening port count (IPv4
+ * and IPv6), the container's own outgoing ones (to its database) and
+ * those in other states do not; header rows and garbage count nothing. */
+static void test_tcp_tables_serving(void **state)
+{
+	const char *tables =
+	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+	    "timeout inode\n"
+	    /* listening on 0.0.0.0:8000 (1F40) */
+	    "   0: 00000000:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0  "
+	    "      0 1 1 0000000000000000 100 0 0 10 0\n"
+	    /* Caddy's request in flight: established to 8000 */
+	    "   1: 0200A8C0:1F40 0100A8C0:D2F0 01 00000000:00000000 00:00000000 00000000     0  "
+	    "      0 2 1 0000000000000000 20 4 30 10 -1\n"
+	    /* the app's own connection to PostgreSQL (local port 40000 = 9C40) */
+	    "   2: 0200A8C0:9C40 0300A8C0:1538 01 00000000:00000000 00:00000000 00000000     0  "
+	    "      0 3 1 0000000000000000 20 4 30 10 -1\n"
+	    /* a client that closed: TIME_WAIT (06) on 8000 */
+	    "   3: 0200A8C0:1F40 0100A8C0:D2F1 06 00000000:00000000 03:00000F3A 00000000     0  "
+	    "      0 0 3 0000000000000000\n"
+	    "  sl  local_address                         remote_address                        st "
+	    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	    /* listening on [::]:9000 (2328), one request on it */
+	    "   0: 00000000000000000000000000000000:2328 00000000000000000000000000000000:0000 0A "
+	    "00000000:00000000 00:00000000 00000000     0        0 4 1 0000000000000000 100 0 0 10 0\n"
+	    "   1: 0000000000000000FFFF00000200A8C0:2328 0000000000000000FFFF00000100A8C0:C350 01 "
+	    "00000000:00000000 00:00000000 00000000     0        0 5 1 0000000000000000 20 4 30 10 -1\n";
+	assert_int_equal(tl__tcp_tables_serving(tables), 2);
+	/* Nothing listens: an established connection is the app's own. */
+	assert_int_equal(tl__tcp_tables_serving(
+	                     "   2: 0200A8C0:9C40 0300A8C0:1538 01 00000000:00000000 00:00000000 "
+	                     "00000000     0        0 3 1\n"),
+	                 0);
+	assert_int_equal(tl__tcp_tables_serving(""), 0);
+	assert_int_equal(tl__tcp_tables_serving("garbage\n: : :\n 1: x\n   9: 1:FFFFFF 2:3 01\n"),
+	                 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_tar_roundtrip),
 		cmocka_unit_test(test_hijack_answer),
 		cmocka_unit_test(test_tar_header_late_mtime),
+		cmocka_unit_test(test_tcp_tables_serving),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
