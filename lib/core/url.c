@@ -44,6 +44,20 @@ void tl__url_dispose(tl__url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+static bool unreserved(unsigned char c);
+
+/* A host name or address as a URL holds it (RFC 3986's reg-name without
+ * sub-delimiters, which no host name has; an IPv6 address and its zone
+ * in brackets): no character that would mean something to whatever the
+ * host is handed to next (a header, a libpq conninfo, a Caddyfile). */
+static bool host_chars_ok(const char *host, bool bracketed)
+{
+	for (const unsigned char *p = (const unsigned char *)host; *p; p++)
+		if (!unreserved(*p) && *p != '%' && !(bracketed && *p == ':'))
+			return false;
+	return true;
+}
+
 int tl__url_parse(tl__url *out, const char *text, const char *what)
 {
 	TL__CHECK_ARG(out && text);
@@ -79,6 +93,10 @@ int tl__url_parse(tl__url *out, const char *text, const char *what)
 			rc = TL_ENOMEM;
 		hostpart = at + 1;
 	}
+	/* The host ends at the path, the query or the fragment
+	 * ("postgresql://h:5432?sslmode=require"); only the userinfo before
+	 * the last '@' may hold '?' or '#' unencoded. */
+	end = hostpart + strcspn(hostpart, "/?#");
 	const char *port = NULL;
 	if (rc == TL_OK && *hostpart == '[') {
 		const char *close = memchr(hostpart, ']', (size_t)(end - hostpart));
@@ -101,6 +119,10 @@ int tl__url_parse(tl__url *out, const char *text, const char *what)
 	}
 	if (rc == TL_OK && !u.host)
 		rc = TL_ENOMEM;
+	if (rc == TL_OK && !host_chars_ok(u.host, *hostpart == '['))
+		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                   "%s: the host may hold only letters, digits and \"-._~%%\"%s", what,
+		                   *hostpart == '[' ? " (and ':' in brackets)" : "");
 	if (rc == TL_OK && !*u.host && strcmp(u.scheme, "unix") != 0)
 		rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG, "%s: the host is empty", what);
 	if (rc == TL_OK && port) {
@@ -113,7 +135,7 @@ int tl__url_parse(tl__url *out, const char *text, const char *what)
 			                   "%s: the port must be a number from 1 to 65535", what);
 		u.port = (int)v;
 	}
-	if (rc == TL_OK && !(u.path = tl__strdup(slash ? slash : "")))
+	if (rc == TL_OK && !(u.path = tl__strdup(end)))
 		rc = TL_ENOMEM;
 	if (rc) {
 		tl__url_dispose(&u);

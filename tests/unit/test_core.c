@@ -141,6 +141,32 @@ static void test_url(void **state)
 	tl_assert_rc(TL_EINVALID, tl__url_parse(&u, "redis://u:secretpw@h:99999", "K"));
 	assert_null(strstr(tl_error_last()->message, "secretpw"));
 	tl_assert_rc(TL_EINVALID, tl__url_parse(&u, "redis://:6379", "K"));
+	/* The host ends at a query or a fragment as at a path. */
+	tl_assert_ok(tl__url_parse(&u, "postgresql://u@db:5432?sslmode=require", "X"));
+	assert_string_equal(u.host, "db");
+	assert_int_equal(u.port, 5432);
+	assert_string_equal(u.path, "?sslmode=require");
+	tl__url_dispose(&u);
+	tl_assert_ok(tl__url_parse(&u, "redis://cache#frag", "X"));
+	assert_string_equal(u.host, "cache");
+	assert_string_equal(u.path, "#frag");
+	tl__url_dispose(&u);
+	/* A hand-written password keeps its '?' and '#' (the last '@' ends it). */
+	tl_assert_ok(tl__url_parse(&u, "postgresql://u:p#?s@db/app", "X"));
+	assert_string_equal(u.password, "p#?s");
+	assert_string_equal(u.host, "db");
+	assert_string_equal(u.path, "/app");
+	tl__url_dispose(&u);
+	/* Nothing in a host that means something to the next reader. */
+	const char *bad_hosts[] = {"http://a b:80/", "http://h\r\nX-Evil:1/", "http://h\"x/",
+	                           "http://h;rm/", "http://[::1;x]:80/", "http://h{a}/", NULL};
+	for (const char **h = bad_hosts; *h; h++) {
+		tl_assert_rc(TL_EINVALID, tl__url_parse(&u, *h, "K"));
+		tl_assert_error_contains("the host may hold only");
+	}
+	tl_assert_ok(tl__url_parse(&u, "http://[fe80::1%25eth0]:80/", "X"));
+	assert_string_equal(u.host, "fe80::1%25eth0");
+	tl__url_dispose(&u);
 	tl_buf b = TL_BUF_INIT;
 	tl_assert_ok(tl__url_encode(&b, "a b/c@d~"));
 	assert_string_equal(b.ptr, "a%20b%2Fc%40d~");
