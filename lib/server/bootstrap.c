@@ -321,6 +321,7 @@ static int secrets(tl__srv *s, tl_server_report *r)
 	tl_ssh_result res = TL_SSH_RESULT_INIT;
 	int rc = tl__srv_sh(s, &res, true, sh, NULL, NULL);
 	tl_buf kh = TL_BUF_INIT;
+	int port = s->ssh_opts->port ? s->ssh_opts->port : 22;
 	if (rc == TL_OK && (res.exit_status != 0 || !res.out.size))
 		rc = tl__error_set(TL_ERROR, TL_ERRCLASS_PROCESS,
 		                   "%s: cannot read /etc/ssh/ssh_host_ed25519_key.pub", s->host);
@@ -332,15 +333,22 @@ static int secrets(tl__srv *s, tl_server_report *r)
 		char *sp2 = sp ? strchr(sp + 1, ' ') : NULL;
 		if (sp2)
 			*sp2 = '\0';
-		int port = s->ssh_opts->port ? s->ssh_opts->port : 22;
 		rc = port == 22 ? tl__buf_printf(&kh, "%s %s", s->host, line)
 		                : tl__buf_printf(&kh, "[%s]:%d %s", s->host, port, line);
 	}
 	const char *user = s->o.deploy_key ? s->o.deploy_user
 	                   : s->ssh_opts->user ? s->ssh_opts->user
 	                                       : "root";
+	/* What `towlion --host USER@SERVER_HOST` needs: the port with it when
+	 * sshd is not on 22, as in the known_hosts line. */
+	char *host = port == 22 ? tl__strdup(s->host)
+	             : strchr(s->host, ':') ? tl__sprintf("[%s]:%d", s->host, port)
+	                                   : tl__sprintf("%s:%d", s->host, port);
+	if (!rc && !host)
+		rc = TL_ENOMEM;
 	if (!rc)
-		rc = secret_add(r, "SERVER_HOST", s->host);
+		rc = secret_add(r, "SERVER_HOST", host);
+	free(host);
 	if (!rc)
 		rc = secret_add(r, "SERVER_USER", user);
 	if (!rc)
