@@ -32,10 +32,9 @@ static int run_init(cli *c)
 	cli_print(c, "%s: node %s is a manager\n",
 	          already ? "already initialised" : "swarm initialised",
 	          tl_cluster_init_result_node_id(r));
-	cli_print(c, "platform overlay %s: %s%s%s\n", net, enc ? "encrypted" : "NOT encrypted",
-	          enc ? "" : " (", enc ? "" : warn);
-	if (!enc)
-		cli_print(c, ")\n");
+	cli_print(c, "platform overlay %s: %s\n", net, enc ? "encrypted" : "NOT encrypted");
+	if (*warn)
+		cli_print(c, "  %s\n", warn);
 	cli_print(c, "next: `towlion cluster join-token worker` on this server, then "
 	             "`docker swarm join` on each new node\n");
 	tl_cluster_init_result_free(r);

@@ -30,6 +30,10 @@ int tl__swarm_require_manager(tl_docker *d, const char *what);
 int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl_docker *d,
                                const char *name, const char *const *labels);
 
+/* Whether this machine's kernel can carry encrypted overlays (ipsec.c);
+ * when not, `why` says what it lacks. */
+bool tl__kernel_ipsec(tl_buf *why);
+
 /* The platform's overlay: <TOWLION_NETWORK>-platform. */
 char *tl__cluster_platform_network(tl_ctx *ctx);
 

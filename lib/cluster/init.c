@@ -23,20 +23,20 @@ int tl_cluster_init_options_init(tl_cluster_init_options *opts, unsigned int ver
 	                        "tl_cluster_init_options");
 }
 
-/* POST /swarm/init; the new node's id into `node_id`. */
-static int swarm_init(tl_docker *d, const char *advertise, char node_id[64])
+/* POST /swarm/init (its answer, the node id as a bare JSON string, is read
+ * back from /info by the caller). */
+static int swarm_init(tl_docker *d, const char *advertise)
 {
 	json_t *body = json_pack("{s:s}", "ListenAddr", "0.0.0.0:2377");
-	if (body && advertise && *advertise)
-		json_object_set_new(body, "AdvertiseAddr", json_string(advertise));
-	json_t *answer = NULL;
-	int rc = body ? tl__docker_call(d, "POST", "/swarm/init", body, &answer, 0,
+	if (body && advertise && *advertise &&
+	    json_object_set_new(body, "AdvertiseAddr", json_string(advertise))) {
+		json_decref(body);
+		body = NULL;
+	}
+	int rc = body ? tl__docker_call(d, "POST", "/swarm/init", body, NULL, 0,
 	                                "initialise a swarm on the engine")
 	              : TL_ENOMEM;
 	json_decref(body);
-	if (rc == TL_OK)
-		snprintf(node_id, 64, "%s", json_string_value(answer) ? json_string_value(answer) : "");
-	json_decref(answer);
 	return rc;
 }
 
@@ -59,7 +59,7 @@ static int init_with(tl_cluster_init_result *r, tl_ctx *ctx, tl_docker *d,
 		if ((rc = tl__step(ctx, "cluster.init", d->host, "initialising a swarm on %s",
 		                   d->host)))
 			return rc;
-		if ((rc = swarm_init(d, o->advertise_addr, s.node_id)))
+		if ((rc = swarm_init(d, o->advertise_addr)) || (rc = tl__swarm_state_read(&s, d)))
 			return rc;
 	}
 	r->node_id = tl__strdup(s.node_id);

@@ -3,9 +3,9 @@
  *
  * Encryption: Docker's "encrypted" option makes the overlay's VXLAN
  * traffic between nodes IPsec (ESP) in the kernel's xfrm layer. Kernels
- * built without it refuse the network (or later the containers on it), so
- * where the engine is on this machine (a unix socket: the same kernel) and
- * the kernel has no xfrm, the overlay is made unencrypted at once; where
+ * built without it lose all traffic between nodes (ipsec.c), so where the
+ * engine is on this machine (a unix socket: the same kernel) and the kernel
+ * cannot, the overlay is made unencrypted at once; where
  * Docker refuses an encrypted one for the kernel, it is made again
  * unencrypted. Both say why, in a warning event and to the caller.
  */
@@ -16,7 +16,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* "k=v" strings into a JSON object of labels. */
 static json_t *labels_object(const char *const *labels)
@@ -125,6 +124,16 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 	if (net) {
 		rc = check_existing(encrypted, why_not, net, name);
 		json_decref(net);
+		tl_buf lack = TL_BUF_INIT;
+		/* Made encrypted before (another kernel, or by hand): say what
+		 * happens, but never remove a network services may be using. */
+		if (rc == TL_OK && *encrypted && d->sock && !tl__kernel_ipsec(&lack)) {
+			rc = tl__log(ctx, TL_LOG_WARN, "overlay network %s is encrypted, but %s", name,
+			             lack.ptr);
+			if (rc == TL_OK && why_not)
+				rc = tl__buf_set(why_not, lack.ptr, lack.size);
+		}
+		tl_buf_dispose(&lack);
 		return rc;
 	}
 	json_t *lab = labels_object(labels);
@@ -132,10 +141,8 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 		return TL_ENOMEM;
 	tl_buf why = TL_BUF_INIT;
 	bool enc = true;
-	if (d->sock && access("/proc/net/xfrm_stat", F_OK) != 0) {
+	if (d->sock && !tl__kernel_ipsec(&why)) /* a unix socket: the engine runs on this kernel */
 		enc = false;
-		tl__buf_puts(&why, "this kernel has no IPsec (xfrm) support");
-	}
 	rc = create(d, name, lab, enc);
 	if (rc && rc != TL_ECONFLICT && enc && refused_for_kernel(tl_error_last()->message)) {
 		enc = false;
