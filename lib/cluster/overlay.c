@@ -125,11 +125,13 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 		rc = check_existing(encrypted, why_not, net, name);
 		json_decref(net);
 		tl_buf lack = TL_BUF_INIT;
-		/* Made encrypted before (another kernel, or by hand): say what
-		 * happens, but never remove a network services may be using. */
-		if (rc == TL_OK && *encrypted && d->sock && !tl__kernel_ipsec(&lack)) {
-			rc = tl__log(ctx, TL_LOG_WARN, "overlay network %s is encrypted, but %s", name,
-			             lack.ptr);
+		/* Plain: the kernel is the better reason. Encrypted before (another
+		 * kernel, or by hand): say what happens, but never remove a network
+		 * services may be using. */
+		if (rc == TL_OK && d->sock && !tl__kernel_ipsec(&lack)) {
+			if (*encrypted)
+				rc = tl__log(ctx, TL_LOG_WARN, "overlay network %s is encrypted, but %s",
+				             name, lack.ptr);
 			if (rc == TL_OK && why_not)
 				rc = tl__buf_set(why_not, lack.ptr, lack.size);
 		}
