@@ -12,7 +12,8 @@ static int run_init(cli *c)
 	if (rc)
 		return rc;
 	if (c->dry_run) {
-		cli_set_result(c, json_pack("{s:b, s:s?}", "dry_run", 1, "advertise_addr", advertise));
+		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "advertise_addr",
+		                            advertise ? advertise : ""));
 		cli_print(c, "would make the engine at %s a swarm manager (unless it is one) and "
 		             "ensure the platform's overlay network; nothing was changed\n",
 		          tl_ctx_config_get(ctx, "TOWLION_DOCKER_HOST"));

@@ -7,5 +7,6 @@ target_link_libraries(cluster_tenant_net PRIVATE towlion_obj)
 target_compile_options(cluster_tenant_net PRIVATE ${TL_WARNINGS})
 add_test(NAME integration.cluster
   COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/run $<TARGET_FILE:towlion_cli>
-          $<TARGET_FILE:cluster_tenant_net>)
-set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 300)
+          $<TARGET_FILE:cluster_tenant_net>
+          $<$<BOOL:${TL_WITH_PYTHON}>:${PROJECT_BINARY_DIR}/bindings/python/python>)
+set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 600)
