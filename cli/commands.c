@@ -28,6 +28,8 @@ extern const cli_group cli_group_s3;
 extern const cli_group cli_group_env;
 /* server bootstrap (issue 20) */
 extern const cli_group cli_group_server;
+/* the Docker Swarm cluster (issue 19) */
+extern const cli_group cli_group_cluster;
 
 const cli_group *const cli_groups[] = {
 	/* apps and releases first, then their services, then the server */
@@ -55,6 +57,7 @@ const cli_group *const cli_groups[] = {
 	/* app settings and secrets (envcfg) */
 	&cli_group_env,
 	&cli_group_server, /* issue 20 */
+	&cli_group_cluster, /* issue 19 */
 };
 
 const size_t cli_ngroups = sizeof(cli_groups) / sizeof(cli_groups[0]);

@@ -612,6 +612,10 @@ static const tl_py_field tl_py_metrics_options_fields[] = {U(flags), TL_FEND};
 #define ST tl_status_options
 static const tl_py_field tl_py_status_options_fields[] = {S(app), TL_FEND};
 #undef ST
+/* the cluster (issue 19) */
+#define ST tl_cluster_init_options
+static const tl_py_field tl_py_cluster_init_options_fields[] = {S(advertise_addr), TL_FEND};
+#undef ST
 #define ST tl_alert_options
 static const tl_py_field tl_py_alert_options_fields[] = {
 	U(flags), D(disk_pct), D(memory_pct), I64(backup_max_age_s), I(max_restarts),

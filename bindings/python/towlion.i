@@ -74,6 +74,9 @@ TL_VALUE_INT(tl_redis_stats_user_exists)
 TL_VALUE_INT(tl_appenv_production_only_at)
 /* the platform at a glance */
 TL_VALUE_INT(tl_status_health)
+/* the cluster (issue 19) */
+TL_VALUE_INT(tl_cluster_init_result_already)
+TL_VALUE_INT(tl_cluster_init_result_encrypted)
 
 /* A backup run sets its report also when some databases failed: the call
  * returns [error or None, report] so that the caller sees every outcome. */
@@ -167,6 +170,9 @@ TL_HANDLE(tl_compose, tl_compose_free)
 TL_HANDLE(tl_appenv, tl_appenv_free)
 /* the platform at a glance */
 TL_HANDLE(tl_status_report, tl_status_free)
+/* the cluster (issue 19) */
+TL_HANDLE(tl_cluster_init_result, tl_cluster_init_result_free)
+TL_HANDLE(tl_cluster_node_list, tl_cluster_node_list_free)
 
 /* ---- other out-params ----------------------------------------------------- */
 
@@ -300,6 +306,9 @@ TL_OPTIONS(tl_envfile_options, TL_ENVFILE_OPTIONS_INIT, tl_py_envfile_options_fi
 TL_OPTIONS(tl_appenv_options, TL_APPENV_OPTIONS_INIT, tl_py_appenv_options_fields)
 /* the platform at a glance */
 TL_OPTIONS(tl_status_options, TL_STATUS_OPTIONS_INIT, tl_py_status_options_fields)
+/* the cluster (issue 19) */
+TL_OPTIONS(tl_cluster_init_options, TL_CLUSTER_INIT_OPTIONS_INIT,
+           tl_py_cluster_init_options_fields)
 
 /* NULL-terminated lists of strings from a list (None: NULL). */
 %typemap(in) const char *const * (tl_py_keep keep = TL_PY_KEEP_INIT) {
@@ -364,6 +373,8 @@ TL_OPTIONS(tl_status_options, TL_STATUS_OPTIONS_INIT, tl_py_status_options_field
 %include "towlion/server.h"
 /* the platform at a glance */
 %include "towlion/status.h"
+/* the cluster (issue 19) */
+%include "towlion/cluster.h"
 
 /* ---- contexts and their callback ----------------------------------------------- */
 

@@ -26,5 +26,6 @@
 #include "towlion/appenv.h"
 #include "towlion/server.h"
 #include "towlion/status.h"
+#include "towlion/cluster.h"
 
 #endif

@@ -106,6 +106,11 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_PLATFORM_PROFILES", "", NULL, TL__KEY_PLAIN,
 	 "optional platform services `platform up` starts: logs (Loki, Promtail, "
 	 "Grafana), metrics (Prometheus, node-exporter, cAdvisor, Grafana), comma-separated"},
+	/* Cluster (issue 19): which engine runs the apps. swarm: the engine at
+	 * TOWLION_DOCKER_HOST is a swarm manager (towlion cluster init). */
+	{"TOWLION_ENGINE", "docker", NULL, TL__KEY_PLAIN,
+	 "docker: apps run on this server's dockerd; swarm: on the Docker Swarm cluster whose "
+	 "manager is TOWLION_DOCKER_HOST (the cluster verbs; its deploy engine comes next)"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);

@@ -137,6 +137,8 @@ static int check_value(const char *key, const char *v, const char *where)
 	         !(!strncmp(v, "unix//", 6) && v[6] && !strpbrk(v, " \t\"'{}")))
 		why = "must be host:port (e.g. 127.0.0.1:2019) or a unix socket as Caddy "
 		      "writes it (unix//run/caddy-admin/admin.sock)";
+	else if (!strcmp(key, "TOWLION_ENGINE") && strcmp(v, "docker") && strcmp(v, "swarm"))
+		why = "must be docker or swarm";
 	else if (!strcmp(key, "TOWLION_SCAN_POLICY") && strcmp(v, "warn") && strcmp(v, "block"))
 		why = "must be warn or block";
 	else if (!strcmp(key, "TOWLION_PREVIEW_CPUS") && !is_cpus(v))

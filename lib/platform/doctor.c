@@ -6,6 +6,7 @@
 #include "core/core.h"
 #include "core/http.h"
 #include "core/url.h"
+#include "cluster/doctor_check.h"
 #include "platform_int.h"
 #include "towlion/app.h"
 #include "towlion/deploy.h"
@@ -293,6 +294,7 @@ static const struct {
 } checks[] = {
 	{"directories", check_dirs, NULL, TL_DOCTOR_SERVICES},
 	{"docker", check_docker, NULL, TL_DOCTOR_SERVICES},
+	{"engine", tl__cluster_check_engine, NULL, TL_DOCTOR_SERVICES}, /* issue 19 */
 	{"postgres", check_postgres, NULL, TL_DOCTOR_SERVICES},
 	{"redis", check_redis, NULL, TL_DOCTOR_SERVICES},
 	{"caddy", check_caddy, NULL, TL_DOCTOR_SERVICES},

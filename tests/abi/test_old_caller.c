@@ -128,6 +128,8 @@ typedef int (*init_fn)(void *opts, unsigned int version);
 	X(tl_alert_options, tl_alert_options_init, TL_ALERT_OPTIONS_VERSION)        \
 	X(tl_scan_options, tl_scan_options_init, TL_SCAN_OPTIONS_VERSION)           \
 	X(tl_status_options, tl_status_options_init, TL_STATUS_OPTIONS_VERSION)     \
+	X(tl_cluster_init_options, tl_cluster_init_options_init,                    \
+	  TL_CLUSTER_INIT_OPTIONS_VERSION)                                           \
 	X(tl_preview_options, tl_preview_options_init, TL_PREVIEW_OPTIONS_VERSION)  \
 	X(tl_preview_gc_options, tl_preview_gc_options_init,                        \
 	  TL_PREVIEW_GC_OPTIONS_VERSION)                                             \

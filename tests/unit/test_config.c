@@ -23,6 +23,7 @@ static const char *const all_keys[] = {
 	"TOWLION_PG_TOOLS", /* backups, issue 16 */
 	/* observability (issue 16) */
 	"TOWLION_LOG_MAX_SIZE", "TOWLION_LOG_MAX_FILE", "TOWLION_PLATFORM_PROFILES",
+	"TOWLION_ENGINE", /* cluster, issue 19 */
 };
 
 static void clear_env(void)
@@ -56,6 +57,7 @@ static void test_defaults(void **state)
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_DOMAIN"), "");
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_PREVIEW_DOMAIN"), "");
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_BACKUP_KEEP_DAYS"), "7");
+	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_ENGINE"), "docker");
 	assert_null(tl_ctx_config_get(ctx, "TOWLION_NOPE"));
 	assert_null(tl_ctx_config_get(NULL, "TOWLION_DATA_DIR"));
 	assert_null(tl_ctx_config_path(ctx));
@@ -147,6 +149,7 @@ static const bad_file bad_files[] = {
 	{"TOWLION_HTTP_PORT=0\n", TL_EINVALID, "port number"},
 	{"TOWLION_HTTPS_PORT=70000\n", TL_EINVALID, "port number"},
 	{"TOWLION_UPSTREAM_MODE=host\n", TL_EINVALID, "network or loopback"},
+	{"TOWLION_ENGINE=kubernetes\n", TL_EINVALID, "must be docker or swarm"},
 	{"TOWLION_BACKUP_KEEP_DAYS=-1\n", TL_EINVALID, "whole number"},
 	{"TOWLION_DOMAIN=Bad_Domain\n", TL_EINVALID, "TOWLION_DOMAIN"},
 	{"TOWLION_DATA_DIR=relative/path\n", TL_EINVALID, "absolute path"},

@@ -253,6 +253,12 @@ class Context:
         when asked)."""
         return Settings(self)
 
+    @property
+    def cluster(self) -> "Cluster":
+        """The Docker Swarm under the platform: init, join tokens, nodes,
+        drain and activate."""
+        return Cluster(self)
+
 
 from .apps import Apps, Deploys  # noqa: E402  (modules import Context lazily)
 from .routes import Routes  # noqa: E402
@@ -267,3 +273,4 @@ from .appenv import Settings  # noqa: E402
 from .github import GitHub  # noqa: E402
 from .platform import Platform  # noqa: E402
 from .compose import Compose  # noqa: E402
+from .cluster import Cluster  # noqa: E402

@@ -1,0 +1,152 @@
+/* towlion cluster: the Docker Swarm under the platform (docs/cluster.md). */
+#include "cli.h"
+
+#include <string.h>
+
+static int run_init(cli *c)
+{
+	const char *advertise = NULL;
+	cli_opt opts[] = {{"--advertise-addr", true, &advertise}};
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	if (c->dry_run) {
+		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "advertise_addr",
+		                            advertise ? advertise : ""));
+		cli_print(c, "would make the engine at %s a swarm manager (unless it is one) and "
+		             "ensure the platform's overlay network; nothing was changed\n",
+		          tl_ctx_config_get(ctx, "TOWLION_DOCKER_HOST"));
+		return 0;
+	}
+	tl_cluster_init_options o;
+	tl_cluster_init_options_init(&o, TL_CLUSTER_INIT_OPTIONS_VERSION);
+	o.advertise_addr = advertise;
+	tl_cluster_init_result *r = NULL;
+	if ((rc = tl_cluster_init(&r, ctx, &o)) != TL_OK)
+		return cli_fail(c, rc);
+	int already = tl_cluster_init_result_already(r), enc = tl_cluster_init_result_encrypted(r);
+	const char *net = tl_cluster_init_result_network(r), *warn = tl_cluster_init_result_warning(r);
+	cli_set_result(c, json_pack("{s:b, s:s, s:s, s:b, s:s}", "already_initialised", already,
+	                            "node_id", tl_cluster_init_result_node_id(r), "network", net,
+	                            "encrypted", enc, "warning", warn));
+	cli_print(c, "%s: node %s is a manager\n",
+	          already ? "already initialised" : "swarm initialised",
+	          tl_cluster_init_result_node_id(r));
+	cli_print(c, "platform overlay %s: %s\n", net, enc ? "encrypted" : "NOT encrypted");
+	if (*warn)
+		cli_print(c, "  %s\n", warn);
+	cli_print(c, "next: `towlion cluster join-token worker` on this server, then "
+	             "`docker swarm join` on each new node\n");
+	tl_cluster_init_result_free(r);
+	return 0;
+}
+
+static int run_join_token(cli *c)
+{
+	const char *role = "worker";
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, &role, 0, 1, NULL);
+	if (rc)
+		return rc;
+	if (strcmp(role, "worker") && strcmp(role, "manager"))
+		return cli_usage(c, "the role is worker or manager, not \"%s\"", role);
+	tl_buf token = TL_BUF_INIT;
+	if ((rc = tl_cluster_join_token(&token, ctx, role)) != TL_OK)
+		return cli_fail(c, rc);
+	/* Asked for by name: the one place a token is printed. */
+	cli_set_result(c, json_pack("{s:s, s:s}", "role", role, "token", token.ptr));
+	cli_print(c, "%s\n", token.ptr);
+	tl_buf_dispose(&token);
+	return 0;
+}
+
+static json_t *node_json(const tl_cluster_node *n)
+{
+	json_t *labels = json_object();
+	for (size_t i = 0; i < tl_cluster_node_label_count(n); i++)
+		json_object_set_new(labels, tl_cluster_node_label_key(n, i),
+		                    json_string(tl_cluster_node_label_value(n, i)));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", tl_cluster_node_id(n),
+	                 "hostname", tl_cluster_node_hostname(n), "role", tl_cluster_node_role(n),
+	                 "state", tl_cluster_node_state(n), "availability",
+	                 tl_cluster_node_availability(n), "manager_status",
+	                 tl_cluster_node_manager_status(n), "address", tl_cluster_node_address(n),
+	                 "labels", labels);
+}
+
+static int run_nodes(cli *c)
+{
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, NULL, 0, 0, NULL);
+	if (rc)
+		return rc;
+	tl_cluster_node_list *l = NULL;
+	if ((rc = tl_cluster_nodes(&l, ctx)) != TL_OK)
+		return cli_fail(c, rc);
+	json_t *arr = json_array();
+	cli_print(c, "%-12s %-20s %-8s %-8s %-12s %-11s %-15s %s\n", "ID", "HOSTNAME", "ROLE",
+	          "STATE", "AVAILABILITY", "MANAGER", "ADDRESS", "LABELS");
+	for (size_t i = 0; i < tl_cluster_node_list_count(l); i++) {
+		const tl_cluster_node *n = tl_cluster_node_list_at(l, i);
+		json_array_append_new(arr, node_json(n));
+		char labels[512] = "-";
+		for (size_t k = 0, at = 0; k < tl_cluster_node_label_count(n) && at < sizeof(labels);
+		     k++) {
+			int w = snprintf(labels + at, sizeof(labels) - at, "%s%s=%s", k ? "," : "",
+			                 tl_cluster_node_label_key(n, k), tl_cluster_node_label_value(n, k));
+			at += w > 0 ? (size_t)w : 0;
+		}
+		const char *ms = tl_cluster_node_manager_status(n);
+		cli_print(c, "%-12.12s %-20s %-8s %-8s %-12s %-11s %-15s %s\n", tl_cluster_node_id(n),
+		          tl_cluster_node_hostname(n), tl_cluster_node_role(n),
+		          tl_cluster_node_state(n), tl_cluster_node_availability(n), *ms ? ms : "-",
+		          tl_cluster_node_address(n), labels);
+	}
+	cli_set_result(c, json_pack("{s:o}", "nodes", arr));
+	tl_cluster_node_list_free(l);
+	return 0;
+}
+
+static int set_availability(cli *c, const char *availability)
+{
+	const char *node = NULL;
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, &node, 1, 1, NULL);
+	if (rc)
+		return rc;
+	if (!c->dry_run && (rc = tl_cluster_node_set_availability(ctx, node, availability)))
+		return cli_fail(c, rc);
+	cli_set_result(c, json_pack("{s:s, s:s, s:b}", "node", node, "availability", availability,
+	                            "dry_run", c->dry_run));
+	cli_print(c, "%snode %s: %s\n", c->dry_run ? "would set " : "", node,
+	          c->dry_run ? availability
+	          : !strcmp(availability, "drain") ? "drained (its tasks move to other nodes)"
+	                                          : "active (it takes tasks again)");
+	return 0;
+}
+
+static int run_drain(cli *c) { return set_availability(c, "drain"); }
+static int run_activate(cli *c) { return set_availability(c, "active"); }
+
+static const cli_verb verbs[] = {
+	{"init", "[--advertise-addr ADDR]",
+	 "make the engine at TOWLION_DOCKER_HOST a swarm manager (said so when it is one "
+	 "already) and create the platform's overlay network, encrypted where the kernel allows",
+	 "towlion cluster init --advertise-addr 10.0.0.1", true, run_init},
+	{"join-token", "[worker|manager]",
+	 "print the token a new node joins the swarm with (a secret: shown only here)",
+	 "towlion cluster join-token worker", false, run_join_token},
+	{"nodes", "",
+	 "the swarm's nodes: id, hostname, role, state, availability, manager status, address, "
+	 "labels",
+	 "towlion cluster nodes --json", false, run_nodes},
+	{"drain", "NODE",
+	 "move every task off NODE (hostname, id or unique id prefix) and give it no new ones",
+	 "towlion cluster drain worker-2", true, run_drain},
+	{"activate", "NODE", "let NODE take tasks again after a drain",
+	 "towlion cluster activate worker-2", true, run_activate},
+};
+
+const cli_group cli_group_cluster = {"cluster", "the Docker Swarm cluster under the platform",
+                                     verbs, sizeof(verbs) / sizeof(verbs[0])};

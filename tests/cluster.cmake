@@ -1,0 +1,12 @@
+# The cluster verbs (issue 19) on a real swarm of two dockerds, each in a
+# network namespace of its own (tests/harness/swarmd): the shared test
+# dockerd is never made a swarm. Needs root (namespaces), dockerd and
+# busybox-static, as the e2e server test does; no harness services.
+add_executable(cluster_tenant_net cluster/tenant_net.c)
+target_link_libraries(cluster_tenant_net PRIVATE towlion_obj)
+target_compile_options(cluster_tenant_net PRIVATE ${TL_WARNINGS})
+add_test(NAME integration.cluster
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/run $<TARGET_FILE:towlion_cli>
+          $<TARGET_FILE:cluster_tenant_net>
+          $<$<BOOL:${TL_WITH_PYTHON}>:${PROJECT_BINARY_DIR}/bindings/python/python>)
+set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 600)
