@@ -10,6 +10,7 @@
  */
 #include "core/oplog.h"
 #include "deploy_int.h"
+#include "cluster/cluster_int.h"
 #include "towlion/appenv.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -667,6 +668,11 @@ static void describe_source(char *out, size_t len, const tl__deploy_attempt *a,
 int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
                        const tl_deploy_options *o, const tl_release *from)
 {
+	/* Every way in (deploy, rollback, restart, preview) runs containers
+	 * on this server's engine: refused under TOWLION_ENGINE=swarm. */
+	int rc0 = tl__cluster_deploy_supported(ctx);
+	if (rc0)
+		return rc0;
 	if (!from && (o->path != NULL) == (o->git_url != NULL))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "give either a directory or a git URL to deploy from");
