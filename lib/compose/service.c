@@ -725,7 +725,7 @@ static int memory_of(service_reader *s, yaml_node_t *n, int64_t *out)
 
 static int k_cpus(service_reader *s, const tl__compose_pair *p)
 {
-	double d;
+	double d = 0;
 	int rc = cpus_of(s, p->val, &d);
 	if (rc || json_object_get(s->svc, "cpus_from_deploy"))
 		return rc;
@@ -734,7 +734,7 @@ static int k_cpus(service_reader *s, const tl__compose_pair *p)
 
 static int k_mem_limit(service_reader *s, const tl__compose_pair *p)
 {
-	int64_t b;
+	int64_t b = 0;
 	int rc = memory_of(s, p->val, &b);
 	if (rc || json_object_get(s->svc, "memory_from_deploy"))
 		return rc;
@@ -767,13 +767,13 @@ static int k_deploy(service_reader *s, const tl__compose_pair *p)
 			rc = tl__compose_pairs(r, res[k].val, W(s, "deploy.resources.limits"), &lim, &nl);
 			for (size_t m = 0; !rc && m < nl; m++) {
 				if (!strcmp(lim[m].key, "cpus")) {
-					double d;
+					double d = 0;
 					if (!(rc = cpus_of(s, lim[m].val, &d))) {
 						json_object_set_new(s->svc, "cpus", json_real(d));
 						json_object_set_new(s->svc, "cpus_from_deploy", json_true());
 					}
 				} else if (!strcmp(lim[m].key, "memory")) {
-					int64_t b;
+					int64_t b = 0;
 					if (!(rc = memory_of(s, lim[m].val, &b))) {
 						json_object_set_new(s->svc, "memory", json_integer((json_int_t)b));
 						json_object_set_new(s->svc, "memory_from_deploy", json_true());
