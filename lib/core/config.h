@@ -44,8 +44,8 @@ struct tl_ctx {
 	 * app, while caddy_snapshot > 0 (tl__caddy_snapshot_begin). */
 	void *caddy_config;
 	int caddy_snapshot;
-	/* Every towlion.project-labelled container (a json_t array, Docker's
-	 * list answer) read once for a report, while docker_snapshot > 0
+	/* Every towlion.project-labelled container (a json_t object: project
+	 * -> Docker's list entries) read once for a report, while docker_snapshot > 0
 	 * (tl__docker_snapshot_begin); dropped by any change sent to Docker. */
 	void *docker_containers;
 	int docker_snapshot;

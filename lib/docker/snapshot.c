@@ -24,22 +24,42 @@ static const char *project_of(json_t *entry)
 	                                         "towlion.project"));
 }
 
-/* Docker's list of every project's containers, in any state. */
+/* Docker's list of every project's containers, in any state, as an
+ * object from each towlion.project value to its entries (list order kept):
+ * each project then takes its own in one lookup, not a pass over all. */
 static int list_all(json_t **out, tl_ctx *ctx)
 {
 	tl_docker *d = NULL;
+	json_t *all = NULL;
 	int rc = tl_docker_open(&d, ctx);
 	const char *labels[] = {"towlion.project", NULL};
 	if (rc == TL_OK)
-		rc = tl__docker_list(out, d, "/containers/json?all=1", labels, "list containers");
+		rc = tl__docker_list(&all, d, "/containers/json?all=1", labels, "list containers");
 	tl_docker_free(d);
-	if (rc == TL_OK && !json_is_array(*out)) {
-		json_decref(*out);
-		*out = NULL;
+	if (rc == TL_OK && !json_is_array(all))
 		rc = tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
 		                   "Docker answered the container list with something else "
 		                   "than a list");
+	json_t *by = rc == TL_OK ? json_object() : NULL;
+	if (rc == TL_OK && !by)
+		rc = TL_ENOMEM;
+	size_t i;
+	json_t *entry;
+	json_array_foreach(all, i, entry) {
+		const char *p = project_of(entry);
+		json_t *mine = p ? json_object_get(by, p) : NULL;
+		if (rc || !p)
+			continue;
+		if (!mine && json_object_set_new(by, p, mine = json_array()))
+			rc = TL_ENOMEM;
+		else if (json_array_append(mine, entry))
+			rc = TL_ENOMEM;
 	}
+	json_decref(all);
+	if (rc)
+		json_decref(by);
+	else
+		*out = by;
 	return rc;
 }
 
@@ -63,24 +83,18 @@ int tl__docker_project_containers(tl_docker_container_list **out, tl_ctx *ctx,
 	if (!snap)
 		return list_one(out, ctx, project);
 	if (!*snap) {
-		json_t *all = NULL;
-		int rc = list_all(&all, ctx);
+		json_t *by = NULL;
+		int rc = list_all(&by, ctx);
 		if (rc) /* not kept: the next project asks again */
 			return rc;
-		*snap = all;
+		*snap = by;
 	}
-	json_t *mine = json_array();
-	size_t i;
-	json_t *entry;
-	int rc = mine ? TL_OK : TL_ENOMEM;
-	json_array_foreach((json_t *)*snap, i, entry) {
-		const char *p = project_of(entry);
-		/* The whole value: "shop" never takes "shop-2"'s containers. */
-		if (rc == TL_OK && p && !strcmp(p, project) && json_array_append(mine, entry))
-			rc = TL_ENOMEM;
-	}
-	if (rc == TL_OK)
-		rc = tl__docker_container_list_new(out, mine);
-	json_decref(mine);
+	/* The label's whole value: "shop" never takes "shop-2"'s containers. */
+	json_t *mine = json_object_get(*snap, project);
+	json_t *none = mine ? NULL : json_array();
+	if (!mine && !none)
+		return TL_ENOMEM;
+	int rc = tl__docker_container_list_new(out, mine ? mine : none);
+	json_decref(none);
 	return rc;
 }
