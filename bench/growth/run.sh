@@ -7,8 +7,14 @@
 # ROUNDS, default 5) and the load average before each size.
 #
 # Needs a harness with docker and postgres (`. /work/h/NAME/env`) and the
-# busybox test image (tests/images); starts its own Caddy through the
-# harness and removes every container it made (label towlion.bench=growth).
+# busybox test image (tests/images, the smallest there is: 2 MB); starts
+# its own Caddy through the harness and removes every container it made
+# (label towlion.bench=growth). Containers start in parallel batches
+# (JOBS at once, default 8), so 500 apps take minutes, not most of an hour.
+#
+# BASELINE=OTHER_BUILD_DIR also times that build's towlion for the reports
+# (status, metrics, app list, doctor, preview gc) on the same apps, in the
+# same run: before/after figures under the same load.
 #
 # usage: bench/growth/run.sh BUILD_DIR [SIZE...]     (default sizes: 10 100 500)
 set -euo pipefail
@@ -19,6 +25,8 @@ shift
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 500)
 ROUNDS=${ROUNDS:-5}
+JOBS=${JOBS:-8}
+BASE=${BASELINE:+$(realpath "$BASELINE")/towlion}
 : "${TOWLION_DOCKER_HOST:?source a harness env first}"
 TL=$build/towlion
 docker=(/usr/bin/docker -H "$TOWLION_DOCKER_HOST")
@@ -56,27 +64,54 @@ timed() { # median ms of ROUNDS runs of "$@" (exit status ignored: doctor
 mkdir -p "$work/app/deploy"
 printf 'services:\n  app:\n    image: towlion-bench/hello:v1\n' >"$work/app/deploy/docker-compose.yml"
 
-cmds=("status" "metrics" "app list" "doctor" "preview gc" "route add (one site)" "deploy (one app)")
-declare -A res load
+reports=("status" "metrics" "app list" "doctor" "preview gc")
+cmds=("${reports[@]}")
+[ -z "$BASE" ] || for c in "${reports[@]}"; do cmds+=("$c (baseline)"); done
+cmds+=("route add (one site)" "deploy (one app)")
+declare -A res load secs
+# One app's container, labelled as the platform labels an app's (its
+# project, a release, a service); started by start_batch.
+create_one() {
+  "${docker[@]}" create --init --name "growth-$1" --label towlion.bench=growth \
+    --label "towlion.project=$1" --label "towlion.app=$1" --label towlion.release=r1 \
+    --label towlion.service=app towlion-test/busybox:latest sleep 86400 >/dev/null
+}
+register_one() {
+  "$TL" -q app create "g$1" >/dev/null
+  "$TL" --dry-run route add "g$1" "g$1.growth.test" \
+    --upstream "127.0.0.1:$((20000 + $1))" >"$TOWLION_CADDY_DIR/sites/g$1.caddy"
+}
+export -f create_one register_one
+export TL
+export docker_cmd="${docker[*]}"
 have=0
 for n in "${sizes[@]}"; do
-  for i in $(seq $((have + 1)) "$n"); do
-    "$TL" -q app create "g$i" >/dev/null
-    "${docker[@]}" run -d --init --name "growth-g$i" --label towlion.bench=growth \
-      --label "towlion.app=g$i" --label towlion.release=r1 --label towlion.service=app \
-      towlion-test/busybox:latest sleep 86400 >/dev/null
-    "$TL" --dry-run route add "g$i" "g$i.growth.test" \
-      --upstream "127.0.0.1:$((20000 + i))" >"$TOWLION_CADDY_DIR/sites/g$i.caddy"
-  done
+  s=$(now)
+  # The apps and their site files, JOBS at a time (each is two CLI runs).
+  seq $((have + 1)) "$n" | xargs -P "$JOBS" -I{} bash -c 'register_one "$1"' _ {}
+  # Create JOBS at a time, then start them 25 names per docker call,
+  # JOBS calls at a time.
+  seq $((have + 1)) "$n" | sed 's/^/g/' |
+    xargs -P "$JOBS" -I{} bash -c 'docker=($docker_cmd); create_one "$1"' _ {}
+  seq $((have + 1)) "$n" | sed 's/^/growth-g/' |
+    xargs -P "$JOBS" -n 25 "${docker[@]}" start >/dev/null
   have=$n
   "$TL" route reload >/dev/null
+  secs[$n]=$(( ($(now) - s) / 1000000000 ))
   load[$n]=$(cut -d' ' -f1 /proc/loadavg)
-  echo "size $n (load ${load[$n]})" >&2
+  echo "size $n: set up in ${secs[$n]} s (load ${load[$n]})" >&2
   res[$n,status]=$(timed "$TL" status)
   res[$n,metrics]=$(timed "$TL" metrics)
   res[$n,app list]=$(timed "$TL" app list)
   res[$n,doctor]=$(timed "$TL" doctor)
   res[$n,preview gc]=$(timed "$TL" preview gc)
+  if [ -n "$BASE" ]; then
+    res[$n,status (baseline)]=$(timed "$BASE" status)
+    res[$n,metrics (baseline)]=$(timed "$BASE" metrics)
+    res[$n,app list (baseline)]=$(timed "$BASE" app list)
+    res[$n,doctor (baseline)]=$(timed "$BASE" doctor)
+    res[$n,preview gc (baseline)]=$(timed "$BASE" preview gc)
+  fi
   t=()
   for _ in $(seq "$ROUNDS"); do
     s=$(now); "$TL" route add gnew gnew.growth.test --upstream 127.0.0.1:19999 >/dev/null
@@ -97,3 +132,4 @@ for c in "${cmds[@]}"; do
   printf '| `%s` |' "$c"; for n in "${sizes[@]}"; do printf ' %s |' "${res[$n,$c]}"; done; echo
 done
 printf '| load average (1 min) |'; for n in "${sizes[@]}"; do printf ' %s |' "${load[$n]}"; done; echo
+printf '| set-up (s) |'; for n in "${sizes[@]}"; do printf ' %s |' "${secs[$n]}"; done; echo

@@ -44,6 +44,14 @@ struct tl_ctx {
 	 * app, while caddy_snapshot > 0 (tl__caddy_snapshot_begin). */
 	void *caddy_config;
 	int caddy_snapshot;
+	/* Every towlion.project-labelled container (a json_t object: project
+	 * -> Docker's list entries) read once for a report, while docker_snapshot > 0
+	 * (tl__docker_snapshot_begin); dropped by any change sent to Docker. */
+	void *docker_containers;
+	int docker_snapshot;
+	/* What this context asked Docker: every request, and the container
+	 * lists among them (tl__ctx_docker_counts, for tests and benches). */
+	unsigned long docker_requests, docker_lists;
 };
 
 #endif

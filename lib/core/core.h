@@ -164,6 +164,29 @@ void tl__caddy_snapshot_end(tl_ctx *ctx);
 /* For lib/caddy: where the snapshot (a json_t *) lives, NULL outside a scope. */
 void **tl__caddy_snapshot_slot(tl_ctx *ctx);
 
+/* ---- one list of Docker's containers per report (ctx.c, lib/docker/snapshot.c) ----
+ * The same for Docker: each app's status lists the app's containers.
+ * Between begin and end, tl__docker_project_containers asks Docker once
+ * for every container labelled towlion.project and answers each project
+ * from that list (a connection, a /_ping and a list per app otherwise).
+ * Any request through the context that is not a GET (create, start,
+ * stop, remove...) drops the list: the next project asks again. Scopes
+ * nest; outside one every call asks Docker. */
+void tl__docker_snapshot_begin(tl_ctx *ctx);
+void tl__docker_snapshot_end(tl_ctx *ctx);
+/* For lib/docker: where the list (a json_t *) lives, NULL outside a scope. */
+void **tl__docker_snapshot_slot(tl_ctx *ctx);
+/* A change was sent to Docker: forget the list (inside a scope or not). */
+void tl__docker_snapshot_drop(tl_ctx *ctx);
+/* A report over every app: both snapshots (Caddy's config, Docker's list). */
+void tl__report_begin(tl_ctx *ctx);
+void tl__report_end(tl_ctx *ctx);
+/* For lib/docker: count a request (and whether it is a list) to Docker. */
+void tl__ctx_docker_count(tl_ctx *ctx, bool list);
+/* How many requests, and container lists among them, this context sent to
+ * Docker since it was made: a report's cost, measured. */
+void tl__ctx_docker_counts(const tl_ctx *ctx, unsigned long *requests, unsigned long *lists);
+
 /* ---- files (file.c) ---- */
 
 /* Read a whole file; TL_ENOTFOUND when it does not exist. */

@@ -419,6 +419,54 @@ void **tl__caddy_snapshot_slot(tl_ctx *ctx)
 	return ctx->caddy_snapshot > 0 ? &ctx->caddy_config : NULL;
 }
 
+void tl__docker_snapshot_begin(tl_ctx *ctx)
+{
+	ctx->docker_snapshot++;
+}
+
+void tl__docker_snapshot_end(tl_ctx *ctx)
+{
+	if (ctx->docker_snapshot > 0 && --ctx->docker_snapshot == 0)
+		tl__docker_snapshot_drop(ctx);
+}
+
+void **tl__docker_snapshot_slot(tl_ctx *ctx)
+{
+	return ctx->docker_snapshot > 0 ? &ctx->docker_containers : NULL;
+}
+
+void tl__docker_snapshot_drop(tl_ctx *ctx)
+{
+	json_decref(ctx->docker_containers);
+	ctx->docker_containers = NULL;
+}
+
+void tl__report_begin(tl_ctx *ctx)
+{
+	tl__caddy_snapshot_begin(ctx);
+	tl__docker_snapshot_begin(ctx);
+}
+
+void tl__report_end(tl_ctx *ctx)
+{
+	tl__docker_snapshot_end(ctx);
+	tl__caddy_snapshot_end(ctx);
+}
+
+void tl__ctx_docker_count(tl_ctx *ctx, bool list)
+{
+	ctx->docker_requests++;
+	ctx->docker_lists += list;
+}
+
+void tl__ctx_docker_counts(const tl_ctx *ctx, unsigned long *requests, unsigned long *lists)
+{
+	if (requests)
+		*requests = ctx ? ctx->docker_requests : 0;
+	if (lists)
+		*lists = ctx ? ctx->docker_lists : 0;
+}
+
 void tl_ctx_free(tl_ctx *ctx)
 {
 	if (!ctx)
@@ -432,6 +480,7 @@ void tl_ctx_free(tl_ctx *ctx)
 	free(ctx->config_path);
 	tl__strv_free(ctx->destroyed);
 	json_decref(ctx->caddy_config);
+	json_decref(ctx->docker_containers);
 	free(ctx);
 	tl_shutdown();
 }

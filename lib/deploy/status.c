@@ -1,7 +1,7 @@
 /*
  * An app at a glance, from what is, not from what was recorded: the
  * active release from the history, then every container of the app as
- * Docker lists it (one list call), the route as Caddy has it live (its
+ * Docker lists it (one list call, or one per report: docker/snapshot.h), the route as Caddy has it live (its
  * admin API, not the site file), and each routed container's health path
  * asked right now.
  *
@@ -12,6 +12,7 @@
  */
 #include "deploy_int.h"
 #include "caddy/caddy_internal.h"
+#include "docker/snapshot.h"
 #include "towlion/app.h"
 #include "towlion/docker.h"
 
@@ -390,12 +391,8 @@ static int fill(tl_app_status *st, tl_ctx *ctx, const char *app, const char *sta
 	tl__plan plan = {0};
 	if (*st->release && tl__plan_restore(&plan, state_dir, st->release))
 		tl_error_clear(); /* no saved plan: no health paths to ask */
-	tl_docker *d = NULL;
 	tl_docker_container_list *l = NULL;
-	char *filter[] = {tl__sprintf("towlion.project=%s", app), NULL};
-	rc = filter[0] ? tl_docker_open(&d, ctx) : TL_ENOMEM;
-	if (rc == TL_OK)
-		rc = tl_docker_container_list_by_label(&l, d, (const char *const *)filter, 1);
+	rc = tl__docker_project_containers(&l, ctx, app); /* once per report */
 	tl_buf why = TL_BUF_INIT;
 	if (rc == TL_OK)
 		rc = sort_containers(st, ctx, l, &plan, &why);
@@ -417,8 +414,6 @@ static int fill(tl_app_status *st, tl_ctx *ctx, const char *app, const char *sta
 		rc = TL_ENOMEM;
 	tl_buf_dispose(&why);
 	tl_docker_container_list_free(l);
-	tl_docker_free(d);
-	free(filter[0]);
 	tl__plan_dispose(&plan);
 	return rc;
 }

@@ -128,6 +128,11 @@ static int perform(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *
 	curl_easy_reset(c);
 	struct curl_slist *hdrs = NULL;
 	const char *method = r->method ? r->method : "GET";
+	/* Anything but a read may change the containers a report lists. */
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		tl__docker_snapshot_drop(d->ctx);
+	tl__ctx_docker_count(d->ctx, !strcmp(method, "GET") &&
+	                                     tl__str_startswith(r->path, "/containers/json"));
 	curl_easy_setopt(c, CURLOPT_URL, url.ptr);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");

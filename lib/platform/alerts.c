@@ -216,7 +216,7 @@ static int eval_apps(tl_alert_report *r, tl_ctx *ctx, const thresholds *t, int64
 		         tl_error_last()->message);
 	else
 		rc = add(r, "source:docker", false, "cannot reach Docker", "Docker answers");
-	tl__caddy_snapshot_begin(ctx);
+	tl__report_begin(ctx);
 	for (size_t i = 0; d && rc == TL_OK && i < tl_app_list_count(apps); i++) {
 		const char *app = tl_app_name(tl_app_list_at(apps, i));
 		tl__app_health h;
@@ -237,7 +237,7 @@ static int eval_apps(tl_alert_report *r, tl_ctx *ctx, const thresholds *t, int64
 		free(hk);
 		free(rk);
 	}
-	tl__caddy_snapshot_end(ctx);
+	tl__report_end(ctx);
 	tl_docker_free(d);
 	tl_app_list_free(apps);
 	return rc;

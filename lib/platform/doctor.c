@@ -230,7 +230,7 @@ static void check_apps(tl_ctx *ctx, outcome *o)
 	tl_buf bad = TL_BUF_INIT, unknown = TL_BUF_INIT, left = TL_BUF_INIT;
 	size_t deployed = 0, healthy = 0;
 	int status = TL_CHECK_OK;
-	tl__caddy_snapshot_begin(ctx);
+	tl__report_begin(ctx);
 	for (size_t i = 0; i < tl_app_list_count(l); i++) {
 		const char *name = tl_app_name(tl_app_list_at(l, i));
 		tl_app_status *st = NULL;
@@ -260,7 +260,7 @@ static void check_apps(tl_ctx *ctx, outcome *o)
 		}
 		tl_app_status_free(st);
 	}
-	tl__caddy_snapshot_end(ctx);
+	tl__report_end(ctx);
 	tl_buf d = TL_BUF_INIT;
 	tl__buf_printf(&d, "%zu of %zu deployed app%s healthy", healthy, deployed,
 	               deployed == 1 ? "" : "s");

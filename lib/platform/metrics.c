@@ -115,13 +115,13 @@ static void emit_apps(tl_buf *b, tl_ctx *ctx, int64_t now, bool *docker_up, bool
 	*docker_up = tl_docker_open(&d, ctx) == TL_OK;
 	size_t n = tl_app_list_count(apps);
 	app_state *st = n ? tl__calloc(n, sizeof(*st)) : NULL;
-	tl__caddy_snapshot_begin(ctx);
+	tl__report_begin(ctx);
 	for (size_t i = 0; st && i < n; i++) {
 		st[i].name = tl_app_name(tl_app_list_at(apps, i));
 		if (*docker_up && tl__app_measure(&st[i].h, ctx, d, st[i].name, now) != TL_OK)
 			*docker_up = false;
 	}
-	tl__caddy_snapshot_end(ctx);
+	tl__report_end(ctx);
 	if (st && *docker_up) {
 		head(b, "towlion_app_up", "gauge", "1 when a container of the app is running.");
 		for (size_t i = 0; i < n; i++)

@@ -102,6 +102,9 @@ int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, b
 	tl_preview_list *l = tl__calloc(1, sizeof(*l));
 	if (!l)
 		return TL_ENOMEM;
+	/* Each preview's health reads Docker's containers and Caddy's
+	 * routes: once for the whole list. */
+	tl__report_begin(ctx);
 	if (app) {
 		rc = load_app(l, ctx, app, check);
 	} else {
@@ -115,6 +118,7 @@ int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, b
 		free(root);
 		tl_error_clear();
 	}
+	tl__report_end(ctx);
 	if (rc) {
 		tl_preview_list_free(l);
 		return rc;

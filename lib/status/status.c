@@ -183,14 +183,15 @@ int tl_status(tl_status_report **out, tl_ctx *ctx, const tl_status_options *opts
 		rc = TL_ENOMEM;
 	else if (!r)
 		rc = TL_ENOMEM;
+	/* Caddy's configuration and Docker's containers read once for the
+	 * whole report, not once per app or preview (each one's status reads
+	 * them). */
+	tl__report_begin(ctx);
 	if (rc == TL_OK)
 		rc = sources_load(&s, r, ctx);
-	/* Caddy's configuration read once for the whole report, not once per
-	 * app (each app's route check reads it). */
-	tl__caddy_snapshot_begin(ctx);
 	for (size_t i = 0; rc == TL_OK && i < n; i++)
 		rc = add_app(r, ctx, &s, one ? one : tl_app_list_at(list, i));
-	tl__caddy_snapshot_end(ctx);
+	tl__report_end(ctx);
 	sources_dispose(&s);
 	tl_app_list_free(list);
 	tl_app_free(one);
