@@ -116,7 +116,8 @@ int tl__preview_list_load(tl_preview_list **out, tl_ctx *ctx, const char *app, b
 		if (d)
 			closedir(d);
 		free(root);
-		tl_error_clear();
+		if (rc == TL_OK) /* no apps directory is no previews; a failure keeps its message */
+			tl_error_clear();
 	}
 	tl__report_end(ctx);
 	if (rc) {
