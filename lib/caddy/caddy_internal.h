@@ -21,6 +21,8 @@ typedef struct {
 	char **upstreams;
 	size_t nupstreams;
 	char *redirect_to; /* or NULL */
+	bool security_headers; /* security_headers=1: the server-wide handler
+	                          covers its hosts (security.c) */
 } tl__caddy_header;
 
 /* Parse the first line of a site file's text; `file` names it in errors
@@ -88,7 +90,18 @@ const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size
 
 /* Split one site's adapted config (a full config) into a record. */
 int tl__caddy_split(tl_buf *out, const json_t *adapted);
-/* Join records (the globals' first) into the whole JSON config. */
-int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n);
+/* Join records (the globals' first) into the whole JSON config;
+ * `lead_route` (JSON text of one route, or NULL) goes first in every
+ * server's routes. */
+int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n,
+                       const char *lead_route);
+
+/* ---- the security headers (security.c) ---- */
+
+/* Append the (security_headers) snippet of the main Caddyfile. */
+int tl__caddy_security_snippet(tl_buf *b);
+/* The route that puts the security headers on every response of every
+ * host but the `optout` ones, as compact JSON (*out to free()). */
+int tl__caddy_security_route(char **out, const char *const *optout, size_t n);
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * The header line of a site file: `# towlion: v=1 site=S hosts=A,B
- * upstreams=H:P,...` (or `redirect=APEX` instead of upstreams). Listing
+ * upstreams=H:P,...` (or `redirect=APEX` instead of upstreams), and
+ * `security_headers=1` when the server-wide security headers cover the
+ * site's hosts (security.c; a site without it has none, or, written by
+ * an older libtowlion, its own handler in its block). Listing
  * and the hostname conflict check read only this line, so they need no
  * Caddyfile parser; it is validated as strictly as a caller's input.
  */
@@ -106,6 +109,11 @@ int tl__caddy_header_parse(tl__caddy_header *out, const char *text, const char *
 		} else if (kl == 9 && !strncmp(p, "upstreams", 9) && !h.upstreams) {
 			rc = split_list(&h.upstreams, &h.nupstreams, v, vl, file, "upstreams",
 			                tl_validate_hostport);
+		} else if (kl == 16 && !strncmp(p, "security_headers", 16) && !h.security_headers) {
+			if (!(h.security_headers = vl == 1 && *v == '1'))
+				rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_CADDY,
+				                   "%s: header security_headers=\"%.*s\" is not 1", file,
+				                   (int)vl, v);
 		} else if (kl == 8 && !strncmp(p, "redirect", 8) && !h.redirect_to) {
 			if (!(h.redirect_to = tl__strndup(v, vl)))
 				rc = TL_ENOMEM;

@@ -243,6 +243,7 @@ typedef struct {
 	spans others, specific, catchall;
 	server_acc *srv;
 	size_t nsrv, capsrv;
+	const char *lead_route; /* first in every server, or NULL */
 } assembly;
 
 static void assembly_dispose(assembly *as)
@@ -400,8 +401,12 @@ static int fill_marks(tl_buf *b, const assembly *as, const char *skel)
 			if (strncmp(q, ROUTES_MARK, strlen(ROUTES_MARK)) ||
 			    (q += strlen(ROUTES_MARK), !tl__parse_digits(&k, &q)) || strncmp(q, "@@", 2))
 				k = UINT64_MAX;
-			if (k < as->nsrv)
-				put_joined(b, as->srv[k].routes.v, as->srv[k].routes.n, true);
+			if (k < as->nsrv) {
+				if (as->lead_route)
+					tl__buf_puts(b, as->lead_route);
+				put_joined(b, as->srv[k].routes.v, as->srv[k].routes.n,
+				           !as->lead_route);
+			}
 			p = strchr(m + 1, '"') + 1;
 		}
 		int rc = tl__buf_putc(b, ']');
@@ -410,9 +415,10 @@ static int fill_marks(tl_buf *b, const assembly *as, const char *skel)
 	}
 }
 
-int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n)
+int tl__caddy_assemble(tl_buf *out, const char *const *recs, const size_t *lens, size_t n,
+                       const char *lead_route)
 {
-	assembly as = {0};
+	assembly as = {.lead_route = lead_route};
 	char *skel = NULL;
 	tl_buf b = TL_BUF_INIT;
 	int rc = (as.root = json_object()) ? TL_OK : tl__error_oom();

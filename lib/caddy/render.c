@@ -205,16 +205,12 @@ int tl_caddy_render_main(tl_buf *out, tl_ctx *ctx, const tl_caddy_main_options *
 	 * to an HTTPS port nobody configured. */
 	if (tls == TL_CADDY_TLS_OFF)
 		tl__buf_puts(&b, "\tauto_https disable_redirects\n");
-	tl__buf_puts(&b, "}\n\n"
-	                 "(security_headers) {\n"
-	                 "\theader {\n"
-	                 "\t\tStrict-Transport-Security \"max-age=31536000\"\n"
-	                 "\t\tX-Content-Type-Options \"nosniff\"\n"
-	                 "\t\tX-Frame-Options \"DENY\"\n"
-	                 "\t\tReferrer-Policy \"strict-origin-when-cross-origin\"\n"
-	                 "\t\t-Server\n"
-	                 "\t}\n"
-	                 "}\n\n" TL__CADDY_IMPORT_LINE "\n");
+	/* The snippet serves site files written before the headers became
+	 * one server-wide route (security.c); new ones do not import it. */
+	tl__buf_puts(&b, "}\n\n");
+	if ((rc = tl__caddy_security_snippet(&b)) ||
+	    (rc = tl__buf_puts(&b, "\n" TL__CADDY_IMPORT_LINE "\n")))
+		goto out;
 	if (!b.ptr) {
 		rc = tl__error_oom();
 		goto out;
@@ -346,6 +342,8 @@ int tl_caddy_render_site(tl_buf *out, tl_ctx *ctx, const tl_caddy_route *r)
 				first = 0;
 			}
 	}
+	if (r->security_headers)
+		tl__buf_puts(&b, " security_headers=1");
 	tl__buf_puts(&b, "\n# Written by libtowlion: change it with `towlion route`.\n");
 	for (size_t i = 0; i < r->nhosts; i++) {
 		if (tls == TL_CADDY_TLS_OFF)
@@ -354,8 +352,6 @@ int tl_caddy_render_site(tl_buf *out, tl_ctx *ctx, const tl_caddy_route *r)
 			tl__buf_printf(&b, "%s%s", i ? ", " : "", r->hosts[i]);
 	}
 	tl__buf_puts(&b, " {\n");
-	if (r->security_headers)
-		tl__buf_puts(&b, "\timport security_headers\n");
 	if (tls == TL_CADDY_TLS_INTERNAL)
 		tl__buf_puts(&b, "\ttls internal\n");
 	if (r->max_body_bytes)

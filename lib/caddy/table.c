@@ -365,6 +365,31 @@ static void change_dispose(change *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The server-wide security headers route for the sites `live` (*out
+ * NULL when no site wants it): every host but those of the sites without
+ * security_headers=1 in their header line. */
+static int security_route(char **out, site_entry *const *live, size_t n)
+{
+	size_t nhosts = 0, k = 0;
+	bool any = false;
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		nhosts += live[i]->hdr.nhosts;
+		any = any || live[i]->hdr.security_headers;
+	}
+	if (!any)
+		return TL_OK;
+	const char **optout = tl__calloc(nhosts + 1, sizeof(char *));
+	if (!optout)
+		return TL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		for (size_t h = 0; !live[i]->hdr.security_headers && h < live[i]->hdr.nhosts; h++)
+			optout[k++] = live[i]->hdr.hosts[h];
+	int rc = tl__caddy_security_route(out, optout, k);
+	free(optout);
+	return rc;
+}
+
 static int change_build(change *c, tl_ctx *ctx, table *t, const char *name, const char *text)
 {
 	int rc;
@@ -440,7 +465,10 @@ static int change_build(change *c, tl_ctx *ctx, table *t, const char *name, cons
 		recs[i + 1] = e->rec;
 		lens[i + 1] = e->rec_len;
 	}
-	rc = tl__caddy_assemble(&c->config, recs, lens, c->nlive + 1);
+	char *lead = NULL;
+	if ((rc = security_route(&lead, c->live, c->nlive)) == TL_OK)
+		rc = tl__caddy_assemble(&c->config, recs, lens, c->nlive + 1, lead);
+	free(lead);
 out:
 	free(recs);
 	free(lens);

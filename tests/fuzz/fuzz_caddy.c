@@ -39,7 +39,7 @@ static void fuzz_header(const char *text)
 static void assemble(const char **recs, const size_t *lens, size_t n, int must_be_json)
 {
 	tl_buf out = TL_BUF_INIT;
-	if (tl__caddy_assemble(&out, recs, lens, n) == TL_OK && must_be_json) {
+	if (tl__caddy_assemble(&out, recs, lens, n, NULL) == TL_OK && must_be_json) {
 		json_error_t e;
 		json_t *j = json_loadb(out.ptr, out.size, 0, &e);
 		if (!j)

@@ -792,6 +792,259 @@ static void test_tls_internal_https(void **state)
 	assert_int_equal(http_get(url, NULL, body, sizeof(body), resolve, "/dev/null", NULL, 0), -1);
 }
 
+/* ---- the security headers, one handler for every site ---- */
+
+static size_t on_any_header(char *d, size_t s, size_t n, void *p)
+{
+	sink *k = p;
+	return on_data(d, s, n, k) == s * n ? s * n : 0;
+}
+
+/* A request through Caddy; every response header line lands in `hdrs`.
+ * `post` (or NULL) is sent as the body of a POST; `extra` (or NULL) is
+ * one more request header. */
+static long fetch(const char *host, const char *path, const char *post, const char *extra,
+                  char *body, size_t bcap, char *hdrs, size_t hcap)
+{
+	CURL *c = curl_easy_init();
+	sink b = {body, bcap, 0}, h = {hdrs, hcap, 0};
+	body[0] = hdrs[0] = '\0';
+	char url[256], hh[300];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%s%s", g_http_port, path);
+	snprintf(hh, sizeof(hh), "Host: %s", host);
+	struct curl_slist *l = curl_slist_append(NULL, hh);
+	if (extra)
+		l = curl_slist_append(l, extra);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, l);
+	if (post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_any_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	long status = -1;
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(l);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/* How many times the header `name` is in `hdrs`; the last value in `v`. */
+static int header_count(const char *hdrs, const char *name, char *v, size_t vcap)
+{
+	int n = 0;
+	size_t nl = strlen(name);
+	v[0] = '\0';
+	for (const char *p = hdrs; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncasecmp(p, name, nl) || p[nl] != ':')
+			continue;
+		const char *q = p + nl + 1, *e = q;
+		while (*q == ' ')
+			q++;
+		for (e = q; *e && *e != '\r' && *e != '\n';)
+			e++;
+		snprintf(v, vcap, "%.*s", (int)(e - q), q);
+		n++;
+	}
+	return n;
+}
+
+static const char *const sec_names[] = {"Strict-Transport-Security", "X-Content-Type-Options",
+                                        "X-Frame-Options", "Referrer-Policy"};
+static const char *const sec_values[] = {"max-age=31536000", "nosniff", "DENY",
+                                         "strict-origin-when-cross-origin"};
+
+/* The response for host/path has status `want` (0: any error, 400 and
+ * up), and the platform's
+ * headers exactly once each with their values and no Server header
+ * (`secured`), or none of them. */
+static void assert_headers(const char *host, const char *path, const char *post,
+                           const char *extra, long want, bool secured)
+{
+	char body[256], hdrs[4096], v[256];
+	long st = -1;
+	/* a load takes a moment to reach every listener */
+	bool ok = false;
+	for (int i = 0; i < 50 && !ok; i++) {
+		st = fetch(host, path, post, extra, body, sizeof(body), hdrs, sizeof(hdrs));
+		if (!(ok = want ? st == want : st >= 400))
+			usleep(100 * 1000);
+	}
+	if (!ok)
+		fail_msg("%s%s: HTTP %ld, expected %ld", host, path, st, want);
+	for (size_t i = 0; i < 4; i++) {
+		int n = header_count(hdrs, sec_names[i], v, sizeof(v));
+		if (secured && (n != 1 || strcmp(v, sec_values[i])))
+			fail_msg("%s%s (HTTP %ld): %s seen %d times, last \"%s\", expected \"%s\":\n%s",
+			         host, path, st, sec_names[i], n, v, sec_values[i], hdrs);
+		if (!secured && n && !strcmp(v, sec_values[i]))
+			fail_msg("%s%s (HTTP %ld) opted out but carries %s: %s\n%s", host, path, st,
+			         sec_names[i], v, hdrs);
+	}
+	if (secured && header_count(hdrs, "Server", v, sizeof(v)))
+		fail_msg("%s%s (HTTP %ld): Server header \"%s\" is not removed", host, path, st, v);
+}
+
+/* An app that tries to weaken its own headers: the names the platform
+ * sets, a Server header, and a Connection header naming the platform's
+ * headers (a proxy drops what Connection lists). */
+static void write_hostile_cgi(const upstream *u)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/cgi-bin", u->dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/cgi-bin/evil", u->dir);
+	tl_test_write_file(path,
+	                   "#!/bin/sh\n"
+	                   "printf 'Content-Type: text/plain\\r\\n'\n"
+	                   "printf 'X-Frame-Options: ALLOWALL\\r\\n'\n"
+	                   "printf 'Strict-Transport-Security: max-age=0\\r\\n'\n"
+	                   "printf 'X-Content-Type-Options: sniff\\r\\n'\n"
+	                   "printf 'Referrer-Policy: unsafe-url\\r\\n'\n"
+	                   "printf 'Server: evil\\r\\n'\n"
+	                   "printf 'Connection: X-Frame-Options, Strict-Transport-Security\\r\\n'\n"
+	                   "printf '\\r\\nevil'\n",
+	                   0755);
+}
+
+/*
+ * The security headers are one handler in front of every site of the
+ * server (lib/caddy/security.c). With many sites, some opted out, some
+ * with path routes, a redirect, a body limit and an upstream that is
+ * down, every response of every site that did not opt out carries them
+ * exactly once with the platform's values - Caddy's own errors (502,
+ * 413) included - and no opted-out site carries any. A tenant's app
+ * cannot change them on its own responses, and a client's request
+ * headers cannot make Caddy pick another site's choice.
+ */
+static void test_security_headers_every_response(void **state)
+{
+	fixture *f = *state;
+	write_hostile_cgi(&f->v1);
+	char name[64], host[128];
+	const char *up1[] = {f->v1.addr}, *up2[] = {f->v2.addr};
+	char down_addr[32];
+	snprintf(down_addr, sizeof(down_addr), "127.0.0.1:%d", free_port());
+	const char *down[] = {down_addr};
+	/* on0..on23 secured, off0..off5 opted out, added interleaved */
+	for (int i = 0; i < 30; i++) {
+		bool off = i % 5 == 2;
+		snprintf(name, sizeof(name), off ? "off%d" : "on%d", i);
+		snprintf(host, sizeof(host), "%s.sh.towlion.test", name);
+		const char *hosts[] = {host};
+		tl_caddy_route r;
+		route(&r, name, hosts, 1, up1, 1);
+		r.security_headers = !off;
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	}
+	for (int off = 0; off < 2; off++) {
+		tl_caddy_path paths[] = {{"/api/*", up2, 1, NULL}};
+		const char *ph[] = {off ? "paths-off.sh.towlion.test" : "paths.sh.towlion.test"};
+		const char *dh[] = {off ? "down-off.sh.towlion.test" : "down.sh.towlion.test"};
+		const char *rh[] = {off ? "redir-off.sh.towlion.test" : "redir.sh.towlion.test"};
+		const char *eh[] = {off ? "evil-off.sh.towlion.test" : "evil.sh.towlion.test"};
+		tl_caddy_route p, d, rd, e;
+		route(&p, off ? "paths-off" : "paths", ph, 1, up1, 1);
+		p.paths = paths;
+		p.npaths = 1;
+		p.max_body_bytes = 16;
+		route(&d, off ? "down-off" : "down", dh, 1, down, 1);
+		route(&rd, off ? "redir-off" : "redir", rh, 1, NULL, 0);
+		rd.redirect_to = "on0.sh.towlion.test";
+		route(&e, off ? "evil-off" : "evil", eh, 1, up1, 1);
+		p.security_headers = d.security_headers = rd.security_headers = e.security_headers =
+			!off;
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &p));
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &d));
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &rd));
+		tl_assert_ok(tl_caddy_route_set(f->ctx, &e));
+	}
+	/* One handler per server, not one per site. */
+	char *cfg = live_config();
+	int handlers = 0;
+	for (const char *p = cfg; (p = strstr(p, "\"handler\":\"headers\"")); p++)
+		handlers++;
+	assert_int_equal(handlers, 2); /* at once and deferred */
+	free(cfg);
+
+	for (int i = 0; i < 30; i++) {
+		bool off = i % 5 == 2;
+		snprintf(host, sizeof(host), off ? "off%d.sh.towlion.test" : "on%d.sh.towlion.test", i);
+		assert_headers(host, "/", NULL, NULL, 200, !off);
+		assert_headers(host, "/nothing-here", NULL, NULL, 404, !off);
+	}
+	for (int off = 0; off < 2; off++) {
+		char h[4][64];
+		const char *kind[] = {"paths", "down", "redir", "evil"};
+		for (int k = 0; k < 4; k++)
+			snprintf(h[k], sizeof(h[k]), "%s%s.sh.towlion.test", kind[k], off ? "-off" : "");
+		assert_headers(h[0], "/", NULL, NULL, 200, !off);
+		assert_headers(h[0], "/api/", NULL, NULL, 200, !off);
+		/* a body over the limit: Caddy's own error (2.6.2 answers 502,
+		 * the proxy's read of the body fails; later versions 413) */
+		assert_headers(h[0], "/api/", "a body longer than sixteen bytes", NULL, 0, !off);
+		/* the proxy's 502: the upstream is down */
+		assert_headers(h[1], "/", NULL, NULL, 502, !off);
+		assert_headers(h[2], "/x", NULL, NULL, 301, !off);
+		/* the app's own headers never replace the platform's */
+		assert_headers(h[3], "/cgi-bin/evil", NULL, NULL, 200, !off);
+	}
+	/* ... which it does send: the opted-out twin passes them through */
+	char body[64], hdrs[4096], v[64];
+	assert_int_equal(fetch("evil-off.sh.towlion.test", "/cgi-bin/evil", NULL, NULL, body,
+	                       sizeof(body), hdrs, sizeof(hdrs)),
+	                 200);
+	assert_int_equal(header_count(hdrs, "X-Content-Type-Options", v, sizeof(v)), 1);
+	assert_string_equal(v, "sniff");
+	/* A client cannot pick another site's choice with its headers. */
+	assert_headers("on0.sh.towlion.test", "/", NULL, "X-Forwarded-Host: off2.sh.towlion.test",
+	               200, true);
+	assert_headers("on0.sh.towlion.test", "/", NULL, "Connection: close, X-Frame-Options", 200,
+	               true);
+	assert_headers("ON0.SH.towlion.test", "/", NULL, NULL, 200, true);
+	assert_headers("OFF2.sh.towlion.test", "/", NULL, NULL, 200, false);
+
+	/* Opting out and back in moves only that site. */
+	const char *h2[] = {"off2.sh.towlion.test"}, *h0[] = {"on0.sh.towlion.test"};
+	tl_caddy_route r;
+	route(&r, "off2", h2, 1, up1, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	assert_headers("off2.sh.towlion.test", "/", NULL, NULL, 200, true);
+	route(&r, "on0", h0, 1, up1, 1);
+	r.security_headers = 0;
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	assert_headers("on0.sh.towlion.test", "/", NULL, NULL, 200, false);
+	assert_headers("on1.sh.towlion.test", "/", NULL, NULL, 200, true);
+	assert_headers("off7.sh.towlion.test", "/", NULL, NULL, 200, false);
+}
+
+/* A site file written before the headers became one route imports the
+ * snippet itself and has no security_headers=1: it keeps its headers,
+ * next to new sites that have them from the server-wide handler. */
+static void test_security_headers_old_site_file(void **state)
+{
+	fixture *f = *state;
+	char path[600], text[1024];
+	snprintf(path, sizeof(path), "%s/old.caddy", f->sites);
+	mkdir(f->sites, 0755);
+	snprintf(text, sizeof(text),
+	         "# towlion: v=1 site=old hosts=old.sh.towlion.test upstreams=%s\n"
+	         "http://old.sh.towlion.test:%s {\n\timport security_headers\n"
+	         "\treverse_proxy %s\n}\n",
+	         f->v1.addr, g_http_port, f->v1.addr);
+	tl_test_write_file(path, text, 0644);
+	const char *hosts[] = {"new.sh.towlion.test"}, *ups[] = {f->v1.addr};
+	tl_caddy_route r;
+	route(&r, "new", hosts, 1, ups, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	assert_headers("old.sh.towlion.test", "/", NULL, NULL, 200, true);
+	assert_headers("new.sh.towlion.test", "/", NULL, NULL, 200, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -808,6 +1061,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_internal_https, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_snapshot_follows_changes, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_security_headers_every_response, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_headers_old_site_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, restore_harness);
 }

@@ -89,10 +89,9 @@ static void test_site_tls_off_and_options(void **state)
 	assert_string_equal(
 		b.ptr,
 		"# towlion: v=1 site=shop hosts=shop.example.com,www.shop.example.com "
-		"upstreams=shop-app:8000,10.0.0.2:8000\n"
+		"upstreams=shop-app:8000,10.0.0.2:8000 security_headers=1\n"
 		"# Written by libtowlion: change it with `towlion route`.\n"
 		"http://shop.example.com:8080, http://www.shop.example.com:8080 {\n"
-		"\timport security_headers\n"
 		"\trequest_body {\n\t\tmax_size 1048576\n\t}\n"
 		"\treverse_proxy shop-app:8000 10.0.0.2:8000 {\n"
 		"\t\thealth_uri /health\n\t\thealth_interval 5s\n\t}\n"
@@ -106,7 +105,12 @@ static void test_site_tls_off_and_options(void **state)
 	assert_int_equal(h.nupstreams, 2);
 	assert_string_equal(h.upstreams[0], "shop-app:8000");
 	assert_null(h.redirect_to);
+	assert_true(h.security_headers);
 	tl__caddy_header_dispose(&h);
+	/* Only "1" is a value of security_headers=. */
+	tl_assert_rc(TL_EINVALID, tl__caddy_header_parse(&h, "# towlion: v=1 site=a hosts=a.test "
+	                                                 "upstreams=b:1 security_headers=0\n",
+	                                                 "a.caddy"));
 	tl_buf_dispose(&b);
 	tl_ctx_free(ctx);
 }
@@ -145,7 +149,7 @@ static void test_site_tls_modes_paths_redirect(void **state)
 	w.redirect_to = "example.com";
 	w.tls = TL_CADDY_TLS_AUTO;
 	tl_assert_ok(tl_caddy_render_site(&b, ctx, &w));
-	assert_non_null(strstr(b.ptr, "site=shop-www hosts=www.example.com redirect=example.com\n"));
+	assert_non_null(strstr(b.ptr, "site=shop-www hosts=www.example.com redirect=example.com security_headers=1\n"));
 	assert_non_null(strstr(b.ptr, "\tredir https://example.com{uri} permanent\n"));
 	tl__caddy_header h;
 	tl_assert_ok(tl__caddy_header_parse(&h, b.ptr, "f"));
@@ -277,7 +281,7 @@ static void test_split_and_assemble(void **state)
 	tl_assert_ok(tl__caddy_split(&rb, b));
 	const char *recs[] = {ra.ptr, rb.ptr};
 	size_t lens[] = {ra.size, rb.size};
-	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 2));
+	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 2, NULL));
 	json_t *j = json_loads(out.ptr, 0, NULL);
 	if (!j)
 		fail_msg("assembled config is not JSON: %s", out.ptr);
@@ -303,6 +307,21 @@ static void test_split_and_assemble(void **state)
 		}
 	}
 	assert_int_equal(seen, 3);
+	/* A lead route (the security headers) goes first in every server. */
+	tl_buf led = TL_BUF_INIT;
+	tl_assert_ok(tl__caddy_assemble(&led, recs, lens, 2, "{\"group\":\"lead\"}"));
+	json_t *jl = json_loads(led.ptr, 0, NULL);
+	assert_non_null(jl);
+	json_object_foreach(json_object_get(json_object_get(json_object_get(jl, "apps"), "http"),
+	                                    "servers"), name, srv) {
+		json_t *routes = json_object_get(srv, "routes"), *first = json_array_get(routes, 0);
+		assert_string_equal(json_string_value(json_object_get(first, "group")), "lead");
+		json_t *plain = json_object_get(servers, name);
+		assert_int_equal(json_array_size(routes),
+		                 json_array_size(json_object_get(plain, "routes")) + 1);
+	}
+	json_decref(jl);
+	tl_buf_dispose(&led);
 	json_t *pol = json_object_get(
 		json_object_get(json_object_get(json_object_get(j, "apps"), "tls"), "automation"),
 		"policies");
@@ -310,22 +329,22 @@ static void test_split_and_assemble(void **state)
 	assert_non_null(json_object_get(json_array_get(pol, 0), "subjects"));
 	assert_null(json_object_get(json_array_get(pol, 1), "subjects"));
 	/* A site with nothing but globals, and no sites at all. */
-	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 0));
+	tl_assert_ok(tl__caddy_assemble(&out, recs, lens, 0, NULL));
 	assert_string_equal(out.ptr, "{}");
 	/* A corrupt record is an error, not a config. */
 	const char *bad[] = {"t 3\nabc\n"};
 	size_t bl[] = {8};
-	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, bad, bl, 1));
+	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, bad, bl, 1, NULL));
 	const char *trunc[] = {"o 99\n{}\n"};
 	size_t tlen[] = {8};
-	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, trunc, tlen, 1));
+	tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, trunc, tlen, 1, NULL));
 	/* A length with a sign, a space, trailing junk or one that wraps is
 	 * no length (strtoull took them all). */
 	const char *junk[] = {"o +2\n{}\n", "o  2\n{}\n", "o 2x\n{}\n", "o -1\n{}\n",
 	                      "o 18446744073709551618\n{}\n"};
 	for (size_t k = 0; k < sizeof(junk) / sizeof(junk[0]); k++) {
 		size_t jl[] = {strlen(junk[k])};
-		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, &junk[k], jl, 1));
+		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, &junk[k], jl, 1, NULL));
 	}
 	/* A record cut right after its length's digits is corrupt, and read
 	 * no further than its end (the ASan build catches a read past it;
@@ -352,7 +371,7 @@ static void test_split_and_assemble(void **state)
 		tl_assert_ok(tl__caddy_field_put(&rec, 'c', "{}", 2));
 		const char *one[] = {rec.ptr};
 		size_t ol[] = {rec.size};
-		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, one, ol, 1));
+		tl_assert_rc(TL_EIO, tl__caddy_assemble(&out, one, ol, 1, NULL));
 		assert_non_null(strstr(tl_error_last()->message, "@@towlion-"));
 		tl_buf_dispose(&rec);
 	}
