@@ -290,9 +290,9 @@ static int server_for(server_acc **out, assembly *as, const char *listen, size_t
  * belong to the server named by the "s" before them). */
 static int gather_record(assembly *as, const char *rec, size_t rec_len)
 {
-	const char *p = rec, *end = rec + rec_len, *v;
-	size_t len;
-	char tag;
+	const char *p = rec, *end = rec + rec_len, *v = NULL;
+	size_t len = 0;
+	char tag = 0;
 	server_acc *cur = NULL;
 	bool added;
 	int rc;

@@ -163,7 +163,7 @@ int tl_caddy_render_main(tl_buf *out, tl_ctx *ctx, const tl_caddy_main_options *
 	const char *bind = opts ? opts->default_bind : NULL;
 	tl_buf admin = TL_BUF_INIT, b = TL_BUF_INIT;
 	long http, https;
-	int tls, rc;
+	int tls = 0, rc;
 	const char *email = tl__cfg(ctx, "TOWLION_ACME_EMAIL");
 	/* Caddy in a container binds its admin API on the container's own
 	 * address (TOWLION_CADDY_ADMIN_LISTEN, e.g. 0.0.0.0:2019) while the
@@ -316,7 +316,7 @@ int tl_caddy_render_site(tl_buf *out, tl_ctx *ctx, const tl_caddy_route *r)
 {
 	TL__CHECK_ARG(out && ctx && r);
 	TL__CHECK_VERSION(r, TL_CADDY_ROUTE_VERSION, "tl_caddy_route");
-	int tls, rc;
+	int tls = 0, rc;
 	long http_port = 0;
 	if ((rc = validate_route(ctx, r, &tls)) ||
 	    (tls == TL_CADDY_TLS_OFF && (rc = port_value(&http_port, ctx, "TOWLION_HTTP_PORT"))))

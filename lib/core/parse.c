@@ -213,7 +213,7 @@ int tl__parse_decimal(double *out, const char *text, double min, double max, con
 
 int tl__parse_size(int64_t *out, const char *text)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int rc = tl_parse_size(&v, text, 0, INT64_MAX, "size");
 	if (rc == TL_OK)
 		*out = (int64_t)v;
