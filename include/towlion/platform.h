@@ -51,7 +51,8 @@ TL_EXTERN(const char *) tl_check_status_name(int status);
 /** Groups of doctor checks (tl_doctor_options.checks). */
 #define TL_DOCTOR_SERVICES (1u << 0) /* directories, docker, postgres, redis,
                                         caddy, s3 (what tl_doctor_run does) */
-#define TL_DOCTOR_SERVER (1u << 1)   /* os, disk, ports, backups, certificates */
+#define TL_DOCTOR_SERVER (1u << 1)   /* os, disk, ports, backups, certificates,
+                                        engine (TOWLION_ENGINE) */
 #define TL_DOCTOR_APPS (1u << 2)     /* apps: every app's status (deploy.h) */
 #define TL_DOCTOR_ALL (TL_DOCTOR_SERVICES | TL_DOCTOR_SERVER | TL_DOCTOR_APPS)
 

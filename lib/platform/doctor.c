@@ -294,7 +294,6 @@ static const struct {
 } checks[] = {
 	{"directories", check_dirs, NULL, TL_DOCTOR_SERVICES},
 	{"docker", check_docker, NULL, TL_DOCTOR_SERVICES},
-	{"engine", tl__cluster_check_engine, NULL, TL_DOCTOR_SERVICES}, /* issue 19 */
 	{"postgres", check_postgres, NULL, TL_DOCTOR_SERVICES},
 	{"redis", check_redis, NULL, TL_DOCTOR_SERVICES},
 	{"caddy", check_caddy, NULL, TL_DOCTOR_SERVICES},
@@ -304,6 +303,8 @@ static const struct {
 	{"ports", NULL, tl__check_ports, TL_DOCTOR_SERVER},
 	{"backups", NULL, tl__check_backups, TL_DOCTOR_SERVER},
 	{"certificates", NULL, tl__check_certs, TL_DOCTOR_SERVER},
+	/* A server's setting, not a service: tl_doctor_run keeps its six rows. */
+	{"engine", tl__cluster_check_engine, NULL, TL_DOCTOR_SERVER},
 	{"apps", check_apps, NULL, TL_DOCTOR_APPS},
 };
 

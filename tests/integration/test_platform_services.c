@@ -368,9 +368,9 @@ static void test_doctor_runs_every_check(void **state)
 	tl_doctor_report *r = NULL;
 	tl_assert_ok(tl_doctor_run_with(&r, ctx, NULL));
 	const char *names[] = {"directories", "docker", "postgres", "redis", "caddy", "s3",
-	                       "os", "disk", "ports", "backups", "certificates", "apps"};
-	assert_int_equal(tl_doctor_report_count(r), 12);
-	for (size_t i = 0; i < 12; i++) {
+	                       "os", "disk", "ports", "backups", "certificates", "engine", "apps"};
+	assert_int_equal(tl_doctor_report_count(r), 13);
+	for (size_t i = 0; i < 13; i++) {
 		const tl_check *c = tl_doctor_report_at(r, i);
 		print_message("%-12s %-4s %s\n", c->name, tl_check_status_name(c->status), c->detail);
 		assert_string_equal(c->name, names[i]);

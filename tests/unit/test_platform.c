@@ -453,9 +453,9 @@ static void test_doctor_server_checks(void **state)
 
 	/* No certificates yet: skipped. */
 	tl_assert_ok(tl_doctor_run_with(&r, ctx, &o));
-	assert_int_equal(tl_doctor_report_count(r), 5);
-	const char *names[] = {"os", "disk", "ports", "backups", "certificates"};
-	for (size_t i = 0; i < 5; i++) {
+	assert_int_equal(tl_doctor_report_count(r), 6);
+	const char *names[] = {"os", "disk", "ports", "backups", "certificates", "engine"};
+	for (size_t i = 0; i < 6; i++) {
 		const tl_check *c = tl_doctor_report_at(r, i);
 		assert_string_equal(c->name, names[i]);
 		assert_true(strlen(c->detail) > 0);
