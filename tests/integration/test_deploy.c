@@ -179,6 +179,7 @@ typedef struct {
 static void *load_loop(void *p)
 {
 	load_state *ls = p;
+	tl_test_http_set_timeout(20000);
 	CURL *c = curl_easy_init();
 	int seen_v2 = 0;
 	while (!ls->stop || ls->total < 2000) {
@@ -188,7 +189,7 @@ static void *load_loop(void *p)
 		if (!body || status != 200) {
 			ls->failed++;
 			snprintf(ls->last_failure, sizeof(ls->last_failure), "HTTP %ld: %s", status,
-			         body ? body : "(no answer)");
+			         body ? body : tl_test_http_error());
 		} else if (strstr(body, "hello 2.0.0")) {
 			ls->v2++;
 			seen_v2 = 1;

@@ -497,6 +497,7 @@ typedef struct {
 static void *client_loop(void *arg)
 {
 	load *l = arg;
+	tl_test_http_set_timeout(20000);
 	while (!l->stop) {
 		for (size_t i = 0; i < 3 && l->hosts[i]; i++) {
 			long status = 0;
@@ -505,7 +506,7 @@ static void *client_loop(void *arg)
 			if (status != 200 || !body || !strstr(body, l->hosts[i])) {
 				l->failed++;
 				snprintf(l->last_error, sizeof(l->last_error), "%s: HTTP %ld %.80s",
-				         l->hosts[i], status, body ? body : "(nothing)");
+				         l->hosts[i], status, body ? body : tl_test_http_error());
 			}
 			free(body);
 		}

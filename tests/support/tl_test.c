@@ -100,10 +100,17 @@ static size_t http_body(char *p, size_t s, size_t n, void *u)
 	return len;
 }
 
+static __thread long http_timeout_ms = 5000;
+static __thread char http_error[CURL_ERROR_SIZE];
+
+void tl_test_http_set_timeout(long ms) { http_timeout_ms = ms; }
+const char *tl_test_http_error(void) { return http_error; }
+
 char *tl_test_http(const char *method, const char *url, const char *host, const char *body,
                    long *status)
 {
 	CURL *c = curl_easy_init();
+	http_error[0] = '\0';
 	tl_buf b = TL_BUF_INIT;
 	struct curl_slist *h = NULL;
 	char hdr[300];
@@ -120,9 +127,12 @@ char *tl_test_http(const char *method, const char *url, const char *host, const 
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, http_timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, http_error);
 	CURLcode cc = curl_easy_perform(c);
+	if (cc != CURLE_OK && !http_error[0])
+		snprintf(http_error, sizeof(http_error), "%s", curl_easy_strerror(cc));
 	long st = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
 	if (status)

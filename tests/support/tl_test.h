@@ -46,11 +46,18 @@ void tl_test_write_file(const char *path, const char *content, int mode);
 /* Read a whole file into a malloc'd string, NULL when missing. */
 char *tl_test_read_file(const char *path);
 
-/* One HTTP request (libcurl, a fresh connection, 5 s timeout) with an
- * optional Host header and JSON body; the body answered (malloc'd), or
- * NULL when no answer came. `status` (may be NULL) gets the HTTP status. */
+/* One HTTP request (libcurl, a fresh connection, 5 s timeout unless the
+ * thread set another, below) with an optional Host header and JSON body;
+ * the body answered (malloc'd), or NULL when no answer came. `status`
+ * (may be NULL) gets the HTTP status. */
 char *tl_test_http(const char *method, const char *url, const char *host, const char *body,
                    long *status);
+/* For the calling thread: tl_test_http's whole-request timeout (5000 ms
+ * unless set; a client loop under CI load sets more, as a slow answer is
+ * not a failed one), and curl's message for its last request that got no
+ * answer ("" when it got one). */
+void tl_test_http_set_timeout(long ms);
+const char *tl_test_http_error(void);
 
 /* Run a shell command line built with printf formatting (test set-up
  * only: copying trees, git fixtures); fails the test when it fails. */
