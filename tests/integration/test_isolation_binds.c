@@ -183,13 +183,7 @@ static int setup(void **state)
 	snprintf(F->network, sizeof(F->network), "tl-binds-%ld", pid);
 	snprintf(F->victim_host, sizeof(F->victim_host), "%s.towlion.test", F->victim);
 	snprintf(F->secret, sizeof(F->secret), "SECRET-%ld", pid);
-	char p[700];
-	const char *subdirs[] = {"state", "apps", "caddy"};
-	const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_CADDY_DIR"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s/%s", F->dir, subdirs[i]);
-		tl_assert_ok(tl_ctx_config_set(F->ctx, keys[i], p));
-	}
+	tl_test_ctx_dirs(F->ctx, F->dir, "state apps caddy");
 	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_UPSTREAM_MODE", "loopback"));
 	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_TLS", "off"));
 	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_NETWORK", F->network));

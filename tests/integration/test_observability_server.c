@@ -33,12 +33,7 @@ static int setup(void **state)
 	snprintf(app, sizeof(app), "tobs%ld", (long)getpid());
 	snprintf(host, sizeof(host), "%s.towlion.test", app);
 	char p[700];
-	const char *subdirs[] = {"state", "apps", "caddy"};
-	const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_CADDY_DIR"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s/%s", dir, subdirs[i]);
-		tl_assert_ok(tl_ctx_config_set(ctx, keys[i], p));
-	}
+	tl_test_ctx_dirs(ctx, dir, "state apps caddy");
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_UPSTREAM_MODE", "loopback"));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_TLS", "off"));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_NETWORK", "towlion-test"));

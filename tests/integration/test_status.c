@@ -35,14 +35,7 @@ static int setup(void **state)
 		return -1;
 	tmp = tl_test_tmpdir();
 	ctx = tl_test_ctx(1);
-	const char *keys[] = {"TOWLION_STATE_DIR", "TOWLION_APPS_DIR", "TOWLION_BACKUP_DIR",
-	                      "TOWLION_CADDY_DIR"};
-	const char *subdirs[] = {"state", "apps", "backups", "caddy"};
-	char p[600];
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s/%s", tmp, subdirs[i]);
-		tl_assert_ok(tl_ctx_config_set(ctx, keys[i], p));
-	}
+	tl_test_ctx_dirs(ctx, tmp, "state apps backups caddy");
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_BACKUP_KEY", ""));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_BACKUP_REMOTE", ""));
 	tl_assert_ok(tl_ctx_config_set(ctx, "TOWLION_DOMAIN", "towlion.test"));

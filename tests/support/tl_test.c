@@ -86,6 +86,24 @@ tl_ctx *tl_test_ctx(int with_env)
 	return ctx;
 }
 
+void tl_test_ctx_dirs(tl_ctx *ctx, const char *dir, const char *which)
+{
+	static const char *const dirs[][2] = {{"state", "TOWLION_STATE_DIR"},
+	                                      {"apps", "TOWLION_APPS_DIR"},
+	                                      {"backups", "TOWLION_BACKUP_DIR"},
+	                                      {"caddy", "TOWLION_CADDY_DIR"}};
+	char path[1024];
+	for (const char *p = which + strspn(which, " "); *p; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " "), i = 0;
+		while (i < 4 && (strlen(dirs[i][0]) != n || strncmp(dirs[i][0], p, n)))
+			i++;
+		assert_true(i < 4); /* a name the table lacks is the test's mistake */
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i][0]);
+		tl_assert_ok(tl_ctx_config_set(ctx, dirs[i][1], path));
+		p += n;
+	}
+}
+
 static size_t http_body(char *p, size_t s, size_t n, void *u)
 {
 	tl_buf *b = u;

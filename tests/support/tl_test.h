@@ -71,5 +71,9 @@ long tl_test_peak_reset_kib(void);
 /* A context that ignores /etc/towlion and the environment, except for
  * TOWLION_* variables when `with_env` is set (harness tests). */
 tl_ctx *tl_test_ctx(int with_env);
+/* Point the context's directories under `dir`: `which` names them,
+ * space-separated, among "state apps backups caddy" (TOWLION_STATE_DIR,
+ * _APPS_DIR, _BACKUP_DIR, _CADDY_DIR), each set to DIR/name. */
+void tl_test_ctx_dirs(tl_ctx *ctx, const char *dir, const char *which);
 
 #endif
