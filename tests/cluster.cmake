@@ -14,3 +14,6 @@ add_test(NAME integration.cluster
           $<TARGET_FILE:cluster_tenant_net> $<TARGET_FILE:cluster_image_ref>
           $<$<BOOL:${TL_WITH_PYTHON}>:${PROJECT_BINARY_DIR}/bindings/python/python>)
 set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 600)
+
+# The registry's credentials and X-Registry-Auth, without services.
+tl_unit_test(registry_auth)
