@@ -9,8 +9,8 @@
  * answers on each node's loopback:
  *   - on the manager, the registry itself, its port published in host mode;
  *   - on every other node, towlion-registry-relay (a global service, one
- *     task per node but the manager): a TCP relay to the manager's
- *     address and that port, published in host mode too.
+ *     task per node but the manager): a TCP relay (busybox) to the
+ *     manager's address and that port, published in host mode too.
  * Not the routing mesh: it needs IPVS in the kernel (ip_vs), which some
  * kernels lack (this project's test VM's); without it a mesh-published
  * port answers nowhere, while host-mode ports are plain port mappings.
@@ -26,9 +26,15 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The relay's command: busybox's nc, accepting connections for ever
- * (-ll), each one piped to a new `nc MANAGER PORT` (-e). */
+/* The relay's command, for busybox as it is built: tcpsvd (busybox's
+ * default configuration, the upstream image) runs `nc MANAGER PORT` on
+ * each connection; without it (Debian's busybox-static), the small nc
+ * accepts for ever (-ll), each connection piped to a new nc (-e). Both
+ * take the manager's address and port as arguments, never as text. */
 #define RELAY_LISTEN "5000"
+#define RELAY_SCRIPT                                                                   \
+	"if command -v tcpsvd > /dev/null; then exec tcpsvd 0.0.0.0 " RELAY_LISTEN         \
+	" nc \"$1\" \"$2\"; fi; exec nc -ll -p " RELAY_LISTEN " -e nc \"$1\" \"$2\""
 
 /* How long init waits for the registry's task to run. */
 #define REGISTRY_START_MS 120000
@@ -123,7 +129,7 @@ static json_t *relay_spec(const tl__registry *r, const char *node_id, const char
 	char *port = tl__sprintf("%d", r->port);
 	json_t *spec = constraint && port ? json_pack(
 		"{s:s, s:{s:s, s:s},"
-		" s:{s:{s:s, s:b, s:[s, s, s, s, s, s, s, s], s:{s:s, s:s}},"
+		" s:{s:{s:s, s:b, s:[s, s, s, s, s, s], s:{s:s, s:s}},"
 		"    s:{s:[s]}, s:{s:s, s:I}},"
 		" s:{s:{}},"
 		" s:{s:[{s:s, s:i, s:i, s:s}]}}",
@@ -131,7 +137,7 @@ static json_t *relay_spec(const tl__registry *r, const char *node_id, const char
 		"Labels", "towlion.platform", "1", "towlion.service", "registry-relay",
 		"TaskTemplate",
 		"ContainerSpec", "Image", r->relay_image, "Init", 1,
-		"Command", "nc", "-ll", "-p", RELAY_LISTEN, "-e", "nc", manager_addr, port,
+		"Command", "sh", "-c", RELAY_SCRIPT, "relay", manager_addr, port,
 		"Labels", "towlion.platform", "1", "towlion.service", "registry-relay",
 		"Placement", "Constraints", constraint,
 		"RestartPolicy", "Condition", "any", "Delay", (json_int_t)2000000000,

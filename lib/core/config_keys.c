@@ -121,7 +121,7 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_REGISTRY_IMAGE", "registry:2.8.3", NULL, TL__KEY_PLAIN,
 	 "image of the cluster's registry (the distribution registry's contract)"},
 	{"TOWLION_REGISTRY_RELAY_IMAGE", "busybox:1.36.1", NULL, TL__KEY_PLAIN,
-	 "image of the registry's relay on the nodes but the manager (busybox: its nc)"},
+	 "image of the registry's relay on the nodes but the manager (busybox: tcpsvd and nc)"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);
