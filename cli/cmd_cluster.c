@@ -5,37 +5,54 @@
 
 static int run_init(cli *c)
 {
-	const char *advertise = NULL;
-	cli_opt opts[] = {{"--advertise-addr", true, &advertise}};
+	const char *advertise = NULL, *no_registry = NULL;
+	cli_opt opts[] = {{"--advertise-addr", true, &advertise},
+	                  {"--no-registry", false, &no_registry}};
 	tl_ctx *ctx = NULL;
-	int rc = cli_begin(c, &ctx, opts, 1, NULL, 0, 0, NULL);
+	int rc = cli_begin(c, &ctx, opts, 2, NULL, 0, 0, NULL);
 	if (rc)
 		return rc;
 	if (c->dry_run) {
-		cli_set_result(c, json_pack("{s:b, s:s}", "dry_run", 1, "advertise_addr",
-		                            advertise ? advertise : ""));
+		cli_set_result(c, json_pack("{s:b, s:s, s:b}", "dry_run", 1, "advertise_addr",
+		                            advertise ? advertise : "", "registry", !no_registry));
 		cli_print(c, "would make the engine at %s a swarm manager (unless it is one) and "
-		             "ensure the platform's overlay network; nothing was changed\n",
-		          tl_ctx_config_get(ctx, "TOWLION_DOCKER_HOST"));
+		             "ensure the platform's overlay network%s; nothing was changed\n",
+		          tl_ctx_config_get(ctx, "TOWLION_DOCKER_HOST"),
+		          no_registry ? "" : " and the registry the nodes pull from");
 		return 0;
 	}
 	tl_cluster_init_options o;
 	tl_cluster_init_options_init(&o, TL_CLUSTER_INIT_OPTIONS_VERSION);
 	o.advertise_addr = advertise;
+	o.no_registry = no_registry != NULL;
 	tl_cluster_init_result *r = NULL;
 	if ((rc = tl_cluster_init(&r, ctx, &o)) != TL_OK)
 		return cli_fail(c, rc);
 	int already = tl_cluster_init_result_already(r), enc = tl_cluster_init_result_encrypted(r);
 	const char *net = tl_cluster_init_result_network(r), *warn = tl_cluster_init_result_warning(r);
-	cli_set_result(c, json_pack("{s:b, s:s, s:s, s:b, s:s}", "already_initialised", already,
-	                            "node_id", tl_cluster_init_result_node_id(r), "network", net,
-	                            "encrypted", enc, "warning", warn));
+	const char *reg = tl_cluster_init_result_registry(r);
+	/* The registry's password is in no output: it stays in its 0600 file. */
+	json_t *reg_json = *reg ? json_pack("{s:s, s:s, s:s, s:b}", "address", reg, "service",
+	                                    "towlion-registry", "data_dir",
+	                                    tl_cluster_init_result_registry_dir(r), "created",
+	                                    tl_cluster_init_result_registry_created(r))
+	                        : json_null();
+	cli_set_result(c, json_pack("{s:b, s:s, s:s, s:b, s:s, s:o}", "already_initialised",
+	                            already, "node_id", tl_cluster_init_result_node_id(r),
+	                            "network", net, "encrypted", enc, "warning", warn,
+	                            "registry", reg_json));
 	cli_print(c, "%s: node %s is a manager\n",
 	          already ? "already initialised" : "swarm initialised",
 	          tl_cluster_init_result_node_id(r));
 	cli_print(c, "platform overlay %s: %s\n", net, enc ? "encrypted" : "NOT encrypted");
 	if (*warn)
 		cli_print(c, "  %s\n", warn);
+	if (*reg)
+		cli_print(c, "registry towlion-registry %s: every node pulls %s/<image> (data in %s)\n",
+		          tl_cluster_init_result_registry_created(r) ? "started" : "running", reg,
+		          tl_cluster_init_result_registry_dir(r));
+	else
+		cli_print(c, "no registry (--no-registry): every node needs the apps' images itself\n");
 	cli_print(c, "next: `towlion cluster join-token worker` on this server, then "
 	             "`docker swarm join` on each new node\n");
 	tl_cluster_init_result_free(r);
@@ -130,9 +147,11 @@ static int run_drain(cli *c) { return set_availability(c, "drain"); }
 static int run_activate(cli *c) { return set_availability(c, "active"); }
 
 static const cli_verb verbs[] = {
-	{"init", "[--advertise-addr ADDR]",
+	{"init", "[--advertise-addr ADDR] [--no-registry]",
 	 "make the engine at TOWLION_DOCKER_HOST a swarm manager (said so when it is one "
-	 "already) and create the platform's overlay network, encrypted where the kernel allows",
+	 "already), create the platform's overlay network, encrypted where the kernel allows, "
+	 "and start the registry the nodes pull from (--no-registry: when they pull from "
+	 "one of your own)",
 	 "towlion cluster init --advertise-addr 10.0.0.1", true, run_init},
 	{"join-token", "[worker|manager]",
 	 "print the token a new node joins the swarm with (a secret: shown only here)",

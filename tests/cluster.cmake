@@ -5,8 +5,15 @@
 add_executable(cluster_tenant_net cluster/tenant_net.c)
 target_link_libraries(cluster_tenant_net PRIVATE towlion_obj)
 target_compile_options(cluster_tenant_net PRIVATE ${TL_WARNINGS})
+# the registry's push for the deploy engine (tl__cluster_image_ref)
+add_executable(cluster_image_ref cluster/image_ref.c)
+target_link_libraries(cluster_image_ref PRIVATE towlion_obj)
+target_compile_options(cluster_image_ref PRIVATE ${TL_WARNINGS})
 add_test(NAME integration.cluster
   COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/run $<TARGET_FILE:towlion_cli>
-          $<TARGET_FILE:cluster_tenant_net>
+          $<TARGET_FILE:cluster_tenant_net> $<TARGET_FILE:cluster_image_ref>
           $<$<BOOL:${TL_WITH_PYTHON}>:${PROJECT_BINARY_DIR}/bindings/python/python>)
 set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 600)
+
+# The registry's credentials and X-Registry-Auth, without services.
+tl_unit_test(registry_auth)

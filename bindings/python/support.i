@@ -614,7 +614,8 @@ static const tl_py_field tl_py_status_options_fields[] = {S(app), TL_FEND};
 #undef ST
 /* the cluster (issue 19) */
 #define ST tl_cluster_init_options
-static const tl_py_field tl_py_cluster_init_options_fields[] = {S(advertise_addr), TL_FEND};
+static const tl_py_field tl_py_cluster_init_options_fields[] = {S(advertise_addr), B(no_registry),
+                                                                  TL_FEND};
 #undef ST
 #define ST tl_alert_options
 static const tl_py_field tl_py_alert_options_fields[] = {

@@ -77,6 +77,7 @@ TL_VALUE_INT(tl_status_health)
 /* the cluster (issue 19) */
 TL_VALUE_INT(tl_cluster_init_result_already)
 TL_VALUE_INT(tl_cluster_init_result_encrypted)
+TL_VALUE_INT(tl_cluster_init_result_registry_created)
 
 /* A backup run sets its report also when some databases failed: the call
  * returns [error or None, report] so that the caller sees every outcome. */

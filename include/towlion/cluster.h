@@ -6,8 +6,8 @@
  * the cluster's manager; the other nodes join it with a token.
  *
  * `tl_cluster_init` makes the engine a swarm manager (or finds it one
- * already) and creates the platform's overlay network, which no tenant
- * joins. Each tenant (an app, a preview) gets an overlay of its own when
+ * already), creates the platform's overlay network, which no tenant
+ * joins, and starts the registry the nodes pull the apps' images from. Each tenant (an app, a preview) gets an overlay of its own when
  * its first service is placed on the cluster, named as on one server
  * (<TOWLION_NETWORK>-app-<project>). Overlays are created with Docker's
  * encrypted data plane (IPsec between nodes) where the kernel allows it;
@@ -35,10 +35,17 @@ typedef struct {
 	 * interface name "eth0", optionally ":port"); NULL or "": Docker's
 	 * choice (it refuses when the engine has several addresses). */
 	const char *advertise_addr;
+	/** Version 2. 1: start no registry. By default init starts the
+	 * registry the nodes pull from (the service towlion-registry, pinned
+	 * to this manager, storage in TOWLION_REGISTRY_DIR, published on
+	 * TOWLION_REGISTRY_PORT through the routing mesh); skip it when the
+	 * cluster pulls from a registry of its own, or when every app's image
+	 * is on every node already. */
+	int no_registry;
 } tl_cluster_init_options;
 
-#define TL_CLUSTER_INIT_OPTIONS_VERSION 1
-#define TL_CLUSTER_INIT_OPTIONS_INIT {TL_CLUSTER_INIT_OPTIONS_VERSION, NULL}
+#define TL_CLUSTER_INIT_OPTIONS_VERSION 2
+#define TL_CLUSTER_INIT_OPTIONS_INIT {TL_CLUSTER_INIT_OPTIONS_VERSION, NULL, 0}
 
 TL_EXTERN(int) tl_cluster_init_options_init(tl_cluster_init_options *opts,
                                             unsigned int version);
@@ -48,9 +55,12 @@ typedef struct tl_cluster_init_result tl_cluster_init_result;
 
 /**
  * Make the engine a swarm manager (POST /swarm/init), then ensure the
- * platform's overlay network. Idempotent: on an engine that is already a
- * manager nothing is initialised again (tl_cluster_init_result_already
- * says so) and the network is only checked. `opts` may be NULL.
+ * platform's overlay network and (unless opts->no_registry) the registry
+ * service, waiting until it runs. Idempotent: on an engine that is already
+ * a manager nothing is initialised again (tl_cluster_init_result_already
+ * says so), the network is only checked, and the registry keeps its
+ * password, service and images; a run killed halfway is finished by the
+ * next one. `opts` may be NULL.
  *
  * TL_ECONFLICT when the engine is a worker of a swarm (run it on a
  * manager), or its swarm is pending, locked or in error; or when a
@@ -72,6 +82,14 @@ TL_EXTERN(const char *) tl_cluster_init_result_network(const tl_cluster_init_res
 TL_EXTERN(int) tl_cluster_init_result_encrypted(const tl_cluster_init_result *r);
 /** Why it is not encrypted ("" when it is). */
 TL_EXTERN(const char *) tl_cluster_init_result_warning(const tl_cluster_init_result *r);
+/** The registry the nodes pull from ("127.0.0.1:5000"); "" when init ran
+ * with no_registry. Its password stays in TOWLION_STATE_DIR/registry
+ * (0600) and is never in a result. */
+TL_EXTERN(const char *) tl_cluster_init_result_registry(const tl_cluster_init_result *r);
+/** Where the registry keeps its images, on this manager ("" without one). */
+TL_EXTERN(const char *) tl_cluster_init_result_registry_dir(const tl_cluster_init_result *r);
+/** 1 when this run created the registry service (0: it was there, or none). */
+TL_EXTERN(int) tl_cluster_init_result_registry_created(const tl_cluster_init_result *r);
 
 /* ---- join tokens -------------------------------------------------------- */
 

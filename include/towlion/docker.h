@@ -171,6 +171,27 @@ TL_EXTERN(int) tl_docker_image_list_by_label(tl_docker_image_list **out, tl_dock
 TL_EXTERN(int) tl_docker_image_tag(tl_docker *d, const char *image, const char *repo,
                                    const char *tag);
 
+/**
+ * Push `repo:tag` (tag NULL: "latest") to the registry its name starts with
+ * ("127.0.0.1:5000/shop/web"), with `registry_auth` (the X-Registry-Auth
+ * value from tl_docker_registry_auth; NULL or "": anonymous). Layers the
+ * registry has already are not sent again. Docker reports a failure inside
+ * its streamed answer: it is read to the end, and an error there fails the
+ * call with the registry's message (TL_EAUTH when the credentials were
+ * refused). `digest` (may be NULL) receives the pushed manifest's
+ * "sha256:...".
+ */
+TL_EXTERN(int) tl_docker_image_push(tl_buf *digest, tl_docker *d, const char *repo,
+                                    const char *tag, const char *registry_auth);
+
+/**
+ * The X-Registry-Auth value for `user` and `password` at `server`
+ * ("127.0.0.1:5000"): the JSON Docker expects, base64url-encoded, into
+ * `out` (appended). It holds the password: a secret.
+ */
+TL_EXTERN(int) tl_docker_registry_auth(tl_buf *out, const char *server, const char *user,
+                                       const char *password);
+
 /** Remove an image (force: even when tagged several times or used). */
 TL_EXTERN(int) tl_docker_image_remove(tl_docker *d, const char *image, int force);
 

@@ -1,10 +1,13 @@
 /*
- * towlion cluster init: make the engine a swarm manager and give the
- * platform its overlay. Safe to run again, and after a run killed halfway:
- * a manager is left as it is and only the network is ensured.
+ * towlion cluster init: make the engine a swarm manager, give the platform
+ * its overlay and start the registry the nodes pull from. Safe to run
+ * again, and after a run killed halfway: a manager is left as it is, the
+ * network and the registry are ensured (each step finds what an earlier
+ * run made and keeps it).
  */
 #include "cluster_int.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,13 +17,19 @@ struct tl_cluster_init_result {
 	char *node_id;
 	char *network;
 	char *warning;
+	tl__registry registry; /* zero without one */
+};
+
+static const size_t init_sizes[] = {
+	offsetof(tl_cluster_init_options, no_registry), /* version 1 */
+	sizeof(tl_cluster_init_options),               /* version 2: no_registry */
 };
 
 int tl_cluster_init_options_init(tl_cluster_init_options *opts, unsigned int version)
 {
 	tl_cluster_init_options def = TL_CLUSTER_INIT_OPTIONS_INIT;
-	return TL__OPTIONS_INIT(opts, version, def, TL_CLUSTER_INIT_OPTIONS_VERSION,
-	                        "tl_cluster_init_options");
+	return TL__OPTIONS_INIT_GROWN(opts, version, def, init_sizes, TL_CLUSTER_INIT_OPTIONS_VERSION,
+	                              "tl_cluster_init_options");
 }
 
 /* POST /swarm/init (its answer, the node id as a bare JSON string, is read
@@ -76,22 +85,27 @@ static int init_with(tl_cluster_init_result *r, tl_ctx *ctx, tl_docker *d,
 	r->encrypted = enc;
 	r->warning = tl__strdup(why.ptr ? why.ptr : "");
 	tl_buf_dispose(&why);
-	return rc ? rc : r->warning ? TL_OK : TL_ENOMEM;
+	if (rc == TL_OK && !r->warning)
+		rc = TL_ENOMEM;
+	if (rc == TL_OK && !o->no_registry)
+		rc = tl__cluster_registry_ensure(&r->registry, ctx, d, r->node_id);
+	return rc;
 }
 
 int tl_cluster_init(tl_cluster_init_result **out, tl_ctx *ctx, const tl_cluster_init_options *opts)
 {
 	TL__CHECK_ARG(out);
 	TL__CHECK_ARG(ctx);
-	TL__CHECK_VERSION(opts, TL_CLUSTER_INIT_OPTIONS_VERSION, "tl_cluster_init_options");
 	tl_cluster_init_options o = TL_CLUSTER_INIT_OPTIONS_INIT;
-	if (opts)
-		o = *opts;
+	int rc = TL__OPTIONS_UPGRADE(&o, opts, init_sizes, TL_CLUSTER_INIT_OPTIONS_VERSION,
+	                             "tl_cluster_init_options");
+	if (rc)
+		return rc;
 	tl_cluster_init_result *r = tl__calloc(1, sizeof(*r));
 	if (!r)
 		return TL_ENOMEM;
 	tl_docker *d = NULL;
-	int rc = tl_docker_open(&d, ctx);
+	rc = tl_docker_open(&d, ctx);
 	if (rc == TL_OK)
 		rc = init_with(r, ctx, d, &o);
 	tl_docker_free(d);
@@ -110,6 +124,7 @@ void tl_cluster_init_result_free(tl_cluster_init_result *r)
 	free(r->node_id);
 	free(r->network);
 	free(r->warning);
+	tl__registry_dispose(&r->registry);
 	free(r);
 }
 
@@ -136,4 +151,19 @@ int tl_cluster_init_result_encrypted(const tl_cluster_init_result *r)
 const char *tl_cluster_init_result_warning(const tl_cluster_init_result *r)
 {
 	return r && r->warning ? r->warning : "";
+}
+
+const char *tl_cluster_init_result_registry(const tl_cluster_init_result *r)
+{
+	return r && r->registry.address ? r->registry.address : "";
+}
+
+const char *tl_cluster_init_result_registry_dir(const tl_cluster_init_result *r)
+{
+	return r && r->registry.data_dir ? r->registry.data_dir : "";
+}
+
+int tl_cluster_init_result_registry_created(const tl_cluster_init_result *r)
+{
+	return r ? r->registry.created : 0;
 }

@@ -111,6 +111,17 @@ const tl__config_key tl__config_keys[] = {
 	{"TOWLION_ENGINE", "docker", NULL, TL__KEY_PLAIN,
 	 "docker: apps run on this server's dockerd; swarm: on the Docker Swarm cluster whose "
 	 "manager is TOWLION_DOCKER_HOST (the cluster verbs; its deploy engine comes next)"},
+	/* Cluster registry (issue 19): what `cluster init` starts for the nodes
+	 * to pull the apps' images from (docs/cluster.md, "Registry"). */
+	{"TOWLION_REGISTRY_PORT", "5000", NULL, TL__KEY_PLAIN,
+	 "port the cluster's registry answers on, on every node (the registry on the manager, "
+	 "its relay on the others); every node pulls 127.0.0.1:PORT/<image>"},
+	{"TOWLION_REGISTRY_DIR", "/registry", "TOWLION_DATA_DIR", TL__KEY_PLAIN,
+	 "the cluster registry's storage, on the manager it runs on"},
+	{"TOWLION_REGISTRY_IMAGE", "registry:2.8.3", NULL, TL__KEY_PLAIN,
+	 "image of the cluster's registry (the distribution registry's contract)"},
+	{"TOWLION_REGISTRY_RELAY_IMAGE", "busybox:1.36.1", NULL, TL__KEY_PLAIN,
+	 "image of the registry's relay on the nodes but the manager (busybox: tcpsvd and nc)"},
 };
 
 const size_t tl__config_key_n = TL__ARRAY_SIZE(tl__config_keys);

@@ -166,6 +166,15 @@ static int perform(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
 	}
+	tl_buf auth_hdr = TL_BUF_INIT; /* a credential: wiped after the call */
+	if (r->registry_auth && *r->registry_auth) {
+		if (tl__buf_printf(&auth_hdr, "X-Registry-Auth: %s", r->registry_auth)) {
+			curl_slist_free_all(hdrs);
+			tl_buf_dispose(&url);
+			return TL_ENOMEM;
+		}
+		hdrs = curl_slist_append(hdrs, auth_hdr.ptr);
+	}
 	if (hdrs)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -184,6 +193,9 @@ static int perform(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *
 	}
 	CURLcode cc = curl_easy_perform(c);
 	curl_slist_free_all(hdrs);
+	if (auth_hdr.ptr)
+		explicit_bzero(auth_hdr.ptr, auth_hdr.size);
+	tl_buf_dispose(&auth_hdr);
 	tl_buf_dispose(&url);
 	if (x->rc)
 		return x->rc;

@@ -39,6 +39,7 @@ typedef struct {
 	void *sink_payload;
 	long timeout_ms;          /* 0: none */
 	const char *what;         /* for messages: "start container x" */
+	const char *registry_auth; /* X-Registry-Auth value (push, services/create), or NULL */
 } tl__docker_req;
 
 /* The largest answer of Docker's read into memory (lists, inspects). */

@@ -24,6 +24,8 @@ static const char *const all_keys[] = {
 	/* observability (issue 16) */
 	"TOWLION_LOG_MAX_SIZE", "TOWLION_LOG_MAX_FILE", "TOWLION_PLATFORM_PROFILES",
 	"TOWLION_ENGINE", /* cluster, issue 19 */
+	"TOWLION_REGISTRY_PORT", "TOWLION_REGISTRY_DIR", "TOWLION_REGISTRY_IMAGE",
+	"TOWLION_REGISTRY_RELAY_IMAGE", /* the cluster's registry, issue 19 */
 };
 
 static void clear_env(void)
@@ -58,6 +60,8 @@ static void test_defaults(void **state)
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_PREVIEW_DOMAIN"), "");
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_BACKUP_KEEP_DAYS"), "7");
 	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_ENGINE"), "docker");
+	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_REGISTRY_PORT"), "5000");
+	assert_string_equal(tl_ctx_config_get(ctx, "TOWLION_REGISTRY_DIR"), "/data/registry");
 	assert_null(tl_ctx_config_get(ctx, "TOWLION_NOPE"));
 	assert_null(tl_ctx_config_get(NULL, "TOWLION_DATA_DIR"));
 	assert_null(tl_ctx_config_path(ctx));

@@ -32,19 +32,30 @@ class Cluster:
     def __init__(self, ctx: "Context"):
         self._ctx = ctx
 
-    def init(self, advertise_addr: Optional[str] = None) -> dict[str, Any]:
-        """Make the engine a swarm manager (idempotent) and ensure the
-        platform's overlay; says whether it was one already and whether the
-        overlay is encrypted (``warning``: why not)."""
+    def init(self, advertise_addr: Optional[str] = None,
+             no_registry: bool = False) -> dict[str, Any]:
+        """Make the engine a swarm manager (idempotent), ensure the
+        platform's overlay and (unless ``no_registry``) the registry the
+        nodes pull from; says whether it was one already, whether the
+        overlay is encrypted (``warning``: why not) and where the registry
+        is (``registry``: None without one; never its password)."""
         with self._ctx._use() as c:
-            with owned(_t.tl_cluster_init(c, opts(advertise_addr=advertise_addr)),
+            with owned(_t.tl_cluster_init(c, opts(advertise_addr=advertise_addr,
+                                                  no_registry=no_registry)),
                        _t.tl_cluster_init_result_free) as r:
+                reg = _t.tl_cluster_init_result_registry(r)
                 return {
                     "already_initialised": bool(_t.tl_cluster_init_result_already(r)),
                     "node_id": _t.tl_cluster_init_result_node_id(r),
                     "network": _t.tl_cluster_init_result_network(r),
                     "encrypted": bool(_t.tl_cluster_init_result_encrypted(r)),
                     "warning": _t.tl_cluster_init_result_warning(r),
+                    "registry": {
+                        "address": reg,
+                        "service": "towlion-registry",
+                        "data_dir": _t.tl_cluster_init_result_registry_dir(r),
+                        "created": bool(_t.tl_cluster_init_result_registry_created(r)),
+                    } if reg else None,
                 }
 
     def join_token(self, role: str = "worker") -> str:
