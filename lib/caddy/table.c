@@ -15,9 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOCK_TIMEOUT_MS 60000
+/* A site file's stamp is kept in the cache only when the file had not
+ * changed for this long when the table read began: a change made after
+ * that then gets a later ctime even on a file system whose timestamps
+ * are whole seconds (ext4 with small inodes, some NFS servers). */
+#define STAMP_SETTLED_S 2
 
 typedef struct {
 	char *name; /* site name = file name without .caddy */
@@ -28,6 +34,8 @@ typedef struct {
 	size_t rec_len;
 	tl_buf own;      /* holds rec when adapted now */
 	bool fresh;      /* adapted now, not from the cache */
+	bool has_stamp;  /* stamp may go into the cache (see read_sites) */
+	tl__caddy_stamp stamp;
 } site_entry;
 
 typedef struct {
@@ -41,6 +49,8 @@ typedef struct {
 	tl_buf cache;         /* adapted/cache, when made with these globals */
 	tl__caddy_cached *cached; /* its sites, sorted by name */
 	size_t ncached;
+	struct timespec cache_mtime; /* when the cache was written */
+	bool stamps_new;      /* a site file was read whose stamp the cache lacks */
 	const char *base;     /* the globals' record, from the cache or base_own */
 	size_t base_len;
 	json_t *base_adapted; /* the globals adapted now (no cache) */
@@ -108,6 +118,49 @@ static int find_import(table *t)
 	                     t->main_path);
 }
 
+static int caddyfile_text(tl_buf *out, const table *t, const char *const *sites, size_t n);
+static void cache_load(table *t, const char *globals, size_t globals_len);
+
+static void stamp_of(tl__caddy_stamp *s, const struct stat *st)
+{
+	*s = (tl__caddy_stamp){(unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+	                       (unsigned long long)st->st_size, st->st_mtim.tv_sec,
+	                       st->st_mtim.tv_nsec, st->st_ctim.tv_sec, st->st_ctim.tv_nsec};
+}
+
+static bool stamp_equal(const tl__caddy_stamp *a, const tl__caddy_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+	       a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
+/* Were the file's mtime and ctime both before `t`? */
+static bool stamp_before(const tl__caddy_stamp *s, const struct timespec *t)
+{
+	return (s->mtime_s < t->tv_sec || (s->mtime_s == t->tv_sec && s->mtime_ns < t->tv_nsec)) &&
+	       (s->ctime_s < t->tv_sec || (s->ctime_s == t->tv_sec && s->ctime_ns < t->tv_nsec));
+}
+
+/*
+ * Site file `nm`'s text from the cache, without reading the file, when
+ * its stamp (device, inode, size, mtime, ctime) is the one recorded with
+ * that text. A write to the file changes its ctime, which no one can set
+ * back, so a match means the same bytes - unless the write fell in the
+ * same clock tick as the recorded stamp. Two rules close that window:
+ * a stamp is recorded only for a file that had settled before the read
+ * began (read_sites), and, as git does for its index, a recorded stamp
+ * not older than the cache file itself is not trusted ("racy").
+ */
+static bool text_from_cache(const table *t, site_entry *e, const tl__caddy_stamp *now)
+{
+	const tl__caddy_cached *c = tl__caddy_cache_find(t->cached, t->ncached, e->name);
+	if (!c || !c->has_stamp || !stamp_equal(&c->stamp, now) ||
+	    !stamp_before(&c->stamp, &t->cache_mtime) || memchr(c->source, '\0', c->source_len))
+		return false;
+	return (e->text = tl__strndup(c->source, c->source_len)) != NULL;
+}
+
 static int read_sites(table *t)
 {
 	DIR *d = opendir(t->sites_dir);
@@ -118,6 +171,9 @@ static int read_sites(table *t)
 	}
 	int rc = TL_OK;
 	size_t cap = 0;
+	struct timespec settled;
+	clock_gettime(CLOCK_REALTIME, &settled);
+	settled.tv_sec -= STAMP_SETTLED_S;
 	for (struct dirent *de; rc == TL_OK && (de = readdir(d));) {
 		const char *nm = de->d_name;
 		size_t len = strlen(nm);
@@ -136,10 +192,20 @@ static int read_sites(table *t)
 		memset(e, 0, sizeof(*e));
 		t->n++;
 		tl_buf text = TL_BUF_INIT;
+		/* The stamp before the read: a write after it makes the next
+		 * stamp differ, so the file is read again then. */
+		struct stat st;
+		bool stamped = fstatat(dirfd(d), nm, &st, 0) == 0 && S_ISREG(st.st_mode);
+		if (stamped)
+			stamp_of(&e->stamp, &st);
 		if (!(e->name = tl__strndup(nm, len - 6)) ||
 		    !(e->path = tl__path_join(t->sites_dir, nm))) {
 			rc = TL_ENOMEM;
+		} else if (stamped && text_from_cache(t, e, &e->stamp)) {
+			e->has_stamp = true;
 		} else if ((rc = tl__file_read_at(&text, dirfd(d), nm, e->path)) == TL_OK) {
+			e->has_stamp = stamped && stamp_before(&e->stamp, &settled);
+			t->stamps_new = t->stamps_new || e->has_stamp;
 			e->text = text.ptr ? tl__buf_detach(&text) : tl__strdup("");
 			if (!e->text)
 				rc = TL_ENOMEM;
@@ -192,6 +258,13 @@ static int table_open(table *t, tl_ctx *ctx, bool need_main)
 		}
 		if ((rc = find_import(t)))
 			return rc;
+		/* The cache first: a site file whose stamp it holds is not read. */
+		tl_buf globals = TL_BUF_INIT;
+		if ((rc = caddyfile_text(&globals, t, NULL, 0)) == TL_OK)
+			cache_load(t, globals.ptr, globals.size);
+		tl_buf_dispose(&globals);
+		if (rc)
+			return rc;
 	}
 	return read_sites(t);
 }
@@ -232,7 +305,13 @@ static char *cache_file(const table *t)
 static void cache_load(table *t, const char *globals, size_t globals_len)
 {
 	char *p = cache_file(t);
-	int rc = p ? tl__file_read(&t->cache, p) : TL_ENOMEM;
+	struct stat st;
+	/* Its time before its text: were it replaced in between, the older
+	 * time only makes more stamps "racy" (read again). */
+	int rc = !p ? TL_ENOMEM
+	            : stat(p, &st) ? TL_ENOTFOUND : tl__file_read(&t->cache, p);
+	if (rc == TL_OK)
+		t->cache_mtime = st.st_mtim;
 	free(p);
 	if (rc == TL_OK)
 		rc = tl__caddy_cache_parse(t->cache.ptr, t->cache.size, globals, globals_len,
@@ -290,6 +369,7 @@ static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, cons
 		rc = tl__caddy_field_put(&b, 'b', base, base_len);
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (!(rc = tl__caddy_field_put(&b, 'n', sites[i]->name, strlen(sites[i]->name))) &&
+		    !(rc = sites[i]->has_stamp ? tl__caddy_stamp_put(&b, &sites[i]->stamp) : TL_OK) &&
 		    !(rc = tl__caddy_field_put(&b, 'f', sites[i]->text, strlen(sites[i]->text))))
 			rc = tl__caddy_field_put(&b, 'e', sites[i]->rec, sites[i]->rec_len);
 	}
@@ -655,7 +735,7 @@ static int settle_failed_load(tl_ctx *ctx, table *t, const char *name, const cha
 /* Keep what was adapted for the next change, when anything is new. */
 static void cache_if_changed(tl_ctx *ctx, table *t, const change *c, const char *name)
 {
-	bool changed = name != NULL || t->base_adapted || t->ncached != c->nlive;
+	bool changed = name != NULL || t->base_adapted || t->ncached != c->nlive || t->stamps_new;
 	for (size_t i = 0; i < c->nlive && !changed; i++)
 		changed = c->live[i]->fresh;
 	if (changed)
