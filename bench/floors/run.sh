@@ -19,6 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh"
 build=$(realpath "${1:?usage: run.sh BUILD_DIR [JOB...]}")
 shift
 jobs=("$@")
@@ -54,18 +55,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$("$src/tests/harness/start" --services caddy --dir "$work/caddy" 2>/dev/null |
-  grep -E 'CADDY_ADMIN|HTTP_PORT|HTTPS_PORT')"
+bench_caddy "$work/caddy"
 export TOWLION_CADDY_DIR=$work/routes TOWLION_STATE_DIR=$work/state \
   TOWLION_APPS_DIR=$work/apps TOWLION_UPSTREAM_MODE=loopback TOWLION_TLS=off \
   TOWLION_NETWORK=floors TOWLION_PREVIEW_DOMAIN=floors.test \
   TOWLION_BACKUP_DIR=$work/backups TOWLION_BACKUP_KEY= TOWLION_BACKUP_REMOTE=
 mkdir -p "$TOWLION_BACKUP_DIR"
 
-now() { date +%s%N; }
-since_ms() { echo $(( ($(now) - $1) / 1000000 )); }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 quiet() { "$@" >/dev/null 2>&1; }
 # row JOB WHAT_LIB LIB_MS WHAT_FLOOR FLOOR_MS LOAD
 row() {
@@ -78,7 +74,6 @@ wait_http() { # until the URL answers 200, at most 20 s
   for _ in $(seq 4000); do curl -fs -o /dev/null "$@" && return 0; sleep 0.005; done
   return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 hello_image() {
   "${docker[@]}" build -q --build-arg APP_VERSION=v1 -t towlion-bench/hello:v1 \
     "$src/examples/apps/hello" >/dev/null
@@ -163,9 +158,6 @@ best_ms() { # best of ROUNDS_BK runs of "$@"
     [ -z "$best" ] || [ "$t" -lt "$best" ] && best=$t
   done
   echo "$best"
-}
-db_url() {
-  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$TOWLION_PG_URL" "$1"
 }
 job_backup() {
   local l lib null fs f size src
