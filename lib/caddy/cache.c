@@ -92,17 +92,16 @@ const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size
 	return n ? bsearch(&key, sites, n, sizeof(*sites), cmp_cached) : NULL;
 }
 
-int tl__caddy_stamp_put(tl_buf *b, const tl__caddy_stamp *s)
+size_t tl__caddy_stamp_text(char out[TL__CADDY_STAMP_MAX], const tl__caddy_stamp *s)
 {
-	char v[160];
-	int n = snprintf(v, sizeof(v), "%llu %llu %llu %lld.%09lld %lld.%09lld", s->dev, s->ino,
-	                 s->size, s->mtime_s, s->mtime_ns, s->ctime_s, s->ctime_ns);
-	return tl__caddy_field_put(b, 's', v, (size_t)n);
+	int n = snprintf(out, TL__CADDY_STAMP_MAX, "%llu %llu %llu %lld.%09lld %lld.%09lld", s->dev,
+	                 s->ino, s->size, s->mtime_s, s->mtime_ns, s->ctime_s, s->ctime_ns);
+	return n > 0 && n < TL__CADDY_STAMP_MAX ? (size_t)n : 0;
 }
 
 bool tl__caddy_stamp_parse(tl__caddy_stamp *s, const char *v, size_t len)
 {
-	char text[160], back[160];
+	char text[TL__CADDY_STAMP_MAX], back[TL__CADDY_STAMP_MAX];
 	int used = 0;
 	if (len >= sizeof(text))
 		return false;
@@ -114,7 +113,5 @@ bool tl__caddy_stamp_parse(tl__caddy_stamp *s, const char *v, size_t len)
 		return false;
 	/* Only the exact text stamp_put writes: no signs, spaces or widths a
 	 * lenient sscanf would let through. */
-	int n = snprintf(back, sizeof(back), "%llu %llu %llu %lld.%09lld %lld.%09lld", s->dev,
-	                 s->ino, s->size, s->mtime_s, s->mtime_ns, s->ctime_s, s->ctime_ns);
-	return (size_t)n == len && !memcmp(back, text, len);
+	return tl__caddy_stamp_text(back, s) == len && !memcmp(back, text, len);
 }

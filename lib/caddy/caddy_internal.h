@@ -94,9 +94,10 @@ typedef struct {
 int tl__caddy_cache_parse(const char *text, size_t len, const char *globals,
                           size_t globals_len, const char **base, size_t *base_len,
                           tl__caddy_cached **sites, size_t *nsites);
-/* Append a stamp as the s field of a site's record / parse one (false
- * when it is not exactly what stamp_put writes). */
-int tl__caddy_stamp_put(tl_buf *b, const tl__caddy_stamp *s);
+/* A stamp as the text of a cache's s field (its length), and back (false
+ * when the text is not exactly what stamp_text writes). */
+#define TL__CADDY_STAMP_MAX 160
+size_t tl__caddy_stamp_text(char out[TL__CADDY_STAMP_MAX], const tl__caddy_stamp *s);
 bool tl__caddy_stamp_parse(tl__caddy_stamp *s, const char *v, size_t len);
 /* The cached site `name`, or NULL. */
 const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size_t n,
