@@ -160,15 +160,23 @@ best_ms() { # best of ROUNDS_BK runs of "$@"
   echo "$best"
 }
 job_backup() {
-  local l lib null fs f size src
+  local l src f size t null=() fs=() lib=()
   src=$(db_url "$DB")
   l=$(load1)
-  null=$(best_ms sh -c "'$PGBIN/pg_dump' -Fc -Z0 -d '$src' > /dev/null")
-  # pg_dump -f fsyncs its file (unless --no-sync): the dump's bytes on the
-  # backup directory's disk, durable, nothing else.
-  fs=$(best_ms "$PGBIN/pg_dump" -Fc -Z0 -d "$src" -f "$TOWLION_BACKUP_DIR/floor.dump")
-  rm -f "$TOWLION_BACKUP_DIR"/bk*
-  lib=$(best_ms "$TL" backup run --db "$DB")
+  # Round by round (the load moves between them): the /dev/null floor,
+  # the fsync floor (pg_dump -f fsyncs its file unless --no-sync: the
+  # dump's bytes durable on the backup directory's disk, nothing else),
+  # then the backup; the best of ROUNDS_BK (3) of each.
+  for _ in $(seq "${ROUNDS_BK:-3}"); do
+    s=$(now); sh -c "'$PGBIN/pg_dump' -Fc -Z0 -d '$src' > /dev/null"; null+=("$(since_ms "$s")")
+    s=$(now); "$PGBIN/pg_dump" -Fc -Z0 -d "$src" -f "$TOWLION_BACKUP_DIR/floor.dump"
+    fs+=("$(since_ms "$s")")
+    rm -f "$TOWLION_BACKUP_DIR"/bk*
+    s=$(now); "$TL" backup run --db "$DB" >/dev/null; lib+=("$(since_ms "$s")")
+  done
+  null=$(printf '%s\n' "${null[@]}" | sort -n | head -1)
+  fs=$(printf '%s\n' "${fs[@]}" | sort -n | head -1)
+  lib=$(printf '%s\n' "${lib[@]}" | sort -n | head -1)
   f=$(ls -t "$TOWLION_BACKUP_DIR" | grep '\.dump\.zst$' | head -1)
   size=$(( $(stat -c %s "$TOWLION_BACKUP_DIR/$f") >> 20 ))
   row "backup, $DB ($size MiB file)" '`towlion backup run`' "$lib" \
