@@ -18,10 +18,8 @@ RRUNS=${RRUNS:-1}        # restores: best of RRUNS (they are long)
 export TOWLION_BACKUP_DIR=$WORK/backups TOWLION_STATE_DIR=$WORK/state
 export TOWLION_BACKUP_KEY= TOWLION_BACKUP_REMOTE=
 mkdir -p "$TOWLION_BACKUP_DIR"
-url_db() {
-  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$TOWLION_PG_URL" "$1"
-}
-SRC=$(url_db "$DB")
+. "$(dirname "$0")/../lib.sh"
+SRC=$(db_url "$DB")
 psql_admin() { "$BIN/psql" -X -q -At -v ON_ERROR_STOP=1 "$TOWLION_PG_URL" "$@"; }
 OWNER=$(psql_admin -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '$DB'")
 fresh_db() { # an empty database owned like the original
@@ -81,14 +79,14 @@ N=$RRUNS
 echo "| restore | wall s |"
 echo "|---|---:|"
 fresh_db bkb_target
-t=$(secs sh -c "'$BIN/pg_restore' --no-owner --role=$OWNER -d '$(url_db bkb_target)' '$WORK/plain.dump'")
+t=$(secs sh -c "'$BIN/pg_restore' --no-owner --role=$OWNER -d '$(db_url bkb_target)' '$WORK/plain.dump'")
 echo "| \`pg_restore\` of \`pg_dump -Fc\` into an empty db | $t |"
 BARE=$t
 fresh_db bkb_target
-t=$(secs sh -c "'$BIN/pg_restore' -j 2 --no-owner --role=$OWNER -d '$(url_db bkb_target)' '$WORK/plain.dump'")
+t=$(secs sh -c "'$BIN/pg_restore' -j 2 --no-owner --role=$OWNER -d '$(db_url bkb_target)' '$WORK/plain.dump'")
 echo "| \`pg_restore -j 2\` of \`pg_dump -Fc\` into an empty db | $t |"
 fresh_db bkb_target
-t=$(secs sh -c "gunzip -c '$WORK/plain.sql.gz' | '$BIN/psql' -X -q -d '$(url_db bkb_target)'")
+t=$(secs sh -c "gunzip -c '$WORK/plain.sql.gz' | '$BIN/psql' -X -q -d '$(db_url bkb_target)'")
 echo "| \`gunzip \| psql\` into an empty db | $t |"
 drop_db bkb_target
 t=$(secs "$TL" backup verify "$ZST")

@@ -9,20 +9,18 @@ SCALE=${SCALE:-70}
 RAND_ROWS=${RAND_ROWS:-1000000}
 BIN=${PG_BIN:-${TL_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}}
 psql() { "$BIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
-url_db() { # the admin URL with another database
-  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$TOWLION_PG_URL" "$1"
-}
+. "$(dirname "$0")/../lib.sh"
 for app in bkbench bkrand; do
   psql "$TOWLION_PG_URL" -c "DROP DATABASE IF EXISTS ${app}_db WITH (FORCE)" \
     -c "DROP ROLE IF EXISTS ${app}_user" -c "CREATE ROLE ${app}_user LOGIN" \
     -c "CREATE DATABASE ${app}_db OWNER ${app}_user"
 done
 start=$(date +%s)
-"$BIN/pgbench" -i -q -s "$SCALE" "$(url_db bkbench_db)"
-psql "$(url_db bkbench_db)" -c "REASSIGN OWNED BY CURRENT_USER TO bkbench_user" 2>/dev/null || true
+"$BIN/pgbench" -i -q -s "$SCALE" "$(db_url bkbench_db)"
+psql "$(db_url bkbench_db)" -c "REASSIGN OWNED BY CURRENT_USER TO bkbench_user" 2>/dev/null || true
 echo "pgbench -i -s $SCALE: $(( $(date +%s) - start )) s"
 start=$(date +%s)
-psql "$(url_db bkrand_db)" <<SQL
+psql "$(db_url bkrand_db)" <<SQL
 SET ROLE bkrand_user;
 CREATE TABLE events (id bigint PRIMARY KEY, payload text, doc jsonb);
 INSERT INTO events

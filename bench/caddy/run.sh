@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$(dirname "$0")/../lib.sh"
 ADMIN=$(free_port); HTTP=$(free_port); HTTPS=$(free_port)
 export TOWLION_CADDY_ADMIN=http://127.0.0.1:$ADMIN TOWLION_CADDY_DIR=$DIR/routes \
        TOWLION_STATE_DIR=$DIR/state TOWLION_HTTP_PORT=$HTTP TOWLION_HTTPS_PORT=$HTTPS \

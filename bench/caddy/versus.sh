@@ -14,8 +14,7 @@ rounds=$1; shift
 : "${TOWLION_CADDY_ADMIN:?a Caddy admin URL}"
 work=$(mktemp -d /tmp/towlion-bench-versus.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+. "$(dirname "$0")/../lib.sh"
 one() { # NAME TOWLION ROUTES_DIR
   local s lib floor
   export TOWLION_CADDY_DIR=$3 TOWLION_STATE_DIR=$3/../state
@@ -29,7 +28,7 @@ one() { # NAME TOWLION ROUTES_DIR
     -H 'Cache-Control: must-revalidate' --data-binary @"$work/with.json" \
     "$TOWLION_CADDY_ADMIN/load"
   floor=$(( ($(now) - s) / 1000000 ))
-  echo "$1 $lib $floor $(cut -d' ' -f1 /proc/loadavg)" | tee -a "$work/all"
+  echo "$1 $lib $floor $(load1)" | tee -a "$work/all"
 }
 for _ in $(seq "$rounds"); do
   one A "$1" "$2"

@@ -12,8 +12,8 @@ cleanup() {
   "$src/tests/harness/stop" "$work/caddy" >/dev/null 2>&1 || true; rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$("$src/tests/harness/start" --services caddy --dir "$work/caddy" 2>/dev/null |
-  grep -E 'CADDY_ADMIN|HTTP_PORT|HTTPS_PORT')"
+. "$src/bench/lib.sh"
+bench_caddy "$work/caddy"
 export TOWLION_CADDY_DIR=$work/routes TOWLION_STATE_DIR=$work/state \
   TOWLION_APPS_DIR=$work/apps TOWLION_UPSTREAM_MODE=loopback TOWLION_TLS=off \
   TOWLION_NETWORK=towlion-bench

@@ -19,6 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh"
 build=$(realpath "${1:?usage: run.sh BUILD_DIR [JOB...]}")
 shift
 jobs=("$@")
@@ -54,18 +55,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$("$src/tests/harness/start" --services caddy --dir "$work/caddy" 2>/dev/null |
-  grep -E 'CADDY_ADMIN|HTTP_PORT|HTTPS_PORT')"
+bench_caddy "$work/caddy"
 export TOWLION_CADDY_DIR=$work/routes TOWLION_STATE_DIR=$work/state \
   TOWLION_APPS_DIR=$work/apps TOWLION_UPSTREAM_MODE=loopback TOWLION_TLS=off \
   TOWLION_NETWORK=floors TOWLION_PREVIEW_DOMAIN=floors.test \
   TOWLION_BACKUP_DIR=$work/backups TOWLION_BACKUP_KEY= TOWLION_BACKUP_REMOTE=
 mkdir -p "$TOWLION_BACKUP_DIR"
 
-now() { date +%s%N; }
-since_ms() { echo $(( ($(now) - $1) / 1000000 )); }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 quiet() { "$@" >/dev/null 2>&1; }
 # row JOB WHAT_LIB LIB_MS WHAT_FLOOR FLOOR_MS LOAD
 row() {
@@ -78,7 +74,6 @@ wait_http() { # until the URL answers 200, at most 20 s
   for _ in $(seq 4000); do curl -fs -o /dev/null "$@" && return 0; sleep 0.005; done
   return 1
 }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 hello_image() {
   "${docker[@]}" build -q --build-arg APP_VERSION=v1 -t towlion-bench/hello:v1 \
     "$src/examples/apps/hello" >/dev/null
@@ -164,19 +159,24 @@ best_ms() { # best of ROUNDS_BK runs of "$@"
   done
   echo "$best"
 }
-db_url() {
-  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/"+sys.argv[2])))' "$TOWLION_PG_URL" "$1"
-}
 job_backup() {
-  local l lib null fs f size src
+  local l src f size t null=() fs=() lib=()
   src=$(db_url "$DB")
   l=$(load1)
-  null=$(best_ms sh -c "'$PGBIN/pg_dump' -Fc -Z0 -d '$src' > /dev/null")
-  # pg_dump -f fsyncs its file (unless --no-sync): the dump's bytes on the
-  # backup directory's disk, durable, nothing else.
-  fs=$(best_ms "$PGBIN/pg_dump" -Fc -Z0 -d "$src" -f "$TOWLION_BACKUP_DIR/floor.dump")
-  rm -f "$TOWLION_BACKUP_DIR"/bk*
-  lib=$(best_ms "$TL" backup run --db "$DB")
+  # Round by round (the load moves between them): the /dev/null floor,
+  # the fsync floor (pg_dump -f fsyncs its file unless --no-sync: the
+  # dump's bytes durable on the backup directory's disk, nothing else),
+  # then the backup; the best of ROUNDS_BK (3) of each.
+  for _ in $(seq "${ROUNDS_BK:-3}"); do
+    s=$(now); sh -c "'$PGBIN/pg_dump' -Fc -Z0 -d '$src' > /dev/null"; null+=("$(since_ms "$s")")
+    s=$(now); "$PGBIN/pg_dump" -Fc -Z0 -d "$src" -f "$TOWLION_BACKUP_DIR/floor.dump"
+    fs+=("$(since_ms "$s")")
+    rm -f "$TOWLION_BACKUP_DIR"/bk*
+    s=$(now); "$TL" backup run --db "$DB" >/dev/null; lib+=("$(since_ms "$s")")
+  done
+  null=$(printf '%s\n' "${null[@]}" | sort -n | head -1)
+  fs=$(printf '%s\n' "${fs[@]}" | sort -n | head -1)
+  lib=$(printf '%s\n' "${lib[@]}" | sort -n | head -1)
   f=$(ls -t "$TOWLION_BACKUP_DIR" | grep '\.dump\.zst$' | head -1)
   size=$(( $(stat -c %s "$TOWLION_BACKUP_DIR/$f") >> 20 ))
   row "backup, $DB ($size MiB file)" '`towlion backup run`' "$lib" \

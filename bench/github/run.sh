@@ -27,7 +27,7 @@ admin() { curl -fsS -X POST -d "$2" "$TL_TEST_GITHUB_STANDIN/_standin/$1" >/dev/
 cc -O2 -o "$work/bench_upsert" "$here/bench_upsert.c" -I"$src/include" -I"$build/include" \
    -L"$build" -ltowlion -Wl,-rpath,"$build"
 
-now() { date +%s%N; }
+. "$here/../lib.sh"
 stats() { sort -n | awk '{ a[NR] = $1; s += $1 } END { printf "%.2f %.2f\n", a[int((NR + 1) / 2)], s / NR }'; }
 
 upsert_curl() {  # REPO PR KEY TEXT

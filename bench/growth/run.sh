@@ -20,6 +20,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh"
 build=$(realpath "${1:?usage: run.sh BUILD_DIR [SIZE...]}")
 shift
 sizes=("$@")
@@ -39,16 +40,13 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$("$src/tests/harness/start" --services caddy --dir "$work/caddy" 2>/dev/null |
-  grep -E 'CADDY_ADMIN|HTTP_PORT|HTTPS_PORT')"
+bench_caddy "$work/caddy"
 export TOWLION_CADDY_DIR=$work/routes TOWLION_STATE_DIR=$work/state \
   TOWLION_APPS_DIR=$work/apps TOWLION_UPSTREAM_MODE=loopback TOWLION_TLS=off \
   TOWLION_NETWORK=growth TOWLION_DOMAIN=growth.test
 "$TL" route init --bind 127.0.0.1 >/dev/null
 mkdir -p "$TOWLION_CADDY_DIR/sites"
 
-now() { date +%s%N; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
 timed() { # median ms of ROUNDS runs of "$@" (exit status ignored: doctor
           # reports the platform this bench does not run)
   local t=() s

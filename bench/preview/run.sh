@@ -11,6 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+. "$here/../lib.sh"
 build=${1:-$src/build}
 n=${2:-9}
 db=${3:-}
@@ -23,8 +24,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-eval "$("$src/tests/harness/start" --services caddy --dir "$work/caddy" 2>/dev/null |
-  grep -E 'CADDY_ADMIN|HTTP_PORT|HTTPS_PORT')"
+bench_caddy "$work/caddy"
 export TOWLION_CADDY_DIR=$work/routes TOWLION_STATE_DIR=$work/state \
   TOWLION_APPS_DIR=$work/apps TOWLION_UPSTREAM_MODE=loopback TOWLION_TLS=off \
   TOWLION_NETWORK=towlion-bench TOWLION_PREVIEW_DOMAIN=towlion.test

@@ -1,12 +1,16 @@
 /*
  * The cache of adapted site configs, adapted/cache: records of fields as
  * in merge.c, after a first line "towlion-caddy-cache 1": g (the Caddyfile
- * text of the globals), b (their record), then per site n (name), f (the
+ * text of the globals), b (their record), then per site n (name), an
+ * optional s (the file's stamp: "dev ino size mtime.ns ctime.ns"), f (the
  * file's text) and e (its record). table.c writes it; reading it is here,
  * pure, because a torn or hand-edited file must only ever mean "no cache".
+ * (A cache with s fields reads as no cache to a build older than them:
+ * one full adapt after a downgrade.)
  */
 #include "caddy_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +42,10 @@ int tl__caddy_cache_parse(const char *text, size_t len, const char *globals,
 			b = v;
 			blen = vlen;
 		} else if (tag == 'n' && b) {
-			cur = (tl__caddy_cached){v, NULL, NULL, vlen, 0, 0};
+			cur = (tl__caddy_cached){.name = v, .name_len = vlen};
+		} else if (tag == 's' && cur.name && !cur.has_stamp && !cur.source &&
+		           tl__caddy_stamp_parse(&cur.stamp, v, vlen)) {
+			cur.has_stamp = true;
 		} else if (tag == 'f' && cur.name && !cur.source) {
 			cur.source = v;
 			cur.source_len = vlen;
@@ -81,6 +88,30 @@ int tl__caddy_cache_parse(const char *text, size_t len, const char *globals,
 const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size_t n,
                                              const char *name)
 {
-	tl__caddy_cached key = {name, NULL, NULL, strlen(name), 0, 0};
+	tl__caddy_cached key = {.name = name, .name_len = strlen(name)};
 	return n ? bsearch(&key, sites, n, sizeof(*sites), cmp_cached) : NULL;
+}
+
+size_t tl__caddy_stamp_text(char out[TL__CADDY_STAMP_MAX], const tl__caddy_stamp *s)
+{
+	int n = snprintf(out, TL__CADDY_STAMP_MAX, "%llu %llu %llu %lld.%09lld %lld.%09lld", s->dev,
+	                 s->ino, s->size, s->mtime_s, s->mtime_ns, s->ctime_s, s->ctime_ns);
+	return n > 0 && n < TL__CADDY_STAMP_MAX ? (size_t)n : 0;
+}
+
+bool tl__caddy_stamp_parse(tl__caddy_stamp *s, const char *v, size_t len)
+{
+	char text[TL__CADDY_STAMP_MAX], back[TL__CADDY_STAMP_MAX];
+	int used = 0;
+	if (len >= sizeof(text))
+		return false;
+	memcpy(text, v, len);
+	text[len] = '\0';
+	if (sscanf(text, "%llu %llu %llu %lld.%lld %lld.%lld%n", &s->dev, &s->ino, &s->size,
+	           &s->mtime_s, &s->mtime_ns, &s->ctime_s, &s->ctime_ns, &used) != 7 ||
+	    (size_t)used != len)
+		return false;
+	/* Only the exact text stamp_put writes: no signs, spaces or widths a
+	 * lenient sscanf would let through. */
+	return tl__caddy_stamp_text(back, s) == len && !memcmp(back, text, len);
 }

@@ -72,10 +72,20 @@ int tl__caddy_field_next(const char **p, const char *end, char *tag, const char 
 
 #define TL__CADDY_CACHE_MAGIC "towlion-caddy-cache 1\n"
 
+/* What stat() said of a site file when it was read: a file whose stamp
+ * still matches is taken from the cache without reading it (table.c has
+ * the rule for when a stamp may be trusted at all). */
+typedef struct {
+	unsigned long long dev, ino, size;
+	long long mtime_s, mtime_ns, ctime_s, ctime_ns;
+} tl__caddy_stamp;
+
 /* One site in the cache: pointers into the cache's text. */
 typedef struct {
 	const char *name, *source, *rec;
 	size_t name_len, source_len, rec_len;
+	bool has_stamp; /* an s field: the file's stamp when its text was read */
+	tl__caddy_stamp stamp;
 } tl__caddy_cached;
 
 /* Read a cache's text made with the globals `globals`: their record
@@ -84,6 +94,11 @@ typedef struct {
 int tl__caddy_cache_parse(const char *text, size_t len, const char *globals,
                           size_t globals_len, const char **base, size_t *base_len,
                           tl__caddy_cached **sites, size_t *nsites);
+/* A stamp as the text of a cache's s field (its length), and back (false
+ * when the text is not exactly what stamp_text writes). */
+#define TL__CADDY_STAMP_MAX 160
+size_t tl__caddy_stamp_text(char out[TL__CADDY_STAMP_MAX], const tl__caddy_stamp *s);
+bool tl__caddy_stamp_parse(tl__caddy_stamp *s, const char *v, size_t len);
 /* The cached site `name`, or NULL. */
 const tl__caddy_cached *tl__caddy_cache_find(const tl__caddy_cached *sites, size_t n,
                                              const char *name);

@@ -12,12 +12,20 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOCK_TIMEOUT_MS 60000
+/* A site file's stamp is kept in the cache only when the file had not
+ * changed for this long when the table read began: a change made after
+ * that then gets a later ctime even on a file system whose timestamps
+ * are whole seconds (ext4 with small inodes, some NFS servers). */
+#define STAMP_SETTLED_S 2
 
 typedef struct {
 	char *name; /* site name = file name without .caddy */
@@ -28,6 +36,8 @@ typedef struct {
 	size_t rec_len;
 	tl_buf own;      /* holds rec when adapted now */
 	bool fresh;      /* adapted now, not from the cache */
+	bool has_stamp;  /* stamp may go into the cache (see read_sites) */
+	tl__caddy_stamp stamp;
 } site_entry;
 
 typedef struct {
@@ -38,9 +48,12 @@ typedef struct {
 	int prefix_lines;
 	site_entry *v;
 	size_t n;
-	tl_buf cache;         /* adapted/cache, when made with these globals */
+	char *cache;          /* adapted/cache, when made with these globals */
+	size_t cache_len, cache_map; /* its length; the size of its mapping */
 	tl__caddy_cached *cached; /* its sites, sorted by name */
 	size_t ncached;
+	struct timespec cache_mtime; /* when the cache was written */
+	bool stamps_new;      /* a site file was read whose stamp the cache lacks */
 	const char *base;     /* the globals' record, from the cache or base_own */
 	size_t base_len;
 	json_t *base_adapted; /* the globals adapted now (no cache) */
@@ -67,7 +80,8 @@ static void table_dispose(table *t)
 	free(t->cache_dir);
 	free(t->main_path);
 	tl_buf_dispose(&t->main);
-	tl_buf_dispose(&t->cache);
+	if (t->cache)
+		munmap(t->cache, t->cache_map);
 	free(t->cached);
 	json_decref(t->base_adapted);
 	tl_buf_dispose(&t->base_own);
@@ -108,6 +122,49 @@ static int find_import(table *t)
 	                     t->main_path);
 }
 
+static int caddyfile_text(tl_buf *out, const table *t, const char *const *sites, size_t n);
+static void cache_load(table *t, const char *globals, size_t globals_len);
+
+static void stamp_of(tl__caddy_stamp *s, const struct stat *st)
+{
+	*s = (tl__caddy_stamp){(unsigned long long)st->st_dev, (unsigned long long)st->st_ino,
+	                       (unsigned long long)st->st_size, st->st_mtim.tv_sec,
+	                       st->st_mtim.tv_nsec, st->st_ctim.tv_sec, st->st_ctim.tv_nsec};
+}
+
+static bool stamp_equal(const tl__caddy_stamp *a, const tl__caddy_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_s == b->mtime_s && a->mtime_ns == b->mtime_ns &&
+	       a->ctime_s == b->ctime_s && a->ctime_ns == b->ctime_ns;
+}
+
+/* Were the file's mtime and ctime both before `t`? */
+static bool stamp_before(const tl__caddy_stamp *s, const struct timespec *t)
+{
+	return (s->mtime_s < t->tv_sec || (s->mtime_s == t->tv_sec && s->mtime_ns < t->tv_nsec)) &&
+	       (s->ctime_s < t->tv_sec || (s->ctime_s == t->tv_sec && s->ctime_ns < t->tv_nsec));
+}
+
+/*
+ * Site file `nm`'s text from the cache, without reading the file, when
+ * its stamp (device, inode, size, mtime, ctime) is the one recorded with
+ * that text. A write to the file changes its ctime, which no one can set
+ * back, so a match means the same bytes - unless the write fell in the
+ * same clock tick as the recorded stamp. Two rules close that window:
+ * a stamp is recorded only for a file that had settled before the read
+ * began (read_sites), and, as git does for its index, a recorded stamp
+ * not older than the cache file itself is not trusted ("racy").
+ */
+static bool text_from_cache(const table *t, site_entry *e, const tl__caddy_stamp *now)
+{
+	const tl__caddy_cached *c = tl__caddy_cache_find(t->cached, t->ncached, e->name);
+	if (!c || !c->has_stamp || !stamp_equal(&c->stamp, now) ||
+	    !stamp_before(&c->stamp, &t->cache_mtime) || memchr(c->source, '\0', c->source_len))
+		return false;
+	return (e->text = tl__strndup(c->source, c->source_len)) != NULL;
+}
+
 static int read_sites(table *t)
 {
 	DIR *d = opendir(t->sites_dir);
@@ -118,6 +175,9 @@ static int read_sites(table *t)
 	}
 	int rc = TL_OK;
 	size_t cap = 0;
+	struct timespec settled;
+	clock_gettime(CLOCK_REALTIME, &settled);
+	settled.tv_sec -= STAMP_SETTLED_S;
 	for (struct dirent *de; rc == TL_OK && (de = readdir(d));) {
 		const char *nm = de->d_name;
 		size_t len = strlen(nm);
@@ -136,10 +196,20 @@ static int read_sites(table *t)
 		memset(e, 0, sizeof(*e));
 		t->n++;
 		tl_buf text = TL_BUF_INIT;
+		/* The stamp before the read: a write after it makes the next
+		 * stamp differ, so the file is read again then. */
+		struct stat st;
+		bool stamped = fstatat(dirfd(d), nm, &st, 0) == 0 && S_ISREG(st.st_mode);
+		if (stamped)
+			stamp_of(&e->stamp, &st);
 		if (!(e->name = tl__strndup(nm, len - 6)) ||
 		    !(e->path = tl__path_join(t->sites_dir, nm))) {
 			rc = TL_ENOMEM;
+		} else if (stamped && text_from_cache(t, e, &e->stamp)) {
+			e->has_stamp = true;
 		} else if ((rc = tl__file_read_at(&text, dirfd(d), nm, e->path)) == TL_OK) {
+			e->has_stamp = stamped && stamp_before(&e->stamp, &settled);
+			t->stamps_new = t->stamps_new || e->has_stamp;
 			e->text = text.ptr ? tl__buf_detach(&text) : tl__strdup("");
 			if (!e->text)
 				rc = TL_ENOMEM;
@@ -192,6 +262,13 @@ static int table_open(table *t, tl_ctx *ctx, bool need_main)
 		}
 		if ((rc = find_import(t)))
 			return rc;
+		/* The cache first: a site file whose stamp it holds is not read. */
+		tl_buf globals = TL_BUF_INIT;
+		if ((rc = caddyfile_text(&globals, t, NULL, 0)) == TL_OK)
+			cache_load(t, globals.ptr, globals.size);
+		tl_buf_dispose(&globals);
+		if (rc)
+			return rc;
 	}
 	return read_sites(t);
 }
@@ -228,19 +305,63 @@ static char *cache_file(const table *t)
 	return tl__path_join(t->cache_dir, "cache");
 }
 
+/* Read the cache into anonymous memory faulted in by one mmap
+ * (MAP_POPULATE): at a thousand sites it is a megabyte, and 256 separate
+ * page faults into a malloc'd buffer cost more than the read itself.
+ * Sets t->cache_mtime from the same open file, taken before its text:
+ * an older time only makes more stamps "racy" (read again). */
+static int cache_read(table *t, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TL_ENOTFOUND;
+	struct stat st;
+	int rc = fstat(fd, &st) || !S_ISREG(st.st_mode) || !st.st_size ? TL_EIO : TL_OK;
+	size_t len = 0, cap = rc ? 0 : (size_t)st.st_size + 1;
+	char *m = rc ? MAP_FAILED
+	             : mmap(NULL, cap, PROT_READ | PROT_WRITE,
+	                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m == MAP_FAILED)
+		rc = TL_EIO;
+	while (rc == TL_OK) {
+		ssize_t n = read(fd, m + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = n < 0 ? TL_EIO : TL_OK;
+		if (n <= 0)
+			break;
+		if ((len += (size_t)n) == cap)
+			rc = TL_EIO; /* it grew while read: another time */
+	}
+	close(fd);
+	if (rc && m != MAP_FAILED)
+		munmap(m, cap);
+	if (rc)
+		return rc;
+	t->cache = m;
+	t->cache_len = len;
+	t->cache_map = cap;
+	t->cache_mtime = st.st_mtim;
+	return TL_OK;
+}
+
 /* Read the cache; any problem just means no cache. */
 static void cache_load(table *t, const char *globals, size_t globals_len)
 {
 	char *p = cache_file(t);
-	int rc = p ? tl__file_read(&t->cache, p) : TL_ENOMEM;
+	int rc = p ? cache_read(t, p) : TL_ENOMEM;
 	free(p);
 	if (rc == TL_OK)
-		rc = tl__caddy_cache_parse(t->cache.ptr, t->cache.size, globals, globals_len,
-		                           &t->base, &t->base_len, &t->cached, &t->ncached);
-	if (rc) {
-		tl_buf_dispose(&t->cache);
-		tl_error_clear();
+		rc = tl__caddy_cache_parse(t->cache, t->cache_len, globals, globals_len, &t->base,
+		                           &t->base_len, &t->cached, &t->ncached);
+	if (rc && t->cache) {
+		munmap(t->cache, t->cache_map);
+		t->cache = NULL;
+		t->cache_len = t->cache_map = 0;
 	}
+	if (rc)
+		tl_error_clear();
 }
 
 static bool cache_lookup(const table *t, site_entry *e)
@@ -273,33 +394,39 @@ static int adapt_entry(tl_ctx *ctx, const table *t, site_entry *e, bool use_cach
 	return rc;
 }
 
+/* A record field (merge.c's format) straight to the file. */
+static bool field_write(FILE *f, char tag, const char *v, size_t len)
+{
+	return fprintf(f, "%c %zu\n", tag, len) > 0 && fwrite(v, 1, len, f) == len &&
+	       putc('\n', f) != EOF;
+}
+
 /* Only a cache: written without fsync (a torn file fails to parse and
- * costs an /adapt per site next time, nothing else). */
+ * costs an /adapt per site next time, nothing else). Streamed through
+ * stdio's buffer: a megabyte built in memory first was a megabyte of
+ * fresh pages to fault in and copy at a thousand sites. */
 static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, const char *base,
                         size_t base_len, site_entry *const *sites, size_t n)
 {
-	tl_buf b = TL_BUF_INIT;
-	/* About the size of the cache read: one allocation, not a doubling
-	 * series of copies of a megabyte at a thousand sites. */
-	int rc = tl__buf_grow(&b, t->cache.size + 65536);
-	if (!rc)
-		rc = tl__buf_puts(&b, TL__CADDY_CACHE_MAGIC);
-	if (!rc)
-		rc = tl__caddy_field_put(&b, 'g', globals->ptr, globals->size);
-	if (!rc)
-		rc = tl__caddy_field_put(&b, 'b', base, base_len);
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (!(rc = tl__caddy_field_put(&b, 'n', sites[i]->name, strlen(sites[i]->name))) &&
-		    !(rc = tl__caddy_field_put(&b, 'f', sites[i]->text, strlen(sites[i]->text))))
-			rc = tl__caddy_field_put(&b, 'e', sites[i]->rec, sites[i]->rec_len);
-	}
 	char *p = cache_file(t);
 	char *tmp = p ? tl__sprintf("%s.tmp-%ld", p, (long)getpid()) : NULL;
 	bool ok = false;
-	if (!rc && tmp && tl__mkdir_p(t->cache_dir, 0755) == TL_OK) {
+	if (tmp && tl__mkdir_p(t->cache_dir, 0755) == TL_OK) {
 		FILE *f = fopen(tmp, "we");
 		if (f) {
-			ok = fwrite(b.ptr, 1, b.size, f) == b.size;
+			char stamp[TL__CADDY_STAMP_MAX];
+			size_t sl;
+			setvbuf(f, NULL, _IOFBF, 64 * 1024); /* 16 writes a megabyte, not 256 */
+			ok = fputs(TL__CADDY_CACHE_MAGIC, f) != EOF &&
+			     field_write(f, 'g', globals->ptr, globals->size) &&
+			     field_write(f, 'b', base, base_len);
+			for (size_t i = 0; ok && i < n; i++)
+				ok = field_write(f, 'n', sites[i]->name, strlen(sites[i]->name)) &&
+				     (!sites[i]->has_stamp ||
+				      ((sl = tl__caddy_stamp_text(stamp, &sites[i]->stamp)) &&
+				       field_write(f, 's', stamp, sl))) &&
+				     field_write(f, 'f', sites[i]->text, strlen(sites[i]->text)) &&
+				     field_write(f, 'e', sites[i]->rec, sites[i]->rec_len);
 			ok = (fclose(f) == 0) && ok;
 			ok = ok && rename(tmp, p) == 0;
 			if (!ok)
@@ -309,7 +436,6 @@ static void cache_store(tl_ctx *ctx, const table *t, const tl_buf *globals, cons
 	if (!ok)
 		tl__log(ctx, TL_LOG_WARN, "cannot write the cache %s (the next change adapts every "
 		        "site again)", p ? p : "adapted/cache");
-	tl_buf_dispose(&b);
 	free(p);
 	free(tmp);
 }
@@ -427,7 +553,7 @@ static int change_build(change *c, tl_ctx *ctx, table *t, const char *name, cons
 	}
 	if ((rc = caddyfile_text(&c->globals, t, NULL, 0)))
 		goto out;
-	if (!t->cache.ptr)
+	if (!t->cache)
 		cache_load(t, c->globals.ptr, c->globals.size);
 	if (!t->base) {
 		if ((rc = tl__caddy_adapt(&t->base_adapted, ctx, c->globals.ptr, c->globals.size,
@@ -655,7 +781,7 @@ static int settle_failed_load(tl_ctx *ctx, table *t, const char *name, const cha
 /* Keep what was adapted for the next change, when anything is new. */
 static void cache_if_changed(tl_ctx *ctx, table *t, const change *c, const char *name)
 {
-	bool changed = name != NULL || t->base_adapted || t->ncached != c->nlive;
+	bool changed = name != NULL || t->base_adapted || t->ncached != c->nlive || t->stamps_new;
 	for (size_t i = 0; i < c->nlive && !changed; i++)
 		changed = c->live[i]->fresh;
 	if (changed)

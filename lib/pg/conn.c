@@ -221,20 +221,16 @@ int tl__pg_lock_app(PGconn *conn, const char *app, int timeout_ms)
 {
 	char t[32];
 	snprintf(t, sizeof(t), "%d", timeout_ms > 0 ? timeout_ms : 30000);
-	const char *p1[] = {t};
-	int rc = tl__pg_run(NULL, conn, "cannot set lock_timeout",
-	                    "SELECT set_config('lock_timeout', $1, false)", 1, p1);
-	if (rc)
-		return rc;
-	const char *p2[] = {app};
-	rc = tl__pg_run(NULL, conn, "cannot take the app's advisory lock",
-	                "SELECT pg_advisory_lock(" TL__PG_LOCK_CLASS ", hashtext($1))", 1, p2);
+	/* One round trip (it was three: set, lock, reset): lock_timeout is set
+	 * local to this statement's own transaction, so it ends with it; the
+	 * OFFSET 0 subquery is evaluated before the lock is asked for. */
+	const char *p[] = {t, app};
+	int rc = tl__pg_run(NULL, conn, "cannot take the app's advisory lock",
+	                    "SELECT pg_advisory_lock(" TL__PG_LOCK_CLASS ", hashtext($2)) "
+	                    "FROM (SELECT set_config('lock_timeout', $1, true) OFFSET 0) s",
+	                    2, p);
 	if (rc == TL_ELOCKED)
 		tl__error_prefix("another operation on app %s is still running after %s ms", app, t);
-	/* Back to the server's default for the statements that follow. */
-	if (rc == TL_OK)
-		rc = tl__pg_run(NULL, conn, "cannot reset lock_timeout", "RESET lock_timeout", 0,
-		                NULL);
 	return rc;
 }
 

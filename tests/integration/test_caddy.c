@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -702,6 +704,98 @@ static void test_reload_restores_after_foreign_load(void **state)
 	assert_int_equal(stat(p, &st), 0);
 }
 
+/* Has anything opened a file in `dir` since the watch began? (a
+ * non-blocking inotify descriptor; reading it also ends the count) */
+static bool any_open(int fd, const char *name)
+{
+	char buf[8192] __attribute__((aligned(8)));
+	bool seen = false;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			seen = seen || (ev->len && !strcmp(ev->name, name));
+			p += sizeof(*ev) + ev->len;
+		}
+	return seen;
+}
+
+/*
+ * A site file whose stamp (inode, size, mtime, ctime) the cache holds is
+ * taken from the cache without being opened; one written behind the
+ * cache's back - same inode, same size, its mtime put back, within the
+ * same second - is read again, and so is one changed right after a
+ * change wrote it (its stamp is too new to be trusted).
+ */
+static void test_cache_rereads_file_changed_behind_its_back(void **state)
+{
+	fixture *f = *state;
+	const char *hosts[] = {"stamp.rt.towlion.test"}, *ups[] = {f->v1.addr};
+	assert_int_equal(strlen(f->v1.addr), strlen(f->v2.addr)); /* same-size edits */
+	tl_caddy_route r;
+	route(&r, "stamp", hosts, 1, ups, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &r));
+	assert_serves("stamp.rt.towlion.test", "/", "v1");
+	char p[600];
+	snprintf(p, sizeof(p), "%s/stamp.caddy", f->sites);
+	char *v1 = site_file(f, "stamp");
+	assert_non_null(v1);
+	char *v2 = strdup(v1), *at = v2;
+	assert_non_null(strstr(v2, f->v1.addr));
+	while ((at = strstr(at, f->v1.addr))) /* the header line and the proxy */
+		memcpy(at, f->v2.addr, strlen(f->v2.addr));
+	struct stat before, after;
+
+	/* Changed in place right away (same second, same size, same mtime). */
+	assert_int_equal(stat(p, &before), 0);
+	int fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, v2, strlen(v2), 0), (ssize_t)strlen(v2));
+	struct timespec keep[2] = {before.st_atim, before.st_mtim};
+	assert_int_equal(futimens(fd, keep), 0);
+	close(fd);
+	assert_int_equal(stat(p, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	assert_int_equal(after.st_ino, before.st_ino);
+	tl_assert_ok(tl_caddy_reload(f->ctx));
+	assert_serves("stamp.rt.towlion.test", "/", "v2");
+
+	/* Settled (older than the table read by the margin): the next read
+	 * records its stamp, and the one after does not open the file. */
+	sleep(3);
+	tl_assert_ok(tl_caddy_reload(f->ctx));
+	char cp[600];
+	snprintf(cp, sizeof(cp), "%s/adapted/cache", f->dir);
+	char *cache = tl_test_read_file(cp);
+	assert_non_null(strstr(cache, "n 5\nstamp\ns "));
+	free(cache);
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(in >= 0);
+	assert_true(inotify_add_watch(in, f->sites, IN_OPEN) >= 0);
+	const char *h2[] = {"other2.rt.towlion.test"};
+	tl_caddy_route o;
+	route(&o, "other2", h2, 1, ups, 1);
+	tl_assert_ok(tl_caddy_route_set(f->ctx, &o));
+	assert_false(any_open(in, "stamp.caddy"));
+	assert_serves("stamp.rt.towlion.test", "/", "v2");
+
+	/* Behind the cache's back again: same inode, size and mtime. */
+	assert_int_equal(stat(p, &before), 0);
+	fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, v1, strlen(v1), 0), (ssize_t)strlen(v1));
+	struct timespec keep2[2] = {before.st_atim, before.st_mtim};
+	assert_int_equal(futimens(fd, keep2), 0);
+	close(fd);
+	any_open(in, "");
+	tl_assert_ok(tl_caddy_reload(f->ctx));
+	assert_true(any_open(in, "stamp.caddy"));
+	assert_serves("stamp.rt.towlion.test", "/", "v1");
+	close(in);
+	free(v1);
+	free(v2);
+}
+
 static void test_two_processes_add_at_once(void **state)
 {
 	fixture *f = *state;
@@ -1056,6 +1150,8 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_path_routes_redirect_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_restores_after_foreign_load, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_cache_rereads_file_changed_behind_its_back, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_two_processes_add_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls_internal_https, setup, teardown),

@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "core/url.h"
+#include "pg/pg_internal.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -404,6 +405,36 @@ static void test_concurrent_create(void **state)
 	drop_app(f, a);
 }
 
+/* An operation on an app waits for another one on it at most its
+ * lock_timeout_ms, changes nothing when it gives up, and leaves the
+ * connection's lock_timeout as it was (it is set for the one statement
+ * that takes the lock). */
+static void test_lock_timeout(void **state)
+{
+	fixture *f = *state;
+	char a[64], db[64], sql[200];
+	app_name(a, sizeof(a), "locked");
+	snprintf(db, sizeof(db), "tpg_%d_locked_db", (int)getpid());
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(1953263719, hashtext('%s'))", a);
+	PGresult *r = PQexec(f->admin, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	tl_pg_options o = TL_PG_OPTIONS_INIT;
+	o.lock_timeout_ms = 300;
+	tl_assert_rc(TL_ELOCKED, tl_pg_app_create(NULL, f->pg, a, &o));
+	tl_assert_error_contains("still running after 300 ms");
+	assert_int_equal(count_of(f, DB_COUNT, db), 0);
+	r = PQexec(f->pg->conn, "SHOW lock_timeout");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(1953263719, hashtext('%s'))", a);
+	PQclear(PQexec(f->admin, sql));
+	tl_assert_ok(tl_pg_app_create(NULL, f->pg, a, &o));
+	assert_int_equal(count_of(f, DB_COUNT, db), 1);
+	drop_app(f, a);
+}
+
 static void test_rotate(void **state)
 {
 	fixture *f = *state;
@@ -717,6 +748,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_idempotent_create_and_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_create_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovers_password_from_env_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_previews_are_isolated, setup, teardown),
