@@ -1,4 +1,5 @@
 /* The app databases on the server, with size and open connections. */
+#include "list.h"
 #include "pg_internal.h"
 
 #include <stdlib.h>
@@ -10,11 +11,13 @@ struct tl_pg_db_list {
 	PGresult *res; /* owns the strings */
 };
 
-int tl_pg_list(tl_pg_db_list **out, tl_pg *pg)
+/* `database` NULL: every app database; else only that one (a report on
+ * one app: pg_database_size() walks each database's files, so asking for
+ * every database costs what the server holds, not what was asked). */
+static int list_dbs(tl_pg_db_list **out, tl_pg *pg, const char *database)
 {
-	TL__CHECK_ARG(out);
-	TL__CHECK_ARG(pg);
 	PGresult *res = NULL;
+	const char *params[] = {database};
 	/* Only databases that look like ours: <p>_db owned by <p>_user. */
 	int rc = tl__pg_run(
 		&res, pg->conn, "cannot list the databases",
@@ -27,8 +30,9 @@ int tl_pg_list(tl_pg_db_list **out, tl_pg *pg)
 		"FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
 		"WHERE d.datname ~ '^[a-z][a-z0-9_]*_db$' "
 		"  AND r.rolname = left(d.datname, -3) || '_user' "
+		"  AND ($1::text IS NULL OR d.datname = $1) "
 		"ORDER BY d.datname",
-		0, NULL);
+		1, params);
 	if (rc)
 		return rc;
 	tl_pg_db_list *l = tl__calloc(1, sizeof(*l));
@@ -56,6 +60,25 @@ int tl_pg_list(tl_pg_db_list **out, tl_pg *pg)
 	}
 	*out = l;
 	return TL_OK;
+}
+
+int tl_pg_list(tl_pg_db_list **out, tl_pg *pg)
+{
+	TL__CHECK_ARG(out);
+	TL__CHECK_ARG(pg);
+	return list_dbs(out, pg, NULL);
+}
+
+int tl__pg_list_app(tl_pg_db_list **out, tl_pg *pg, const char *app)
+{
+	TL__CHECK_ARG(out);
+	TL__CHECK_ARG(pg);
+	tl_buf database = TL_BUF_INIT;
+	int rc = tl_pg_app_names(&database, NULL, app);
+	if (rc == TL_OK)
+		rc = list_dbs(out, pg, database.ptr);
+	tl_buf_dispose(&database);
+	return rc;
 }
 
 size_t tl_pg_db_list_count(const tl_pg_db_list *list)

@@ -6,6 +6,7 @@
 #include "caddy/caddy_internal.h"
 #include "core/core.h"
 #include "deploy/deploy_int.h"
+#include "pg/list.h"
 #include "towlion/app.h"
 #include "towlion/backup.h"
 #include "towlion/pg.h"
@@ -60,18 +61,31 @@ static int source_result(tl_status_report *r, int i, int rc)
 	return TL_OK;
 }
 
-static int sources_load(sources *s, tl_status_report *r, tl_ctx *ctx)
+/* The sources of every app, or of `app` alone: a report on one app reads
+ * its own database's size, backups and previews, not the server's. */
+static int sources_load(sources *s, tl_status_report *r, tl_ctx *ctx, const char *app)
 {
 	tl_pg *pg = NULL;
-	int rc = tl_pg_connect(&pg, ctx);
+	tl_buf database = TL_BUF_INIT;
+	int rc = app ? tl_pg_app_names(&database, NULL, app) : TL_OK;
+	if (rc)
+		return rc;
+	rc = tl_pg_connect(&pg, ctx);
 	if (rc == TL_OK)
-		rc = tl_pg_list(&s->dbs, pg);
+		rc = app ? tl__pg_list_app(&s->dbs, pg, app) : tl_pg_list(&s->dbs, pg);
 	tl_pg_free(pg);
 	rc = source_result(r, SOURCE_POSTGRES, rc);
+	tl_backup_options bo = TL_BACKUP_OPTIONS_INIT;
+	const char *only[] = {database.ptr};
+	if (app) {
+		bo.databases = only;
+		bo.ndatabases = 1;
+	}
 	if (rc == TL_OK)
-		rc = source_result(r, SOURCE_BACKUPS, tl_backup_list_get(&s->backups, ctx, NULL));
+		rc = source_result(r, SOURCE_BACKUPS, tl_backup_list_get(&s->backups, ctx, &bo));
 	if (rc == TL_OK)
-		rc = source_result(r, SOURCE_PREVIEWS, tl_preview_list_load(&s->previews, ctx, NULL));
+		rc = source_result(r, SOURCE_PREVIEWS, tl_preview_list_load(&s->previews, ctx, app));
+	tl_buf_dispose(&database);
 	return rc;
 }
 
@@ -188,7 +202,7 @@ int tl_status(tl_status_report **out, tl_ctx *ctx, const tl_status_options *opts
 	 * them). */
 	tl__report_begin(ctx);
 	if (rc == TL_OK)
-		rc = sources_load(&s, r, ctx);
+		rc = sources_load(&s, r, ctx, opts->app);
 	for (size_t i = 0; rc == TL_OK && i < n; i++)
 		rc = add_app(r, ctx, &s, one ? one : tl_app_list_at(list, i));
 	tl__report_end(ctx);

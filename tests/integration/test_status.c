@@ -144,12 +144,27 @@ static void test_one_app_and_bad_input(void **state)
 	(void)state;
 	tl_status_options o;
 	tl_assert_ok(tl_status_options_init(&o, TL_STATUS_OPTIONS_VERSION));
-	o.app = app_b;
-	tl_status_report *r = NULL;
-	tl_assert_ok(tl_status(&r, ctx, &o));
-	assert_int_equal(tl_status_app_count(r), 1);
-	assert_string_equal(tl_status_app_at(r, 0)->app, app_b);
-	tl_status_free(r);
+	/* One app's report reads only its own database, backups and previews
+	 * (B's name starts with A's): each row as the whole report has it. */
+	tl_status_report *all = NULL, *r = NULL;
+	tl_assert_ok(tl_status(&all, ctx, NULL));
+	const char *apps[] = {app_a, app_b};
+	for (size_t i = 0; i < 2; i++) {
+		o.app = apps[i];
+		tl_assert_ok(tl_status(&r, ctx, &o));
+		assert_int_equal(tl_status_app_count(r), 1);
+		const tl_status_app *one = tl_status_app_at(r, 0), *row = row_of(all, apps[i], NULL);
+		assert_string_equal(one->app, apps[i]);
+		assert_string_equal(one->database, row->database);
+		assert_true(one->database_bytes > 0);
+		assert_string_equal(one->backup_file, row->backup_file);
+		assert_int_equal(one->backup_bytes, row->backup_bytes);
+		assert_int_equal(one->previews, row->previews);
+		for (size_t k = 0; k < tl_status_source_count(r); k++)
+			assert_int_equal(tl_status_source_at(r, k)->answered, 1);
+		tl_status_free(r);
+	}
+	tl_status_free(all);
 
 	/* Not registered, not a name, a bad version: an error, out untouched. */
 	r = NULL;
