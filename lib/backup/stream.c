@@ -18,7 +18,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,42 +27,6 @@
 
 #define OUT_BUF (1024 * 1024)
 #define CIPHER_MAX (TL__BK_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES)
-
-/* ---- SHA-256 of the file's bytes ---- */
-
-static int sha_init(EVP_MD_CTX **sha)
-{
-	if (!(*sha = EVP_MD_CTX_new()))
-		return tl__error_oom();
-	if (EVP_DigestInit_ex(*sha, EVP_sha256(), NULL) != 1)
-		return tl__error_set(TL_ERROR, TL_ERRCLASS_BACKUP,
-		                     "SHA-256 is not available from OpenSSL's libcrypto");
-	return TL_OK;
-}
-
-static int sha_update(EVP_MD_CTX *sha, const void *p, size_t len)
-{
-	return EVP_DigestUpdate(sha, p, len) == 1
-	               ? TL_OK
-	               : tl__error_set(TL_ERROR, TL_ERRCLASS_BACKUP, "SHA-256 failed in libcrypto");
-}
-
-/* The hex digest of what `sha` has seen so far (it stays usable). */
-static int sha_hex(char out[65], const EVP_MD_CTX *sha)
-{
-	EVP_MD_CTX *copy = EVP_MD_CTX_new();
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	int ok = copy && EVP_MD_CTX_copy_ex(copy, sha) == 1 &&
-	         EVP_DigestFinal_ex(copy, d, &n) == 1 && n == 32;
-	EVP_MD_CTX_free(copy);
-	if (!ok) {
-		out[0] = '\0';
-		return tl__error_set(TL_ERROR, TL_ERRCLASS_BACKUP, "SHA-256 failed in libcrypto");
-	}
-	tl__hex(out, d, 32);
-	return TL_OK;
-}
 
 static void key_id(unsigned char id[TL__BK_KEYID_LEN], const unsigned char *key)
 {
@@ -92,7 +55,7 @@ struct tl__bk_writer {
 	size_t zbuf_cap;
 	unsigned char *obuf; /* buffered file writes */
 	size_t olen;
-	EVP_MD_CTX *sha;
+	tl__sha256 *sha;
 	uint64_t written;
 	uint64_t flushed;    /* bytes handed to write() */
 	uint64_t writeback;  /* bytes whose writeback was started */
@@ -125,7 +88,7 @@ static int sink_flush(tl__bk_writer *w)
 /* Bytes as they go to disk: hashed and buffered. */
 static int sink(tl__bk_writer *w, const unsigned char *p, size_t len)
 {
-	int rc = sha_update(w->sha, p, len);
+	int rc = tl__sha256_update(w->sha, p, len);
 	if (rc)
 		return rc;
 	w->written += len;
@@ -186,7 +149,7 @@ void tl__bk_writer_free(tl__bk_writer *w)
 	if (w->gz_live)
 		deflateEnd(&w->gz);
 	sodium_memzero(&w->st, sizeof(w->st));
-	EVP_MD_CTX_free(w->sha);
+	tl__sha256_free(w->sha);
 	free(w->plain);
 	free(w->cipher);
 	free(w->zbuf);
@@ -208,7 +171,7 @@ int tl__bk_writer_new(tl__bk_writer **out, int fd, int compression, int level, i
 	w->obuf = tl__malloc(OUT_BUF);
 	w->zbuf_cap = compression == TL__BK_ZSTD ? ZSTD_CStreamOutSize() : 256 * 1024;
 	w->zbuf = tl__malloc(w->zbuf_cap);
-	int rc = w->obuf && w->zbuf ? sha_init(&w->sha) : TL_ENOMEM;
+	int rc = w->obuf && w->zbuf ? tl__sha256_new(&w->sha) : TL_ENOMEM;
 	if (rc == TL_OK && compression == TL__BK_ZSTD) {
 		w->zc = ZSTD_createCCtx();
 		if (!w->zc)
@@ -326,7 +289,7 @@ int tl__bk_writer_finish(tl__bk_writer *w, char sha256[65], uint64_t *written)
 		return rc;
 	}
 	char hex[65];
-	if ((rc = sha_hex(hex, w->sha))) {
+	if ((rc = tl__sha256_hex_so_far(hex, w->sha))) {
 		w->failed = 1;
 		return rc;
 	}
@@ -352,7 +315,7 @@ struct tl__bk_reader {
 	unsigned char *raw;
 	size_t raw_pos, raw_len;
 	int raw_eof;
-	EVP_MD_CTX *sha;
+	tl__sha256 *sha;
 	uint64_t nread;
 	/* decryption */
 	int decrypt;
@@ -376,7 +339,7 @@ void tl__bk_reader_free(tl__bk_reader *r)
 	if (r->gz_live)
 		inflateEnd(&r->gz);
 	sodium_memzero(&r->st, sizeof(r->st));
-	EVP_MD_CTX_free(r->sha);
+	tl__sha256_free(r->sha);
 	free(r->raw);
 	free(r->cipher);
 	free(r->plain);
@@ -395,7 +358,7 @@ int tl__bk_reader_new(tl__bk_reader **out, int fd, int compression,
 	r->fd = fd;
 	r->compression = compression;
 	r->raw = tl__malloc(OUT_BUF);
-	int rc = r->raw ? sha_init(&r->sha) : TL_ENOMEM;
+	int rc = r->raw ? tl__sha256_new(&r->sha) : TL_ENOMEM;
 	if (rc == TL_OK && compression == TL__BK_ZSTD) {
 		r->zd = ZSTD_createDCtx();
 		if (!r->zd)
@@ -425,7 +388,7 @@ int tl__bk_reader_new(tl__bk_reader **out, int fd, int compression,
 void tl__bk_reader_sha256(tl__bk_reader *r, char sha256[65], uint64_t *nread)
 {
 	/* On a failure the digest is empty, which matches no manifest. */
-	if (sha_hex(sha256, r->sha))
+	if (tl__sha256_hex_so_far(sha256, r->sha))
 		tl_error_clear();
 	if (nread)
 		*nread = r->nread;
@@ -451,7 +414,7 @@ static int raw_fill(tl__bk_reader *r)
 			return tl__error_os(TL_EIO, errno, "cannot read the backup file");
 		if (n == 0)
 			r->raw_eof = 1;
-		int rc = sha_update(r->sha, r->raw, (size_t)n);
+		int rc = tl__sha256_update(r->sha, r->raw, (size_t)n);
 		if (rc)
 			return rc;
 		r->nread += (uint64_t)n;

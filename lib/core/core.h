@@ -241,6 +241,15 @@ int64_t tl__clock_ms(void);
 void tl__hex(char *out, const void *bin, size_t len);
 /* SHA-256 of a memory block, as 64 hex digits. */
 void tl__sha256_hex(char out[65], const void *data, size_t len);
+/* SHA-256 of a stream, from OpenSSL's libcrypto (it uses the CPU's SHA
+ * instructions: about 4x libsodium's portable code, bench/backup).
+ * Errors set the last error and return its code; tl__sha256_hex_so_far
+ * leaves `sha` usable for more updates. */
+typedef struct tl__sha256 tl__sha256;
+int tl__sha256_new(tl__sha256 **out);
+int tl__sha256_update(tl__sha256 *sha, const void *data, size_t len);
+int tl__sha256_hex_so_far(char out[65], const tl__sha256 *sha);
+void tl__sha256_free(tl__sha256 *sha);
 
 /* ---- secrets (secret.c) ---- */
 

@@ -1,5 +1,5 @@
-/* Digests for S3: SHA-256 (libsodium) for the signed payload hash, and MD5
- * for Content-MD5 and ETags, from OpenSSL's libcrypto (EVP), which libcurl,
+/* Digests for S3: SHA-256 (tl__sha256) for the signed payload hash, and MD5
+ * for Content-MD5 and ETags, both from OpenSSL's libcrypto (EVP), which libcurl,
  * libpq and libssh2 already bring into the process. MD5 is used only to
  * detect accidental corruption, never for security. */
 #include "s3_internal.h"
@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,8 +88,8 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 		free(buf);
 		return rc;
 	}
-	crypto_hash_sha256_state sha;
-	crypto_hash_sha256_init(&sha);
+	tl__sha256 *sha = NULL;
+	rc = tl__sha256_new(&sha);
 	uint64_t done = 0;
 	while (!rc && done < size) {
 		size_t want = size - done < HASH_BLOCK ? (size_t)(size - done) : HASH_BLOCK;
@@ -102,8 +101,9 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 		else if (n == 0)
 			rc = tl__error_set(TL_EIO, TL_ERRCLASS_OS, "%s shrank while it was read", path);
 		else {
-			crypto_hash_sha256_update(&sha, buf, (unsigned long long)n);
-			rc = tl__md5_update(m, buf, (size_t)n);
+			rc = tl__sha256_update(sha, buf, (size_t)n);
+			if (!rc)
+				rc = tl__md5_update(m, buf, (size_t)n);
 			done += (uint64_t)n;
 			if (!rc)
 				rc = tl__cancelled(ctx);
@@ -112,11 +112,9 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 	free(buf);
 	if (!rc)
 		rc = tl__md5_final(m, md5);
+	if (!rc)
+		rc = tl__sha256_hex_so_far(sha_hex, sha);
 	tl__md5_free(m);
-	if (rc)
-		return rc;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256_final(&sha, h);
-	tl__hex(sha_hex, h, sizeof(h));
-	return TL_OK;
+	tl__sha256_free(sha);
+	return rc;
 }
