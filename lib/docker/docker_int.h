@@ -136,6 +136,22 @@ typedef struct {
 } tl__docker_lines;
 
 int tl__docker_lines_put(tl__docker_lines *l, int stream, const char *data, size_t len);
+
+/* Splits a streamed answer of JSON messages, one a line (build, push),
+ * into calls of on_message (messages.c). */
+typedef struct {
+	size_t max; /* longer messages are dropped */
+	int (*on_message)(void *payload, const char *msg, size_t len);
+	int (*on_dropped)(void *payload); /* told once per dropped message; may be NULL */
+	void *payload;
+	tl_buf line;  /* the message being read */
+	int dropping; /* skipping the rest of an oversized message */
+} tl__docker_messages;
+
+int tl__docker_messages_put(tl__docker_messages *m, const char *data, size_t len);
+/* The last message, when the answer ended without its newline. */
+int tl__docker_messages_end(tl__docker_messages *m);
+void tl__docker_messages_dispose(tl__docker_messages *m);
 /* Emit what is left and free the buffers. */
 int tl__docker_lines_flush(tl__docker_lines *l);
 void tl__docker_lines_dispose(tl__docker_lines *l);

@@ -130,18 +130,18 @@ int tl_docker_build_spec_set_timeout(tl_docker_build_spec *s, long timeout_ms)
 typedef struct {
 	tl_docker *d;
 	tl__docker_lines lines;
-	tl_buf partial; /* an incomplete JSON line */
+	tl__docker_messages msgs; /* the answer cut into messages */
 	tl_buf raw;     /* a non-200 answer */
 	tl_buf step;    /* the last "Step N/M : ..." line */
 	tl_buf error;   /* errorDetail message */
 	tl_buf id;      /* aux.ID */
 	tl__docker_tar *tar;
 	int64_t sent;
-	int dropping; /* skipping the rest of an oversized message */
 } build_state;
 
-static int on_build_line(build_state *b, const char *s, size_t n)
+static int on_build_line(void *payload, const char *s, size_t n)
 {
+	build_state *b = payload;
 	json_t *j = json_loadb(s, n, 0, NULL);
 	if (!j)
 		return TL_OK; /* not ours to judge: keep reading */
@@ -187,37 +187,19 @@ static int on_build_line(build_state *b, const char *s, size_t n)
  * note, so that memory stays flat whatever the build prints. */
 #define BUILD_MESSAGE_MAX (1u << 20)
 
+static int build_message_dropped(void *p)
+{
+	build_state *b = p;
+	char note[120];
+	snprintf(note, sizeof(note), "\n[a build message longer than %u bytes was dropped]\n",
+	         BUILD_MESSAGE_MAX);
+	return tl__docker_lines_put(&b->lines, DK_STDERR, note, strlen(note));
+}
+
 static int build_sink(const char *data, size_t len, void *p)
 {
 	build_state *b = p;
-	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		int rc = TL_OK;
-		if (!b->dropping && b->partial.size + n > BUILD_MESSAGE_MAX) {
-			b->dropping = 1;
-			tl__buf_clear(&b->partial);
-			char note[120];
-			snprintf(note, sizeof(note),
-			         "\n[a build message longer than %u bytes was dropped]\n",
-			         BUILD_MESSAGE_MAX);
-			rc = tl__docker_lines_put(&b->lines, DK_STDERR, note, strlen(note));
-		} else if (!b->dropping) {
-			rc = tl__buf_put(&b->partial, data, n);
-		}
-		if (rc)
-			return rc;
-		if (!nl)
-			return TL_OK;
-		if (!b->dropping && b->partial.size > 0 &&
-		    (rc = on_build_line(b, b->partial.ptr, b->partial.size)))
-			return rc;
-		b->dropping = 0;
-		tl__buf_clear(&b->partial);
-		data = nl + 1;
-		len -= n + 1;
-	}
-	return TL_OK;
+	return tl__docker_messages_put(&b->msgs, data, len);
 }
 
 static size_t build_reader(char *buf, size_t len, void *p)
@@ -288,6 +270,8 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 
 	build_state b = {0};
 	b.d = d;
+	b.msgs = (tl__docker_messages){.max = BUILD_MESSAGE_MAX, .on_message = on_build_line,
+	                               .on_dropped = build_message_dropped, .payload = &b};
 	b.lines.ctx = d->ctx;
 	b.lines.subject = json_string_value(json_array_get(spec->tags, 0));
 	if (!b.lines.subject)
@@ -331,8 +315,8 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 		            .what = "build the image"};
 		rc = tl__docker_request(d, &r, &status, &b.raw);
 	}
-	if (!rc && b.partial.size && !b.dropping)
-		rc = on_build_line(&b, b.partial.ptr, b.partial.size);
+	if (!rc)
+		rc = tl__docker_messages_end(&b.msgs);
 	if (!rc)
 		rc = tl__docker_lines_flush(&b.lines);
 	if (!rc && status != 200) {
@@ -354,7 +338,7 @@ int tl_docker_image_build(tl_buf *image_id, tl_docker *d, const tl_docker_build_
 		rc = tl__buf_set(image_id, b.id.ptr, b.id.size);
 	tl__docker_lines_dispose(&b.lines);
 	tl__docker_tar_free(b.tar);
-	tl_buf_dispose(&b.partial);
+	tl__docker_messages_dispose(&b.msgs);
 	tl_buf_dispose(&b.raw);
 	tl_buf_dispose(&b.step);
 	tl_buf_dispose(&b.error);

@@ -21,14 +21,14 @@
 typedef struct {
 	tl_docker *d;
 	const char *subject; /* repo:tag, for events */
-	tl_buf line;         /* the message being read */
-	int dropping;        /* skipping the rest of an oversized message */
+	tl__docker_messages msgs; /* the answer cut into messages */
 	tl_buf error;        /* the first error message */
 	tl_buf digest;       /* aux.Digest */
 } push_state;
 
-static int on_push_message(push_state *p, const char *s, size_t n)
+static int on_push_message(void *payload, const char *s, size_t n)
 {
+	push_state *p = payload;
 	json_t *j = json_loadb(s, n, 0, NULL);
 	if (!j)
 		return TL_OK;
@@ -57,28 +57,7 @@ static int on_push_message(push_state *p, const char *s, size_t n)
 static int push_sink(const char *data, size_t len, void *payload)
 {
 	push_state *p = payload;
-	while (len) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		int rc = TL_OK;
-		if (p->line.size + n > PUSH_MESSAGE_MAX) {
-			p->dropping = 1;
-			tl__buf_clear(&p->line);
-		} else if (!p->dropping) {
-			rc = tl__buf_put(&p->line, data, n);
-		}
-		if (rc == TL_OK && nl && !p->dropping && p->line.size)
-			rc = on_push_message(p, p->line.ptr, p->line.size);
-		if (rc)
-			return rc;
-		if (!nl)
-			return TL_OK;
-		p->dropping = 0;
-		tl__buf_clear(&p->line);
-		data = nl + 1;
-		len -= n + 1;
-	}
-	return TL_OK;
+	return tl__docker_messages_put(&p->msgs, data, len);
 }
 
 /* A registry's refusal of the credentials (or of none), as Docker words it. */
@@ -100,6 +79,8 @@ int tl_docker_image_push(tl_buf *digest, tl_docker *d, const char *repo, const c
 	if (rc)
 		return rc;
 	push_state p = {.d = d};
+	p.msgs = (tl__docker_messages){.max = PUSH_MESSAGE_MAX, .on_message = on_push_message,
+	                               .payload = &p};
 	char *subject = tl__sprintf("%s:%s", repo, tag);
 	tl_buf path = TL_BUF_INIT, answer = TL_BUF_INIT;
 	rc = subject ? tl__buf_printf(&path, "/images/%s/push?tag=", repo) : TL_ENOMEM;
@@ -122,8 +103,8 @@ int tl_docker_image_push(tl_buf *digest, tl_docker *d, const char *repo, const c
 	}
 	if (rc == TL_OK && (status < 200 || status > 299))
 		rc = tl__docker_error(status, answer.ptr, answer.size, "push an image");
-	if (rc == TL_OK && p.line.size && !p.dropping) /* a last message without its newline */
-		rc = on_push_message(&p, p.line.ptr, p.line.size);
+	if (rc == TL_OK)
+		rc = tl__docker_messages_end(&p.msgs);
 	if (rc == TL_OK && p.error.size)
 		rc = tl__error_set(refused_for_auth(p.error.ptr) ? TL_EAUTH : TL_ERROR,
 		                   TL_ERRCLASS_DOCKER, "cannot push %s: %s", subject, p.error.ptr);
@@ -136,7 +117,7 @@ int tl_docker_image_push(tl_buf *digest, tl_docker *d, const char *repo, const c
 	free(subject);
 	tl_buf_dispose(&path);
 	tl_buf_dispose(&answer);
-	tl_buf_dispose(&p.line);
+	tl__docker_messages_dispose(&p.msgs);
 	tl_buf_dispose(&p.error);
 	tl_buf_dispose(&p.digest);
 	return rc;
