@@ -383,6 +383,48 @@ static void test_tcp_tables_serving(void **state)
 	                 0);
 }
 
+/* Streamed JSON messages: cut at newlines whatever the chunks, an
+ * oversized one dropped (told once) without losing the next, the last
+ * one without its newline delivered at the end. */
+typedef struct {
+	tl_buf got; /* messages joined by '|' */
+	int dropped;
+} msgs_seen;
+
+static int seen_message(void *p, const char *m, size_t n)
+{
+	msgs_seen *s = p;
+	int rc = tl__buf_put(&s->got, m, n);
+	return rc ? rc : tl__buf_put(&s->got, "|", 1);
+}
+
+static int seen_dropped(void *p)
+{
+	((msgs_seen *)p)->dropped++;
+	return TL_OK;
+}
+
+static void test_messages_split_and_drop(void **state)
+{
+	(void)state;
+	const char *in = "{\"a\":1}\n\n{\"b\":2}\n0123456789ABCDEF\n{\"c\":3}\n{\"d\":4}";
+	for (size_t chunk = 1; chunk <= strlen(in); chunk++) {
+		msgs_seen s = {TL_BUF_INIT, 0};
+		tl__docker_messages m = {.max = 10, .on_message = seen_message,
+		                         .on_dropped = seen_dropped, .payload = &s};
+		for (size_t at = 0; at < strlen(in); at += chunk) {
+			size_t n = strlen(in) - at < chunk ? strlen(in) - at : chunk;
+			tl_assert_ok(tl__docker_messages_put(&m, in + at, n));
+		}
+		tl_assert_ok(tl__docker_messages_end(&m));
+		assert_string_equal(s.got.ptr, "{\"a\":1}|{\"b\":2}|{\"c\":3}|{\"d\":4}|");
+		assert_int_equal(s.dropped, 1);
+		assert_true(m.line.size == 0);
+		tl__docker_messages_dispose(&m);
+		tl_buf_dispose(&s.got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_hijack_answer),
 		cmocka_unit_test(test_tar_header_late_mtime),
 		cmocka_unit_test(test_tcp_tables_serving),
+		cmocka_unit_test(test_messages_split_and_drop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
