@@ -157,13 +157,13 @@ int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project);
 
 /* ---- the engine's working state (engine.c, spec.c, converge.c) ---- */
 
-/* One container this attempt started. */
+/* One unit (runtime.h) this attempt started. */
 
 typedef struct {
 	const tl__svc *svc;
 	char *name;
-	char *upstream; /* what Caddy uses */
-	char *probe;    /* where we check health from here */
+	char **upstreams; /* what Caddy uses: one per task (one container: one) */
+	char **probes;    /* where we check health from here, in the same order */
 } tl__started_container;
 
 typedef struct {

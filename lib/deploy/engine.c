@@ -10,7 +10,6 @@
  */
 #include "core/oplog.h"
 #include "runtime.h"
-#include "cluster/cluster_int.h"
 #include "towlion/appenv.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -329,8 +328,9 @@ static int start_routed(tl__deploy_attempt *a)
 		int rc = tl__step(a->ctx, "deploy.health", st->svc->name,
 		                  "waiting for %s to answer %s", st->svc->name, st->svc->health_path);
 		void *payload[2] = {a, st->name};
-		if (rc == TL_OK)
-			rc = tl__health_wait(a->ctx, st->probe, st->svc->health_path,
+		/* Every task of a unit (a swarm service's replicas) answers. */
+		for (size_t k = 0; rc == TL_OK && st->probes && st->probes[k]; k++)
+			rc = tl__health_wait(a->ctx, st->probes[k], st->svc->health_path,
 			                     a->health_timeout_ms, alive, payload);
 		if (rc == TL_EUNHEALTHY)
 			tl__fail_with_logs(a, st->name, TL_EUNHEALTHY,
@@ -379,8 +379,9 @@ static int switch_route(tl__deploy_attempt *a)
 			}
 			slot = k + 1;
 		}
-		if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
-			ups[slot][nups[slot]++] = st->upstream;
+		for (size_t k = 0; st->upstreams && st->upstreams[k]; k++)
+			if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
+				ups[slot][nups[slot]++] = st->upstreams[k];
 	}
 	for (size_t k = 0; k < npaths; k++) {
 		paths[k].upstreams = ups[k + 1];
@@ -505,8 +506,8 @@ static void attempt_dispose(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->nrun; i++) {
 		free(a->run[i].name);
-		free(a->run[i].upstream);
-		free(a->run[i].probe);
+		tl__strv_free(a->run[i].upstreams);
+		tl__strv_free(a->run[i].probes);
 	}
 	free(a->run);
 	tl__plan_dispose(&a->plan);
@@ -590,9 +591,6 @@ static void describe_source(char *out, size_t len, const tl__deploy_attempt *a,
 int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
                        const tl_deploy_options *o, const tl_release *from)
 {
-	int rc0 = tl__cluster_deploy_supported(ctx);
-	if (rc0)
-		return rc0;
 	if (!from && (o->path != NULL) == (o->git_url != NULL))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "give either a directory or a git URL to deploy from");

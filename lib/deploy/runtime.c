@@ -8,8 +8,8 @@
 
 const tl__runtime *tl__runtime_for(tl_ctx *ctx)
 {
-	(void)ctx;
-	return &tl__runtime_docker;
+	return strcmp(tl__cfg(ctx, "TOWLION_ENGINE"), "swarm") ? &tl__runtime_docker
+	                                                      : &tl__runtime_swarm;
 }
 
 const tl__runtime *tl__runtime_of(tl__deploy_attempt *a)

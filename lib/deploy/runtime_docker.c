@@ -38,8 +38,8 @@ static int addresses(tl__deploy_attempt *a, tl__started_container *st)
 			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
 			                   "container %s has no published port for %d", st->name,
 			                   st->svc->port);
-		st->upstream = tl__sprintf("127.0.0.1:%d", hp);
-		st->probe = tl__strdup(st->upstream ? st->upstream : "");
+		if (rc == TL_OK && (rc = tl__strv_pushf(&st->upstreams, "127.0.0.1:%d", hp)) == TL_OK)
+			rc = tl__strv_pushf(&st->probes, "127.0.0.1:%d", hp);
 	} else {
 		/* Caddy is on the project's network and resolves the container's
 		 * name; the platform (on the host) probes the container's address. */
@@ -48,12 +48,11 @@ static int addresses(tl__deploy_attempt *a, tl__started_container *st)
 			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
 			                   "container %s has no address on network %s", st->name,
 			                   a->net.name);
-		st->upstream = tl__sprintf("%s:%d", st->name, st->svc->port);
-		st->probe = tl__sprintf("%s:%d", ip, st->svc->port);
+		if (rc == TL_OK &&
+		    (rc = tl__strv_pushf(&st->upstreams, "%s:%d", st->name, st->svc->port)) == TL_OK)
+			rc = tl__strv_pushf(&st->probes, "%s:%d", ip, st->svc->port);
 	}
 	tl_docker_container_free(c);
-	if (rc == TL_OK && (!st->upstream || !st->probe))
-		rc = TL_ENOMEM;
 	return rc;
 }
 
