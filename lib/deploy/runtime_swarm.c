@@ -36,6 +36,7 @@
 #define PORT_WAIT_MS 15000
 #define POLL_MS 250
 #define NETWORK_RM_WAIT_MS 30000
+#define TASKS_GONE_WAIT_MS 60000
 
 static void sleep_ms(long ms)
 {
@@ -582,6 +583,28 @@ static int remove_units(tl_ctx *ctx, tl_docker *d, const tl__project *p)
 		}
 	}
 	json_decref(l);
+	/* Swarm stops the tasks in the background: the images and the overlay
+	 * go once this node's task containers are gone (their stop grace). */
+	char **filter = NULL;
+	if (rc == TL_OK)
+		rc = tl__label_filter(&filter, p, NULL);
+	for (long t0 = tl__clock_ms(); rc == TL_OK;) {
+		tl_docker_container_list *cl = NULL;
+		if ((rc = tl_docker_container_list_by_label(&cl, d, (const char *const *)filter, 0)))
+			break;
+		size_t left = tl_docker_container_list_count(cl);
+		tl_docker_container_list_free(cl);
+		if (!left)
+			break;
+		if (tl__clock_ms() - t0 > TASKS_GONE_WAIT_MS)
+			rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DEPLOY,
+			                   "%zu task container(s) of %s still run %d s after their "
+			                   "services were removed; run the destroy again",
+			                   left, p->name, TASKS_GONE_WAIT_MS / 1000);
+		else
+			sleep_ms(POLL_MS);
+	}
+	tl__strv_free(filter);
 	return rc;
 }
 
