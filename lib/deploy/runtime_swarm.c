@@ -62,9 +62,15 @@ static int join(tl__deploy_attempt *a)
 	int rc = tl__swarm_require_manager(a->docker, "deploy a service");
 	if (rc)
 		return rc;
+	/* The project's own overlay: a preview's is not its app's. Previews
+	 * are named <app>-pr-<N> (their project need not carry pr). */
 	uint32_t pr = 0;
-	if (a->p->pr && tl_parse_pr(&pr, a->p->pr))
-		return TL_EINVALID;
+	const char *tail = a->p->name + strlen(a->p->app);
+	if (strncmp(a->p->name, a->p->app, strlen(a->p->app)) ||
+	    (*tail && (!tl__str_startswith(tail, "-pr-") || tl_parse_pr(&pr, tail + 4))))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                     "project %s is neither app %s nor one of its previews",
+		                     a->p->name, a->p->app);
 	bool encrypted = false;
 	memset(&a->net, 0, sizeof(a->net));
 	return tl__cluster_tenant_net(&a->net.name, &encrypted, a->ctx, a->docker, a->p->app, pr);
