@@ -160,11 +160,15 @@ static json_t *containers_json(const tl_app_status *st, size_t (*count)(const tl
 	json_t *cs = json_array();
 	for (size_t i = 0; i < count(st); i++) {
 		const tl_app_container *k = at(st, i);
-		json_array_append_new(cs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name",
-		                                     k->name, "service", k->service, "release",
-		                                     k->release, "state", k->state, "health",
-		                                     k->health, "upstream", k->upstream, "created",
-		                                     (json_int_t)k->created));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "name", k->name,
+		                      "service", k->service, "release", k->release, "state",
+		                      k->state, "health", k->health, "upstream", k->upstream,
+		                      "created", (json_int_t)k->created);
+		if (o && k->node && *k->node) { /* swarm: where the task runs */
+			json_object_set_new(o, "node", json_string(k->node));
+			json_object_set_new(o, "task_state", json_string(k->task_state));
+		}
+		json_array_append_new(cs, o);
 	}
 	return cs;
 }

@@ -650,7 +650,7 @@ static const tl_py_field tl_py_check_fields[] = {
 #define ST tl_app_container
 static const tl_py_field tl_py_app_container_fields[] = {
 	S(name), S(service), S(release), S(state), S(health), S(upstream), I64(created),
-	TL_FEND};
+	S(node), S(task_state), TL_FEND};
 #undef ST
 /* the platform at a glance (status.h) */
 #define ST tl_status_app

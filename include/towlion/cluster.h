@@ -13,8 +13,8 @@
  * encrypted data plane (IPsec between nodes) where the kernel allows it;
  * where it does not, unencrypted, and the result says so.
  *
- * What comes next (the deploy engine on Swarm) is in docs/cluster.md. Until
- * then, a deploy with TOWLION_ENGINE=swarm is refused (TL_EUNSUPPORTED).
+ * With TOWLION_ENGINE=swarm, deploys, rollbacks, status and destroy run
+ * the app's services as Swarm services (docs/cluster.md, "Deploys").
  *
  * Join tokens are credentials: they come back only from
  * tl_cluster_join_token, never in events, errors or node lists.

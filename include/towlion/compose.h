@@ -230,6 +230,12 @@ TL_EXTERN(const char *) tl_compose_service_stop_signal(const tl_compose_service 
 /** CPU limit (0: none) and memory limit in bytes (0: none). */
 TL_EXTERN(double) tl_compose_service_cpus(const tl_compose_service *s);
 TL_EXTERN(int64_t) tl_compose_service_memory(const tl_compose_service *s);
+/** deploy.replicas (0 to 100), or -1 when unset. */
+TL_EXTERN(int) tl_compose_service_replicas(const tl_compose_service *s);
+/** deploy.placement.constraints, as written ("node.role==manager"). */
+TL_EXTERN(size_t) tl_compose_service_constraint_count(const tl_compose_service *s);
+TL_EXTERN(const char *) tl_compose_service_constraint_at(const tl_compose_service *s,
+                                                         size_t i);
 /** extra_hosts as "host:ip". */
 TL_EXTERN(size_t) tl_compose_service_extra_host_count(const tl_compose_service *s);
 TL_EXTERN(const char *) tl_compose_service_extra_host_at(const tl_compose_service *s,

@@ -178,6 +178,10 @@ typedef struct {
 	const char *health;  /* "healthy", "unhealthy", "starting", or "" */
 	const char *upstream; /* host:port Caddy uses, or "" */
 	int64_t created;
+	/* TOWLION_ENGINE=swarm: the Swarm task's node (hostname) and state
+	 * ("running", "pending"...); "" on one server. */
+	const char *node;
+	const char *task_state;
 } tl_app_container;
 
 TL_EXTERN(int) tl_app_status_get(tl_app_status **out, tl_ctx *ctx, const char *app);

@@ -48,10 +48,6 @@ char *tl__cluster_platform_network(tl_ctx *ctx);
 int tl__cluster_tenant_net(char **name, bool *encrypted, tl_ctx *ctx, tl_docker *d,
                            const char *app, uint32_t pr);
 
-/* TL_EUNSUPPORTED when TOWLION_ENGINE asks for an engine whose deploy is
- * not built (swarm), saying so; TL_OK for docker. */
-int tl__cluster_deploy_supported(tl_ctx *ctx);
-
 /* ---- the registry the nodes pull from (registry.c, registry_auth.c) ---- */
 
 #define TL__REGISTRY_SERVICE "towlion-registry"

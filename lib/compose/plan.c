@@ -571,6 +571,22 @@ int64_t tl_compose_service_memory(const tl_compose_service *s)
 	return (int64_t)json_integer_value(F(s, "memory"));
 }
 
+int tl_compose_service_replicas(const tl_compose_service *s)
+{
+	json_t *v = F(s, "replicas");
+	return v ? (int)json_integer_value(v) : -1;
+}
+
+size_t tl_compose_service_constraint_count(const tl_compose_service *s)
+{
+	return json_array_size(F(s, "constraints"));
+}
+
+const char *tl_compose_service_constraint_at(const tl_compose_service *s, size_t i)
+{
+	return S(json_array_get(F(s, "constraints"), i));
+}
+
 size_t tl_compose_service_network_count(const tl_compose_service *s)
 {
 	return json_array_size(F(s, "networks"));

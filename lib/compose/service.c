@@ -741,6 +741,55 @@ static int k_mem_limit(service_reader *s, const tl__compose_pair *p)
 	return set(s->svc, "memory", json_integer((json_int_t)b));
 }
 
+/* deploy.replicas: how many tasks of the service a swarm runs (the
+ * single-server engine runs one and says so). Bounded: a typo of 10000
+ * must not ask the cluster for ten thousand tasks. */
+#define REPLICAS_MAX 100
+
+static int replicas_of(service_reader *s, yaml_node_t *n)
+{
+	char *v = NULL;
+	int rc = tl__compose_str(s->r, n, W(s, "deploy.replicas"), &v);
+	if (rc)
+		return rc;
+	char *end = NULL;
+	long l = v[0] >= '0' && v[0] <= '9' ? strtol(v, &end, 10) : -1;
+	if (l < 0 || l > REPLICAS_MAX || !end || *end)
+		rc = tl__compose_fail(s->r, n, "service %s: deploy.replicas \"%s\" is not a whole "
+		                      "number from 0 to %d", s->name, v, REPLICAS_MAX);
+	else
+		rc = set(s->svc, "replicas", json_integer(l));
+	free(v);
+	return rc;
+}
+
+/* deploy.placement: constraints (a list of strings, "node.role==manager"),
+ * handed to Swarm as they are; its other keys are not used. */
+static int placement_of(service_reader *s, yaml_node_t *n)
+{
+	tl__compose_reader *r = s->r;
+	tl__compose_pair *q = NULL;
+	size_t nq = 0;
+	int rc = tl__compose_pairs(r, n, W(s, "deploy.placement"), &q, &nq);
+	for (size_t i = 0; !rc && i < nq; i++) {
+		if (strcmp(q[i].key, "constraints")) {
+			tl__compose_warn(r, q[i].knode, "service %s: deploy.placement: unsupported key "
+			                 "\"%s\" (ignored)", s->name, q[i].key);
+			continue;
+		}
+		json_t *l = NULL;
+		if (q[i].val->type != YAML_SEQUENCE_NODE)
+			rc = tl__compose_fail(r, q[i].val, "service %s: deploy.placement.constraints "
+			                      "must be a list of strings", s->name);
+		else
+			rc = tl__compose_str_list(r, q[i].val, W(s, "deploy.placement.constraints"), &l);
+		if (!rc)
+			rc = set(s->svc, "constraints", l);
+	}
+	free(q);
+	return rc;
+}
+
 static int k_deploy(service_reader *s, const tl__compose_pair *p)
 {
 	tl__compose_reader *r = s->r;
@@ -748,6 +797,14 @@ static int k_deploy(service_reader *s, const tl__compose_pair *p)
 	size_t nq = 0;
 	int rc = tl__compose_pairs(r, p->val, W(s, "deploy"), &q, &nq);
 	for (size_t i = 0; !rc && i < nq; i++) {
+		if (!strcmp(q[i].key, "replicas")) {
+			rc = replicas_of(s, q[i].val);
+			continue;
+		}
+		if (!strcmp(q[i].key, "placement")) {
+			rc = placement_of(s, q[i].val);
+			continue;
+		}
 		if (strcmp(q[i].key, "resources")) {
 			tl__compose_warn(r, q[i].knode, "service %s: deploy: unsupported key \"%s\" (ignored)",
 			        s->name, q[i].key);

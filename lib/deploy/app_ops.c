@@ -3,7 +3,7 @@
  * status and destroy of a registered app.
  */
 #include "core/oplog.h"
-#include "deploy_int.h"
+#include "runtime.h"
 #include "towlion/app.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -180,20 +180,12 @@ int tl__project_teardown(tl_ctx *ctx, const tl__project *p)
 	filter[0] = rc == TL_OK ? tl__sprintf("towlion.project=%s", p->name) : NULL;
 	if (rc == TL_OK && !filter[0])
 		rc = TL_ENOMEM;
-	tl_docker_container_list *cl = NULL;
+	const tl__runtime *rt = tl__runtime_for(ctx);
 	if (rc == TL_OK)
-		rc = tl__step(ctx, "destroy.containers", p->name, "removing the containers of %s",
-		              p->name);
+		rc = tl__step(ctx, "destroy.containers", p->name, "removing the %s of %s",
+		              strcmp(rt->engine, "swarm") ? "containers" : "services", p->name);
 	if (rc == TL_OK)
-		rc = tl_docker_container_list_by_label(&cl, d, (const char *const *)filter, 1);
-	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
-		const char *name = tl_docker_container_name(tl_docker_container_list_at(cl, i));
-		tl_docker_container_stop(d, name, -1);
-		rc = tl_docker_container_remove(d, name, TL_DOCKER_REMOVE_FORCE);
-		if (rc == TL_ENOTFOUND)
-			rc = TL_OK;
-	}
-	tl_docker_container_list_free(cl);
+		rc = rt->remove_units(ctx, d, p);
 	tl_docker_image_list *il = NULL;
 	if (rc == TL_OK)
 		rc = tl_docker_image_list_by_label(&il, d, (const char *const *)filter);
@@ -208,7 +200,7 @@ int tl__project_teardown(tl_ctx *ctx, const tl__project *p)
 	if (rc == TL_OK)
 		rc = tl__step(ctx, "destroy.network", p->name, "removing the network of %s", p->name);
 	if (rc == TL_OK)
-		rc = tl__tenant_net_remove(ctx, d, p->name);
+		rc = rt->remove_network(ctx, d, p->name);
 	tl_docker_free(d);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * Converging a project: removing containers of releases that do not serve,
  * finding what serves (history and route), pruning old images.
  */
-#include "deploy_int.h"
+#include "runtime.h"
 #include "docker/serving.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -67,8 +67,8 @@ static void wait_until_idle(tl__deploy_attempt *a, const tl_docker_container_lis
 
 /* Stop and remove the project's containers (of `role`, or all) whose
  * release is not in `keep`, after letting them drain for `drain_ms`. */
-int tl__remove_other_releases(tl__deploy_attempt *a, char *const *keep, const char *role,
-                                 int drain_ms)
+int tl__docker_remove_other_releases(tl__deploy_attempt *a, char *const *keep,
+                                     const char *role, int drain_ms)
 {
 	char **filter = NULL;
 	int rc = tl__label_filter(&filter, a->p, NULL);
@@ -106,31 +106,15 @@ int tl__remove_other_releases(tl__deploy_attempt *a, char *const *keep, const ch
 	return rc;
 }
 
-/* The releases serving now: the history's active one, and that of every
- * container the route points at (a deploy killed between the switch and
- * its record leaves the route ahead of the history). */
-int tl__serving_releases(char ***keep, tl__deploy_attempt *a)
+/* The releases of the containers the route of `site` points at (a deploy
+ * killed between the switch and its record leaves the route ahead of the
+ * history). */
+int tl__docker_routed_releases(char ***keep, tl__deploy_attempt *a, const tl_caddy_site *site)
 {
-	tl_release_list *hist = NULL;
-	int rc = tl__history_load(&hist, a->p->state_dir);
-	if (rc)
-		return rc;
-	const tl_release *r = tl__history_active(hist);
-	if (r)
-		rc = tl__strv_push(keep, r->id);
-	tl_release_list_free(hist);
-	tl_caddy_sites *sites = NULL;
-	if (rc == TL_OK && tl_caddy_list(&sites, a->ctx) != TL_OK) {
-		tl_error_clear(); /* no readable routing table: the history decides */
-		return rc;
-	}
-	const tl_caddy_site *site = NULL;
-	for (size_t i = 0; sites && i < tl_caddy_sites_count(sites); i++)
-		if (!strcmp(tl_caddy_sites_at(sites, i)->site, a->p->name))
-			site = tl_caddy_sites_at(sites, i);
+	int rc = TL_OK;
 	char **filter = NULL;
 	tl_docker_container_list *l = NULL;
-	if (rc == TL_OK && site && (rc = tl__label_filter(&filter, a->p, NULL)) == TL_OK)
+	if ((rc = tl__label_filter(&filter, a->p, NULL)) == TL_OK)
 		rc = tl_docker_container_list_by_label(&l, a->docker, (const char *const *)filter, 1);
 	for (size_t i = 0; rc == TL_OK && l && i < tl_docker_container_list_count(l); i++) {
 		const tl_docker_container *c = tl_docker_container_list_at(l, i);
@@ -170,7 +154,6 @@ int tl__serving_releases(char ***keep, tl__deploy_attempt *a)
 	}
 	tl_docker_container_list_free(l);
 	tl__strv_free(filter);
-	tl_caddy_sites_free(sites);
 	return rc;
 }
 

@@ -70,6 +70,8 @@ typedef struct {
 	int stop_grace_s;      /* -1: unset */
 	double cpus;
 	int64_t memory;
+	int replicas;          /* deploy.replicas; -1: unset (one) */
+	char **constraints;    /* deploy.placement.constraints (swarm), or NULL */
 	/* routing (from x-towlion, or the web service defaults) */
 	bool routed;
 	int port;              /* container port Caddy reaches */
@@ -155,13 +157,13 @@ int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project);
 
 /* ---- the engine's working state (engine.c, spec.c, converge.c) ---- */
 
-/* One container this attempt started. */
+/* One unit (runtime.h) this attempt started. */
 
 typedef struct {
 	const tl__svc *svc;
 	char *name;
-	char *upstream; /* what Caddy uses */
-	char *probe;    /* where we check health from here */
+	char **upstreams; /* what Caddy uses: one per task (one container: one) */
+	char **probes;    /* where we check health from here, in the same order */
 } tl__started_container;
 
 typedef struct {
@@ -178,14 +180,21 @@ typedef struct {
 	long health_timeout_ms;
 	tl_buf plan_json; /* the plan as built, before the platform's env */
 	tl__tenant_net net; /* the project's own network */
+	const struct tl__runtime *rt; /* the engine (runtime.h); NULL: from TOWLION_ENGINE */
 } tl__deploy_attempt;
+
+typedef struct tl__runtime tl__runtime;
 
 #define LOG_TAIL_LINES 15
 
 int tl__label_filter(char ***out, const tl__project *p, const char *release);
+/* The limits a service's containers get: the app's and the compose
+ * file's, the lower of the two where both are set (0: none). */
+void tl__svc_limits(double *cpus, int64_t *mem, const tl__project *p, const tl__svc *svc);
 int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, const tl__svc *svc,
                    const char *name, const char *role);
-void tl__fail_with_logs(tl__deploy_attempt *a, const char *container, int code, const char *what);
+/* runtime.c: through the attempt's engine (runtime.h). */
+void tl__fail_with_logs(tl__deploy_attempt *a, const char *unit, int code, const char *what);
 /* app_ops.c: the size of each version of tl_rollback_options, for its
  * init and its readers (tl_rollback, tl_restart). */
 extern const size_t tl__rollback_options_sizes[2];

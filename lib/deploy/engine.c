@@ -9,8 +9,7 @@
  * one (it holds the same lock, so it knows nobody else is working).
  */
 #include "core/oplog.h"
-#include "deploy_int.h"
-#include "cluster/cluster_int.h"
+#include "runtime.h"
 #include "towlion/appenv.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
@@ -269,39 +268,8 @@ static int run_release_command(tl__deploy_attempt *a)
 	int rc = tl__step(a->ctx, "deploy.release", a->p->name,
 	                  "running the release command in a one-off container");
 	char *name = tl__sprintf("%s-release-%s", a->p->name, a->release_id);
-	tl_docker_container_spec *s = NULL;
 	if (rc == TL_OK)
-		rc = name ? tl__build_spec(&s, a, web, name, "release") : TL_ENOMEM;
-	/* The command is the app's own, run inside its own image: its shell
-	 * is what reads it (the platform never runs a shell itself). */
-	const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
-	if (rc == TL_OK)
-		rc = tl_docker_container_spec_set_cmd(s, argv);
-	bool created = false;
-	if (rc == TL_OK && (rc = tl_docker_container_create(NULL, a->docker, s)) == TL_OK)
-		created = true;
-	if (rc == TL_OK)
-		rc = tl_docker_container_start(a->docker, name);
-	int exit_code = -1;
-	if (rc == TL_OK)
-		rc = tl_docker_container_wait(&exit_code, a->docker, name, RELEASE_CMD_TIMEOUT_MS);
-	if (rc == TL_OK && exit_code != 0) {
-		tl__error_set_upstream(TL_ERROR, TL_ERRCLASS_DEPLOY, "", exit_code,
-		                       "the release command exited with status %d", exit_code);
-		tl__fail_with_logs(a, name, TL_ERROR, "release command failed; nothing was changed");
-		rc = TL_ERROR;
-	}
-	if (created) {
-		/* Keep the failure's message: removal errors are secondary. */
-		tl__error_saved saved;
-		tl__error_save(&saved);
-		tl_docker_container_remove(a->docker, name, TL_DOCKER_REMOVE_FORCE);
-		if (rc) {
-			saved.code = rc;
-			tl__error_restore(&saved);
-		}
-	}
-	tl_docker_container_spec_free(s);
+		rc = name ? a->rt->run_once(a, web, name, cmd, RELEASE_CMD_TIMEOUT_MS) : TL_ENOMEM;
 	free(name);
 	return rc;
 }
@@ -309,49 +277,11 @@ static int run_release_command(tl__deploy_attempt *a)
 static int alive(void *payload)
 {
 	void **pp = payload;
-	tl_docker_container *c = NULL;
-	if (tl_docker_container_inspect(&c, pp[0], pp[1]) != TL_OK)
-		return 0;
-	int running = tl_docker_container_running(c);
-	tl_docker_container_free(c);
-	return running;
+	tl__deploy_attempt *a = pp[0];
+	return a->rt->alive(a, pp[1]);
 }
 
-/* Where Caddy and the health probe reach a started container. */
-static int addresses(tl__deploy_attempt *a, tl__started_container *st)
-{
-	tl_docker_container *c = NULL;
-	int rc = tl_docker_container_inspect(&c, a->docker, st->name);
-	if (rc)
-		return rc;
-	if (!strcmp(tl__cfg(a->ctx, "TOWLION_UPSTREAM_MODE"), "loopback")) {
-		char port[16];
-		snprintf(port, sizeof(port), "%d/tcp", st->svc->port);
-		int hp = tl_docker_container_host_port(c, port, NULL);
-		if (hp <= 0)
-			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
-			                   "container %s has no published port for %d", st->name,
-			                   st->svc->port);
-		st->upstream = tl__sprintf("127.0.0.1:%d", hp);
-		st->probe = tl__strdup(st->upstream ? st->upstream : "");
-	} else {
-		/* Caddy is on the project's network and resolves the container's
-		 * name; the platform (on the host) probes the container's address. */
-		const char *ip = tl_docker_container_ip(c, a->net.name);
-		if (!*ip)
-			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY,
-			                   "container %s has no address on network %s", st->name,
-			                   a->net.name);
-		st->upstream = tl__sprintf("%s:%d", st->name, st->svc->port);
-		st->probe = tl__sprintf("%s:%d", ip, st->svc->port);
-	}
-	tl_docker_container_free(c);
-	if (rc == TL_OK && (!st->upstream || !st->probe))
-		rc = TL_ENOMEM;
-	return rc;
-}
-
-/* Start one container of `svc` for this release; it joins a->run. */
+/* Start one unit of `svc` for this release; it joins a->run. */
 static int start_one(tl__deploy_attempt *a, const tl__svc *svc, const char *role)
 {
 	char rnd[5];
@@ -368,16 +298,7 @@ static int start_one(tl__deploy_attempt *a, const tl__svc *svc, const char *role
 	if (!st->name)
 		return TL_ENOMEM;
 	a->nrun++; /* from here on, cleanup knows about it */
-	tl_docker_container_spec *s = NULL;
-	int rc = tl__build_spec(&s, a, svc, st->name, role);
-	if (rc == TL_OK)
-		rc = tl_docker_container_create(NULL, a->docker, s);
-	tl_docker_container_spec_free(s);
-	if (rc == TL_OK)
-		rc = tl_docker_container_start(a->docker, st->name);
-	if (rc == TL_OK && svc->routed)
-		rc = addresses(a, st);
-	return rc;
+	return a->rt->start(a, st, role);
 }
 
 static void remove_started(tl__deploy_attempt *a)
@@ -385,7 +306,7 @@ static void remove_started(tl__deploy_attempt *a)
 	tl__error_saved saved;
 	tl__error_save(&saved);
 	for (size_t i = 0; i < a->nrun; i++)
-		tl_docker_container_remove(a->docker, a->run[i].name, TL_DOCKER_REMOVE_FORCE);
+		a->rt->remove(a, a->run[i].name);
 	tl__error_restore(&saved);
 }
 
@@ -406,9 +327,10 @@ static int start_routed(tl__deploy_attempt *a)
 		tl__started_container *st = &a->run[i];
 		int rc = tl__step(a->ctx, "deploy.health", st->svc->name,
 		                  "waiting for %s to answer %s", st->svc->name, st->svc->health_path);
-		void *payload[2] = {a->docker, st->name};
-		if (rc == TL_OK)
-			rc = tl__health_wait(a->ctx, st->probe, st->svc->health_path,
+		void *payload[2] = {a, st->name};
+		/* Every task of a unit (a swarm service's replicas) answers. */
+		for (size_t k = 0; rc == TL_OK && st->probes && st->probes[k]; k++)
+			rc = tl__health_wait(a->ctx, st->probes[k], st->svc->health_path,
 			                     a->health_timeout_ms, alive, payload);
 		if (rc == TL_EUNHEALTHY)
 			tl__fail_with_logs(a, st->name, TL_EUNHEALTHY,
@@ -457,8 +379,9 @@ static int switch_route(tl__deploy_attempt *a)
 			}
 			slot = k + 1;
 		}
-		if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
-			ups[slot][nups[slot]++] = st->upstream;
+		for (size_t k = 0; st->upstreams && st->upstreams[k]; k++)
+			if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
+				ups[slot][nups[slot]++] = st->upstreams[k];
 	}
 	for (size_t k = 0; k < npaths; k++) {
 		paths[k].upstreams = ups[k + 1];
@@ -583,8 +506,8 @@ static void attempt_dispose(tl__deploy_attempt *a)
 {
 	for (size_t i = 0; i < a->nrun; i++) {
 		free(a->run[i].name);
-		free(a->run[i].upstream);
-		free(a->run[i].probe);
+		tl__strv_free(a->run[i].upstreams);
+		tl__strv_free(a->run[i].probes);
 	}
 	free(a->run);
 	tl__plan_dispose(&a->plan);
@@ -668,11 +591,6 @@ static void describe_source(char *out, size_t len, const tl__deploy_attempt *a,
 int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
                        const tl_deploy_options *o, const tl_release *from)
 {
-	/* Every way in (deploy, rollback, restart, preview) runs containers
-	 * on this server's engine: refused under TOWLION_ENGINE=swarm. */
-	int rc0 = tl__cluster_deploy_supported(ctx);
-	if (rc0)
-		return rc0;
 	if (!from && (o->path != NULL) == (o->git_url != NULL))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "give either a directory or a git URL to deploy from");
@@ -682,7 +600,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	long t0 = tl__clock_ms();
 	tl__deploy_attempt a = {ctx, p, NULL, {0}, NULL, NULL, TL_BUF_INIT, NULL, 0, NULL,
 	             o->health_timeout_ms > 0 ? o->health_timeout_ms : HEALTH_TIMEOUT_DEFAULT_MS,
-	             TL_BUF_INIT, {0}};
+	             TL_BUF_INIT, {0}, tl__runtime_for(ctx)};
 	tl__lock *lock = NULL;
 	char **serving = NULL;
 	char *locks = tl__path_join(tl__cfg(ctx, "TOWLION_STATE_DIR"), "locks");
@@ -715,7 +633,7 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 	if (rc == TL_OK && !p->dry_run)
 		rc = tl__step(ctx, "deploy.network", p->name, "joining the network of %s", p->name);
 	if (rc == TL_OK && !p->dry_run)
-		rc = tl__tenant_net_join(&a.net, ctx, a.docker, p);
+		rc = a.rt->join(&a);
 
 	/* Converge first: whatever a killed attempt left is not serving. */
 	if (rc == TL_OK)

@@ -28,6 +28,7 @@ void tl__plan_dispose(tl__plan *plan)
 		tl__strv_free(s->binds);
 		tl__strv_free(s->tmpfs);
 		tl__strv_free(s->extra_hosts);
+		tl__strv_free(s->constraints);
 		tl__strv_free(s->healthcheck);
 		free(s->user);
 		free(s->workdir);
@@ -134,6 +135,10 @@ static int one_service(tl__svc *out, const tl_compose_service *s, const tl__proj
 	out->stop_grace_s = grace < 0 ? -1 : (int)((grace + 999) / 1000);
 	out->cpus = tl_compose_service_cpus(s);
 	out->memory = tl_compose_service_memory(s);
+	out->replicas = tl_compose_service_replicas(s);
+	for (size_t i = 0; i < tl_compose_service_constraint_count(s); i++)
+		if (tl__strv_push(&out->constraints, tl_compose_service_constraint_at(s, i)))
+			return TL_ENOMEM;
 	if (!(out->name = tl__strdup(tl_compose_service_name(s))))
 		return TL_ENOMEM;
 	out->image = dup_nonempty(tl_compose_service_image(s));

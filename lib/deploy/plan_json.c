@@ -76,6 +76,8 @@ int tl__plan_to_json(tl_buf *out, const tl__plan *plan)
 		json_object_set_new(o, "stop_grace_s", json_integer(s->stop_grace_s));
 		json_object_set_new(o, "cpus", json_real(s->cpus));
 		json_object_set_new(o, "memory", json_integer(s->memory));
+		json_object_set_new(o, "replicas", json_integer(s->replicas));
+		json_object_set_new(o, "constraints", strv_json(s->constraints));
 		json_object_set_new(o, "routed", json_boolean(s->routed));
 		json_object_set_new(o, "port", json_integer(s->port));
 		json_object_set_new(o, "route_path", str_json(s->route_path));
@@ -125,6 +127,9 @@ int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 		s->stop_grace_s = (int)json_integer_value(json_object_get(o, "stop_grace_s"));
 		s->cpus = json_real_value(json_object_get(o, "cpus"));
 		s->memory = (int64_t)json_integer_value(json_object_get(o, "memory"));
+		/* plans saved before replicas were read: one */
+		json_t *rep = json_object_get(o, "replicas");
+		s->replicas = rep ? (int)json_integer_value(rep) : -1;
 		s->routed = json_is_true(json_object_get(o, "routed"));
 		s->port = (int)json_integer_value(json_object_get(o, "port"));
 		json_t *hc = json_object_get(o, "hc");
@@ -149,6 +154,8 @@ int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 			rc = strv_from(&s->tmpfs, json_object_get(o, "tmpfs"));
 		if (rc == TL_OK)
 			rc = strv_from(&s->extra_hosts, json_object_get(o, "extra_hosts"));
+		if (rc == TL_OK)
+			rc = strv_from(&s->constraints, json_object_get(o, "constraints"));
 		if (rc == TL_OK)
 			rc = strv_from(&s->healthcheck, json_object_get(o, "healthcheck"));
 	}

@@ -3,7 +3,7 @@
  * release gets (labels, env, mounts, limits, network, ports), and the
  * message of a failed container with its last log lines.
  */
-#include "deploy_int.h"
+#include "runtime.h"
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 #include "bindsnap.h"
@@ -175,6 +175,16 @@ static int add_binds(tl_docker_container_spec *s, const tl__deploy_attempt *a, c
 	return TL_OK;
 }
 
+void tl__svc_limits(double *cpus, int64_t *mem, const tl__project *p, const tl__svc *svc)
+{
+	*cpus = p->cpus ? p->cpus : svc->cpus;
+	if (p->cpus && svc->cpus && svc->cpus < *cpus)
+		*cpus = svc->cpus;
+	*mem = p->memory ? p->memory : svc->memory;
+	if (p->memory && svc->memory && svc->memory < *mem)
+		*mem = svc->memory;
+}
+
 /* Everything a service's containers share, whatever their role. */
 int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, const tl__svc *svc,
                       const char *name, const char *role)
@@ -229,12 +239,9 @@ int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, 
 		rc = tl_docker_container_spec_set_healthcheck(
 			s, (const char *const *)svc->healthcheck, svc->hc_interval_ms,
 			svc->hc_timeout_ms, svc->hc_retries, svc->hc_start_ms);
-	double cpus = a->p->cpus ? a->p->cpus : svc->cpus;
-	if (a->p->cpus && svc->cpus && svc->cpus < cpus)
-		cpus = svc->cpus;
-	int64_t mem = a->p->memory ? a->p->memory : svc->memory;
-	if (a->p->memory && svc->memory && svc->memory < mem)
-		mem = svc->memory;
+	double cpus;
+	int64_t mem;
+	tl__svc_limits(&cpus, &mem, a->p, svc);
 	if (rc == TL_OK && cpus > 0)
 		rc = tl_docker_container_spec_set_cpus(s, cpus);
 	if (rc == TL_OK && mem > 0)
@@ -254,29 +261,38 @@ int tl__build_spec(tl_docker_container_spec **out, const tl__deploy_attempt *a, 
 
 /* ---- failures carry the container's last words ----------------------- */
 
-void tl__fail_with_logs(tl__deploy_attempt *a, const char *container, int code, const char *what)
+void tl__fail_with_tail(const char *tail, int code, const char *what)
 {
 	char msg[640];
 	snprintf(msg, sizeof(msg), "%s", tl_error_last()->message);
-	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
-	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
-	lo.tail = LOG_TAIL_LINES;
-	tl_buf tail = TL_BUF_INIT;
-	if (tl_docker_container_logs(&out, &err, a->docker, container, &lo) == TL_OK) {
-		/* Merged, newest last, bounded so the message stays readable. */
-		if (out.size)
-			tl__buf_put(&tail, out.ptr, out.size);
-		if (err.size)
-			tl__buf_put(&tail, err.ptr, err.size);
-	}
-	const char *t = tail.ptr ? tail.ptr : "";
+	const char *t = tail ? tail : "";
 	size_t tl = strlen(t);
 	if (tl > 320)
 		t += tl - 320;
 	tl__error_set(code, TL_ERRCLASS_DEPLOY, "%s: %s%s%s", what, msg,
 	              *t ? "; last log lines:\n" : "", t);
+}
+
+void tl__docker_fail_with_logs(tl__deploy_attempt *a, const char *container, int code,
+                               const char *what)
+{
+	tl_buf out = TL_BUF_INIT, err = TL_BUF_INIT;
+	tl_docker_logs_options lo = TL_DOCKER_LOGS_OPTIONS_INIT;
+	lo.tail = LOG_TAIL_LINES;
+	tl_buf tail = TL_BUF_INIT;
+	/* The error being explained survives the log read's own. */
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	if (tl_docker_container_logs(&out, &err, a->docker, container, &lo) == TL_OK) {
+		/* Merged, newest last. */
+		if (out.size)
+			tl__buf_put(&tail, out.ptr, out.size);
+		if (err.size)
+			tl__buf_put(&tail, err.ptr, err.size);
+	}
+	tl__error_restore(&saved);
+	tl__fail_with_tail(tail.ptr, code, what);
 	tl_buf_dispose(&out);
 	tl_buf_dispose(&err);
 	tl_buf_dispose(&tail);
 }
-

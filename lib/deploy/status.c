@@ -11,6 +11,7 @@
  * (leftovers.c) removes them.
  */
 #include "deploy_int.h"
+#include "cluster/service.h"
 #include "caddy/caddy_internal.h"
 #include "docker/snapshot.h"
 #include "towlion/app.h"
@@ -27,7 +28,7 @@
 
 typedef struct {
 	tl_app_container pub;
-	char *name, *service, *release, *state, *health, *upstream;
+	char *name, *service, *release, *state, *health, *upstream, *node, *task_state;
 } container_item;
 
 typedef struct {
@@ -58,6 +59,8 @@ static void set_dispose(container_set *s)
 		free(c->state);
 		free(c->health);
 		free(c->upstream);
+		free(c->node);
+		free(c->task_state);
 	}
 	free(s->v);
 }
@@ -215,10 +218,13 @@ static container_item *set_add(container_set *s, const tl_docker_container *c,
 	it->state = dup0(tl_docker_container_state(c));
 	it->health = dup0(health);
 	it->upstream = dup0(upstream);
+	it->node = dup0("");
+	it->task_state = dup0("");
 	it->pub = (tl_app_container){it->name, it->service, it->release, it->state, it->health,
-	                             it->upstream, tl_docker_container_created(c)};
+	                             it->upstream, tl_docker_container_created(c), it->node,
+	                             it->task_state};
 	if (!it->name || !it->service || !it->release || !it->state || !it->health ||
-	    !it->upstream)
+	    !it->upstream || !it->node || !it->task_state)
 		return NULL;
 	return it;
 }
@@ -318,6 +324,94 @@ static int sort_containers(tl_app_status *st, tl_ctx *ctx, const tl_docker_conta
 	return rc;
 }
 
+/* TOWLION_ENGINE=swarm: each task's node and state on the containers
+ * that run them here (a task container is named <service>.<slot>.<task
+ * id>); the tasks on other nodes, which have no container here, are
+ * added as items of their own, named as their container is. */
+static int swarm_tasks(tl_app_status *st, tl_ctx *ctx, const char *project)
+{
+	tl_docker *d = NULL;
+	int rc = tl_docker_open(&d, ctx);
+	char *filter[] = {rc ? NULL : tl__sprintf("towlion.project=%s", project), NULL};
+	json_t *svcs = NULL;
+	if (rc == TL_OK)
+		rc = filter[0] ? tl__swarm_service_list(&svcs, d, (const char *const *)filter)
+		               : TL_ENOMEM;
+	size_t i;
+	json_t *sv;
+	json_array_foreach(svcs, i, sv) {
+		json_t *spec = json_object_get(sv, "Spec");
+		const char *sname = json_string_value(json_object_get(spec, "Name"));
+		json_t *labels = json_object_get(spec, "Labels");
+		const char *rel = json_string_value(json_object_get(labels, "towlion.release"));
+		const char *svc = json_string_value(json_object_get(labels, "towlion.service"));
+		json_t *tasks = NULL;
+		if (rc || !sname || !rel || !svc || (rc = tl__swarm_tasks(&tasks, d, sname)))
+			continue;
+		size_t k;
+		json_t *t;
+		json_array_foreach(tasks, k, t) {
+			const char *want = json_string_value(json_object_get(t, "DesiredState"));
+			const char *id = json_string_value(json_object_get(t, "ID"));
+			const char *node = json_string_value(json_object_get(t, "NodeID"));
+			if (rc || !id || !want || strcmp(want, "running"))
+				continue;
+			char *cname = tl__sprintf("%s.%lld.%s", sname,
+			                          (long long)json_integer_value(json_object_get(t, "Slot")),
+			                          id);
+			char *host = NULL;
+			json_t *n = NULL;
+			if (node && *node && tl__docker_inspect(&n, d, "nodes", "", "node", node) == TL_OK)
+				host = dup0(json_string_value(json_object_get(
+					json_object_get(n, "Description"), "Hostname")));
+			else
+				tl_error_clear();
+			json_decref(n);
+			if (!host)
+				host = dup0(node);
+			container_set *set = *st->release && !strcmp(rel, st->release) ? &st->active
+			                                                                : &st->leftovers;
+			container_item *it = NULL;
+			for (size_t c = 0; cname && c < set->n && !it; c++)
+				if (!strcmp(set->v[c].name, cname))
+					it = &set->v[c];
+			if (!it && cname && host) {
+				container_item *grown = tl__realloc(set->v, (set->n + 2) * sizeof(*grown));
+				if (grown) {
+					set->v = grown;
+					it = &set->v[set->n++];
+					memset(it, 0, sizeof(*it));
+					it->name = dup0(cname);
+					it->service = dup0(svc);
+					it->release = dup0(rel);
+					it->state = dup0("");
+					it->health = dup0("");
+					it->upstream = dup0("");
+				}
+			}
+			if (it) {
+				free(it->node);
+				free(it->task_state);
+				it->node = dup0(host);
+				it->task_state = dup0(tl__swarm_task_state(t));
+				it->pub = (tl_app_container){it->name, it->service, it->release, it->state,
+				                             it->health, it->upstream, it->pub.created,
+				                             it->node, it->task_state};
+			}
+			if (!it || !it->name || !it->service || !it->release || !it->state ||
+			    !it->health || !it->upstream || !it->node || !it->task_state)
+				rc = TL_ENOMEM;
+			free(cname);
+			free(host);
+		}
+		json_decref(tasks);
+	}
+	json_decref(svcs);
+	free(filter[0]);
+	tl_docker_free(d);
+	return rc;
+}
+
 /* Compare the route Caddy has with the active routed containers. */
 static int check_route(tl_app_status *st, tl_ctx *ctx, const char *host, tl_buf *why)
 {
@@ -396,6 +490,8 @@ static int fill(tl_app_status *st, tl_ctx *ctx, const char *app, const char *sta
 	tl_buf why = TL_BUF_INIT;
 	if (rc == TL_OK)
 		rc = sort_containers(st, ctx, l, &plan, &why);
+	if (rc == TL_OK && !strcmp(tl__cfg(ctx, "TOWLION_ENGINE"), "swarm"))
+		rc = swarm_tasks(st, ctx, app);
 	st->route = TL_APP_ROUTE_NONE;
 	bool containers_fine = why.size == 0;
 	if (rc == TL_OK && *st->release)

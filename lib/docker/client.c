@@ -245,6 +245,13 @@ int tl__docker_error(long status, const char *body, size_t len, const char *what
 int tl__docker_call(tl_docker *d, const char *method, const char *path, json_t *body, json_t **out,
             long ok_status, const char *what)
 {
+	return tl__docker_call_auth(d, method, path, body, out, ok_status, what, NULL);
+}
+
+int tl__docker_call_auth(tl_docker *d, const char *method, const char *path, json_t *body,
+                         json_t **out, long ok_status, const char *what,
+                         const char *registry_auth)
+{
 	char *text = NULL;
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
@@ -253,7 +260,7 @@ int tl__docker_call(tl_docker *d, const char *method, const char *path, json_t *
 	}
 	tl__docker_req r = {.method = method, .path = path, .body = text,
 	            .body_len = text ? strlen(text) : 0, .upload_len = -1,
-	            .timeout_ms = 60000, .what = what};
+	            .timeout_ms = 60000, .what = what, .registry_auth = registry_auth};
 	tl_buf resp = TL_BUF_INIT;
 	long status = 0;
 	int rc = tl__docker_request(d, &r, &status, &resp);

@@ -60,6 +60,11 @@ int tl__docker_error(long status, const char *body, size_t len, const char *what
  * goes to *out when out is not NULL (json null when empty). */
 int tl__docker_call(tl_docker *d, const char *method, const char *path, json_t *body,
             json_t **out, long ok_status, const char *what);
+/* The same, sending `registry_auth` (may be NULL) as X-Registry-Auth:
+ * the credentials Swarm hands the nodes that pull a service's image. */
+int tl__docker_call_auth(tl_docker *d, const char *method, const char *path, json_t *body,
+                         json_t **out, long ok_status, const char *what,
+                         const char *registry_auth);
 
 /* "?filters=<urlencoded {"label":[...]}>" for label filters. */
 int tl__docker_label_filters(tl_buf *q, const char *const *labels);

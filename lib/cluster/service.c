@@ -1,0 +1,138 @@
+/*
+ * Swarm services and their tasks over the Engine API: what the Swarm
+ * deploy engine (lib/deploy/runtime_swarm.c) asks of the manager.
+ */
+#include "service.h"
+#include "core/url.h"
+
+#include <string.h>
+
+int tl__swarm_service_create(tl_docker *d, json_t *spec, const char *registry_auth)
+{
+	const char *name = json_string_value(json_object_get(spec, "Name"));
+	char *what = tl__sprintf("create the service %s", name ? name : "?");
+	int rc = what ? tl__docker_call_auth(d, "POST", "/services/create", spec, NULL, 0, what,
+	                                     registry_auth)
+	              : TL_ENOMEM;
+	free(what);
+	return rc;
+}
+
+int tl__swarm_service_inspect(json_t **out, tl_docker *d, const char *name)
+{
+	int rc = tl__docker_check_ref(name, "service name");
+	if (rc)
+		return rc;
+	json_t *j = NULL;
+	if ((rc = tl__docker_inspect(&j, d, "services", "", "service", name)))
+		return rc;
+	/* inspect also matches id prefixes: only the exact name is this one */
+	const char *n = json_string_value(json_object_get(json_object_get(j, "Spec"), "Name"));
+	if (!n || strcmp(n, name)) {
+		json_decref(j);
+		return tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DOCKER, "no service %s", name);
+	}
+	*out = j;
+	return TL_OK;
+}
+
+int tl__swarm_service_remove(tl_docker *d, const char *name)
+{
+	int rc = tl__docker_check_ref(name, "service name");
+	char *path = rc ? NULL : tl__sprintf("/services/%s", name);
+	char *what = rc ? NULL : tl__sprintf("remove the service %s", name);
+	if (rc == TL_OK)
+		rc = path && what ? tl__docker_call(d, "DELETE", path, NULL, NULL, 0, what)
+		                  : TL_ENOMEM;
+	free(path);
+	free(what);
+	return rc;
+}
+
+int tl__swarm_service_list(json_t **out, tl_docker *d, const char *const *labels)
+{
+	return tl__docker_list(out, d, "/services", labels, "list the services");
+}
+
+int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service)
+{
+	json_t *f = json_pack("{s:[s]}", "service", service);
+	char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
+	json_decref(f);
+	tl_buf enc = TL_BUF_INIT;
+	char *path = fs && tl__url_encode(&enc, fs) == TL_OK
+	                     ? tl__sprintf("/tasks?filters=%s", enc.ptr)
+	                     : NULL;
+	char *what = tl__sprintf("list the tasks of service %s", service);
+	int rc = path && what ? tl__docker_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
+	free(fs);
+	tl_buf_dispose(&enc);
+	free(path);
+	free(what);
+	return rc;
+}
+
+const char *tl__swarm_task_state(const json_t *task)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(task, "Status"),
+	                                                  "State"));
+	return s ? s : "";
+}
+
+const char *tl__swarm_task_why(const json_t *task)
+{
+	const json_t *st = json_object_get(task, "Status");
+	const char *err = json_string_value(json_object_get(st, "Err"));
+	const char *msg = json_string_value(json_object_get(st, "Message"));
+	return err && *err ? err : msg ? msg : "";
+}
+
+/* ---- service logs ---------------------------------------------------- */
+
+#define LOGS_MAX (256u << 10)
+
+typedef struct {
+	tl__docker_demux m;
+	tl_buf *out;
+} logs_state;
+
+static int logs_emit(int stream, const char *data, size_t len, void *p)
+{
+	(void)stream;
+	logs_state *s = p;
+	if (s->out->size + len > LOGS_MAX)
+		return TL_OK; /* a tail was asked for: more is noise */
+	return tl__buf_put(s->out, data, len);
+}
+
+static int logs_sink(const char *data, size_t len, void *p)
+{
+	logs_state *s = p;
+	return tl__docker_demux_feed(&s->m, data, len, logs_emit, s);
+}
+
+int tl__swarm_service_logs(tl_buf *out, tl_docker *d, const char *name, int tail)
+{
+	int rc = tl__docker_check_ref(name, "service name");
+	if (rc)
+		return rc;
+	char *path = tl__sprintf("/services/%s/logs?stdout=1&stderr=1&tail=%d", name, tail);
+	char *what = tl__sprintf("read the logs of service %s", name);
+	logs_state s = {.out = out};
+	tl__docker_demux_init(&s.m, 0); /* the platform never gives a service a TTY */
+	tl_buf errbody = TL_BUF_INIT;
+	long status = 0;
+	if (path && what) {
+		tl__docker_req r = {.path = path, .upload_len = -1, .sink = logs_sink,
+		                    .sink_payload = &s, .timeout_ms = 30000, .what = what};
+		rc = tl__docker_request(d, &r, &status, &errbody);
+	} else {
+		rc = TL_ENOMEM;
+	}
+	if (rc == TL_OK && status != 200)
+		rc = tl__docker_error(status, errbody.ptr, errbody.size, what);
+	tl_buf_dispose(&errbody);
+	free(path);
+	free(what);
+	return rc;
+}

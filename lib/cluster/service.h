@@ -1,0 +1,28 @@
+/* Swarm services and tasks (service.c): the Engine API calls of the
+ * Swarm deploy engine. Services are named and labelled by the caller. */
+#ifndef TL_CLUSTER_SERVICE_H
+#define TL_CLUSTER_SERVICE_H
+
+#include "cluster_int.h"
+
+/* POST /services/create with `spec` (borrowed, a ServiceSpec);
+ * `registry_auth` (may be NULL) lets the nodes pull its image. */
+int tl__swarm_service_create(tl_docker *d, json_t *spec, const char *registry_auth);
+/* GET /services/{name}: the service of exactly that name (TL_ENOTFOUND). */
+int tl__swarm_service_inspect(json_t **out, tl_docker *d, const char *name);
+/* DELETE /services/{name}: its tasks stop (in the background). */
+int tl__swarm_service_remove(tl_docker *d, const char *name);
+/* GET /services narrowed by labels ("k=v"). */
+int tl__swarm_service_list(json_t **out, tl_docker *d, const char *const *labels);
+/* GET /tasks?filters={"service":[name]}: every task of the service, the
+ * ones that ended included (newest first is not promised). */
+int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service);
+/* A task's Status.State ("running", "pending", "failed"...), and why it is
+ * there (Status.Err, else Status.Message). Never NULL. */
+const char *tl__swarm_task_state(const json_t *task);
+const char *tl__swarm_task_why(const json_t *task);
+/* The last `tail` lines of the service's tasks, stdout and stderr merged,
+ * appended to `out`. */
+int tl__swarm_service_logs(tl_buf *out, tl_docker *d, const char *name, int tail);
+
+#endif
