@@ -190,6 +190,22 @@ def test_compose_check_and_strict_policy(tmp_path):
         Compose.check(str(bad), strict=True)
 
 
+def test_compose_replicas_and_constraints(tmp_path):
+    # ints that are values, not result codes (TL_VALUE_INT in towlion.i)
+    from towlion import _towlion as _t
+    f = tmp_path / "docker-compose.yml"
+    f.write_text("services:\n  app:\n    image: x\n    deploy:\n      replicas: 3\n"
+                 "      placement:\n        constraints: [\"node.role==worker\"]\n")
+    c = _t.tl_compose_load(str(f), {})
+    try:
+        s = _t.tl_compose_service_get(c, "app")
+        assert _t.tl_compose_service_replicas(s) == 3
+        assert _t.tl_compose_service_constraint_count(s) == 1
+        assert _t.tl_compose_service_constraint_at(s, 0) == "node.role==worker"
+    finally:
+        _t.tl_compose_free(c)
+
+
 def test_platform_compose_and_services(unit_ctx):
     names = [s["service"] for s in unit_ctx.platform.services()]
     assert "caddy" in names and "postgres" in names
