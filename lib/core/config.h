@@ -40,6 +40,7 @@ struct tl_ctx {
 	void *event_payload;
 	bool cancelled;
 	char **destroyed; /* apps whose interrupted destroy this context finished */
+	char **purged;    /* those of them whose data that destroy dropped (--purge) */
 	/* Caddy's configuration (a json_t) read once for a report over every
 	 * app, while caddy_snapshot > 0 (tl__caddy_snapshot_begin). */
 	void *caddy_config;

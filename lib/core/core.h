@@ -112,15 +112,17 @@ int tl__output(tl_ctx *ctx, int level, const char *subject, const char *line);
 /* TL_EUSER (error set) when the caller cancelled, TL_OK otherwise. */
 int tl__cancelled(tl_ctx *ctx);
 void tl__ctx_reset_cancel(tl_ctx *ctx);
-/* Apps whose interrupted destroy this context's repair finished: a destroy
- * of one of them, asked for next, has nothing left to do and succeeds. */
 /* The test hook of the fault suites (event.c, inert unless
  * TOWLION_TEST_PAUSE_AT and TOWLION_TEST_PAUSE_FILE are set): every step
  * event passes through it; a point that is no event (a step inside a
  * transaction of lib/backup) calls it directly. */
 void tl__test_pause_at(const char *step);
-int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app);
-bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app);
+/* Apps whose interrupted destroy this context's repair finished, and
+ * whether that destroy purged their data: a destroy of one of them, asked
+ * for next, has nothing left to do and succeeds (unless it asks for a
+ * purge the finished one did not do). */
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app, bool purged);
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app, bool *purged);
 
 /* ---- strict numbers (parse.c; the public ones are in towlion/validate.h) ---- */
 
@@ -131,6 +133,18 @@ int tl__parse_size(int64_t *out, const char *text);
  * Leading ASCII digits at *p (no sign, no space), advancing *p; false on
  * none or on overflow. */
 bool tl__parse_digits(uint64_t *out, const char **p);
+/* Leading hex digits at *p (either case; no sign, no "0x", no space), at
+ * most max_digits (and 16) of them, advancing *p; false on none or on a
+ * longer run, *p then unmoved. */
+bool tl__parse_hex_digits(uint64_t *out, const char **p, size_t max_digits);
+/* A UTC time written in a fixed layout, the whole of s[0..n) (parse_time.c).
+ * The layout is strftime's: %Y (4 digits), %y (2; 50-99 are 19xx, as
+ * X.509's UTCTime), %m, %d, %H, %M, %S (2 digits each), %b ("Jan"), %a
+ * ("Mon"), and %f, an optional fraction of a second (".123"); any other
+ * byte stands for itself. Digits only (sscanf's "%2d" took " 7" and "-7"),
+ * and a date that does not exist (31 February, hour 24) is refused rather
+ * than normalised. False on anything else. */
+bool tl__parse_utc(int64_t *out, const char *s, size_t n, const char *layout);
 /* Digits, then optionally '.' and up to 9 digits, at *p (no sign, no
  * exponent, no hex, no inf/nan as strtod takes them); advances *p. */
 bool tl__parse_decimal_prefix(double *out, const char **p);
@@ -140,6 +154,10 @@ int tl__parse_decimal(double *out, const char *text, double min, double max, con
 /* TL_EINVALID: 'invalid WHAT "VALUE": WHY', the value cut at 80 bytes and
  * its control bytes, quotes and backslashes escaped as \xNN. */
 int tl__error_bad_input(const char *what, const char *value, const char *why);
+/* The same message with another code and class: a bad value in a
+ * service's answer (TL_EIO, TL_ERRCLASS_S3...), which is no user's input. */
+int tl__error_bad_value(int code, int klass, const char *what, const char *value,
+                        const char *why);
 
 /* The file `platform init` writes in TOWLION_STATE_DIR, and (re)reading
  * it into a context: it fills the keys that neither the config file, the
@@ -234,6 +252,10 @@ int tl__file_write_atomic(const char *path, const void *data, size_t len,
 /* Milliseconds on the monotonic clock: for durations and deadlines only
  * (its zero is arbitrary). The one clock every module uses. */
 int64_t tl__clock_ms(void);
+
+/* Sleep ms milliseconds (nothing for ms <= 0); a signal may end it early,
+ * which every caller's loop tolerates by checking its deadline again. */
+void tl__sleep_ms(int64_t ms);
 
 /* ---- hex and digests (hex.c) ---- */
 

@@ -129,7 +129,8 @@ static int check_value(const char *key, const char *v, const char *where)
 	else if (!strcmp(key, "TOWLION_UPSTREAM_MODE") && strcmp(v, "network") &&
 	         strcmp(v, "loopback"))
 		why = "must be network or loopback";
-	else if ((!strcmp(key, "TOWLION_HTTP_PORT") || !strcmp(key, "TOWLION_HTTPS_PORT")) &&
+	else if ((!strcmp(key, "TOWLION_HTTP_PORT") || !strcmp(key, "TOWLION_HTTPS_PORT") ||
+	          !strcmp(key, "TOWLION_REGISTRY_PORT")) &&
 	         !is_port(v))
 		why = "must be a port number 1..65535";
 	else if (!strcmp(key, "TOWLION_CADDY_ADMIN_LISTEN") && *v &&
@@ -479,19 +480,26 @@ void tl_ctx_free(tl_ctx *ctx)
 	free(ctx->slots);
 	free(ctx->config_path);
 	tl__strv_free(ctx->destroyed);
+	tl__strv_free(ctx->purged);
 	json_decref(ctx->caddy_config);
 	json_decref(ctx->docker_containers);
 	free(ctx);
 	tl_shutdown();
 }
 
-int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app)
+int tl__ctx_remember_destroyed(tl_ctx *ctx, const char *app, bool purged)
 {
-	return tl__strv_contains(ctx->destroyed, app) ? TL_OK : tl__strv_push(&ctx->destroyed, app);
+	int rc = tl__strv_contains(ctx->destroyed, app) ? TL_OK
+	                                                : tl__strv_push(&ctx->destroyed, app);
+	if (rc == TL_OK && purged && !tl__strv_contains(ctx->purged, app))
+		rc = tl__strv_push(&ctx->purged, app);
+	return rc;
 }
 
-bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app)
+bool tl__ctx_destroyed(const tl_ctx *ctx, const char *app, bool *purged)
 {
+	if (purged)
+		*purged = ctx && tl__strv_contains(ctx->purged, app);
 	return ctx && tl__strv_contains(ctx->destroyed, app);
 }
 

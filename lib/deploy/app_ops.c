@@ -338,11 +338,27 @@ static void destroy_plan(destroy_log *l, const char *what)
 		l->item[l->n++] = what;
 }
 
+/* The in-flight record names the item being removed, so that a killed
+ * destroy is reported with where it stopped. Best effort: the destroy
+ * goes on without it (the record's kind is what finishes it). */
+static void destroy_at(const destroy_log *l, tl_ctx *ctx, const char *app)
+{
+	if (l->done >= l->n)
+		return;
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	if (tl__oplog_step(ctx, app, l->item[l->done]) != TL_OK)
+		tl__log(ctx, TL_LOG_DEBUG, "%s: the destroy's record keeps its last step: %s", app,
+		        tl_error_last()->message);
+	tl__error_restore(&saved);
+}
+
 /* The next planned item is removed. */
 static void destroy_done(destroy_log *l, tl_ctx *ctx, const char *app)
 {
 	if (l->done < l->n)
 		tl__log(ctx, TL_LOG_DEBUG, "%s: removed the %s", app, l->item[l->done++]);
+	destroy_at(l, ctx, app);
 }
 
 /* "a, b, c" of the items [from, to). */
@@ -441,6 +457,7 @@ static int destroy_steps(tl_ctx *ctx, const char *app, const char *state_dir, bo
 	destroy_plan(&l, "state files");
 	destroy_plan(&l, "registry entry");
 	destroy_plan(&l, "lock file");
+	destroy_at(&l, ctx, app);
 
 	int rc = tl__project_teardown(ctx, &p);
 	if (rc == TL_OK)
@@ -516,6 +533,66 @@ int tl_destroy_options_init(tl_destroy_options *opts, unsigned int version)
 	return TL__OPTIONS_INIT(opts, version, def, TL_DESTROY_OPTIONS_VERSION, "tl_destroy_options");
 }
 
+/* Whether this destroy purges: when it was asked to, or when a killed
+ * destroy --purge of `app` is in flight (its record left, no repair could
+ * finish it yet: a service was down), which it then says. */
+static bool purges(tl_ctx *ctx, const char *app, bool asked)
+{
+	json_t *rec = NULL;
+	bool purge = false;
+	if (asked)
+		return true;
+	if (tl__oplog_read(&rec, ctx, app) == TL_OK)
+		purge = !strcmp(tl__oplog_str(rec, "kind"), "destroy") &&
+		        json_is_true(json_object_get(rec, "purge"));
+	tl_error_clear();
+	json_decref(rec);
+	if (purge)
+		tl__log(ctx, TL_LOG_WARN,
+		        "an interrupted destroy --purge of %s is in flight: finishing it, its data "
+		        "included",
+		        app);
+	return purge;
+}
+
+/*
+ * A destroy of `app` (state in `state_dir`): the services it needs
+ * checked, the app's lock taken, its in-flight record written, its steps
+ * run. A destroy is forward only: while a killed destroy --purge is in
+ * flight, this one purges too, whatever it was asked, since the data was
+ * asked to go and part of it may be gone already.
+ */
+static int destroy_locked(tl_ctx *ctx, const char *app, const char *state_dir, bool purge,
+                          const char *locks, const char *lock_name, long lock_ms)
+{
+	purge = purges(ctx, app, purge);
+	tl__lock *lock = NULL;
+	int rc = check_services(ctx, app, purge);
+	if (rc == TL_OK)
+		rc = tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lock_ms);
+	/* again under the lock: one may have been left while this one waited */
+	if (rc == TL_OK)
+		purge = purges(ctx, app, purge);
+	/* From here on the destroy is in flight: a kill leaves the record,
+	 * and the next command finishes it (tl__app_destroy_finish). */
+	json_t *f = rc ? NULL
+	               : json_pack("{s:s, s:s, s:b}", "app", app, "state_dir", state_dir, "purge",
+	                           purge);
+	if (rc == TL_OK && !f)
+		rc = tl__error_oom();
+	if (rc == TL_OK)
+		rc = tl__oplog_write(ctx, app, "destroy", "start", f);
+	json_decref(f);
+	tl_buf removed = TL_BUF_INIT;
+	if (rc == TL_OK)
+		rc = destroy_steps(ctx, app, state_dir, purge, &lock, &removed);
+	if (rc == TL_OK)
+		tl__log(ctx, TL_LOG_INFO, "destroyed %s: removed its %s", app, removed.ptr);
+	tl__lock_release(lock);
+	tl_buf_dispose(&removed);
+	return rc;
+}
+
 int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 {
 	TL__CHECK_ARG(ctx);
@@ -534,13 +611,20 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 		free(lock_name);
 		return TL_ENOMEM;
 	}
+	long lt = opts->lock_timeout_ms ? opts->lock_timeout_ms : 60000;
 	tl__project p;
 	tl_app *a = NULL;
+	bool purged = false;
 	rc = tl__app_project(&p, &a, ctx, app);
-	if (rc == TL_ENOTFOUND && tl__ctx_destroyed(ctx, app)) {
-		/* This context's repair has just finished a destroy of it. */
+	if (rc == TL_ENOTFOUND && tl__ctx_destroyed(ctx, app, &purged)) {
+		/* This context's repair has just finished a destroy of it; one
+		 * without --purge kept the data this one asks to drop. */
 		tl_error_clear();
 		rc = TL_OK;
+		char *state_dir = NULL;
+		if (opts->purge && !purged && (rc = tl__app_path(&state_dir, ctx, app, NULL)) == TL_OK)
+			rc = destroy_locked(ctx, app, state_dir, true, locks, lock_name, lt);
+		free(state_dir);
 	} else if (rc == TL_ENOTFOUND) {
 		tl_buf why = TL_BUF_INIT;
 		tl__buf_puts(&why, tl_error_last()->message);
@@ -549,28 +633,7 @@ int tl_app_destroy(tl_ctx *ctx, const char *app, const tl_destroy_options *opts)
 			tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_CONFIG, "%s", why.ptr);
 		tl_buf_dispose(&why);
 	} else if (rc == TL_OK) {
-		tl__lock *lock = NULL;
-		long lt = opts->lock_timeout_ms ? opts->lock_timeout_ms : 60000;
-		rc = check_services(ctx, app, opts->purge);
-		if (rc == TL_OK)
-			rc = tl__lock_acquire(&lock, ctx, locks, lock_name, (int)lt);
-		/* From here on the destroy is in flight: a kill leaves the record,
-		 * and the next command finishes it (tl__app_destroy_finish). */
-		json_t *f = rc ? NULL
-		               : json_pack("{s:s, s:s, s:b}", "app", app, "state_dir", p.state_dir,
-		                           "purge", opts->purge != 0);
-		if (rc == TL_OK && !f)
-			rc = tl__error_oom();
-		if (rc == TL_OK)
-			rc = tl__oplog_write(ctx, app, "destroy", "start", f);
-		json_decref(f);
-		tl_buf removed = TL_BUF_INIT;
-		if (rc == TL_OK)
-			rc = destroy_steps(ctx, app, p.state_dir, opts->purge, &lock, &removed);
-		if (rc == TL_OK)
-			tl__log(ctx, TL_LOG_INFO, "destroyed %s: removed its %s", app, removed.ptr);
-		tl__lock_release(lock);
-		tl_buf_dispose(&removed);
+		rc = destroy_locked(ctx, app, p.state_dir, opts->purge, locks, lock_name, lt);
 		tl__project_dispose(&p);
 		tl_app_free(a);
 	}
@@ -595,11 +658,20 @@ int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
 	if (rc == TL_OK)
 		rc = destroy_steps(ctx, app, state_dir, purge, lock, &removed);
 	if (rc == TL_OK)
-		rc = tl__ctx_remember_destroyed(ctx, app);
+		rc = tl__ctx_remember_destroyed(ctx, app, purge);
 	if (rc == TL_OK) {
-		tl__log(ctx, TL_LOG_WARN,
-		        "finished an interrupted destroy of %s (killed at step %s): removed its %s",
-		        app, tl__oplog_str(rec, "step"), removed.ptr);
+		/* the step: the item it was removing ("start": killed before
+		 * the first, or a record of an older version) */
+		const char *step = tl__oplog_str(rec, "step");
+		bool started = *step && strcmp(step, "start");
+		tl_buf what = TL_BUF_INIT;
+		tl__buf_printf(&what,
+		               "finished an interrupted destroy%s of %s (killed %s%s): removed its %s",
+		               purge ? " --purge" : "", app,
+		               started ? "while removing its " : "at its start", started ? step : "",
+		               removed.ptr);
+		tl__deploy_settled(ctx, app, what.ptr);
+		tl_buf_dispose(&what);
 		tl__buf_printf(done, "%sfinished an interrupted destroy of %s", done->size ? "\n" : "",
 		               app);
 	} else {

@@ -188,6 +188,13 @@ typedef struct tl__runtime tl__runtime;
 #define LOG_TAIL_LINES 15
 
 int tl__label_filter(char ***out, const tl__project *p, const char *release);
+/* route.c: the service of the default route (routed, no path of its own). */
+const tl__svc *tl__plan_default_svc(const tl__plan *plan);
+/* route.c: route the project's hosts to the upstreams of its routed units
+ * (`run`): the default route, and a path route per route_path of `plan`;
+ * one route change (tl_caddy_route_set) moves them all. */
+int tl__route_units(tl_ctx *ctx, const tl__project *p, const tl__plan *plan,
+                    const tl__started_container *run, size_t nrun);
 /* The limits a service's containers get: the app's and the compose
  * file's, the lower of the two where both are set (0: none). */
 void tl__svc_limits(double *cpus, int64_t *mem, const tl__project *p, const tl__svc *svc);
@@ -222,5 +229,9 @@ int tl__project_status(tl_app_status **out, tl_ctx *ctx, const char *project,
  * to `done`. */
 int tl__app_destroy_finish(tl_ctx *ctx, const char *project, const json_t *rec,
                            tl__lock **lock, tl_buf *done);
+/* recover.c: say that an operation in flight on `project` was settled
+ * (`what`: finished or undone, and how), the same way for every kind: a
+ * step event (deploy.settle) and a warning. */
+void tl__deploy_settled(tl_ctx *ctx, const char *project, const char *what);
 
 #endif

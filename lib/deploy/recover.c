@@ -139,6 +139,12 @@ static int record_interrupted(const tl__project *p, const json_t *rec)
 	return tl__history_record(p->state_dir, &r);
 }
 
+void tl__deploy_settled(tl_ctx *ctx, const char *project, const char *what)
+{
+	tl__step(ctx, "deploy.settle", project, "%s", what);
+	tl__log(ctx, TL_LOG_WARN, "%s", what);
+}
+
 int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, tl_buf *done)
 {
 	json_t *rec = NULL;
@@ -208,8 +214,7 @@ int tl__deploy_op_settle(tl_ctx *ctx, const tl__project *p, tl_docker *docker, t
 			sweep_tmp(ctx, plans);
 		free(plans);
 		tl__oplog_remove(ctx, p->name);
-		tl__step(ctx, "deploy.settle", p->name, "%s", what.ptr);
-		tl__log(ctx, TL_LOG_WARN, "%s", what.ptr);
+		tl__deploy_settled(ctx, p->name, what.ptr);
 		if (done)
 			tl__buf_printf(done, "%s%s", done->size ? "\n" : "", what.ptr);
 	} else {

@@ -337,9 +337,13 @@ int tl__preview_down_finish(tl_ctx *ctx, const char *project, const json_t *rec,
 		return tl__oplog_malformed(ctx, project);
 	rc = down_steps(ctx, &p, app, pr, true, lock);
 	if (rc == TL_OK) {
-		tl__log(ctx, TL_LOG_WARN, "finished an interrupted preview down of %s (killed at step "
-		        "%s): its containers, route, schema, Redis user and files are removed",
-		        project, tl__oplog_str(rec, "step"));
+		tl_buf what = TL_BUF_INIT;
+		tl__buf_printf(&what,
+		               "finished an interrupted preview down of %s (killed at step %s): its "
+		               "containers, route, schema, Redis user and files are removed",
+		               project, tl__oplog_str(rec, "step"));
+		tl__deploy_settled(ctx, project, what.ptr);
+		tl_buf_dispose(&what);
 		tl__buf_printf(done, "%sfinished an interrupted preview down of %s",
 		               done->size ? "\n" : "", project);
 	} else {

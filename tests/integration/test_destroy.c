@@ -2,7 +2,8 @@
  * app destroy against the harness's dockerd, Caddy, PostgreSQL, Redis and
  * S3: a destroy that needs a service which is down refuses before it
  * changes anything; a destroy killed (SIGKILL) at each of its steps is
- * finished by a rerun; and after destroy --purge nothing of the app is
+ * finished by a rerun, or by another command's repair (without --purge:
+ * its data kept); and after destroy --purge nothing of the app is
  * left: files, locks, containers, images, network, database and role,
  * Redis user, bucket, route. Also: tenancy for a name that is no app.
  */
@@ -346,6 +347,25 @@ static int kill_at_step(const tl_event *ev, void *payload)
 	return 0;
 }
 
+/* A destroy (with or without --purge) killed (SIGKILL) exactly at `step`,
+ * in a child process sharing the fixture. */
+static void kill_destroy_at(const char *step, int purge)
+{
+	kill_at = step;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		tl_ctx_set_event_cb(F->ctx, kill_at_step, NULL);
+		destroy(purge);
+		_exit(0); /* the step never came: the parent fails */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		fail_msg("the destroy was not killed at %s (status %d)", step, status);
+}
+
 /* A destroy killed at each step; the rerun finishes the job. */
 static void test_killed_at_each_step_then_rerun(void **state)
 {
@@ -366,19 +386,7 @@ static void test_killed_at_each_step_then_rerun(void **state)
 		}
 		deploy_hello();
 		provision();
-		kill_at = steps[i];
-		fflush(NULL);
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			tl_ctx_set_event_cb(F->ctx, kill_at_step, NULL);
-			destroy(1);
-			_exit(0); /* the step never came: the parent fails */
-		}
-		int status = 0;
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
-			fail_msg("the destroy was not killed at %s (status %d)", steps[i], status);
+		kill_destroy_at(steps[i], 1);
 		/* Still registered (the registry goes last): a rerun finishes. */
 		tl_app *a = NULL;
 		tl_assert_ok(tl_app_open(&a, F->ctx, F->app));
@@ -388,6 +396,118 @@ static void test_killed_at_each_step_then_rerun(void **state)
 			fail_msg("rerun after a kill at %s: %s", steps[i], tl_error_last()->message);
 		assert_nothing_left();
 	}
+}
+
+static int settled_steps;
+static char settled_what[512];
+
+static int count_settle(const tl_event *ev, void *payload)
+{
+	if (ev->type == TL_EVENT_STEP && ev->step && !strcmp(ev->step, "deploy.settle") &&
+	    strstr(ev->message, "finished an interrupted destroy of")) {
+		settled_steps++;
+		snprintf(settled_what, sizeof(settled_what), "%s", ev->message);
+	}
+	return 0;
+}
+
+/* A destroy without --purge killed at each of its steps is finished by
+ * another command's repair (tl_deploy_repair, which every CLI command
+ * runs first), which says so, and keeps the app's data: database, Redis
+ * user, bucket. A destroy --purge asked next in the same context drops
+ * that data too (the finished one did not). */
+static void test_killed_without_purge_finished_by_repair_keeps_data(void **state)
+{
+	static const char *const steps[] = {
+		"destroy.route", "destroy.containers", "destroy.network",
+		"destroy.files", "destroy.registry",
+	};
+	static const char *const killed_while[] = {
+		"killed while removing its route, containers, images and network",
+		"killed while removing its route, containers, images and network",
+		"killed while removing its route, containers, images and network",
+		"killed while removing its state files",
+		"killed while removing its registry entry",
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (i > 0) {
+			teardown(state);
+			setup(state);
+		}
+		deploy_hello();
+		provision();
+		kill_destroy_at(steps[i], 0);
+		char rec[128];
+		snprintf(rec, sizeof(rec), "ops/%s.json", F->app);
+		assert_true(exists(rec));
+		settled_steps = 0;
+		tl_ctx_set_event_cb(F->ctx, count_settle, NULL);
+		tl_buf done = TL_BUF_INIT;
+		if (tl_deploy_repair(&done, F->ctx))
+			fail_msg("repair after a kill at %s: %s", steps[i], tl_error_last()->message);
+		tl_ctx_set_event_cb(F->ctx, NULL, NULL);
+		char said[128];
+		snprintf(said, sizeof(said), "finished an interrupted destroy of %s", F->app);
+		if (!done.ptr || !strstr(done.ptr, said))
+			fail_msg("the repair after a kill at %s did not say it finished the destroy: %s",
+			         steps[i], done.ptr ? done.ptr : "(nothing)");
+		tl_buf_dispose(&done);
+		assert_int_equal(settled_steps, 1);
+		/* and where it had stopped: the item it was removing */
+		if (!strstr(settled_what, killed_while[i]))
+			fail_msg("the repair after a kill at %s does not say %s: %s", steps[i],
+			         killed_while[i], settled_what);
+		/* gone as a destroy leaves an app, its data kept */
+		char p[128];
+		snprintf(p, sizeof(p), "apps/%s", F->app);
+		assert_false(exists(p));
+		assert_false(exists(rec));
+		snprintf(p, sizeof(p), "locks/app-%s.lock", F->app);
+		assert_false(exists(p));
+		tl_app *a = NULL;
+		tl_assert_rc(TL_ENOTFOUND, tl_app_open(&a, F->ctx, F->app));
+		assert_false(has_route());
+		assert_int_equal(count_by_label(false), 0);
+		assert_false(has_network());
+		if (!has_database() || !has_redis_user() || (F->s3 && !has_bucket()))
+			fail_msg("a destroy without --purge killed at %s, finished by the repair, "
+			         "dropped data (database %d, Redis user %d, bucket %d)",
+			         steps[i], has_database(), has_redis_user(), has_bucket());
+		/* a plain destroy asked next: nothing left to do */
+		tl_assert_ok(destroy(0));
+		assert_true(has_database());
+		/* --purge asked next: the data goes too */
+		tl_assert_ok(destroy(1));
+		assert_nothing_left();
+	}
+}
+
+/* A destroy --purge killed before its data went, whose repair cannot
+ * finish it (PostgreSQL down): a destroy asked then without --purge still
+ * purges (a destroy is never undone, and the data was asked to go), so it
+ * refuses while PostgreSQL is down, changing nothing, and once it is back
+ * removes everything. */
+static void test_plain_destroy_finishes_a_killed_purge(void **state)
+{
+	deploy_hello();
+	provision();
+	kill_destroy_at("destroy.database", 1);
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_PG_URL",
+	                               "postgresql://postgres@127.0.0.1:1/postgres"));
+	tl_buf done = TL_BUF_INIT;
+	tl_assert_rc(TL_EUNAVAILABLE, tl_deploy_repair(&done, F->ctx));
+	tl_assert_error_contains("PostgreSQL");
+	tl_buf_dispose(&done);
+	tl_assert_rc(TL_EUNAVAILABLE, destroy(0));
+	tl_assert_error_contains("PostgreSQL");
+	char rec[128];
+	snprintf(rec, sizeof(rec), "ops/%s.json", F->app);
+	assert_true(exists(rec));
+	tl_assert_ok(tl_ctx_config_set(F->ctx, "TOWLION_PG_URL", getenv("TOWLION_PG_URL")));
+	assert_true(has_database());
+	tl_assert_ok(destroy(0));
+	assert_false(exists(rec));
+	assert_nothing_left();
 }
 
 /* Killed after the registry entry went: only the lock file is left, and
@@ -448,6 +568,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_purge_refused_while_postgres_down, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_killed_at_each_step_then_rerun, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_killed_without_purge_finished_by_repair_keeps_data,
+		                                setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_destroy_finishes_a_killed_purge, setup,
 		                                teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
