@@ -71,8 +71,10 @@ static int run_create(cli *c)
 	o.release_command = release;
 	uint64_t drain_ms = 0;
 	if ((rc = cli_opt_int(c, &o.port, "--port", port, 1, 65535)) ||
-	    (rc = cli_opt_duration_ms(c, &drain_ms, "--drain-ms", drain, 1, 0, 3600000)) ||
-	    (rc = cli_opt_int(c, &o.keep_images, "--keep-images", keep, 1, 1000)))
+	    (rc = cli_opt_duration_ms(c, &drain_ms, "--drain-ms", drain, 1, 0,
+	                                TL_APP_DRAIN_MS_MAX)) ||
+	    (rc = cli_opt_int(c, &o.keep_images, "--keep-images", keep, 1,
+	                      TL_APP_KEEP_IMAGES_MAX)))
 		return rc;
 	if (drain)
 		o.drain_ms = (int)drain_ms;

@@ -18,10 +18,13 @@ TL_BEGIN_DECL
 typedef struct tl_app tl_app;
 typedef struct tl_app_list tl_app_list;
 
-/** Default number of release images kept per app. */
+/** Default number of release images kept per app (1 to TL_APP_KEEP_IMAGES_MAX). */
 #define TL_APP_KEEP_IMAGES_DEFAULT 5
-/** Default time old containers keep serving in-flight requests, in ms. */
+#define TL_APP_KEEP_IMAGES_MAX 100
+/** Default time old containers keep serving in-flight requests, in ms
+ *  (0 to TL_APP_DRAIN_MS_MAX, 10 minutes). */
 #define TL_APP_DRAIN_MS_DEFAULT 2000
+#define TL_APP_DRAIN_MS_MAX 600000
 
 typedef struct {
 	unsigned int version;        /* TL_APP_OPTIONS_VERSION */

@@ -65,10 +65,34 @@ void tl_app_free(tl_app *a)
 	free(a);
 }
 
+/* The most tl_app_create takes, and so the most an app.json may hold. */
+#define DRAIN_MS_MAX TL_APP_DRAIN_MS_MAX
+#define KEEP_IMAGES_MAX TL_APP_KEEP_IMAGES_MAX
+
 static char *opt_str(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? tl__strdup(s) : NULL;
+}
+
+/* A whole number of the record from lo to hi, or `def` when absent; a
+ * string, a fraction or a value out of range names the file (a cast took
+ * "8000" as 0 and 4294975296 as 8000). */
+static int opt_int(int64_t *out, json_t *j, const char *key, int64_t lo, int64_t hi,
+                   int64_t def, const char *path)
+{
+	json_t *v = json_object_get(j, key);
+	if (!v) {
+		*out = def;
+		return TL_OK;
+	}
+	json_int_t n = json_integer_value(v);
+	if (!json_is_integer(v) || n < lo || n > hi)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_CONFIG,
+		                     "%s: \"%s\" is not a whole number from %lld to %lld", path, key,
+		                     (long long)lo, (long long)hi);
+	*out = n;
+	return TL_OK;
 }
 
 /* Build an app from its JSON; TL_EINVALID naming the file when malformed. */
@@ -101,14 +125,19 @@ static int from_json(tl_app **out, json_t *j, const char *path, const char *dir)
 	a->web_service = opt_str(j, "web_service");
 	a->health_path = opt_str(j, "health_path");
 	a->release_command = opt_str(j, "release_command");
-	a->port = (int)json_integer_value(json_object_get(j, "port"));
-	json_t *drain = json_object_get(j, "drain_ms");
-	a->drain_ms = json_is_integer(drain) ? (int)json_integer_value(drain)
-	                                     : TL_APP_DRAIN_MS_DEFAULT;
-	a->keep_images = (int)json_integer_value(json_object_get(j, "keep_images"));
-	if (a->keep_images <= 0)
-		a->keep_images = TL_APP_KEEP_IMAGES_DEFAULT;
-	a->created = (int64_t)json_integer_value(json_object_get(j, "created"));
+	/* the bounds tl_app_create enforces; keep_images 0 was "the default" */
+	int64_t port = 0, drain = 0, keep = 0;
+	if (rc == TL_OK)
+		rc = opt_int(&port, j, "port", 0, 65535, 0, path);
+	if (rc == TL_OK)
+		rc = opt_int(&drain, j, "drain_ms", 0, DRAIN_MS_MAX, TL_APP_DRAIN_MS_DEFAULT, path);
+	if (rc == TL_OK)
+		rc = opt_int(&keep, j, "keep_images", 0, KEEP_IMAGES_MAX, 0, path);
+	if (rc == TL_OK)
+		rc = opt_int(&a->created, j, "created", 0, INT64_MAX, 0, path);
+	a->port = (int)port;
+	a->drain_ms = (int)drain;
+	a->keep_images = keep ? (int)keep : TL_APP_KEEP_IMAGES_DEFAULT;
 	if (rc) {
 		tl_app_free(a);
 		return rc;
@@ -303,10 +332,10 @@ static int check_options(const tl_app_options *o)
 	if (o->release_command && strchr(o->release_command, '\n'))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "the release command must be one line");
-	if (o->keep_images < 0 || o->keep_images > 100)
+	if (o->keep_images < 0 || o->keep_images > KEEP_IMAGES_MAX)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "keep_images must be 1 to 100");
-	if (o->drain_ms > 600000)
+	if (o->drain_ms > DRAIN_MS_MAX)
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "drain time must be at most 10 minutes");
 	return TL_OK;

@@ -192,7 +192,7 @@ int tl__bk_pg_table_count(int64_t *out, PGconn *conn)
 	                        0, NULL);
 	if (rc)
 		return rc;
-	*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	*out = strtoll(PQgetvalue(r, 0, 0), NULL, 10); /* a bigint PostgreSQL typed */
 	PQclear(r);
 	return TL_OK;
 }

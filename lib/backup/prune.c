@@ -99,12 +99,10 @@ static int parse_pre_restore(char **db, time_t *t, const char *name)
 	const char *ts = mark + strlen("__pre_restore_");
 	if (strlen(ts) != 14 || strstr(ts, "__pre_restore_"))
 		return -1;
-	char iso[17];
-	snprintf(iso, sizeof(iso), "%.8sT%.6sZ", ts, ts + 8);
-	if (tl__bk_ts_parse(t, iso) != TL_OK) {
-		tl_error_clear();
+	int64_t when = 0;
+	if (!tl__parse_utc(&when, ts, 14, "%Y%m%d%H%M%S")) /* as tl__bk_derived_db writes it */
 		return -1;
-	}
+	*t = (time_t)when;
 	*db = tl__strndup(name, (size_t)(mark - name));
 	return *db ? 0 : -1;
 }

@@ -284,6 +284,7 @@ static int copy_db_properties(PGconn *admin, const char *from, const char *to)
 			rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_PG, "database %s disappeared", from);
 		else {
 			acl_default = PQgetvalue(r, 0, 1)[0] == 't';
+			/* datconnlimit, an int4 that PostgreSQL typed: atoi meets no junk */
 			rc = tl__bk_pg_execf(admin, "set the connection limit",
 			                     "ALTER DATABASE %s CONNECTION LIMIT %d", qt,
 			                     atoi(PQgetvalue(r, 0, 0)));
@@ -364,12 +365,11 @@ static int empty_database(PGconn *admin, const char *db)
 		                        1, p);
 		if (rc)
 			return rc;
-		int left = atoi(PQgetvalue(r, 0, 0));
+		int left = atoi(PQgetvalue(r, 0, 0)); /* count(): PostgreSQL typed it */
 		PQclear(r);
 		if (left == 0)
 			return TL_OK;
-		struct timespec t = {0, 100 * 1000 * 1000};
-		nanosleep(&t, NULL);
+		tl__sleep_ms(100);
 	}
 	return tl__error_set(TL_ECONFLICT, TL_ERRCLASS_BACKUP,
 	                     "sessions on %s did not end within 10 s", db);

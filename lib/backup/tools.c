@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* PostgreSQL's port inside its container, as a number and as Docker's key */
+#define PG_PORT 5432
 #define PG_CONTAINER_PORT "5432"
 #define NOBODY "65534:65534"
 
@@ -140,7 +142,7 @@ static int serves(const tl_docker_container *c, const char *host, int port)
 {
 	if (!strcmp(host, "127.0.0.1") || !strcmp(host, "localhost") || !strcmp(host, "::1"))
 		return port > 0 && tl_docker_container_host_port(c, PG_CONTAINER_PORT, NULL) == port;
-	return *host && port == atoi(PG_CONTAINER_PORT) && !strcmp(tl_docker_container_ip(c, NULL), host);
+	return *host && port == PG_PORT && !strcmp(tl_docker_container_ip(c, NULL), host);
 }
 
 /* The platform's running postgres container that serves TOWLION_PG_URL,

@@ -198,7 +198,7 @@ static int count_rows(int64_t *tables, int64_t *rows, PGconn *c)
 		PGresult *cr = NULL;
 		rc = sql ? tl__bk_pg_exec(&cr, c, "count rows", sql, 0, NULL) : TL_ENOMEM;
 		if (rc == TL_OK) {
-			total += strtoll(PQgetvalue(cr, 0, 0), NULL, 10);
+			total += strtoll(PQgetvalue(cr, 0, 0), NULL, 10); /* count(): a bigint */
 			PQclear(cr);
 		}
 		free(sql);

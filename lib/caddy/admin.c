@@ -51,8 +51,7 @@ static int call(tl_ctx *ctx, tl__http_resp *resp, const char *method, const char
 	 * Every request made here is idempotent (a read, an adapt, or a /load
 	 * of the whole configuration), so trying again is safe. */
 	for (int i = 0; (rc == TL_EUNAVAILABLE || rc == TL_EIO) && i < 5; i++) {
-		struct timespec ts = {0, 100 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		tl__sleep_ms(100);
 		rc = tl__http_do(ctx, resp, &req);
 	}
 	free(url);

@@ -59,25 +59,6 @@ static bool refused_for_kernel(const char *message)
 
 /* The existing network `name` (exact name: inspect also matches id
  * prefixes), or NULL in *out when there is none. */
-static int find_network(json_t **out, tl_docker *d, const char *name)
-{
-	json_t *j = NULL;
-	*out = NULL;
-	int rc = tl__docker_inspect(&j, d, "networks", "", "network", name);
-	if (rc == TL_ENOTFOUND) {
-		tl_error_clear();
-		return TL_OK;
-	}
-	if (rc)
-		return rc;
-	const char *n = json_string_value(json_object_get(j, "Name"));
-	if (n && !strcmp(n, name))
-		*out = j;
-	else
-		json_decref(j);
-	return TL_OK;
-}
-
 static int check_existing(bool *encrypted, tl_buf *why_not, const json_t *net, const char *name)
 {
 	const char *driver = json_string_value(json_object_get(net, "Driver"));
@@ -119,7 +100,7 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 	if (rc)
 		return rc;
 	json_t *net = NULL;
-	if ((rc = find_network(&net, d, name)))
+	if ((rc = tl__docker_network_find(&net, d, name, false)))
 		return rc;
 	if (net) {
 		rc = check_existing(encrypted, why_not, net, name);
@@ -157,7 +138,7 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 	if (rc == TL_ECONFLICT) { /* made meanwhile by another run: check it instead */
 		tl_error_clear();
 		tl_buf_dispose(&why);
-		if ((rc = find_network(&net, d, name)) == TL_OK && net)
+		if ((rc = tl__docker_network_find(&net, d, name, false)) == TL_OK && net)
 			rc = check_existing(encrypted, why_not, net, name);
 		json_decref(net);
 		return rc;

@@ -748,19 +748,9 @@ static int k_mem_limit(service_reader *s, const tl__compose_pair *p)
 
 static int replicas_of(service_reader *s, yaml_node_t *n)
 {
-	char *v = NULL;
-	int rc = tl__compose_str(s->r, n, W(s, "deploy.replicas"), &v);
-	if (rc)
-		return rc;
-	char *end = NULL;
-	long l = v[0] >= '0' && v[0] <= '9' ? strtol(v, &end, 10) : -1;
-	if (l < 0 || l > REPLICAS_MAX || !end || *end)
-		rc = tl__compose_fail(s->r, n, "service %s: deploy.replicas \"%s\" is not a whole "
-		                      "number from 0 to %d", s->name, v, REPLICAS_MAX);
-	else
-		rc = set(s->svc, "replicas", json_integer(l));
-	free(v);
-	return rc;
+	long l = 0;
+	int rc = tl__compose_int(s->r, n, W(s, "deploy.replicas"), 0, REPLICAS_MAX, &l);
+	return rc ? rc : set(s->svc, "replicas", json_integer(l));
 }
 
 /* deploy.placement: constraints (a list of strings, "node.role==manager"),

@@ -168,8 +168,7 @@ int tl__lock_acquire(tl__lock **out, tl_ctx *ctx, const char *dir, const char *n
 		tl_buf_dispose(&who);
 		if (rc)
 			goto fail;
-		struct timespec pause = {0, 20 * 1000 * 1000};
-		nanosleep(&pause, NULL);
+		tl__sleep_ms(20);
 	}
 	write_holder(lk->fd);
 	*out = lk;

@@ -15,6 +15,12 @@
 
 int tl__error_bad_input(const char *what, const char *value, const char *why)
 {
+	return tl__error_bad_value(TL_EINVALID, TL_ERRCLASS_INPUT, what, value, why);
+}
+
+int tl__error_bad_value(int code, int klass, const char *what, const char *value,
+                        const char *why)
+{
 	/* Quote at most 80 bytes of the offending value, escaping controls so a
 	 * hostile value cannot forge lines in a terminal or log. */
 	char shown[4 * 80 + 4];
@@ -27,8 +33,8 @@ int tl__error_bad_input(const char *what, const char *value, const char *why)
 			shown[o++] = (char)c;
 	}
 	shown[o] = '\0';
-	return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "invalid %s \"%s%s\": %s", what,
-	                     shown, strlen(value) > 80 ? "..." : "", why);
+	return tl__error_set(code, klass, "invalid %s \"%s%s\": %s", what, shown,
+	                     strlen(value) > 80 ? "..." : "", why);
 }
 
 /* Leading digits of *p into *v; false on no digit or overflow. Advances *p. */
@@ -175,6 +181,29 @@ int tl_parse_size(uint64_t *out, const char *text, uint64_t min, uint64_t max, c
 bool tl__parse_digits(uint64_t *out, const char **p)
 {
 	return digits(out, p, NULL);
+}
+
+bool tl__parse_hex_digits(uint64_t *out, const char **p, size_t max_digits)
+{
+	uint64_t n = 0;
+	size_t k = 0;
+	for (const char *q = *p;; q++, k++) {
+		int d = *q >= '0' && *q <= '9'   ? *q - '0'
+		        : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
+		        : *q >= 'A' && *q <= 'F' ? *q - 'A' + 10
+		                                 : -1;
+		if (d < 0)
+			break;
+		/* 16 hex digits fill 64 bits: a longer run overflows */
+		if (k == max_digits || k == 16)
+			return false;
+		n = n << 4 | (uint64_t)d;
+	}
+	if (!k)
+		return false;
+	*out = n;
+	*p += k;
+	return true;
 }
 
 bool tl__parse_decimal_prefix(double *out, const char **p)

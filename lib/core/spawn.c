@@ -122,8 +122,7 @@ static void kill_group(pid_t pid, int *status)
 			kill(-pid, SIGKILL); /* stragglers of the group */
 			return;
 		}
-		struct timespec t = {0, 10 * 1000 * 1000};
-		nanosleep(&t, NULL);
+		tl__sleep_ms(10);
 	}
 	kill(-pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
@@ -259,8 +258,7 @@ int tl__spawn(tl__spawn_result *res, tl_ctx *ctx, const tl__spawn_opts *o)
 				wait = left;
 		}
 		if (np == 0) {
-			struct timespec t = {0, 5 * 1000 * 1000};
-			nanosleep(&t, NULL);
+			tl__sleep_ms(5);
 		} else if (poll(pf, (nfds_t)np, (int)wait) < 0 && errno != EINTR) {
 			rc = tl__error_os(TL_EIO, errno, "poll failed while running %s", o->argv[0]);
 			break;

@@ -21,12 +21,6 @@
 #define DRAIN_IDLE_MAX_MS 30000
 #define DRAIN_POLL_MS 50
 
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
-
 static bool is_old(const tl_docker_container *c, char *const *keep)
 {
 	const char *rel = tl_docker_container_label(c, "towlion.release");
@@ -53,7 +47,7 @@ static void wait_until_idle(tl__deploy_attempt *a, const tl_docker_container_lis
 		quiet = open ? 0 : quiet + 1;
 		if (quiet >= 2 || tl__clock_ms() - t0 >= DRAIN_IDLE_MAX_MS)
 			break;
-		sleep_ms(DRAIN_POLL_MS);
+		tl__sleep_ms(DRAIN_POLL_MS);
 	}
 	long waited = tl__clock_ms() - t0;
 	if (open)
@@ -87,7 +81,7 @@ int tl__docker_remove_other_releases(tl__deploy_attempt *a, char *const *keep,
 	if (old && drain_ms > 0) {
 		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old container(s) for %d ms",
 		         old, drain_ms);
-		sleep_ms(drain_ms);
+		tl__sleep_ms(drain_ms);
 		wait_until_idle(a, l, keep);
 	}
 	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(l); i++) {

@@ -86,8 +86,7 @@ int tl__health_wait(tl_ctx *ctx, const char *hostport, const char *path, long ti
 		}
 		if (tl__clock_ms() >= alive_at)
 			alive_at = tl__clock_ms() + ALIVE_EVERY_MS;
-		struct timespec t = {0, POLL_MS * 1000000L};
-		nanosleep(&t, NULL);
+		tl__sleep_ms(POLL_MS);
 	}
 	tl_buf_dispose(&why);
 	free(url);

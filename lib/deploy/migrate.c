@@ -177,9 +177,8 @@ static int migrate_one(tl_platform_report *r, tl_ctx *ctx, tl_docker *d,
 	if (rc == TL_OK && !strcmp(tl__cfg(ctx, "TOWLION_UPSTREAM_MODE"), "network")) {
 		rc = repoint_route(ctx, fp, net.name);
 		/* Requests already on their way over the old network finish. */
-		struct timespec ts = {MIGRATE_DRAIN_MS / 1000, (MIGRATE_DRAIN_MS % 1000) * 1000000L};
 		if (rc == TL_OK)
-			nanosleep(&ts, NULL);
+			tl__sleep_ms(MIGRATE_DRAIN_MS);
 	}
 	for (size_t i = 0; rc == TL_OK && i < n; i++) {
 		rc = tl_docker_network_disconnect(d, flat, fp->containers[i], 0);

@@ -7,6 +7,8 @@
 #include "deploy_int.h"
 
 #include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,6 +99,70 @@ int tl__plan_to_json(tl_buf *out, const tl__plan *plan)
 	return rc;
 }
 
+/* An integer of a saved plan within [min, max]; absent: `def`. A plan is
+ * towlion's own file, but one edited by hand or damaged must not reach
+ * Docker as a port of 70000 or a grace cut to an int's low bits. */
+static int int_at(json_int_t *out, const json_t *v, json_int_t min, json_int_t max,
+                  json_int_t def, const char *what, size_t i, const char *key)
+{
+	if (!v) {
+		*out = def;
+		return TL_OK;
+	}
+	json_int_t n = json_integer_value(v);
+	if (!json_is_integer(v) || n < min || n > max)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                     "%s: service %zu: %s is not a whole number from %lld to %lld; "
+		                     "deploy the release again instead",
+		                     what, i, key, (long long)min, (long long)max);
+	*out = n;
+	return TL_OK;
+}
+
+/* The service's numbers: each checked, then stored. */
+static int numbers_from(tl__svc *s, const json_t *o, const char *what, size_t i)
+{
+	const json_t *hc = json_object_get(o, "hc");
+	json_int_t init = 0, ro = 0, grace = -1, mem = 0, rep = -1, port = 0, hi = 0, ht = 0, hs = 0,
+	           hr = 0;
+	int rc;
+	/* init -1: unset (tl__svc) */
+	if ((rc = int_at(&init, json_object_get(o, "init"), -1, 1, 0, what, i, "init")) ||
+	    (rc = int_at(&ro, json_object_get(o, "read_only"), 0, 1, 0, what, i, "read_only")) ||
+	    (rc = int_at(&grace, json_object_get(o, "stop_grace_s"), -1, INT_MAX, -1, what, i,
+	                 "stop_grace_s")) ||
+	    (rc = int_at(&mem, json_object_get(o, "memory"), -1, INT64_MAX, 0, what, i,
+	                 "memory")) ||
+	    /* plans saved before replicas were read: one */
+	    (rc = int_at(&rep, json_object_get(o, "replicas"), -1, INT_MAX, -1, what, i,
+	                 "replicas")) ||
+	    (rc = int_at(&port, json_object_get(o, "port"), 0, 65535, 0, what, i, "port")) ||
+	    (rc = int_at(&hi, json_array_get(hc, 0), -1, LONG_MAX, 0, what, i, "hc[0]")) ||
+	    (rc = int_at(&ht, json_array_get(hc, 1), -1, LONG_MAX, 0, what, i, "hc[1]")) ||
+	    (rc = int_at(&hs, json_array_get(hc, 2), -1, LONG_MAX, 0, what, i, "hc[2]")) ||
+	    (rc = int_at(&hr, json_array_get(hc, 3), -1, INT_MAX, 0, what, i, "hc[3]")))
+		return rc;
+	const json_t *cpus = json_object_get(o, "cpus");
+	double c = json_number_value(cpus);
+	if (cpus && (!json_is_number(cpus) || !(c >= 0 && c <= 1e6)))
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
+		                     "%s: service %zu: cpus is not a number from 0 to 1000000; "
+		                     "deploy the release again instead",
+		                     what, i);
+	s->init = (int)init;
+	s->read_only = (int)ro;
+	s->stop_grace_s = (int)grace;
+	s->cpus = c;
+	s->memory = (int64_t)mem;
+	s->replicas = (int)rep;
+	s->port = (int)port;
+	s->hc_interval_ms = (long)hi;
+	s->hc_timeout_ms = (long)ht;
+	s->hc_start_ms = (long)hs;
+	s->hc_retries = (int)hr;
+	return TL_OK;
+}
+
 int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 {
 	memset(plan, 0, sizeof(*plan));
@@ -122,22 +188,9 @@ int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 		s->stop_signal = str_from(o, "stop_signal");
 		s->route_path = str_from(o, "route_path");
 		s->health_path = str_from(o, "health_path");
-		s->init = (int)json_integer_value(json_object_get(o, "init"));
-		s->read_only = (int)json_integer_value(json_object_get(o, "read_only"));
-		s->stop_grace_s = (int)json_integer_value(json_object_get(o, "stop_grace_s"));
-		s->cpus = json_real_value(json_object_get(o, "cpus"));
-		s->memory = (int64_t)json_integer_value(json_object_get(o, "memory"));
-		/* plans saved before replicas were read: one */
-		json_t *rep = json_object_get(o, "replicas");
-		s->replicas = rep ? (int)json_integer_value(rep) : -1;
 		s->routed = json_is_true(json_object_get(o, "routed"));
-		s->port = (int)json_integer_value(json_object_get(o, "port"));
-		json_t *hc = json_object_get(o, "hc");
-		s->hc_interval_ms = (long)json_integer_value(json_array_get(hc, 0));
-		s->hc_timeout_ms = (long)json_integer_value(json_array_get(hc, 1));
-		s->hc_start_ms = (long)json_integer_value(json_array_get(hc, 2));
-		s->hc_retries = (int)json_integer_value(json_array_get(hc, 3));
-		if (!s->name || !s->image)
+		rc = numbers_from(s, o, what, i);
+		if (rc == TL_OK && (!s->name || !s->image))
 			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
 			                   "%s: service %zu has no name or image", what, i);
 		if (rc == TL_OK)

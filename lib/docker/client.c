@@ -383,13 +383,14 @@ static int check_socket(const tl_docker *d)
 	return TL_OK;
 }
 
-/* "1.41" -> 141, so versions compare as numbers. */
-static int api_number(const char *v)
+long tl__docker_api_number(const char *v)
 {
-	int major = 0, minor = 0;
-	if (sscanf(v, "%d.%d", &major, &minor) != 2)
+	uint64_t major = 0, minor = 0;
+	const char *p = v;
+	if (!tl__parse_digits(&major, &p) || *p++ != '.' || !tl__parse_digits(&minor, &p) || *p ||
+	    major > 999 || minor > 999)
 		return -1;
-	return major * 1000 + minor;
+	return (long)(major * 1000 + minor);
 }
 
 static int negotiate(tl_docker *d)
@@ -408,9 +409,12 @@ static int negotiate(tl_docker *d)
 		rc = tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_DOCKER,
 		                   "Docker at %s did not say its API version; it is too old "
 		                   "(API %s or newer is required)", d->host, TL_DOCKER_API_VERSION);
+	if (rc == TL_OK && tl__docker_api_number(x.api_hdr.ptr) < 0)
+		rc = tl__error_bad_value(TL_EUNSUPPORTED, TL_ERRCLASS_DOCKER, "Docker API version",
+		                         x.api_hdr.ptr, "Docker's Api-Version header must be like 1.41");
 	if (rc == TL_OK) {
 		snprintf(d->server_api, sizeof(d->server_api), "%s", x.api_hdr.ptr);
-		if (api_number(d->server_api) < api_number(TL_DOCKER_API_VERSION))
+		if (tl__docker_api_number(d->server_api) < tl__docker_api_number(TL_DOCKER_API_VERSION))
 			rc = tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_DOCKER,
 			                   "Docker at %s speaks API %s; libtowlion needs %s or newer "
 			                   "(Docker 20.10+): upgrade Docker", d->host, d->server_api,

@@ -50,6 +50,10 @@ typedef struct {
  * streamed; with a sink, an error answer (not 2xx) goes to `body` instead
  * of the sink (its first MiB). */
 int tl__docker_request(tl_docker *d, const tl__docker_req *r, long *status, tl_buf *body);
+/* Docker's Api-Version "1.41" -> 1041, so versions compare as numbers; -1
+ * for anything but MAJOR.MINOR (sscanf's "%d.%d" took "1.41junk", " 1.41"
+ * and "1.-5"). */
+long tl__docker_api_number(const char *v);
 
 /* Map a non-2xx answer to an error: 404 TL_ENOTFOUND, 409 TL_ECONFLICT,
  * others TL_ERROR; the message carries Docker's "message". */
@@ -73,6 +77,9 @@ int tl__docker_label_filters(tl_buf *q, const char *const *labels);
  * object's JSON, errors naming "inspect <kind> <name>". */
 int tl__docker_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
                const char *kind, const char *name);
+/* The network named `name` (or, with or_id, whose id is `name`): its
+ * inspect JSON in *out, or *out NULL when there is none. */
+int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id);
 /* GET `path` narrowed by label filters (NULL: none): a JSON array, errors
  * naming `what` ("list images"). */
 int tl__docker_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,

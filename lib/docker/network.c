@@ -6,21 +6,25 @@
 
 /* GET /networks/{name} also matches id prefixes: only an exact name or id
  * counts as the network. */
-static int network_exists(int *exists, tl_docker *d, const char *name)
+int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id)
 {
 	json_t *j = NULL;
+	*out = NULL;
 	int rc = tl__docker_inspect(&j, d, "networks", "", "network", name);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
-		*exists = 0;
 		return TL_OK;
 	}
 	if (rc)
 		return rc;
+	/* dockerd also answers a unique prefix of a name or id: only an exact
+	 * match is this network */
 	const char *n = json_string_value(json_object_get(j, "Name"));
 	const char *id = json_string_value(json_object_get(j, "Id"));
-	*exists = (n && !strcmp(n, name)) || (id && !strcmp(id, name));
-	json_decref(j);
+	if ((n && !strcmp(n, name)) || (or_id && id && !strcmp(id, name)))
+		*out = j;
+	else
+		json_decref(j);
 	return TL_OK;
 }
 
@@ -31,10 +35,11 @@ static int ensure(int *created, tl_docker *d, const char *name, const char *cons
 	int rc = tl__docker_check_ref(name, "network name");
 	if (rc)
 		return rc;
-	int exists = 0;
-	if ((rc = network_exists(&exists, d, name)))
+	json_t *found = NULL;
+	if ((rc = tl__docker_network_find(&found, d, name, true)))
 		return rc;
-	if (exists) {
+	if (found) {
+		json_decref(found);
 		if (created)
 			*created = 0;
 		return TL_OK;

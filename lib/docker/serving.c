@@ -28,8 +28,23 @@
 
 enum { TCP_ESTABLISHED = 0x01, TCP_LISTEN = 0x0A };
 
+/* "ADDR:PORT " of a row, advancing *q: the address 8 hex digits (tcp) or
+ * 32 (tcp6), the port 4. */
+static bool endpoint(const char **q, uint64_t *port)
+{
+	size_t n = strspn(*q, "0123456789ABCDEFabcdef");
+	const char *p = *q + n;
+	if ((n != 8 && n != 32) || *p++ != ':' || !tl__parse_hex_digits(port, &p, 4) ||
+	    *p++ != ' ')
+		return false;
+	*q = p;
+	return true;
+}
+
 /* One row of a /proc/net/tcp table: "  N: LOCAL:PORT REMOTE:PORT ST ...";
- * the local port and the state, or false for the header or a short row. */
+ * the local port and the state, or false for the header or a short row.
+ * The kernel's hex fields, read strictly: sscanf's "%x" took a sign, and
+ * its "%63s %63s %x" a row of any shape. */
 static bool parse_row(const char *line, unsigned *port, unsigned *state)
 {
 	const char *p = line;
@@ -41,15 +56,13 @@ static bool parse_row(const char *line, unsigned *port, unsigned *state)
 	for (const char *q = p; q < colon; q++)
 		if (*q < '0' || *q > '9')
 			return false; /* the header row */
-	unsigned lport = 0, st = 0;
-	char local[64], remote[64];
-	if (sscanf(colon + 1, " %63s %63s %x", local, remote, &st) != 3)
+	uint64_t lport = 0, rport = 0, st = 0;
+	const char *q = colon + 1;
+	if (*q++ != ' ' || !endpoint(&q, &lport) || !endpoint(&q, &rport) ||
+	    !tl__parse_hex_digits(&st, &q, 2) || (*q != ' ' && *q != '\n' && *q))
 		return false;
-	const char *lp = strrchr(local, ':');
-	if (!lp || sscanf(lp + 1, "%x", &lport) != 1 || lport > 0xffff)
-		return false;
-	*port = lport;
-	*state = st;
+	*port = (unsigned)lport;
+	*state = (unsigned)st;
 	return true;
 }
 

@@ -82,7 +82,7 @@ static int read_db(db_state *s, PGconn *conn, const char *database)
 	if (rc == TL_OK && PQntuples(res) == 1) {
 		s->exists = 1;
 		snprintf(s->owner, sizeof(s->owner), "%s", PQgetvalue(res, 0, 0));
-		s->conn_limit = atoi(PQgetvalue(res, 0, 1));
+		s->conn_limit = atoi(PQgetvalue(res, 0, 1)); /* int4 column: PostgreSQL typed it */
 		s->public_access = PQgetvalue(res, 0, 2)[0] == 't';
 	}
 	PQclear(res);

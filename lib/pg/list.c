@@ -52,6 +52,7 @@ static int list_dbs(tl_pg_db_list **out, tl_pg *pg, const char *database)
 		tl_pg_db_info *d = &l->items[i];
 		d->database = PQgetvalue(res, row, 0);
 		d->owner = PQgetvalue(res, row, 1);
+		/* bigint and int columns of our own query: PostgreSQL typed them */
 		d->size_bytes = strtoll(PQgetvalue(res, row, 2), NULL, 10);
 		d->connections = atoi(PQgetvalue(res, row, 3));
 		d->connection_limit = atoi(PQgetvalue(res, row, 4));

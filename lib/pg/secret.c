@@ -121,7 +121,7 @@ int tl__pg_terminate_role(PGconn *conn, const char *role, int *n)
 	                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
 	                    "WHERE usename = $1 AND pid <> pg_backend_pid()",
 	                    1, p);
-	if (rc == TL_OK)
+	if (rc == TL_OK) /* count(): PostgreSQL typed it, so atoi meets no junk */
 		*n = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;

@@ -45,6 +45,7 @@ int tl__probe_memory(double *used_pct, uint64_t *total, uint64_t *available)
 	char line[256];
 	unsigned long long t = 0, a = 0, v;
 	bool have_a = false;
+	/* the kernel's own file, "MemTotal:  16318536 kB": sscanf is enough */
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "MemTotal: %llu kB", &v) == 1)
 			t = v;
@@ -96,28 +97,15 @@ static bool der_next(der *in, int *tag, der *val)
 static int64_t der_time(int tag, const der *v)
 {
 	size_t n = (size_t)(v->end - v->p);
-	char s[32];
-	if (n >= sizeof(s))
-		return -1;
-	memcpy(s, v->p, n);
-	s[n] = '\0';
-	struct tm tm = {0};
-	int y;
-	if (tag == 0x17 && n >= 13) { /* UTCTime YYMMDDHHMMSSZ */
-		if (sscanf(s, "%2d%2d%2d%2d%2d%2d", &y, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-		           &tm.tm_min, &tm.tm_sec) != 6)
-			return -1;
-		y += y < 50 ? 2000 : 1900;
-	} else if (tag == 0x18 && n >= 15) { /* GeneralizedTime */
-		if (sscanf(s, "%4d%2d%2d%2d%2d%2d", &y, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-		           &tm.tm_min, &tm.tm_sec) != 6)
-			return -1;
-	} else {
-		return -1;
-	}
-	tm.tm_year = y - 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm);
+	const char *s = (const char *)v->p;
+	int64_t t = -1;
+	/* RFC 5280: UTCTime YYMMDDHHMMSSZ (50-99: 19xx), GeneralizedTime
+	 * YYYYMMDDHHMMSSZ, both in UTC and with seconds */
+	if (tag == 0x17 && tl__parse_utc(&t, s, n, "%y%m%d%H%M%SZ"))
+		return t;
+	if (tag == 0x18 && tl__parse_utc(&t, s, n, "%Y%m%d%H%M%SZ"))
+		return t;
+	return -1;
 }
 
 /* notAfter and the subject's CN of a DER certificate. */

@@ -49,6 +49,10 @@ typedef int (*tl__redis_batch_fn)(tl_redis *r, const redisReply *keys, void *pay
 int tl__redis_scan_prefix(tl_redis *r, const char *prefix, const char *type,
                           tl__redis_batch_fn fn, void *payload);
 
+/* The whole number of field `name` in an INFO text ("name:123\r\n"); a
+ * field missing or not digits alone is TL_EIO naming it, not a silent 0. */
+int tl__redis_info_field(uint64_t *out, const char *info, const char *name);
+
 /* Hex SHA-256 of a password, as ACL GETUSER lists it. */
 void tl__redis_password_hash(char out[65], const char *password);
 

@@ -44,21 +44,30 @@ void tl_redis_stats_free(tl_redis_stats *s)
 	free(s);
 }
 
-static uint64_t info_field(const char *info, const char *name)
+int tl__redis_info_field(uint64_t *out, const char *info, const char *name)
 {
 	size_t n = strlen(name);
 	for (const char *p = info; p && *p;) {
 		if (strncmp(p, name, n) == 0 && p[n] == ':') {
 			/* "name:123\r\n": the digits, nothing but the line's end after */
-			const char *q = p + n + 1;
+			const char *q = p + n + 1, *e = q + strcspn(q, "\r\n");
 			uint64_t v = 0;
-			return tl__parse_digits(&v, &q) && (*q == '\r' || *q == '\n' || !*q) ? v : 0;
+			if (!tl__parse_digits(&v, &q) || q != e) {
+				char *text = tl__strndup(p + n + 1, (size_t)(e - p - n - 1));
+				int rc = text ? tl__error_bad_value(TL_EIO, TL_ERRCLASS_REDIS, name, text,
+				                                    "Redis INFO should give a whole number")
+				              : TL_ENOMEM;
+				free(text);
+				return rc;
+			}
+			*out = v;
+			return TL_OK;
 		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;
 	}
-	return 0;
+	return tl__error_set(TL_EIO, TL_ERRCLASS_REDIS, "Redis INFO has no %s field", name);
 }
 
 static int info(uint64_t *out, tl_redis *r, const char *section, const char *field)
@@ -68,9 +77,9 @@ static int info(uint64_t *out, tl_redis *r, const char *section, const char *fie
 	int rc = tl__redis_cmd(&rep, r, "INFO", 2, argv);
 	if (rc)
 		return rc;
-	*out = rep->str ? info_field(rep->str, field) : 0;
+	rc = tl__redis_info_field(out, rep->str ? rep->str : "", field);
 	freeReplyObject(rep);
-	return TL_OK;
+	return rc;
 }
 
 static int by_name(const void *a, const void *b)

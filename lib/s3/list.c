@@ -128,7 +128,8 @@ static int parse_contents(tl_s3_object_list *l, const char *p, const char *end)
 			rc = rc ? rc : TL_EIO;
 		o->size = size;
 		tl__s3_xml_get(&t, inner, ie, "LastModified");
-		o->last_modified = tl__s3_parse_time(t.ptr);
+		int when = tl__s3_parse_time(&o->last_modified, t.ptr, "LastModified");
+		rc = rc ? rc : when;
 		o->content_type = tl__strdup("");
 		if (!o->key || !o->etag || !o->content_type) {
 			tl__s3_object_dispose(o);

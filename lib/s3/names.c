@@ -38,6 +38,8 @@ int tl_s3_validate_bucket(const char *bucket)
 		return bad_bucket(bucket, "the suffixes \"-s3alias\" and \"--ol-s3\" are reserved");
 	unsigned a, b, c, d;
 	char tail;
+	/* a shape test, not a number read: the checks above leave only digits
+	 * between the dots here, so sscanf's signs and spaces cannot occur */
 	if (sscanf(bucket, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &tail) == 4)
 		return bad_bucket(bucket, "it must not look like an IP address");
 	return TL_OK;
@@ -132,28 +134,18 @@ int tl_s3_split(tl_buf *bucket, tl_buf *key, const char *text)
 	return TL_OK;
 }
 
-int64_t tl__s3_parse_time(const char *text)
+int tl__s3_parse_time(int64_t *out, const char *text, const char *what)
 {
+	*out = 0;
 	if (!text || !*text)
-		return 0;
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	int y, mo, d, h, mi, s;
-	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &s) == 6) {
-		tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
-		tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = s;
-		return (int64_t)timegm(&tm);
-	}
-	/* RFC 7231: "Mon, 30 Nov 2026 04:44:44 GMT" */
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char mon[4];
-	if (sscanf(text, "%*3s, %2d %3s %4d %2d:%2d:%2d", &d, mon, &y, &h, &mi, &s) == 6) {
-		const char *m = strstr(months, mon);
-		if (!m || strlen(mon) != 3)
-			return 0;
-		tm.tm_year = y - 1900, tm.tm_mon = (int)(m - months) / 3, tm.tm_mday = d;
-		tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = s;
-		return (int64_t)timegm(&tm);
-	}
-	return 0;
+		return TL_OK; /* not given: unknown */
+	size_t n = strlen(text);
+	/* ISO 8601 in listings, RFC 7231's IMF-fixdate in Last-Modified */
+	if (tl__parse_utc(out, text, n, "%Y-%m-%dT%H:%M:%S%fZ") ||
+	    tl__parse_utc(out, text, n, "%a, %d %b %Y %H:%M:%S GMT"))
+		return TL_OK;
+	*out = 0;
+	return tl__error_bad_value(TL_EIO, TL_ERRCLASS_S3, what, text,
+	                           "the S3 server's date is neither like 2026-11-30T04:44:44.000Z "
+	                           "nor like Mon, 30 Nov 2026 04:44:44 GMT");
 }

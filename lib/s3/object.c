@@ -57,12 +57,14 @@ int tl_s3_object_head(tl_s3_object **out, tl_s3 *s3, const char *bucket, const c
 		o->etag = tl__strdup(resp.etag);
 		o->content_type = tl__strdup(resp.content_type);
 		o->size = resp.content_length;
-		o->last_modified = tl__s3_parse_time(resp.last_modified);
 	}
+	bool whole = o && o->key && o->etag && o->content_type;
+	rc = whole ? tl__s3_parse_time(&o->last_modified, resp.last_modified, "Last-Modified")
+	           : TL_ENOMEM;
 	tl__s3_resp_dispose(&resp);
-	if (!o || !o->key || !o->etag || !o->content_type) {
+	if (rc) {
 		tl_s3_object_free(o);
-		return TL_ENOMEM;
+		return rc;
 	}
 	*out = o;
 	return TL_OK;

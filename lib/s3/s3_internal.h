@@ -139,8 +139,9 @@ int tl__s3_hash_file_range(char sha_hex[65], unsigned char md5[16], tl_ctx *ctx,
 
 /* ---- helpers ---- */
 
-/* "2026-11-30T04:44:44.000Z" or an HTTP date -> epoch seconds, 0 if bad. */
-int64_t tl__s3_parse_time(const char *text);
+/* "2026-11-30T04:44:44.000Z" or an HTTP date -> epoch seconds; none
+ * (NULL or "") is 0, anything else TL_EIO naming `what`. */
+int tl__s3_parse_time(int64_t *out, const char *text, const char *what);
 /* Validate bucket (and key when not NULL), for public entry points. */
 int tl__s3_check_names(const char *bucket, const char *key);
 

@@ -117,18 +117,15 @@ int tl__s3_xml_text(tl_buf *out, const char *s, size_t len)
 		const char *semi = memchr(s, ';', (size_t)(end - s));
 		bool done = false;
 		if (semi && semi - s > 2 && s[1] == '#') {
-			char num[16];
-			size_t nlen = (size_t)(semi - s - 2);
-			if (nlen < sizeof(num)) {
-				memcpy(num, s + 2, nlen);
-				num[nlen] = '\0';
-				char *e = NULL;
-				unsigned long cp = (num[0] == 'x' || num[0] == 'X') ? strtoul(num + 1, &e, 16)
-				                                                    : strtoul(num, &e, 10);
-				if (e && !*e && e != num && cp > 0 && cp <= 0x10FFFF) {
-					rc = put_utf8(out, cp);
-					done = true;
-				}
+			/* "&#65;" or "&#x41;", XML's grammar: strtoul also took "&#+65;",
+			 * "&# 65;" and "&#X41;" */
+			const char *q = s + 2;
+			uint64_t cp = 0;
+			bool ok = *q == 'x' ? (q++, tl__parse_hex_digits(&cp, &q, 8))
+			                    : tl__parse_digits(&cp, &q);
+			if (ok && q == semi && cp > 0 && cp <= 0x10FFFF) {
+				rc = put_utf8(out, (unsigned long)cp);
+				done = true;
 			}
 		}
 		for (size_t i = 0; !done && semi && i < TL__ARRAY_SIZE(ents); i++) {

@@ -123,11 +123,10 @@ int tl_ssh_target_parse(tl_buf *user, tl_buf *host, int *port, const char *targe
 			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 			                     "ssh target '%s': '%c' cannot be in a host name",
 			                     target, *c);
-	long pv = 0;
+	uint64_t pv = 0;
 	if (p) {
-		char *end = NULL;
-		pv = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
-		if (pv < 1 || pv > 65535 || !end || *end)
+		const char *end = p;
+		if (!tl__parse_digits(&pv, &end) || *end || pv < 1 || pv > 65535)
 			return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 			                     "ssh target '%s': the port must be a number from 1 "
 			                     "to 65535", target);

@@ -70,6 +70,10 @@ NUMBERS = [
     (["app", "create", "shop", "--port", "80 "], "--port"),
     (["app", "create", "shop", "--keep-images", "0x10"], "--keep-images"),
     (["app", "create", "shop", "--drain-ms", "-1"], "--drain-ms"),
+    # the library's limits, said by the CLI (it allowed 1 h and 1000, which
+    # the library then refused with another message)
+    (["app", "create", "shop", "--drain-ms", "11m"], "--drain-ms"),
+    (["app", "create", "shop", "--keep-images", "101"], "--keep-images"),
     (["deploy", "shop", "--path", "/x", "--timeout", "abc"], "expected a duration"),
     (["deploy", "shop", "--path", "/x", "--timeout", "99999999999999999999"], "--timeout"),
     (["db", "create", "shop", "--connection-limit", "+5"], "--connection-limit"),

@@ -208,6 +208,57 @@ static void test_preview_record_strict(void **state)
 	}
 }
 
+/* The registry's numbers are read strictly too: a string, a fraction, a
+ * negative or a wrapping value names the file and the key instead of
+ * becoming port 0 or a drain of -1 ms. */
+static void test_registry_numbers_strict(void **state)
+{
+	fixture *f = *state;
+	tl_app *a = NULL;
+	tl_assert_ok(tl_app_create(&a, f->ctx, "shop", NULL));
+	char path[700];
+	snprintf(path, sizeof(path), "%s/app.json", tl_app_state_dir(a));
+	tl_app_free(a);
+	static const struct {
+		const char *fields, *key;
+	} bad[] = {
+	    {"\"port\": \"8000\"", "\"port\""},
+	    {"\"port\": 4294975296", "\"port\""}, /* 8000 + 2^32 */
+	    {"\"port\": -1", "\"port\""},
+	    {"\"port\": 80.5", "\"port\""},
+	    {"\"drain_ms\": -1", "\"drain_ms\""},
+	    {"\"drain_ms\": 600001", "\"drain_ms\""},
+	    {"\"keep_images\": -3", "\"keep_images\""},
+	    {"\"keep_images\": \"3\"", "\"keep_images\""},
+	    {"\"created\": -5", "\"created\""},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[600];
+		snprintf(text, sizeof(text),
+		         "{\"schema\": 1, \"name\": \"shop\", \"domains\": [\"shop.example.com\"], %s}",
+		         bad[i].fields);
+		tl_test_write_file(path, text, 0600);
+		a = (tl_app *)0x1;
+		int rc = tl_app_open(&a, f->ctx, "shop");
+		if (rc != TL_EINVALID)
+			fail_msg("%s: rc %d, want TL_EINVALID", bad[i].fields, rc);
+		assert_ptr_equal(a, (tl_app *)0x1);
+		tl_assert_error_contains("app.json");
+		tl_assert_error_contains(bad[i].key);
+	}
+	/* absent numbers keep their defaults; in range they are read */
+	tl_test_write_file(path,
+	                   "{\"schema\": 1, \"name\": \"shop\", \"domains\": [\"shop.example.com\"], "
+	                   "\"port\": 8000, \"keep_images\": 0}",
+	                   0600);
+	tl_assert_ok(tl_app_open(&a, f->ctx, "shop"));
+	assert_int_equal(tl_app_port(a), 8000);
+	assert_int_equal(tl_app_drain_ms(a), TL_APP_DRAIN_MS_DEFAULT);
+	assert_int_equal(tl_app_keep_images(a), TL_APP_KEEP_IMAGES_DEFAULT);
+	assert_int_equal(tl_app_created(a), 0);
+	tl_app_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +266,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals_change_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unregister, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preview_record_strict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_numbers_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_creates_register_once, setup,
 		                                teardown),
 	};

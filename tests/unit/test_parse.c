@@ -187,12 +187,96 @@ static void test_decimal_and_digits(void **state)
 	assert_false(tl__parse_digits(&n, &p));
 }
 
+/* The hex scanner (/proc/net/tcp, XML character references): digits of
+ * either case only, at most the width asked for. */
+static void test_hex_digits(void **state)
+{
+	uint64_t n = 7;
+	const char *p = "1F40 rest";
+	assert_true(tl__parse_hex_digits(&n, &p, 4));
+	assert_int_equal(n, 0x1F40);
+	assert_string_equal(p, " rest");
+	p = "ffffffffffffffff";
+	assert_true(tl__parse_hex_digits(&n, &p, 16));
+	assert_true(n == UINT64_MAX);
+	static const char *const bad[] = {"", "+1F", "-1F", " 1F", "g", "1F400"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = 7;
+		p = bad[i];
+		if (tl__parse_hex_digits(&n, &p, 4))
+			fail_msg("hex \"%s\" taken", bad[i]);
+		assert_ptr_equal(p, bad[i]);
+		assert_int_equal(n, 7);
+	}
+	p = "0x1F"; /* a prefix scanner: the caller sees the 'x' */
+	assert_true(tl__parse_hex_digits(&n, &p, 4));
+	assert_int_equal(n, 0);
+	assert_string_equal(p, "x1F");
+	p = "10000000000000000"; /* 17 digits: more than 64 bits whatever the width */
+	assert_false(tl__parse_hex_digits(&n, &p, 32));
+}
+
+/* Fixed-layout UTC times: backup names, S3 dates, certificates. */
+static void test_utc(void **state)
+{
+	static const struct {
+		const char *text, *layout;
+		bool ok;
+		int64_t want;
+	} t[] = {
+		{"20261130T044444Z", "%Y%m%dT%H%M%SZ", true, 1796013884},
+		{"2026-11-30T04:44:44.123Z", "%Y-%m-%dT%H:%M:%S%fZ", true, 1796013884},
+		{"2026-11-30T04:44:44Z", "%Y-%m-%dT%H:%M:%S%fZ", true, 1796013884},
+		{"Mon, 30 Nov 2026 04:44:44 GMT", "%a, %d %b %Y %H:%M:%S GMT", true, 1796013884},
+		{"261130044444Z", "%y%m%d%H%M%SZ", true, 1796013884},
+		{"500101000000Z", "%y%m%d%H%M%SZ", true, -631152000},
+		{"20240229000000", "%Y%m%d%H%M%S", true, 1709164800},
+		/* what sscanf("%2d") or timegm() let through */
+		{"2026113 T044444Z", "%Y%m%dT%H%M%SZ", false, 0},
+		{"2026-1-30T04:44:44Z", "%Y-%m-%dT%H:%M:%S%fZ", false, 0},
+		{"+026-11-30T04:44:44Z", "%Y-%m-%dT%H:%M:%S%fZ", false, 0},
+		{"2026-11-30T04:44:44.Z", "%Y-%m-%dT%H:%M:%S%fZ", false, 0},
+		{"2026-11-30T04:44:44.1234567890Z", "%Y-%m-%dT%H:%M:%S%fZ", false, 0},
+		{"20230229000000", "%Y%m%d%H%M%S", false, 0},
+		{"20261131000000", "%Y%m%d%H%M%S", false, 0},
+		{"20261130240000", "%Y%m%d%H%M%S", false, 0},
+		{"20261130006000", "%Y%m%d%H%M%S", false, 0},
+		{"20261130000060", "%Y%m%d%H%M%S", false, 0},
+		{"20260030000000", "%Y%m%d%H%M%S", false, 0},
+		{"20261300000000", "%Y%m%d%H%M%S", false, 0},
+		{"20261130000000Z", "%Y%m%d%H%M%S", false, 0},
+		{"2026113000000", "%Y%m%d%H%M%S", false, 0},
+		{"Sun, 30 Nov 2026 04:44:44 GMT", "%a, %d %b %Y %H:%M:%S GMT", false, 0},
+		{"Mon, 30 nov 2026 04:44:44 GMT", "%a, %d %b %Y %H:%M:%S GMT", false, 0},
+		{"Mon, 30 Nov 2026 04:44:44 UTC", "%a, %d %b %Y %H:%M:%S GMT", false, 0},
+		{"2611300444-4Z", "%y%m%d%H%M%SZ", false, 0},
+		{"20261130", "%Y%m%d%q", false, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int64_t v = 7;
+		bool ok = tl__parse_utc(&v, t[i].text, strlen(t[i].text), t[i].layout);
+		if (ok != t[i].ok || (ok && v != t[i].want))
+			fail_msg("\"%s\" as %s: %s %lld", t[i].text, t[i].layout, ok ? "ok" : "refused",
+			         (long long)v);
+		if (!ok)
+			assert_int_equal(v, 7);
+	}
+	/* only the n bytes given: a name's timestamp inside a longer text */
+	int64_t v = 0;
+	assert_true(tl__parse_utc(&v, "20261130T044444Z.dump.zst", 16, "%Y%m%dT%H%M%SZ"));
+	assert_int_equal(v, 1796013884);
+	assert_false(tl__parse_utc(&v, "2026", 3, "%Y"));
+	assert_false(tl__parse_utc(&v, NULL, 0, "%Y"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_arguments),
 		cmocka_unit_test(test_decimal_and_digits),
+		cmocka_unit_test(test_hex_digits),
+		cmocka_unit_test(test_utc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,34 @@ static void test_config_errors(void **state)
 	tl_ctx_free(ctx);
 }
 
+/* INFO fields: digits to the line's end; a missing or malformed one is an
+ * error naming it (it was a silent 0). */
+static void test_info_field(void **state)
+{
+	const char *info = "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n"
+	                   "maxmemory:0\r\nbad_sign:-1\r\nbad_tail:12x\r\nbad_space: 12\r\n"
+	                   "bad_wrap:18446744073709551616\r\nbad_empty:\r\nlast:7";
+	uint64_t v = 9;
+	tl_assert_ok(tl__redis_info_field(&v, info, "used_memory"));
+	assert_int_equal(v, 1048576);
+	tl_assert_ok(tl__redis_info_field(&v, info, "maxmemory"));
+	assert_int_equal(v, 0);
+	tl_assert_ok(tl__redis_info_field(&v, info, "last"));
+	assert_int_equal(v, 7);
+	static const char *const bad[] = {"used_memory_human", "bad_sign", "bad_tail", "bad_space",
+	                                  "bad_wrap", "bad_empty"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 9;
+		tl_assert_rc(TL_EIO, tl__redis_info_field(&v, info, bad[i]));
+		assert_int_equal(v, 9);
+		tl_assert_error_contains(bad[i]);
+		tl_assert_error_contains("whole number");
+	}
+	tl_assert_rc(TL_EIO, tl__redis_info_field(&v, info, "connected_clients"));
+	tl_assert_error_contains("no connected_clients field");
+	tl_assert_rc(TL_EIO, tl__redis_info_field(&v, "", "used_memory"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +123,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_password_hash),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_info_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,14 @@ static void test_xml_extractor(void **state)
 	tl__buf_clear(&t);
 	tl_assert_ok(tl__s3_xml_text(&t, "a & b &#xZZ; &bogus;", 20));
 	assert_string_equal(t.ptr, "a & b &#xZZ; &bogus;");
+	/* character references in XML's grammar only: strtoul took a sign, a
+	 * space and "X" */
+	const char *refs = "&#65;&#x41;&#x0041;&#x1F600; &#+65; &# 65; &#X41; &#65x; &#x-41; "
+	                   "&#x110000; &#0; &#99999999999999999999999;";
+	tl__buf_clear(&t);
+	tl_assert_ok(tl__s3_xml_text(&t, refs, strlen(refs)));
+	assert_string_equal(t.ptr, "AAA\xf0\x9f\x98\x80 &#+65; &# 65; &#X41; &#65x; &#x-41; "
+	                           "&#x110000; &#0; &#99999999999999999999999;");
 	tl__buf_clear(&t);
 	tl_assert_ok(tl__s3_xml_escape(&t, "<a&'\">"));
 	assert_string_equal(t.ptr, "&lt;a&amp;&apos;&quot;&gt;");
@@ -226,11 +234,36 @@ static void test_digests(void **state)
 
 static void test_time_and_encoding(void **state)
 {
-	assert_int_equal(tl__s3_parse_time("1970-01-02T00:00:00.000Z"), 86400);
-	assert_int_equal(tl__s3_parse_time("2026-11-30T04:44:44Z"), 1796013884);
-	assert_int_equal(tl__s3_parse_time("Mon, 30 Nov 2026 04:44:44 GMT"), 1796013884);
-	assert_int_equal(tl__s3_parse_time("garbage"), 0);
-	assert_int_equal(tl__s3_parse_time(NULL), 0);
+	int64_t t = -1;
+	tl_assert_ok(tl__s3_parse_time(&t, "1970-01-02T00:00:00.000Z", "LastModified"));
+	assert_int_equal(t, 86400);
+	tl_assert_ok(tl__s3_parse_time(&t, "2026-11-30T04:44:44Z", "LastModified"));
+	assert_int_equal(t, 1796013884);
+	tl_assert_ok(tl__s3_parse_time(&t, "Mon, 30 Nov 2026 04:44:44 GMT", "Last-Modified"));
+	assert_int_equal(t, 1796013884);
+	/* none given: unknown, 0 */
+	tl_assert_ok(tl__s3_parse_time(&t, NULL, "LastModified"));
+	assert_int_equal(t, 0);
+	tl_assert_ok(tl__s3_parse_time(&t, "", "LastModified"));
+	assert_int_equal(t, 0);
+	/* a bad date in the answer is an error naming the field, not the epoch:
+	 * sscanf took signs, spaces, trailing text and 31 February */
+	static const char *const bad[] = {
+	    "garbage", "2026-11-30T04:44:44", "2026-11-30T04:44:44Z junk",
+	    "2026-11-30T04:44:44+02:00", "+026-11-30T04:44:44Z", "2026- 1-30T04:44:44Z",
+	    "2026-02-31T00:00:00Z", "2026-11-30T24:00:00Z", "2026-13-01T00:00:00Z",
+	    "2026-11-30T04:44:44.Z", "Mon, 30 Nov 2026 04:44:44", "Mon, 30 Foo 2026 04:44:44 GMT",
+	    "Tue, 30 Nov 2026 04:44:44 GMT", "Mon,  30 Nov 2026 04:44:44 GMT",
+	    "Mon, 30 Nov 2026 04:44:44 GMT\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = -1;
+		int rc = tl__s3_parse_time(&t, bad[i], "LastModified");
+		if (rc != TL_EIO || t != 0)
+			print_error("S3 date \"%s\": %s, %lld\n", bad[i], tl_strerror(rc), (long long)t);
+		assert_int_equal(rc, TL_EIO);
+		assert_int_equal(t, 0);
+		tl_assert_error_contains("invalid LastModified");
+	}
 	tl_buf b = TL_BUF_INIT;
 	tl_assert_ok(tl__url_encode_path(&b, "dir/a b+c&d=e~f_g.h-i%\xc3\xbc"));
 	assert_string_equal(b.ptr, "dir/a%20b%2Bc%26d%3De~f_g.h-i%25%C3%BC");

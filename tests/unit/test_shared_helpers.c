@@ -93,6 +93,76 @@ static void test_plans_of_forgotten_releases_are_deleted(void **state)
 	tl_test_rmdir(dir);
 }
 
+/* A saved plan reads back as it was written; a number out of its range
+ * (hand-edited or damaged) is refused with the key, never truncated. */
+static void test_saved_plan_numbers_checked(void **state)
+{
+	(void)state;
+	char *env[] = {"A=1", NULL}, *hc[] = {"CMD", "true", NULL};
+	tl__svc svc = {.name = "app", .image = "img", .env = env, .healthcheck = hc,
+	               .hc_interval_ms = 1500, .hc_timeout_ms = 700, .hc_start_ms = 3000,
+	               .hc_retries = 4, .init = 1, .stop_grace_s = 12, .cpus = 0.5,
+	               .memory = (int64_t)5 << 30, .replicas = 3, .routed = true, .port = 8000};
+	tl__plan plan = {.svcs = &svc, .n = 1};
+	tl_buf text = TL_BUF_INIT;
+	tl_assert_ok(tl__plan_to_json(&text, &plan));
+	tl__plan back;
+	tl_assert_ok(tl__plan_from_json(&back, text.ptr, "p.json"));
+	const tl__svc *b = &back.svcs[0];
+	assert_int_equal(b->hc_interval_ms, 1500);
+	assert_int_equal(b->hc_timeout_ms, 700);
+	assert_int_equal(b->hc_start_ms, 3000);
+	assert_int_equal(b->hc_retries, 4);
+	assert_int_equal(b->init, 1);
+	assert_int_equal(b->read_only, 0);
+	assert_int_equal(b->stop_grace_s, 12);
+	assert_true(b->cpus == 0.5);
+	assert_true(b->memory == (int64_t)5 << 30);
+	assert_int_equal(b->replicas, 3);
+	assert_true(b->routed);
+	assert_int_equal(b->port, 8000);
+	tl__plan_dispose(&back);
+	tl_buf_dispose(&text);
+
+	static const struct {
+		const char *svc, *key;
+	} bad[] = {
+		{"\"port\":70000", "port"},
+		{"\"port\":\"8000\"", "port"},
+		{"\"stop_grace_s\":4294967308", "stop_grace_s"},
+		{"\"replicas\":-2", "replicas"},
+		{"\"init\":2", "init"},
+		{"\"init\":-2", "init"},
+		{"\"memory\":-2", "memory"},
+		{"\"hc\":[1000,1000,0,2147483648]", "hc[3]"},
+		{"\"cpus\":-1.5", "cpus"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char doc[256];
+		snprintf(doc, sizeof(doc),
+		         "{\"services\":[{\"name\":\"app\",\"image\":\"img\",%s}]}", bad[i].svc);
+		assert_int_equal(tl__plan_from_json(&back, doc, "p.json"), TL_EINVALID);
+		tl_assert_error_contains(bad[i].key);
+		tl_assert_error_contains("p.json");
+	}
+	/* a plan as a deploy writes it, every "unset" -1 (init, grace,
+	 * replicas) and 0 (hc, memory, cpus) taken */
+	tl_assert_ok(tl__plan_from_json(
+		&back,
+		"{\"schema\":1,\"services\":[{\"name\":\"app\",\"image\":\"i\",\"hc\":[0,0,0,0],"
+		"\"init\":-1,\"read_only\":0,\"stop_grace_s\":-1,\"cpus\":0.0,\"memory\":0,"
+		"\"replicas\":-1,\"routed\":true,\"port\":8000}]}",
+		"p.json"));
+	assert_int_equal(back.svcs[0].init, -1);
+	tl__plan_dispose(&back);
+	/* absent numbers keep their defaults (plans saved before a key existed) */
+	tl_assert_ok(tl__plan_from_json(&back, "{\"services\":[{\"name\":\"a\",\"image\":\"i\"}]}",
+	                                "p.json"));
+	assert_int_equal(back.svcs[0].replicas, -1);
+	assert_int_equal(back.svcs[0].stop_grace_s, -1);
+	tl__plan_dispose(&back);
+}
+
 /* A saved error survives the errors of the clean-up it is kept across,
  * upstream text included (a copied tl_error only points at them). */
 static void test_error_saved_across_cleanup(void **state)
@@ -143,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_url_encoding),
 		cmocka_unit_test(test_app_paths),
 		cmocka_unit_test(test_plans_of_forgotten_releases_are_deleted),
+		cmocka_unit_test(test_saved_plan_numbers_checked),
 		cmocka_unit_test(test_error_saved_across_cleanup),
 		cmocka_unit_test(test_project_lock),
 	};

@@ -93,7 +93,8 @@ static void test_target_parse(void **state)
 	}
 	const char *bad[] = {"", "@host", "user@", "host:", "host:0", "host:65536",
 	                     "host:22x", "ho st", "h;rm", "[::1", "[::1]x", "a b@host",
-	                     "host:-1", ":22"};
+	                     "host:-1", ":22", "host:+22", "host: 22", "host:22\n",
+	                     "host:99999999999999999999999"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		tl_buf u = TL_BUF_INIT, h = TL_BUF_INIT;
 		int port = 7;
