@@ -138,10 +138,12 @@ static void print_report(cli *c, const tl_server_report *r)
 
 static int run_bootstrap(cli *c)
 {
-	const char *images[MAX_REPEAT + 1], *config[MAX_REPEAT + 1], *plat[MAX_REPEAT + 1];
+	const char *images[MAX_REPEAT + 1], *config[MAX_REPEAT + 1], *plat[MAX_REPEAT + 1],
+		*sources[MAX_REPEAT + 1];
 	int rc;
 	if ((rc = take_repeated(c, "--images", images)) ||
-	    (rc = take_repeated(c, "--config", config)) || (rc = take_repeated(c, "--image", plat)))
+	    (rc = take_repeated(c, "--config", config)) || (rc = take_repeated(c, "--image", plat)) ||
+	    (rc = take_repeated(c, "--packages-from", sources)))
 		return rc;
 	const char *target = NULL, *port_s = NULL, *key = NULL, *known = NULL, *pkgdir = NULL,
 	           *deploy_key = NULL, *deploy_user = NULL;
@@ -183,6 +185,7 @@ static int run_bootstrap(cli *c)
 	tl_server_bootstrap_options o = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
 	o.flags = c->dry_run ? TL_SERVER_DRY_RUN : 0;
 	o.packages = (const char *const *)debs;
+	o.package_sources = sources[0] ? sources : NULL;
 	o.images = images[0] ? images : NULL;
 	o.config = config[0] ? config : NULL;
 	o.platform_images = plat[0] ? plat : NULL;
@@ -206,7 +209,7 @@ out:
 static const cli_verb verbs[] = {
 	{"bootstrap",
 	 "--host USER@SERVER [--ssh-port N] [--ssh-key FILE] [--known-hosts FILE] "
-	 "[--packages DIR] [--images TAR]... [--image SVC=IMAGE]... [--config KEY=VALUE]... "
+	 "[--packages DIR] [--packages-from PATH|URL]... [--images TAR]... [--image SVC=IMAGE]... [--config KEY=VALUE]... "
 	 "[--deploy-key PUBKEY|FILE] [--deploy-user NAME]",
 	 "make a fresh Debian 12 server a running platform over SSH (idempotent)",
 	 "towlion server bootstrap --host root@apps.example.com --packages ./debs "

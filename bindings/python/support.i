@@ -603,7 +603,8 @@ static const tl_py_field tl_py_platform_options_fields[] = {
 #define ST tl_server_bootstrap_options
 static const tl_py_field tl_py_server_bootstrap_options_fields[] = {
 	U(flags), SV(packages), SV(images), SV(config), SV(platform_images), S(deploy_user),
-	S(deploy_key), I(ssh_port), L(min_disk_mb), L(min_memory_mb), L(timeout_ms), TL_FEND};
+	S(deploy_key), I(ssh_port), L(min_disk_mb), L(min_memory_mb), L(timeout_ms),
+	SV(package_sources), TL_FEND};
 #undef ST
 #define ST tl_metrics_options
 static const tl_py_field tl_py_metrics_options_fields[] = {U(flags), TL_FEND};

@@ -13,7 +13,8 @@
  * The steps (docs/server.md, "One command"):
  *   os        Debian 12, systemd, free disk and memory (check only)
  *   packages  docker.io, nftables, unattended-upgrades, sudo... (apt-get)
- *   towlion   the towlion .debs uploaded from here and installed
+ *   towlion   the towlion .debs uploaded from here, or taken from a path on
+ *             the server or a URL, and installed
  *   docker    /etc/docker/daemon.json (address pools, log rotation), enabled
  *   images    docker-save tars uploaded and loaded (air-gapped servers)
  *   firewall  nftables: only SSH, 80, 443 in; published ports not reachable
@@ -39,8 +40,9 @@ TL_BEGIN_DECL
 typedef struct {
 	unsigned int version;         /* TL_SERVER_BOOTSTRAP_OPTIONS_VERSION */
 	unsigned int flags;           /* TL_SERVER_* */
-	const char *const *packages;  /* local .deb files to install (NULL-
-	                                 terminated), or NULL: towlion must
+	const char *const *packages;  /* local .deb files to upload and
+	                                 install (NULL-terminated); with no
+	                                 package_sources either, towlion must
 	                                 already be installed */
 	const char *const *images;    /* local `docker save` tars to load */
 	const char *const *config;    /* "TOWLION_KEY=VALUE" lines for
@@ -55,11 +57,20 @@ typedef struct {
 	long min_disk_mb;             /* free on /var; 0: 10240 */
 	long min_memory_mb;           /* 0: 900 (a "1 GB" server) */
 	long timeout_ms;              /* each remote command; 0: 1800 s */
+	/* version 2: */
+	const char *const *package_sources; /* .debs the server takes itself
+	                                 (NULL-terminated), installed with
+	                                 `packages` in one apt-get: an absolute
+	                                 path on the server (a .deb, or a
+	                                 directory of them), or an http(s) URL
+	                                 of one .deb, fetched by the server once
+	                                 (kept by URL: a new version needs a
+	                                 new URL) */
 } tl_server_bootstrap_options;
 
-#define TL_SERVER_BOOTSTRAP_OPTIONS_VERSION 1
+#define TL_SERVER_BOOTSTRAP_OPTIONS_VERSION 2
 #define TL_SERVER_BOOTSTRAP_OPTIONS_INIT \
-	{TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0}
+	{TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL}
 
 TL_EXTERN(int) tl_server_bootstrap_options_init(tl_server_bootstrap_options *opts,
                                                 unsigned int version);

@@ -5,6 +5,7 @@
 #include "s3/s3_internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,18 @@ struct tl_server_report {
 	size_t nsecrets;
 };
 
+/* The size of each version of tl_server_bootstrap_options (options.h). */
+static const size_t bootstrap_options_sizes[2] = {
+	offsetof(tl_server_bootstrap_options, package_sources), /* 1 */
+	sizeof(tl_server_bootstrap_options),                    /* 2: package_sources */
+};
+
 int tl_server_bootstrap_options_init(tl_server_bootstrap_options *opts, unsigned int version)
 {
 	tl_server_bootstrap_options def = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
-	return TL__OPTIONS_INIT(opts, version, def, TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, "tl_server_bootstrap_options");
+	return TL__OPTIONS_INIT_GROWN(opts, version, def, bootstrap_options_sizes,
+	                              TL_SERVER_BOOTSTRAP_OPTIONS_VERSION,
+	                              "tl_server_bootstrap_options");
 }
 
 size_t tl_server_report_count(const tl_server_report *r) { return r ? r->n : 0; }
@@ -198,6 +207,32 @@ static int check_platform_image(const char *v)
 	return TL_OK;
 }
 
+/* A package the server takes itself: an absolute path on the server (a
+ * .deb or a directory), or an http(s) URL of one .deb. It reaches the
+ * server's shell only as an argument, never as code; what is refused here
+ * is what the scripts could misread: a relative path (taken from
+ * bootstrap's working directory), "..", a URL with a query or fragment
+ * (its file name would be a guess) or one not naming a .deb. */
+static int check_package_source(const char *v)
+{
+	size_t n = strlen(v);
+	bool url = !strncmp(v, "https://", 8) || !strncmp(v, "http://", 7);
+	const char *last = strrchr(v, '/');
+	bool ok = n > 1 && n <= 2048 && !has_ctl(v) && !strchr(v, ' ');
+	if (ok && url) {
+		const char *host = strstr(v, "//") + 2, *path = strchr(host, '/');
+		ok = path && path > host && !strpbrk(v, "?#") && strlen(last + 1) > 4 &&
+		     !strcmp(v + n - 4, ".deb");
+	} else if (ok) {
+		ok = v[0] == '/' && !strstr(v, "/../") && (n < 3 || strcmp(v + n - 3, "/..") != 0);
+	}
+	return ok ? TL_OK
+	          : tl__error_bad_input("package source", v,
+	                                "an absolute path on the server (a .deb or a directory of "
+	                                "them) or an http(s):// URL ending in .deb, without "
+	                                "spaces, query or \"..\"");
+}
+
 static int setup(tl__srv *s, tl_ctx *ctx, const tl_ssh_options *ssh,
                  const tl_server_bootstrap_options *opts)
 {
@@ -226,7 +261,8 @@ static int setup(tl__srv *s, tl_ctx *ctx, const tl_ssh_options *ssh,
 	if (s->o.deploy_key && (rc = check_public_key(s->o.deploy_key)))
 		return rc;
 	if ((rc = check_list(s->o.config, check_config_line)) ||
-	    (rc = check_list(s->o.platform_images, check_platform_image)))
+	    (rc = check_list(s->o.platform_images, check_platform_image)) ||
+	    (rc = check_list(s->o.package_sources, check_package_source)))
 		return rc;
 	if ((rc = hash_files(&s->deb_sha, ctx, s->o.packages, "package", ".deb")))
 		return rc;
@@ -374,10 +410,14 @@ int tl_server_bootstrap(tl_server_report **out, tl_ctx *ctx, const tl_ssh_option
                         const tl_server_bootstrap_options *opts)
 {
 	TL__CHECK_ARG(out && ctx && ssh && ssh->host);
-	TL__CHECK_VERSION(opts, TL_SERVER_BOOTSTRAP_OPTIONS_VERSION, "tl_server_bootstrap_options");
-	tl_server_bootstrap_options defaults = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
+	tl_server_bootstrap_options copy = TL_SERVER_BOOTSTRAP_OPTIONS_INIT;
+	int vrc = TL__OPTIONS_UPGRADE(&copy, opts, bootstrap_options_sizes,
+	                              TL_SERVER_BOOTSTRAP_OPTIONS_VERSION,
+	                              "tl_server_bootstrap_options");
+	if (vrc)
+		return vrc;
 	tl__srv s;
-	int rc = setup(&s, ctx, ssh, opts ? opts : &defaults);
+	int rc = setup(&s, ctx, ssh, &copy);
 	tl_server_report *r = rc ? NULL : calloc(1, sizeof(*r));
 	if (!rc && !r)
 		rc = tl__error_oom();

@@ -83,9 +83,66 @@ static const char debs_check_sh[] =
 	"[ -z \"$changes\" ] || { echo \"upload and install$changes\"; exit 10; }\n"
 	"echo \"installed: $have\"\n";
 
+/* The package sources the server takes itself ($2...: absolute paths of
+ * .debs or directories, http(s) URLs), each .deb's Package at its Version
+ * installed. A URL is fetched once, to $1/fetched/<its hash>/<its name>. */
+static const char sources_check_sh[] =
+	"d=$1; shift; changes=; have=\n"
+	"one() {\n"
+	"  if p=$(dpkg-deb -f \"$1\" Package 2>/dev/null) && v=$(dpkg-deb -f \"$1\" Version) &&\n"
+	"     [ \"$(dpkg-query -W -f='${Version} ${db:Status-Status}' \"$p\" 2>/dev/null)\" = \"$v installed\" ]; then\n"
+	"    have=\"$have${have:+, }$p $v\"\n"
+	"  else changes=\"$changes install $1\"; fi\n"
+	"}\n"
+	"for src; do\n"
+	"  case $src in\n"
+	"  http://*|https://*)\n"
+	"    f=$d/fetched/$(printf '%s' \"$src\" | sha256sum | cut -c1-16)/${src##*/}\n"
+	"    if [ -f \"$f\" ]; then one \"$f\"; else changes=\"$changes fetch $src\"; fi;;\n"
+	"  *)\n"
+	"    if [ -d \"$src\" ]; then\n"
+	"      found=\n"
+	"      for f in \"$src\"/*.deb; do [ -f \"$f\" ] && { found=1; one \"$f\"; }; done\n"
+	"      [ \"$found\" ] || { echo \"$src on the server holds no .deb file\"; exit 20; }\n"
+	"    elif [ -f \"$src\" ]; then one \"$src\"\n"
+	"    else echo \"$src: no such file or directory on the server\"; exit 20; fi;;\n"
+	"  esac\n"
+	"done\n"
+	"[ -z \"$changes\" ] || { echo \"${changes# }\"; exit 10; }\n"
+	"echo \"installed: $have\"\n";
+
+/* $1 the directory, then the uploaded .debs (paths on the server) and the
+ * sources: URLs not fetched yet are fetched (a file that is not a .deb is
+ * refused), directories become their .debs, and all of them go to one
+ * apt-get, which installs them with their dependencies from the server's
+ * own sources and upgrades or downgrades to exactly them. */
+static const char install_sh[] =
+	"set -e; d=$1; shift; n=$#\n"
+	"export DEBIAN_FRONTEND=noninteractive\n"
+	"for src; do\n"
+	"  case $src in\n"
+	"  http://*|https://*)\n"
+	"    k=$d/fetched/$(printf '%s' \"$src\" | sha256sum | cut -c1-16); f=$k/${src##*/}\n"
+	"    if [ ! -f \"$f\" ]; then\n"
+	"      mkdir -p -m 0700 \"$k\"\n"
+	"      curl -fsSL --proto =http,https --retry 2 -o \"$f.part\" \"$src\"\n"
+	"      dpkg-deb -f \"$f.part\" Package > /dev/null || { echo \"$src is not a .deb\" >&2; rm -f \"$f.part\"; exit 1; }\n"
+	"      mv -f \"$f.part\" \"$f\"\n"
+	"    fi\n"
+	"    set -- \"$@\" \"$f\";;\n"
+	"  *)\n"
+	"    if [ -d \"$src\" ]; then\n"
+	"      for f in \"$src\"/*.deb; do [ -f \"$f\" ] && set -- \"$@\" \"$f\"; done\n"
+	"    else set -- \"$@\" \"$src\"; fi;;\n"
+	"  esac\n"
+	"done\n"
+	"shift $n\n"
+	"apt-get update -q && apt-get install -y -q --no-install-recommends "
+	"--allow-downgrades -o Dpkg::Options::=--force-confold \"$@\"\n";
+
 static const char towlion_present_sh[] =
 	"command -v towlion > /dev/null || { echo 'towlion is not installed on the server: "
-	"give its packages (--packages DIR)'; exit 20; }\n"
+	"give its packages (--packages DIR, or --packages-from PATH|URL)'; exit 20; }\n"
 	"echo \"installed: $(towlion --version)\"\n";
 
 static const char *deb_name(const char *path)
@@ -94,26 +151,57 @@ static const char *deb_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+static bool has_sources(const tl__srv *s)
+{
+	return s->o.package_sources && s->o.package_sources[0];
+}
+
+/* The uploaded packages' check, then the sources'; what either would
+ * change is said together. */
 static int towlion_check(tl__srv *s)
 {
-	if (!s->o.packages)
+	if (!s->o.packages && !has_sources(s))
 		return tl__srv_check(s, towlion_present_sh, NULL, NULL);
-	char **args = NULL;
-	int rc = tl__strv_push(&args, DEB_DIR);
-	for (size_t i = 0; !rc && s->o.packages[i]; i++)
-		if (!(rc = tl__strv_push(&args, s->deb_sha[i])))
-			rc = tl__strv_push(&args, deb_name(s->o.packages[i]));
-	if (!rc)
-		rc = tl__srv_check(s, debs_check_sh, (const char *const *)args, NULL);
-	tl__strv_free(args);
+	int rc = TL__SRV_OK;
+	tl_buf why = TL_BUF_INIT;
+	if (s->o.packages) {
+		char **args = NULL;
+		rc = tl__strv_push(&args, DEB_DIR);
+		for (size_t i = 0; !rc && s->o.packages[i]; i++)
+			if (!(rc = tl__strv_push(&args, s->deb_sha[i])))
+				rc = tl__strv_push(&args, deb_name(s->o.packages[i]));
+		if (!rc)
+			rc = tl__srv_check(s, debs_check_sh, (const char *const *)args, NULL);
+		tl__strv_free(args);
+		if (rc >= 0 && s->why.size)
+			tl__buf_put(&why, s->why.ptr, s->why.size);
+	}
+	if (rc >= 0 && has_sources(s)) {
+		char **args = NULL;
+		int src_rc = tl__strv_push(&args, DEB_DIR);
+		for (size_t i = 0; !src_rc && s->o.package_sources[i]; i++)
+			src_rc = tl__strv_push(&args, s->o.package_sources[i]);
+		if (!src_rc)
+			src_rc = tl__srv_check(s, sources_check_sh, (const char *const *)args, NULL);
+		tl__strv_free(args);
+		if (src_rc >= 0 && s->why.size)
+			tl__buf_printf(&why, "%s%.*s", why.size ? "; " : "", (int)s->why.size, s->why.ptr);
+		rc = src_rc < 0 ? src_rc : rc == TL__SRV_CHANGE ? rc : src_rc;
+	}
+	if (rc >= 0) {
+		tl_buf_dispose(&s->why);
+		s->why = why;
+	} else {
+		tl_buf_dispose(&why);
+	}
 	return rc;
 }
 
 static int towlion_apply(tl__srv *s)
 {
 	char **args = NULL;
-	int rc = TL_OK;
-	for (size_t i = 0; !rc && s->o.packages[i]; i++) {
+	int rc = tl__strv_push(&args, DEB_DIR);
+	for (size_t i = 0; !rc && s->o.packages && s->o.packages[i]; i++) {
 		char *remote = tl__path_join(DEB_DIR, deb_name(s->o.packages[i]));
 		rc = remote ? tl__srv_upload_once(s, s->o.packages[i], remote, s->deb_sha[i])
 		            : TL_ENOMEM;
@@ -121,12 +209,8 @@ static int towlion_apply(tl__srv *s)
 			rc = tl__strv_push(&args, remote);
 		free(remote);
 	}
-	/* apt-get installs local files with their dependencies from the
-	 * server's own sources, and upgrades or downgrades to exactly them. */
-	static const char install_sh[] =
-		"export DEBIAN_FRONTEND=noninteractive\n"
-		"apt-get update -q && apt-get install -y -q --no-install-recommends "
-		"--allow-downgrades -o Dpkg::Options::=--force-confold \"$@\"\n";
+	for (size_t i = 0; !rc && has_sources(s) && s->o.package_sources[i]; i++)
+		rc = tl__strv_push(&args, s->o.package_sources[i]);
 	if (!rc)
 		rc = tl__srv_do(s, "installing the towlion packages", install_sh,
 		                (const char *const *)args, NULL);
@@ -303,6 +387,11 @@ static const char towlion_wrapper[] =
 static const char user_check_sh[] =
 	"u=$1 key=$2 changes=\n"
 	"if ! getent passwd \"$u\" > /dev/null; then echo \"create user $u with its key\"; exit 10; fi\n"
+	"[ \"$(id -u \"$u\")\" != 0 ] || { echo \"$u is root: the deploy user must not be\"; exit 20; }\n"
+	"groups=$(id -Gn \"$u\")\n"
+	"[ \"$groups\" = \"$u\" ] || { echo \"user $u is in the groups $groups: the deploy user gets "
+	"no group but its own (docker or sudo would make it root); take it out of them or give "
+	"another --deploy-user\"; exit 20; }\n"
 	"h=$(getent passwd \"$u\" | cut -d: -f6)\n"
 	"grep -qxF \"$key\" \"$h/.ssh/authorized_keys\" 2>/dev/null || changes=\"add the deploy key to $h/.ssh/authorized_keys\"\n"
 	"[ \"$(stat -c %U:%a \"$h/.ssh/authorized_keys\" 2>/dev/null)\" = \"$u:600\" ] || changes=\"${changes:-fix the mode of $h/.ssh/authorized_keys}\"\n"

@@ -43,6 +43,18 @@ refused = [
     (["--packages", empty], 3, "no .deb"),
     (["--packages", os.path.join(t.tmp, "nodir")], 3, "cannot open"),
     (["--ssh-port", "70000"], 2, "--ssh-port"),
+    # package sources the server takes itself: an absolute path without
+    # "..", or an http(s) URL naming a .deb; nothing the scripts misread
+    (["--packages-from", "debs/towlion.deb"], 1, "package source"),
+    (["--packages-from", "/srv/../etc/shadow"], 1, "package source"),
+    (["--packages-from", "/srv/debs/.."], 1, "package source"),
+    (["--packages-from", "/srv/a b.deb"], 1, "package source"),
+    (["--packages-from", "/srv/x.deb\nrm -rf /"], 1, "package source"),
+    (["--packages-from", "ftp://example.com/towlion.deb"], 1, "package source"),
+    (["--packages-from", "https://example.com/towlion.deb?x=1"], 1, "package source"),
+    (["--packages-from", "https://example.com/towlion.tar"], 1, "package source"),
+    (["--packages-from", "https://example.com.deb"], 1, "package source"),
+    (["--packages-from", "https:///towlion.deb"], 1, "package source"),
 ]
 for extra, want, words in refused:
     rc, out, err = t.run(base + extra, env=env)
@@ -56,7 +68,8 @@ t.check(rc == 2 and "--host" in err, f"no --host: exit {rc}, {err.strip()!r}")
 # remote runner (which would say "towlion was not found"), --config
 # KEY=VALUE is the verb's, not the global config file.
 good = ["--deploy-key", pub, "--config", "TOWLION_DOMAIN=a.example", "--packages", t.tmp,
-        "--image", "caddy=caddy:2"]
+        "--image", "caddy=caddy:2", "--packages-from", "/srv/debs",
+        "--packages-from", "https://example.com/r/towlion_0.2.0_amd64.deb"]
 rc, out, err = t.run(base + good, env=env)
 t.check(rc == 5 and "cannot connect to root@127.0.0.1:1" in err,
         f"good options: exit {rc}, {err.strip()!r}")

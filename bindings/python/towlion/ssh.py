@@ -99,6 +99,7 @@ class SSH:
     def bootstrap(self, host: str, *, port: Optional[int] = None, user: str = "root",
                   key_path: Optional[str] = None, known_hosts: Optional[str] = None,
                   packages: Optional[Sequence[str]] = None,
+                  package_sources: Optional[Sequence[str]] = None,
                   images: Optional[Sequence[str]] = None,
                   config: Optional[dict[str, str]] = None,
                   platform_images: Optional[dict[str, str]] = None,
@@ -106,7 +107,9 @@ class SSH:
                   ssh_port: Optional[int] = None, dry_run: bool = False,
                   timeout_ms: Optional[int] = None) -> dict[str, Any]:
         """``towlion server bootstrap``: make a fresh Debian 12 server a
-        running platform, idempotently. ``packages``: local .deb paths;
+        running platform, idempotently. ``packages``: local .deb paths
+        (uploaded); ``package_sources``: absolute paths on the server (a
+        .deb or a directory) or http(s) URLs of .debs the server fetches;
         ``images``: docker-save tars; ``config``: towlion.conf keys;
         ``platform_images``: {service: image} for platform up;
         ``deploy_key``: the deploy user's public key line. Returns the
@@ -117,6 +120,7 @@ class SSH:
         so = opts(host=host, port=port, user=user, key_path=key_path, known_hosts=known_hosts)
         bo = opts(flags=_t.TL_SERVER_DRY_RUN if dry_run else 0,
                   packages=list(packages) if packages else None,
+                  package_sources=list(package_sources) if package_sources else None,
                   images=list(images) if images else None,
                   config=[f"{k}={v}" for k, v in config.items()] if config else None,
                   platform_images=([f"{k}={v}" for k, v in platform_images.items()]
