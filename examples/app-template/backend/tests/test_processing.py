@@ -51,3 +51,30 @@ def test_upload_is_stored_and_processed(client, email_api, monkeypatch):
     s3 = storage.client()
     assert s3.head_object(Bucket=settings.s3_bucket, Key=up["key"])["ContentLength"] == len(data)
     s3.delete_object(Bucket=settings.s3_bucket, Key=up["key"])
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_S3_ENDPOINT"), reason="TEST_S3_* not set")
+def test_without_the_worker_the_api_processes_uploads(client, email_api):
+    """USE_CELERY=0 (the README's "remove the worker"): the API processes
+    the upload in a thread of its own process, with nobody calling the
+    task: the result row and the one email appear by themselves."""
+    import hashlib
+    import time
+    from app.config import settings
+    assert not settings.use_celery  # conftest: USE_CELERY=0
+    data = os.urandom(50_000)
+    r = client.post("/uploads", files={"file": ("alone.bin", data, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    up = r.json()
+    deadline = time.monotonic() + 30
+    result = None
+    while time.monotonic() < deadline:
+        result = client.get(f"/uploads/{up['id']}").json()["result"]
+        if result and result["emailed"]:
+            break
+        time.sleep(0.1)
+    assert result and result["emailed"], f"not processed in 30 s: {result}"
+    assert result["size"] == len(data) and result["sha256"] == hashlib.sha256(data).hexdigest()
+    assert [m["Subject"] for m in email_api.received] == ["Upload processed: alone.bin"]
+    from app import storage
+    storage.client().delete_object(Bucket=settings.s3_bucket, Key=up["key"])

@@ -210,6 +210,63 @@ def downgrade() -> None:
 EOF
 }
 
+# ---- settings: production-only, and the token nowhere else ------------------------------
+# The deploy workflow sends what its PRODUCTION_ONLY lists (EMAIL_API_KEY)
+# with --production-only, even though the operator had set it without.
+check_production_only() {
+  local doc
+  doc=$(tl_out --json env list "$APP") || { check_failed "env list $APP --json failed"; return 0; }
+  jq -e '.settings | map({(.key): .production_only}) | add
+         | .EMAIL_API_KEY == true and .EMAIL_API_URL == false and .EMAIL_FROM == false' \
+    <<< "$doc" > /dev/null ||
+    { check_failed "after the deploy workflow, EMAIL_API_KEY is not the only production-only key: $doc"; return 0; }
+  say "settings: EMAIL_API_KEY production-only, the other EMAIL_* shared with previews"
+}
+
+# The environment of the running container of PROJECT's SERVICE, one
+# KEY=VALUE a line (values stay in the caller: never said).
+container_env() { # PROJECT SERVICE
+  local id
+  id=$(dk ps -q --filter "label=towlion.project=$1" --filter "label=towlion.service=$2" | head -n 1)
+  [[ $id ]] || return 1
+  dk inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$id"
+}
+
+# The preview has the app's settings but not the production-only token,
+# which production's API has.
+check_preview_settings() {
+  local penv prod_env before=${#FAILED_CHECKS[@]}
+  penv=$(container_env "$PREVIEW_PROJECT" app) || { check_failed "no running app container of $PREVIEW_PROJECT"; return 0; }
+  prod_env=$(container_env "$APP" app) || { check_failed "no running app container of $APP"; return 0; }
+  if ! grep -qFx "EMAIL_API_URL=http://$MAIL_ALIAS:$MAIL_PORT" <<< "$penv" ||
+    ! grep -qFx "EMAIL_FROM=shop@$DOMAIN" <<< "$penv"; then
+    check_failed "the preview's API lacks the app's shared settings (EMAIL_API_URL, EMAIL_FROM)"
+  fi
+  if grep -q '^EMAIL_API_KEY=' <<< "$penv" || grep -qF "$MAIL_TOKEN" <<< "$penv"; then
+    check_failed "the preview's API has the production-only EMAIL_API_KEY"
+  fi
+  grep -qFx "EMAIL_API_KEY=$MAIL_TOKEN" <<< "$prod_env" ||
+    check_failed "production's API lost EMAIL_API_KEY"
+  ((${#FAILED_CHECKS[@]} > before)) ||
+    say "preview settings: EMAIL_API_URL and EMAIL_FROM, no EMAIL_API_KEY (production has it)"
+}
+
+# The token was set by the operator (stdin) and by the workflow (stdin over
+# SSH): it is in no output of the run and in no file of the platform's
+# state or the apps' checkouts but the app's settings file.
+check_token_nowhere() {
+  local settings=$TOWLION_DATA_DIR/towlion/apps/$APP/settings.env hits before=${#FAILED_CHECKS[@]}
+  grep -qF "$MAIL_TOKEN" "$settings" 2> /dev/null ||
+    check_failed "the token is not in $settings (where else did it go?)"
+  if grep -qF "$MAIL_TOKEN" "$SERVER_DIR/run.log"; then
+    check_failed "the token is in the run's output (a workflow job's log or towlion's output)"
+  fi
+  hits=$(grep -rlF "$MAIL_TOKEN" "$TOWLION_DATA_DIR/towlion" "$TOWLION_APPS_DIR" 2> /dev/null |
+    grep -vFx "$settings" || true)
+  [[ -z $hits ]] || check_failed "the token is in: $(tr '\n' ' ' <<< "$hits")"
+  ((${#FAILED_CHECKS[@]} > before)) || say "the token: only in $settings (and the containers' environment)"
+}
+
 # ---- the preview ----------------------------------------------------------------------
 PREVIEW_PROJECT=
 check_preview_up() {
@@ -240,7 +297,36 @@ check_preview_up() {
   [[ $PREVIEW_REDIS_USER && $PREVIEW_ROLE ]] || check_failed "the preview's env file names no Redis user or role"
   [[ $(dk ps -q --filter "label=towlion.project=$PREVIEW_PROJECT" | wc -l) -gt 0 ]] ||
     check_failed "no container of $PREVIEW_PROJECT runs"
+  check_preview_settings
   say "preview $PREVIEW_PROJECT: serves, e2e_note in $schema.items only, role $PREVIEW_ROLE, Redis user $PREVIEW_REDIS_USER"
+}
+
+# A push to the pull request's branch (`synchronize`): the workflow brings
+# the preview up again at the new head, whose second migration runs in
+# pr_N on top of the first; production is still untouched.
+check_preview_update() {
+  [[ $PREVIEW_PROJECT ]] || { check_failed "no preview to update"; return 0; }
+  local phost="pr-$PR.preview.$APP.$DOMAIN" schema=pr_$PR
+  rgit checkout -q e2e-column
+  migration_add "$SERVER_DIR/src" e2e_column2 \
+    "op.add_column('items', sa.Column('e2e_note2', sa.Text(), nullable=True))" \
+    "op.drop_column('items', 'e2e_note2')"
+  SHA_PR=$(repo_commit "a second column for the preview")
+  rgit checkout -q main
+  run_workflow preview pull_request e2e-column "$SHA_PR" synchronize ||
+    { check_failed "the preview workflow (synchronize) failed"; return 0; }
+  wait_serves "$phost" /api/health '"status":"ok"' 60 || check_failed "the updated preview does not serve /api/health"
+  [[ $(admin_sql_db "${APP//-/_}_db" -c "SELECT version_num FROM $schema.alembic_version") == e2e_column2 ]] ||
+    check_failed "$schema.alembic_version is not at the pushed head e2e_column2"
+  [[ $(admin_sql_db "${APP//-/_}_db" -c "SELECT count(*) FROM information_schema.columns
+        WHERE table_schema = '$schema' AND table_name = 'items' AND column_name = 'e2e_note2'") == 1 ]] ||
+    check_failed "$schema.items has no column e2e_note2 after the update"
+  [[ $(app_sql "SELECT count(*) FROM information_schema.columns
+        WHERE table_schema = 'public' AND table_name = 'items' AND column_name LIKE 'e2e_note%'") == 0 ]] ||
+    check_failed "production's items got a preview's column"
+  [[ $(app_sql "SELECT version_num FROM public.alembic_version") == e2e_v2 ]] ||
+    check_failed "production's alembic_version moved on the preview's update"
+  say "preview $PREVIEW_PROJECT updated to ${SHA_PR:0:7}: e2e_note2 in $schema.items only"
 }
 
 check_preview_down() {
