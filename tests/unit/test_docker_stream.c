@@ -381,6 +381,24 @@ static void test_tcp_tables_serving(void **state)
 	assert_int_equal(tl__tcp_tables_serving(""), 0);
 	assert_int_equal(tl__tcp_tables_serving("garbage\n: : :\n 1: x\n   9: 1:FFFFFF 2:3 01\n"),
 	                 0);
+	/* Rows of another shape are no rows: sscanf's %x took "+1F40" as 8000
+	 * and a listening state " +A" or "0A junk" */
+	static const char *const listeners[] = {
+	    "   0: 00000000:+1F40 00000000:0000 0A 0\n", "   0: 00000000:1F40 00000000:0000 +A 0\n",
+	    "   0: 00000000:1F40 00000000:0000 0Ax 0\n", "   0: 0000000:1F40 00000000:0000 0A 0\n",
+	    "   0: 00000000:01F40 00000000:0000 0A 0\n", "   0:  00000000:1F40 00000000:0000 0A 0\n",
+	    "   0: 00000000:1F40  00000000:0000 0A 0\n"};
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++) {
+		char t[256];
+		snprintf(t, sizeof(t), "%s   1: 0200A8C0:1F40 0100A8C0:D2F0 01 0\n", listeners[i]);
+		if (tl__tcp_tables_serving(t) != 0)
+			print_error("row taken: %s", listeners[i]);
+		assert_int_equal(tl__tcp_tables_serving(t), 0);
+	}
+	/* the same rows in the kernel's shape count */
+	assert_int_equal(tl__tcp_tables_serving("   0: 00000000:1F40 00000000:0000 0A 0\n"
+	                                        "   1: 0200A8C0:1f40 0100A8C0:D2F0 01 0\n"),
+	                 1);
 }
 
 /* Streamed JSON messages: cut at newlines whatever the chunks, an
@@ -425,6 +443,22 @@ static void test_messages_split_and_drop(void **state)
 	}
 }
 
+/* Docker's Api-Version header: MAJOR.MINOR and nothing else. */
+static void test_api_number(void **state)
+{
+	assert_int_equal(tl__docker_api_number("1.41"), 1041);
+	assert_int_equal(tl__docker_api_number("1.47"), 1047);
+	assert_int_equal(tl__docker_api_number("2.0"), 2000);
+	assert_true(tl__docker_api_number("1.100") > tl__docker_api_number("1.99"));
+	static const char *const bad[] = {"",     "1",      "1.",   ".41",  "1.41junk", " 1.41",
+	                                  "1.-5", "+1.41", "1.41.2", "1,41", "1000.1",   "1.1000"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tl__docker_api_number(bad[i]) != -1)
+			print_error("API version \"%s\" taken\n", bad[i]);
+		assert_int_equal(tl__docker_api_number(bad[i]), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_hijack_answer),
 		cmocka_unit_test(test_tar_header_late_mtime),
 		cmocka_unit_test(test_tcp_tables_serving),
+		cmocka_unit_test(test_api_number),
 		cmocka_unit_test(test_messages_split_and_drop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
