@@ -146,6 +146,43 @@ static int set_availability(cli *c, const char *availability)
 static int run_drain(cli *c) { return set_availability(c, "drain"); }
 static int run_activate(cli *c) { return set_availability(c, "active"); }
 
+static int run_reroute(cli *c)
+{
+	const char *app = NULL;
+	tl_ctx *ctx = NULL;
+	int rc = cli_begin(c, &ctx, NULL, 0, &app, 0, 1, NULL);
+	if (rc)
+		return rc;
+	tl_cluster_reroute_result *r = NULL;
+	if ((rc = tl_cluster_reroute(&r, ctx, app)) != TL_OK)
+		return cli_fail(c, rc);
+	json_t *arr = json_array();
+	size_t failed = 0;
+	for (size_t i = 0; i < tl_cluster_reroute_result_count(r); i++) {
+		const char *name = tl_cluster_reroute_result_app(r, i);
+		const char *state = tl_cluster_reroute_result_state(r, i);
+		const char *ups = tl_cluster_reroute_result_upstreams(r, i);
+		const char *prev = tl_cluster_reroute_result_previous(r, i);
+		const char *detail = tl_cluster_reroute_result_detail(r, i);
+		failed += !strcmp(state, "failed");
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "app", name, "state",
+		                                     state, "upstreams", ups, "previous", prev,
+		                                     "detail", detail));
+		if (!strcmp(state, "rerouted"))
+			cli_print(c, "%s: rerouted to %s (was %s)\n", name, ups, *prev ? prev : "no route");
+		else if (!strcmp(state, "unchanged"))
+			cli_print(c, "%s: unchanged (%s)\n", name, ups);
+		else
+			cli_print(c, "%s: %s: %s\n", name, state, detail);
+	}
+	cli_set_result(c, json_pack("{s:o}", "apps", arr));
+	tl_cluster_reroute_result_free(r);
+	if (failed)
+		return cli_error(c, EXIT_FAILED, "the route of %zu app(s) could not follow its tasks",
+		                 failed);
+	return 0;
+}
+
 static const cli_verb verbs[] = {
 	{"init", "[--advertise-addr ADDR] [--no-registry]",
 	 "make the engine at TOWLION_DOCKER_HOST a swarm manager (said so when it is one "
@@ -161,10 +198,15 @@ static const cli_verb verbs[] = {
 	 "labels",
 	 "towlion cluster nodes --json", false, run_nodes},
 	{"drain", "NODE",
-	 "move every task off NODE (hostname, id or unique id prefix) and give it no new ones",
+	 "move every task off NODE (hostname, id or unique id prefix) and give it no new ones; "
+	 "waits until the apps' tasks have left it, then their routes follow",
 	 "towlion cluster drain worker-2", true, run_drain},
 	{"activate", "NODE", "let NODE take tasks again after a drain",
 	 "towlion cluster activate worker-2", true, run_activate},
+	{"reroute", "[APP]",
+	 "make the route of APP (default: every app) name the tasks Swarm runs now, after a "
+	 "node was lost or tasks moved (drain and activate do it themselves)",
+	 "towlion cluster reroute --json", false, run_reroute},
 };
 
 const cli_group cli_group_cluster = {"cluster", "the Docker Swarm cluster under the platform",

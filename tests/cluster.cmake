@@ -17,10 +17,19 @@ set_tests_properties(integration.cluster PROPERTIES LABELS integration TIMEOUT 6
 
 # The registry's credentials and X-Registry-Auth, without services.
 tl_unit_test(registry_auth)
+# Reading Swarm's task objects (the port a task publishes), without services.
+tl_unit_test(swarm_tasks)
 
 # The Swarm deploy engine (TOWLION_ENGINE=swarm) on a single-node swarm in
 # a namespace of its own, with the harness's Caddy started inside it.
 add_test(NAME integration.cluster_deploy
   COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/deploy $<TARGET_FILE:towlion_cli>)
 set_tests_properties(integration.cluster_deploy PROPERTIES LABELS integration TIMEOUT 900
+  SKIP_RETURN_CODE 77)
+
+# The Swarm deploy engine on two nodes: drain, activate and a lost node
+# under a client loop through Caddy, the route following Swarm's tasks.
+add_test(NAME integration.cluster_deploy2
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/deploy2 $<TARGET_FILE:towlion_cli>)
+set_tests_properties(integration.cluster_deploy2 PROPERTIES LABELS integration TIMEOUT 900
   SKIP_RETURN_CODE 77)

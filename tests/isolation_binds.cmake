@@ -3,4 +3,6 @@
 # against the real dockerd.
 tl_unit_test(pathwalk)
 tl_unit_test(bindsnap)
+# one compose mount entry split for both deploy engines
+tl_unit_test(mount_entry)
 tl_integration_test(isolation_binds SERVICES TIMEOUT 600)

@@ -137,7 +137,14 @@ TL_EXTERN(const char *) tl_cluster_node_label_value(const tl_cluster_node *n, si
 
 /**
  * Set a node's availability to "drain" (its tasks move to other nodes and
- * no new ones come) or "active". `node` is an id, a unique id prefix or a
+ * no new ones come) or "active". Before a drain, with TOWLION_ENGINE=swarm,
+ * the routes stop naming the node's tasks (an app with a task elsewhere)
+ * and requests on their way there get 2 s. After a drain, the call waits until the
+ * node runs no task of the apps' services (up to 120 s: TL_ETIMEOUT, the
+ * node drained, saying what still runs; a node that is down is not waited
+ * for); then, with TOWLION_ENGINE=swarm, every app's route follows its
+ * tasks (tl_cluster_reroute; an app whose route could not follow makes it
+ * TL_ERROR naming it, the node drained all the same). `node` is an id, a unique id prefix or a
  * hostname; an ambiguous or unknown one is refused (TL_ECONFLICT,
  * TL_ENOTFOUND) with the nodes listed, and nothing changes. The node's
  * spec is read first and written back with only its availability changed,
@@ -145,6 +152,51 @@ TL_EXTERN(const char *) tl_cluster_node_label_value(const tl_cluster_node *n, si
  */
 TL_EXTERN(int) tl_cluster_node_set_availability(tl_ctx *ctx, const char *node,
                                                 const char *availability);
+
+/* ---- routes that follow Swarm's tasks ------------------------------------ */
+
+/** What tl_cluster_reroute did, one item per app and one per preview
+ * (named as its project, APP-pr-N, after its app's); freed by
+ * tl_cluster_reroute_result_free. */
+typedef struct tl_cluster_reroute_result tl_cluster_reroute_result;
+
+/**
+ * Make the route of `app` (NULL or "": every app) name the tasks its
+ * serving release's web services run now (TOWLION_ENGINE=swarm): one
+ * upstream per running task on a ready node, 127.0.0.1:PORT on this
+ * manager, NODE_ADDR:PORT on the others. A task Swarm moved (a node
+ * drained or lost) is added, a gone one removed; the route is written
+ * only when that set differs, through the same route change as a deploy,
+ * under the app's lock. A service whose replicas are not all running is
+ * waited for (up to 60 s over the whole call) and then routed to the
+ * tasks that run. The app's previews follow the same way, each under its
+ * own lock. An app with no release, or whose release is not on the
+ * swarm, is skipped; a service with no task that serves leaves its route
+ * as it is ("failed" for that app). With every app, each is tried and its
+ * failure is said in its item; a named app's failure is the call's error
+ * (its previews' failures are always said in their items).
+ * TL_EUNSUPPORTED when TOWLION_ENGINE is not swarm; TL_ENOTFOUND for an
+ * unknown app; TL_ECONFLICT when the engine is not a swarm manager.
+ */
+TL_EXTERN(int) tl_cluster_reroute(tl_cluster_reroute_result **out, tl_ctx *ctx,
+                                  const char *app);
+TL_EXTERN(void) tl_cluster_reroute_result_free(tl_cluster_reroute_result *r);
+TL_EXTERN(size_t) tl_cluster_reroute_result_count(const tl_cluster_reroute_result *r);
+/** The i-th item's app (NULL past the end, as every getter). */
+TL_EXTERN(const char *) tl_cluster_reroute_result_app(const tl_cluster_reroute_result *r,
+                                                      size_t i);
+/** "rerouted", "unchanged", "skipped" or "failed". */
+TL_EXTERN(const char *) tl_cluster_reroute_result_state(const tl_cluster_reroute_result *r,
+                                                        size_t i);
+/** Why, in words ("no release serves", the error of a failed app). */
+TL_EXTERN(const char *) tl_cluster_reroute_result_detail(const tl_cluster_reroute_result *r,
+                                                         size_t i);
+/** The upstreams of the tasks that serve now, "a:1,b:2" ("" when skipped). */
+TL_EXTERN(const char *) tl_cluster_reroute_result_upstreams(const tl_cluster_reroute_result *r,
+                                                            size_t i);
+/** The route's upstreams before the call, "a:1,b:2". */
+TL_EXTERN(const char *) tl_cluster_reroute_result_previous(const tl_cluster_reroute_result *r,
+                                                           size_t i);
 
 TL_END_DECL
 

@@ -239,17 +239,42 @@ static bool seen_before(const char *const *v, size_t i)
 	return false;
 }
 
+/*
+ * With several upstreams (a swarm service's tasks), one may go away between
+ * two health checks (a drained or lost node): Caddy picks upstreams at
+ * random and, with no retries, a dial to the gone one is a 502. So a
+ * multi-upstream proxy retries for a few seconds on another upstream
+ * (lb_try_duration, lb_try_interval): a retry only ever happens where the
+ * request would have failed. No passive health (fail_duration): one
+ * failure would leave an upstream out for its whole duration, and with
+ * both of a pair out every request is a 503 (the likely cause of a loss
+ * integration.cluster_deploy showed under load); the active health
+ * check drops a dead
+ * upstream within health_interval. Caddy 2.6 retries a
+ * failed dial for every method (no request was sent); a request that was
+ * sent and then failed (the task died while answering) is retried only
+ * when it is a GET (no retry_match is set: other methods may not be
+ * idempotent), and a response the upstream gave is never retried.
+ */
 static void put_proxy(tl_buf *b, const char *indent, const char *const *ups, size_t n,
                       const char *health, unsigned int interval)
 {
 	tl__buf_printf(b, "%sreverse_proxy", indent);
 	for (size_t i = 0; i < n; i++)
 		tl__buf_printf(b, " %s", ups[i]);
-	if (health && *health)
-		tl__buf_printf(b, " {\n%s\thealth_uri %s\n%s\thealth_interval %us\n%s}\n", indent,
-		               health, indent, interval ? interval : 10, indent);
-	else
+	bool retry = n > 1, check = health && *health;
+	if (!retry && !check) {
 		tl__buf_puts(b, "\n");
+		return;
+	}
+	tl__buf_puts(b, " {\n");
+	if (retry)
+		tl__buf_printf(b, "%s\tlb_try_duration 5s\n%s\tlb_try_interval 250ms\n", indent,
+		               indent);
+	if (check)
+		tl__buf_printf(b, "%s\thealth_uri %s\n%s\thealth_interval %us\n", indent, health,
+		               indent, interval ? interval : 10);
+	tl__buf_printf(b, "%s}\n", indent);
 }
 
 static int validate_route(tl_ctx *ctx, const tl_caddy_route *r, int *tls)

@@ -37,6 +37,13 @@ bool tl__kernel_ipsec(tl_buf *why);
 /* The platform's overlay: <TOWLION_NETWORK>-platform. */
 char *tl__cluster_platform_network(tl_ctx *ctx);
 
+/* tl_cluster_reroute with the tasks of node `except` left out (NULL:
+ * none), waiting for no replica (lib/deploy/reroute.c): before a drain,
+ * the routes stop naming the node's tasks while they still answer. An app
+ * with no task elsewhere is a "failed" item, its route left as it is. */
+int tl__cluster_reroute_except(tl_cluster_reroute_result **out, tl_ctx *ctx, const char *app,
+                               const char *except);
+
 /* The overlay of a tenant (an app, or its preview `pr` when not 0),
  * named as its bridge network on one server (<TOWLION_NETWORK>-app-<project>)
  * and labelled as it (towlion.app, towlion.project, towlion.pr,

@@ -3,9 +3,18 @@
  * (POST /nodes/{id}/update): drain moves a node's tasks elsewhere.
  */
 #include "cluster_int.h"
+#include "service.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* How long a drain waits for Swarm to stop the node's tasks. */
+#define DRAIN_WAIT_MS 120000
+/* How long requests already sent to a node's tasks get before the node is
+ * drained (the apps' default drain time, TL_APP_DRAIN_MS_DEFAULT). */
+#define ROUTE_AWAY_DRAIN_MS 2000
+#define POLL_MS 250
 
 struct tl_cluster_node {
 	json_t *j;              /* the node as Docker said it (a reference) */
@@ -219,6 +228,88 @@ static int update(tl_docker *d, const tl_cluster_node *n, const char *availabili
 	return rc;
 }
 
+/* After a drain: until node `n` runs no task of an app (a node that is
+ * down cannot say, and is not waited for). */
+static int wait_drained(tl_ctx *ctx, tl_docker *d, const tl_cluster_node *n)
+{
+	if (strcmp(n->state, "ready"))
+		return tl__log(ctx, TL_LOG_WARN, "node %s is %s: its tasks are not waited for",
+		               n->hostname, *n->state ? n->state : "unknown");
+	long t0 = tl__clock_ms();
+	for (;;) {
+		size_t left = 0;
+		int rc = tl__swarm_node_app_tasks(&left, d, n->id);
+		if (rc || !left)
+			return rc;
+		if (tl__clock_ms() - t0 > DRAIN_WAIT_MS)
+			return tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DOCKER,
+			                     "node %s is drained, but %zu task(s) of the apps still run "
+			                     "on it after %d s (see `docker node ps %s`); the routes "
+			                     "were not changed: run `towlion cluster reroute` once they "
+			                     "have moved",
+			                     n->hostname, left, DRAIN_WAIT_MS / 1000, n->hostname);
+		tl__sleep_ms(POLL_MS);
+	}
+}
+
+/* The apps' routes follow their tasks (TOWLION_ENGINE=swarm), with the
+ * tasks of node `except` left out (NULL: none), each change logged.
+ * *moved: a route changed. An app whose route could not follow is the
+ * call's error; with `except` only a warning: its route keeps the node's
+ * tasks until they move (nothing else can answer its requests). */
+static int reroute_all(tl_ctx *ctx, const tl_cluster_node *n, const char *except, bool *moved)
+{
+	tl_cluster_reroute_result *r = NULL;
+	int rc = tl__cluster_reroute_except(&r, ctx, NULL, except);
+	for (size_t i = 0; rc == TL_OK && i < tl_cluster_reroute_result_count(r); i++) {
+		const char *state = tl_cluster_reroute_result_state(r, i);
+		const char *app = tl_cluster_reroute_result_app(r, i);
+		if (!strcmp(state, "failed") && except)
+			rc = tl__log(ctx, TL_LOG_WARN,
+			             "the route of %s keeps node %s's tasks until they move: %s", app,
+			             n->hostname, tl_cluster_reroute_result_detail(r, i));
+		else if (!strcmp(state, "failed"))
+			rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DOCKER,
+			                   "node %s changed, but the route of %s could not follow its "
+			                   "tasks: %s",
+			                   n->hostname, app, tl_cluster_reroute_result_detail(r, i));
+		else if (!strcmp(state, "rerouted")) {
+			*moved = true;
+			rc = tl__log(ctx, TL_LOG_INFO, "route of %s: %s (was %s)%s", app,
+			             tl_cluster_reroute_result_upstreams(r, i),
+			             tl_cluster_reroute_result_previous(r, i),
+			             except ? ", before the drain" : "");
+		}
+	}
+	tl_cluster_reroute_result_free(r);
+	return rc;
+}
+
+/* Before a drain (node ready): the routes stop naming the node's tasks
+ * while they still answer, and the requests on their way there get the
+ * apps' usual drain time. Then Swarm stops them, and the reroute after
+ * the drain only adds the tasks it started: no Caddy config load happens
+ * while a request waits to retry a dead upstream (a load ends that wait
+ * with a 502). */
+static int route_away(tl_ctx *ctx, const tl_cluster_node *n)
+{
+	if (strcmp(tl__cfg(ctx, "TOWLION_ENGINE"), "swarm") || strcmp(n->state, "ready"))
+		return TL_OK;
+	bool moved = false;
+	int rc = reroute_all(ctx, n, n->id, &moved);
+	if (rc == TL_OK && moved)
+		tl__sleep_ms(ROUTE_AWAY_DRAIN_MS);
+	return rc;
+}
+
+/* After a change: the routes follow the tasks Swarm moved. */
+static int follow(tl_ctx *ctx, const tl_cluster_node *n)
+{
+	bool moved = false;
+	return strcmp(tl__cfg(ctx, "TOWLION_ENGINE"), "swarm") ? TL_OK
+	                                                       : reroute_all(ctx, n, NULL, &moved);
+}
+
 int tl_cluster_node_set_availability(tl_ctx *ctx, const char *node, const char *availability)
 {
 	TL__CHECK_ARG(ctx);
@@ -237,6 +328,8 @@ int tl_cluster_node_set_availability(tl_ctx *ctx, const char *node, const char *
 		rc = list_nodes(&l, d);
 	if (rc == TL_OK)
 		rc = resolve(&n, l, node);
+	if (rc == TL_OK && strcmp(n->availability, availability) && !strcmp(availability, "drain"))
+		rc = route_away(ctx, n);
 	if (rc == TL_OK && strcmp(n->availability, availability)) {
 		rc = tl__step(ctx, "cluster.availability", n->hostname, "setting node %s to %s",
 		              n->hostname, availability);
@@ -245,6 +338,13 @@ int tl_cluster_node_set_availability(tl_ctx *ctx, const char *node, const char *
 	} else if (rc == TL_OK) {
 		rc = tl__log(ctx, TL_LOG_INFO, "node %s is %s already", n->hostname, availability);
 	}
+	/* Swarm moves the tasks in the background: the routes follow once
+	 * the node runs none (a drain), or at once (activate moves nothing,
+	 * and a route left behind by an earlier change is fixed). */
+	if (rc == TL_OK && !strcmp(availability, "drain"))
+		rc = wait_drained(ctx, d, n);
+	if (rc == TL_OK)
+		rc = follow(ctx, n);
 	tl_cluster_node_list_free(l);
 	tl_docker_free(d);
 	return rc;

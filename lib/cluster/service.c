@@ -54,20 +54,28 @@ int tl__swarm_service_list(json_t **out, tl_docker *d, const char *const *labels
 	return tl__docker_list(out, d, "/services", labels, "list the services");
 }
 
-int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service)
+/* GET /tasks narrowed by one filter (`key`: [value]). */
+static int tasks_by(json_t **out, tl_docker *d, const char *key, const char *value,
+                    const char *what)
 {
-	json_t *f = json_pack("{s:[s]}", "service", service);
+	json_t *f = json_pack("{s:[s]}", key, value);
 	char *fs = f ? json_dumps(f, JSON_COMPACT) : NULL;
 	json_decref(f);
 	tl_buf enc = TL_BUF_INIT;
 	char *path = fs && tl__url_encode(&enc, fs) == TL_OK
 	                     ? tl__sprintf("/tasks?filters=%s", enc.ptr)
 	                     : NULL;
-	char *what = tl__sprintf("list the tasks of service %s", service);
-	int rc = path && what ? tl__docker_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
+	int rc = path ? tl__docker_call(d, "GET", path, NULL, out, 0, what) : TL_ENOMEM;
 	free(fs);
 	tl_buf_dispose(&enc);
 	free(path);
+	return rc;
+}
+
+int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service)
+{
+	char *what = tl__sprintf("list the tasks of service %s", service);
+	int rc = what ? tasks_by(out, d, "service", service, what) : TL_ENOMEM;
 	free(what);
 	return rc;
 }
@@ -85,6 +93,100 @@ const char *tl__swarm_task_why(const json_t *task)
 	const char *err = json_string_value(json_object_get(st, "Err"));
 	const char *msg = json_string_value(json_object_get(st, "Message"));
 	return err && *err ? err : msg ? msg : "";
+}
+
+int tl__swarm_task_port(const json_t *task, int target)
+{
+	size_t k;
+	json_t *p;
+	json_array_foreach(json_object_get(json_object_get(json_object_get(task, "Status"),
+	                                                   "PortStatus"),
+	                                   "Ports"),
+	                   k, p) {
+		const char *proto = json_string_value(json_object_get(p, "Protocol"));
+		json_int_t port = json_integer_value(json_object_get(p, "PublishedPort"));
+		if (json_integer_value(json_object_get(p, "TargetPort")) == target &&
+		    (!proto || !strcmp(proto, "tcp")) && port > 0 && port <= 65535)
+			return (int)port; /* the first: IPv4's (see service.h) */
+	}
+	return 0;
+}
+
+/* The address the manager reaches node `id` at (NULL: it is not ready). */
+static int node_addr(char **out, tl_docker *d, const char *id, const char *self)
+{
+	*out = NULL;
+	json_t *n = NULL;
+	int rc = tl__docker_inspect(&n, d, "nodes", "", "node", id);
+	if (rc)
+		return rc;
+	const json_t *st = json_object_get(n, "Status");
+	const char *state = json_string_value(json_object_get(st, "State"));
+	const char *addr = json_string_value(json_object_get(st, "Addr"));
+	if (!state || strcmp(state, "ready")) {
+		json_decref(n);
+		return TL_OK;
+	}
+	if (!strcmp(id, self))
+		addr = "127.0.0.1";
+	/* another manager's Status.Addr may be 0.0.0.0: its manager address is better */
+	const char *maddr = json_string_value(json_object_get(json_object_get(n, "ManagerStatus"),
+	                                                      "Addr"));
+	size_t len = addr ? strlen(addr) : 0;
+	if ((!len || !strcmp(addr, "0.0.0.0")) && maddr && strrchr(maddr, ':')) {
+		addr = maddr;
+		len = (size_t)(strrchr(maddr, ':') - maddr);
+	}
+	if (!len || !strcmp(addr, "0.0.0.0"))
+		rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DOCKER, "node %s has no address", id);
+	else if (!(*out = tl__strndup(addr, len)))
+		rc = TL_ENOMEM;
+	json_decref(n);
+	return rc;
+}
+
+int tl__swarm_task_upstreams(char ***out, tl_docker *d, const json_t *tasks, int target,
+                             const char *self)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *want = json_string_value(json_object_get(t, "DesiredState"));
+		const char *node = json_string_value(json_object_get(t, "NodeID"));
+		int port = tl__swarm_task_port(t, target);
+		if (!port || !node || !*node || !want || strcmp(want, "running") ||
+		    strcmp(tl__swarm_task_state(t), "running"))
+			continue;
+		char *host = NULL;
+		int rc = node_addr(&host, d, node, self);
+		if (rc == TL_OK && host)
+			rc = tl__strv_pushf(out, "%s:%d", host, port);
+		free(host);
+		if (rc)
+			return rc;
+	}
+	return TL_OK;
+}
+
+int tl__swarm_node_app_tasks(size_t *n, tl_docker *d, const char *node_id)
+{
+	json_t *tasks = NULL;
+	int rc = tasks_by(&tasks, d, "node", node_id, "list the tasks of a node");
+	if (rc)
+		return rc;
+	*n = 0;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) {
+		const char *state = tl__swarm_task_state(t);
+		const json_t *labels = json_object_get(
+			json_object_get(json_object_get(json_object_get(t, "Spec"), "ContainerSpec"),
+			                "Labels"),
+			"towlion.app");
+		*n += labels && (!strcmp(state, "running") || !strcmp(state, "starting"));
+	}
+	json_decref(tasks);
+	return TL_OK;
 }
 
 /* ---- service logs ---------------------------------------------------- */

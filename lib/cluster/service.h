@@ -21,6 +21,24 @@ int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service);
  * there (Status.Err, else Status.Message). Never NULL. */
 const char *tl__swarm_task_state(const json_t *task);
 const char *tl__swarm_task_why(const json_t *task);
+/* The port a task publishes in host mode for `target` (TCP) on its node's
+ * IPv4 addresses, 0 for none. Docker maps 0.0.0.0 and :: separately and
+ * their ports differ when the first pick for one was taken (an outgoing
+ * connection's ephemeral port, which shares Docker's range): PortStatus
+ * lists both, with no address, the IPv4 one first; the manager and Caddy
+ * dial IPv4. */
+int tl__swarm_task_port(const json_t *task, int target);
+/* Where the tasks among `tasks` (tl__swarm_tasks) that serve now answer
+ * `target`, the port they publish in host mode, as the manager dials them:
+ * "127.0.0.1:P" for the tasks of this manager (node `self`), "ADDR:P"
+ * for the others. A task serves when it runs, is meant to (DesiredState
+ * running: a drained node's task is not) and its node is ready (Swarm may
+ * still call a task of a lost node running). Appended to *out. */
+int tl__swarm_task_upstreams(char ***out, tl_docker *d, const json_t *tasks, int target,
+                             const char *self);
+/* How many tasks of towlion's services (labelled towlion.app) still run or
+ * start on node `node_id`. */
+int tl__swarm_node_app_tasks(size_t *n, tl_docker *d, const char *node_id);
 /* The last `tail` lines of the service's tasks, stdout and stderr merged,
  * appended to `out`. */
 int tl__swarm_service_logs(tl_buf *out, tl_docker *d, const char *name, int tail);

@@ -242,14 +242,6 @@ static int scan_images(tl__deploy_attempt *a)
 	return rc;
 }
 
-static const tl__svc *web_svc(const tl__deploy_attempt *a)
-{
-	for (size_t i = 0; i < a->plan.n; i++)
-		if (a->plan.svcs[i].routed && !a->plan.svcs[i].route_path)
-			return &a->plan.svcs[i];
-	return NULL;
-}
-
 static int run_release_command(tl__deploy_attempt *a)
 {
 	const char *cmd = a->p->release_command;
@@ -260,7 +252,7 @@ static int run_release_command(tl__deploy_attempt *a)
 		if (a->plan.web_service && !strcmp(a->plan.svcs[i].name, a->plan.web_service))
 			web = &a->plan.svcs[i];
 	if (!web)
-		web = web_svc(a);
+		web = tl__plan_default_svc(&a->plan);
 	if (!cmd || !*cmd || !web)
 		return TL_OK;
 	/* The command itself is not shown: interpolation may have put a
@@ -347,51 +339,7 @@ static int switch_route(tl__deploy_attempt *a)
 {
 	int rc = tl__step(a->ctx, "deploy.switch", a->p->name, "switching %s to %s", a->p->hosts[0],
 	                  a->release_id);
-	if (rc)
-		return rc;
-	tl_caddy_route r = TL_CADDY_ROUTE_INIT;
-	tl_caddy_path paths[TL_CADDY_MAX_PATHS];
-	const char *ups[TL_CADDY_MAX_PATHS + 1][TL_CADDY_MAX_UPSTREAMS];
-	size_t nups[TL_CADDY_MAX_PATHS + 1] = {0};
-	size_t npaths = 0;
-	const tl__svc *web = web_svc(a);
-	r.site = a->p->name;
-	r.hosts = (const char *const *)a->p->hosts;
-	r.nhosts = tl__strv_len(a->p->hosts);
-	r.health_uri = web ? web->health_path : NULL;
-	for (size_t i = 0; i < a->nrun; i++) {
-		const tl__started_container *st = &a->run[i];
-		if (!st->svc->routed)
-			continue;
-		size_t slot = 0; /* 0: default route; k+1: path k */
-		if (st->svc->route_path) {
-			size_t k = 0;
-			while (k < npaths && strcmp(paths[k].path, st->svc->route_path))
-				k++;
-			if (k == npaths) {
-				if (npaths == TL_CADDY_MAX_PATHS)
-					return tl__error_set(TL_EINVALID, TL_ERRCLASS_DEPLOY,
-					                     "too many path routes (at most %d)",
-					                     TL_CADDY_MAX_PATHS);
-				paths[npaths] = (tl_caddy_path){st->svc->route_path, NULL, 0,
-				                                st->svc->health_path};
-				npaths++;
-			}
-			slot = k + 1;
-		}
-		for (size_t k = 0; st->upstreams && st->upstreams[k]; k++)
-			if (nups[slot] < TL_CADDY_MAX_UPSTREAMS)
-				ups[slot][nups[slot]++] = st->upstreams[k];
-	}
-	for (size_t k = 0; k < npaths; k++) {
-		paths[k].upstreams = ups[k + 1];
-		paths[k].nupstreams = nups[k + 1];
-	}
-	r.upstreams = ups[0];
-	r.nupstreams = nups[0];
-	r.paths = npaths ? paths : NULL;
-	r.npaths = npaths;
-	return tl_caddy_route_set(a->ctx, &r);
+	return rc ? rc : tl__route_units(a->ctx, a->p, &a->plan, a->run, a->nrun);
 }
 
 static int start_workers(tl__deploy_attempt *a)

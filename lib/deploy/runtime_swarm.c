@@ -12,8 +12,9 @@
  * switch. Not the routing mesh: its ingress and VIPs are IPVS, which a
  * kernel may lack (the development VM's has none: the mesh's ports and
  * VIPs answer nothing there), and the mesh would hide which task answers.
- * The price: a task Swarm moves to another node later (a node down) is
- * not in the route until the next deploy or restart. Host-mode ports are
+ * The price: a task Swarm moves to another node later (a drain, a node
+ * down) has a new address: tl_cluster_reroute (reroute.c; drain and
+ * activate call it) makes the route follow. Host-mode ports are
  * open on the node's addresses: the nodes' firewall keeps them private.
  * The network upstream mode (Caddy on the tenant overlays) would need a
  * probe from inside the overlay: not built, refused with that.
@@ -25,6 +26,7 @@
  * fails ends the health wait at once with Swarm's reason.
  */
 #include "runtime.h"
+#include "mount_entry.h"
 #include "cluster/cluster_int.h"
 #include "cluster/service.h"
 #include "towlion/docker.h"
@@ -38,12 +40,6 @@
 #define POLL_MS 250
 #define NETWORK_RM_WAIT_MS 30000
 #define TASKS_GONE_WAIT_MS 60000
-
-static void sleep_ms(long ms)
-{
-	struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&t, NULL);
-}
 
 /* The image a service of this release runs, and the credentials its
  * nodes pull it with (*auth NULL: none). With the cluster's registry (cluster
@@ -125,38 +121,42 @@ static json_t *labels_of(const tl__deploy_attempt *a, const tl__svc *svc, const 
 static int mounts_of(json_t *mounts, const tl__svc *svc)
 {
 	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
-		char *copy = tl__strdup(svc->binds[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *target = strchr(copy, ':'), *mode = NULL;
-		if (target) {
-			*target++ = '\0';
-			if ((mode = strchr(target, ':')))
-				*mode++ = '\0';
-		}
-		int rc = TL_OK;
-		if (!target || copy[0] == '/')
+		tl__mount_entry m;
+		int rc = tl__mount_entry_bind(&m, svc->name, svc->binds[i]);
+		if (rc)
+			return rc;
+		if (m.source[0] == '/')
 			rc = tl__error_set(TL_EUNSUPPORTED, TL_ERRCLASS_DEPLOY,
 			                   "service %s: \"%s\" binds a host path, which a swarm cannot "
 			                   "give (a task runs on any node): use a named volume",
 			                   svc->name, svc->binds[i]);
 		else
 			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b}", "Type", "volume",
-			                                        "Source", copy, "Target", target,
-			                                        "ReadOnly", mode && !strcmp(mode, "ro")));
-		free(copy);
+			                                        "Source", m.source, "Target", m.target,
+			                                        "ReadOnly", m.read_only));
+		tl__mount_entry_free(&m);
 		if (rc)
 			return rc;
 	}
 	for (size_t i = 0; svc->tmpfs && svc->tmpfs[i]; i++) {
-		char *copy = tl__strdup(svc->tmpfs[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *opts = strchr(copy, ':');
-		if (opts)
-			*opts = '\0';
-		json_array_append_new(mounts, json_pack("{s:s, s:s}", "Type", "tmpfs", "Target", copy));
-		free(copy);
+		tl__mount_entry m;
+		long long size = 0;
+		int mode = 0;
+		int rc = tl__mount_entry_tmpfs(&m, svc->tmpfs[i]);
+		if (rc == TL_OK)
+			rc = tl__tmpfs_swarm_options(&size, &mode, svc->name, m.target, m.options);
+		if (rc == TL_OK) {
+			json_t *opts = json_object();
+			if (size)
+				json_object_set_new(opts, "SizeBytes", json_integer(size));
+			if (mode)
+				json_object_set_new(opts, "Mode", json_integer(mode));
+			json_array_append_new(mounts, json_pack("{s:s, s:s, s:o}", "Type", "tmpfs", "Target",
+			                                        m.target, "TmpfsOptions", opts));
+		}
+		tl__mount_entry_free(&m);
+		if (rc)
+			return rc;
 	}
 	return TL_OK;
 }
@@ -286,38 +286,6 @@ static const json_t *broken_task(const json_t *tasks)
 
 static void fail_with_logs(tl__deploy_attempt *a, const char *unit, int code, const char *what);
 
-/* The port a task published in host mode for `target` (0: none yet). */
-static int task_port(const json_t *task, int target)
-{
-	json_t *ports = json_object_get(json_object_get(task, "Status"), "PortStatus");
-	size_t i;
-	json_t *p;
-	json_array_foreach(json_object_get(ports, "Ports"), i, p)
-		if (json_integer_value(json_object_get(p, "TargetPort")) == target)
-			return (int)json_integer_value(json_object_get(p, "PublishedPort"));
-	return 0;
-}
-
-/* Where a task's node is reached from the manager: 127.0.0.1 for the
- * manager itself, the node's address for the others. */
-static int node_host(char **out, tl__deploy_attempt *a, const char *node_id,
-                     const char *self)
-{
-	if (!strcmp(node_id, self)) {
-		*out = tl__strdup("127.0.0.1");
-		return *out ? TL_OK : TL_ENOMEM;
-	}
-	json_t *n = NULL;
-	int rc = tl__docker_inspect(&n, a->docker, "nodes", "", "node", node_id);
-	const char *addr = rc ? NULL : json_string_value(json_object_get(json_object_get(n, "Status"), "Addr"));
-	if (rc == TL_OK && !(addr && *addr))
-		rc = tl__error_set(TL_ERROR, TL_ERRCLASS_DEPLOY, "node %s has no address", node_id);
-	if (rc == TL_OK && !(*out = tl__strdup(addr)))
-		rc = TL_ENOMEM;
-	json_decref(n);
-	return rc;
-}
-
 /* Wait until every replica of a routed service runs with its port, and
  * note where each answers; a task that cannot run ends it at once. */
 static int task_addresses(tl__deploy_attempt *a, tl__started_container *st)
@@ -339,18 +307,7 @@ static int task_addresses(tl__deploy_attempt *a, tl__started_container *st)
 			break;
 		}
 		char **ups = NULL;
-		size_t i;
-		json_t *t;
-		json_array_foreach(tasks, i, t) {
-			int port = task_port(t, st->svc->port);
-			const char *node = json_string_value(json_object_get(t, "NodeID"));
-			if (rc || strcmp(tl__swarm_task_state(t), "running") || !port || !node)
-				continue;
-			char *host = NULL;
-			if ((rc = node_host(&host, a, node, self.node_id)) == TL_OK)
-				rc = tl__strv_pushf(&ups, "%s:%d", host, port);
-			free(host);
-		}
+		rc = tl__swarm_task_upstreams(&ups, a->docker, tasks, st->svc->port, self.node_id);
 		json_decref(tasks);
 		if (rc == TL_OK && (int)tl__strv_len(ups) >= want) {
 			/* from the manager, Caddy and the probe dial the same address */
@@ -365,7 +322,7 @@ static int task_addresses(tl__deploy_attempt *a, tl__started_container *st)
 			                   "service %s: %d of its tasks did not start within %ld ms",
 			                   st->name, want, a->health_timeout_ms);
 		if (rc == TL_OK)
-			sleep_ms(POLL_MS);
+			tl__sleep_ms(POLL_MS);
 	}
 	return rc;
 }
@@ -486,7 +443,7 @@ static int run_once(tl__deploy_attempt *a, const tl__svc *svc, const char *name,
 		json_decref(tasks);
 		if (done || rc)
 			break;
-		sleep_ms(POLL_MS);
+		tl__sleep_ms(POLL_MS);
 	}
 	remove_unit(a, name);
 	return rc;
@@ -535,7 +492,7 @@ static int remove_others(tl__deploy_attempt *a, char *const *keep, const char *r
 	if (old && drain_ms > 0) {
 		tl__step(a->ctx, "deploy.drain", a->p->name, "draining %zu old service(s) for %d ms",
 		         old, drain_ms);
-		sleep_ms(drain_ms);
+		tl__sleep_ms(drain_ms);
 	}
 	json_array_foreach(l, i, s) {
 		const char *rel = label_of(s, "towlion.release");
@@ -627,7 +584,7 @@ static int remove_units(tl_ctx *ctx, tl_docker *d, const tl__project *p)
 			                   "services were removed; run the destroy again",
 			                   left, p->name, TASKS_GONE_WAIT_MS / 1000);
 		else
-			sleep_ms(POLL_MS);
+			tl__sleep_ms(POLL_MS);
 	}
 	tl__strv_free(filter);
 	return rc;
@@ -648,7 +605,7 @@ static int remove_network(tl_ctx *ctx, tl_docker *d, const char *project)
 		if (tl__clock_ms() - t0 > NETWORK_RM_WAIT_MS)
 			break;
 		tl_error_clear();
-		sleep_ms(POLL_MS);
+		tl__sleep_ms(POLL_MS);
 	}
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();

@@ -7,6 +7,7 @@
 #include "towlion/caddy.h"
 #include "towlion/docker.h"
 #include "bindsnap.h"
+#include "mount_entry.h"
 #include "core/pathwalk.h"
 #include "docker/logrotate.h"
 
@@ -133,42 +134,26 @@ static int recheck_bind(char **bind_src, const tl__deploy_attempt *a, const tl__
 static int add_binds(tl_docker_container_spec *s, const tl__deploy_attempt *a, const tl__svc *svc)
 {
 	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
-		char *copy = tl__strdup(svc->binds[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *target = strchr(copy, ':');
+		tl__mount_entry m;
 		char *checked = NULL;
-		int ro = 0, rc;
-		if (target) {
-			*target++ = '\0';
-			char *mode = strchr(target, ':');
-			if (mode) {
-				*mode++ = '\0';
-				ro = strcmp(mode, "ro") == 0;
-			}
-		}
-		if (!target)
-			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_COMPOSE,
-			                   "service %s: volume \"%s\" has no target", svc->name,
-			                   svc->binds[i]);
-		else if (copy[0] != '/')
-			rc = tl_docker_container_spec_add_volume(s, copy, target, ro);
-		else if ((rc = recheck_bind(&checked, a, svc, copy, ro)) == TL_OK)
-			rc = tl_docker_container_spec_add_bind(s, checked, target, ro);
+		int rc = tl__mount_entry_bind(&m, svc->name, svc->binds[i]);
+		if (rc)
+			return rc;
+		if (m.source[0] != '/')
+			rc = tl_docker_container_spec_add_volume(s, m.source, m.target, m.read_only);
+		else if ((rc = recheck_bind(&checked, a, svc, m.source, m.read_only)) == TL_OK)
+			rc = tl_docker_container_spec_add_bind(s, checked, m.target, m.read_only);
 		free(checked);
-		free(copy);
+		tl__mount_entry_free(&m);
 		if (rc)
 			return rc;
 	}
 	for (size_t i = 0; svc->tmpfs && svc->tmpfs[i]; i++) {
-		char *copy = tl__strdup(svc->tmpfs[i]);
-		if (!copy)
-			return TL_ENOMEM;
-		char *opts = strchr(copy, ':');
-		if (opts)
-			*opts++ = '\0';
-		int rc = tl_docker_container_spec_add_tmpfs(s, copy, opts);
-		free(copy);
+		tl__mount_entry m;
+		int rc = tl__mount_entry_tmpfs(&m, svc->tmpfs[i]);
+		if (rc == TL_OK)
+			rc = tl_docker_container_spec_add_tmpfs(s, m.target, m.options);
+		tl__mount_entry_free(&m);
 		if (rc)
 			return rc;
 	}

@@ -324,6 +324,25 @@ static int sort_containers(tl_app_status *st, tl_ctx *ctx, const tl_docker_conta
 	return rc;
 }
 
+/* Where Caddy reaches a task that publishes a port ("" for none, or a
+ * task that does not serve: tl__swarm_task_upstreams). */
+static char *task_upstream(tl_docker *d, const json_t *t, const char *self)
+{
+	const json_t *p0 = json_array_get(
+		json_object_get(json_object_get(json_object_get(t, "Status"), "PortStatus"), "Ports"),
+		0);
+	json_t *one = p0 ? json_pack("[O]", t) : NULL;
+	char **ups = NULL;
+	if (one && tl__swarm_task_upstreams(&ups, d, one,
+	                                    (int)json_integer_value(json_object_get(p0, "TargetPort")),
+	                                    self) != TL_OK)
+		tl_error_clear();
+	json_decref(one);
+	char *u = dup0(ups && ups[0] ? ups[0] : "");
+	tl__strv_free(ups);
+	return u;
+}
+
 /* TOWLION_ENGINE=swarm: each task's node and state on the containers
  * that run them here (a task container is named <service>.<slot>.<task
  * id>); the tasks on other nodes, which have no container here, are
@@ -331,7 +350,10 @@ static int sort_containers(tl_app_status *st, tl_ctx *ctx, const tl_docker_conta
 static int swarm_tasks(tl_app_status *st, tl_ctx *ctx, const char *project)
 {
 	tl_docker *d = NULL;
+	tl__swarm_state self = {0};
 	int rc = tl_docker_open(&d, ctx);
+	if (rc == TL_OK)
+		rc = tl__swarm_state_read(&self, d);
 	char *filter[] = {rc ? NULL : tl__sprintf("towlion.project=%s", project), NULL};
 	json_t *svcs = NULL;
 	if (rc == TL_OK)
@@ -386,7 +408,7 @@ static int swarm_tasks(tl_app_status *st, tl_ctx *ctx, const char *project)
 					it->release = dup0(rel);
 					it->state = dup0("");
 					it->health = dup0("");
-					it->upstream = dup0("");
+					it->upstream = task_upstream(d, t, self.node_id);
 				}
 			}
 			if (it) {
@@ -431,6 +453,23 @@ static int check_route(tl_app_status *st, tl_ctx *ctx, const char *host, tl_buf 
 	st->route = tl__strv_len(st->route_upstreams) ? TL_APP_ROUTE_OK : TL_APP_ROUTE_ELSEWHERE;
 	if (st->route == TL_APP_ROUTE_ELSEWHERE)
 		return because(why, "Caddy routes %s to no upstream", host);
+	/* On a swarm, a task that serves and is not in the route (Swarm moved
+	 * it there) is as wrong as a route to a gone task: `cluster reroute`. */
+	for (size_t i = 0; i < st->active.n; i++) {
+		const container_item *it = &st->active.v[i];
+		if (strcmp(it->task_state, "running") || !*it->upstream)
+			continue;
+		bool routed = false;
+		for (size_t u = 0; st->route_upstreams[u] && !routed; u++)
+			routed = dial_reaches(st->route_upstreams[u], it);
+		if (!routed) {
+			st->route = TL_APP_ROUTE_ELSEWHERE;
+			rc = because(why, "Caddy does not route %s to task %s at %s (run `towlion "
+			             "cluster reroute`)", host, it->name, it->upstream);
+			if (rc)
+				return rc;
+		}
+	}
 	for (size_t u = 0; st->route_upstreams[u]; u++) {
 		bool ours = false;
 		for (size_t i = 0; i < st->active.n && !ours; i++)

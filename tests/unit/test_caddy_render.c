@@ -94,6 +94,7 @@ static void test_site_tls_off_and_options(void **state)
 		"http://shop.example.com:8080, http://www.shop.example.com:8080 {\n"
 		"\trequest_body {\n\t\tmax_size 1048576\n\t}\n"
 		"\treverse_proxy shop-app:8000 10.0.0.2:8000 {\n"
+		"\t\tlb_try_duration 5s\n\t\tlb_try_interval 250ms\n"
 		"\t\thealth_uri /health\n\t\thealth_interval 5s\n\t}\n"
 		"}\n");
 	/* The header reads back to the same route. */

@@ -79,3 +79,17 @@ class Cluster:
         """Let ``node`` take tasks again."""
         with self._ctx._use() as c:
             _t.tl_cluster_node_set_availability(c, node, "active")
+
+    def reroute(self, app: Optional[str] = None) -> list[dict[str, str]]:
+        """Make the route of ``app`` (default: every app) name the tasks
+        Swarm runs now; one dict per app: app, state (rerouted, unchanged,
+        skipped, failed), upstreams, previous, detail."""
+        with self._ctx._use() as c:
+            with owned(_t.tl_cluster_reroute(c, app or ""),
+                       _t.tl_cluster_reroute_result_free) as r:
+                return [{"app": _t.tl_cluster_reroute_result_app(r, i),
+                         "state": _t.tl_cluster_reroute_result_state(r, i),
+                         "upstreams": _t.tl_cluster_reroute_result_upstreams(r, i),
+                         "previous": _t.tl_cluster_reroute_result_previous(r, i),
+                         "detail": _t.tl_cluster_reroute_result_detail(r, i)}
+                        for i in range(_t.tl_cluster_reroute_result_count(r))]
