@@ -156,25 +156,22 @@ static int run_logs(cli *c)
 		lo.since = (int64_t)since_s;
 	lo.follow = follow != NULL;
 	lo.timestamps = ts != NULL;
-	tl_docker *d = open_docker(c);
-	if (!d)
-		return cli_fail(c, tl_error_last()->code);
-	char id[128];
-	if ((rc = find_container(c, d, pos[0], service, id, sizeof(id))) == 0) {
-		out_sink s = {c, c->json ? json_array() : NULL};
-		tl_ctx_set_event_cb(cli_ctx(c), print_output, &s);
-		rc = tl_docker_container_logs(NULL, NULL, d, id, &lo);
-		tl_ctx_set_event_cb(cli_ctx(c), cli_on_event, c);
-		if (rc == TL_OK || rc == TL_EUSER) {
-			if (s.lines)
-				cli_set_result(c, json_pack("{s:s, s:o}", "container", id, "lines", s.lines));
-			rc = 0;
-		} else {
-			json_decref(s.lines);
-			rc = cli_fail(c, rc);
-		}
+	/* the engine's unit of the service (a container, or a swarm service) */
+	out_sink s = {c, c->json ? json_array() : NULL};
+	tl_buf unit = TL_BUF_INIT;
+	tl_ctx_set_event_cb(cli_ctx(c), print_output, &s);
+	rc = tl_app_logs(&unit, cli_ctx(c), pos[0], service, &lo);
+	tl_ctx_set_event_cb(cli_ctx(c), cli_on_event, c);
+	if (rc == TL_OK || rc == TL_EUSER) {
+		if (s.lines)
+			cli_set_result(c, json_pack("{s:s, s:o}", "container", unit.ptr ? unit.ptr : "", "lines",
+			                            s.lines));
+		rc = 0;
+	} else {
+		json_decref(s.lines);
+		rc = cli_fail(c, rc);
 	}
-	tl_docker_free(d);
+	tl_buf_dispose(&unit);
 	return rc;
 }
 

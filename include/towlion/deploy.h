@@ -29,6 +29,7 @@
 
 #include "towlion/common.h"
 #include "towlion/context.h"
+#include "towlion/docker.h"
 
 TL_BEGIN_DECL
 
@@ -274,6 +275,19 @@ TL_EXTERN(int) tl_app_leftovers_remove(tl_buf *removed, tl_ctx *ctx, const char 
  */
 TL_EXTERN(int) tl_restart(tl_release **out, tl_ctx *ctx, const char *app,
                           const tl_rollback_options *opts);
+
+/**
+ * The logs of APP's compose service `service` ("app" when NULL) on the
+ * engine TOWLION_ENGINE names: on one server its running container (else
+ * the newest one), on a swarm its newest Swarm service, every task's lines
+ * wherever they run. Lines arrive as OUTPUT events, as from
+ * tl_docker_container_logs with NULL buffers (stderr's at TL_LOG_WARN);
+ * with `follow` it returns TL_EUSER when cancelled or stopped. `unit`
+ * (may be NULL) gets the container's or service's id.
+ * TL_ENOTFOUND when the app has no such service.
+ */
+TL_EXTERN(int) tl_app_logs(tl_buf *unit, tl_ctx *ctx, const char *app, const char *service,
+                           const tl_docker_logs_options *opts);
 
 TL_END_DECL
 

@@ -366,6 +366,16 @@ TL_EXTERN(int) tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d,
                                         const char *container,
                                         const tl_docker_logs_options *opts);
 
+/**
+ * A Swarm service's logs (every task's, as Docker's service logs give
+ * them), with the same buffers, events, options and limits as
+ * tl_docker_container_logs. TL_ENOTFOUND when there is no such service;
+ * the daemon must be a swarm manager.
+ */
+TL_EXTERN(int) tl_docker_service_logs(tl_buf *out, tl_buf *err, tl_docker *d,
+                                      const char *service,
+                                      const tl_docker_logs_options *opts);
+
 /* ---- exec ------------------------------------------------------------ */
 
 typedef struct {

@@ -16,6 +16,7 @@ typedef struct {
 	tl__docker_lines lines;
 	int events;
 	const char *container;
+	const char *kind; /* "container", "service" */
 } logs_state;
 
 static int logs_emit(int stream, const char *data, size_t len, void *p)
@@ -30,9 +31,9 @@ static int logs_emit(int stream, const char *data, size_t len, void *p)
 	size_t have = (s->out ? s->out->size : 0) + (s->err ? s->err->size : 0);
 	if (have + len > DK_BUFFERED_MAX)
 		return tl__error_set(TL_EIO, TL_ERRCLASS_DOCKER,
-		                     "the logs of container %s are larger than %u bytes (the limit "
+		                     "the logs of %s %s are larger than %u bytes (the limit "
 		                     "for reading them into memory): ask for fewer with tail or "
-		                     "since, or stream them as events", s->container,
+		                     "since, or stream them as events", s->kind, s->container,
 		                     DK_BUFFERED_MAX);
 	return tl__buf_put(b, data, len);
 }
@@ -43,8 +44,36 @@ static int logs_sink(const char *data, size_t len, void *p)
 	return tl__docker_demux_feed(&s->m, data, len, logs_emit, s);
 }
 
-int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char *container,
-                             const tl_docker_logs_options *opts)
+/* The stream is framed unless the unit has a TTY: a container's Config.Tty,
+ * a service's TaskTemplate.ContainerSpec.TTY. `*name` gets the unit's name
+ * for messages. */
+static int unit_tty(int *tty, char **name, tl_docker *d, bool service, const char *id)
+{
+	if (!service) {
+		tl_docker_container *c = NULL;
+		int rc = tl_docker_container_inspect(&c, d, id);
+		if (rc)
+			return rc;
+		*tty = json_is_true(json_object_get(json_object_get(c->j, "Config"), "Tty"));
+		*name = tl__strdup(tl_docker_container_name(c));
+		tl_docker_container_free(c);
+		return *name ? TL_OK : TL_ENOMEM;
+	}
+	json_t *j = NULL;
+	int rc = tl__docker_inspect(&j, d, "services", "", "service", id);
+	if (rc)
+		return rc;
+	json_t *spec = json_object_get(j, "Spec");
+	*tty = json_is_true(json_object_get(
+	    json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"), "TTY"));
+	const char *n = json_string_value(json_object_get(spec, "Name"));
+	*name = tl__strdup(n ? n : id);
+	json_decref(j);
+	return *name ? TL_OK : TL_ENOMEM;
+}
+
+static int unit_logs(tl_buf *out, tl_buf *err, tl_docker *d, bool service, const char *container,
+                     const tl_docker_logs_options *opts)
 {
 	TL__CHECK_ARG(d);
 	tl_docker_logs_options def = TL_DOCKER_LOGS_OPTIONS_INIT;
@@ -53,19 +82,15 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	if (o->follow && (out || err))
 		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT,
 		                     "following logs streams them as events: pass NULL buffers");
-	/* The stream is framed unless the container has a TTY. */
-	tl_docker_container *c = NULL;
-	int rc = tl_docker_container_inspect(&c, d, container);
+	int tty = 0;
+	char *name = NULL;
+	int rc = unit_tty(&tty, &name, d, service, container);
 	if (rc)
 		return rc;
-	int tty = json_is_true(json_object_get(json_object_get(c->j, "Config"), "Tty"));
-	char *name = tl__strdup(tl_docker_container_name(c));
-	tl_docker_container_free(c);
-	if (!name)
-		return TL_ENOMEM;
+	const char *kind = service ? "service" : "container";
 
 	tl_buf q = TL_BUF_INIT;
-	rc = tl__buf_printf(&q, "/containers/%s/logs?stdout=%d&stderr=%d", container,
+	rc = tl__buf_printf(&q, "/%ss/%s/logs?stdout=%d&stderr=%d", kind, container,
 	                    !o->no_stdout, !o->no_stderr);
 	if (!rc && o->tail >= 0)
 		rc = tl__buf_printf(&q, "&tail=%d", o->tail);
@@ -85,7 +110,8 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	s.lines.ctx = d->ctx;
 	s.lines.subject = name;
 	s.container = name;
-	char *what = tl__sprintf("read the logs of container %s", container);
+	s.kind = kind;
+	char *what = tl__sprintf("read the logs of %s %s", kind, container);
 	tl_buf errbody = TL_BUF_INIT;
 	long status = 0;
 	if (!rc && what) {
@@ -116,4 +142,18 @@ int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char 
 	free(what);
 	free(name);
 	return rc;
+}
+
+int tl_docker_container_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char *container,
+                             const tl_docker_logs_options *opts)
+{
+	return unit_logs(out, err, d, false, container, opts);
+}
+
+int tl_docker_service_logs(tl_buf *out, tl_buf *err, tl_docker *d, const char *service,
+                           const tl_docker_logs_options *opts)
+{
+	TL__CHECK_ARG(service);
+	int rc = tl__docker_check_ref(service, "service name");
+	return rc ? rc : unit_logs(out, err, d, true, service, opts);
 }

@@ -99,6 +99,41 @@ class Docker:
             return {"stdout": out, "stderr": err}
         return self._with(run)
 
+    def service_logs(self, service: str, *, tail: Optional[int] = None,
+                     since: Optional[int] = None,
+                     timestamps: bool = False) -> dict[str, str]:
+        """A Swarm service's logs, every task's: ``{"stdout": ..., "stderr": ...}``."""
+        o = opts(tail=tail, since=since, timestamps=timestamps)
+
+        def run(d: Any) -> dict[str, str]:
+            out, err = _t.tl_docker_service_logs(d, service, o)
+            return {"stdout": out, "stderr": err}
+        return self._with(run)
+
+    def app_logs(self, app: str, service: str = "app", *, tail: Optional[int] = None,
+                 since: Optional[int] = None, timestamps: bool = False) -> dict[str, Any]:
+        """An app's service logs on either engine (``towlion logs``): its
+        container on one server, its Swarm service on a cluster.
+        ``{"unit": id, "stdout": [...], "stderr": [...]}`` (lines)."""
+        from .context import Event
+        o = opts(tail=tail, since=since, timestamps=timestamps)
+        got: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        before = self._ctx.on_event
+
+        def collect(ev: Event) -> None:
+            if ev.type == "output":
+                got["stderr" if ev.level in ("warn", "error") else "stdout"].append(
+                    ev.message or "")
+            elif before is not None:
+                before(ev)
+        self._ctx.on_event = collect
+        try:
+            with self._ctx._use() as c:
+                unit = _t.tl_app_logs(c, app, service, o)
+        finally:
+            self._ctx.on_event = before
+        return {"unit": unit, **got}
+
     def exec(self, container: str, argv: Sequence[str], *,
              stdin: Union[bytes, str, None] = None, env: Optional[Sequence[str]] = None,
              user: Optional[str] = None, workdir: Optional[str] = None,
