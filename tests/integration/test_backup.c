@@ -427,15 +427,20 @@ static void test_round_trip(void **state)
 	assert_owned_by(db, user);
 
 	/* A restore whose pre-restore name is taken (a second restore within
-	 * the same second) takes the next free second and keeps every copy. */
+	 * the same second) takes the next free second and keeps every copy.
+	 * The first restore's copy may already hold this second's name (a
+	 * fast machine restores within it): it is taken all the same. */
 	time_t t0 = time(NULL);
 	char *taken[2];
+	bool made[2];
 	for (int i = 0; i < 2; i++) {
 		taken[i] = tl__bk_derived_db(db, "__pre_restore_", t0 + i);
 		assert_non_null(taken[i]);
+		made[i] = !db_exists(taken[i]);
 		char q[200];
 		snprintf(q, sizeof(q), "CREATE DATABASE \"%s\"", taken[i]);
-		PQclear(sql(admin, q));
+		if (made[i])
+			PQclear(sql(admin, q));
 	}
 	tl_buf again = TL_BUF_INIT;
 	tl_assert_ok(tl_backup_restore(&again, ctx, db, file, &o));
@@ -446,7 +451,8 @@ static void test_round_trip(void **state)
 		assert_int_equal(db_exists(taken[i]), 1);
 		char q[200];
 		snprintf(q, sizeof(q), "DROP DATABASE \"%s\"", taken[i]);
-		PQclear(sql(admin, q));
+		if (made[i])
+			PQclear(sql(admin, q));
 		free(taken[i]);
 	}
 	assert_int_equal(db_exists(prev.ptr), 1);
