@@ -151,6 +151,15 @@ char *tl__tenant_network(tl_ctx *ctx, const char *project);
  * network upstream mode) and the shared services' containers to it. */
 int tl__tenant_net_join(tl__tenant_net *out, tl_ctx *ctx, tl_docker *d, const tl__project *p);
 void tl__tenant_net_dispose(tl__tenant_net *n);
+/* Connect the shared services' platform containers to the project's
+ * network `net` (a bridge, or a swarm's attachable overlay) under their
+ * reserved names, and Caddy without a name when `with_caddy` (required
+ * then); for each shared service not run as a platform container, its
+ * names as "NAME:host-gateway" appended to *extra_hosts. */
+int tl__tenant_net_platform(char ***extra_hosts, tl_ctx *ctx, tl_docker *d, const char *net,
+                            const char *project, bool with_caddy);
+/* Disconnect the platform's containers from `net` (those not on it: fine). */
+int tl__tenant_net_leave(tl_docker *d, const char *net);
 /* Disconnect the platform's containers and remove the network (gone
  * already: fine). The project's own containers must be gone first. */
 int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project);

@@ -78,10 +78,35 @@ static int join(tl__deploy_attempt *a)
 		                     a->p->name, a->p->app);
 	bool encrypted = false;
 	memset(&a->net, 0, sizeof(a->net));
-	return tl__cluster_tenant_net(&a->net.name, &encrypted, a->ctx, a->docker, a->p->app, pr);
+	rc = tl__cluster_tenant_net(&a->net.name, &encrypted, a->ctx, a->docker, a->p->app, pr);
+	/* The shared services under their reserved names, as on one server:
+	 * their platform containers (on this manager) join the attachable
+	 * overlay, where tasks on every node resolve them; services run on the
+	 * host get the names as hosts pointing at the task's node's gateway. */
+	if (rc == TL_OK)
+		rc = tl__tenant_net_platform(&a->net.extra_hosts, a->ctx, a->docker, a->net.name,
+		                             a->p->name, false);
+	return rc;
 }
 
 /* ---- the service spec ------------------------------------------------ */
+
+/* compose's "host:ip" entries as Swarm's "ip host", appended to `hosts`. */
+static int add_hosts(json_t *hosts, char *const *extra)
+{
+	for (size_t i = 0; extra && extra[i]; i++) {
+		const char *colon = strchr(extra[i], ':');
+		if (!colon)
+			continue;
+		char *h = tl__sprintf("%s %.*s", colon + 1, (int)(colon - extra[i]), extra[i]);
+		if (!h || json_array_append_new(hosts, json_string(h))) {
+			free(h);
+			return TL_ENOMEM;
+		}
+		free(h);
+	}
+	return TL_OK;
+}
 
 static json_t *strv_array(char *const *v)
 {
@@ -190,19 +215,10 @@ static int service_spec(json_t **out, const tl__deploy_attempt *a, const tl__svc
 	if (rc == TL_OK && svc->stop_grace_s >= 0)
 		json_object_set_new(cs, "StopGracePeriod",
 		                    json_integer((json_int_t)svc->stop_grace_s * 1000000000));
-	if (rc == TL_OK && svc->extra_hosts) {
-		/* compose's "host:ip" is Swarm's "ip host" */
+	if (rc == TL_OK && (svc->extra_hosts || a->net.extra_hosts)) {
 		json_t *hosts = json_array();
-		for (size_t i = 0; hosts && svc->extra_hosts[i]; i++) {
-			const char *colon = strchr(svc->extra_hosts[i], ':');
-			if (!colon)
-				continue;
-			char *h = tl__sprintf("%s %.*s", colon + 1,
-			                      (int)(colon - svc->extra_hosts[i]), svc->extra_hosts[i]);
-			if (h)
-				json_array_append_new(hosts, json_string(h));
-			free(h);
-		}
+		if (!hosts || add_hosts(hosts, svc->extra_hosts) || add_hosts(hosts, a->net.extra_hosts))
+			rc = tl__error_oom();
 		json_object_set_new(cs, "Hosts", hosts);
 	}
 	if (rc == TL_OK && svc->healthcheck && !job)
@@ -599,12 +615,16 @@ static int remove_network(tl_ctx *ctx, tl_docker *d, const char *project)
 	if (!net)
 		return TL_ENOMEM;
 	long t0 = tl__clock_ms();
-	int rc;
-	while ((rc = tl_docker_network_remove(d, net)) == TL_ECONFLICT ||
-	       (rc == TL_ERROR && strstr(tl_error_last()->message, "active endpoints"))) {
-		if (tl__clock_ms() - t0 > NETWORK_RM_WAIT_MS)
+	/* the platform's containers leave first (tl__tenant_net_platform) */
+	int rc = tl__tenant_net_leave(d, net);
+	while (rc == TL_OK) {
+		rc = tl_docker_network_remove(d, net);
+		bool busy = rc == TL_ECONFLICT ||
+		            (rc == TL_ERROR && strstr(tl_error_last()->message, "active endpoints"));
+		if (!busy || tl__clock_ms() - t0 > NETWORK_RM_WAIT_MS)
 			break;
 		tl_error_clear();
+		rc = TL_OK;
 		tl__sleep_ms(POLL_MS);
 	}
 	if (rc == TL_ENOTFOUND) {

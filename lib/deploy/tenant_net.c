@@ -62,6 +62,45 @@ static int on_platform_network(tl_ctx *ctx, const tl_docker_container *c)
 	return *tl_docker_container_ip(c, tl__cfg(ctx, "TOWLION_NETWORK")) != '\0';
 }
 
+int tl__tenant_net_platform(char ***extra_hosts, tl_ctx *ctx, tl_docker *d, const char *net,
+                            const char *project, bool with_caddy)
+{
+	bool caddy = false, found[NGROUPS] = {false};
+	tl_docker_container_list *cl = NULL;
+	int rc = platform_containers(&cl, d);
+	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
+		const tl_docker_container *c = tl_docker_container_list_at(cl, i);
+		const char *svc = tl_docker_container_label(c, "towlion.service");
+		if (!svc || !on_platform_network(ctx, c))
+			continue;
+		const char *name = tl_docker_container_name(c);
+		if (!strcmp(svc, "caddy") && with_caddy) {
+			/* no alias: a tenant must not be able to take or find a name */
+			rc = tl_docker_network_connect(d, net, name, NULL);
+			caddy = true;
+		} else if (group_of(svc) >= 0) {
+			rc = tl_docker_network_connect(d, net, name, groups[group_of(svc)]);
+			found[group_of(svc)] = true;
+		}
+		if (rc)
+			tl__error_prefix("joining the platform's %s to the network of %s", svc,
+			                 project);
+	}
+	tl_docker_container_list_free(cl);
+	if (rc == TL_OK && with_caddy && !caddy)
+		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
+		                   "upstream mode is network, but no running Caddy container "
+		                   "(labels towlion.platform=1, towlion.service=caddy) is on the "
+		                   "network %s: start the platform (`towlion platform up`) or set "
+		                   "TOWLION_UPSTREAM_MODE=loopback",
+		                   tl__cfg(ctx, "TOWLION_NETWORK"));
+	/* Services that run on the host: their reserved names point at it. */
+	for (size_t g = 0; rc == TL_OK && g < NGROUPS; g++)
+		for (size_t k = 0; rc == TL_OK && !found[g] && groups[g][k]; k++)
+			rc = tl__strv_pushf(extra_hosts, "%s:host-gateway", groups[g][k]);
+	return rc;
+}
+
 int tl__tenant_net_join(tl__tenant_net *out, tl_ctx *ctx, tl_docker *d, const tl__project *p)
 {
 	memset(out, 0, sizeof(*out));
@@ -79,41 +118,9 @@ int tl__tenant_net_join(tl__tenant_net *out, tl_ctx *ctx, tl_docker *d, const tl
 	if (rc == TL_OK)
 		rc = tl_docker_network_ensure(NULL, d, net, (const char *const *)labels);
 	tl__strv_free(labels);
-	bool network_mode = !strcmp(tl__cfg(ctx, "TOWLION_UPSTREAM_MODE"), "network");
-	bool caddy = false, found[NGROUPS] = {false};
-	tl_docker_container_list *cl = NULL;
 	if (rc == TL_OK)
-		rc = platform_containers(&cl, d);
-	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
-		const tl_docker_container *c = tl_docker_container_list_at(cl, i);
-		const char *svc = tl_docker_container_label(c, "towlion.service");
-		if (!svc || !on_platform_network(ctx, c))
-			continue;
-		const char *name = tl_docker_container_name(c);
-		if (!strcmp(svc, "caddy") && network_mode) {
-			/* no alias: a tenant must not be able to take or find a name */
-			rc = tl_docker_network_connect(d, net, name, NULL);
-			caddy = true;
-		} else if (group_of(svc) >= 0) {
-			rc = tl_docker_network_connect(d, net, name, groups[group_of(svc)]);
-			found[group_of(svc)] = true;
-		}
-		if (rc)
-			tl__error_prefix("joining the platform's %s to the network of %s", svc,
-			                 p->name);
-	}
-	tl_docker_container_list_free(cl);
-	if (rc == TL_OK && network_mode && !caddy)
-		rc = tl__error_set(TL_ENOTFOUND, TL_ERRCLASS_DEPLOY,
-		                   "upstream mode is network, but no running Caddy container "
-		                   "(labels towlion.platform=1, towlion.service=caddy) is on the "
-		                   "network %s: start the platform (`towlion platform up`) or set "
-		                   "TOWLION_UPSTREAM_MODE=loopback",
-		                   tl__cfg(ctx, "TOWLION_NETWORK"));
-	/* Services that run on the host: their reserved names point at it. */
-	for (size_t g = 0; rc == TL_OK && g < NGROUPS; g++)
-		for (size_t k = 0; rc == TL_OK && !found[g] && groups[g][k]; k++)
-			rc = tl__strv_pushf(&out->extra_hosts, "%s:host-gateway", groups[g][k]);
+		rc = tl__tenant_net_platform(&out->extra_hosts, ctx, d, net, p->name,
+		                             !strcmp(tl__cfg(ctx, "TOWLION_UPSTREAM_MODE"), "network"));
 	if (rc) {
 		tl__strv_free(out->extra_hosts);
 		out->extra_hosts = NULL;
@@ -133,12 +140,8 @@ void tl__tenant_net_dispose(tl__tenant_net *n)
 	memset(n, 0, sizeof(*n));
 }
 
-int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project)
+int tl__tenant_net_leave(tl_docker *d, const char *net)
 {
-	char *net = tl__tenant_network(ctx, project);
-	if (!net)
-		return TL_ENOMEM;
-	/* The platform's containers leave first; the project's are gone. */
 	tl_docker_container_list *cl = NULL;
 	int rc = platform_containers(&cl, d);
 	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
@@ -146,10 +149,22 @@ int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project)
 		if (!*tl_docker_container_ip(c, net))
 			continue;
 		rc = tl_docker_network_disconnect(d, net, tl_docker_container_name(c), 1);
-		if (rc == TL_ENOTFOUND)
+		if (rc == TL_ENOTFOUND) {
+			tl_error_clear();
 			rc = TL_OK;
+		}
 	}
 	tl_docker_container_list_free(cl);
+	return rc;
+}
+
+int tl__tenant_net_remove(tl_ctx *ctx, tl_docker *d, const char *project)
+{
+	char *net = tl__tenant_network(ctx, project);
+	if (!net)
+		return TL_ENOMEM;
+	/* The platform's containers leave first; the project's are gone. */
+	int rc = tl__tenant_net_leave(d, net);
 	if (rc == TL_OK) {
 		rc = tl_docker_network_remove(d, net);
 		if (rc == TL_ENOTFOUND) {
