@@ -195,6 +195,17 @@ TL_EXTERN(int) tl_compose_service_volume_at(const tl_compose_service *s, size_t 
 TL_EXTERN(size_t) tl_compose_service_tmpfs_count(const tl_compose_service *s);
 TL_EXTERN(const char *) tl_compose_service_tmpfs_at(const tl_compose_service *s, size_t i);
 
+/** secrets: files the service reads at /run/secrets/TARGET (a file name),
+ * each holding the app's environment value ENV_KEY (the top-level
+ * `secrets: SOURCE: {environment: ENV_KEY}`: a `towlion env` setting or a
+ * platform value, resolved at deploy), owned by uid:gid (0:0 unless set)
+ * with `mode` (0444 unless set). */
+TL_EXTERN(size_t) tl_compose_service_secret_count(const tl_compose_service *s);
+TL_EXTERN(int) tl_compose_service_secret_at(const tl_compose_service *s, size_t i,
+                                            const char **source, const char **target,
+                                            const char **env_key, int *uid, int *gid,
+                                            int *mode);
+
 /** depends_on: the service and its condition ("service_started",
  * "service_healthy", "service_completed_successfully"). */
 TL_EXTERN(size_t) tl_compose_service_depends_count(const tl_compose_service *s);

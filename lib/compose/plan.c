@@ -457,6 +457,34 @@ int tl_compose_service_volume_at(const tl_compose_service *s, size_t i, const ch
 	return TL_OK;
 }
 
+size_t tl_compose_service_secret_count(const tl_compose_service *s)
+{
+	return json_array_size(F(s, "secrets"));
+}
+
+int tl_compose_service_secret_at(const tl_compose_service *s, size_t i, const char **source,
+                                 const char **target, const char **env_key, int *uid, int *gid,
+                                 int *mode)
+{
+	TL__CHECK_ARG(s);
+	json_t *v = json_array_get(F(s, "secrets"), i);
+	if (!v)
+		return tl__error_set(TL_EINVALID, TL_ERRCLASS_INPUT, "secret %zu is out of range", i);
+	if (source)
+		*source = S(json_object_get(v, "source"));
+	if (target)
+		*target = S(json_object_get(v, "target"));
+	if (env_key)
+		*env_key = S(json_object_get(v, "environment"));
+	if (uid)
+		*uid = (int)json_integer_value(json_object_get(v, "uid"));
+	if (gid)
+		*gid = (int)json_integer_value(json_object_get(v, "gid"));
+	if (mode)
+		*mode = (int)json_integer_value(json_object_get(v, "mode"));
+	return TL_OK;
+}
+
 size_t tl_compose_service_depends_count(const tl_compose_service *s)
 {
 	return json_array_size(F(s, "depends_on"));

@@ -577,6 +577,9 @@ static int read_document(tl__compose_reader *r, json_t *plan)
 		} else if (!strcmp(k, "networks")) {
 			if (!tl__compose_is_null(top[i].val))
 				rc = read_named(r, top[i].val, "networks", r->networks);
+		} else if (!strcmp(k, "secrets")) {
+			if (!tl__compose_is_null(top[i].val))
+				rc = tl__compose_secrets_declare(r, top[i].val);
 		} else if (!strcmp(k, "x-towlion")) {
 			rc = read_towlion(r, top[i].val, xt);
 		} else if (!strcmp(k, "version") || !strcmp(k, "name")) {
@@ -724,6 +727,7 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 	r.use_process_env = !(o->flags & TL_COMPOSE_NO_PROCESS_ENV);
 	r.warnings = json_array();
 	r.volumes = json_object();
+	r.secrets = json_object();
 	r.networks = json_object();
 	r.base_dir = absolute(base_dir ? base_dir : ".");
 	int rc = r.base_dir ? TL_OK : tl__error_os(TL_EIO, errno, "cannot find the directory");
@@ -801,6 +805,8 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 		json_object_foreach(r.networks, k, v) json_array_append_new(nets, json_string(k));
 		json_object_set_new(plan, "volumes", vols);
 		json_object_set_new(plan, "networks", nets);
+		if (json_object_size(r.secrets))
+			json_object_set(plan, "secrets", r.secrets);
 		if (r.warnings_dropped) {
 			char *w = tl__sprintf("%s: %zu more warnings not shown (the first %u are)",
 			                      name, r.warnings_dropped, TL__COMPOSE_MAX_WARNINGS);
@@ -819,6 +825,7 @@ int tl_compose_parse(tl_compose **out, const char *data, size_t len, const char 
 	json_decref(r.warnings);
 	json_decref(r.volumes);
 	json_decref(r.networks);
+	json_decref(r.secrets);
 	tl_envfile_free(r.env_file);
 	free(r.base_dir);
 	free(r.app_dir);

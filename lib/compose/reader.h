@@ -18,6 +18,7 @@ typedef struct {
 	int use_process_env;
 	json_t *volumes;      /* declared top-level volumes: name -> true */
 	json_t *networks;     /* declared top-level networks */
+	json_t *secrets;      /* declared top-level secrets: name -> environment key */
 	size_t work;          /* keys, values and items visited (tl__compose_charge) */
 	size_t text;          /* bytes of values produced (tl__compose_str) */
 	size_t warnings_dropped; /* past TL__COMPOSE_MAX_WARNINGS */
@@ -81,6 +82,13 @@ int tl__compose_inside_app(tl__compose_reader *r, const char *abs);
  * STRICT walks it beneath the app directory and fails (error set) when it
  * leaves it; TRUSTED resolves it from "/" (as written when it cannot). */
 int tl__compose_canonical(tl__compose_reader *r, const char *abs, char **out);
+
+/* Secrets (secrets.c): the top-level declarations into r->secrets, and
+ * a service's list as a JSON array of {source, target, environment, uid,
+ * gid, mode}. */
+int tl__compose_secrets_declare(tl__compose_reader *r, yaml_node_t *n);
+int tl__compose_service_secrets(tl__compose_reader *r, const char *svc, yaml_node_t *n,
+                                json_t **out);
 
 /* One service (service.c). */
 int tl__compose_service(tl__compose_reader *r, const char *name, yaml_node_t *knode,

@@ -932,6 +932,13 @@ static int k_networks(service_reader *s, const tl__compose_pair *p)
 	return set(s->svc, "networks", nets);
 }
 
+static int k_secrets(service_reader *s, const tl__compose_pair *p)
+{
+	json_t *a = NULL;
+	int rc = tl__compose_service_secrets(s->r, s->name, p->val, &a);
+	return rc ? rc : set(s->svc, "secrets", a);
+}
+
 static int k_list(service_reader *s, const tl__compose_pair *p)
 {
 	json_t *a = NULL;
@@ -1025,6 +1032,7 @@ static const struct {
 	{"mem_limit", k_mem_limit},
 	{"cpus", k_cpus},
 	{"networks", k_networks},
+	{"secrets", k_secrets},
 	{"profiles", k_list},
 	{"privileged", k_host_access},
 	{"cap_add", k_host_access},

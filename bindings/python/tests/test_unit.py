@@ -206,6 +206,24 @@ def test_compose_replicas_and_constraints(tmp_path):
         _t.tl_compose_free(c)
 
 
+def test_compose_secrets(tmp_path):
+    # a service's secrets: target, the key of the value, owner and mode
+    from towlion import _towlion as _t
+    f = tmp_path / "docker-compose.yml"
+    f.write_text("services:\n  app:\n    image: x\n    secrets:\n      - k\n"
+                 "      - {source: k, target: other, uid: '1000', gid: '1000', mode: 0400}\n"
+                 "secrets:\n  k:\n    environment: EMAIL_API_KEY\n")
+    c = _t.tl_compose_load(str(f), {})
+    try:
+        s = _t.tl_compose_service_get(c, "app")
+        assert _t.tl_compose_service_secret_count(s) == 2
+        assert _t.tl_compose_service_secret_at(s, 0) == ["k", "k", "EMAIL_API_KEY", 0, 0, 0o444]
+        assert _t.tl_compose_service_secret_at(s, 1) == ["k", "other", "EMAIL_API_KEY", 1000,
+                                                         1000, 0o400]
+    finally:
+        _t.tl_compose_free(c)
+
+
 def test_platform_compose_and_services(unit_ctx):
     names = [s["service"] for s in unit_ctx.platform.services()]
     assert "caddy" in names and "postgres" in names
