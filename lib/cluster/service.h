@@ -14,6 +14,16 @@ int tl__swarm_service_inspect(json_t **out, tl_docker *d, const char *name);
 int tl__swarm_service_remove(tl_docker *d, const char *name);
 /* GET /services narrowed by labels ("k=v"). */
 int tl__swarm_service_list(json_t **out, tl_docker *d, const char *const *labels);
+/* A Docker secret holding `value`, labelled `labels` ("k=v", NULL-
+ * terminated), for `scope` (who uses it: "project/release/service/target"):
+ * made once per scope and value (named "towlion-" and a digest of both;
+ * one made before is reused), its ID in *id and its name in `name`
+ * (lib/cluster/secret.c). */
+int tl__swarm_secret_ensure(char **id, char name[64], tl_docker *d, const char *const *labels,
+                            const char *scope, const char *value);
+/* Remove the Docker secrets labelled `labels` that no service labelled
+ * so uses (one a service still holds is left for the next call). */
+int tl__swarm_secrets_prune(tl_docker *d, const char *const *labels);
 /* GET /tasks?filters={"service":[name]}: every task of the service, the
  * ones that ended included (newest first is not promised). */
 int tl__swarm_tasks(json_t **out, tl_docker *d, const char *service);

@@ -5,6 +5,9 @@
 #include "core/core.h"
 #include "core/oplog.h"
 #include "towlion/app.h"
+#include "towlion/appenv.h"
+#include "towlion/compose.h"
+#include "towlion/envfile.h"
 #include "towlion/deploy.h"
 #include "towlion/docker.h"
 
@@ -46,6 +49,16 @@ int tl__health_once(tl_ctx *ctx, const char *hostport, const char *path, long ti
 
 /* ---- the plan: what to run, from the compose file (plan.c) ---- */
 
+/* A file at /run/secrets/<target> holding the app's value of `env_key`
+ * (compose secrets:, secrets.c). The value is looked up at each deploy and
+ * never saved; NULL when not given (a preview, a production-only key). */
+typedef struct {
+	char *target;
+	char *env_key;
+	int uid, gid, mode;
+	char *value;
+} tl__svc_secret;
+
 typedef struct {
 	char *name;            /* compose service name */
 	char *image;           /* image to run (built images: set by build) */
@@ -72,6 +85,8 @@ typedef struct {
 	int64_t memory;
 	int replicas;          /* deploy.replicas; -1: unset (one) */
 	char **constraints;    /* deploy.placement.constraints (swarm), or NULL */
+	tl__svc_secret *secrets; /* compose secrets:, nsecrets of them */
+	size_t nsecrets;
 	/* routing (from x-towlion, or the web service defaults) */
 	bool routed;
 	int port;              /* container port Caddy reaches */
@@ -137,6 +152,28 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 /* Remove every container and image of a project and its route. */
 int tl__project_teardown(tl_ctx *ctx, const tl__project *p);
 void tl__project_dispose(tl__project *p);
+
+/* ---- a service's secrets (secrets.c) ---- */
+
+void tl__svc_secrets_free(tl__svc *s);
+int tl__svc_secrets_from_compose(tl__svc *out, const tl_compose_service *s);
+json_t *tl__svc_secrets_json(const tl__svc *s);
+int tl__svc_secrets_from_json(tl__svc *s, const json_t *a, const char *what, size_t svc);
+/* Whether `key` is the source of one of the service's secrets. */
+bool tl__svc_secret_key(const tl__svc *s, const char *key);
+/* Look up each secret's value: the platform's values (`env`, APP_DOMAIN)
+ * first, then the app's settings; a preview (not `production`) leaves a
+ * production-only one out with a warning; a key with no value is
+ * TL_ENOTFOUND naming it. */
+int tl__svc_secrets_resolve(tl_ctx *ctx, tl__svc *s, const tl_appenv *settings,
+                            const tl_envfile *env, const char *app_domain, bool production);
+/* One server: write the service's given secrets under
+ * <state>/secrets/<release>/<service>/ (*dir: that directory, NULL when
+ * none is given), each with its owner and mode. */
+int tl__secret_files_write(char **dir, const tl__project *p, const char *release,
+                           const tl__svc *s);
+/* Remove <state>/secrets/<release> of every release not in `live`. */
+int tl__secret_files_prune(const tl__project *p, char *const *live);
 
 /* ---- the tenant network of a project (tenant_net.c) ---- */
 

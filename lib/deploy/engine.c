@@ -300,6 +300,7 @@ static void remove_started(tl__deploy_attempt *a)
 	for (size_t i = 0; i < a->nrun; i++)
 		a->rt->remove(a, a->run[i].name);
 	tl__error_restore(&saved);
+	a->rt->prune_secrets(a);
 }
 
 static int start_routed(tl__deploy_attempt *a)
@@ -427,16 +428,23 @@ static int merge_platform_env(tl__deploy_attempt *a)
 					             "which only the platform sets: ignored", a->p->app, key);
 				continue;
 			}
-			if (production || !tl_appenv_production_only_at(settings, k))
+			/* a value the service reads as a secret file stays out of
+			 * its environment */
+			if ((production || !tl_appenv_production_only_at(settings, k)) &&
+			    !tl__svc_secret_key(svc, key))
 				rc = tl__env_set(&svc->env, key, tl_appenv_value_at(settings, k));
 		}
 		for (size_t k = 0; rc == TL_OK && k < tl_envfile_count(env); k++) {
 			const char *key, *value;
 			tl_envfile_at(env, k, &key, &value);
-			rc = tl__env_set(&svc->env, key, value);
+			if (!tl__svc_secret_key(svc, key))
+				rc = tl__env_set(&svc->env, key, value);
 		}
-		if (rc == TL_OK)
+		if (rc == TL_OK && !tl__svc_secret_key(svc, "APP_DOMAIN"))
 			rc = tl__env_set(&svc->env, "APP_DOMAIN", a->p->hosts[0]);
+		if (rc == TL_OK)
+			rc = tl__svc_secrets_resolve(a->ctx, svc, settings, env, a->p->hosts[0],
+			                             production);
 	}
 	tl_envfile_free(env);
 	tl_appenv_free(settings);
@@ -663,6 +671,8 @@ int tl__deploy_project(tl_release **out, tl_ctx *ctx, tl__project *p,
 		rc = start_workers(&a);
 	if (rc == TL_OK)
 		rc = tl__remove_other_releases(&a, keep, "worker", 0);
+	if (rc == TL_OK)
+		a.rt->prune_secrets(&a);
 	if (rc)
 		tl__error_prefix("release %s serves, but finishing the deploy failed",
 		                 a.release_id);

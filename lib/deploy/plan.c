@@ -30,6 +30,7 @@ void tl__plan_dispose(tl__plan *plan)
 		tl__strv_free(s->extra_hosts);
 		tl__strv_free(s->constraints);
 		tl__strv_free(s->healthcheck);
+		tl__svc_secrets_free(s);
 		free(s->user);
 		free(s->workdir);
 		free(s->restart);
@@ -193,6 +194,8 @@ static int one_service(tl__svc *out, const tl_compose_service *s, const tl__proj
 		rc = env_files(out, s);
 	if (rc == TL_OK)
 		rc = mounts(out, s, p, ctx);
+	if (rc == TL_OK)
+		rc = tl__svc_secrets_from_compose(out, s);
 	return rc;
 }
 

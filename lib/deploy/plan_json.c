@@ -80,6 +80,7 @@ int tl__plan_to_json(tl_buf *out, const tl__plan *plan)
 		json_object_set_new(o, "memory", json_integer(s->memory));
 		json_object_set_new(o, "replicas", json_integer(s->replicas));
 		json_object_set_new(o, "constraints", strv_json(s->constraints));
+		json_object_set_new(o, "secrets", tl__svc_secrets_json(s));
 		json_object_set_new(o, "routed", json_boolean(s->routed));
 		json_object_set_new(o, "port", json_integer(s->port));
 		json_object_set_new(o, "route_path", str_json(s->route_path));
@@ -211,6 +212,8 @@ int tl__plan_from_json(tl__plan *plan, const char *text, const char *what)
 			rc = strv_from(&s->constraints, json_object_get(o, "constraints"));
 		if (rc == TL_OK)
 			rc = strv_from(&s->healthcheck, json_object_get(o, "healthcheck"));
+		if (rc == TL_OK)
+			rc = tl__svc_secrets_from_json(s, json_object_get(o, "secrets"), what, i);
 	}
 	plan->compose_path = str_from(doc, "compose");
 	plan->release_command = str_from(doc, "release_command");

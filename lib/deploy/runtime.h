@@ -46,6 +46,9 @@ struct tl__runtime {
 	/* destroy: every unit of the project, then its network. */
 	int (*remove_units)(tl_ctx *ctx, tl_docker *d, const tl__project *p);
 	int (*remove_network)(tl_ctx *ctx, tl_docker *d, const char *project);
+	/* Remove the secrets (files, Docker secrets) no unit of the project
+	 * uses any more; best effort (a warning). */
+	void (*prune_secrets)(tl__deploy_attempt *a);
 };
 
 extern const tl__runtime tl__runtime_docker;

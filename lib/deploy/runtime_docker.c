@@ -140,7 +140,37 @@ static int remove_units(tl_ctx *ctx, tl_docker *d, const tl__project *p)
 	}
 	tl_docker_container_list_free(cl);
 	tl__strv_free(filter);
+	/* and the secrets' files, of every release (the state directory goes
+	 * with a destroy, but a preview down keeps it) */
+	if (rc == TL_OK)
+		rc = tl__secret_files_prune(p, NULL);
 	return rc;
+}
+
+/* The secrets' files of the releases that no container of the project
+ * runs any more (a release serving, or being started, keeps its own). */
+static void prune_secrets(tl__deploy_attempt *a)
+{
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	char **filter = NULL, **live = NULL;
+	tl_docker_container_list *cl = NULL;
+	int rc = tl__label_filter(&filter, a->p, NULL);
+	if (rc == TL_OK)
+		rc = tl_docker_container_list_by_label(&cl, a->docker, (const char *const *)filter, 1);
+	for (size_t i = 0; rc == TL_OK && i < tl_docker_container_list_count(cl); i++) {
+		const char *rel =
+			tl_docker_container_label(tl_docker_container_list_at(cl, i), "towlion.release");
+		if (rel && !tl__strv_contains(live, rel))
+			rc = tl__strv_push(&live, rel);
+	}
+	if (rc == TL_OK && (rc = tl__secret_files_prune(a->p, live)) != TL_OK)
+		tl__log(a->ctx, TL_LOG_WARN, "%s: old secret files are left: %s", a->p->name,
+		        tl_error_last()->message);
+	tl_docker_container_list_free(cl);
+	tl__strv_free(filter);
+	tl__strv_free(live);
+	tl__error_restore(&saved);
 }
 
 const tl__runtime tl__runtime_docker = {
@@ -155,4 +185,5 @@ const tl__runtime tl__runtime_docker = {
 	.routed = tl__docker_routed_releases,
 	.remove_units = remove_units,
 	.remove_network = tl__tenant_net_remove,
+	.prune_secrets = prune_secrets,
 };

@@ -91,6 +91,53 @@ static int join(tl__deploy_attempt *a)
 
 /* ---- the service spec ------------------------------------------------ */
 
+/* The service's given secrets as Docker secrets (made for this release
+ * and value, or found made), referenced at /run/secrets/<target> with
+ * their owner and mode. */
+static int secrets_of(json_t *cs, const tl__deploy_attempt *a, const tl__svc *svc)
+{
+	json_t *refs = json_array();
+	int rc = refs ? TL_OK : tl__error_oom();
+	for (size_t i = 0; rc == TL_OK && i < svc->nsecrets; i++) {
+		const tl__svc_secret *x = &svc->secrets[i];
+		if (!x->value)
+			continue;
+		char **labels = NULL;
+		rc = tl__strv_pushf(&labels, "towlion.app=%s", a->p->app);
+		if (rc == TL_OK)
+			rc = tl__strv_pushf(&labels, "towlion.project=%s", a->p->name);
+		if (rc == TL_OK)
+			rc = tl__strv_pushf(&labels, "towlion.release=%s", a->release_id);
+		if (rc == TL_OK)
+			rc = tl__strv_pushf(&labels, "towlion.service=%s", svc->name);
+		char *scope = rc ? NULL
+		                 : tl__sprintf("%s/%s/%s/%s", a->p->name, a->release_id, svc->name,
+		                               x->target);
+		char *id = NULL, name[64] = "";
+		if (rc == TL_OK)
+			rc = scope ? tl__swarm_secret_ensure(&id, name, a->docker,
+			                                     (const char *const *)labels, scope, x->value)
+			           : TL_ENOMEM;
+		char uid[16], gid[16];
+		snprintf(uid, sizeof(uid), "%d", x->uid);
+		snprintf(gid, sizeof(gid), "%d", x->gid);
+		json_t *ref = rc ? NULL
+		                 : json_pack("{s:{s:s, s:s, s:s, s:i}, s:s, s:s}", "File", "Name",
+		                             x->target, "UID", uid, "GID", gid, "Mode", x->mode,
+		                             "SecretID", id, "SecretName", name);
+		if (rc == TL_OK && (!ref || json_array_append_new(refs, ref)))
+			rc = tl__error_oom();
+		free(id);
+		free(scope);
+		tl__strv_free(labels);
+	}
+	if (rc == TL_OK)
+		rc = json_object_set_new(cs, "Secrets", refs) ? tl__error_oom() : TL_OK;
+	else
+		json_decref(refs);
+	return rc;
+}
+
 /* compose's "host:ip" entries as Swarm's "ip host", appended to `hosts`. */
 static int add_hosts(json_t *hosts, char *const *extra)
 {
@@ -221,6 +268,8 @@ static int service_spec(json_t **out, const tl__deploy_attempt *a, const tl__svc
 			rc = tl__error_oom();
 		json_object_set_new(cs, "Hosts", hosts);
 	}
+	if (rc == TL_OK && svc->nsecrets)
+		rc = secrets_of(cs, a, svc);
 	if (rc == TL_OK && svc->healthcheck && !job)
 		json_object_set_new(cs, "HealthCheck",
 		                    json_pack("{s:o, s:I, s:I, s:i, s:I}", "Test",
@@ -603,7 +652,29 @@ static int remove_units(tl_ctx *ctx, tl_docker *d, const tl__project *p)
 			tl__sleep_ms(POLL_MS);
 	}
 	tl__strv_free(filter);
+	/* and the project's Docker secrets, which no service uses now */
+	char **labels = NULL;
+	if (rc == TL_OK)
+		rc = tl__label_filter(&labels, p, NULL);
+	if (rc == TL_OK)
+		rc = tl__swarm_secrets_prune(d, (const char *const *)labels);
+	tl__strv_free(labels);
 	return rc;
+}
+
+/* The project's Docker secrets that no service of it uses any more. */
+static void prune_secrets(tl__deploy_attempt *a)
+{
+	tl__error_saved saved;
+	tl__error_save(&saved);
+	char **labels = NULL;
+	int rc = tl__label_filter(&labels, a->p, NULL);
+	if (rc == TL_OK && (rc = tl__swarm_secrets_prune(a->docker,
+	                                                 (const char *const *)labels)) != TL_OK)
+		tl__log(a->ctx, TL_LOG_WARN, "%s: old Docker secrets are left: %s", a->p->name,
+		        tl_error_last()->message);
+	tl__strv_free(labels);
+	tl__error_restore(&saved);
 }
 
 /* The overlay goes once the removed services' tasks have left it (Swarm
@@ -649,4 +720,5 @@ const tl__runtime tl__runtime_swarm = {
 	.routed = routed,
 	.remove_units = remove_units,
 	.remove_network = remove_network,
+	.prune_secrets = prune_secrets,
 };

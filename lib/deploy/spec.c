@@ -131,6 +131,26 @@ static int recheck_bind(char **bind_src, const tl__deploy_attempt *a, const tl__
 	return rc;
 }
 
+/* The service's secrets: files written for this release, each mounted
+ * read-only at /run/secrets/<target> (secrets.c). */
+static int add_secrets(tl_docker_container_spec *s, const tl__deploy_attempt *a,
+                       const tl__svc *svc)
+{
+	char *dir = NULL;
+	int rc = tl__secret_files_write(&dir, a->p, a->release_id, svc);
+	for (size_t i = 0; rc == TL_OK && dir && i < svc->nsecrets; i++) {
+		if (!svc->secrets[i].value)
+			continue;
+		char *src = tl__path_join(dir, svc->secrets[i].target);
+		char *dst = tl__path_join("/run/secrets", svc->secrets[i].target);
+		rc = src && dst ? tl_docker_container_spec_add_bind(s, src, dst, 1) : TL_ENOMEM;
+		free(src);
+		free(dst);
+	}
+	free(dir);
+	return rc;
+}
+
 static int add_binds(tl_docker_container_spec *s, const tl__deploy_attempt *a, const tl__svc *svc)
 {
 	for (size_t i = 0; svc->binds && svc->binds[i]; i++) {
@@ -157,7 +177,7 @@ static int add_binds(tl_docker_container_spec *s, const tl__deploy_attempt *a, c
 		if (rc)
 			return rc;
 	}
-	return TL_OK;
+	return add_secrets(s, a, svc);
 }
 
 void tl__svc_limits(double *cpus, int64_t *mem, const tl__project *p, const tl__svc *svc)
