@@ -145,17 +145,41 @@ static int node_addr(char **out, tl_docker *d, const char *id, const char *self)
 	return rc;
 }
 
+/* The IPv4 host port of a task container on this node (Swarm records a
+ * task's ports only once it runs, and a task with a healthcheck "starts"
+ * until the check passes), 0 when there is none. */
+static int local_port(tl_docker *d, const json_t *task, int target)
+{
+	const char *id = json_string_value(json_object_get(
+		json_object_get(json_object_get(task, "Status"), "ContainerStatus"), "ContainerID"));
+	tl_docker_container *c = NULL;
+	if (!id || !*id || tl_docker_container_inspect(&c, d, id) != TL_OK) {
+		tl_error_clear();
+		return 0;
+	}
+	char key[32];
+	snprintf(key, sizeof(key), "%d/tcp", target);
+	int port = tl_docker_container_host_port(c, key, NULL);
+	tl_docker_container_free(c);
+	return port > 0 ? port : 0;
+}
+
 int tl__swarm_task_upstreams(char ***out, tl_docker *d, const json_t *tasks, int target,
-                             const char *self)
+                             const char *self, bool starting)
 {
 	size_t i;
 	json_t *t;
 	json_array_foreach(tasks, i, t) {
 		const char *want = json_string_value(json_object_get(t, "DesiredState"));
 		const char *node = json_string_value(json_object_get(t, "NodeID"));
+		const char *state = tl__swarm_task_state(t);
+		bool early = starting && !strcmp(state, "starting") && node && self &&
+		             !strcmp(node, self);
 		int port = tl__swarm_task_port(t, target);
+		if (!port && early)
+			port = local_port(d, t, target);
 		if (!port || !node || !*node || !want || strcmp(want, "running") ||
-		    strcmp(tl__swarm_task_state(t), "running"))
+		    (strcmp(state, "running") && !early))
 			continue;
 		char *host = NULL;
 		int rc = node_addr(&host, d, node, self);

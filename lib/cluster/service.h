@@ -43,9 +43,14 @@ int tl__swarm_task_port(const json_t *task, int target);
  * "127.0.0.1:P" for the tasks of this manager (node `self`), "ADDR:P"
  * for the others. A task serves when it runs, is meant to (DesiredState
  * running: a drained node's task is not) and its node is ready (Swarm may
- * still call a task of a lost node running). Appended to *out. */
+ * still call a task of a lost node running). With `starting`, a task on
+ * this manager whose container runs and whose compose healthcheck has not
+ * passed yet (Swarm's "starting", its port read from the container) counts
+ * too: a deploy probes it itself, as on one server, rather than wait for
+ * the healthcheck's first interval (30 s by default).
+ * Appended to *out. */
 int tl__swarm_task_upstreams(char ***out, tl_docker *d, const json_t *tasks, int target,
-                             const char *self);
+                             const char *self, bool starting);
 /* How many tasks of towlion's services (labelled towlion.app) still run or
  * start on node `node_id`. */
 int tl__swarm_node_app_tasks(size_t *n, tl_docker *d, const char *node_id);

@@ -79,7 +79,7 @@ static int task_upstreams(char ***out, tl_docker *d, const json_t *svc, int port
 				json_array_remove(tasks, i);
 		}
 		if (rc == TL_OK)
-			rc = tl__swarm_task_upstreams(&ups, d, tasks, port, sc->self);
+			rc = tl__swarm_task_upstreams(&ups, d, tasks, port, sc->self, false);
 		json_decref(tasks);
 		if (rc || (json_int_t)tl__strv_len(ups) >= want || tl__clock_ms() >= sc->deadline) {
 			if (rc)

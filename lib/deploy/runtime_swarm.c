@@ -45,7 +45,10 @@
  * nodes pull it with (*auth NULL: none). With the cluster's registry (cluster
  * init made one), the image pushed there, by digest, so that every node
  * pulls the same bytes; without (--no-registry), the manager's own image,
- * which only the manager has. */
+ * which only the manager has, named by its ID: a task given a name tries
+ * to pull it first (from Docker Hub for a local name: seconds of retries
+ * and a failure on a server without that access), a task given an ID
+ * does not. */
 static int image_for(char **ref, char **auth, const tl__deploy_attempt *a, const tl__svc *svc)
 {
 	*ref = *auth = NULL;
@@ -53,7 +56,12 @@ static int image_for(char **ref, char **auth, const tl__deploy_attempt *a, const
 	if (rc != TL_ENOTFOUND)
 		return rc;
 	tl_error_clear();
-	return (*ref = tl__strdup(svc->image)) ? TL_OK : TL_ENOMEM;
+	tl_docker_image *img = NULL;
+	if ((rc = tl_docker_image_inspect(&img, a->docker, svc->image)))
+		return rc;
+	*ref = tl__strdup(tl_docker_image_id(img));
+	tl_docker_image_free(img);
+	return *ref ? TL_OK : TL_ENOMEM;
 }
 
 
@@ -372,7 +380,8 @@ static int task_addresses(tl__deploy_attempt *a, tl__started_container *st)
 			break;
 		}
 		char **ups = NULL;
-		rc = tl__swarm_task_upstreams(&ups, a->docker, tasks, st->svc->port, self.node_id);
+		rc = tl__swarm_task_upstreams(&ups, a->docker, tasks, st->svc->port, self.node_id,
+		                              true);
 		json_decref(tasks);
 		if (rc == TL_OK && (int)tl__strv_len(ups) >= want) {
 			/* from the manager, Caddy and the probe dial the same address */

@@ -335,7 +335,7 @@ static char *task_upstream(tl_docker *d, const json_t *t, const char *self)
 	char **ups = NULL;
 	if (one && tl__swarm_task_upstreams(&ups, d, one,
 	                                    (int)json_integer_value(json_object_get(p0, "TargetPort")),
-	                                    self) != TL_OK)
+	                                    self, true) != TL_OK)
 		tl_error_clear();
 	json_decref(one);
 	char *u = dup0(ups && ups[0] ? ups[0] : "");
