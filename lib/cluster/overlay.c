@@ -100,7 +100,7 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 	if (rc)
 		return rc;
 	json_t *net = NULL;
-	if ((rc = tl__docker_network_find(&net, d, name, false)))
+	if ((rc = tl__docker_network_find(&net, d, name, false, "swarm")))
 		return rc;
 	if (net) {
 		rc = check_existing(encrypted, why_not, net, name);
@@ -138,8 +138,13 @@ int tl__cluster_overlay_ensure(bool *encrypted, tl_buf *why_not, tl_ctx *ctx, tl
 	if (rc == TL_ECONFLICT) { /* made meanwhile by another run: check it instead */
 		tl_error_clear();
 		tl_buf_dispose(&why);
-		if ((rc = tl__docker_network_find(&net, d, name, false)) == TL_OK && net)
+		if ((rc = tl__docker_network_find(&net, d, name, false, "swarm")) == TL_OK && net)
 			rc = check_existing(encrypted, why_not, net, name);
+		else if (rc == TL_OK)
+			rc = tl__error_set(TL_ECONFLICT, TL_ERRCLASS_DOCKER,
+			                   "Docker refused to make the overlay network %s as a duplicate, "
+			                   "but the swarm has none of that name",
+			                   name);
 		json_decref(net);
 		return rc;
 	}

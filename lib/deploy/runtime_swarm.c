@@ -29,6 +29,7 @@
 #include "mount_entry.h"
 #include "cluster/cluster_int.h"
 #include "cluster/service.h"
+#include "docker/docker_int.h"
 #include "towlion/docker.h"
 #include "towlion/validate.h"
 
@@ -710,6 +711,21 @@ static int remove_network(tl_ctx *ctx, tl_docker *d, const char *project)
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
 		rc = TL_OK;
+	}
+	/* The swarm still lists a removed overlay for a moment: a deploy of
+	 * the same project right after would find it, and its services would
+	 * then name a network that is no more ("not found"). Gone means gone. */
+	while (rc == TL_OK) {
+		json_t *j = NULL;
+		if ((rc = tl__docker_network_find(&j, d, net, false, "swarm")) || !j)
+			break;
+		json_decref(j);
+		if (tl__clock_ms() - t0 > NETWORK_RM_WAIT_MS)
+			rc = tl__error_set(TL_ETIMEOUT, TL_ERRCLASS_DEPLOY,
+			                   "the swarm still lists the overlay network %s %d s after its "
+			                   "removal", net, NETWORK_RM_WAIT_MS / 1000);
+		else
+			tl__sleep_ms(POLL_MS);
 	}
 	if (rc)
 		tl__error_prefix("removing the overlay network %s", net);

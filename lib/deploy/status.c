@@ -274,12 +274,17 @@ static int sort_containers(tl_app_status *st, tl_ctx *ctx, const tl_docker_conta
 	for (size_t i = 0; rc == TL_OK && i < n; i++) {
 		const tl_docker_container *c = tl_docker_container_list_at(l, i);
 		const char *rel = tl_docker_container_label(c, "towlion.release");
-		if (!*st->release || !rel || strcmp(rel, st->release)) {
+		const char *role = tl_docker_container_label(c, "towlion.role");
+		/* A release command's container is no part of what serves: one
+		 * left by a killed deploy, or a swarm job's task container that
+		 * Swarm removes a moment after the job (it showed the release
+		 * as "exited", unhealthy, right after a deploy), is a leftover. */
+		if (!*st->release || !rel || strcmp(rel, st->release) ||
+		    (role && !strcmp(role, "release"))) {
 			if (!set_add(&st->leftovers, c, "", tl_docker_container_health(c)))
 				rc = TL_ENOMEM;
 			continue;
 		}
-		const char *role = tl_docker_container_label(c, "towlion.role");
 		const tl__svc *svc = plan_svc(plan, tl_docker_container_label(c, "towlion.service"));
 		bool web = role && !strcmp(role, "web") && svc && svc->routed;
 		bool running = tl_docker_container_running(c);

@@ -78,8 +78,11 @@ int tl__docker_label_filters(tl_buf *q, const char *const *labels);
 int tl__docker_inspect(json_t **out, tl_docker *d, const char *collection, const char *suffix,
                const char *kind, const char *name);
 /* The network named `name` (or, with or_id, whose id is `name`): its
- * inspect JSON in *out, or *out NULL when there is none. */
-int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id);
+ * inspect JSON in *out, or *out NULL when there is none. `scope` "swarm"
+ * asks the swarm's managers only: a removed overlay's copy that this node
+ * still lists (up to seconds after the removal) is not found. */
+int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id,
+                            const char *scope);
 /* GET `path` narrowed by label filters (NULL: none): a JSON array, errors
  * naming `what` ("list images"). */
 int tl__docker_list(json_t **out, tl_docker *d, const char *path, const char *const *labels,

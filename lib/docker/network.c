@@ -6,11 +6,16 @@
 
 /* GET /networks/{name} also matches id prefixes: only an exact name or id
  * counts as the network. */
-int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id)
+int tl__docker_network_find(json_t **out, tl_docker *d, const char *name, bool or_id,
+                            const char *scope)
 {
 	json_t *j = NULL;
 	*out = NULL;
-	int rc = tl__docker_inspect(&j, d, "networks", "", "network", name);
+	char *suffix = scope ? tl__sprintf("?scope=%s", scope) : NULL;
+	if (scope && !suffix)
+		return TL_ENOMEM;
+	int rc = tl__docker_inspect(&j, d, "networks", suffix ? suffix : "", "network", name);
+	free(suffix);
 	if (rc == TL_ENOTFOUND) {
 		tl_error_clear();
 		return TL_OK;
@@ -36,7 +41,7 @@ static int ensure(int *created, tl_docker *d, const char *name, const char *cons
 	if (rc)
 		return rc;
 	json_t *found = NULL;
-	if ((rc = tl__docker_network_find(&found, d, name, true)))
+	if ((rc = tl__docker_network_find(&found, d, name, true, NULL)))
 		return rc;
 	if (found) {
 		json_decref(found);
