@@ -33,3 +33,15 @@ add_test(NAME integration.cluster_deploy2
   COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/deploy2 $<TARGET_FILE:towlion_cli>)
 set_tests_properties(integration.cluster_deploy2 PROPERTIES LABELS integration TIMEOUT 900
   SKIP_RETURN_CODE 77)
+
+# The single-server engine's own C suites (deploy, rollback, path routes,
+# the zero-failure client loop; previews) run again on a single-node swarm,
+# the same test code with TOWLION_ENGINE=swarm as its parameter
+# (tests/cluster/csuite); a test of what only one server does skips itself.
+foreach(suite deploy preview)
+  add_test(NAME integration.swarm_${suite}
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/cluster/csuite $<TARGET_FILE:towlion_cli>
+            $<TARGET_FILE:test_${suite}>)
+  set_tests_properties(integration.swarm_${suite} PROPERTIES LABELS integration TIMEOUT 900
+    SKIP_RETURN_CODE 77)
+endforeach()

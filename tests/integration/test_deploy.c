@@ -78,21 +78,11 @@ static void assert_serves(const char *expected)
 	curl_easy_cleanup(c);
 }
 
-/* Containers of a project, by label, through the library. */
+/* Units of a project (containers on one server, services on a swarm), by
+ * label, through the library. */
 static size_t count_containers(const char *project, const char *role)
 {
-	tl_docker *d = NULL;
-	tl_assert_ok(tl_docker_open(&d, F->ctx));
-	char f1[128], f2[64];
-	snprintf(f1, sizeof(f1), "towlion.project=%s", project);
-	snprintf(f2, sizeof(f2), "towlion.role=%s", role ? role : "");
-	const char *filters[] = {f1, role ? f2 : NULL, NULL};
-	tl_docker_container_list *l = NULL;
-	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
-	size_t n = tl_docker_container_list_count(l);
-	tl_docker_container_list_free(l);
-	tl_docker_free(d);
-	return n;
+	return tl_test_count_units(F->ctx, project, role);
 }
 
 static tl_release *deploy_path(const char *dir, int expect)
@@ -285,6 +275,8 @@ static int web_host_port(void)
  * waits for the old container's open connections before it stops it. */
 static void test_drain_waits_for_open_requests(void **state)
 {
+	TL_TEST_NOT_ON_SWARM("the swarm engine drains for a fixed time: a task's connections "
+	                     "cannot be counted from the manager (docs/cluster.md)");
 	set_version(app_dir("hello"), "1.0.0");
 	tl_release_free(deploy_path(app_dir("hello"), TL_OK));
 	/* Half a request to v1: its handler waits for the end of the headers. */
@@ -553,18 +545,9 @@ static void test_worker_recreated_on_new_image(void **state)
 	assert_int_equal(count_containers(F->app, "worker"), 1);
 	assert_int_equal(count_containers(F->app, "web"), 1);
 	/* The worker that runs is the new release's. */
-	tl_docker *d = NULL;
-	tl_assert_ok(tl_docker_open(&d, F->ctx));
-	char f1[128];
-	snprintf(f1, sizeof(f1), "towlion.project=%s", F->app);
-	const char *filters[] = {f1, "towlion.role=worker", NULL};
-	tl_docker_container_list *l = NULL;
-	tl_assert_ok(tl_docker_container_list_by_label(&l, d, filters, 1));
-	assert_string_equal(tl_docker_container_label(tl_docker_container_list_at(l, 0),
-	                                              "towlion.release"),
-	                    tl_release_id(r2));
-	tl_docker_container_list_free(l);
-	tl_docker_free(d);
+	char *rel = tl_test_unit_label(F->ctx, F->app, "worker", "towlion.release");
+	assert_string_equal(rel, tl_release_id(r2));
+	free(rel);
 	assert_serves("hello 2.0.0");
 	tl_release_free(r1);
 	tl_release_free(r2);

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -75,5 +76,27 @@ tl_ctx *tl_test_ctx(int with_env);
  * space-separated, among "state apps backups caddy" (TOWLION_STATE_DIR,
  * _APPS_DIR, _BACKUP_DIR, _CADDY_DIR), each set to DIR/name. */
 void tl_test_ctx_dirs(tl_ctx *ctx, const char *dir, const char *which);
+
+/* units.c: whether the suite runs with TOWLION_ENGINE=swarm
+ * (tests/cluster/csuite), and the units of `project` (of `role`, or all):
+ * its containers on one server (stopped ones too), its Swarm services on a
+ * swarm. */
+bool tl_test_swarm(void);
+size_t tl_test_count_units(tl_ctx *ctx, const char *project, const char *role);
+/* The units labelled `label` ("k=v"): counted, and removed by hand when
+ * `remove` (what an operator or a crash could do). */
+size_t tl_test_units_labelled(tl_ctx *ctx, const char *label, bool remove);
+/* The label `label` of the one unit of `project` in `role` (asserts there
+ * is one); malloc'd. */
+char *tl_test_unit_label(tl_ctx *ctx, const char *project, const char *role, const char *label);
+/* Skip the running test under swarm, saying why (what it checks is the
+ * single-server engine's own). */
+#define TL_TEST_NOT_ON_SWARM(why)                                                  \
+	do {                                                                       \
+		if (tl_test_swarm()) {                                             \
+			print_message("skipped on swarm: %s\n", (why));             \
+			skip();                                                    \
+		}                                                                  \
+	} while (0)
 
 #endif
