@@ -210,6 +210,14 @@ int tl__bk_repair(tl_ctx *ctx, tl_buf *done, int dry_run)
 		char *path = tl__path_join(dir, n);
 		tl_buf text = TL_BUF_INIT, what = TL_BUF_INIT;
 		int rc = path ? tl__file_read(&text, path) : TL_ENOMEM;
+		if (rc == TL_ENOTFOUND) {
+			/* repaired meanwhile by another command, which held the lock
+			 * between this listing and this read: nothing left to do */
+			tl_error_clear();
+			free(path);
+			tl__bk_unlock(lk);
+			continue;
+		}
 		json_t *j = rc ? NULL : json_loadb(text.ptr, text.size, 0, NULL);
 		if (rc == TL_OK && !j)
 			rc = tl__error_set(TL_EINVALID, TL_ERRCLASS_BACKUP,
